@@ -1,0 +1,58 @@
+"""Domain exceptions. The API maps each to one status code in one place (api/errors.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class GeogridError(Exception):
+    """Base of every error geogrid raises on purpose. ``code`` is stable for clients."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class EmbeddedDatabaseError(GeogridError):
+    """The embedded PostgreSQL cluster cannot be created, started or reached."""
+
+    code = "embedded_database"
+
+
+class DatabaseUnavailableError(GeogridError):
+    """The database does not answer; the caller may retry later."""
+
+    code = "database_unavailable"
+
+
+class NotFoundError(GeogridError):
+    """A thing named by the caller does not exist."""
+
+    code = "not_found"
+
+
+class InvalidInputError(GeogridError):
+    """Input that can never be accepted as sent (names the value and what is allowed)."""
+
+    code = "invalid_input"
+
+
+class LoadError(GeogridError):
+    """A file that cannot be loaded; nothing was written. ``details`` lists violations."""
+
+    code = "load_failed"
+
+
+class AuthenticationError(GeogridError):
+    """Missing, unknown or revoked API key."""
+
+    code = "unauthenticated"
+
+
+class PermissionDeniedError(GeogridError):
+    """A valid key whose role is too low for the action."""
+
+    code = "forbidden"

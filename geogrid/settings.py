@@ -1,0 +1,67 @@
+"""Settings, read from the environment (prefix ``GEOGRID_``) or a ``.env`` file.
+
+Split by concern so each part of the system asks only for what it uses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The checkout geogrid runs from (holds pyproject.toml when installed editable).
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _default_home() -> Path:
+    if (REPO_ROOT / "pyproject.toml").exists():
+        return REPO_ROOT / ".geogrid"
+    return Path.cwd() / ".geogrid"
+
+
+class _Base(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GEOGRID_", env_file=".env", extra="ignore")
+
+
+class DatabaseSettings(_Base):
+    """Where the data lives."""
+
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of an existing PostgreSQL+PostGIS server. Unset: embedded.",
+    )
+    home: Path = Field(
+        default_factory=_default_home,
+        description="Project-local folder for the embedded cluster (git-ignored).",
+    )
+    cluster_user: str = Field(
+        default="geogrid",
+        description="Unprivileged system user that runs the embedded cluster when run as root.",
+    )
+    pool_size: int = 5
+
+
+class DemoSettings(_Base):
+    """The Yaohai demo dataset."""
+
+    demo_path: Path = REPO_ROOT / "data" / "yaohai_demo.gpkg"
+
+
+class ServiceAreaSettings(_Base):
+    """How 5/10/15-minute service areas are drawn (DESIGN.md "Service areas")."""
+
+    detour_factor: float = Field(default=1.3, gt=0.5, le=3.0)
+    walking_speed_m_per_min: float = Field(default=67.0, gt=0)
+    #: Walking distance per tier in metres (GB 50180-2018).
+    tier_distances_m: dict[int, float] = {5: 300.0, 10: 500.0, 15: 1000.0}
+    #: Detour factor per station kind, overriding ``detour_factor``.
+    detour_factor_by_kind: dict[str, float] = {}
+
+
+class ApiSettings(_Base):
+    """The HTTP service."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    environment: str = Field(default="development", pattern="^(development|test|production)$")
