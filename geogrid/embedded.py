@@ -239,7 +239,8 @@ def _wait_ready(cluster: Cluster, timeout_s: float = 30.0) -> None:
         if ready.returncode == 0:
             return
         time.sleep(0.2)
-    raise EmbeddedDatabaseError(f"embedded PostgreSQL did not become ready (log: {cluster.log_file})")
+    raise EmbeddedDatabaseError(
+        f"embedded PostgreSQL did not become ready (log: {cluster.log_file})")
 
 
 def _psql(cluster: Cluster, database: str, sql: str) -> subprocess.CompletedProcess[str]:

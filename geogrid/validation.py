@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Connection, text
 
 from geogrid.datum import from_metric, to_metric
 
@@ -69,7 +70,7 @@ class Unit:
 
 def _where(geom: BaseGeometry) -> BaseGeometry:
     """A storage-CRS location for a metric geometry."""
-    return from_metric(geom)  # type: ignore[no-any-return]
+    return from_metric(geom)
 
 
 def _check_geometries(units: Sequence[Unit], label: str, single_part: bool) -> list[Violation]:
@@ -229,3 +230,35 @@ def check_layer(
 def total_area_m2(units: Sequence[Unit]) -> float:
     """Sum of the units' areas in square metres."""
     return float(np.sum([u.metric.area for u in units]))
+
+
+def fixed_units(conn: Connection) -> tuple[Unit | None, list[Unit], list[Unit]]:
+    """The district, streets and communities stored in the database, as Units."""
+    district = None
+    row = conn.execute(text("SELECT code, ST_AsBinary(geom) AS wkb FROM district")).first()
+    if row is not None:
+        district = Unit(row.code, None, shapely.from_wkb(bytes(row.wkb)))
+    streets = [Unit(r.code, r.district_code, shapely.from_wkb(bytes(r.wkb))) for r in
+               conn.execute(text("SELECT code, district_code, ST_AsBinary(geom) AS wkb "
+                                 "FROM street ORDER BY code"))]
+    communities = [Unit(r.code, r.street_code, shapely.from_wkb(bytes(r.wkb))) for r in
+                   conn.execute(text("SELECT code, street_code, ST_AsBinary(geom) AS wkb "
+                                     "FROM community ORDER BY code"))]
+    return district, streets, communities
+
+
+def check_release(conn: Connection, release_id: int) -> list[Violation]:
+    """Check the stored grid layer of ``release_id`` against every invariant."""
+    district, streets, communities = fixed_units(conn)
+    if district is None:
+        return [Violation("no_district", "no district is loaded")]
+    rows = conn.execute(text(
+        "SELECT gg.grid_code, g.community_code, ST_AsBinary(gg.geom) AS wkb "
+        "FROM grid_geometry gg JOIN grid g ON g.code = gg.grid_code "
+        "WHERE gg.valid_from_release <= :r "
+        "AND (gg.valid_to_release IS NULL OR gg.valid_to_release > :r) ORDER BY gg.grid_code"),
+        {"r": release_id})
+    grids = [Unit(r.grid_code, r.community_code, shapely.from_wkb(bytes(r.wkb))) for r in rows]
+    if not grids:
+        return [Violation("no_grids", f"release {release_id} has no grids")]
+    return check_layer(grids, communities, streets, district)

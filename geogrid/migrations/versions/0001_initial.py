@@ -101,7 +101,7 @@ CREATE TABLE compound (
     name        text NOT NULL,
     kind        text NOT NULL CHECK (kind IN ('organised', 'scattered')),
     households  integer NOT NULL CHECK (households >= 0),
-    population  integer NOT NULL CHECK (population >= 0),
+    population  integer CHECK (population >= 0),
     smart_safe  boolean NOT NULL DEFAULT false,
     three_no    boolean NOT NULL DEFAULT false,
     geom        geometry(MultiPolygon, 4490) NOT NULL

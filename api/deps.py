@@ -1,0 +1,48 @@
+"""Typed dependencies: a pooled connection and the caller's principal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Connection
+
+from geogrid import keys
+from geogrid.access import ANONYMOUS, Principal, Role
+from geogrid.errors import AuthenticationError
+
+
+def get_conn(request: Request) -> Iterator[Connection]:
+    """A connection from the app's pool, in a transaction committed when the route returns."""
+    with request.app.state.engine.begin() as conn:
+        yield conn
+
+
+ConnDep = Annotated[Connection, Depends(get_conn)]
+
+
+def get_principal(request: Request, conn: ConnDep) -> Principal:
+    """Who is calling: the key's principal, or the anonymous viewer with no header."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return ANONYMOUS
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationError('the Authorization header must be "Bearer <key>"')
+    return keys.authenticate(conn, token)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require(role: Role) -> object:
+    """A dependency that refuses callers below ``role`` (401 without a key, else 403)."""
+
+    def check(principal: PrincipalDep) -> Principal:
+        if principal.name is None and role > Role.viewer:
+            raise AuthenticationError(f"this needs an API key with the {role.name} role")
+        principal.require(role)
+        return principal
+
+    return Depends(check)

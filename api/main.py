@@ -1,0 +1,51 @@
+"""The FastAPI application: ``create_app(settings)``; the lifespan owns the connection pool."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI
+from fastapi.responses import ORJSONResponse
+
+from api import errors
+from api.routes import grids, health, keys
+from geogrid import db
+from geogrid.settings import ApiSettings, DatabaseSettings, ServiceAreaSettings
+
+
+@dataclass
+class Settings:
+    """Everything the app reads, split by concern."""
+
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    api: ApiSettings = field(default_factory=ApiSettings)
+    service_areas: ServiceAreaSettings = field(default_factory=ServiceAreaSettings)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app. The database is resolved at start-up (the embedded one is started)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = db.resolve_url(settings.database)
+        app.state.engine = db.make_engine(url, settings.database.pool_size)
+        try:
+            yield
+        finally:
+            app.state.engine.dispose()
+
+    app = FastAPI(
+        title="geogrid",
+        summary="Grid governance for Yaohai District, Hefei: grids, compounds, stations.",
+        version="0.1.0",
+        default_response_class=ORJSONResponse,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    for module in (health, grids, keys):
+        app.include_router(module.router)
+    return app

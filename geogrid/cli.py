@@ -1,0 +1,340 @@
+"""The ``geogrid`` command: the one composition root that may reach into api/ and maps/."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy import Connection, Engine, text
+
+from geogrid import backup as backups
+from geogrid import db, embedded, keys, loading, releases
+from geogrid.access import Role
+from geogrid.errors import GeogridError, LoadError
+from geogrid.files import LAYERS, read_layer, write_layer
+from geogrid.settings import ApiSettings, DatabaseSettings, DemoSettings, ServiceAreaSettings
+from geogrid.validation import Violation, check_release
+
+app = typer.Typer(help="geogrid: grid governance on PostGIS.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+db_app = typer.Typer(help="The database: embedded cluster or GEOGRID_DATABASE_URL.",
+                     no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+console = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except GeogridError as exc:
+        if isinstance(exc, LoadError) and exc.details:
+            _print_violations(exc.details, stream=err)
+        raise _fail(exc.message) from None
+
+
+def _steps() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                    console=err, transient=False)
+
+
+def _database(migrate: bool = True) -> str:
+    settings = DatabaseSettings()
+    with _steps() as progress:
+        task = progress.add_task("starting the database", total=None)
+        url = db.resolve_url(settings)
+        if migrate:
+            progress.update(task, description="migrating the schema")
+            db.migrate(url)
+        progress.update(task, description="database ready", completed=1, total=1)
+    return url
+
+
+@contextmanager
+def _transaction() -> Iterator[Connection]:
+    engine: Engine = db.make_engine(_database(), pool_size=1)
+    try:
+        with engine.begin() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def _describe_location() -> str:
+    settings = DatabaseSettings()
+    if settings.database_url:
+        return f"server from GEOGRID_DATABASE_URL ({settings.database_url.split('@')[-1]})"
+    cluster = db.embedded_cluster(settings)
+    runner = f", run as system user {cluster.run_as}" if cluster.run_as else ""
+    return f"embedded cluster in {cluster.data_dir}{runner}"
+
+
+# ---- db -------------------------------------------------------------------------------------
+
+
+@db_app.command("up")
+def db_up() -> None:
+    """Create (first time) and start the embedded database, and migrate the schema."""
+    with _errors():
+        url = _database()
+    console.print(f"database ready: {_describe_location()}")
+    console.print(f"url: {url}")
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded database cleanly."""
+    settings = DatabaseSettings()
+    if settings.database_url:
+        raise _fail("GEOGRID_DATABASE_URL is set: geogrid did not start that server and "
+                    "will not stop it")
+    with _errors():
+        stopped = embedded.stop(db.embedded_cluster(settings))
+    console.print("stopped" if stopped else "was not running")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Where the database is, whether it runs, and the current release."""
+    settings = DatabaseSettings()
+    console.print(_describe_location())
+    if not settings.database_url:
+        with _errors():
+            cluster = db.embedded_cluster(settings)
+        if not embedded.is_running(cluster):
+            console.print("not running (start it with: geogrid db up)")
+            raise typer.Exit(3)
+    with _errors(), _transaction() as conn:
+        release = releases.current_release(conn)
+    console.print("running; current boundary release: "
+                  f"{release.id if release else 'none (run: geogrid load demo)'}")
+
+
+@db_app.command("reset")
+def db_reset(yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False) -> None:
+    """Delete every table and row, leaving an empty, migrated database."""
+    if not yes:
+        typer.confirm(f"Delete all data in the {_describe_location()}?", abort=True)
+    with _errors():
+        url = _database(migrate=False)
+        engine = db.make_engine(url, pool_size=1)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+            conn.execute(text("CREATE EXTENSION postgis"))
+        engine.dispose()
+        db.migrate(url)
+    console.print("database reset: empty schema, no release")
+
+
+@db_app.command("backup")
+def db_backup(file: Annotated[Path, typer.Argument(help="Backup file to write.")]) -> None:
+    """Write the whole database to FILE (pg_dump custom format)."""
+    with _errors():
+        url = _database()
+        backups.backup(url, file, _bin_dir())
+    console.print(f"backup written to {file} ({file.stat().st_size / 1e6:.1f} MB)")
+
+
+@db_app.command("restore")
+def db_restore(file: Annotated[Path, typer.Argument(help="Backup file to read.")]) -> None:
+    """Replace the database with the backup in FILE (all or nothing)."""
+    with _errors():
+        url = _database(migrate=False)
+        backups.restore(url, file, _bin_dir())
+        db.migrate(url)
+    console.print(f"restored from {file}")
+
+
+def _bin_dir() -> Path | None:
+    try:
+        return embedded.find_bin_dir()
+    except GeogridError:
+        return None
+
+
+# ---- load, export, validate ----------------------------------------------------------------
+
+
+@app.command("load")
+def load(
+    source: Annotated[str, typer.Argument(help='"demo", or a GeoPackage/GeoJSON/Shapefile.')],
+    layer: Annotated[str | None, typer.Option(help=f"One of {', '.join(LAYERS)}.")] = None,
+    crs: Annotated[str | None, typer.Option(
+        help="wgs84|cgcs2000|gcj02|bd09|EPSG:n; default: the file's own.")] = None,
+) -> None:
+    """Load the Yaohai demo (idempotent) or a user's layer file (all or nothing)."""
+    service = ServiceAreaSettings()
+    with _errors(), _transaction() as conn:
+        if source == "demo":
+            path = DemoSettings().demo_path
+            with _steps() as progress:
+                progress.add_task(f"loading the Yaohai demo from {path.name}", total=None)
+                reports = loading.load_demo(conn, path, service)
+        else:
+            if layer is None:
+                raise LoadError(f"loading {source} needs --layer {'|'.join(LAYERS)}")
+            with _steps() as progress:
+                progress.add_task(f"loading {layer} from {source}", total=None)
+                reports = [loading.load_file(conn, Path(source), layer, crs, service)]
+    for report in reports:
+        line = f"{report.layer}: {report.features} features"
+        if report.release is not None:
+            state = "published as new" if report.new_release else "unchanged, still"
+            line += f"; {state} boundary release {report.release}"
+        if report.snapped:
+            line += f"; {report.snapped} grids snapped (0.5 m)"
+        for note in report.notes:
+            line += f"; {note}"
+        console.print(line)
+
+
+@app.command("export")
+def export(
+    file: Annotated[Path, typer.Argument(help="Output .gpkg, .geojson or .shp.")],
+    layer: Annotated[str, typer.Option(
+        help="grids, compounds, stations, service_areas, communities, streets, district")],
+    release: Annotated[int | None, typer.Option(help="Boundary release (grids); default current.")]
+    = None,
+    crs: Annotated[str, typer.Option(help="Output coordinates.")] = "cgcs2000",
+) -> None:
+    """Write a layer to a GeoPackage, GeoJSON or Shapefile."""
+    from geogrid.layers import read_layer_from_db
+
+    with _errors(), _transaction() as conn:
+        frame = read_layer_from_db(conn, layer, release)
+        write_layer(frame, file, layer, crs)
+    console.print(f"{layer}: {len(frame)} features written to {file}")
+
+
+def _print_violations(violations: list[Violation], stream: Console) -> None:
+    table = Table("rule", "where", "what", title=f"{len(violations)} violation(s)")
+    for v in violations[:200]:
+        where = "" if v.location is None else v.location.representative_point().wkt
+        table.add_row(v.rule, where, v.message)
+    stream.print(table)
+
+
+@app.command("validate")
+def validate(
+    file: Annotated[Path | None, typer.Argument(
+        help="A grids file to check instead of a stored release (nothing is loaded).")] = None,
+    release: Annotated[int | None, typer.Option(help="Boundary release; default current.")]
+    = None,
+    crs: Annotated[str | None, typer.Option(help="The file's coordinates (with FILE).")] = None,
+    geojson: Annotated[Path | None, typer.Option(
+        help="Also write the violations as a GeoJSON FeatureCollection ('-' for stdout).")]
+    = None,
+) -> None:
+    """Check a release (or a grids file) against every invariant; exit 1 when any is broken."""
+    with _errors(), _transaction() as conn:
+        if file is not None:
+            _, _, violations = loading.check_grids(conn, read_layer(file, "grids", crs))
+            subject = str(file)
+        else:
+            chosen = releases.get_release(conn, release) if release else \
+                releases.current_release(conn)
+            if chosen is None:
+                raise _fail("no boundary release yet (run: geogrid load demo)")
+            violations = check_release(conn, chosen.id)
+            subject = f"release {chosen.id}"
+    if geojson is not None:
+        collection = json.dumps({"type": "FeatureCollection",
+                                 "features": [v.as_feature() for v in violations]},
+                                ensure_ascii=False)
+        if str(geojson) == "-":
+            sys.stdout.write(collection + "\n")
+        else:
+            geojson.write_text(collection, encoding="utf-8")
+    if violations:
+        _print_violations(violations, stream=err)
+        raise typer.Exit(1)
+    err.print(f"{subject}: every invariant holds")
+
+
+# ---- keys -----------------------------------------------------------------------------------
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="viewer, dispatcher, planner or admin.")],
+    name: Annotated[str, typer.Option(help="Unique name, e.g. the person or system.")],
+) -> None:
+    """Create a key and print it once (it is stored only as a hash)."""
+    with _errors(), _transaction() as conn:
+        try:
+            parsed = Role.parse(role)
+        except ValueError as exc:
+            raise _fail(str(exc)) from None
+        _, secret = keys.create_key(conn, name, parsed)
+    err.print(f'key "{name}" ({parsed.name}) created; it is shown only now:')
+    print(secret)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets)."""
+    with _errors(), _transaction() as conn:
+        found = keys.list_keys(conn)
+    table = Table("name", "role", "prefix", "created", "revoked")
+    for k in found:
+        table.add_row(k.name, k.role.name, k.prefix, f"{k.created_at:%Y-%m-%d %H:%M}",
+                      "" if k.revoked_at is None else f"{k.revoked_at:%Y-%m-%d %H:%M}")
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
+    """Revoke a key: requests carrying it get 401 from then on."""
+    with _errors(), _transaction() as conn:
+        keys.revoke_key(conn, name)
+    console.print(f'key "{name}" revoked')
+
+
+# ---- serve, demo ----------------------------------------------------------------------------
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Default GEOGRID_HOST or 127.0.0.1.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default GEOGRID_PORT or 8000.")] = None,
+    workers: Annotated[int, typer.Option(min=1)] = 1,
+) -> None:
+    """Serve the API (starting the embedded database when needed)."""
+    import uvicorn
+
+    settings = ApiSettings()
+    with _errors():
+        _database()
+    uvicorn.run("api.main:create_app", factory=True, host=host or settings.host,
+                port=port or settings.port, workers=workers, log_level="info")
+
+
+@app.command("demo")
+def demo(
+    host: Annotated[str | None, typer.Option()] = None,
+    port: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Start the database, migrate, load the Yaohai demo and serve the API."""
+    load("demo")
+    serve(host=host, port=port, workers=1)
+
+
+if __name__ == "__main__":
+    app()

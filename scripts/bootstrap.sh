@@ -1,0 +1,70 @@
+# Sourced by scripts/demo and scripts/test: installs what geogrid needs on Debian/Ubuntu.
+#   - PostgreSQL server binaries and PostGIS (apt, only when missing; no system cluster is
+#     created: geogrid runs its own embedded one),
+#   - Python 3.11+ with venv,
+#   - a virtualenv in .venv with geogrid installed (editable), plus extras given in $EXTRAS.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+APT_UPDATED=0
+
+say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
+
+apt_install() {
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    say "apt-get update"
+    $SUDO apt-get update -qq
+    APT_UPDATED=1
+  fi
+  say "apt-get install $*"
+  $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+pg_version() {
+  # Newest PostgreSQL server installed under /usr/lib/postgresql, if any.
+  ls -d /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sed 's|/usr/lib/postgresql/||; s|/bin/initdb||' \
+    | sort -n | tail -n 1
+}
+
+ensure_postgis() {
+  local version
+  version="$(pg_version)"
+  if [ -z "$version" ]; then
+    # Keep the package from creating and starting a system cluster on port 5432.
+    $SUDO mkdir -p /etc/postgresql-common/createcluster.d
+    echo "create_main_cluster = false" | $SUDO tee /etc/postgresql-common/createcluster.d/geogrid.conf >/dev/null
+    apt_install postgresql postgresql-contrib
+    version="$(pg_version)"
+  fi
+  if [ ! -f "/usr/share/postgresql/$version/extension/postgis.control" ]; then
+    apt_install "postgresql-$version-postgis-3"
+  fi
+  say "PostgreSQL $version with PostGIS: ok"
+}
+
+ensure_python() {
+  if ! command -v python3 >/dev/null 2>&1; then apt_install python3; fi
+  if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    echo "geogrid needs Python 3.11 or newer; python3 is $(python3 --version)" >&2
+    exit 1
+  fi
+  if [ ! -x .venv/bin/python ]; then
+    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
+      apt_install python3-venv
+    fi
+    say "creating .venv"
+    python3 -m venv .venv
+  fi
+  local spec="."
+  if [ -n "${EXTRAS:-}" ]; then spec=".[${EXTRAS}]"; fi
+  say "installing geogrid into .venv ($spec)"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e "$spec"
+}
+
+ensure_postgis
+ensure_python
