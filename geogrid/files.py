@@ -114,6 +114,10 @@ def read_layer(path: str | Path, layer: str, crs: str | None = None) -> gpd.GeoD
     frame = gpd.read_file(path, layer=chosen, engine="pyogrio")
     if len(frame) == 0:
         raise LoadError(f"{path}: layer {chosen!r} has no features")
+    # Shapefiles cut field names to 10 characters: give the known ones their names back.
+    for column in (*REQUIRED_COLUMNS[layer], *OPTIONAL_COLUMNS[layer]):
+        if column not in frame.columns and column[:10] in frame.columns:
+            frame = frame.rename(columns={column[:10]: column})
     missing = [c for c in REQUIRED_COLUMNS[layer] if c not in frame.columns]
     if missing:
         present = [c for c in frame.columns if c != "geometry"]

@@ -27,7 +27,7 @@ from geogrid.service_areas import STATION_KINDS
 from geogrid.settings import ServiceAreaSettings
 from geogrid.snapping import snap_layer
 from geogrid.sqlfiles import sql
-from geogrid.validation import Unit, Violation, check_layer, fixed_units
+from geogrid.validation import Unit, Violation, check_layer, fixed_units, invalid_geometry
 
 GRID_KINDS = ("resident", "dedicated")
 COMPOUND_KINDS = ("organised", "scattered")
@@ -66,14 +66,9 @@ def _check_values(frame: pd.DataFrame, column: str, allowed: tuple[str, ...], wh
 
 
 def _invalid_geometries(frame: gpd.GeoDataFrame, label: str, key: str) -> list[Violation]:
-    found = []
-    for name, geom in zip(frame[key], frame.geometry, strict=True):
-        if not geom.is_valid:
-            reason = shapely.is_valid_reason(geom)
-            found.append(Violation("invalid_geometry",
-                                   f"{label} {name} is not a valid polygon: {reason}",
-                                   (str(name),), geom.representative_point()))
-    return found
+    found = [invalid_geometry(label, str(name), geom)
+             for name, geom in zip(frame[key], frame.geometry, strict=True)]
+    return [v for v in found if v is not None]
 
 
 def check_grids(conn: Connection, frame: gpd.GeoDataFrame, snap: bool = True
@@ -107,23 +102,24 @@ def check_grids(conn: Connection, frame: gpd.GeoDataFrame, snap: bool = True
     invalid = _invalid_geometries(grids, "grid", "code")
     if invalid:
         return grids, 0, invalid
-    changed = 0
-    if snap:
-        by_code = {c.code: c for c in communities}
-        metric = [to_metric(g) for g in grids.geometry]
-        lines = [by_code[c].metric.boundary if c in by_code else None
-                 for c in grids["community_code"]]
-        snapped = snap_layer(metric, lines)
-        geoms = []
-        for before, after, original in zip(metric, snapped, grids.geometry, strict=True):
-            if after is before:
-                geoms.append(original)
-            else:
-                changed += 1
-                back = from_metric(after)
-                geoms.append(back if back.geom_type == "MultiPolygon"
-                             else shapely.geometry.MultiPolygon(shapely.get_parts(back)))
-        grids = grids.set_geometry(geoms, crs=STORAGE_SRID)
+    units = [Unit(c, c[:12], g) for c, g in zip(grids["code"], grids.geometry, strict=True)]
+    violations = check_layer(units, communities, streets, district)
+    if not violations or not snap:
+        return grids, 0, violations
+    # Snap only a layer that needs it, so a clean layer is published exactly as drawn.
+    by_code = {c.code: c for c in communities}
+    metric = [to_metric(g) for g in grids.geometry]
+    snapped = snap_layer(metric, [c.metric.boundary for c in by_code.values()])
+    geoms, changed = [], 0
+    for before, after, original in zip(metric, snapped, grids.geometry, strict=True):
+        if after is before:
+            geoms.append(original)
+            continue
+        changed += 1
+        back = from_metric(after)
+        geoms.append(back if back.geom_type == "MultiPolygon"
+                     else shapely.geometry.MultiPolygon(shapely.get_parts(back)))
+    grids = grids.set_geometry(geoms, crs=STORAGE_SRID)
     units = [Unit(c, c[:12], g) for c, g in zip(grids["code"], grids.geometry, strict=True)]
     return grids, changed, check_layer(units, communities, streets, district)
 

@@ -65,12 +65,31 @@ class Unit:
     metric: BaseGeometry = field(init=False)
 
     def __post_init__(self) -> None:
-        self.metric = to_metric(self.geom)
+        metric = to_metric(self.geom)
+        if self.geom.is_valid and not metric.is_valid:
+            # Validity is judged where the data is stored (lon/lat, as PostGIS checks it);
+            # projecting a valid ring with near-touching vertices can make it invalid in metres.
+            metric = shapely.make_valid(metric, method="structure", keep_collapsed=False)
+        self.metric = metric
 
 
 def _where(geom: BaseGeometry) -> BaseGeometry:
     """A storage-CRS location for a metric geometry."""
     return from_metric(geom)
+
+
+def invalid_geometry(label: str, code: str, geom: BaseGeometry) -> Violation | None:
+    """A violation naming why and where ``geom`` is invalid, or None when it is valid."""
+    if geom.is_valid:
+        return None
+    reason = shapely.is_valid_reason(geom)
+    location = geom.representative_point()
+    if "[" in reason:
+        # GEOS appends the offending coordinate as "[x y]".
+        x, y = reason[reason.index("[") + 1 : reason.index("]")].split()[:2]
+        location = shapely.Point(float(x), float(y))
+    return Violation("invalid_geometry", f"{label} {code} is not a valid polygon: {reason}",
+                     (code,), location)
 
 
 def _check_geometries(units: Sequence[Unit], label: str, single_part: bool) -> list[Violation]:
@@ -86,18 +105,11 @@ def _check_geometries(units: Sequence[Unit], label: str, single_part: bool) -> l
                                    f"{label} {unit.code} is a {g.geom_type}, not a polygon",
                                    (unit.code,), _where(g)))
             continue
-        if not g.is_valid:
-            reason = shapely.is_valid_reason(unit.geom)
-            location = unit.geom.representative_point()
-            if "[" in reason:
-                # GEOS appends the offending coordinate as "[x y]".
-                x, y = reason[reason.index("[") + 1 : reason.index("]")].split()[:2]
-                location = shapely.Point(float(x), float(y))
-            found.append(Violation("invalid_geometry",
-                                   f"{label} {unit.code} is not a valid polygon: {reason}",
-                                   (unit.code,), location))
+        invalid = invalid_geometry(label, unit.code, unit.geom)
+        if invalid is not None:
+            found.append(invalid)
             continue
-        parts = shapely.get_num_geometries(g)
+        parts = shapely.get_num_geometries(unit.geom)
         if single_part and parts > 1:
             found.append(Violation("not_contiguous",
                                    f"{label} {unit.code} is in {parts} separate pieces",
@@ -175,7 +187,7 @@ def _check_nesting(children: Sequence[Unit], parents: dict[str, Unit], label: st
 
 def _valid(units: Iterable[Unit]) -> list[Unit]:
     return [u for u in units if u.metric is not None and not u.metric.is_empty
-            and u.metric.is_valid and u.metric.geom_type in ("Polygon", "MultiPolygon")]
+            and u.geom.is_valid and u.metric.geom_type in ("Polygon", "MultiPolygon")]
 
 
 def check_layer(
@@ -217,7 +229,7 @@ def check_layer(
     found += _check_geometries(grids, "grid", single_part=True)
     found += _check_codes(grids)
     ok_grids, ok_communities, ok_streets = _valid(grids), _valid(communities), _valid(streets)
-    if not district.metric.is_valid:
+    if not district.geom.is_valid:
         return found
     found += _check_tiling(ok_grids, district.metric, "grid", f"district {district.code}")
     found += _check_nesting(ok_grids, {c.code: c for c in ok_communities}, "grid", "community")

@@ -94,7 +94,8 @@ def test_admin_route_needs_the_admin_role(live_api: LiveServer, demo_engine: Eng
         assert answer.headers["www-authenticate"] == "Bearer"
 
 
-@pytest.mark.parametrize("header", ["Bearer gg_not-a-real-key", "Basic dXNlcjpwdw==", "Bearer", "gg_bare"])
+@pytest.mark.parametrize(
+    "header", ["Bearer gg_not-a-real-key", "Basic dXNlcjpwdw==", "Bearer", "gg_bare"])
 def test_a_wrong_or_malformed_key_is_401(live_api: LiveServer, header: str) -> None:
     answer = httpx.get(f"{live_api.base_url}/v1/me", headers={"Authorization": header})
     assert answer.status_code == 401
