@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Connection
 
 from geogrid import keys
-from geogrid.access import ANONYMOUS, Principal, Role
+from geogrid.access import ANONYMOUS, ROLE_ZH, Principal, Role
 from geogrid.errors import AuthenticationError
 
 
@@ -29,7 +29,8 @@ def get_principal(request: Request, conn: ConnDep) -> Principal:
         return ANONYMOUS
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise AuthenticationError('the Authorization header must be "Bearer <key>"')
+        raise AuthenticationError('the Authorization header must be "Bearer <key>"',
+                                  zh="Authorization 请求头应为“Bearer <密钥>”")
     return keys.authenticate(conn, token)
 
 
@@ -41,7 +42,8 @@ def require(role: Role) -> object:
 
     def check(principal: PrincipalDep) -> Principal:
         if principal.name is None and role > Role.viewer:
-            raise AuthenticationError(f"this needs an API key with the {role.name} role")
+            raise AuthenticationError(f"this needs an API key with the {role.name} role",
+                                      zh=f"需要具有{ROLE_ZH[role]}角色的 API 密钥")
         principal.require(role)
         return principal
 

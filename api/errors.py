@@ -59,9 +59,10 @@ def _wants_chinese(request: Request) -> bool:
 
 
 def error_response(request: Request, status: int, code: str, detail: str,
-                   headers: dict[str, str] | None = None) -> ORJSONResponse:
-    if _wants_chinese(request) and code in ZH:
-        detail = ZH[code].format(detail=detail)
+                   headers: dict[str, str] | None = None, detail_zh: str | None = None
+                   ) -> ORJSONResponse:
+    if _wants_chinese(request):
+        detail = detail_zh or ZH.get(code, "{detail}").format(detail=detail)
     return ORJSONResponse({"detail": detail, "code": code}, status_code=status, headers=headers)
 
 
@@ -91,7 +92,7 @@ def install(app: FastAPI) -> None:
         headers = {"Retry-After": RETRY_AFTER_S} if status == 503 else None
         if status == 401:
             headers = {"WWW-Authenticate": "Bearer"}
-        return error_response(request, status, exc.code, exc.message, headers)
+        return error_response(request, status, exc.code, exc.message, headers, exc.message_zh)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> ORJSONResponse:

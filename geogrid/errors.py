@@ -10,10 +10,12 @@ class GeogridError(Exception):
 
     code = "error"
 
-    def __init__(self, message: str, *, details: Any = None) -> None:
+    def __init__(self, message: str, *, details: Any = None, zh: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        #: The same message in Chinese, for clients that ask with Accept-Language: zh.
+        self.message_zh = zh
 
 
 class EmbeddedDatabaseError(GeogridError):

@@ -83,14 +83,17 @@ def get_grid(conn: Connection, code: str, release: int | None = None) -> Grid:
     """
     if len(code) != 15 or not code.isdigit():
         raise InvalidInputError(f'grid code was "{code}" but must be 15 digits '
-                                "(community code + 3-digit sequence)")
+                                "(community code + 3-digit sequence)",
+                                zh=f"网格编码“{code}”无效：应为 15 位数字（社区编码 + 3 位序号）")
     if release is None:
         current = current_release(conn)
         if current is None:
-            raise NotFoundError("no boundary release is published yet")
+            raise NotFoundError("no boundary release is published yet",
+                                zh="尚未发布任何网格边界版本")
         release = current.id
     row = conn.execute(text(sql("grid_by_code")), {"code": code, "release": release}
                        ).one_or_none()
     if row is None:
-        raise NotFoundError(f"grid {code} does not exist in release {release}")
+        raise NotFoundError(f"grid {code} does not exist in release {release}",
+                            zh=f"边界版本 {release} 中不存在网格 {code}")
     return _grid(row, release)

@@ -79,7 +79,8 @@ def authenticate(conn: Connection, key: str) -> Principal:
         {"hash": hash_key(key.strip())},
     ).one_or_none()
     if row is None:
-        raise AuthenticationError("the API key is not known")
+        raise AuthenticationError("the API key is not known", zh="API 密钥无效")
     if row.revoked_at is not None:
-        raise AuthenticationError(f'the API key "{row.name}" was revoked')
+        raise AuthenticationError(f'the API key "{row.name}" was revoked',
+                                  zh=f"API 密钥“{row.name}”已被吊销")
     return Principal(row.name, Role[row.role])

@@ -126,9 +126,15 @@ def test_unknown_grid_is_404_and_bad_code_is_422(live_api: LiveServer) -> None:
 
 
 def test_errors_speak_chinese_when_asked(live_api: LiveServer) -> None:
-    answer = live_api.client(**{"Accept-Language": "zh-CN,zh;q=0.9"}).get("/v1/keys")
+    client = live_api.client(**{"Accept-Language": "zh-CN,zh;q=0.9"})
+    answer = client.get("/v1/keys")
     assert answer.status_code == 401
-    assert "密钥" in answer.json()["detail"]
+    assert "管理员" in answer.json()["detail"]
+    bad = client.get("/v1/grids/12ab")
+    assert bad.status_code == 422
+    assert bad.json() == {"detail": "网格编码“12ab”无效：应为 15 位数字（社区编码 + 3 位序号）",
+                          "code": "invalid_input"}
+    assert "must be" in live_api.client().get("/v1/grids/12ab").json()["detail"]
 
 
 def test_an_unreachable_database_is_503_with_retry_after() -> None:
