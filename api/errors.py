@@ -11,7 +11,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException
 
@@ -60,10 +60,10 @@ def _wants_chinese(request: Request) -> bool:
 
 def error_response(request: Request, status: int, code: str, detail: str,
                    headers: dict[str, str] | None = None, detail_zh: str | None = None
-                   ) -> ORJSONResponse:
+                   ) -> JSONResponse:
     if _wants_chinese(request):
         detail = detail_zh or ZH.get(code, "{detail}").format(detail=detail)
-    return ORJSONResponse({"detail": detail, "code": code}, status_code=status, headers=headers)
+    return JSONResponse({"detail": detail, "code": code}, status_code=status, headers=headers)
 
 
 def _status_for(exc: GeogridError) -> int:
@@ -87,7 +87,7 @@ def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
     @app.exception_handler(GeogridError)
-    async def domain_error(request: Request, exc: GeogridError) -> ORJSONResponse:
+    async def domain_error(request: Request, exc: GeogridError) -> JSONResponse:
         status = _status_for(exc)
         headers = {"Retry-After": RETRY_AFTER_S} if status == 503 else None
         if status == 401:
@@ -95,17 +95,17 @@ def install(app: FastAPI) -> None:
         return error_response(request, status, exc.code, exc.message, headers, exc.message_zh)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> ORJSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         return error_response(request, 422, "validation_error", _describe(list(exc.errors())))
 
     @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> ORJSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         return error_response(request, exc.status_code, "http_error", str(exc.detail),
                               dict(exc.headers or {}))
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)
-    async def database_down(request: Request, exc: Exception) -> ORJSONResponse:
+    async def database_down(request: Request, exc: Exception) -> JSONResponse:
         # Connection failures arrive as OperationalError (or DBAPIError with
         # connection_invalidated); other database errors are bugs and answered as 500.
         if isinstance(exc, OperationalError) or getattr(exc, "connection_invalidated", False):
@@ -117,6 +117,6 @@ def install(app: FastAPI) -> None:
         return error_response(request, 500, "internal_error", "internal error")
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> ORJSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s", request.url.path)
         return error_response(request, 500, "internal_error", "internal error")

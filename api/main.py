@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 
 from api import errors
 from api.routes import grids, health, keys
@@ -41,7 +40,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="geogrid",
         summary="Grid governance for Yaohai District, Hefei: grids, compounds, stations.",
         version="0.1.0",
-        default_response_class=ORJSONResponse,
         lifespan=lifespan,
     )
     app.state.settings = settings
