@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -203,3 +204,52 @@ def test_small_mismatches_are_snapped(
 def test_read_layer_names_the_allowed_layers(tmp_path: Path) -> None:
     with pytest.raises(LoadError, match=r"must be one of \['grids', 'compounds', 'stations'\]"):
         read_layer(tmp_path / "x.gpkg", "roads")
+
+
+# ---- compounds and stations ------------------------------------------------------------------
+
+
+def load_layer(engine: Engine, path: Path, layer: str, crs: str | None = None
+               ) -> loading.LoadReport:
+    with engine.begin() as conn:
+        return loading.load_file(conn, path, layer, crs, ServiceAreaSettings())
+
+
+def test_a_stations_file_replaces_the_layer_and_redraws_service_areas(
+        engine: Engine, tmp_path: Path) -> None:
+    with engine.connect() as conn:
+        stations = read_layer_from_db(conn, "stations")
+    kept = stations[stations["kind"] != "courier_rest"].drop(columns=["community_code"])
+    path = write_layer(kept, tmp_path / "stations.geojson", "stations", crs="gcj02")
+    report = load_layer(engine, path, "stations", crs="gcj02")
+    assert report.features == len(kept)
+    assert count(engine, "SELECT count(*) FROM station") == len(kept)
+    assert count(engine, "SELECT count(*) FROM station WHERE community_code IS NULL") == 0
+    assert count(engine, "SELECT count(*) FROM service_area") == 3 * len(kept)
+    assert count(engine, "SELECT count(*) FROM station WHERE kind = 'courier_rest'") == 0
+
+
+@pytest.mark.parametrize("column, value, expected", [
+    ("households", -5, "whole number >= 0"),
+    ("kind", "tower", "allowed: ['organised', 'scattered']"),
+])
+def test_a_bad_compounds_file_changes_nothing(engine: Engine, tmp_path: Path, column: str,
+                                              value: object, expected: str) -> None:
+    with engine.connect() as conn:
+        compounds = read_layer_from_db(conn, "compounds")
+    compounds[column] = compounds[column].astype(object)
+    compounds.loc[compounds.index[3], column] = value
+    path = write_layer(compounds, tmp_path / "compounds.gpkg", "compounds")
+    before = fingerprint(engine)
+    with pytest.raises(LoadError, match=re.escape(expected)):
+        load_layer(engine, path, "compounds")
+    assert fingerprint(engine) == before
+
+
+def test_a_compounds_file_keeps_ids(engine: Engine, tmp_path: Path) -> None:
+    with engine.connect() as conn:
+        compounds = read_layer_from_db(conn, "compounds")
+    path = write_layer(compounds, tmp_path / "compounds.gpkg", "compounds")
+    assert load_layer(engine, path, "compounds").features == 640
+    assert count(engine, "SELECT count(*) FROM compound WHERE name = '恒通小区'") == 1
+    assert count(engine, "SELECT max(id) FROM compound") == int(compounds["id"].max())
