@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 from geogrid import keys
 from geogrid.access import ANONYMOUS, ROLE_ZH, Principal, Role
 from geogrid.errors import AuthenticationError
+from geogrid.snapshot import SnapshotStore
 
 
 def get_conn(request: Request) -> Iterator[Connection]:
@@ -22,8 +23,11 @@ def get_conn(request: Request) -> Iterator[Connection]:
 ConnDep = Annotated[Connection, Depends(get_conn)]
 
 
-def get_principal(request: Request, conn: ConnDep) -> Principal:
-    """Who is calling: the key's principal, or the anonymous viewer with no header."""
+def get_principal(request: Request) -> Principal:
+    """Who is calling: the key's principal, or the anonymous viewer with no header.
+
+    Anonymous requests (the hot path) touch no database connection.
+    """
     header = request.headers.get("authorization")
     if header is None:
         return ANONYMOUS
@@ -31,10 +35,20 @@ def get_principal(request: Request, conn: ConnDep) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationError('the Authorization header must be "Bearer <key>"',
                                   zh="Authorization 请求头应为“Bearer <密钥>”")
-    return keys.authenticate(conn, token)
+    with request.app.state.engine.connect() as conn:
+        return keys.authenticate(conn, token)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def get_snapshots(request: Request) -> SnapshotStore:
+    """The process's snapshots of boundary releases."""
+    store: SnapshotStore = request.app.state.snapshots
+    return store
+
+
+SnapshotsDep = Annotated[SnapshotStore, Depends(get_snapshots)]
 
 
 def require(role: Role) -> object:

@@ -24,6 +24,7 @@ from geogrid.errors import (
     LoadError,
     NotFoundError,
     PermissionDeniedError,
+    TooLargeError,
 )
 
 log = logging.getLogger("geogrid.api")
@@ -34,6 +35,7 @@ STATUS: dict[type[GeogridError], int] = {
     NotFoundError: 404,
     AuthenticationError: 401,
     PermissionDeniedError: 403,
+    TooLargeError: 413,
     DatabaseUnavailableError: 503,
     EmbeddedDatabaseError: 503,
 }
@@ -45,6 +47,7 @@ ZH = {
     "not_found": "未找到：{detail}",
     "unauthenticated": "需要有效的 API 密钥（Authorization: Bearer <密钥>）：{detail}",
     "forbidden": "权限不足：{detail}",
+    "too_large": "请求过大：{detail}",
     "database_unavailable": "数据库暂时不可用，请稍后重试",
     "embedded_database": "数据库暂时不可用，请稍后重试",
     "validation_error": "请求参数无效：{detail}",

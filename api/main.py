@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI
+from sqlalchemy.exc import OperationalError
 
 from api import errors
-from api.routes import grids, health, keys
+from api.routes import collections, coverage, grids, health, keys, locate, nearby
 from geogrid import db
+from geogrid.errors import NotFoundError
 from geogrid.settings import ApiSettings, DatabaseSettings, ServiceAreaSettings
+from geogrid.snapshot import SnapshotStore
+
+log = logging.getLogger("geogrid.api")
 
 
 @dataclass
@@ -31,9 +37,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = db.resolve_url(settings.database)
         app.state.engine = db.make_engine(url, settings.database.pool_size)
+        app.state.snapshots = SnapshotStore(app.state.engine)
+        try:
+            app.state.snapshots.refresh()
+        except (OperationalError, NotFoundError):
+            log.warning("no snapshot yet: database unreachable or no release published")
+        app.state.snapshots.start_watching()
         try:
             yield
         finally:
+            app.state.snapshots.stop()
             app.state.engine.dispose()
 
     app = FastAPI(
@@ -44,6 +57,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
-    for module in (health, grids, keys):
+    # Fixed paths first: /v1/stations/nearest before any /v1/stations/{id}.
+    for module in (locate, nearby):
+        app.include_router(module.router)
+    for module in (health, grids, collections, keys, coverage):
         app.include_router(module.router)
     return app

@@ -58,3 +58,201 @@ class KeyInfo(BaseModel):
     prefix: str
     created_at: str
     revoked_at: str | None
+
+
+# --- feature collections (GET /v1/grids, /communities, /streets, /stations, /compounds) ------
+
+
+class Link(BaseModel):
+    rel: str
+    href: str
+    type: str = "application/geo+json"
+
+
+class FeatureCollectionPage(BaseModel):
+    """Common members of every paged collection, after OGC API Features."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    numberMatched: int
+    numberReturned: int
+    limit: int
+    limit_requested: int
+    crs: Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
+    links: list[Link]
+
+
+class GridCollection(FeatureCollectionPage):
+    release: int
+    features: list[GridFeature]
+
+
+class StreetProperties(BaseModel):
+    code: str
+    name: str
+    kind: Literal["street", "town", "zone"]
+    district_code: str
+
+
+class StreetFeature(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    id: str
+    geometry: dict[str, Any]
+    properties: StreetProperties
+
+
+class StreetCollection(FeatureCollectionPage):
+    features: list[StreetFeature]
+
+
+class CommunityProperties(BaseModel):
+    code: str
+    name: str
+    street: UnitRef
+
+
+class CommunityFeature(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    id: str
+    geometry: dict[str, Any]
+    properties: CommunityProperties
+
+
+class CommunityCollection(FeatureCollectionPage):
+    features: list[CommunityFeature]
+
+
+class StationProperties(BaseModel):
+    id: int
+    name: str
+    kind: Literal["party_mass", "doorstep", "courier_rest", "happiness", "mediation", "legal"]
+    community: UnitRef | None
+    opening_hours: str
+    address: str
+
+
+class StationFeature(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    id: int
+    geometry: dict[str, Any]
+    properties: StationProperties
+
+
+class StationCollection(FeatureCollectionPage):
+    features: list[StationFeature]
+
+
+class CompoundProperties(BaseModel):
+    id: int
+    name: str
+    kind: Literal["organised", "scattered"]
+    households: int
+    population: int | None
+    smart_safe: bool
+    three_no: bool
+    grid: UnitRef | None
+    community: UnitRef | None
+
+
+class CompoundFeature(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    id: int
+    geometry: dict[str, Any]
+    properties: CompoundProperties
+
+
+class CompoundCollection(FeatureCollectionPage):
+    release: int
+    features: list[CompoundFeature]
+
+
+class GridDetail(GridFeature):
+    """One grid (GET /v1/grids/{code}) with the coordinate system and simplification used."""
+
+    crs: Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
+    simplify_m: float
+
+
+# --- tiling check (GET /v1/tiling) -----------------------------------------------------------
+
+
+class ViolationProperties(BaseModel):
+    rule: str
+    message: str
+    codes: list[str]
+    area_m2: float | None
+
+
+class ViolationFeature(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    geometry: dict[str, Any] | None
+    properties: ViolationProperties
+
+
+class ViolationCollection(BaseModel):
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[ViolationFeature]
+
+
+class TilingReport(BaseModel):
+    release: int
+    valid: bool
+    violations: int
+    crs: Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
+    features: ViolationCollection
+
+
+class LocatedGrid(BaseModel):
+    code: str
+    name: str
+    kind: Literal["resident", "dedicated"]
+    community: UnitRef
+    street: UnitRef
+    leader: Person
+
+
+class CompoundRef(BaseModel):
+    id: int
+    name: str
+
+
+class NearestGrid(BaseModel):
+    code: str
+    distance_m: float
+
+
+class LocateAnswer(BaseModel):
+    grid: LocatedGrid | None
+    on_boundary: bool
+    candidates: list[str]
+    boundary_distance_m: float | None
+    compound: CompoundRef | None
+    nearest: NearestGrid | None
+    release: int
+
+
+class BatchResult(BaseModel):
+    grid: str | None
+    on_boundary: bool
+
+
+class BatchLocateAnswer(BaseModel):
+    release: int
+    results: list[BatchResult]
+
+
+class NearStation(BaseModel):
+    id: int
+    name: str
+    kind: str
+    lon: float
+    lat: float
+    distance_m: float
+    walk_minutes: float
+    within_minutes: list[int]
+    opening_hours: str
+
+
+class NearestStations(BaseModel):
+    stations: list[NearStation]
+    release: int
+    method: dict[str, Any]

@@ -48,6 +48,12 @@ class LoadError(GeogridError):
     code = "load_failed"
 
 
+class TooLargeError(GeogridError):
+    """A request asks for more than geogrid answers in one go (names the limit)."""
+
+    code = "too_large"
+
+
 class AuthenticationError(GeogridError):
     """Missing, unknown or revoked API key."""
 

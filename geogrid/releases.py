@@ -151,6 +151,8 @@ def publish(
                  f"VALUES (:code, :r, ST_Multi(ST_GeomFromWKB(:wkb, {STORAGE_SRID})))"),
             [{"code": c, "r": new_id, "wkb": shapely.to_wkb(incoming[c])} for c in changed],
         )
+    # Delivered on commit: serving processes swap in the new release's snapshot.
+    conn.execute(text("SELECT pg_notify('geogrid_release', :id)"), {"id": str(new_id)})
     return get_release(conn, new_id), True
 
 

@@ -1,0 +1,21 @@
+-- Every compound with the grid of :release holding its point-on-surface (DESIGN.md: one rule
+-- for every count) and whether that point lies in a counted service area. A point on a shared
+-- grid edge goes to the lowest grid code among the grids that cover it; a point in no grid
+-- (outside the district) has no grid.
+WITH circles AS MATERIALIZED (
+/*circles*/
+)
+SELECT c.id, c.name, c.households, ST_X(c.point) AS lon, ST_Y(c.point) AS lat,
+       g.grid_code,
+       EXISTS (SELECT 1 FROM circles a WHERE ST_Covers(a.geom, c.point)) AS covered
+FROM compound c
+LEFT JOIN LATERAL (
+    SELECT trim(gg.grid_code) AS grid_code
+    FROM grid_geometry gg
+    WHERE gg.valid_from_release <= :release
+      AND (gg.valid_to_release IS NULL OR gg.valid_to_release > :release)
+      AND ST_Covers(gg.geom, c.point)
+    ORDER BY gg.grid_code
+    LIMIT 1
+) g ON true
+ORDER BY c.id
