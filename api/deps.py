@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Connection
 
 from geogrid import keys
@@ -23,10 +24,15 @@ def get_conn(request: Request) -> Iterator[Connection]:
 ConnDep = Annotated[Connection, Depends(get_conn)]
 
 
-def get_principal(request: Request) -> Principal:
+def _authenticate(request: Request, token: str) -> Principal:
+    with request.app.state.engine.connect() as conn:
+        return keys.authenticate(conn, token)
+
+
+async def get_principal(request: Request) -> Principal:
     """Who is calling: the key's principal, or the anonymous viewer with no header.
 
-    Anonymous requests (the hot path) touch no database connection.
+    Anonymous requests (the hot path) touch no database and no worker thread.
     """
     header = request.headers.get("authorization")
     if header is None:
@@ -35,14 +41,13 @@ def get_principal(request: Request) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationError('the Authorization header must be "Bearer <key>"',
                                   zh="Authorization 请求头应为“Bearer <密钥>”")
-    with request.app.state.engine.connect() as conn:
-        return keys.authenticate(conn, token)
+    return await run_in_threadpool(_authenticate, request, token)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
-def get_snapshots(request: Request) -> SnapshotStore:
+async def get_snapshots(request: Request) -> SnapshotStore:
     """The process's snapshots of boundary releases."""
     store: SnapshotStore = request.app.state.snapshots
     return store
@@ -54,7 +59,7 @@ SnapshotsDep = Annotated[SnapshotStore, Depends(get_snapshots)]
 def require(role: Role) -> object:
     """A dependency that refuses callers below ``role`` (401 without a key, else 403)."""
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:
         if principal.name is None and role > Role.viewer:
             raise AuthenticationError(f"this needs an API key with the {role.name} role",
                                       zh=f"需要具有{ROLE_ZH[role]}角色的 API 密钥")

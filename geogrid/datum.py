@@ -13,6 +13,7 @@ covers Yaohai (117.29-117.43E) with negligible scale error.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -45,29 +46,81 @@ def _in_china(lon: Array, lat: Array) -> npt.NDArray[np.bool_]:
     return (lon >= 72.004) & (lon <= 137.8347) & (lat >= 0.8293) & (lat <= 55.8271)
 
 
-def _gcj_offset(lon: Array, lat: Array) -> tuple[Array, Array]:
+def _offset_core(lon: Any, lat: Any, m: Any) -> tuple[Any, Any]:
+    """The published GCJ-02 offset, written once for numpy arrays (m=np) and floats (m=math)."""
     x = lon - 105.0
     y = lat - 35.0
-    sx = np.sqrt(np.abs(x))
+    sx = m.sqrt(m.fabs(x))
+    pi = m.pi
     d_lat = (
         -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * sx
-        + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
-        + (20.0 * np.sin(y * np.pi) + 40.0 * np.sin(y / 3.0 * np.pi)) * 2.0 / 3.0
-        + (160.0 * np.sin(y / 12.0 * np.pi) + 320.0 * np.sin(y * np.pi / 30.0)) * 2.0 / 3.0
+        + (20.0 * m.sin(6.0 * x * pi) + 20.0 * m.sin(2.0 * x * pi)) * 2.0 / 3.0
+        + (20.0 * m.sin(y * pi) + 40.0 * m.sin(y / 3.0 * pi)) * 2.0 / 3.0
+        + (160.0 * m.sin(y / 12.0 * pi) + 320.0 * m.sin(y * pi / 30.0)) * 2.0 / 3.0
     )
     d_lon = (
         300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * sx
-        + (20.0 * np.sin(6.0 * x * np.pi) + 20.0 * np.sin(2.0 * x * np.pi)) * 2.0 / 3.0
-        + (20.0 * np.sin(x * np.pi) + 40.0 * np.sin(x / 3.0 * np.pi)) * 2.0 / 3.0
-        + (150.0 * np.sin(x / 12.0 * np.pi) + 300.0 * np.sin(x / 30.0 * np.pi)) * 2.0 / 3.0
+        + (20.0 * m.sin(6.0 * x * pi) + 20.0 * m.sin(2.0 * x * pi)) * 2.0 / 3.0
+        + (20.0 * m.sin(x * pi) + 40.0 * m.sin(x / 3.0 * pi)) * 2.0 / 3.0
+        + (150.0 * m.sin(x / 12.0 * pi) + 300.0 * m.sin(x / 30.0 * pi)) * 2.0 / 3.0
     )
-    rad_lat = lat / 180.0 * np.pi
-    magic = 1.0 - _EE * np.sin(rad_lat) ** 2
-    sqrt_magic = np.sqrt(magic)
-    d_lat = d_lat * 180.0 / ((_A * (1.0 - _EE)) / (magic * sqrt_magic) * np.pi)
-    d_lon = d_lon * 180.0 / (_A / sqrt_magic * np.cos(rad_lat) * np.pi)
+    rad_lat = lat / 180.0 * pi
+    magic = 1.0 - _EE * m.sin(rad_lat) ** 2
+    sqrt_magic = m.sqrt(magic)
+    d_lat = d_lat * 180.0 / ((_A * (1.0 - _EE)) / (magic * sqrt_magic) * pi)
+    d_lon = d_lon * 180.0 / (_A / sqrt_magic * m.cos(rad_lat) * pi)
+    return d_lon, d_lat
+
+
+def _gcj_offset(lon: Array, lat: Array) -> tuple[Array, Array]:
+    d_lon, d_lat = _offset_core(lon, lat, np)
     inside = _in_china(lon, lat)
     return np.where(inside, d_lon, 0.0), np.where(inside, d_lat, 0.0)
+
+
+def _gcj_scalar(lon: float, lat: float) -> tuple[float, float]:
+    if not (72.004 <= lon <= 137.8347 and 0.8293 <= lat <= 55.8271):
+        return lon, lat
+    d_lon, d_lat = _offset_core(lon, lat, math)
+    return lon + d_lon, lat + d_lat
+
+
+def _bd_scalar(lon: float, lat: float) -> tuple[float, float]:
+    x, y = _gcj_scalar(lon, lat)
+    z = math.sqrt(x * x + y * y) + 0.00002 * math.sin(y * _X_PI)
+    theta = math.atan2(y, x) + 0.000003 * math.cos(x * _X_PI)
+    return z * math.cos(theta) + 0.0065, z * math.sin(theta) + 0.006
+
+
+def _invert_scalar(forward: Callable[[float, float], tuple[float, float]], lon: float,
+                   lat: float) -> tuple[float, float]:
+    p_lon, p_lat = lon, lat
+    for _ in range(30):
+        f_lon, f_lat = forward(p_lon, p_lat)
+        e_lon, e_lat = f_lon - lon, f_lat - lat
+        p_lon, p_lat = p_lon - e_lon, p_lat - e_lat
+        if abs(e_lon) < 1e-11 and abs(e_lat) < 1e-11:
+            break
+    return p_lon, p_lat
+
+
+def point_to_storage(lon: float, lat: float, crs: str) -> tuple[float, float]:
+    """One point from ``crs`` (a canonical name) to storage, in plain floats (fast path).
+
+    Examples
+    --------
+    >>> x, y = point_to_storage(117.355680, 31.878116, "gcj02")
+    >>> (x, y) == tuple(float(v) for v in to_storage(117.355680, 31.878116, "gcj02"))
+    True
+    """
+    if crs in ("wgs84", "cgcs2000"):
+        return lon, lat
+    if crs == "gcj02":
+        return _invert_scalar(_gcj_scalar, lon, lat)
+    if crs == "bd09":
+        return _invert_scalar(_bd_scalar, lon, lat)
+    x, y = to_storage(lon, lat, crs)
+    return float(x), float(y)
 
 
 def wgs84_to_gcj02(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[Array, Array]:
@@ -243,3 +296,62 @@ def from_metric(geom: G) -> G:
     """Unproject EPSG:4548 metres back to storage lon/lat."""
     t = _transformer(f"EPSG:{METRIC_SRID}", f"EPSG:{STORAGE_SRID}")
     return _apply(geom, lambda x, y: t.transform(x, y))  # type: ignore[no-any-return]
+
+
+class LocalMetric:
+    """EPSG:4548 metres for single points near a place, without pyproj's per-call cost.
+
+    A degree-4 polynomial in (lon, lat) is fitted to pyproj's own EPSG:4490 -> EPSG:4548
+    transform over a box; its largest error on a dense check grid must stay under 1 mm (about
+    1e-8 m over Yaohai) or the fit is refused. Points outside the box go through pyproj.
+
+    Examples
+    --------
+    >>> frame = LocalMetric((117.28, 31.81, 117.43, 32.07))
+    >>> x, y = frame.xy(117.35, 31.88)
+    >>> px, py = _transformer("EPSG:4490", "EPSG:4548").transform(117.35, 31.88)
+    >>> abs(x - px) < 1e-6 and abs(y - py) < 1e-6
+    True
+    """
+
+    DEGREE = 4
+    TOLERANCE_M = 0.001
+
+    def __init__(self, bounds: tuple[float, float, float, float], margin: float = 0.05) -> None:
+        minx, miny, maxx, maxy = bounds
+        self.box = (minx - margin, miny - margin, maxx + margin, maxy + margin)
+        self.lon0 = (self.box[0] + self.box[2]) / 2
+        self.lat0 = (self.box[1] + self.box[3]) / 2
+        self.terms = [(i, j) for i in range(self.DEGREE + 1) for j in range(self.DEGREE + 1 - i)]
+        transform = _transformer(f"EPSG:{STORAGE_SRID}", f"EPSG:{METRIC_SRID}")
+        u, v = (a.ravel() for a in np.meshgrid(
+            np.linspace(self.box[0], self.box[2], 41) - self.lon0,
+            np.linspace(self.box[1], self.box[3], 41) - self.lat0))
+        x, y = transform.transform(u + self.lon0, v + self.lat0)
+        design = np.column_stack([u**i * v**j for i, j in self.terms])
+        self.cx = np.linalg.lstsq(design, x, rcond=None)[0].tolist()
+        self.cy = np.linalg.lstsq(design, y, rcond=None)[0].tolist()
+        check_u, check_v = (a.ravel() for a in np.meshgrid(
+            np.linspace(self.box[0], self.box[2], 97) - self.lon0,
+            np.linspace(self.box[1], self.box[3], 97) - self.lat0))
+        tx, ty = transform.transform(check_u + self.lon0, check_v + self.lat0)
+        check = np.column_stack([check_u**i * check_v**j for i, j in self.terms])
+        self.max_error_m = float(max(np.abs(check @ self.cx - tx).max(),
+                                     np.abs(check @ self.cy - ty).max()))
+        if self.max_error_m > self.TOLERANCE_M:
+            raise ValueError(f"box {bounds} is too large for a local metric fit "
+                             f"({self.max_error_m:.4f} m error)")
+
+    def xy(self, lon: float, lat: float) -> tuple[float, float]:
+        """EPSG:4548 x, y in metres of one storage-CRS point."""
+        if not (self.box[0] <= lon <= self.box[2] and self.box[1] <= lat <= self.box[3]):
+            x, y = _transformer(f"EPSG:{STORAGE_SRID}", f"EPSG:{METRIC_SRID}").transform(
+                lon, lat)
+            return float(x), float(y)
+        u, v = lon - self.lon0, lat - self.lat0
+        x = y = 0.0
+        for (i, j), a, b in zip(self.terms, self.cx, self.cy, strict=True):
+            p = u**i * v**j
+            x += a * p
+            y += b * p
+        return x, y

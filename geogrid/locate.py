@@ -6,9 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import shapely
 
-from geogrid.datum import to_metric
 from geogrid.locator import OUTSIDE
 from geogrid.snapshot import GridInfo, Snapshot
 
@@ -34,7 +32,7 @@ def locate_point(snapshot: Snapshot, lon: float, lat: float) -> PointAnswer:
     edge), so a client can ask for confirmation near an edge.
     """
     where = snapshot.locate(lon, lat)
-    metric_point = to_metric(shapely.Point(lon, lat))
+    metric_point = snapshot.metric_point(lon, lat)
     if where.grid == OUTSIDE:
         nearest, distance = snapshot.nearest_grid(metric_point)
         return PointAnswer(None, False, (), None, snapshot.compound_at(lon, lat),

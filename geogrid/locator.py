@@ -22,6 +22,7 @@ candidate.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,13 +53,6 @@ class Location:
     grid: int
     on_boundary: bool
     candidates: tuple[int, ...]
-
-
-@dataclass
-class _Rings:
-    """Per grid, its polygons as (exterior, holes...) coordinate arrays, for the exact test."""
-
-    polygons: list[list[list[F64]]]
 
 
 def _ring_state(ring: F64, x: float, y: float) -> int:
@@ -131,37 +125,36 @@ class GridIndex:
         self._prepare_rings()
         self._prepare_raster(cell_m)
         self._label_cells()
+        self._python_views()
         return self
 
     def _prepare_rings(self) -> None:
-        polygons: list[list[list[F64]]] = []
-        xs1, ys1, xs2, ys2, owners, inner_left = [], [], [], [], [], []
-        for index, geom in enumerate(self.geoms):
-            mine: list[list[F64]] = []
-            for polygon in shapely.get_parts(geom):
-                rings = [shapely.get_coordinates(r) for r in shapely.get_rings(polygon)]
-                mine.append(rings)
-                for k, coords in enumerate(rings):
-                    ccw = bool(shapely.is_ccw(shapely.linearrings(coords)))
-                    n = len(coords) - 1
-                    xs1.append(coords[:-1, 0])
-                    ys1.append(coords[:-1, 1])
-                    xs2.append(coords[1:, 0])
-                    ys2.append(coords[1:, 1])
-                    owners.append(np.full(n, index))
-                    # The polygon's interior is left of an exterior CCW ring or a hole CW ring.
-                    inner_left.append(np.full(n, (k == 0) == ccw))
-            polygons.append(mine)
-        self._rings = _Rings(polygons)
-        self.sx1 = np.concatenate(xs1)
-        self.sy1 = np.concatenate(ys1)
-        self.sx2 = np.concatenate(xs2)
-        self.sy2 = np.concatenate(ys2)
-        owner = np.concatenate(owners)
-        upward = self.sy2 > self.sy1
-        interior_east = upward != np.concatenate(inner_left)
+        geoms = np.array(self.geoms, dtype=object)
+        polygons, polygon_grid = shapely.get_parts(geoms, return_index=True)
+        rings, ring_polygon = shapely.get_rings(polygons, return_index=True)
+        exterior = np.concatenate([[True], ring_polygon[1:] != ring_polygon[:-1]])
+        ccw = shapely.is_ccw(rings)
+        coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+        same = ring_of[1:] == ring_of[:-1]
+        seg_ring = ring_of[:-1][same]
+        self.sx1 = coords[:-1, 0][same]
+        self.sy1 = coords[:-1, 1][same]
+        self.sx2 = coords[1:, 0][same]
+        self.sy2 = coords[1:, 1][same]
+        owner = polygon_grid[ring_polygon[seg_ring]]
+        # The polygon's interior is left of an exterior CCW ring or a hole CW ring.
+        inner_left = exterior[seg_ring] == ccw[seg_ring]
+        interior_east = (self.sy2 > self.sy1) != inner_left
         # The grid on a segment's east side when it is the segment's own; -1 = someone else's.
         self.s_east_owner = np.where(interior_east, owner, OUTSIDE)
+        # For the exact test: each grid's polygons as (exterior, holes...) coordinate arrays.
+        ring_start = np.searchsorted(ring_of, np.arange(len(rings) + 1))
+        self._coords = coords
+        self._ring_start = ring_start
+        self._ring_polygon = ring_polygon
+        self._polygon_grid = polygon_grid
+        self._exterior = exterior
+        self._polygon_cache: dict[int, list[list[F64]]] = {}
         self.bounds = np.array([g.bounds for g in self.geoms]) if self.geoms else np.empty((0, 4))
 
     def _prepare_raster(self, cell_m: float) -> None:
@@ -188,33 +181,43 @@ class GridIndex:
         self.mixed_cells = mixed
         self.k_max = int(counts.max()) if len(counts) else 0
 
-    def _segment_cells(self) -> tuple[I64, I64]:
-        """Every (cell, segment) pair where the segment meets the cell grown by the margin."""
-        x1, y1, x2, y2 = self.sx1, self.sy1, self.sx2, self.sy2
+    def _segment_cells(self, chunk: int = 50_000) -> tuple[I64, I64]:
+        """Every (cell, segment) pair where the segment meets the cell grown by the margin.
+
+        Worked through in chunks of segments so that memory stays flat for large layers.
+        """
+        cells, segs = [], []
+        for first in range(0, len(self.sx1), chunk):
+            found = self._segment_cells_of(np.arange(first, min(first + chunk, len(self.sx1))))
+            cells.append(found[0])
+            segs.append(found[1])
+        return np.concatenate(cells), np.concatenate(segs)
+
+    def _segment_cells_of(self, which: I64) -> tuple[I64, I64]:
+        x1, y1, x2, y2 = self.sx1[which], self.sy1[which], self.sx2[which], self.sy2[which]
         # Samples at most one cell apart: every cell the segment passes through is then within
         # one cell of a sample, so the 3 x 3 block around each sample holds all candidates.
         steps = np.ceil(np.hypot((x2 - x1) / self.cw, (y2 - y1) / self.ch)).astype(np.int64) + 1
-        seg = np.repeat(np.arange(len(x1)), steps)
+        local = np.repeat(np.arange(len(x1)), steps)
         start = np.repeat(np.cumsum(steps) - steps, steps)
-        t = (np.arange(len(seg)) - start) / np.repeat(np.maximum(steps - 1, 1), steps)
-        px = x1[seg] + (x2[seg] - x1[seg]) * t
-        py = y1[seg] + (y2[seg] - y1[seg]) * t
+        t = (np.arange(len(local)) - start) / np.repeat(np.maximum(steps - 1, 1), steps)
+        px = x1[local] + (x2[local] - x1[local]) * t
+        py = y1[local] + (y2[local] - y1[local]) * t
         ci = np.floor((px - self.x0) / self.cw).astype(np.int64)
         cj = np.floor((py - self.y0) / self.ch).astype(np.int64)
         # Each sample and its 8 neighbours are candidates; the exact clip test decides.
-        di, dj = np.meshgrid([-1, 0, 1], [-1, 0, 1])
-        cand_i = (ci[:, None] + di.ravel()[None, :]).ravel()
-        cand_j = (cj[:, None] + dj.ravel()[None, :]).ravel()
-        cand_s = np.repeat(seg, 9)
-        n_seg = len(x1)
-        pairs = np.unique((cand_j * self.nx + cand_i) * n_seg + cand_s)
-        cell, s = pairs // n_seg, pairs % n_seg
+        n_local = len(x1)
+        base = (cj * self.nx + ci) * n_local + local
+        offsets = np.array([dj * self.nx + di for dj in (-1, 0, 1) for di in (-1, 0, 1)])
+        pairs = np.sort((base[:, None] + offsets[None, :] * n_local).ravel())
+        pairs = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])]
+        cell, s = pairs // n_local, pairs % n_local
         ci, cj = cell % self.nx, cell // self.nx
         meets = _segment_meets_box(
             x1[s], y1[s], x2[s], y2[s],
             self.x0 + ci * self.cw - _MARGIN, self.y0 + cj * self.ch - _MARGIN,
             self.x0 + (ci + 1) * self.cw + _MARGIN, self.y0 + (cj + 1) * self.ch + _MARGIN)
-        return cell[meets], s[meets]
+        return cell[meets], which[s[meets]]
 
     def _label_cells(self) -> None:
         tree = shapely.STRtree(self.geoms)
@@ -272,6 +275,20 @@ class GridIndex:
         out[pts[first]] = grids[first]
         return out
 
+    def _polygons_of(self, grid: int) -> list[list[F64]]:
+        cached = self._polygon_cache.get(grid)
+        if cached is not None:
+            return cached
+        found: list[list[F64]] = []
+        for r in np.flatnonzero(self._polygon_grid[self._ring_polygon] == grid).tolist():
+            ring = self._coords[self._ring_start[r]:self._ring_start[r + 1]]
+            if self._exterior[r]:
+                found.append([ring])
+            else:
+                found[-1].append(ring)
+        self._polygon_cache[grid] = found
+        return found
+
     # ---- exact reference -------------------------------------------------------------------
 
     def exact(self, x: float, y: float) -> Location:
@@ -281,7 +298,7 @@ class GridIndex:
         covering = []
         boundary = False
         for g in np.flatnonzero(inside).tolist():
-            state = _polygons_state(self._rings.polygons[g], x, y)
+            state = _polygons_state(self._polygons_of(g), x, y)
             if state >= 0:
                 covering.append(g)
                 boundary = boundary or state == 0
@@ -383,12 +400,87 @@ class GridIndex:
     # ---- one point -----------------------------------------------------------------------
 
     def locate_one(self, x: float, y: float) -> Location:
-        """Locate one point (storage lon/lat) with its on-boundary flag and candidates."""
-        grid, boundary = self.locate_many(np.array([x]), np.array([y]))
-        if boundary[0]:
+        """Locate one point (storage lon/lat) with its on-boundary flag and candidates.
+
+        The same algorithm as :meth:`locate_many`, in plain Python floats: a web request pays
+        a few microseconds, not numpy's per-call overhead.
+        """
+        g = self._scalar(x, y)
+        if g is None:
             return self.exact(x, y)
-        g = int(grid[0])
         return Location(g, False, (g,) if g >= 0 else ())
+
+    def _scalar(self, x: float, y: float) -> int | None:
+        """Grid index (-1 outside), or None when too close to call."""
+        if not (math.isfinite(x) and math.isfinite(y)):
+            return OUTSIDE
+        ci = math.floor((x - self.x0) / self.cw)
+        cj = math.floor((y - self.y0) / self.ch)
+        if not (0 <= ci < self.nx and 0 <= cj < self.ny):
+            return OUTSIDE
+        cell = cj * self.nx + ci
+        label = self._labels[cell]
+        if label != _MIXED:
+            return int(label)
+        slot = self._slots[cell]
+        xw = self.x0 + ci * self.cw
+        yb = self.y0 + cj * self.ch
+        if y - yb < _EDGE_EPS or x - xw < _EDGE_EPS:
+            return None
+        best_x, best_owner, crossed = -math.inf, OUTSIDE, False
+        seg_x1, seg_y1, seg_x2, seg_y2 = self._sx1, self._sy1, self._sx2, self._sy2
+        for s in self._local[slot]:
+            x1, y1, x2, y2 = seg_x1[s], seg_y1[s], seg_x2[s], seg_y2[s]
+            side = (x2 - x1) * (y - y1) - (x - x1) * (y2 - y1)
+            scale = abs(x2 - x1) * abs(y - y1) + abs(x - x1) * abs(y2 - y1)
+            if (abs(side) <= _SIDE_EPS * scale
+                    and min(x1, x2) - _MARGIN <= x <= max(x1, x2) + _MARGIN
+                    and min(y1, y2) - _MARGIN <= y <= max(y1, y2) + _MARGIN):
+                return None
+            wx = xw - _MARGIN
+            if (y == y1 and wx <= x1 <= x + _MARGIN) or (y == y2 and wx <= x2 <= x + _MARGIN):
+                return None
+            if not min(y1, y2) < y < max(y1, y2):
+                continue
+            xi = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
+            if abs(xi - xw) <= _INTERCEPT_EPS:
+                return None
+            east = side < 0 if y2 > y1 else side > 0
+            if not (east and xi >= xw):
+                continue
+            owner = self._east_owner[s]
+            if xi > best_x + _INTERCEPT_EPS:
+                best_x, best_owner = xi, owner
+            elif abs(xi - best_x) <= _INTERCEPT_EPS:
+                if owner >= 0 and best_owner >= 0 and owner != best_owner:
+                    return None
+                best_owner = max(owner, best_owner)
+            crossed = True
+        if crossed:
+            return best_owner
+        key = slot + (y - yb) / self.ch
+        keys = self._border_keys
+        at = bisect.bisect_right(keys, key) - 1
+        if (key - keys[at] < _KEY_EPS and key % 1 > 0) or (
+                at + 1 < len(keys) and keys[at + 1] - key < _KEY_EPS):
+            return None
+        return self._border_labels[at]
+
+    def _python_views(self) -> None:
+        """Plain-Python copies of what :meth:`_scalar` reads (list indexing beats numpy's)."""
+        self._labels: list[int] = self.cell_label.tolist()
+        self._slots: dict[int, int] = {int(c): i for i, c in enumerate(self.mixed_cells)}
+        self._sx1: list[float] = self.sx1.tolist()
+        self._sy1: list[float] = self.sy1.tolist()
+        self._sx2: list[float] = self.sx2.tolist()
+        self._sy2: list[float] = self.sy2.tolist()
+        self._east_owner: list[int] = self.s_east_owner.tolist()
+        segs = self.loc_seg.tolist()
+        offsets = self.loc_off.tolist()
+        self._local: list[list[int]] = [segs[offsets[i]:offsets[i + 1]]
+                                        for i in range(len(offsets) - 1)]
+        self._border_keys: list[float] = self.border_key.tolist()
+        self._border_labels: list[int] = self.border_label.tolist()
 
 
 def _segment_meets_box(x1: F64, y1: F64, x2: F64, y2: F64, bx0: F64, by0: F64, bx1: F64,

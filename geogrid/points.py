@@ -11,6 +11,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from geogrid import datum
 from geogrid.datum import normalise_crs, to_storage
 from geogrid.errors import InvalidInputError
 
@@ -57,8 +58,7 @@ def point_to_storage(lon: float, lat: float, crs: str) -> tuple[float, float]:
     """Check a client's point and convert it to storage lon/lat (EPSG:4490)."""
     name = _crs(crs)
     check_point(lon, lat)
-    x, y = to_storage(lon, lat, name)
-    return float(x), float(y)
+    return datum.point_to_storage(lon, lat, name)
 
 
 def _crs(crs: str) -> str:

@@ -12,7 +12,9 @@ second of its publication.
 from __future__ import annotations
 
 import logging
+import math
 import select
+import struct
 import threading
 import time
 from collections import OrderedDict
@@ -26,7 +28,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, Engine, text
 
-from geogrid.datum import METRIC_SRID, STORAGE_SRID, to_metric
+from geogrid.datum import METRIC_SRID, STORAGE_SRID, LocalMetric, to_metric
 from geogrid.errors import NotFoundError
 from geogrid.locator import OUTSIDE, GridIndex, Location
 from geogrid.releases import BoundaryRelease, get_release, release_at
@@ -34,6 +36,8 @@ from geogrid.sqlfiles import sql
 
 log = logging.getLogger("geogrid.snapshot")
 CHANNEL = "geogrid_release"
+_COMPOUND_CELL = 0.002  # degrees, about 200 m: a lookup cell for compound footprints
+_POINT_WKB = struct.Struct("<BIdd")
 
 
 @dataclass(frozen=True)
@@ -72,10 +76,15 @@ class Snapshot:
     index: GridIndex
     grids: list[GridInfo]
     metric_grids: list[BaseGeometry]
+    metric_grids_array: npt.NDArray[np.object_]
+    grid_boundaries: list[BaseGeometry]
+    neighbours: list[npt.NDArray[np.int64]]
     metric_tree: shapely.STRtree
+    metric: LocalMetric
     compound_ids: npt.NDArray[np.int64]
     compound_names: list[str]
-    compound_tree: shapely.STRtree
+    compound_geoms: list[BaseGeometry]
+    compound_cells: dict[tuple[int, int], list[int]]
     stations: list[Station]
     station_xy: npt.NDArray[np.float64]  # metric (EPSG:4548) x, y per station
     built_in_s: float
@@ -86,11 +95,15 @@ class Snapshot:
 
     def compound_at(self, lon: float, lat: float) -> tuple[int, str] | None:
         """The compound whose footprint covers the point, if any (smallest id on overlap)."""
-        hits = self.compound_tree.query(shapely.Point(lon, lat), predicate="covered_by")
-        if len(hits) == 0:
-            return None
-        i = int(min(hits, key=lambda h: self.compound_ids[h]))
-        return int(self.compound_ids[i]), self.compound_names[i]
+        key = (math.floor(lon / _COMPOUND_CELL), math.floor(lat / _COMPOUND_CELL))
+        for i in self.compound_cells.get(key, ()):
+            if shapely.intersects_xy(self.compound_geoms[i], lon, lat):
+                return int(self.compound_ids[i]), self.compound_names[i]
+        return None
+
+    def metric_point(self, lon: float, lat: float) -> BaseGeometry:
+        """A storage-CRS point as an EPSG:4548 shapely Point (metres)."""
+        return shapely.from_wkb(_POINT_WKB.pack(1, 1, *self.metric.xy(lon, lat)))
 
     def nearest_grid(self, metric_point: BaseGeometry) -> tuple[int, float]:
         """Index of the nearest grid and its distance in metres."""
@@ -98,18 +111,23 @@ class Snapshot:
         return int(found[0]), float(dist[0])
 
     def distance_to_other_grid(self, metric_point: BaseGeometry, grid: int) -> float | None:
-        """Metres from the point to the nearest grid other than ``grid`` (None: no other)."""
-        own = self.metric_grids[grid]
-        reach = float(shapely.distance(metric_point, own.boundary)) + 0.001
-        while True:
-            near = self.metric_tree.query(metric_point, predicate="dwithin", distance=reach)
-            others = [int(j) for j in near if j != grid]
-            if others:
-                return float(min(shapely.distance(metric_point, self.metric_grids[j])
-                                 for j in others))
-            if reach > 100_000:
-                return None
-            reach = reach * 4 + 100
+        """Metres from a point in ``grid`` to the nearest other grid (None: there is none).
+
+        Any other grid is at least as far as ``grid``'s own boundary; usually a neighbour
+        sharing that boundary attains it, and only otherwise is the whole layer searched.
+        """
+        to_edge = float(shapely.distance(metric_point, self.grid_boundaries[grid]))
+        neighbours = self.neighbours[grid]
+        best = (float(shapely.distance(metric_point, self.metric_grids_array[neighbours]).min())
+                if len(neighbours) else math.inf)
+        if best <= to_edge + 1e-6:
+            return best
+        near = self.metric_tree.query(metric_point, predicate="dwithin",
+                                      distance=min(best, 200_000.0))
+        others = [int(j) for j in near if j != grid]
+        if not others:
+            return None if math.isinf(best) else best
+        return float(shapely.distance(metric_point, self.metric_grids_array[others]).min())
 
 
 def build(conn: Connection, release_id: int) -> Snapshot:
@@ -127,7 +145,15 @@ def build(conn: Connection, release_id: int) -> Snapshot:
                       by_code[c].community_name, by_code[c].street_code,
                       by_code[c].street_name, by_code[c].leader_name,
                       by_code[c].leader_phone) for c in index.codes]
-    metric = list(to_metric(np.array(index.geoms)))
+    metric_array = to_metric(np.array(index.geoms))
+    metric = list(metric_array)
+    tree = shapely.STRtree(metric_array)
+    pairs = tree.query(metric_array, predicate="dwithin", distance=0.01)
+    keep = pairs[0] != pairs[1]
+    first, second = pairs[0][keep], pairs[1][keep]
+    order = np.argsort(first, kind="stable")
+    neighbours = np.split(second[order], np.searchsorted(first[order], np.arange(1, len(metric))))
+    bounds = tuple(float(v) for v in shapely.total_bounds(np.array(index.geoms)))
     compounds = conn.execute(text("SELECT id, name, ST_AsBinary(geom) AS wkb FROM compound "
                                   "ORDER BY id")).all()
     compound_geoms = shapely.from_wkb([bytes(r.wkb) for r in compounds])
@@ -138,13 +164,28 @@ def build(conn: Connection, release_id: int) -> Snapshot:
         station_xy = shapely.get_coordinates(points)
     return Snapshot(
         release=release, index=index, grids=grids, metric_grids=metric,
-        metric_tree=shapely.STRtree(metric),
+        metric_grids_array=metric_array, grid_boundaries=list(shapely.boundary(metric_array)),
+        neighbours=neighbours, metric_tree=tree,
+        metric=LocalMetric(bounds),  # type: ignore[arg-type]
         compound_ids=np.array([r.id for r in compounds], dtype=np.int64),
         compound_names=[r.name for r in compounds],
-        compound_tree=shapely.STRtree(compound_geoms),
+        compound_geoms=list(compound_geoms), compound_cells=_cells(compound_geoms),
         stations=stations, station_xy=station_xy,
         built_in_s=time.perf_counter() - started,
     )
+
+
+def _cells(geoms: npt.NDArray[np.object_]) -> dict[tuple[int, int], list[int]]:
+    """Coarse cells -> indices of the prepared geometries whose box meets the cell, id order."""
+    cells: dict[tuple[int, int], list[int]] = {}
+    for i, geom in enumerate(geoms):
+        shapely.prepare(geom)
+        minx, miny, maxx, maxy = geom.bounds
+        for cx in range(math.floor(minx / _COMPOUND_CELL), math.floor(maxx / _COMPOUND_CELL) + 1):
+            for cy in range(math.floor(miny / _COMPOUND_CELL),
+                            math.floor(maxy / _COMPOUND_CELL) + 1):
+                cells.setdefault((cx, cy), []).append(i)
+    return cells
 
 
 def _stations(conn: Connection) -> list[Station]:
@@ -181,9 +222,13 @@ class SnapshotStore:
     # ---- reading ---------------------------------------------------------------------------
 
     def current(self) -> Snapshot:
-        """The snapshot of the newest release (built on first use)."""
+        """The snapshot of the newest release.
+
+        Built on first use, unless a watcher thread keeps it: then this never blocks and
+        raises NotFoundError until the first release has been built.
+        """
         snap = self._current
-        if snap is None:
+        if snap is None and self._watcher is None:
             self.refresh()
             snap = self._current
         if snap is None:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from geogrid.datum import to_metric
 from geogrid.errors import InvalidInputError
 from geogrid.service_areas import STATION_KINDS, detour_factor
 from geogrid.settings import ServiceAreaSettings
@@ -46,17 +45,22 @@ def nearest_stations(snapshot: Snapshot, lon: float, lat: float, k: int,
     """
     if k < 1:
         raise InvalidInputError(f"k must be at least 1 but was {k}")
-    chosen = [i for i, s in enumerate(snapshot.stations) if kinds is None or s.kind in kinds]
-    if not chosen:
+    if kinds is None:
+        chosen: list[int] | slice = slice(None)
+        stations = snapshot.stations
+    else:
+        chosen = [i for i, s in enumerate(snapshot.stations) if s.kind in kinds]
+        stations = [snapshot.stations[i] for i in chosen]
+    if not stations:
         return []
-    qx, qy = shapely.get_coordinates(to_metric(shapely.Point(lon, lat)))[0]
+    qx, qy = snapshot.metric.xy(lon, lat)
     xy = snapshot.station_xy[chosen]
     distance = np.hypot(xy[:, 0] - qx, xy[:, 1] - qy)
     order = np.argsort(distance, kind="stable")[:k]
     point = shapely.Point(lon, lat)
     found = []
     for j in order.tolist():
-        station = snapshot.stations[chosen[j]]
+        station = stations[j]
         metres = float(distance[j])
         walk = metres * detour_factor(station.kind, settings) / settings.walking_speed_m_per_min
         tiers = sorted(m for m, area in station.areas.items() if area.covers(point))

@@ -159,3 +159,24 @@ def test_shapely_agrees_off_the_edges(demo_index: GridIndex) -> None:
     expected = np.full(len(x), OUTSIDE)
     expected[pts] = grids
     assert np.array_equal(grid, expected)
+
+
+@settings(max_examples=400, deadline=None)
+@given(x=coordinate, y=coordinate)
+def test_one_point_equals_many_points_on_the_tiny_layer(x: float, y: float) -> None:
+    grid, boundary = TINY.locate_many(np.array([x]), np.array([y]))
+    one = TINY.locate_one(x, y)
+    assert (one.grid, one.on_boundary) == (int(grid[0]), bool(boundary[0]))
+
+
+def test_one_point_equals_many_points_on_the_demo(demo_index: GridIndex) -> None:
+    rng = np.random.default_rng(12)
+    b = demo_index.bounds
+    samples = {"random": (rng.uniform(b[:, 0].min(), b[:, 2].max(), 20_000),
+                          rng.uniform(b[:, 1].min(), b[:, 3].max(), 20_000))}
+    samples |= edge_points(demo_index, rng, 2_000)
+    for name, (x, y) in samples.items():
+        grid, boundary = demo_index.locate_many(x, y)
+        one = [demo_index.locate_one(float(a), float(b)) for a, b in zip(x, y, strict=True)]
+        assert [o.grid for o in one] == grid.tolist(), name
+        assert [o.on_boundary for o in one] == boundary.tolist(), name

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import numpy as np
 import orjson
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 
 from api.deps import PrincipalDep, SnapshotsDep
 from api.schemas import BatchLocateAnswer, LocateAnswer
@@ -53,12 +54,15 @@ def _answer(found: PointAnswer, principal: Principal) -> dict[str, Any]:
     return body
 
 
-def _snapshot_at(snapshots: SnapshotsDep, at: str | None) -> Snapshot:
-    return snapshots.current() if at is None else snapshots.at(parse_moment(at))
+async def _snapshot_at(snapshots: SnapshotsDep, at: str | None) -> Snapshot:
+    if at is None:
+        return snapshots.current()
+    # Finding an older release asks the database: keep that off the event loop.
+    return await run_in_threadpool(snapshots.at, parse_moment(at))
 
 
 @router.get("", response_model=LocateAnswer)
-def locate_one(
+async def locate_one(
     snapshots: SnapshotsDep,
     principal: PrincipalDep,
     lon: Annotated[float, Query(description="Longitude, in the crs given")],
@@ -69,7 +73,7 @@ def locate_one(
 ) -> Response:
     """Which grid holds this point (with its community, street and grid leader)."""
     x, y = point_to_storage(lon, lat, crs)
-    snapshot = _snapshot_at(snapshots, at)
+    snapshot = await _snapshot_at(snapshots, at)
     return _json(_answer(locate_point(snapshot, x, y), principal))
 
 
@@ -133,6 +137,12 @@ async def locate_many(
     """Locate a batch of up to 1,000,000 points, answers in input order."""
     body = await request.body()
     content_type = request.headers.get("content-type", "application/json").lower()
+    # A million points take about a second of CPU: off the event loop.
+    return await run_in_threadpool(_locate_batch, snapshots, body, content_type, crs)
+
+
+def _locate_batch(snapshots: SnapshotsDep, body: bytes, content_type: str, crs: str | None
+                  ) -> Response:
     lon, lat, crs_name, ids, reply = _read_points(body, content_type, crs)
     x, y = points_to_storage(lon, lat, crs_name)
     snapshot = snapshots.current()

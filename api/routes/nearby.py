@@ -17,7 +17,7 @@ router = APIRouter(prefix="/v1/stations", tags=["stations"])
 
 
 @router.get("/nearest", response_model=NearestStations)
-def stations_nearest(
+async def stations_nearest(
     request: Request,
     snapshots: SnapshotsDep,
     lon: Annotated[float, Query(description="Longitude, in the crs given")],
