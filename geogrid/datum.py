@@ -226,6 +226,18 @@ def normalise_crs(crs: str) -> str:
     )
 
 
+def point_from_storage(lon: float, lat: float, crs: str) -> tuple[float, float]:
+    """One storage point to ``crs`` (a canonical name), in plain floats (fast path)."""
+    if crs in ("wgs84", "cgcs2000"):
+        return lon, lat
+    if crs == "gcj02":
+        return _gcj_scalar(lon, lat)
+    if crs == "bd09":
+        return _bd_scalar(lon, lat)
+    x, y = from_storage(lon, lat, crs)
+    return float(x), float(y)
+
+
 @lru_cache(maxsize=32)
 def _transformer(source: str, target: str) -> pyproj.Transformer:
     return pyproj.Transformer.from_crs(source, target, always_xy=True)

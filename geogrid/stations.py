@@ -56,7 +56,11 @@ def nearest_stations(snapshot: Snapshot, lon: float, lat: float, k: int,
     qx, qy = snapshot.metric.xy(lon, lat)
     xy = snapshot.station_xy[chosen]
     distance = np.hypot(xy[:, 0] - qx, xy[:, 1] - qy)
-    order = np.argsort(distance, kind="stable")[:k]
+    if k < len(distance):
+        nearest = np.argpartition(distance, k - 1)[:k]
+        order = nearest[np.argsort(distance[nearest], kind="stable")]
+    else:
+        order = np.argsort(distance, kind="stable")
     point = shapely.Point(lon, lat)
     found = []
     for j in order.tolist():

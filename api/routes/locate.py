@@ -10,14 +10,14 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import PrincipalDep, SnapshotsDep
+from api.deps import SnapshotsDep, get_principal
 from api.schemas import BatchLocateAnswer, LocateAnswer
 from geogrid.access import Principal, mask_name, mask_phone
 from geogrid.errors import InvalidInputError, TooLargeError
 from geogrid.locate import PointAnswer, code_table, locate_point, locate_points
 from geogrid.moments import parse_moment
 from geogrid.points import point_to_storage, points_to_storage
-from geogrid.snapshot import Snapshot
+from geogrid.snapshot import Snapshot, SnapshotStore
 
 router = APIRouter(prefix="/v1/locate", tags=["locate"])
 
@@ -54,7 +54,7 @@ def _answer(found: PointAnswer, principal: Principal) -> dict[str, Any]:
     return body
 
 
-async def _snapshot_at(snapshots: SnapshotsDep, at: str | None) -> Snapshot:
+async def _snapshot_at(snapshots: SnapshotStore, at: str | None) -> Snapshot:
     if at is None:
         return snapshots.current()
     # Finding an older release asks the database: keep that off the event loop.
@@ -63,8 +63,7 @@ async def _snapshot_at(snapshots: SnapshotsDep, at: str | None) -> Snapshot:
 
 @router.get("", response_model=LocateAnswer)
 async def locate_one(
-    snapshots: SnapshotsDep,
-    principal: PrincipalDep,
+    request: Request,
     lon: Annotated[float, Query(description="Longitude, in the crs given")],
     lat: Annotated[float, Query(description="Latitude, in the crs given")],
     crs: Annotated[str, Query(description=CRS_DOC)] = "wgs84",
@@ -72,8 +71,11 @@ async def locate_one(
     = None,
 ) -> Response:
     """Which grid holds this point (with its community, street and grid leader)."""
+    # The hottest route reads the snapshot store and the caller without FastAPI dependencies:
+    # resolving them costs about a tenth of the request.
+    principal = await get_principal(request)
     x, y = point_to_storage(lon, lat, crs)
-    snapshot = await _snapshot_at(snapshots, at)
+    snapshot = await _snapshot_at(request.app.state.snapshots, at)
     return _json(_answer(locate_point(snapshot, x, y), principal))
 
 

@@ -7,9 +7,8 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Query, Request, Response
 
-from api.deps import SnapshotsDep
 from api.schemas import NearestStations
-from geogrid.datum import from_storage
+from geogrid.datum import normalise_crs, point_from_storage
 from geogrid.points import point_to_storage
 from geogrid.stations import nearest_stations, parse_kinds
 
@@ -19,7 +18,6 @@ router = APIRouter(prefix="/v1/stations", tags=["stations"])
 @router.get("/nearest", response_model=NearestStations)
 async def stations_nearest(
     request: Request,
-    snapshots: SnapshotsDep,
     lon: Annotated[float, Query(description="Longitude, in the crs given")],
     lat: Annotated[float, Query(description="Latitude, in the crs given")],
     crs: Annotated[str, Query(description="wgs84, cgcs2000, gcj02 or bd09; answers use it too")]
@@ -29,13 +27,14 @@ async def stations_nearest(
 ) -> Response:
     """The nearest service stations, with walking minutes and the circles that reach here."""
     x, y = point_to_storage(lon, lat, crs)
+    crs = normalise_crs(crs)
     settings = request.app.state.settings.service_areas
-    snapshot = snapshots.current()
+    snapshot = request.app.state.snapshots.current()  # no dependency: see routes/locate.py
     found = nearest_stations(snapshot, x, y, k, parse_kinds((kind or "").split(",")), settings)
     stations = []
     for near in found:
         s = near.station
-        out_lon, out_lat = from_storage(s.lon, s.lat, crs)
+        out_lon, out_lat = point_from_storage(s.lon, s.lat, crs)
         stations.append({
             "id": s.id, "name": s.name, "kind": s.kind,
             "lon": round(float(out_lon), 7), "lat": round(float(out_lat), 7),

@@ -1,0 +1,1 @@
+"""Benchmarks comparing geogrid with its peers; run them all with ``python -m bench``."""
