@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy.exc import OperationalError
 
 from api import errors
-from api.routes import collections, coverage, grids, health, keys, locate, nearby
+from api.routes import collections, coverage, grids, health, keys, locate, maps, nearby
 from geogrid import db
 from geogrid.errors import NotFoundError
 from geogrid.settings import ApiSettings, DatabaseSettings, ServiceAreaSettings
@@ -62,4 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     for module in (health, grids, collections, keys, coverage):
         app.include_router(module.router)
+    # Web maps (HTML) and the vendored scripts, styles and fonts they load from this origin.
+    app.include_router(maps.router)
+    app.mount(maps.STATIC_PATH, maps.static_files(), name="static")
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
@@ -17,10 +17,16 @@ from sqlalchemy import Connection, Engine, text
 
 from geogrid import backup as backups
 from geogrid import db, embedded, keys, loading, releases
-from geogrid.access import Role
+from geogrid.access import Principal, Role
 from geogrid.errors import GeogridError, LoadError
 from geogrid.files import LAYERS, read_layer, write_layer
-from geogrid.settings import ApiSettings, DatabaseSettings, DemoSettings, ServiceAreaSettings
+from geogrid.settings import (
+    ApiSettings,
+    DatabaseSettings,
+    DemoSettings,
+    MapSettings,
+    ServiceAreaSettings,
+)
 from geogrid.validation import Violation, check_release
 
 app = typer.Typer(help="geogrid: grid governance on PostGIS.", no_args_is_help=True,
@@ -28,8 +34,11 @@ app = typer.Typer(help="geogrid: grid governance on PostGIS.", no_args_is_help=T
 db_app = typer.Typer(help="The database: embedded cluster or GEOGRID_DATABASE_URL.",
                      no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+map_app = typer.Typer(help="Web maps as self-contained HTML files that open offline.",
+                      no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(map_app, name="map")
 console = Console()
 err = Console(stderr=True)
 
@@ -305,6 +314,67 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) ->
     with _errors(), _transaction() as conn:
         keys.revoke_key(conn, name)
     console.print(f'key "{name}" revoked')
+
+
+# ---- map ------------------------------------------------------------------------------------
+
+OutOption = Annotated[Path, typer.Option("--out", help="HTML file to write.")]
+PersonalOption = Annotated[bool, typer.Option(
+    "--show-personal", help="Show grid leaders' names and phones (as dispatchers see them); "
+    "masked by default, as for viewers.")]
+MinutesOption = Annotated[int, typer.Option(help="Tier: 5, 10 or 15 minutes.")]
+
+
+def _write_map(out: Path, draw: Callable[[Connection, Principal], object],
+               show_personal: bool = False) -> None:
+    """Gather a map's data, draw it with every asset inlined, and write it to ``out``."""
+    import maps
+
+    principal = Principal("geogrid map", Role.dispatcher if show_personal else Role.viewer)
+    with _errors(), _transaction() as conn:
+        drawn = draw(conn, principal)
+    page = maps.page(drawn, None)
+    out.write_text(page, encoding="utf-8")
+    console.print(f"map written to {out} ({len(page.encode()) / 1e6:.1f} MB, "
+                  "scripts, styles and fonts inlined: opens offline)")
+
+
+@map_app.command("overview")
+def map_overview(out: OutOption, minutes: MinutesOption = 15,
+                 show_personal: PersonalOption = False) -> None:
+    """The district overview: grids, compounds, stations, circles, gaps, heat of uncovered."""
+    import maps
+    from geogrid import mapdata
+
+    key = MapSettings().tianditu_key
+    _write_map(out, lambda conn, who: maps.overview_map(
+        mapdata.overview(conn, who, minutes=minutes), tianditu_key=key), show_personal)
+
+
+@map_app.command("grid")
+def map_grid(code: Annotated[str, typer.Argument(help="The grid's 15-digit code.")],
+             out: OutOption, show_personal: PersonalOption = False) -> None:
+    """One grid with its neighbours, compounds and the stations whose circles reach it."""
+    import maps
+    from geogrid import mapdata
+
+    key = MapSettings().tianditu_key
+    _write_map(out, lambda conn, who: maps.grid_map(mapdata.grid_view(conn, code, who),
+                                                    tianditu_key=key), show_personal)
+
+
+@map_app.command("coverage")
+def map_coverage(out: OutOption, minutes: MinutesOption = 15,
+                 kind: Annotated[str | None, typer.Option(
+                     help="Station kinds, comma-separated; default all.")] = None) -> None:
+    """Share of households covered per community by one tier, with the gaps on top."""
+    import maps
+    from geogrid import mapdata
+
+    key = MapSettings().tianditu_key
+    kinds = [k for k in (kind or "").split(",") if k.strip()] or None
+    _write_map(out, lambda conn, who: maps.coverage_map(
+        mapdata.coverage_view(conn, minutes=minutes, kinds=kinds), tianditu_key=key))
 
 
 # ---- serve, demo ----------------------------------------------------------------------------

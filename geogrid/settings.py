@@ -65,3 +65,10 @@ class ApiSettings(_Base):
     host: str = "127.0.0.1"
     port: int = 8000
     environment: str = Field(default="development", pattern="^(development|test|production)$")
+
+
+class MapSettings(_Base):
+    """Web maps: the optional online base layers."""
+
+    tianditu_key: str | None = Field(
+        default=None, description="天地图 browser key; the Tianditu base layer is offered with it")

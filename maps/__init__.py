@@ -1,0 +1,13 @@
+"""Folium rendering of geogrid's web maps: plain data in (geogrid.mapdata), HTML out.
+
+No database access here: ``geogrid.mapdata`` gathers what a map shows, these functions draw
+it, and :func:`page` turns a map into an HTML page whose scripts, styles, fonts and images
+all come from ``maps/static`` (served by the API, or inlined for a file that opens offline).
+"""
+
+from maps.assets import STATIC_DIR, ExternalAssetError, check_offline, external_references
+from maps.assets import render_page as page
+from maps.render import coverage_map, grid_map, locate_map, overview_map
+
+__all__ = ["STATIC_DIR", "ExternalAssetError", "check_offline", "coverage_map",
+           "external_references", "grid_map", "locate_map", "overview_map", "page"]

@@ -2,7 +2,10 @@
 #   - PostgreSQL server binaries and PostGIS (apt, only when missing; no system cluster is
 #     created: geogrid runs its own embedded one),
 #   - Python 3.11+ with venv,
-#   - a virtualenv in .venv with geogrid installed (editable), plus extras given in $EXTRAS.
+#   - a virtualenv in .venv with geogrid installed (editable), plus extras given in $EXTRAS,
+#   - with the test extra: Debian's chromium (and a CJK font) for the browser tests, which
+#     drive /usr/bin/chromium through Playwright; Playwright's own browser download is never
+#     used (`playwright install` is not run).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -66,5 +69,16 @@ ensure_python() {
   .venv/bin/python -m pip install -q --disable-pip-version-check -e "$spec"
 }
 
+ensure_browser() {
+  case ",${EXTRAS:-}," in *,test,*) ;; *) return 0 ;; esac
+  local missing=()
+  if [ ! -x /usr/bin/chromium ]; then missing+=(chromium); fi
+  # Chinese labels in screenshots need a CJK font; WenQuanYi Micro Hei is small (5 MB).
+  if ! fc-list :lang=zh 2>/dev/null | grep -q .; then missing+=(fonts-wqy-microhei); fi
+  if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
+  say "chromium for the browser tests: ok"
+}
+
 ensure_postgis
 ensure_python
+ensure_browser

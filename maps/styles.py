@@ -1,0 +1,162 @@
+"""How every kind of thing is drawn, and the Chinese words for it: one table per layer.
+
+Each feature carries a style key (``properties.s``) chosen here in Python; the page looks the
+key up in the same tables (sent once per page as ``geogrid.styles``), and the legend is built
+from them too, so map and legend cannot disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Style = dict[str, Any]
+
+#: Station kinds: Chinese name, the colour of badge, legend and circles, Font Awesome icon.
+STATION_KINDS: dict[str, tuple[str, str, str]] = {
+    "party_mass": ("左邻右舍党群服务站", "#d63e2a", "flag"),
+    "doorstep": ("家门口服务站", "#2b8cc4", "house"),
+    "courier_rest": ("小哥暖心站", "#f69730", "mug-hot"),
+    "happiness": ("幸福驿站", "#5a9a1f", "face-smile"),
+    "mediation": ("百姓说事点", "#b245a0", "comments"),
+    "legal": ("法治e站", "#436978", "scale-balanced"),
+}
+GRID_KINDS = {"resident": "居民网格", "dedicated": "专属网格"}
+COMPOUND_KINDS = {"organised": "建制小区", "scattered": "零散楼栋"}
+TIERS = (5, 10, 15)
+
+MISSING = "#d7191c"  # coverage gaps: a red that reads as "not reached"
+
+BASE: dict[str, Style] = {
+    "district": {"color": "#1a202c", "weight": 2.5, "fillColor": "#f8f5ee", "fillOpacity": 1.0,
+                 "interactive": False},
+}
+AREAS: dict[str, Style] = {
+    "street": {"color": "#2d3748", "weight": 2.5, "opacity": 0.9, "fill": False,
+               "interactive": False},
+    "community": {"color": "#4a5568", "weight": 1.2, "opacity": 0.8, "dashArray": "5 4",
+                  "fill": False, "interactive": False},
+}
+GRIDS: dict[str, Style] = {
+    "resident": {"color": "#2b6cb0", "weight": 0.8, "opacity": 0.8, "fillColor": "#63b3ed",
+                 "fillOpacity": 0.06},
+    "dedicated": {"color": "#6b46c1", "weight": 1.4, "opacity": 0.9, "fillColor": "#9f7aea",
+                  "fillOpacity": 0.28, "dashArray": "4 3"},
+    # the grid a map is about, and a grid found by the search box
+    "focus": {"color": "#c53030", "weight": 3.5, "opacity": 1.0, "fillColor": "#feb2b2",
+              "fillOpacity": 0.18, "dashArray": None},
+    "hover": {"weight": 2.5, "opacity": 1.0},
+}
+COMPOUND_CLASSES = {"three_no": "三无小区（智慧平安小区中的三无小区）",
+                    "smart_safe": "智慧平安小区", "plain": "其他小区"}
+_COMPOUND_FILL = {"three_no": ("#c05621", "#f6ad55"), "smart_safe": ("#276749", "#68d391"),
+                  "plain": ("#4a5568", "#cbd5e0")}
+COMPOUNDS: dict[str, Style] = {}
+for _key, (_line, _fill) in _COMPOUND_FILL.items():
+    COMPOUNDS[_key] = {"color": _line, "weight": 1, "fillColor": _fill, "fillOpacity": 0.65}
+    COMPOUNDS[f"{_key}_scattered"] = {**COMPOUNDS[_key], "dashArray": "2 2",
+                                      "fillOpacity": 0.45}
+
+_TIER_LOOK = {5: (0.9, 0.10, None), 10: (0.75, 0.06, "6 3"), 15: (0.6, 0.035, "2 4")}
+CIRCLES: dict[str, Style] = {
+    f"{kind}_{minutes}": {"color": hex_, "weight": 1.2, "opacity": opacity, "fillColor": hex_,
+                          "fillOpacity": fill, "dashArray": dash, "interactive": False}
+    for kind, (_, hex_, _) in STATION_KINDS.items()
+    for minutes, (opacity, fill, dash) in _TIER_LOOK.items()
+}
+GAPS: dict[str, Style] = {
+    "gap": {"color": MISSING, "weight": 1, "opacity": 0.8, "fillColor": MISSING,
+            "fillOpacity": 0.26, "interactive": False},
+}
+#: Uncovered households per H3 cell: upper bounds of the classes and their colours.
+HEX_BREAKS = (50, 200, 500, 1000)
+HEX_COLOURS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
+HEXES: dict[str, Style] = {
+    f"h{i}": {"color": "#ffffff", "weight": 0.6, "fillColor": c, "fillOpacity": 0.72}
+    for i, c in enumerate(HEX_COLOURS)
+}
+#: Covered share of households per community: lower bounds of the classes and colours.
+SHARE_BREAKS = (0.5, 0.7, 0.85, 0.95)
+SHARE_COLOURS = ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c")
+CHOROPLETH: dict[str, Style] = {
+    **{f"c{i}": {"color": "#4a5568", "weight": 0.8, "fillColor": c, "fillOpacity": 0.85}
+       for i, c in enumerate(SHARE_COLOURS)},
+    "none": {"color": "#4a5568", "weight": 0.8, "fillColor": "#e2e8f0", "fillOpacity": 0.6,
+             "dashArray": "3 3"},
+}
+LOCATE: dict[str, Style] = {
+    "grid": {"color": "#c53030", "weight": 3.5, "fillColor": "#feb2b2", "fillOpacity": 0.25},
+    "line": {"color": "#2d3748", "weight": 2, "dashArray": "6 4", "opacity": 0.9},
+}
+
+#: Everything the page needs, by table name (``geogrid.styles`` in maps.js).
+TABLES: dict[str, dict[str, Style]] = {
+    "base": BASE, "areas": AREAS, "grids": GRIDS, "compounds": COMPOUNDS, "circles": CIRCLES,
+    "gaps": GAPS, "hexes": HEXES, "choropleth": CHOROPLETH, "locate": LOCATE,
+}
+
+
+def station_icon(kind: str) -> dict[str, str]:
+    """How a station of ``kind`` is drawn: a round badge of the kind's colour with its Font
+    Awesome icon (small enough for 170 stations on one district view). Unknown kinds: grey."""
+    _, colour, icon = STATION_KINDS.get(kind, (kind, "#575757", "circle"))
+    return {"icon": icon, "colour": colour,
+            "className": f"geogrid-station geogrid-station-{kind}"}
+
+
+def station_icons() -> dict[str, dict[str, str]]:
+    return {kind: station_icon(kind) for kind in STATION_KINDS}
+
+
+def grid_style(kind: str) -> str:
+    """Style key of a grid kind.
+
+    Examples
+    --------
+    >>> grid_style("dedicated"), grid_style("resident"), grid_style("other")
+    ('dedicated', 'resident', 'resident')
+    """
+    return kind if kind in GRIDS else "resident"
+
+
+def compound_style(kind: str, smart_safe: bool, three_no: bool) -> str:
+    """Style key of a compound: three-no over smart-safe over the rest; scattered dashed.
+
+    Examples
+    --------
+    >>> compound_style("organised", True, True), compound_style("scattered", True, False)
+    ('three_no', 'smart_safe_scattered')
+    """
+    key = "three_no" if three_no else "smart_safe" if smart_safe else "plain"
+    return f"{key}_scattered" if kind == "scattered" else key
+
+
+def circle_style(kind: str, minutes: int) -> str:
+    key = f"{kind}_{minutes}"
+    return key if key in CIRCLES else f"party_mass_{minutes}"
+
+
+def hex_style(uncovered: int) -> str:
+    """Class of a heat cell by its uncovered households.
+
+    Examples
+    --------
+    >>> hex_style(10), hex_style(50), hex_style(51), hex_style(5000)
+    ('h0', 'h0', 'h1', 'h4')
+    """
+    for i, bound in enumerate(HEX_BREAKS):
+        if uncovered <= bound:
+            return f"h{i}"
+    return f"h{len(HEX_BREAKS)}"
+
+
+def share_style(share: float | None) -> str:
+    """Choropleth class of a covered share of households (None: nobody lives there).
+
+    Examples
+    --------
+    >>> share_style(None), share_style(0.2), share_style(0.95), share_style(1.0)
+    ('none', 'c0', 'c4', 'c4')
+    """
+    if share is None:
+        return "none"
+    return f"c{sum(share >= b for b in SHARE_BREAKS)}"
