@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import secrets
 import socket
 import statistics
 import subprocess
@@ -30,8 +29,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 from sqlalchemy import create_engine, text
 
-from geogrid import db, loading
-from geogrid.settings import DatabaseSettings, DemoSettings, ServiceAreaSettings
+from bench.database import demo_database
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -39,22 +37,6 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 BUDGET_BYTES = 3_000_000
 BUDGET_S = 3.0
-
-
-@contextmanager
-def demo_database() -> Iterator[str]:
-    server = db.resolve_url(DatabaseSettings())
-    name = f"geogrid_bench_maps_{os.getpid()}_{secrets.token_hex(3)}"
-    url = db.create_database(server, name)
-    try:
-        db.migrate(url)
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            loading.load_demo(conn, DemoSettings().demo_path, ServiceAreaSettings())
-        engine.dispose()
-        yield url
-    finally:
-        db.drop_database(server, name)
 
 
 @contextmanager
