@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 
 from geogrid.errors import (
     AuthenticationError,
+    ConflictError,
     DatabaseUnavailableError,
     EmbeddedDatabaseError,
     GeogridError,
@@ -26,6 +27,7 @@ from geogrid.errors import (
     PermissionDeniedError,
     TooLargeError,
 )
+from geogrid.validation import Violation
 
 log = logging.getLogger("geogrid.api")
 
@@ -36,6 +38,7 @@ STATUS: dict[type[GeogridError], int] = {
     AuthenticationError: 401,
     PermissionDeniedError: 403,
     TooLargeError: 413,
+    ConflictError: 409,
     DatabaseUnavailableError: 503,
     EmbeddedDatabaseError: 503,
 }
@@ -48,6 +51,8 @@ ZH = {
     "unauthenticated": "需要有效的 API 密钥（Authorization: Bearer <密钥>）：{detail}",
     "forbidden": "权限不足：{detail}",
     "too_large": "请求过大：{detail}",
+    "conflict": "冲突：{detail}",
+    "edit_rejected": "编辑被拒绝：{detail}",
     "database_unavailable": "数据库暂时不可用，请稍后重试",
     "embedded_database": "数据库暂时不可用，请稍后重试",
     "validation_error": "请求参数无效：{detail}",
@@ -62,11 +67,22 @@ def _wants_chinese(request: Request) -> bool:
 
 
 def error_response(request: Request, status: int, code: str, detail: str,
-                   headers: dict[str, str] | None = None, detail_zh: str | None = None
-                   ) -> JSONResponse:
+                   headers: dict[str, str] | None = None, detail_zh: str | None = None,
+                   extra: dict[str, object] | None = None) -> JSONResponse:
     if _wants_chinese(request):
         detail = detail_zh or ZH.get(code, "{detail}").format(detail=detail)
-    return JSONResponse({"detail": detail, "code": code}, status_code=status, headers=headers)
+    body: dict[str, object] = {"detail": detail, "code": code, **(extra or {})}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _extra(details: object) -> dict[str, object] | None:
+    """Violations travel as a GeoJSON FeatureCollection; other details as they are."""
+    if isinstance(details, list) and details and all(isinstance(v, Violation) for v in details):
+        return {"violations": {"type": "FeatureCollection",
+                               "features": [v.as_feature() for v in details]}}
+    if isinstance(details, dict):
+        return dict(details)
+    return None
 
 
 def _status_for(exc: GeogridError) -> int:
@@ -95,7 +111,8 @@ def install(app: FastAPI) -> None:
         headers = {"Retry-After": RETRY_AFTER_S} if status == 503 else None
         if status == 401:
             headers = {"WWW-Authenticate": "Bearer"}
-        return error_response(request, status, exc.code, exc.message, headers, exc.message_zh)
+        return error_response(request, status, exc.code, exc.message, headers, exc.message_zh,
+                              _extra(exc.details))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -11,7 +11,18 @@ from fastapi import FastAPI
 from sqlalchemy.exc import OperationalError
 
 from api import errors
-from api.routes import collections, coverage, grids, health, keys, locate, maps, nearby
+from api.routes import (
+    collections,
+    coverage,
+    grids,
+    health,
+    history,
+    keys,
+    locate,
+    maps,
+    nearby,
+    plans,
+)
 from geogrid import db
 from geogrid.errors import NotFoundError
 from geogrid.settings import ApiSettings, DatabaseSettings, ServiceAreaSettings
@@ -60,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Fixed paths first: /v1/stations/nearest before any /v1/stations/{id}.
     for module in (locate, nearby):
         app.include_router(module.router)
-    for module in (health, grids, collections, keys, coverage):
+    for module in (health, grids, collections, keys, coverage, history, plans):
         app.include_router(module.router)
     # Web maps (HTML) and the vendored scripts, styles and fonts they load from this origin.
     app.include_router(maps.router)

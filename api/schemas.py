@@ -256,3 +256,93 @@ class NearestStations(BaseModel):
     stations: list[NearStation]
     release: int
     method: dict[str, Any]
+
+
+# --- history (GET /v1/releases, /v1/releases/{n}/diff/{m}, /v1/grids/{code}/history) --------
+
+
+class ReleaseInfo(BaseModel):
+    """A boundary release; counts are against the ``previous`` release."""
+
+    id: int
+    published_at: str
+    published_by: str
+    comment: str
+    source: str
+    previous: int | None
+    grids: int
+    added: int
+    removed: int
+    changed: int
+
+
+class ChangedGridInfo(BaseModel):
+    code: str
+    name: str
+    from_geometry_id: int
+    to_geometry_id: int
+    from_area_m2: float
+    to_area_m2: float
+    gained_m2: float
+    lost_m2: float
+
+
+class ChangeProperties(BaseModel):
+    code: str
+    name: str
+    change: Literal["gained", "lost"]
+    area_m2: float
+
+
+class ChangeFeature(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    geometry: dict[str, Any]
+    properties: ChangeProperties
+
+
+class ChangeCollection(BaseModel):
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[ChangeFeature]
+
+
+class ReleaseDiffAnswer(BaseModel):
+    from_release: int
+    to_release: int
+    crs: Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
+    added: list[UnitRef]
+    removed: list[UnitRef]
+    changed: list[ChangedGridInfo]
+    changes: ChangeCollection
+
+
+class GridVersionProperties(BaseModel):
+    code: str
+    geometry_id: int
+    valid_from_release: int
+    valid_to_release: int | None
+    valid_from: str
+    valid_to: str | None
+    current: bool
+    area_m2: float
+    made_by: str
+    comment: str
+    plan: int | None
+
+
+class GridVersionFeature(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    id: int
+    geometry: dict[str, Any]
+    properties: GridVersionProperties
+
+
+class GridHistoryAnswer(BaseModel):
+    """Every geometry of one grid, oldest first, as a GeoJSON FeatureCollection."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    code: str
+    name: str
+    kind: Literal["resident", "dedicated"]
+    community: UnitRef
+    crs: Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
+    features: list[GridVersionFeature]

@@ -48,6 +48,12 @@ class LoadError(GeogridError):
     code = "load_failed"
 
 
+class ConflictError(GeogridError):
+    """The request conflicts with the current state (a plan's base moved, a closed plan)."""
+
+    code = "conflict"
+
+
 class TooLargeError(GeogridError):
     """A request asks for more than geogrid answers in one go (names the limit)."""
 
