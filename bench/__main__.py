@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bench import batch, bulk, growth, http, points, report, serving
+from bench import batch, bulk, growth, http, points, publish, report, serving
 from bench.database import demo_database
 from bench.report import Figure
 from geogrid import db
@@ -91,6 +91,9 @@ def run(plan: Plan) -> tuple[list[Figure], list[str]]:
             figures += serving.coverage_figures(base, plan.coverage_warm)
             figures += serving.publish_figures(base, engine)
         engine.dispose()
+    section(f"publish a plan with one transfer (two grids), best of {plan.repeats}, "
+            "own demo database")
+    figures += publish.figures(plan.repeats)
     return figures, machine
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import shapely
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -16,7 +18,7 @@ from rich.table import Table
 from sqlalchemy import Connection, Engine, text
 
 from geogrid import backup as backups
-from geogrid import db, embedded, keys, loading, releases
+from geogrid import db, embedded, keys, loading, plans, releases
 from geogrid.access import Principal, Role
 from geogrid.errors import GeogridError, LoadError
 from geogrid.files import LAYERS, read_layer, write_layer
@@ -38,7 +40,10 @@ map_app = typer.Typer(help="Web maps as self-contained HTML files that open offl
                       no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+plan_app = typer.Typer(help="Boundary plans: edits checked at once, previewed, published as "
+                       "a new boundary release.", no_args_is_help=True)
 app.add_typer(map_app, name="map")
+app.add_typer(plan_app, name="plan")
 console = Console()
 err = Console(stderr=True)
 
@@ -53,7 +58,8 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except GeogridError as exc:
-        if isinstance(exc, LoadError) and exc.details:
+        if isinstance(exc, LoadError | plans.EditRejectedError) and isinstance(
+                exc.details, list) and exc.details:
             _print_violations(exc.details, stream=err)
         raise _fail(exc.message) from None
 
@@ -314,6 +320,176 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) ->
     with _errors(), _transaction() as conn:
         keys.revoke_key(conn, name)
     console.print(f'key "{name}" revoked')
+
+
+# ---- plan -----------------------------------------------------------------------------------
+
+ActorOption = Annotated[str | None, typer.Option(
+    "--as", help="Who acts (recorded in the audit log); default the OS user.")]
+PlanId = Annotated[int, typer.Argument(help="The plan's id.")]
+
+
+def _actor(name: str | None) -> str:
+    return name or getpass.getuser()
+
+
+def _plan_table(found: list[plans.Plan]) -> Table:
+    table = Table("id", "status", "base release", "edits", "created by", "created", "comment")
+    for p in found:
+        table.add_row(str(p.id), p.status, str(p.base_release), str(len(p.edits)),
+                      p.created_by, f"{p.created_at:%Y-%m-%d %H:%M}", p.comment)
+    return table
+
+
+@plan_app.command("create")
+def plan_create(
+    comment: Annotated[str, typer.Option(help="Why: kept with the plan and its release.")],
+    actor: ActorOption = None,
+) -> None:
+    """Open a plan on the current boundary release; prints its id and base release."""
+    with _errors(), _transaction() as conn:
+        plan = plans.create_plan(conn, comment, _actor(actor))
+    console.print(f"plan {plan.id} created on base release {plan.base_release}")
+
+
+@plan_app.command("list")
+def plan_list() -> None:
+    """Open plans."""
+    with _errors(), _transaction() as conn:
+        found = plans.open_plans(conn)
+    console.print(_plan_table(found) if found else "no open plans")
+
+
+@plan_app.command("show")
+def plan_show(plan_id: PlanId) -> None:
+    """One plan with its active edits."""
+    with _errors(), _transaction() as conn:
+        plan = plans.get_plan(conn, plan_id)
+    console.print(_plan_table([plan]))
+    table = Table("edit", "op", "touches", "created by", "created", "comment",
+                  title=f"{len(plan.edits)} active edit(s)")
+    for e in plan.edits:
+        touches = ", ".join(sorted(plans.OPS[e.op].touches(e.params))) if e.op in plans.OPS \
+            else ""
+        table.add_row(str(e.id), e.op, touches, e.created_by,
+                      f"{e.created_at:%Y-%m-%d %H:%M}", e.comment)
+    console.print(table)
+
+
+def _read_json(source: str) -> dict[str, Any]:
+    try:
+        raw = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"cannot read {source}: {exc.strerror}") from None
+    try:
+        body = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise _fail(f"{'stdin' if source == '-' else source} is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise _fail("the edit must be a JSON object, as for POST /v1/plans/{id}/edits")
+    return body
+
+
+@plan_app.command("edit")
+def plan_edit(
+    plan_id: PlanId,
+    json_file: Annotated[str, typer.Option(
+        "--json", help="The edit as for POST /v1/plans/{id}/edits: a file, or '-' for stdin.")],
+    actor: ActorOption = None,
+) -> None:
+    """Add an edit; refused (exit 1, naming the rule) when it breaks a rule by itself."""
+    body = _read_json(json_file)
+    with _errors(), _transaction() as conn:
+        edit_id = plans.add_edit(conn, plan_id, body, _actor(actor))
+    console.print(f"edit {edit_id} added to plan {plan_id}")
+
+
+@plan_app.command("undo")
+def plan_undo(plan_id: PlanId, edit_id: Annotated[int, typer.Argument(help="The edit's id.")],
+              actor: ActorOption = None) -> None:
+    """Undo an edit of an open plan."""
+    with _errors(), _transaction() as conn:
+        plans.undo_edit(conn, plan_id, edit_id, _actor(actor))
+    console.print(f"edit {edit_id} of plan {plan_id} undone")
+
+
+def _pair(figures: dict[str, Any] | None, key: str) -> str:
+    value = None if figures is None else figures.get(key)
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
+    return f"{value:,.1f}" if isinstance(value, float) else str(value)
+
+
+def _print_preview(shown: dict[str, Any]) -> None:
+    table = Table("grid", "name", "area m² before", "after", "households before", "after",
+                  "Polsby-Popper after", "parts", "in norm",
+                  title=f"plan {shown['plan']} on release {shown['base_release']}: "
+                        f"{shown['edits']} edit(s), {len(shown['grids'])} grid(s) changed")
+    for g in shown["grids"]:
+        before, after = g["before"], g["after"]
+        name = (after or before or {}).get("name") or ""
+        table.add_row(g["code"], name, _pair(before, "area_m2"), _pair(after, "area_m2"),
+                      _pair(before, "households"), _pair(after, "households"),
+                      _pair(after, "polsby_popper"), _pair(after, "parts"),
+                      _pair(after, "households_within_norm"))
+    console.print(table)
+    if shown["compounds_moved"]:
+        moved = Table("compound", "name", "households", "from", "to", title="compounds moved")
+        for c in shown["compounds_moved"]:
+            moved.add_row(str(c["id"]), c["name"], str(c["households"]), str(c["from"]),
+                          str(c["to"]))
+        console.print(moved)
+    if shown["compounds_cut"]:
+        cut = Table("compound", "name", "shares", title="compounds a new edge cuts")
+        for c in shown["compounds_cut"]:
+            cut.add_row(str(c["id"]), c["name"],
+                        ", ".join(f"{k}: {v:.1%}" for k, v in c["shares"].items()))
+        console.print(cut)
+    features = shown["violations"]["features"]
+    if features:
+        found = Table("rule", "where", "what", title=f"{len(features)} violation(s)")
+        for f in features[:200]:
+            props = f.get("properties") or {}
+            geometry = f.get("geometry")
+            where = "" if not geometry else \
+                shapely.geometry.shape(geometry).representative_point().wkt
+            found.add_row(str(props.get("rule", "")), where, str(props.get("message", "")))
+        console.print(found)
+    console.print("every invariant holds" if shown["valid"] else
+                  "[red]the plan breaks an invariant: publish would be refused[/red]")
+
+
+@plan_app.command("preview")
+def plan_preview(plan_id: PlanId, as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the preview as JSON (as GET /v1/plans/{id}/preview).")] = False
+                 ) -> None:
+    """Every grid the plan changes, before and after, and the plan's invariant check."""
+    from geogrid.plan_preview import preview
+
+    with _errors(), _transaction() as conn:
+        shown = preview(conn, plan_id)
+    if as_json:
+        sys.stdout.write(json.dumps(shown, ensure_ascii=False, default=str) + "\n")
+    else:
+        _print_preview(shown)
+
+
+@plan_app.command("publish")
+def plan_publish(plan_id: PlanId, actor: ActorOption = None) -> None:
+    """Publish the plan as a new boundary release (all edits or none)."""
+    with _errors(), _transaction() as conn:
+        release = plans.publish_plan(conn, plan_id, _actor(actor))
+    console.print(f"plan {plan_id} published as boundary release {release.id}")
+
+
+@plan_app.command("discard")
+def plan_discard(plan_id: PlanId, actor: ActorOption = None) -> None:
+    """Discard an open plan (kept for the record, never published)."""
+    with _errors(), _transaction() as conn:
+        plans.discard_plan(conn, plan_id, _actor(actor))
+    console.print(f"plan {plan_id} discarded")
 
 
 # ---- map ------------------------------------------------------------------------------------

@@ -7,8 +7,10 @@ unchanged between them, and areas are measured in EPSG:4548 metres. Geometries c
 the caller's coordinate system (one of :data:`geogrid.datum.CRS_NAMES`), rounded as every
 other answer is (:func:`geogrid.features.output_geometries`).
 
-Plans (issue 5) will record which plan made a geometry; until then :attr:`GridVersion.plan`
-is None and the release's ``published_by`` and ``comment`` say who made it and why.
+A geometry published by a plan (issue 5) names it: :attr:`GridVersion.plan` and
+:attr:`GridVersion.plan_comment` come from ``boundary_release.plan_id``; both are None for
+geometries loaded from files. The release's ``published_by`` and ``comment`` say who made it
+and why.
 """
 
 from __future__ import annotations
@@ -92,8 +94,8 @@ class GridVersion:
     """One geometry of a grid, valid over releases ``[valid_from_release, valid_to_release)``.
 
     ``valid_to_release`` and ``valid_to`` are None for the current geometry. ``made_by`` and
-    ``comment`` come from the release that made it; ``plan`` will name the plan once plans
-    are recorded (None until then, and for geometries loaded from files).
+    ``comment`` come from the release that made it; ``plan`` and ``plan_comment`` name the
+    plan that published it (None for geometries loaded from files).
     """
 
     geometry_id: int
@@ -106,6 +108,7 @@ class GridVersion:
     comment: str
     plan: int | None
     geometry: BaseGeometry
+    plan_comment: str | None = None
 
     @property
     def current(self) -> bool:
@@ -261,4 +264,5 @@ def _version(row: Any, geometry: BaseGeometry) -> GridVersion:
         geometry_id=int(row.id), valid_from_release=int(row.valid_from_release),
         valid_to_release=row.valid_to_release, valid_from=row.valid_from,
         valid_to=row.valid_to, area_m2=float(row.area_m2), made_by=row.published_by,
-        comment=row.comment, plan=None, geometry=geometry)
+        comment=row.comment, geometry=geometry,
+        plan=None if row.plan_id is None else int(row.plan_id), plan_comment=row.plan_comment)

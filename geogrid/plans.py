@@ -8,12 +8,16 @@ release (with lineage and an audit entry) or nothing changes.
 Ops in this module: ``transfer`` (an area from one grid to an adjacent grid of the same
 community), ``merge`` (adjacent grids of one community into a new grid with a new code),
 ``split`` (a grid cut by a line into new grids with new codes), ``revert`` (grids, or the whole
-layer, back to their geometry in an earlier release) and ``reassign`` (the responsible people).
+layer, back to their geometry in an earlier release), ``reassign`` (the responsible people),
+``move_compound`` (a compound's footprint to an adjacent grid), ``carve`` (a dedicated grid cut
+out of resident grids of one community) and ``replace`` (grids redrawn by the planner, the
+drawing's union equal to the union it replaces).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -300,12 +304,34 @@ def _apply_transfer(conn: Connection, layer: Layer, params: dict[str, Any]) -> N
     if piece.is_empty or _metric_area(piece) < MIN_AREA_M2:
         _reject([Violation("empty_transfer", f"the area does not cover any of grid {code_from}",
                            (code_from,), area.representative_point())])
-    gained = shapely.union(target["geometry"], piece)
-    lost = shapely.difference(source["geometry"], piece)
+    gained, lost = _reassign_faces(source["geometry"], target["geometry"], area)
     _reject(_single_part("grid", code_to, gained) + _single_part("grid", code_from, lost))
     target["geometry"], source["geometry"] = _multi(gained), _multi(lost)
     layer.touched |= {code_from, code_to}
     _share_vertices(layer, {code_from, code_to})
+
+
+def _reassign_faces(source: BaseGeometry, target: BaseGeometry, area: BaseGeometry
+                    ) -> tuple[BaseGeometry, BaseGeometry]:
+    """``target`` plus, and ``source`` minus, the part of ``source`` inside ``area``.
+
+    Both results are assembled from the faces of ONE noding of the three outlines, so the new
+    edge between them has the very same vertices on both sides.
+    """
+    lines = shapely.union_all([source.boundary, target.boundary, area.boundary])
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(lines)))
+    moved: list[BaseGeometry] = []
+    kept: list[BaseGeometry] = []
+    own: list[BaseGeometry] = []
+    for face in faces:
+        inside = face.representative_point()
+        if source.covers(inside):
+            (moved if area.covers(inside) else kept).append(face)
+        elif target.covers(inside):
+            own.append(face)
+    gained = shapely.coverage_union_all(own + moved)
+    lost = shapely.coverage_union_all(kept) if kept else shapely.Polygon()
+    return gained, lost
 
 
 def _normalise_merge(params: dict[str, Any]) -> dict[str, Any]:
@@ -454,12 +480,291 @@ def _apply_revert(conn: Connection, layer: Layer, params: dict[str, Any]) -> Non
         layer.touched.add(code)
 
 
+# ---- move_compound, carve, replace ----------------------------------------------------------
+
+
+#: A vertex where the ring turns back by more than this (cosine) is a spike.
+_SPIKE_COSINE = -0.99999999
+
+
+def _despike_ring(coords: Any) -> list[tuple[float, float]]:
+    points = [(float(x), float(y)) for x, y in list(coords)[:-1]]
+    changed = True
+    while changed and len(points) > 3:
+        changed = False
+        for i in range(len(points)):
+            (px, py), (cx, cy) = points[i - 1], points[i]
+            nx, ny = points[(i + 1) % len(points)]
+            ux, uy, vx, vy = cx - px, cy - py, nx - cx, ny - cy
+            lengths = math.hypot(ux, uy) * math.hypot(vx, vy)
+            if lengths == 0 or (ux * vx + uy * vy) / lengths < _SPIKE_COSINE:
+                del points[i]
+                changed = True
+                break
+    return [*points, points[0]]
+
+
+def _clean(geom: BaseGeometry) -> BaseGeometry:
+    """``geom`` as a MultiPolygon without spikes.
+
+    Overlay can leave a zero-width spike where a cut crosses a straight edge near one of its
+    own vertices; flat in degrees, it opens a sliver once projected to metres.
+    """
+    parts = []
+    for part in shapely.get_parts(_multi(geom)):
+        parts.append(shapely.Polygon(_despike_ring(part.exterior.coords),
+                                     [_despike_ring(r.coords) for r in part.interiors]))
+    cleaned = shapely.MultiPolygon(parts)
+    return cleaned if cleaned.is_valid and not cleaned.is_empty else _multi(geom)
+
+
+def _normalise_move_compound(params: dict[str, Any]) -> dict[str, Any]:
+    compound = params.get("compound")
+    if isinstance(compound, bool) or not isinstance(compound, int | str) \
+            or not str(compound).strip().isdigit():
+        raise InvalidInputError('"compound" must be the id of a compound')
+    return {"compound": int(compound), "to": _code(params, "to")}
+
+
+def _holder(layer: Layer, point: BaseGeometry) -> str | None:
+    """The grid holding ``point``: the smallest code on a shared edge (DESIGN.md "Storage")."""
+    hits = [c for c, g in layer.grids.items() if g["geometry"].covers(point)]
+    return min(hits) if hits else None
+
+
+def _apply_move_compound(conn: Connection, layer: Layer, params: dict[str, Any]) -> None:
+    row = conn.execute(text("SELECT ST_AsBinary(coalesce(point, ST_PointOnSurface(geom))) "
+                            "AS p, ST_AsBinary(geom) AS g FROM compound WHERE id = :id"),
+                       {"id": params["compound"]}).one_or_none()
+    if row is None:
+        raise NotFoundError(f"compound {params['compound']} does not exist",
+                            zh=f"小区 {params['compound']} 不存在")
+    point, footprint = shapely.from_wkb(bytes(row.p)), shapely.from_wkb(bytes(row.g))
+    code_to = params["to"]
+    target = layer.grid(code_to)
+    code_from = _holder(layer, point)
+    if code_from is None:
+        _reject([Violation("outside_grids", f"compound {params['compound']} lies in no grid",
+                           (), point)])
+    assert code_from is not None
+    if code_from == code_to:
+        raise EditRejectedError(f"compound {params['compound']} is already in grid {code_to}")
+    source = layer.grid(code_from)
+    if source["community_code"] != target["community_code"]:
+        _reject([Violation("different_community", f"grids {code_from} and {code_to} are in "
+                           f"different communities ({source['community_code']} and "
+                           f"{target['community_code']}); a compound moves only within one",
+                           (code_from, code_to), point)])
+    if not _adjacent(source["geometry"], target["geometry"]):
+        _reject([Violation("not_adjacent", f"grids {code_from} and {code_to} do not share an "
+                           "edge", (code_from, code_to), point)])
+    piece = shapely.intersection(source["geometry"], footprint)
+    if piece.is_empty or _metric_area(piece) < MIN_AREA_M2:
+        _reject([Violation("empty_transfer", f"compound {params['compound']} covers none of "
+                           f"grid {code_from}", (code_from,), point)])
+    gained, lost = _reassign_faces(source["geometry"], target["geometry"], footprint)
+    _reject(_single_part("grid", code_to, gained) + _single_part("grid", code_from, lost))
+    old_to, old_from = target["geometry"], source["geometry"]
+    target["geometry"], source["geometry"] = _clean(gained), _clean(lost)
+    holder = _holder(layer, point)
+    if holder != code_to:
+        target["geometry"], source["geometry"] = old_to, old_from
+        _reject([Violation("compound_not_moved", f"after the move the point of compound "
+                           f"{params['compound']} would be in grid {holder}, not {code_to}",
+                           (code_from, code_to), point)])
+    params["from"] = code_from  # stored with the edit: what it touches
+    layer.touched |= {code_from, code_to}
+    _share_vertices(layer, {code_from, code_to})
+
+
+def _touches_move_compound(params: dict[str, Any]) -> set[str]:
+    return {params["to"], *([params["from"]] if "from" in params else [])}
+
+
+#: What a dedicated grid may serve (DESIGN.md grid kinds).
+UNIT_TYPES = ("school", "hospital", "market", "transport", "industrial_park", "government",
+              "enterprise")
+
+
+def _text_param(params: dict[str, Any], key: str, limit: int = 100) -> str:
+    value = str(params.get(key) or "").strip()
+    if not value:
+        raise InvalidInputError(f'"{key}" is required')
+    return value[:limit]
+
+
+def _normalise_carve(params: dict[str, Any]) -> dict[str, Any]:
+    unit_type = str(params.get("unit_type") or "").strip()
+    if unit_type not in UNIT_TYPES:
+        raise InvalidInputError(f'"unit_type" was "{unit_type}" but must be one of '
+                                f"{list(UNIT_TYPES)}")
+    return {"area": _geometry(params, "area"), "name": _text_param(params, "name"),
+            "unit_name": _text_param(params, "unit_name"), "unit_type": unit_type}
+
+
+def _apply_carve(conn: Connection, layer: Layer, params: dict[str, Any]) -> None:
+    area = shapely.geometry.shape(params["area"])
+    parts: dict[str, BaseGeometry] = {}
+    for code, grid in sorted(layer.grids.items()):
+        if not grid["geometry"].intersects(area):
+            continue
+        piece = shapely.intersection(grid["geometry"], area)
+        if not piece.is_empty and _metric_area(piece) >= MIN_AREA_M2:
+            parts[code] = piece
+    if not parts:
+        _reject([Violation("empty_carve", "the area covers no grid", (),
+                           area.representative_point())])
+    communities = sorted({layer.grids[c]["community_code"] for c in parts})
+    if len(communities) > 1:
+        _reject([Violation("different_community", f"the area spans {len(communities)} "
+                           f"communities ({', '.join(communities)}); a dedicated grid is "
+                           "carved out of one", tuple(sorted(parts)), area)])
+    dedicated = [c for c in parts if layer.grids[c]["kind"] == "dedicated"]
+    if dedicated:
+        _reject([Violation("dedicated_cut", f"the area cuts dedicated grid(s) {dedicated}; "
+                           "carve only out of resident grids", tuple(dedicated),
+                           shapely.union_all([parts[c] for c in dedicated]))])
+    carved = shapely.union_all(list(parts.values()))
+    violations = _single_part("dedicated grid", params["name"], carved)
+    remains = {c: shapely.difference(layer.grids[c]["geometry"], p) for c, p in parts.items()}
+    for code, rest in remains.items():
+        violations += _single_part("grid", code, rest)
+    _reject(violations)
+    community = communities[0]
+    new_code = next_code(conn, layer, community)
+    for code, rest in remains.items():
+        layer.grids[code]["geometry"] = _clean(rest)
+    new: dict[str, Any] = {k: None for k in GRID_ATTRIBUTES}
+    new.update(code=new_code, community_code=community, name=params["name"], kind="dedicated",
+               dedicated_unit_name=params["unit_name"],
+               dedicated_unit_type=params["unit_type"], geometry=_clean(carved))
+    layer.grids[new_code] = new
+    layer.touched |= {*remains, new_code}
+    layer.created.add(new_code)
+    params["grids"] = sorted(remains)  # stored with the edit: what it touches
+    _share_vertices(layer, {*remains, new_code})
+
+
+def _touches_carve(params: dict[str, Any]) -> set[str]:
+    return set(params.get("grids") or ["*"])
+
+
+#: Degrees: a drawn vertex this close to the replaced outline's vertex is that vertex (~1 cm).
+_SNAP_DEGREES = 1e-7
+#: The drawing's union may differ from the union it replaces by less than this (m²).
+REPLACE_TOLERANCE_M2 = 1.0
+
+
+def _normalise_replace(params: dict[str, Any]) -> dict[str, Any]:
+    codes = params.get("grids")
+    if not isinstance(codes, list) or not codes:
+        raise InvalidInputError('"grids" must list the grid codes the drawing replaces')
+    drawing = params.get("layer")
+    if not isinstance(drawing, dict) or not isinstance(drawing.get("features"), list) \
+            or not drawing["features"]:
+        raise InvalidInputError('"layer" must be a GeoJSON FeatureCollection with features')
+    features = []
+    for n, feature in enumerate(drawing["features"]):
+        if not isinstance(feature, dict):
+            raise InvalidInputError(f"feature {n} of the layer is not a GeoJSON Feature")
+        props = feature.get("properties") or {}
+        code = props.get("code")
+        found: dict[str, Any] = {
+            "code": None if code in (None, "") else _code({"code": code}, "code"),
+            "geometry": _geometry({"geometry": feature.get("geometry"),
+                                   "crs": params.get("crs")}, "geometry")}
+        if props.get("name"):
+            found["name"] = str(props["name"])[:100]
+        if props.get("kind"):
+            kind = str(props["kind"])
+            if kind not in ("resident", "dedicated"):
+                raise InvalidInputError(f'feature {n}: "kind" was "{kind}" but must be '
+                                        '"resident" or "dedicated"')
+            found["kind"] = kind
+        features.append(found)
+    return {"grids": sorted({_code({"g": c}, "g") for c in codes}), "features": features}
+
+
+def _apply_replace(conn: Connection, layer: Layer, params: dict[str, Any]) -> None:
+    codes: list[str] = params["grids"]
+    olds = {c: layer.grid(c) for c in codes}
+    communities = sorted({g["community_code"] for g in olds.values()})
+    if len(communities) > 1:
+        _reject([Violation("different_community", f"grids {codes} are in {len(communities)} "
+                           "communities; a drawing replaces grids of one", tuple(codes))])
+    features = params["features"]
+    kept = [f["code"] for f in features if f["code"] is not None]
+    foreign = sorted(set(kept) - set(codes))
+    if foreign:
+        _reject([Violation("unknown_code", f"the drawing names grids {foreign} that are not "
+                           f"among those it replaces ({codes})", tuple(foreign))])
+    twice = sorted({c for c in kept if kept.count(c) > 1})
+    if twice:
+        _reject([Violation("duplicate_code", f"the drawing names grids {twice} more than once",
+                           tuple(twice))])
+    before = shapely.union_all([g["geometry"] for g in olds.values()])
+    # A drawing's outline comes back through a CRS conversion: put its vertices back on the
+    # outline it replaces (within about 1 cm) and keep it inside, so neighbours still fit.
+    outline = shapely.multipoints(shapely.get_coordinates(before))
+    shapes = [shapely.snap(shapely.geometry.shape(f["geometry"]), outline, _SNAP_DEGREES)
+              for f in features]
+    violations: list[Violation] = []
+    for n, (feature, geom) in enumerate(zip(features, shapes, strict=True)):
+        violations += _single_part("drawn grid", feature["code"] or f"#{n + 1}", geom)
+    _reject(violations)
+    for i, a in enumerate(shapes):
+        for j in range(i + 1, len(shapes)):
+            overlap = shapely.intersection(a, shapes[j])
+            if not overlap.is_empty and _metric_area(overlap) >= 0.01:
+                violations.append(Violation("overlap", f"drawn grids #{i + 1} and #{j + 1} "
+                                            "overlap", (), overlap))
+    _reject(violations)
+    after = shapely.union_all(shapes)
+    difference = shapely.symmetric_difference(before, after)
+    if not difference.is_empty and _metric_area(difference) >= REPLACE_TOLERANCE_M2:
+        _reject([Violation("union_differs", f"the drawing covers {_metric_area(difference):.1f}"
+                           " m² more or less than the grids it replaces; its union must "
+                           "equal theirs", tuple(codes), difference)])
+    shapes = [geom if before.covers(geom) else _multi(shapely.intersection(geom, before))
+              for geom in shapes]
+    for n, (feature, geom) in enumerate(zip(features, shapes, strict=True)):
+        violations += _single_part("drawn grid", feature["code"] or f"#{n + 1}", geom)
+    _reject(violations)
+    community = communities[0]
+    template = olds[min(codes)]
+    for code in set(codes) - set(kept):
+        del layer.grids[code]
+    changed: set[str] = set(codes)
+    for feature, geom in zip(features, shapes, strict=True):
+        if feature["code"] is not None:
+            grid: dict[str, Any] = layer.grids[feature["code"]]
+        else:
+            new_code = next_code(conn, layer, community)
+            grid = {k: None for k in GRID_ATTRIBUTES}
+            grid.update(code=new_code, community_code=community, kind=template["kind"],
+                        name=f"{template['name']}（新）")
+            layer.grids[new_code] = grid
+            layer.created.add(new_code)
+            changed.add(new_code)
+        grid["geometry"] = _clean(geom)
+        for key in ("name", "kind"):
+            if key in feature:
+                grid[key] = feature[key]
+        if grid.get("kind") != "dedicated":
+            grid["dedicated_unit_name"] = grid["dedicated_unit_type"] = None
+    layer.touched |= changed
+    _share_vertices(layer, changed & set(layer.grids))
+
+
 OPS: dict[str, Op] = {
     "transfer": Op(_normalise_transfer, _apply_transfer, lambda p: {p["from"], p["to"]}),
     "merge": Op(_normalise_merge, _apply_merge, lambda p: set(p["grids"])),
     "split": Op(_normalise_split, _apply_split, lambda p: {p["grid"]}),
     "revert": Op(_normalise_revert, _apply_revert, lambda p: set(p.get("grids") or ["*"])),
     "reassign": Op(_normalise_reassign, _apply_reassign, lambda p: set()),
+    "move_compound": Op(_normalise_move_compound, _apply_move_compound, _touches_move_compound),
+    "carve": Op(_normalise_carve, _apply_carve, _touches_carve),
+    "replace": Op(_normalise_replace, _apply_replace, lambda p: set(p["grids"])),
 }
 
 

@@ -55,9 +55,12 @@ AWESOME_MARKERS = Package("drmonty-leaflet-awesome-markers", "2.0.2", "npm", "MI
 FULLSCREEN = Package("leaflet.fullscreen", "3.0.0", "npm", "MIT", ("LICENSE",))
 SEARCH = Package("leaflet-search", "2.9.7", "npm", "MIT", ("license.txt",))
 FOLIUM = Package("folium", "0.20.0", "pypi-sdist", "MIT", ("LICENSE.txt",))
+#: folium.plugins.Draw's version. The npm package ships no licence file; its package.json
+#: (kept beside the assets) declares MIT, as does the project's MIT-LICENSE.md.
+DRAW = Package("leaflet-draw", "1.0.2", "npm", "MIT", ("package.json",))
 
 PACKAGES = (LEAFLET, JQUERY, BOOTSTRAP, FONTAWESOME, AWESOME_MARKERS, FULLSCREEN, SEARCH,
-            FOLIUM)
+            FOLIUM, DRAW)
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,12 @@ VENDORED: dict[str, Asset] = {
     "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.css":
         Asset(SEARCH, "dist/leaflet-search.min.css",
               ("images/search-icon.png", "images/loader.gif")),
+    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.draw/1.0.2/leaflet.draw.js":
+        Asset(DRAW, "dist/leaflet.draw.js"),
+    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.draw/1.0.2/leaflet.draw.css":
+        Asset(DRAW, "dist/leaflet.draw.css", tuple(
+            f"dist/images/{n}" for n in ("spritesheet.png", "spritesheet-2x.png",
+                                         "spritesheet.svg"))),
 }
 
 #: Folium defaults deliberately left out: Bootstrap 3's glyphicons serve only

@@ -199,3 +199,26 @@ def base_layers(m: folium.Map, tianditu_key: str | None) -> None:
     folium.TileLayer("https://rt{s}.map.gtimg.com/tile?z={z}&x={x}&y={-y}&type=vector"
                      "&styleid=0", name="腾讯地图（GCJ-02）", attr="© 腾讯地图 Tencent",
                      subdomains="0123", max_zoom=18, show=False, datum="gcj02").add_to(m)
+
+
+class PlanEditor(MacroElement):
+    """The plan map's edit form: pick grids by clicking, draw with ``draw``'s control, and
+    POST the edit to ``/v1/plans/{id}/edits`` with the planner's key (``geogrid.planEditor``
+    in maps.js). ``layers`` are the clickable grid layers, ``drawn`` the Draw control's group.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            geogrid.planEditor({{ this._parent.get_name() }}, {{ this.drawn.get_name() }}, [
+                {%- for layer in this.layers %}{{ layer.get_name() }},{% endfor -%}
+            ], {{ this.config_json }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, drawn: FeatureGroup, layers: list[FeatureGroup], **config: Any) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "GeogridPlanEditor"
+        self.drawn = drawn
+        self.layers = layers
+        self.config = config
+        self.config_json = script_json(config)

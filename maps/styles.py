@@ -87,11 +87,23 @@ LOCATE: dict[str, Style] = {
     "grid": {"color": "#c53030", "weight": 3.5, "fillColor": "#feb2b2", "fillOpacity": 0.25},
     "line": {"color": "#2d3748", "weight": 2, "dashArray": "6 4", "opacity": 0.9},
 }
+#: The plan map: every base grid faint, the touched grids before (dashed) and after (bold).
+PLAN: dict[str, Style] = {
+    "base": {"color": "#718096", "weight": 0.6, "opacity": 0.6, "fillColor": "#cbd5e0",
+             "fillOpacity": 0.05},
+    "before": {"color": "#4a5568", "weight": 1.6, "opacity": 0.9, "dashArray": "5 4",
+               "fillColor": "#a0aec0", "fillOpacity": 0.12},
+    "after": {"color": "#dd6b20", "weight": 3, "opacity": 1.0, "fillColor": "#fbd38d",
+              "fillOpacity": 0.3},
+    "from": {"color": "#c53030", "weight": 3, "fillColor": "#feb2b2", "fillOpacity": 0.35},
+    "to": {"color": "#2f855a", "weight": 3, "fillColor": "#9ae6b4", "fillOpacity": 0.35},
+}
 
 #: Everything the page needs, by table name (``geogrid.styles`` in maps.js).
 TABLES: dict[str, dict[str, Style]] = {
     "base": BASE, "areas": AREAS, "grids": GRIDS, "compounds": COMPOUNDS, "circles": CIRCLES,
     "gaps": GAPS, "hexes": HEXES, "choropleth": CHOROPLETH, "locate": LOCATE,
+    "plan": PLAN,
 }
 
 

@@ -1,4 +1,4 @@
-"""Re-fetch the vendored browser assets: ``python -m maps.vendor``.
+"""Re-fetch the vendored browser assets: ``python -m maps.vendor [package ...]``.
 
 Every file listed in :data:`maps.assets.VENDORED` comes from its package on the npm registry
 (``npm pack name@version``) or, for folium's own CSS, from folium's source archive on PyPI
@@ -16,6 +16,7 @@ import sys
 import tarfile
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 
 from maps.assets import PACKAGES, STATIC_DIR, VENDORED, Package
@@ -45,10 +46,16 @@ def _archive(package: Package, into: Path) -> tuple[Path, str]:
     raise ValueError(f'registry was "{package.registry}" but must be "npm" or "pypi-sdist"')
 
 
-def vendor(target: Path = STATIC_DIR) -> list[Path]:
-    """Fetch every vendored file into ``target``; returns the files written."""
+def vendor(target: Path = STATIC_DIR, only: Iterable[str] | None = None) -> list[Path]:
+    """Fetch every vendored file into ``target``; returns the files written.
+
+    ``only``: names of the packages to fetch (default all); LICENSES.md is rewritten anyway.
+    """
     written = []
+    chosen = None if only is None else set(only)
     for package, files in _files_by_package().items():
+        if chosen is not None and package.name not in chosen:
+            continue
         folder = target / package.folder
         shutil.rmtree(folder, ignore_errors=True)
         with tempfile.TemporaryDirectory() as tmp:
@@ -82,5 +89,5 @@ def licences() -> str:
 
 
 if __name__ == "__main__":
-    for path in vendor():
+    for path in vendor(only=sys.argv[1:] or None):
         print(path.relative_to(STATIC_DIR))

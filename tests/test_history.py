@@ -265,3 +265,33 @@ def test_bad_requests_name_the_value(api: httpx.Client, path: str, status: int,
     assert answer.status_code == status, answer.text
     assert named in answer.json()["detail"]
 
+
+
+def test_history_names_the_plan_that_made_a_geometry(fresh_demo_url: str) -> None:
+    from geogrid import plans
+    from tests.test_plans import neighbours
+    from tests.test_plans import transfer as plan_transfer
+
+    engine = create_engine(fresh_demo_url)
+    a, b, strip = neighbours(engine)
+    with engine.begin() as conn:
+        plan = plans.create_plan(conn, "market becomes its own strip", "planner-h")
+        plans.add_edit(conn, plan.id, plan_transfer(a, b, strip), "planner-h")
+        assert plans.publish_plan(conn, plan.id, "planner-h").id == 2
+    with engine.connect() as conn:
+        loaded, planned = history.grid_history(conn, b).versions
+    engine.dispose()
+    assert (loaded.plan, loaded.plan_comment) == (None, None)
+    assert (planned.plan, planned.plan_comment) == (plan.id, "market becomes its own strip")
+    process, base = start_api(fresh_demo_url)
+    try:
+        with httpx.Client(base_url=base, timeout=30) as client:
+            answer = client.get(f"/v1/grids/{b}/history")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    assert answer.status_code == 200, answer.text
+    first, second = (f.properties for f in GridHistoryAnswer.model_validate(answer.json())
+                     .features)
+    assert (first.plan, second.plan) == (None, plan.id)
+    assert second.comment == "market becomes its own strip"

@@ -53,7 +53,7 @@ def _html(request: Request, folium_map: object) -> Response:
     return Response(page, media_type="text/html; charset=utf-8", headers=headers)
 
 
-def _settings() -> mapdata.MapSettings:
+def _settings() -> MapSettings:
     return MapSettings()
 
 
@@ -105,3 +105,13 @@ def locate_page(
     return _html(request, maps.locate_map(data, api_root=_root(request),
                                           grid_link=f"{_root(request)}/maps/grids/",
                                           tianditu_key=_settings().tianditu_key))
+
+
+@router.get("/maps/plans/{plan_id}")
+def plan_page(plan_id: int, request: Request, conn: ConnDep) -> Response:
+    """A plan before and after, with a drawing tool that submits a transfer area or a split
+    line as an edit. The page needs no key to open (it shows grid outlines only); its form
+    sends the planner's key with the edit, and the edit route checks the role."""
+    data = mapdata.plan_view(conn, plan_id)
+    return _html(request, maps.plan_map(data, api_root=_root(request),
+                                        tianditu_key=_settings().tianditu_key))

@@ -364,4 +364,169 @@
     });
     if (config.point) ask(config.point[0], config.point[1], true);
   };
+
+  // ---- the plan map's edit form ----------------------------------------------------
+
+  var KEY_STORE = "geogrid.plannerKey";
+
+  /** Drawn layer -> GeoJSON geometry in WGS84 (undoing the GCJ-02 shift of AMap/Tencent). */
+  function drawnGeometry(layer) {
+    var geometry = layer.toGeoJSON().geometry;
+    if (geogrid.datum !== "gcj02") return geometry;
+    function back(c) {
+      return typeof c[0] === "number" ? geogrid.fromGcj02(c[0], c[1]) : c.map(back);
+    }
+    return {type: geometry.type, coordinates: back(geometry.coordinates)};
+  }
+
+  function storedKey() {
+    try { return window.sessionStorage.getItem(KEY_STORE) || ""; } catch (e) { return ""; }
+  }
+
+  function storeKey(key) {
+    try { window.sessionStorage.setItem(KEY_STORE, key); } catch (e) { /* private mode */ }
+  }
+
+  function problemHtml(status, body) {
+    var detail = body && body.detail, html = "<h6>未能添加（HTTP " + esc(status) + "）</h6>";
+    if (detail) html += "<p>" + esc(typeof detail === "string" ? detail : JSON.stringify(detail))
+      + "</p>";
+    var found = (body && body.violations && body.violations.features) || [];
+    if (found.length) {
+      html += "<ul>" + found.map(function (v) {
+        var p = v.properties || v;
+        return "<li>" + esc(p.rule || p.code || "") + "：" + esc(p.message || "") + "</li>";
+      }).join("") + "</ul>";
+    }
+    return html;
+  }
+
+  /**
+   * The plan map's form: op, "from"/"to" (filled by clicking grids), the planner's key
+   * (kept in sessionStorage: a page load cannot send a Bearer header, so this script sends
+   * it), and the last drawing of the Draw control. Submits to config.api/plans/{id}/edits.
+   */
+  geogrid.planEditor = function (map, drawn, layers, config) {
+    var state = {geometry: null, type: null, violations: null};
+    var box;
+    var panel = L.control({position: "topright"});
+    panel.onAdd = function () {
+      box = L.DomUtil.create("div", "geogrid-answer geogrid-panel geogrid-plan");
+      box.innerHTML = "<h6>添加编辑（方案 " + esc(config.plan) + "）</h6>"
+        + '<label>操作 <select name="op"><option value="transfer">划转区域（transfer）</option>'
+        + '<option value="split">拆分网格（split）</option></select></label>'
+        + '<label>转出网格 <input name="from" autocomplete="off" size="17"></label>'
+        + '<label class="gg-to">转入网格 <input name="to" autocomplete="off" size="17"></label>'
+        + '<label>说明 <input name="comment" autocomplete="off" size="17"></label>'
+        + '<label>规划员密钥 <input name="key" type="password" autocomplete="off" size="17">'
+        + "</label>"
+        + '<p class="gg-drawn">尚未绘制</p>'
+        + '<button type="button" name="submit">提交编辑</button>'
+        + '<div class="gg-result"></div>';
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      return box;
+    };
+    panel.addTo(map);
+    var field = function (name) { return box.querySelector("[name=" + name + "]"); };
+    var result = box.querySelector(".gg-result");
+    var drawnNote = box.querySelector(".gg-drawn");
+    field("key").value = storedKey();
+    field("key").addEventListener("input", function () { storeKey(field("key").value); });
+
+    function syncOp() {
+      var split = field("op").value === "split";
+      box.querySelector(".gg-to").style.display = split ? "none" : "";
+      box.setAttribute("data-op", field("op").value);
+    }
+    field("op").addEventListener("change", syncOp);
+    syncOp();
+
+    // click a grid: the first click picks "from", the next "to", then "from" again
+    var nextTo = false;
+    function pick(e) {
+      var p = e.layer && e.layer.feature && e.layer.feature.properties;
+      if (!p || !p.code) return;
+      if (field("op").value === "split" || !nextTo) {
+        field("from").value = p.code;
+        if (field("op").value !== "split") field("to").value = "";
+      } else {
+        field("to").value = p.code;
+      }
+      nextTo = field("op").value !== "split" && !nextTo;
+    }
+    layers.forEach(function (layer) { layer.on("click", pick); });
+
+    map.on(L.Draw.Event.CREATED, function (e) {
+      drawn.eachLayer(function (l) { if (l !== e.layer) drawn.removeLayer(l); });
+      state.geometry = drawnGeometry(e.layer);
+      state.type = e.layerType;
+      if (e.layerType === "polyline" && field("op").value !== "split") {
+        field("op").value = "split"; syncOp();
+      } else if (e.layerType === "polygon" && field("op").value !== "transfer") {
+        field("op").value = "transfer"; syncOp();
+      }
+      drawnNote.textContent = e.layerType === "polyline" ? "已绘制拆分线" : "已绘制划转范围";
+      box.setAttribute("data-drawn", e.layerType);
+    });
+    map.on(L.Draw.Event.DELETED, function () {
+      if (drawn.getLayers().length) return;
+      state.geometry = null;
+      drawnNote.textContent = "尚未绘制";
+      box.removeAttribute("data-drawn");
+    });
+
+    function show(stateName, html) {
+      box.setAttribute("data-state", stateName);
+      result.innerHTML = html;
+    }
+
+    field("submit").addEventListener("click", function () {
+      var op = field("op").value, key = field("key").value.trim();
+      if (!key) { show("error", "<p>请填写规划员密钥</p>"); return; }
+      if (!state.geometry) { show("error", "<p>请先在地图上绘制</p>"); return; }
+      var body = {op: op, crs: "wgs84"};
+      if (field("comment").value.trim()) body.comment = field("comment").value.trim();
+      if (op === "split") {
+        body.grid = field("from").value.trim();
+        body.line = state.geometry;
+      } else {
+        body.from = field("from").value.trim();
+        body.to = field("to").value.trim();
+        body.area = state.geometry;
+      }
+      show("busy", "<p>提交中…</p>");
+      if (state.violations) { map.removeLayer(state.violations); state.violations = null; }
+      window.fetch(config.api + "/plans/" + encodeURIComponent(config.plan) + "/edits", {
+        method: "POST",
+        headers: {"Content-Type": "application/json", "Accept": "application/json",
+          "Authorization": "Bearer " + key},
+        body: JSON.stringify(body)
+      }).then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (answer) {
+          if (r.ok) {
+            box.setAttribute("data-edit", answer.edit_id);
+            show("done", "<p>已添加编辑 #" + esc(answer.edit_id)
+              + "。刷新页面查看修改后的网格。</p>");
+            drawn.clearLayers();
+            state.geometry = null;
+            drawnNote.textContent = "尚未绘制";
+            return;
+          }
+          show("error", problemHtml(r.status, answer));
+          // violation locations (GeoJSON) on the map, where the answer gives them
+          var located = ((answer.violations && answer.violations.features) || [])
+            .filter(function (v) { return v && v.geometry; });
+          if (located.length) {
+            state.violations = L.geoJSON({type: "FeatureCollection", features: located},
+              {style: geogrid.styles.gaps && geogrid.styles.gaps.gap, pane: "gg-gaps",
+                interactive: false}).addTo(map);
+          }
+        });
+      }).catch(function (err) {
+        show("error", "<p>" + esc(err.message) + "</p>");
+      });
+    });
+    geogrid.plan = {state: state, box: box};
+  };
 })(window, document);
