@@ -306,7 +306,7 @@ def _apply_transfer(conn: Connection, layer: Layer, params: dict[str, Any]) -> N
                            (code_from,), area.representative_point())])
     gained, lost = _reassign_faces(source["geometry"], target["geometry"], area)
     _reject(_single_part("grid", code_to, gained) + _single_part("grid", code_from, lost))
-    target["geometry"], source["geometry"] = _multi(gained), _multi(lost)
+    target["geometry"], source["geometry"] = _clean(gained), _clean(lost)
     layer.touched |= {code_from, code_to}
     _share_vertices(layer, {code_from, code_to})
 
