@@ -71,6 +71,14 @@ def _grid(row: Any, release: int) -> Grid:
     )
 
 
+def check_code(code: str) -> None:
+    """Raise InvalidInputError unless ``code`` is a 15-digit grid code."""
+    if len(code) != 15 or not code.isdigit():
+        raise InvalidInputError(f'grid code was "{code}" but must be 15 digits '
+                                "(community code + 3-digit sequence)",
+                                zh=f"网格编码“{code}”无效：应为 15 位数字（社区编码 + 3 位序号）")
+
+
 def get_grid(conn: Connection, code: str, release: int | None = None) -> Grid:
     """Grid ``code`` as of ``release`` (default: the current one).
 
@@ -81,10 +89,7 @@ def get_grid(conn: Connection, code: str, release: int | None = None) -> Grid:
     NotFoundError
         When no grid has that code in that release.
     """
-    if len(code) != 15 or not code.isdigit():
-        raise InvalidInputError(f'grid code was "{code}" but must be 15 digits '
-                                "(community code + 3-digit sequence)",
-                                zh=f"网格编码“{code}”无效：应为 15 位数字（社区编码 + 3 位序号）")
+    check_code(code)
     if release is None:
         current = current_release(conn)
         if current is None:

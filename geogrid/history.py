@@ -23,9 +23,9 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
-from geogrid.errors import InvalidInputError, NotFoundError
+from geogrid.errors import NotFoundError
 from geogrid.features import CrsName, output_crs, output_geometries
-from geogrid.grids import Unit
+from geogrid.grids import Unit, check_code
 from geogrid.releases import BoundaryRelease, get_release
 from geogrid.sqlfiles import sql
 
@@ -241,10 +241,7 @@ def grid_history(conn: Connection, code: str, crs: str = "wgs84") -> GridHistory
     1
     """
     name = output_crs(crs)
-    if len(code) != 15 or not code.isdigit():
-        raise InvalidInputError(f'grid code was "{code}" but must be 15 digits '
-                                "(community code + 3-digit sequence)",
-                                zh=f"网格编码“{code}”无效：应为 15 位数字（社区编码 + 3 位序号）")
+    check_code(code)
     grid = conn.execute(text(
         "SELECT g.name, g.kind, g.community_code, c.name AS community_name "
         "FROM grid g JOIN community c ON c.code = g.community_code WHERE g.code = :code"),
