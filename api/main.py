@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from api import errors
 from api.routes import (
+    cases,
     collections,
     coverage,
     grids,
@@ -71,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Fixed paths first: /v1/stations/nearest before any /v1/stations/{id}.
     for module in (locate, nearby):
         app.include_router(module.router)
-    for module in (health, grids, collections, keys, coverage, history, plans):
+    for module in (health, grids, collections, keys, coverage, history, plans, cases):
         app.include_router(module.router)
     # Web maps (HTML) and the vendored scripts, styles and fonts they load from this origin.
     app.include_router(maps.router)

@@ -16,6 +16,7 @@ import geopandas as gpd
 import shapely
 from sqlalchemy import Connection, text
 
+from geogrid import hooks
 from geogrid.datum import STORAGE_SRID
 from geogrid.errors import NotFoundError
 from geogrid.sqlfiles import sql
@@ -151,6 +152,7 @@ def publish(
                  f"VALUES (:code, :r, ST_Multi(ST_GeomFromWKB(:wkb, {STORAGE_SRID})))"),
             [{"code": c, "r": new_id, "wkb": shapely.to_wkb(incoming[c])} for c in changed],
         )
+    hooks.release_published(conn, new_id)
     # Delivered on commit: serving processes swap in the new release's snapshot.
     conn.execute(text("SELECT pg_notify('geogrid_release', :id)"), {"id": str(new_id)})
     return get_release(conn, new_id), True

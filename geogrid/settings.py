@@ -72,3 +72,15 @@ class MapSettings(_Base):
 
     tianditu_key: str | None = Field(
         default=None, description="天地图 browser key; the Tianditu base layer is offered with it")
+
+
+class CaseSettings(_Base):
+    """Case dispatch: how a case's location is routed to a grid."""
+
+    near_boundary_m: float = Field(
+        default=10.0, ge=0, le=500,
+        description="A case within this distance of another grid is flagged near_boundary")
+    outside_max_m: float = Field(
+        default=2000.0, ge=0, le=50_000,
+        description="A case outside every grid but this close goes to the nearest grid "
+                    "(flagged outside_district); farther is unroutable")

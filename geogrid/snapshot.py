@@ -53,6 +53,9 @@ class GridInfo:
     street_name: str
     leader_name: str | None
     leader_phone: str | None
+    party_branch_name: str | None = None
+    party_secretary_name: str | None = None
+    party_secretary_phone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,9 @@ def build(conn: Connection, release_id: int) -> Snapshot:
     grids = [GridInfo(c, by_code[c].name, by_code[c].kind, by_code[c].community_code,
                       by_code[c].community_name, by_code[c].street_code,
                       by_code[c].street_name, by_code[c].leader_name,
-                      by_code[c].leader_phone) for c in index.codes]
+                      by_code[c].leader_phone, by_code[c].party_branch_name,
+                      by_code[c].party_secretary_name, by_code[c].party_secretary_phone)
+             for c in index.codes]
     metric_array = to_metric(np.array(index.geoms))
     metric = list(metric_array)
     tree = shapely.STRtree(metric_array)

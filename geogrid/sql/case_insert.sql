@@ -1,0 +1,19 @@
+-- A new case and its "created" event in one statement. With an idempotency key already used
+-- by this actor nothing is inserted and no row comes back (the caller reads the first case).
+WITH new_case AS (
+    INSERT INTO civic_case (category, description, channel, reporter_name, reporter_phone,
+                            address, photos, input_lon, input_lat, input_crs, location,
+                            compound_id, grid_code, release_id, flags, created_by,
+                            idempotency_key, request_hash)
+    VALUES (:category, :description, :channel, :reporter_name, :reporter_phone, :address,
+            CAST(:photos AS text[]), :input_lon, :input_lat, :input_crs,
+            ST_SetSRID(ST_MakePoint(:x, :y), 4490), :compound_id, :grid_code, :release_id,
+            CAST(:flags AS text[]), :actor, :key, :hash)
+    ON CONFLICT (created_by, idempotency_key) DO NOTHING
+    RETURNING id, grid_code, release_id
+), created AS (
+    INSERT INTO case_event (case_id, actor, kind, to_status, to_grid, release_id, details)
+    SELECT id, :actor, 'created', 'reported', grid_code, release_id, CAST(:details AS jsonb)
+    FROM new_case
+)
+SELECT id FROM new_case
