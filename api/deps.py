@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from geogrid import keys
 from geogrid.access import ANONYMOUS, ROLE_ZH, Principal, Role
 from geogrid.errors import AuthenticationError
+from geogrid.settings import CaseSettings
 from geogrid.snapshot import SnapshotStore
 
 
@@ -54,6 +55,15 @@ async def get_snapshots(request: Request) -> SnapshotStore:
 
 
 SnapshotsDep = Annotated[SnapshotStore, Depends(get_snapshots)]
+
+
+async def get_case_settings(request: Request) -> CaseSettings:
+    """How cases are routed (near-boundary and outside-district distances)."""
+    settings: CaseSettings = request.app.state.case_settings
+    return settings
+
+
+CaseSettingsDep = Annotated[CaseSettings, Depends(get_case_settings)]
 
 
 def require(role: Role) -> object:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from api import errors
 from api.routes import (
+    case_queries,
     cases,
     collections,
     coverage,
@@ -22,11 +23,12 @@ from api.routes import (
     locate,
     maps,
     nearby,
+    open311,
     plans,
 )
 from geogrid import db
 from geogrid.errors import NotFoundError
-from geogrid.settings import ApiSettings, DatabaseSettings, ServiceAreaSettings
+from geogrid.settings import ApiSettings, CaseSettings, DatabaseSettings, ServiceAreaSettings
 from geogrid.snapshot import SnapshotStore
 
 log = logging.getLogger("geogrid.api")
@@ -68,13 +70,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.case_settings = CaseSettings()
     errors.install(app)
     # Fixed paths first: /v1/stations/nearest before any /v1/stations/{id}.
     for module in (locate, nearby):
         app.include_router(module.router)
-    for module in (health, grids, collections, keys, coverage, history, plans, cases):
+    for module in (health, grids, collections, keys, coverage, history, plans,
+                   case_queries, cases):  # /v1/cases/counts before /v1/cases/{case_id}
         app.include_router(module.router)
     # Web maps (HTML) and the vendored scripts, styles and fonts they load from this origin.
     app.include_router(maps.router)
+    app.include_router(open311.router)  # Open311 GeoReport v2 over cases
     app.mount(maps.STATIC_PATH, maps.static_files(), name="static")
     return app

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import shapely
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
 from geogrid.case_lifecycle import UNDISPATCHED
@@ -73,3 +75,36 @@ def _event(conn: Connection, case_id: int, kind: str, old: str, new: str, releas
         "details) VALUES (:id, :actor, :kind, :old, :new, :r, :note, CAST(:d AS jsonb))"),
         {"id": case_id, "actor": ACTOR, "kind": kind, "old": old, "new": new, "r": release_id,
          "note": note, "d": json.dumps({"automatic": True})})
+
+
+def preview_reroutes(conn: Connection, changed: list[str],
+                     after: dict[str, BaseGeometry]) -> list[dict[str, Any]]:
+    """What publishing a layer would do to open cases, without doing it.
+
+    ``changed`` are the grid codes a plan changes, ``after`` every grid's geometry (storage
+    lon/lat) once it is published. Cases are located in ``after`` with the same tie-break as
+    everywhere (smallest code on a shared edge); cases that would leave the district are left
+    out, as publishing leaves them where they are.
+    """
+    if not changed:
+        return []
+    codes = sorted(after)
+    tree = shapely.STRtree([after[c] for c in codes])
+    touched = [shapely.to_wkb(after[c]) for c in changed if c in after]
+    rows = conn.execute(text(
+        "SELECT id, ST_X(location) AS x, ST_Y(location) AS y, status, held_from, routed_by, "
+        "grid_code, flags FROM civic_case WHERE status NOT IN ('closed', 'void') AND "
+        "(grid_code = ANY(:codes) OR EXISTS (SELECT 1 FROM unnest(CAST(:geoms AS bytea[])) g "
+        "WHERE ST_Covers(ST_GeomFromWKB(g, 4490), location))) ORDER BY id"),
+        {"codes": changed, "geoms": touched})
+    found = []
+    for case in rows:
+        hits = tree.query(shapely.Point(case.x, case.y), predicate="covered_by")
+        if not len(hits):
+            continue
+        new = codes[int(min(hits))]
+        old = case.grid_code.strip()
+        if new != old:
+            found.append({"id": case.id, "status": case.status, "from": old, "to": new,
+                          "action": "reroute" if _follows_location(case) else "flag"})
+    return found

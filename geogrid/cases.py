@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from geogrid import addresses
 from geogrid.access import mask_name, mask_phone
@@ -106,7 +106,7 @@ class CaseReport:
                                       or not isinstance(value, int | float)):
                 raise InvalidInputError(f"{key} must be a number but was {value!r}")
         category = text_field("category", 50, required=True)
-        description = text_field("description", 2000, required=True)
+        description = text_field("description", 4000, required=True)
         assert category is not None and description is not None
         return cls(category=category, description=description, channel=channel,
                    lon=None if lon is None else float(lon),
@@ -173,7 +173,7 @@ class Case:
         events = tuple({**e, "actor": mask_name(e["actor"])} for e in self.events)
         return replace(self, reporter=Person(mask_name(self.reporter.name),
                                              mask_phone(self.reporter.phone)),
-                       grid=grid, events=events)
+                       grid=grid, events=events, created_by=mask_name(self.created_by) or "")
 
 
 def case_from_row(row: Any) -> Case:
@@ -300,9 +300,7 @@ def submit_case(engine: Engine, snapshot: Snapshot, report: CaseReport, actor: s
         case, replayed = create_case(conn, snapshot, report, actor, settings, idempotency_key)
         try:
             transaction.commit()
-        except DBAPIError as exc:
-            if not (isinstance(exc, OperationalError) or exc.connection_invalidated):
-                raise
+        except DBAPIError:
             if _committed(engine, int(pid or 0), case.id, settle_s):
                 return case, replayed
             raise

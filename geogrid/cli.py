@@ -553,6 +553,64 @@ def map_coverage(out: OutOption, minutes: MinutesOption = 15,
         mapdata.coverage_view(conn, minutes=minutes, kinds=kinds), tianditu_key=key))
 
 
+# ---- cases ----------------------------------------------------------------------------------
+
+cases_app = typer.Typer(help="Citizen cases: export the filtered list, replace the category "
+                        "catalogue.", no_args_is_help=True)
+app.add_typer(cases_app, name="cases")
+
+
+@cases_app.command("export")
+def cases_export(
+    out: Annotated[Path, typer.Option("--out", help="File to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv (UTF-8 with BOM) or xlsx.")] = "csv",
+    status: Annotated[list[str] | None, typer.Option(
+        help="Any of these statuses; repeat or comma-separate.")] = None,
+    grid: Annotated[str | None, typer.Option(help="Grid code (15 digits).")] = None,
+    community: Annotated[str | None, typer.Option(help="Community code (12 digits).")] = None,
+    street: Annotated[str | None, typer.Option(help="Street code (9 digits).")] = None,
+    category: Annotated[str | None, typer.Option(
+        help="Category code (E0102), major class (E01) or a name (市容环境).")] = None,
+    created_from: Annotated[str | None, typer.Option(
+        "--from", help="Created at or after (date or ISO time, Asia/Shanghai).")] = None,
+    created_to: Annotated[str | None, typer.Option(
+        "--to", help="Created before this time, or up to the end of this date.")] = None,
+    overdue: Annotated[bool | None, typer.Option(
+        "--overdue/--not-overdue", help="Only overdue cases, or only the others.")] = None,
+    open_: Annotated[bool | None, typer.Option(
+        "--open/--finished", help="Only open cases, or only closed and void ones.")] = None,
+    flag: Annotated[list[str] | None, typer.Option(
+        help="Any of these flags; repeat or comma-separate.")] = None,
+    show_personal: PersonalOption = False,
+) -> None:
+    """Export the filtered cases with Chinese headers (personal data masked unless asked)."""
+    from geogrid.case_export import export_cases
+    from geogrid.case_queries import CaseFilter
+
+    with _errors():
+        found = CaseFilter.parse(status=status, grid=grid, community=community, street=street,
+                                 category=category, created_from=created_from,
+                                 created_to=created_to, overdue=overdue, open=open_,
+                                 flags=flag)
+        with _transaction() as conn:
+            content = export_cases(conn, found, fmt, masked=not show_personal)
+    out.write_bytes(content)
+    console.print(f"cases written to {out} ({len(content) / 1e3:,.1f} kB)")
+
+
+@cases_app.command("categories")
+def cases_categories(file: Annotated[Path, typer.Argument(
+        help="CSV with columns code, type, major_name, name, handling_hours.")]) -> None:
+    """Replace the category catalogue; categories no longer listed are deactivated."""
+    from geogrid.case_categories import read_catalogue, replace_catalogue
+
+    with _errors():
+        found = read_catalogue(file)
+        with _transaction() as conn:
+            active, gone = replace_catalogue(conn, found)
+    console.print(f"{active} categories active, {gone} deactivated")
+
+
 # ---- serve, demo ----------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
+from geogrid.case_rerouting import preview_reroutes
 from geogrid.datum import to_metric
 from geogrid.plans import Layer, base_layer, build_layer, check_plan_layer, get_plan
 from geogrid.releases import GRID_ATTRIBUTES
@@ -58,17 +59,29 @@ def _figures(code: str, grid: dict[str, Any], members: list[dict[str, Any]]) -> 
     }
 
 
-def _changed(before: Layer, after: Layer) -> list[str]:
+#: A grid whose outline moves by less than this (m², symmetric difference) only gained or lost
+#: shared vertices — listed apart from the grids an edit really changes (same rule as the map).
+VERTEX_ONLY_M2 = 0.5
+
+
+def _changed(before: Layer, after: Layer) -> tuple[list[str], list[str]]:
+    """Grid codes the plan changes, and those whose outline only gained shared vertices."""
     codes = set(before.grids) | set(after.grids)
-    changed = []
+    changed, vertices_only = [], []
     for code in sorted(codes):
         old, new = before.grids.get(code), after.grids.get(code)
-        same = (old is not None and new is not None
-                and shapely.equals_exact(old["geometry"], new["geometry"], 0.0)
-                and all(old.get(k) == new.get(k) for k in GRID_ATTRIBUTES))
-        if not same:
+        if old is None or new is None:
             changed.append(code)
-    return changed
+            continue
+        same_people = all(old.get(k) == new.get(k) for k in GRID_ATTRIBUTES)
+        if same_people and shapely.equals_exact(old["geometry"], new["geometry"], 0.0):
+            continue
+        moved = to_metric(shapely.symmetric_difference(old["geometry"], new["geometry"])).area
+        if same_people and moved < VERTEX_ONLY_M2:
+            vertices_only.append(code)
+        else:
+            changed.append(code)
+    return changed, vertices_only
 
 
 def _cut(after: Layer, codes: list[str], compounds: list[dict[str, Any]]
@@ -102,7 +115,7 @@ def preview(conn: Connection, plan_id: int) -> dict[str, Any]:
             compound)
         by_grid.setdefault(str(new_home[compound["id"]]), {}).setdefault("after", []).append(
             compound)
-    changed = _changed(before, after)
+    changed, vertices_only = _changed(before, after)
     grids = []
     for code in changed:
         members = by_grid.get(code, {})
@@ -119,9 +132,10 @@ def preview(conn: Connection, plan_id: int) -> dict[str, Any]:
     violations = check_plan_layer(conn, after)
     return {
         "plan": plan.id, "base_release": plan.base_release, "edits": len(plan.edits),
-        "grids": grids, "compounds_moved": moves,
+        "grids": grids, "vertices_shared": vertices_only, "compounds_moved": moves,
         "compounds_cut": _cut(after, changed, compounds),
-        "open_cases_rerouted": None,  # cases arrive with the dispatch issue
+        "open_cases_rerouted": preview_reroutes(
+            conn, changed, {c: g["geometry"] for c, g in after.grids.items()}),
         "household_norm": list(HOUSEHOLD_NORM),
         "valid": not violations,
         "violations": {"type": "FeatureCollection",

@@ -17,6 +17,7 @@ from geogrid.case_routing import UnroutableError, route, route_in_release
 from geogrid.cases import CaseReport
 from geogrid.datum import from_metric, point_from_storage, to_metric
 from geogrid.errors import ConflictError, InvalidInputError
+from geogrid.plan_preview import preview
 from geogrid.settings import CaseSettings
 
 SETTINGS = CaseSettings()
@@ -321,6 +322,11 @@ def test_publish_reroutes_undispatched_cases_and_flags_the_others(
         plans.add_edit(conn, plan.id, {
             "op": "transfer", "from": code_a, "to": code_b, "crs": "cgcs2000",
             "area": shapely.geometry.mapping(from_metric(strip))}, "planner")
+    with engine.connect() as conn:
+        foreseen = {c["id"]: c for c in preview(conn, plan.id)["open_cases_rerouted"]}
+    assert {i: (c["action"], c["to"]) for i, c in foreseen.items()} == {
+        reported: ("reroute", code_b), accepted: ("reroute", code_b),
+        dispatched: ("flag", code_b), manual: ("flag", code_b)}
     with engine.begin() as conn:
         release = plans.publish_plan(conn, plan.id, "planner")
     with engine.connect() as conn:
@@ -334,6 +340,10 @@ def test_publish_reroutes_undispatched_cases_and_flags_the_others(
     assert "boundary_changed" in after[dispatched].flags
     assert after[manual].grid.code == code_a and after[manual].routed_by == "manual"
     assert "boundary_changed" in after[manual].flags
+    # a process whose snapshot is still the old release routes with the new one
+    late, _ = cases.submit_case(engine, snap, report(*inside[0]), "d", SETTINGS)
+    assert snap.release.id < release.id
+    assert (late.grid.code, late.release) == (code_b, release.id)
 
 
 def test_manual_reroute_needs_a_reason_and_a_current_grid(engine: Engine,

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Body, Header, Request, Response
 
-from api.deps import PrincipalDep, SnapshotsDep, require
+from api.deps import CaseSettingsDep, PrincipalDep, SnapshotsDep, require
 from geogrid import cases
 from geogrid.access import Principal, Role
 from geogrid.case_categories import TYPE_ZH, list_categories
@@ -20,7 +20,6 @@ from geogrid.case_lifecycle import STATUS_ZH, legal_moves
 from geogrid.case_routing import FLAG_ZH
 from geogrid.cases import Case, CaseReport
 from geogrid.errors import InvalidInputError
-from geogrid.settings import CaseSettings
 
 router = APIRouter(tags=["cases"])
 
@@ -93,6 +92,7 @@ def case_categories(request: Request) -> Response:
 @router.post("/v1/cases", status_code=201, dependencies=[require(Role.dispatcher)])
 def create_case(
     request: Request, principal: PrincipalDep, snapshots: SnapshotsDep,
+    case_settings: CaseSettingsDep,
     body: Annotated[dict[str, Any], Body(examples=[CASE_EXAMPLE])],
     idempotency_key: Annotated[str | None, Header(
         description="Retries with the same key create the case once")] = None,
@@ -101,18 +101,12 @@ def create_case(
     report = CaseReport.from_mapping(body)
     case, replayed = cases.submit_case(
         request.app.state.engine, snapshots.current(), report, _actor(principal),
-        _case_settings(request), idempotency_key)
+        case_settings, idempotency_key)
     headers = {"Location": f"/v1/cases/{case.id}"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     return _json(case_body(case, principal), 201, headers)
 
-
-def _case_settings(request: Request) -> CaseSettings:
-    settings: CaseSettings | None = getattr(request.app.state, "case_settings", None)
-    if settings is None:
-        settings = request.app.state.case_settings = CaseSettings()
-    return settings
 
 
 @router.get("/v1/cases/{case_id}")
