@@ -59,7 +59,8 @@ def _errors() -> Iterator[None]:
         yield
     except GeogridError as exc:
         if isinstance(exc, LoadError | plans.EditRejectedError) and isinstance(
-                exc.details, list) and exc.details:
+                exc.details, list) and exc.details and all(
+                isinstance(v, Violation) for v in exc.details):
             _print_violations(exc.details, stream=err)
         raise _fail(exc.message) from None
 
@@ -555,8 +556,8 @@ def map_coverage(out: OutOption, minutes: MinutesOption = 15,
 
 # ---- cases ----------------------------------------------------------------------------------
 
-cases_app = typer.Typer(help="Citizen cases: export the filtered list, replace the category "
-                        "catalogue.", no_args_is_help=True)
+cases_app = typer.Typer(help="Citizen cases: import, export the filtered list, replace the "
+                        "category catalogue.", no_args_is_help=True)
 app.add_typer(cases_app, name="cases")
 
 
@@ -596,6 +597,38 @@ def cases_export(
             content = export_cases(conn, found, fmt, masked=not show_personal)
     out.write_bytes(content)
     console.print(f"cases written to {out} ({len(content) / 1e3:,.1f} kB)")
+
+
+@cases_app.command("import")
+def cases_import(
+    file: Annotated[Path, typer.Argument(help="CSV (UTF-8) or XLSX, one case a row.")],
+    crs: Annotated[str, typer.Option(
+        help="crs of lon/lat where a row has no crs column: wgs84, cgcs2000, gcj02, bd09."
+    )] = "wgs84",
+    actor: Annotated[str, typer.Option(help="Recorded as who reported the cases.")] = "import",
+    skip_bad: Annotated[bool, typer.Option(
+        "--skip-bad", help="Import the good rows and list the bad ones (default: all or "
+                           "nothing).")] = False,
+) -> None:
+    """Import cases, each routed to its grid; rows with an external_id are imported once."""
+    from geogrid import snapshot
+    from geogrid.case_import import import_cases, read_rows
+    from geogrid.errors import NotFoundError
+    from geogrid.releases import current_release
+    from geogrid.settings import CaseSettings
+
+    with _errors():
+        rows = read_rows(file)
+        with _transaction() as conn:
+            release = current_release(conn)
+            if release is None:
+                raise NotFoundError("no boundary release yet: load grids first")
+            result = import_cases(conn, snapshot.build(conn, release.id), rows, actor,
+                                  CaseSettings(), crs=crs, skip_bad=skip_bad)
+    for line, why in result.refused:
+        console.print(f"[yellow]line {line} skipped:[/] {why}")
+    console.print(f"{len(result.created)} cases imported, {len(result.already)} already "
+                  f"imported, {len(result.refused)} rows skipped")
 
 
 @cases_app.command("categories")

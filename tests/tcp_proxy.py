@@ -3,6 +3,7 @@ mid-request the way a failing network or a restarting database does."""
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import threading
@@ -63,10 +64,8 @@ class CuttableProxy:
             pass
         finally:
             for sock in (a, b):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 sock.close()
 
     def _break(self, data: bytes, upstream: socket.socket) -> None:
@@ -84,10 +83,8 @@ class CuttableProxy:
             pairs, self.pairs = self.pairs, []
         for pair in pairs:
             for sock in pair:
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def resume(self) -> None:
         self.up.set()

@@ -106,7 +106,7 @@ def test_on_a_shared_vertex_goes_to_the_smallest_code_flagged(snap: snapshot.Sna
 
 @pytest.mark.parametrize("metres, flagged", [(3.0, True), (9.0, True), (25.0, False)])
 def test_near_an_edge_is_flagged(snap: snapshot.Snapshot, metres: float, flagged: bool) -> None:
-    a, b, edge = shared_edge(snap, skip=3)
+    a, _, edge = shared_edge(snap, skip=3)
     lon, lat = offset_into(snap, a, edge, metres)
     routing = route(snap, lon, lat, SETTINGS)
     assert routing.grid_code == snap.grids[a].code
