@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bench import batch, bulk, growth, http, points, publish, report, serving
+from bench import batch, bulk, cases, growth, http, points, publish, report, serving
 from bench.database import demo_database
 from bench.report import Figure
 from geogrid import db
@@ -33,11 +33,15 @@ class Plan:
     seconds: int = 10
     batch_points: int = 1_000_000
     coverage_warm: int = 20
+    cases_rounds: int = cases.ROUNDS
+    cases_seconds: int = cases.SECONDS
+    cases_profile: int = cases.PROFILE_REQUESTS
 
 
 QUICK = Plan(bulk_points=200_000, postgis_points=20_000, repeats=1, growth_grids=20_000,
              growth_points=20_000, growth_repeats=1, rounds=1, seconds=3,
-             batch_points=100_000, coverage_warm=5)
+             batch_points=100_000, coverage_warm=5, cases_rounds=1, cases_seconds=3,
+             cases_profile=50)
 
 
 def section(title: str) -> None:
@@ -90,6 +94,13 @@ def run(plan: Plan) -> tuple[list[Figure], list[str]]:
             section("GET /v1/coverage, then publish a release and wait until it is served")
             figures += serving.coverage_figures(base, plan.coverage_warm)
             figures += serving.publish_figures(base, engine)
+
+            section(f"POST /v1/cases at {cases.RATE:.0f} req/s open-loop from core "
+                    f"{http.CLIENT_CPU}, beside GET /v1/locate and a bare INSERT, "
+                    f"{plan.cases_rounds} rounds of {plan.cases_seconds} s")
+            figures += cases.measure(url, base, engine, seconds=plan.cases_seconds,
+                                     rounds=plan.cases_rounds,
+                                     profile_requests=plan.cases_profile)
         engine.dispose()
     section(f"publish a plan with one transfer (two grids), best of {plan.repeats}, "
             "own demo database")

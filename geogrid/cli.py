@@ -394,12 +394,44 @@ def _read_json(source: str) -> dict[str, Any]:
 @plan_app.command("edit")
 def plan_edit(
     plan_id: PlanId,
-    json_file: Annotated[str, typer.Option(
-        "--json", help="The edit as for POST /v1/plans/{id}/edits: a file, or '-' for stdin.")],
+    json_file: Annotated[str | None, typer.Option(
+        "--json", help="The edit as for POST /v1/plans/{id}/edits: a file, or '-' for stdin.")
+    ] = None,
+    drawing: Annotated[Path | None, typer.Option(
+        "--file", help="replace: the drawing, a GeoPackage or GeoJSON file (features may "
+        "carry code, name, kind).")] = None,
+    grids: Annotated[str | None, typer.Option(
+        help="replace with --file: the codes of the grids the drawing replaces, "
+        "comma-separated.")] = None,
+    crs: Annotated[str | None, typer.Option(
+        help="replace with --file: wgs84|cgcs2000|gcj02|bd09|EPSG:n; default the file's "
+        "own.")] = None,
+    comment: Annotated[str | None, typer.Option(
+        help="Why (kept with the edit); default the plan's comment.")] = None,
     actor: ActorOption = None,
 ) -> None:
-    """Add an edit; refused (exit 1, naming the rule) when it breaks a rule by itself."""
-    body = _read_json(json_file)
+    """Add an edit; refused (exit 1, naming the rule) when it breaks a rule by itself.
+
+    A replace drawing can come as a file: --file drawing.gpkg --grids CODE,CODE [--crs].
+    """
+    from geogrid.plan_replace import read_drawing
+
+    if json_file is None and drawing is None:
+        raise _fail("give the edit as --json FILE, or a replace drawing as --file FILE")
+    body: dict[str, Any] = (_read_json(json_file) if json_file is not None
+                            else {"op": "replace"})
+    if drawing is not None:
+        if body.setdefault("op", "replace") != "replace":
+            raise _fail(f'--file is only for op "replace", but the edit\'s op is "{body["op"]}"')
+        if not drawing.exists():
+            raise _fail(f"{drawing}: no such file")
+        if grids is not None:
+            body["grids"] = [c.strip() for c in grids.split(",") if c.strip()]
+        with _errors():
+            body["layer"], body["crs"] = read_drawing(drawing, crs or body.get("crs"),
+                                                      drawing.name)
+    if comment is not None:
+        body["comment"] = comment
     with _errors(), _transaction() as conn:
         edit_id = plans.add_edit(conn, plan_id, body, _actor(actor))
     console.print(f"edit {edit_id} added to plan {plan_id}")

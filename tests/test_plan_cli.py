@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from geogrid.cli import app
 from tests.helpers import count, fingerprint
+from tests.test_plan_ops import drawing_file, drawn_grids
 from tests.test_plans import neighbours, transfer
 
 
@@ -108,7 +109,25 @@ def test_a_bad_edit_exits_1_naming_the_rule_and_changes_nothing(url: str, engine
     (["plan", "show", "99"], "plan 99 does not exist"),
     (["plan", "publish", "99"], "plan 99 does not exist"),
     (["plan", "edit", "1", "--json", "/nonexistent/edit.json"], "cannot read"),
+    (["plan", "edit", "1"], "--json FILE"),
+    (["plan", "edit", "1", "--file", "/nonexistent/drawing.gpkg"], "no such file"),
 ])
 def test_errors_are_one_line(url: str, args: list[str], named: str) -> None:
     code, _, err = run(url, *args)
     assert code == 1 and named in err
+
+
+def test_replace_with_a_drawing_file(url: str, engine: Engine, tmp_path: Path) -> None:
+    a, b, features = drawn_grids(engine)
+    path = drawing_file(tmp_path / "drawing.gpkg", features, "gcj02", 4326)
+    plan = create(url, "redraw")
+    code, _, err = run(url, "plan", "edit", str(plan), "--file", str(path), "--crs", "gcj02")
+    assert code == 1 and '"grids"' in err  # which grids the drawing replaces is required
+    code, out, err = run(url, "plan", "edit", str(plan), "--file", str(path), "--crs", "gcj02",
+                         "--grids", f"{a},{b}", "--comment", "从文件重画", "--as", "p-1")
+    assert code == 0, err
+    code, out, _ = run(url, "plan", "show", str(plan))
+    assert code == 0 and "replace" in out and "从文件重画" in out
+    code, out, err = run(url, "plan", "publish", str(plan))
+    assert code == 0 and "published as boundary release 2" in out, err
+    assert run(url, "validate")[0] == 0

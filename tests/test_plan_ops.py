@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import httpx
 import pytest
 import shapely
 import shapely.affinity
+from shapely.ops import nearest_points
 from sqlalchemy import Engine, create_engine, text
 
 from geogrid import keys, plans
 from geogrid.access import Role
-from geogrid.datum import to_metric
+from geogrid.datum import from_metric, geometry_from_storage, to_metric
+from geogrid.errors import InvalidInputError
+from geogrid.plan_geometry import adjacent, holder
+from geogrid.plan_move import corridor
 from geogrid.plan_preview import preview
+from geogrid.plan_replace import read_drawing
 from geogrid.plans import EditRejectedError
 from geogrid.releases import current_release
 from geogrid.validation import check_release
@@ -60,13 +67,13 @@ def distant_grid(engine: Engine) -> tuple[int, str]:
         rows = conn.execute(text("SELECT id, ST_AsBinary(point) AS p FROM compound "
                                  "ORDER BY id")).all()
     for row in rows:
-        holder = plans._holder(layer, shapely.from_wkb(bytes(row.p)))
-        if holder is None:
+        home = holder(layer.grids, shapely.from_wkb(bytes(row.p)))
+        if home is None:
             continue
-        source = layer.grids[holder]["geometry"]
+        source = layer.grids[home]["geometry"]
         for code, grid in sorted(layer.grids.items()):
-            if (code != holder and grid["community_code"] == layer.grids[holder]["community_code"]
-                    and not plans._adjacent(source, grid["geometry"])):
+            if (code != home and grid["community_code"] == layer.grids[home]["community_code"]
+                    and not adjacent(source, grid["geometry"])):
                 return row.id, code
     raise AssertionError("no community has two grids that do not touch")
 
@@ -112,7 +119,7 @@ def test_move_compound_publishes_and_the_point_changes_grid(engine: Engine) -> N
         point = shapely.from_wkb(bytes(conn.execute(text(
             "SELECT ST_AsBinary(point) FROM compound WHERE id = :c"), {"c": compound}
         ).scalar_one()))
-    assert plans._holder(_layer(engine), point) == to
+    assert holder(_layer(engine).grids, point) == to
 
 
 def test_move_compound_to_a_grid_not_adjacent_is_refused(engine: Engine) -> None:
@@ -122,21 +129,93 @@ def test_move_compound_to_a_grid_not_adjacent_is_refused(engine: Engine) -> None
     assert violation.rule == "not_adjacent" and violation.location is not None
 
 
-def test_move_compound_whose_footprint_does_not_reach_the_grid_is_refused(
-        engine: Engine) -> None:
-    # Demo compounds keep >= 5 m off grid edges: their footprint alone would be an island.
+def demo_move(engine: Engine) -> tuple[int, str, str, Any]:
+    """A demo compound, its grid and an adjacent grid of its community that accepts it.
+
+    Returns (compound, from, to, footprint). Demo compounds keep >= 5 m off grid edges, so
+    the move must take the strip that joins the compound to the target grid.
+    """
     layer = _layer(engine)
     with engine.connect() as conn:
-        row = conn.execute(text("SELECT id, ST_AsBinary(point) AS p FROM compound "
-                                "ORDER BY id LIMIT 1")).one()
-    holder = plans._holder(layer, shapely.from_wkb(bytes(row.p)))
-    assert holder is not None
-    to = next(c for c, g in sorted(layer.grids.items()) if c != holder
-              and g["community_code"] == layer.grids[holder]["community_code"]
-              and plans._adjacent(layer.grids[holder]["geometry"], g["geometry"]))
-    violation = _refused(engine, {"op": "move_compound", "compound": row.id,
+        rows = conn.execute(text("SELECT id, ST_AsBinary(point) AS p, ST_AsBinary(geom) AS g "
+                                 "FROM compound ORDER BY id")).all()
+        for row in rows:
+            home = holder(layer.grids, shapely.from_wkb(bytes(row.p)))
+            if home is None:
+                continue
+            for code, grid in sorted(layer.grids.items()):
+                if (code == home or grid["community_code"] != layer.grids[home]["community_code"]
+                        or not adjacent(layer.grids[home]["geometry"], grid["geometry"])):
+                    continue
+                trial = plans.Layer({c: dict(g) for c, g in layer.grids.items()}, layer.release)
+                try:
+                    plans.OPS["move_compound"].apply(conn, trial, {"compound": row.id, "to": code})
+                except EditRejectedError:
+                    continue
+                return row.id, home, code, shapely.from_wkb(bytes(row.g))
+    raise AssertionError("no demo compound can move")
+
+
+def test_a_demo_compound_moves_with_the_strip_that_joins_it(engine: Engine) -> None:
+    compound, source, to, footprint = demo_move(engine)
+    layer = _layer(engine)
+    gap = to_metric(footprint).distance(to_metric(layer.grids[to]["geometry"]))
+    assert gap >= 4.0  # the footprint alone does not reach the target grid
+    with engine.connect() as conn:
+        households = conn.execute(text("SELECT households FROM compound WHERE id = :c"),
+                                  {"c": compound}).scalar_one()
+    with engine.begin() as conn:
+        plan = plans.create_plan(conn, "move a demo compound", "planner-1")
+        plans.add_edit(conn, plan.id, {"op": "move_compound", "compound": compound, "to": to},
+                       "planner-1")
+        shown = preview(conn, plan.id)
+    assert shown["valid"] is True
+    assert [(c["id"], c["from"], c["to"]) for c in shown["compounds_moved"]] == [
+        (compound, source, to)]
+    figures = {g["code"]: g for g in shown["grids"]}
+    assert set(figures) == {source, to}
+    assert figures[to]["after"]["households"] - figures[to]["before"]["households"] == households
+    assert (figures[source]["before"]["households"] - figures[source]["after"]["households"]
+            == households)
+    # The grids trade just the compound's corridor: areas move one way, the total is kept.
+    gained = figures[to]["after"]["area_m2"] - figures[to]["before"]["area_m2"]
+    lost = figures[source]["before"]["area_m2"] - figures[source]["after"]["area_m2"]
+    assert gained == pytest.approx(lost, abs=1.0)
+    assert to_metric(footprint).area <= gained < 4 * to_metric(footprint).area + 20_000
+    release, lineage = _published(engine, plan.id)  # checks every invariant (geogrid validate)
+    assert {(source, source), (to, to), (to, source)} <= {(g, s) for g, s, _ in lineage}
+    after = _layer(engine)
+    assert after.release == release
+    assert _single(after.grids[source]["geometry"]) and _single(after.grids[to]["geometry"])
+    with engine.connect() as conn:
+        point = shapely.from_wkb(bytes(conn.execute(text(
+            "SELECT ST_AsBinary(point) FROM compound WHERE id = :c"), {"c": compound}
+        ).scalar_one()))
+    assert holder(after.grids, point) == to
+
+
+def test_move_compound_that_would_cut_another_compound_is_refused(engine: Engine) -> None:
+    compound, source, to, footprint = demo_move(engine)
+    layer = _layer(engine)
+    grid = layer.grids[source]["geometry"]
+    hull = corridor(grid, layer.grids[to]["geometry"], shapely.intersection(grid, footprint))
+    # A new compound on the corridor's way to the edge, wider than the corridor.
+    edge = shapely.intersection(grid.boundary, layer.grids[to]["geometry"].boundary)
+    near, far = (to_metric(p) for p in nearest_points(footprint, edge))
+    middle = shapely.Point((near.x + far.x) / 2, (near.y + far.y) / 2)
+    width = max(shapely.bounds(to_metric(hull))[2:] - shapely.bounds(to_metric(hull))[:2])
+    blocker = shapely.difference(shapely.intersection(
+        grid, from_metric(middle.buffer(width))), footprint.buffer(0.00002))
+    with engine.begin() as conn:
+        other = int(conn.execute(text(
+            "INSERT INTO compound (id, name, kind, households, geom) "
+            "SELECT max(id) + 1, '挡路小区', min(kind), 80, "
+            "ST_Multi(ST_GeomFromText(:g, 4490)) FROM compound RETURNING id"),
+            {"g": blocker.wkt}).scalar_one())
+    violation = _refused(engine, {"op": "move_compound", "compound": compound,
                                   "to": to}).details[0]
-    assert violation.rule == "not_contiguous" and violation.codes == (to,)
+    assert violation.rule == "compound_cut" and str(other) in violation.message
+    assert violation.location is not None and violation.location.intersects(blocker)
 
 
 # ---- carve ----------------------------------------------------------------------------------
@@ -188,7 +267,7 @@ def test_carve_across_two_communities_is_refused(engine: Engine) -> None:
 # ---- replace --------------------------------------------------------------------------------
 
 
-def _drawing(engine: Engine) -> tuple[str, str, list[dict[str, Any]]]:
+def drawn_grids(engine: Engine) -> tuple[str, str, list[dict[str, Any]]]:
     """Grids a and b redrawn: a loses a strip along b, which becomes a new grid."""
     a, b, strip = neighbours(engine)
     layer = _layer(engine)
@@ -209,7 +288,7 @@ def replace(codes: list[str], features: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def test_replace_publishes_the_drawing(engine: Engine) -> None:
-    a, b, features = _drawing(engine)
+    a, b, features = drawn_grids(engine)
     with engine.begin() as conn:
         plan = plans.create_plan(conn, "redraw", "planner-1")
         plans.add_edit(conn, plan.id, replace([a, b], features), "planner-1")
@@ -232,14 +311,14 @@ def test_replace_publishes_the_drawing(engine: Engine) -> None:
 
 
 def test_replace_whose_union_differs_is_refused(engine: Engine) -> None:
-    a, b, features = _drawing(engine)
+    a, b, features = drawn_grids(engine)
     violation = _refused(engine, replace([a, b], features[:2])).details[0]
     assert violation.rule == "union_differs" and violation.location is not None
     assert to_metric(violation.location).area > 1000
 
 
 def test_replace_naming_a_grid_it_does_not_replace_is_refused(engine: Engine) -> None:
-    a, b, features = _drawing(engine)
+    a, b, features = drawn_grids(engine)
     features[1]["properties"]["code"] = next(c for c in sorted(_layer(engine).grids)
                                              if c not in (a, b))
     assert _refused(engine, replace([a, b], features)).details[0].rule == "unknown_code"
@@ -257,7 +336,8 @@ def test_carve_cutting_a_dedicated_grid_is_refused(engine: Engine) -> None:
     assert violation.rule == "dedicated_cut" and violation.location is not None
 
 
-def test_the_new_ops_use_the_edits_route(fresh_demo_url: str, engine: Engine) -> None:
+def test_the_new_ops_use_the_edits_route(fresh_demo_url: str, engine: Engine, tmp_path: Path
+                                         ) -> None:
     _, _, across = _box_on_edge(engine, same_community=False)
     _, _, inside = _box_on_edge(engine, same_community=True)
     process, base = start_api(fresh_demo_url)
@@ -275,13 +355,34 @@ def test_the_new_ops_use_the_edits_route(fresh_demo_url: str, engine: Engine) ->
         assert good.status_code == 201 and "edit_id" in good.json()
         published = httpx.post(f"{base}/v1/plans/{plan_id}/publish", headers=planner)
         assert published.status_code == 200 and published.json() == {"release": 2}
+
+        # replace with the drawing uploaded as a GeoPackage in GCJ-02 (multipart/form-data)
+        a, b, features = drawn_grids(engine)
+        path = drawing_file(tmp_path / "drawing.gpkg", features, "gcj02", 4326)
+        plan_id = httpx.post(f"{base}/v1/plans", json={"comment": "upload"},
+                             headers=planner).json()["id"]
+        edits = f"{base}/v1/plans/{plan_id}/edits"
+        files = {"file": ("drawing.gpkg", path.read_bytes(), "application/geopackage+sqlite3")}
+        wrong = httpx.post(edits, data={"op": "transfer", "grids": f"{a},{b}"}, files=files,
+                           headers=planner)
+        assert wrong.status_code == 422 and "replace" in wrong.json()["detail"]
+        missing = httpx.post(edits, data={"op": "replace", "grids": f"{a},{b}"},
+                             files={"other": ("x.txt", b"x")}, headers=planner)
+        assert missing.status_code == 422 and '"file"' in missing.json()["detail"]
+        uploaded = httpx.post(edits, data={"op": "replace", "grids": f"{a},{b}", "crs": "gcj02",
+                                           "comment": "上传的图"}, files=files, headers=planner)
+        assert uploaded.status_code == 201, uploaded.text
+        shown = httpx.get(f"{base}/v1/plans/{plan_id}", headers=planner).json()
+        assert [(e["op"], e["comment"]) for e in shown["edits"]] == [("replace", "上传的图")]
+        published = httpx.post(f"{base}/v1/plans/{plan_id}/publish", headers=planner)
+        assert published.status_code == 200 and published.json() == {"release": 3}
     finally:
         process.terminate()
         process.wait(timeout=20)
 
 
 def test_replace_drawn_in_metres_fits_its_neighbours(engine: Engine) -> None:
-    a, b, features = _drawing(engine)
+    a, b, features = drawn_grids(engine)
     for feature in features:
         metric = to_metric(shapely.geometry.shape(feature["geometry"]))
         feature["geometry"] = dict(shapely.geometry.mapping(metric))
@@ -291,3 +392,39 @@ def test_replace_drawn_in_metres_fits_its_neighbours(engine: Engine) -> None:
         plans.add_edit(conn, plan.id, edit, "planner-1")
     release, _ = _published(engine, plan.id)
     assert release == 2
+
+
+def drawing_file(path: Path, features: list[dict[str, Any]], crs: str, label: int | None
+                 ) -> Path:
+    """The drawing as a GeoPackage: coordinates in ``crs``, labelled EPSG:``label``."""
+    frame = gpd.GeoDataFrame.from_features(features)
+    frame["geometry"] = [to_metric(g) if crs == "EPSG:4548" else geometry_from_storage(g, crs)
+                         for g in frame.geometry]
+    frame = frame.set_crs(label) if label is not None else frame
+    frame.to_file(path, layer="grids", driver="GPKG", engine="pyogrio")
+    return path
+
+
+@pytest.mark.parametrize(("crs", "label", "sent"), [
+    ("bd09", 4326, "bd09"),  # Baidu coordinates, labelled WGS84 as such files usually are
+    ("EPSG:4548", 4548, None),  # metres: the file's own CRS, none sent
+])
+def test_replace_from_a_geopackage(engine: Engine, tmp_path: Path, crs: str, label: int,
+                                   sent: str | None) -> None:
+    a, b, features = drawn_grids(engine)
+    path = drawing_file(tmp_path / "drawing.gpkg", features, crs, label)
+    layer, found = read_drawing(path, sent)
+    assert found == crs and len(layer["features"]) == 3
+    assert [f["properties"].get("code") for f in layer["features"]] == [a, b, None]
+    with engine.begin() as conn:
+        plan = plans.create_plan(conn, "redraw from a file", "planner-1")
+        plans.add_edit(conn, plan.id, {"op": "replace", "grids": [a, b], "layer": layer,
+                                       "crs": found}, "planner-1")
+    release, lineage = _published(engine, plan.id)
+    assert release == 2 and (a, a) in {(g, s) for g, s, _ in lineage}
+
+
+def test_a_drawing_file_that_is_not_one_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "x.gpkg").write_bytes(b"not a geopackage")
+    with pytest.raises(InvalidInputError, match="cannot be read"):
+        read_drawing(tmp_path / "x.gpkg")

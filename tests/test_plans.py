@@ -259,3 +259,30 @@ def test_a_line_that_misses_the_grid_is_refused(engine: Engine) -> None:
         plan = plans.create_plan(conn, "x", "planner-1")
     with pytest.raises(EditRejectedError, match="does not cut"), engine.begin() as conn:
         plans.add_edit(conn, plan.id, {"op": "split", "grid": a, "line": line}, "planner-1")
+
+
+@pytest.mark.parametrize(("margin", "end_inside", "accepted"), [
+    (0.0002, False, True),  # ~20 m past the grid on each side: cuts it across
+    (0.0002, True, False),  # one end inside the grid: does not cut it across
+])
+def test_a_split_line_only_has_to_cross_the_grid(engine: Engine, margin: float,
+                                                 end_inside: bool, accepted: bool) -> None:
+    with engine.connect() as conn:
+        layer = plans.base_layer(conn, 1)
+    code = max(layer.grids, key=lambda c: to_metric(layer.grids[c]["geometry"]).area)
+    geom = layer.grids[code]["geometry"]
+    minx, _, maxx, _ = geom.bounds
+    inside = geom.representative_point()
+    end = inside.x if end_inside else maxx + margin
+    line = {"type": "LineString", "coordinates": [[minx - margin, inside.y], [end, inside.y]]}
+    with engine.begin() as conn:
+        plan = plans.create_plan(conn, "split", "planner-1")
+    edit = {"op": "split", "grid": code, "line": line, "crs": "cgcs2000"}
+    if not accepted:
+        with pytest.raises(EditRejectedError, match="does not cut"), engine.begin() as conn:
+            plans.add_edit(conn, plan.id, edit, "planner-1")
+        return
+    with engine.begin() as conn:
+        plans.add_edit(conn, plan.id, edit, "planner-1")
+        release = plans.publish_plan(conn, plan.id, "planner-1")
+        assert check_release(conn, release.id) == []

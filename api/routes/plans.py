@@ -9,11 +9,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from api.deps import PrincipalDep, require
 from geogrid import plans
 from geogrid.access import Principal, Role
+from geogrid.errors import InvalidInputError, TooLargeError
 from geogrid.plan_preview import preview
+from geogrid.plan_replace import read_drawing
 
 EDIT_EXAMPLE = {
     "op": "transfer", "from": "340102006004001", "to": "340102006004002",
@@ -69,12 +73,72 @@ def discard_plan(request: Request, principal: PrincipalDep, plan_id: int) -> Res
     return Response(status_code=204)
 
 
-@router.post("/{plan_id}/edits", status_code=201)
-def add_edit(request: Request, principal: PrincipalDep, plan_id: int,
-             body: Annotated[dict[str, Any], Body(examples=[EDIT_EXAMPLE])]) -> dict[str, Any]:
-    """Add an edit (transfer, merge, reassign); 422 names the rule it breaks by itself."""
+#: The largest drawing file a replace edit takes.
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+EDIT_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"type": "object", "required": ["op"],
+                                    "additionalProperties": True},
+                         "example": EDIT_EXAMPLE},
+    "multipart/form-data": {"schema": {
+        "type": "object", "required": ["file", "grids"],
+        "properties": {
+            "op": {"type": "string", "enum": ["replace"], "default": "replace"},
+            "grids": {"type": "string", "description": "codes of the grids the drawing "
+                      "replaces, comma-separated or repeated (alias: codes)"},
+            "crs": {"type": "string", "description": "wgs84, cgcs2000, gcj02, bd09 or "
+                    "EPSG:n; default the file's own"},
+            "comment": {"type": "string"},
+            "file": {"type": "string", "format": "binary",
+                     "description": "the drawing: a GeoPackage or GeoJSON file"}}}}}}}
+
+
+async def _form_edit(request: Request) -> dict[str, Any]:
+    """A replace edit sent as multipart/form-data with its drawing as a file."""
+    form = await request.form(max_files=1)
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise InvalidInputError('a multipart edit needs a "file" part: the drawing as a '
+                                "GeoPackage or GeoJSON file")
+    op = str(form.get("op") or "replace")
+    if op != "replace":
+        raise InvalidInputError(f'op was "{op}" but a file upload is only for "replace"; '
+                                "send other ops as JSON")
+    if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
+        raise TooLargeError(f"the file has {upload.size} bytes; at most {MAX_UPLOAD_BYTES}")
+    data = await upload.read()
+    codes = [c.strip() for value in (*form.getlist("grids"), *form.getlist("codes"))
+             for c in str(value).split(",") if c.strip()]
+    crs = str(form.get("crs") or "").strip() or None
+    layer, crs = await run_in_threadpool(read_drawing, data, crs,
+                                         upload.filename or "the file")
+    return {"op": "replace", "grids": codes, "layer": layer, "crs": crs,
+            "comment": str(form.get("comment") or "")}
+
+
+async def _edit_body(request: Request) -> dict[str, Any]:
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return await _form_edit(request)
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise InvalidInputError('the edit must be a JSON object {"op", ...}, or '
+                                "multipart/form-data with a file for replace")
+    return body
+
+
+def _store_edit(request: Request, plan_id: int, body: dict[str, Any], actor: str) -> int:
     with request.app.state.engine.begin() as conn:
-        edit_id = plans.add_edit(conn, plan_id, body, _actor(principal))
+        return plans.add_edit(conn, plan_id, body, actor)
+
+
+@router.post("/{plan_id}/edits", status_code=201, openapi_extra=EDIT_BODY)
+async def add_edit(request: Request, principal: PrincipalDep, plan_id: int) -> dict[str, Any]:
+    """Add an edit (JSON, or a replace drawing as a file); 422 names the rule it breaks."""
+    body = await _edit_body(request)
+    edit_id = await run_in_threadpool(_store_edit, request, plan_id, body, _actor(principal))
     return {"edit_id": edit_id}
 
 
