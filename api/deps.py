@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from geogrid import keys
 from geogrid.access import ANONYMOUS, ROLE_ZH, Principal, Role
 from geogrid.errors import AuthenticationError
+from geogrid.keys import KeyCache
 from geogrid.settings import CaseSettings
 from geogrid.snapshot import SnapshotStore
 
@@ -33,7 +34,8 @@ def _authenticate(request: Request, token: str) -> Principal:
 async def get_principal(request: Request) -> Principal:
     """Who is calling: the key's principal, or the anonymous viewer with no header.
 
-    Anonymous requests (the hot path) touch no database and no worker thread.
+    Anonymous requests (the hot path) touch no database and no worker thread; nor does a key
+    seen in the last ``GEOGRID_KEY_CACHE_S`` seconds (a revocation clears the cache).
     """
     header = request.headers.get("authorization")
     if header is None:
@@ -42,7 +44,12 @@ async def get_principal(request: Request) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationError('the Authorization header must be "Bearer <key>"',
                                   zh="Authorization 请求头应为“Bearer <密钥>”")
-    return await run_in_threadpool(_authenticate, request, token)
+    cache: KeyCache = request.app.state.key_cache
+    principal = cache.get(token)
+    if principal is None:
+        principal = await run_in_threadpool(_authenticate, request, token)
+        cache.put(token, principal)
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]

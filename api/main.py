@@ -28,6 +28,7 @@ from api.routes import (
 )
 from geogrid import db
 from geogrid.errors import NotFoundError
+from geogrid.keys import KEYS_CHANNEL, KeyCache
 from geogrid.settings import ApiSettings, CaseSettings, DatabaseSettings, ServiceAreaSettings
 from geogrid.snapshot import SnapshotStore
 
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         url = db.resolve_url(settings.database)
         app.state.engine = db.make_engine(url, settings.database.pool_size)
         app.state.snapshots = SnapshotStore(app.state.engine)
+        app.state.snapshots.listen(KEYS_CHANNEL, app.state.key_cache.clear)
         try:
             app.state.snapshots.refresh()
         except (OperationalError, NotFoundError):
@@ -71,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.case_settings = CaseSettings()
+    app.state.key_cache = KeyCache(settings.api.key_cache_s)
     errors.install(app)
     # Fixed paths first: /v1/stations/nearest before any /v1/stations/{id}.
     for module in (locate, nearby):

@@ -32,7 +32,7 @@ from geogrid.errors import (
 from geogrid.grids import Person, Unit, check_code
 from geogrid.points import point_to_storage
 from geogrid.settings import CaseSettings
-from geogrid.snapshot import Snapshot
+from geogrid.snapshot import GridInfo, Snapshot
 from geogrid.sqlfiles import sql
 
 #: Where cases come from (the 12345 hotline, residents' phones, riders' 随手拍, patrols, ...).
@@ -258,7 +258,7 @@ def create_case(conn: Connection, snapshot: Snapshot, report: CaseReport, actor:
         compound = snapshot.compound_at(lon, lat)
         compound_id = None if compound is None else compound[0]
     digest = report.fingerprint()
-    new_id = conn.execute(text(sql("case_insert")), {
+    inserted = conn.execute(text(sql("case_insert")), {
         "category": category.code, "description": report.description,
         "channel": report.channel, "reporter_name": report.reporter_name,
         "reporter_phone": report.reporter_phone, "address": report.address,
@@ -268,9 +268,14 @@ def create_case(conn: Connection, snapshot: Snapshot, report: CaseReport, actor:
         "release_id": routing.release, "flags": list(routing.flags), "actor": actor,
         "key": idempotency_key, "hash": digest,
         "details": json.dumps(_routing_details(routing)),
-    }).scalar()
-    if new_id is not None:
-        return get_case(conn, new_id), False
+    }).one_or_none()
+    if inserted is not None:
+        grid = snapshot.grid(routing.grid_code) if routing.release == snapshot.release.id \
+            else None
+        if grid is None:  # routed with a newer release than the snapshot's
+            return get_case(conn, inserted.id), False
+        return _new_case(inserted, report, category, lon, lat, compound_id, grid, routing,
+                         actor), False
     existing = conn.execute(text(
         "SELECT id, request_hash FROM civic_case WHERE created_by = :a "
         "AND idempotency_key = :k"), {"a": actor, "k": idempotency_key}).one()
@@ -296,15 +301,24 @@ def submit_case(engine: Engine, snapshot: Snapshot, report: CaseReport, actor: s
     """
     with engine.connect() as conn:
         transaction = conn.begin()  # rolled back on close unless committed
-        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+        pid = _backend_pid(conn)
         case, replayed = create_case(conn, snapshot, report, actor, settings, idempotency_key)
         try:
             transaction.commit()
         except DBAPIError:
-            if _committed(engine, int(pid or 0), case.id, settle_s):
+            if _committed(engine, pid, case.id, settle_s):
                 return case, replayed
             raise
     return case, replayed
+
+
+def _backend_pid(conn: Connection) -> int:
+    """The server process behind ``conn`` (from libpq when it says, else by asking)."""
+    dbapi = conn.connection.dbapi_connection
+    ask = getattr(dbapi, "get_backend_pid", None)  # psycopg2
+    if ask is not None:
+        return int(ask())
+    return int(conn.execute(text("SELECT pg_backend_pid()")).scalar() or 0)
 
 
 def _committed(engine: Engine, backend_pid: int, case_id: int, settle_s: float) -> bool:
@@ -325,6 +339,27 @@ def _committed(engine: Engine, backend_pid: int, case_id: int, settle_s: float) 
                     "the database went away while the case was being stored; whether it was "
                     "stored is not known yet: retry with the same Idempotency-Key") from None
             time.sleep(0.2)
+
+
+def _new_case(inserted: Any, report: CaseReport, category: Category, lon: float, lat: float,
+              compound_id: int | None, grid: GridInfo, routing: Routing, actor: str) -> Case:
+    """The case just inserted, as :func:`get_case` would read it, without reading it."""
+    return Case(
+        id=inserted.id, category=category, description=report.description,
+        channel=report.channel, status="reported", held_from=None,
+        reporter=Person(report.reporter_name, report.reporter_phone), address=report.address,
+        photos=report.photos, lon=lon, lat=lat,
+        input=None if report.lon is None else {"lon": report.lon, "lat": report.lat,
+                                               "crs": report.crs},
+        compound_id=compound_id,
+        grid=CaseGrid(grid.code, grid.name, grid.kind,
+                      Unit(grid.community_code, grid.community_name),
+                      Unit(grid.street_code, grid.street_name),
+                      Person(grid.leader_name, grid.leader_phone), grid.party_branch_name,
+                      Person(grid.party_secretary_name, grid.party_secretary_phone)),
+        release=routing.release, routed_by="auto", flags=routing.flags,
+        created_at=inserted.created_at, created_by=actor, accepted_at=None,
+        dispatched_at=None, closed_at=None, due_at=None, overdue=False, held_hours=0.0)
 
 
 def _routing_details(routing: Routing) -> dict[str, Any]:

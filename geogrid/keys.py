@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,6 +70,9 @@ def revoke_key(conn: Connection, name: str) -> ApiKey:
     ).one_or_none()
     if row is None:
         raise NotFoundError(f'no key is named "{name}"')
+    # Delivered on commit: serving processes drop the keys they remember (see KeyCache).
+    conn.execute(text("SELECT pg_notify(:channel, :name)"), {"channel": KEYS_CHANNEL,
+                                                              "name": name})
     return ApiKey(row.name, Role[row.role], row.prefix, row.created_at, row.revoked_at)
 
 
@@ -84,3 +88,38 @@ def authenticate(conn: Connection, key: str) -> Principal:
         raise AuthenticationError(f'the API key "{row.name}" was revoked',
                                   zh=f"API 密钥“{row.name}”已被吊销")
     return Principal(row.name, Role[row.role])
+
+
+#: PostgreSQL NOTIFY channel on which a revoked key is announced.
+KEYS_CHANNEL = "geogrid_keys"
+
+
+class KeyCache:
+    """Keys a process has recently authenticated, so a request needs no key lookup.
+
+    An entry lives ``ttl_s`` seconds; a revocation empties the cache as soon as its NOTIFY
+    arrives (``clear``), so a revoked key stops working within moments, and within ``ttl_s``
+    even if the notification were lost. Unknown and revoked keys are never remembered.
+    """
+
+    def __init__(self, ttl_s: float, max_entries: int = 10_000) -> None:
+        self._ttl_s = ttl_s
+        self._max = max_entries
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, key: str) -> Principal | None:
+        found = self._entries.get(hash_key(key.strip()))
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1]
+
+    def put(self, key: str, principal: Principal) -> None:
+        if self._ttl_s <= 0:
+            return
+        if len(self._entries) >= self._max:
+            self._entries = {}
+        self._entries[hash_key(key.strip())] = (time.monotonic() + self._ttl_s, principal)
+
+    def clear(self) -> None:
+        self._entries = {}
+

@@ -65,6 +65,10 @@ class ApiSettings(_Base):
     host: str = "127.0.0.1"
     port: int = 8000
     environment: str = Field(default="development", pattern="^(development|test|production)$")
+    key_cache_s: float = Field(
+        default=5.0, ge=0, le=300,
+        description="Seconds a process remembers an authenticated key (0: look up every "
+                    "request); a revocation clears every process's memory at once")
 
 
 class MapSettings(_Base):

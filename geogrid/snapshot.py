@@ -11,6 +11,7 @@ second of its publication.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import select
@@ -91,6 +92,13 @@ class Snapshot:
     stations: list[Station]
     station_xy: npt.NDArray[np.float64]  # metric (EPSG:4548) x, y per station
     built_in_s: float
+
+    def grid(self, code: str) -> GridInfo | None:
+        """The grid with ``code`` in this release, if there is one."""
+        i = bisect.bisect_left(self.index.codes, code)
+        if i < len(self.grids) and self.index.codes[i] == code:
+            return self.grids[i]
+        return None
 
     def locate(self, lon: float, lat: float) -> Location:
         """Grid of one storage-CRS point (see geogrid.locator for the tie-break rule)."""
@@ -223,6 +231,8 @@ class SnapshotStore:
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
         self.on_swap: Callable[[Snapshot], None] | None = None
+        #: Other NOTIFY channels the watcher listens on, with what to call when one fires.
+        self._listeners: dict[str, Callable[[], None]] = {}
 
     # ---- reading ---------------------------------------------------------------------------
 
@@ -287,6 +297,14 @@ class SnapshotStore:
                 self.on_swap(built)
             return True
 
+    def listen(self, channel: str, callback: Callable[[], None]) -> None:
+        """Also call ``callback`` when a NOTIFY arrives on ``channel`` (set before watching).
+
+        After the watcher loses the database every callback is called too, since
+        notifications may have been missed meanwhile.
+        """
+        self._listeners[channel] = callback
+
     def start_watching(self, poll_s: float = 0.5) -> None:
         """Follow new releases in a daemon thread (LISTEN/NOTIFY plus a counter poll)."""
         if self._watcher is not None:
@@ -308,12 +326,18 @@ class SnapshotStore:
                     dbapi = raw.driver_connection
                     dbapi.set_session(autocommit=True)  # type: ignore[union-attr]
                     with dbapi.cursor() as cur:  # type: ignore[union-attr]
-                        cur.execute(f"LISTEN {CHANNEL}")
+                        for channel in (CHANNEL, *self._listeners):
+                            cur.execute(f"LISTEN {channel}")
+                    for callback in self._listeners.values():
+                        callback()
                     while not self._stop.is_set():
                         ready = select.select([dbapi], [], [], poll_s)[0]  # type: ignore[type-var]
                         if ready:
                             dbapi.poll()  # type: ignore[union-attr]
+                            fired = {n.channel for n in dbapi.notifies}  # type: ignore[union-attr]
                             dbapi.notifies.clear()  # type: ignore[union-attr]
+                            for channel in fired & set(self._listeners):
+                                self._listeners[channel]()
                         self.refresh()
                 finally:
                     raw.invalidate()

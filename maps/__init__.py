@@ -7,8 +7,16 @@ all come from ``maps/static`` (served by the API, or inlined for a file that ope
 
 from maps.assets import STATIC_DIR, ExternalAssetError, check_offline, external_references
 from maps.assets import render_page as page
-from maps.render import coverage_map, grid_map, locate_map, overview_map, plan_map
+from maps.render import (
+    case_map,
+    coverage_map,
+    grid_map,
+    locate_map,
+    overview_map,
+    plan_layers,
+    plan_map,
+)
 
-__all__ = ["STATIC_DIR", "ExternalAssetError", "check_offline", "coverage_map",
+__all__ = ["STATIC_DIR", "ExternalAssetError", "case_map", "check_offline", "coverage_map",
            "external_references", "grid_map", "locate_map", "overview_map", "page",
-           "plan_map"]
+           "plan_layers", "plan_map"]

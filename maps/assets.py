@@ -58,9 +58,11 @@ FOLIUM = Package("folium", "0.20.0", "pypi-sdist", "MIT", ("LICENSE.txt",))
 #: folium.plugins.Draw's version. The npm package ships no licence file; its package.json
 #: (kept beside the assets) declares MIT, as does the project's MIT-LICENSE.md.
 DRAW = Package("leaflet-draw", "1.0.2", "npm", "MIT", ("package.json",))
+#: folium.plugins.MarkerCluster's version (the case map clusters its markers).
+MARKERCLUSTER = Package("leaflet.markercluster", "1.1.0", "npm", "MIT", ("MIT-LICENCE.txt",))
 
 PACKAGES = (LEAFLET, JQUERY, BOOTSTRAP, FONTAWESOME, AWESOME_MARKERS, FULLSCREEN, SEARCH,
-            FOLIUM, DRAW)
+            FOLIUM, DRAW, MARKERCLUSTER)
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,12 @@ VENDORED: dict[str, Asset] = {
         Asset(DRAW, "dist/leaflet.draw.css", tuple(
             f"dist/images/{n}" for n in ("spritesheet.png", "spritesheet-2x.png",
                                          "spritesheet.svg"))),
+    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/leaflet.markercluster.js":
+        Asset(MARKERCLUSTER, "dist/leaflet.markercluster.js"),
+    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.css":
+        Asset(MARKERCLUSTER, "dist/MarkerCluster.css"),
+    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/"
+    "MarkerCluster.Default.css": Asset(MARKERCLUSTER, "dist/MarkerCluster.Default.css"),
 }
 
 #: Folium defaults deliberately left out: Bootstrap 3's glyphicons serve only

@@ -14,7 +14,7 @@ import folium
 from branca.element import MacroElement
 from folium.elements import JSCSSMixin
 from folium.map import FeatureGroup, Layer
-from folium.plugins import Search
+from folium.plugins import MarkerCluster, Search
 from folium.template import Template
 
 from maps import styles
@@ -202,23 +202,71 @@ def base_layers(m: folium.Map, tianditu_key: str | None) -> None:
 
 
 class PlanEditor(MacroElement):
-    """The plan map's edit form: pick grids by clicking, draw with ``draw``'s control, and
-    POST the edit to ``/v1/plans/{id}/edits`` with the planner's key (``geogrid.planEditor``
-    in maps.js). ``layers`` are the clickable grid layers, ``drawn`` the Draw control's group.
+    """The plan map's side panel (``geogrid.planEditor`` in maps.js): pick grids by clicking,
+    draw with ``drawn``'s Draw control and POST the edit to ``/v1/plans/{id}/edits`` with the
+    planner's key; list the edits with an undo button each; publish; show the preview.
+
+    ``layers`` are the clickable grid layers; ``before`` and ``after`` the touched grids'
+    layers, redrawn from ``/maps/plans/{id}/layers`` after every change.
     """
 
     _template = Template("""
         {% macro script(this, kwargs) %}
             geogrid.planEditor({{ this._parent.get_name() }}, {{ this.drawn.get_name() }}, [
                 {%- for layer in this.layers %}{{ layer.get_name() }},{% endfor -%}
-            ], {{ this.config_json }});
+            ], {before: {{ this.before.get_name() }}, after: {{ this.after.get_name() }}},
+            {{ this.config_json }});
         {% endmacro %}
     """)
 
-    def __init__(self, drawn: FeatureGroup, layers: list[FeatureGroup], **config: Any) -> None:
+    def __init__(self, drawn: FeatureGroup, layers: list[FeatureGroup], *,
+                 before: FeatureGroup, after: FeatureGroup, **config: Any) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "GeogridPlanEditor"
         self.drawn = drawn
         self.layers = layers
+        self.before = before
+        self.after = after
         self.config = config
         self.config_json = script_json(config)
+
+
+class CaseCluster(MarkerCluster):
+    """Case markers clustered by Leaflet.markercluster (``geogrid.caseCluster`` in maps.js).
+
+    ``rows`` are ``[lat, lon, style key, popup HTML]`` (popups escaped by maps.popups): one
+    compact array for thousands of cases, where folium would write a Marker object each.
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = geogrid.caseCluster({{ this.json }},
+                                                            {{ this.options|tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, rows: list[list[Any]], name: str, *, show: bool = True) -> None:
+        super().__init__(  # type: ignore[no-untyped-call]
+            name=name, show=show, showCoverageOnHover=False, maxClusterRadius=50,
+            spiderfyOnMaxZoom=True, disableClusteringAtZoom=18)
+        self._name = "CaseCluster"
+        self.rows = rows
+        self.json = script_json(rows)
+
+
+class Panel(MacroElement):
+    """A fixed panel of HTML (built and escaped by maps.popups) in a corner of the map."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            geogrid.panel({{ this._parent.get_name() }}, {{ this.html_json }},
+                          {{ this.position|tojson }}, {{ this.class_name|tojson }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, html: str, position: str = "topright", class_name: str = "") -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "GeogridPanel"
+        self.html_json = script_json(html)
+        self.position = position
+        self.class_name = class_name

@@ -12,8 +12,12 @@ from collections.abc import Iterable, Sequence
 from html import escape
 
 from geogrid.mapdata import (
+    CaseCell,
+    CaseMapView,
+    CasePlace,
     CommunityCoverage,
     CompoundPlace,
+    GridCases,
     GridPlace,
     HexCell,
     ServiceArea,
@@ -238,3 +242,76 @@ def share_rows() -> list[tuple[str, str]]:
             for i, (lo, hi) in enumerate(itertools.pairwise(bounds))]
     rows.append((swatch(styles.CHOROPLETH["none"]), "无住户"))
     return rows
+
+
+# --- the case map --------------------------------------------------------------------------
+
+#: What each filter of the case map is called on the page.
+CASE_FILTERS = {"status": "状态", "category": "类别", "street": "街道", "community": "社区",
+                "grid": "网格", "from": "起", "to": "止", "open": "仅未结",
+                "overdue": "仅超期", "flags": "标记"}
+
+
+def case_popup(case: CasePlace) -> str:
+    """A case's popup: id, category, status, time, grid. Never the reporter or the text."""
+    state = " · 超期" if case.overdue else ""
+    return _table(f"案件 {case.id}", [
+        ("类别", f"{_e(case.category_name)}（{_e(case.category_major)}，{_e(case.category)}）"),
+        ("状态", f"{_e(case.status_name)}{state}"),
+        ("上报时间", _e(case.created_at.strftime("%Y-%m-%d %H:%M"))),
+        ("网格", f"{_e(case.grid_code)} {_e(case.grid_name)}"),
+    ])
+
+
+def _counts(cases: int, open_: int, overdue: int) -> str:
+    return f"{cases:,} 件（未结 {open_:,}，超期 {overdue:,}）"
+
+
+def grid_cases_tooltip(grid: GridCases) -> str:
+    return f"{escape(grid.name)}：{grid.cases:,} 件"
+
+
+def grid_cases_popup(grid: GridCases, link: str | None = None) -> str:
+    more = (f'<a class="gg-link" href="{escape(link, quote=True)}">查看网格地图</a>'
+            if link else "")
+    return _table(grid.name, [
+        ("网格编码", _e(grid.code)),
+        ("社区", _e(grid.community_name)),
+        ("街道", _e(grid.street_name)),
+        ("案件", _counts(grid.cases, grid.open, grid.overdue)),
+    ], more)
+
+
+def case_cell_tooltip(cell: CaseCell) -> str:
+    return (f"{_counts(cell.cases, cell.open, cell.overdue)}"
+            f"<br><small>H3 {escape(cell.cell)}</small>")
+
+
+def case_summary(data: CaseMapView) -> str:
+    """The summary line: totals, then the filters as applied (or 全部案件)."""
+    shown = "；".join(f"{CASE_FILTERS.get(k, k)}：{v}" for k, v in data.filters) or "全部案件"
+    more = (f'<div class="gg-summary-note">标注最新 {len(data.cases):,} 件（共 {data.total:,} '
+            "件）；网格与热力计入全部</div>" if len(data.cases) < data.total else "")
+    elsewhere = (f'<div class="gg-summary-note">另有 {data.elsewhere:,} 件属于现行版本已撤销的'
+                 "网格，未画入网格图层</div>" if data.elsewhere else "")
+    return (f'<div class="gg-summary-line">共 <b data-n="total">{data.total:,}</b> 件 · '
+            f'未结 <b data-n="open">{data.open:,}</b> 件 · '
+            f'超期 <b data-n="overdue">{data.overdue:,}</b> 件</div>'
+            f'<div class="gg-summary-filter">筛选：{escape(shown)}</div>{more}{elsewhere}')
+
+
+def count_rows(table: dict[str, styles.Style], breaks: Sequence[int], zero: str | None = None
+               ) -> list[tuple[str, str]]:
+    """Legend rows of count classes: "1–3 件" per class of ``breaks`` (and ``zero``'s row)."""
+    rows = [(swatch(table["k0"]), zero)] if zero is not None else []
+    low = 1
+    for i, high in enumerate(breaks):
+        rows.append((swatch(table[f"k{i + 1}"]), f"{low} 件" if low == high
+                     else f"{low}–{high} 件"))
+        low = high + 1
+    return rows or [("", "无案件")]
+
+
+def case_point_rows() -> list[tuple[str, str]]:
+    return [(f'<i class="gg-case-dot" style="background:{look["color"]}"></i>', look["label"])
+            for look in styles.CASE_POINTS.values()]

@@ -24,6 +24,7 @@ from shapely.geometry.base import BaseGeometry
 from geogrid.mapdata import (
     HEX_RESOLUTION,
     Area,
+    CaseMapView,
     CompoundPlace,
     CoverageView,
     GridPlace,
@@ -37,10 +38,12 @@ from geogrid.mapdata import (
 )
 from maps import popups, styles
 from maps.elements import (
+    CaseCluster,
     DataLayer,
     GridSearch,
     Legend,
     LocateClient,
+    Panel,
     PlanEditor,
     Runtime,
     TileGroup,
@@ -154,11 +157,12 @@ def _offline_base(m: folium.Map, district: Area) -> None:
            "gg-base", overlay=False, interactive=False).add_to(m)
 
 
-def _finish(m: folium.Map, legend_html: str, tianditu_key: str | None) -> folium.Map:
+def _finish(m: folium.Map, legend_html: str, tianditu_key: str | None,
+            legend_position: str = "bottomright") -> folium.Map:
     base_layers(m, tianditu_key)
     Fullscreen(  # type: ignore[no-untyped-call]
         position="topleft", title="全屏", title_cancel="退出全屏").add_to(m)
-    Legend(legend_html).add_to(m)
+    Legend(legend_html, legend_position).add_to(m)
     folium.LayerControl(position="topright", collapsed=True).add_to(m)
     return m
 
@@ -305,6 +309,46 @@ def locate_map(data: LocateView, *, api_root: str = "", grid_link: str | None = 
     return _finish(m, legend, tianditu_key)
 
 
+def case_map(data: CaseMapView, *, grid_link: str | None = None,
+             tianditu_key: str | None = None) -> folium.Map:
+    """The case map: cases per grid (choropleth), per H3 cell (heat), and each case as a
+    clustered marker whose popup says id, category, status, time and grid — never who
+    reported it; a summary line with the totals and the filters applied."""
+    m = _new_map(data.district.geometry, f"案件分布 · 边界版本 {data.release}",
+                 page="cases", release=data.release)
+    # Leaflet.markercluster needs the map's maxZoom, which no tile layer gives this map
+    m.options["max_zoom"] = 19
+    _offline_base(m, data.district)
+    grid_breaks = styles.count_breaks(g.cases for g in data.grids)
+    with_cases = sum(1 for g in data.grids if g.cases)
+    DataLayer(collection(feature(
+        g.geometry, code=g.code, n=g.cases, s=styles.count_style(g.cases, grid_breaks),
+        tip=popups.grid_cases_tooltip(g),
+        pop=popups.grid_cases_popup(g, None if grid_link is None else f"{grid_link}{g.code}"))
+        for g in data.grids),
+        f"网格案件数（{with_cases} / {len(data.grids)} 个网格有案件）", "caseGrids",
+        "gg-choropleth").add_to(m)
+    hex_breaks = styles.count_breaks(h.cases for h in data.hexes)
+    DataLayer(collection(feature(h.geometry, n=h.cases, s=styles.count_style(h.cases, hex_breaks),
+                                 tip=popups.case_cell_tooltip(h)) for h in data.hexes),
+              f"案件热力（H3 第 {data.hex_resolution} 级，{len(data.hexes)} 格）", "caseHexes",
+              "gg-hexes", show=False).add_to(m)
+    rows = [[round(c.lat, DECIMALS), round(c.lon, DECIMALS),
+             styles.case_point_style(c.open, c.overdue), popups.case_popup(c)]
+            for c in data.cases]
+    shown = f"{len(data.cases):,}" if len(data.cases) == data.total else \
+        f"最新 {len(data.cases):,} / {data.total:,}"
+    CaseCluster(rows, f"案件点位（{shown}）").add_to(m)
+    Panel(popups.case_summary(data), "topright", "geogrid-case-summary").add_to(m)
+    legend = popups.legend(f"案件分布（边界版本 {data.release}）", [
+        ("每网格案件数", popups.count_rows(styles.CASE_GRIDS, grid_breaks, "无案件")),
+        (f"H3 热力（第 {data.hex_resolution} 级）", popups.count_rows(styles.CASE_HEXES,
+                                                                 hex_breaks)),
+        ("案件点位（数字为聚合件数）", popups.case_point_rows()),
+    ], "地图不显示报告人姓名、电话及案件描述")
+    return _finish(m, legend, tianditu_key)
+
+
 def plan_grid_features(grids: Iterable[PlanGrid], style: str) -> dict[str, Any]:
     return collection(feature(g.geometry, code=g.code, s=style,
                               tip=escape(f"{g.code} {g.name}")) for g in grids)
@@ -317,10 +361,25 @@ DRAW_OPTIONS = {"polyline": {"shapeOptions": {"color": "#c53030", "weight": 3}},
                 "rectangle": False, "circle": False, "marker": False, "circlemarker": False}
 
 
+def plan_layers(data: PlanView) -> dict[str, Any]:
+    """What the plan map redraws after an edit, an undo or a publish, as JSON: the plan's
+    status, its edits, and the touched grids before and after (as ``plan_map`` draws them)."""
+    return {"plan": data.plan_id, "status": data.status, "base_release": data.base_release,
+            "edits": _plan_edits(data), "touched": list(data.touched),
+            "before": plan_grid_features(data.before, "before"),
+            "after": plan_grid_features(data.after, "after")}
+
+
+def _plan_edits(data: PlanView) -> list[dict[str, Any]]:
+    return [{"id": e.id, "op": e.op, "comment": e.comment} for e in data.edits]
+
+
 def plan_map(data: PlanView, *, api_root: str = "", tianditu_key: str | None = None
              ) -> folium.Map:
-    """A plan before and after, with a drawing tool and a form that submits the drawing as an
-    edit (transfer area or split line) to ``{api_root}/v1/plans/{id}/edits``."""
+    """A plan before and after, with a side panel: a drawing tool and a form that submits the
+    drawing as an edit (transfer area or split line) to ``{api_root}/v1/plans/{id}/edits``,
+    the edits with an undo button each, a publish button, and the plan's preview figures and
+    invariant violations (from ``/v1/plans/{id}/preview``, asked with the planner's key)."""
     focus = shapely.union_all([g.geometry for g in data.after]) if data.after else None
     bounds = data.district.geometry if focus is None else focus.buffer(0.002)
     m = _new_map(bounds, f"方案 {data.plan_id} · 基于边界版本 {data.base_release}", zoom=15,
@@ -330,25 +389,28 @@ def plan_map(data: PlanView, *, api_root: str = "", tianditu_key: str | None = N
                      f"基准网格（版本 {data.base_release}，{len(data.base)}）", "plan",
                      "gg-grids")
     base.add_to(m)
-    DataLayer(plan_grid_features(data.before, "before"), f"修改前（{len(data.before)}）",
-              "plan", "gg-communities", interactive=False).add_to(m)
-    after = DataLayer(plan_grid_features(data.after, "after"), f"修改后（{len(data.after)}）",
-                      "plan", "gg-focus")
+    before = DataLayer(plan_grid_features(data.before, "before"), "修改前", "plan",
+                       "gg-communities", interactive=False)
+    before.add_to(m)
+    after = DataLayer(plan_grid_features(data.after, "after"), "修改后", "plan", "gg-focus")
     after.add_to(m)
     drawn = folium.FeatureGroup(name="绘制", control=False)
     drawn.add_to(m)
     Draw(feature_group=drawn, show_geometry_on_click=False,  # type: ignore[no-untyped-call]
          draw_options=DRAW_OPTIONS, edit_options={"edit": False, "remove": True},
          position="topleft").add_to(m)
-    PlanEditor(drawn, [base, after], api=f"{api_root}/v1", plan=data.plan_id,
-               status=data.status, edits=[{"id": e.id, "op": e.op, "comment": e.comment}
-                                          for e in data.edits]).add_to(m)
+    PlanEditor(drawn, [base, after], before=before, after=after, api=f"{api_root}/v1",
+               root=api_root, plan=data.plan_id, comment=data.comment, status=data.status,
+               base_release=data.base_release, edits=_plan_edits(data),
+               touched=list(data.touched)).add_to(m)
     legend = popups.legend(f"方案 {data.plan_id}：{data.comment}", [
         ("网格", [(popups.swatch(styles.PLAN["base"]), "基准网格"),
                   (popups.swatch(styles.PLAN["before"]), "修改前"),
-                  (popups.swatch(styles.PLAN["after"]), "修改后")]),
+                  (popups.swatch(styles.PLAN["after"]), "修改后"),
+                  (popups.swatch(styles.PLAN["violation"]), "违反不变量之处")]),
     ], "点击网格选择“转出/转入”网格，用左侧工具绘制划转范围（多边形）或拆分线（折线）")
-    return _finish(m, legend, tianditu_key)
+    return _finish(m, legend, tianditu_key, legend_position="bottomleft")
 
 
-__all__ = ["TileGroup", "coverage_map", "grid_map", "locate_map", "overview_map", "plan_map"]
+__all__ = ["TileGroup", "case_map", "coverage_map", "grid_map", "locate_map", "overview_map",
+           "plan_layers", "plan_map"]

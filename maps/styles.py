@@ -7,6 +7,8 @@ from them too, so map and legend cannot disagree.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 Style = dict[str, Any]
@@ -97,13 +99,38 @@ PLAN: dict[str, Style] = {
               "fillOpacity": 0.3},
     "from": {"color": "#c53030", "weight": 3, "fillColor": "#feb2b2", "fillOpacity": 0.35},
     "to": {"color": "#2f855a", "weight": 3, "fillColor": "#9ae6b4", "fillOpacity": 0.35},
+    # where the preview or a refused edit locates a broken invariant
+    "violation": {"color": MISSING, "weight": 3, "opacity": 1.0, "fillColor": MISSING,
+                  "fillOpacity": 0.45, "radius": 7},
+}
+
+#: The case map. Cases per grid and per H3 cell fall into up to five classes whose bounds are
+#: the data's quantiles (:func:`count_breaks`): a month of one street and a year of the
+#: district both spread over the colours. Class k0 is "no case".
+CASE_CLASSES = 5
+CASE_GRID_COLOURS = ("#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f")
+CASE_GRIDS: dict[str, Style] = {
+    "k0": {"color": "#a0aec0", "weight": 0.6, "opacity": 0.8, "fillColor": "#ffffff",
+           "fillOpacity": 0.0},
+    **{f"k{i + 1}": {"color": "#4a5568", "weight": 0.6, "opacity": 0.8, "fillColor": c,
+                     "fillOpacity": 0.8} for i, c in enumerate(CASE_GRID_COLOURS)},
+}
+CASE_HEXES: dict[str, Style] = {
+    f"k{i + 1}": {"color": "#ffffff", "weight": 0.6, "fillColor": c, "fillOpacity": 0.75}
+    for i, c in enumerate(HEX_COLOURS)
+}
+#: Case markers by state: overdue over open over done (closed or void).
+CASE_POINTS: dict[str, Style] = {
+    "overdue": {"color": "#c53030", "label": "超期未结"},
+    "open": {"color": "#dd6b20", "label": "未结"},
+    "done": {"color": "#718096", "label": "已结案或作废"},
 }
 
 #: Everything the page needs, by table name (``geogrid.styles`` in maps.js).
 TABLES: dict[str, dict[str, Style]] = {
     "base": BASE, "areas": AREAS, "grids": GRIDS, "compounds": COMPOUNDS, "circles": CIRCLES,
     "gaps": GAPS, "hexes": HEXES, "choropleth": CHOROPLETH, "locate": LOCATE,
-    "plan": PLAN,
+    "plan": PLAN, "caseGrids": CASE_GRIDS, "caseHexes": CASE_HEXES, "casePoints": CASE_POINTS,
 }
 
 
@@ -172,3 +199,50 @@ def share_style(share: float | None) -> str:
     if share is None:
         return "none"
     return f"c{sum(share >= b for b in SHARE_BREAKS)}"
+
+
+def count_breaks(counts: Iterable[int], classes: int = CASE_CLASSES) -> tuple[int, ...]:
+    """Upper bounds of up to ``classes`` classes of the positive ``counts``: their quantiles,
+    each taken once, the last the largest count (empty when no count is positive).
+
+    Examples
+    --------
+    >>> count_breaks([0, 1, 1, 1, 2, 3, 5, 8, 13, 21, 34])
+    (1, 2, 5, 13, 34)
+    >>> count_breaks([3, 3, 3]), count_breaks([0])
+    ((3,), ())
+    """
+    values = sorted(c for c in counts if c > 0)
+    bounds: list[int] = []
+    for i in range(1, classes + 1):
+        bound = values[math.ceil(i * len(values) / classes) - 1] if values else 0
+        if values and (not bounds or bound > bounds[-1]):
+            bounds.append(bound)
+    return tuple(bounds)
+
+
+def count_style(count: int, breaks: Sequence[int]) -> str:
+    """Class key of a count among ``breaks`` (:func:`count_breaks`); k0 for none.
+
+    Examples
+    --------
+    >>> [count_style(n, (1, 2, 5, 13, 34)) for n in (0, 1, 3, 13, 14, 99)]
+    ['k0', 'k1', 'k3', 'k4', 'k5', 'k5']
+    """
+    if count <= 0:
+        return "k0"
+    for i, bound in enumerate(breaks):
+        if count <= bound:
+            return f"k{i + 1}"
+    return f"k{max(1, len(breaks))}"
+
+
+def case_point_style(open_: bool, overdue: bool) -> str:
+    """Marker key of a case: overdue, open or done.
+
+    Examples
+    --------
+    >>> case_point_style(True, True), case_point_style(True, False), case_point_style(False, False)
+    ('overdue', 'open', 'done')
+    """
+    return "overdue" if overdue else "open" if open_ else "done"

@@ -6,14 +6,16 @@ import gzip
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 from starlette.types import Scope
 
 import maps
-from api.deps import ConnDep, PrincipalDep
+from api.deps import ConnDep, PrincipalDep, require
+from api.routes.case_queries import FilterDep
 from geogrid import mapdata
+from geogrid.access import Role
 from geogrid.settings import MapSettings
 
 router = APIRouter(tags=["maps"], default_response_class=HTMLResponse)
@@ -107,11 +109,34 @@ def locate_page(
                                           tianditu_key=_settings().tianditu_key))
 
 
+@router.get("/maps/cases")
+def cases_page(
+    request: Request,
+    conn: ConnDep,
+    found: FilterDep,
+    resolution: Annotated[int, Query(description="H3 resolution of the heat layer: 8 or 9")]
+    = 8,
+) -> Response:
+    """Cases per grid, per H3 cell and as clustered markers, filtered as /v1/cases is."""
+    # No reporter data on any map page, whoever asks: the page may be left open on a wall.
+    data = mapdata.case_view(conn, found, hex_resolution=resolution)
+    return _html(request, maps.case_map(data, grid_link=f"{_root(request)}/maps/grids/",
+                                        tianditu_key=_settings().tianditu_key))
+
+
 @router.get("/maps/plans/{plan_id}")
 def plan_page(plan_id: int, request: Request, conn: ConnDep) -> Response:
-    """A plan before and after, with a drawing tool that submits a transfer area or a split
-    line as an edit. The page needs no key to open (it shows grid outlines only); its form
-    sends the planner's key with the edit, and the edit route checks the role."""
+    """A plan before and after: draw and submit edits, undo them, publish, read the preview."""
+    # No key needed to open (grid outlines and the list of edits); the page's script sends the
+    # planner's key its form asks for with every call that needs one (a page load cannot).
     data = mapdata.plan_view(conn, plan_id)
     return _html(request, maps.plan_map(data, api_root=_root(request),
                                         tianditu_key=_settings().tianditu_key))
+
+
+@router.get("/maps/plans/{plan_id}/layers", response_class=JSONResponse,
+            dependencies=[require(Role.planner)])
+def plan_page_layers(plan_id: int, conn: ConnDep) -> JSONResponse:
+    """The plan map's status, edits and touched grids (GeoJSON), redrawn after each change."""
+    data = mapdata.plan_view(conn, plan_id, with_base=False)
+    return JSONResponse(maps.plan_layers(data), headers={"Cache-Control": "no-store"})

@@ -10,10 +10,10 @@ WITH new_case AS (
             ST_SetSRID(ST_MakePoint(:x, :y), 4490), :compound_id, :grid_code, :release_id,
             CAST(:flags AS text[]), :actor, :key, :hash)
     ON CONFLICT (created_by, idempotency_key) DO NOTHING
-    RETURNING id, grid_code, release_id
+    RETURNING id, grid_code, release_id, created_at
 ), created AS (
     INSERT INTO case_event (case_id, actor, kind, to_status, to_grid, release_id, details)
     SELECT id, :actor, 'created', 'reported', grid_code, release_id, CAST(:details AS jsonb)
     FROM new_case
 )
-SELECT id FROM new_case
+SELECT id, created_at FROM new_case

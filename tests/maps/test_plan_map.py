@@ -1,15 +1,21 @@
-"""The plan map in headless Chromium: draw a transfer area with the mouse, submit it as an edit.
+"""The plan map in headless Chromium: draw a transfer area or a split line with the mouse and
+submit it as an edit, undo it, publish the plan, and read the preview and the API's refusals in
+the side panel, all without reloading the page.
 
-Runs the real API on a private copy of the demo, with every request outside 127.0.0.1 aborted
-and recorded (as tests/maps/test_map_browser.py does).
+One API process on one private copy of the demo serves the whole module (tests that publish
+come last); every request outside 127.0.0.1 is aborted and recorded, as in
+tests/maps/test_map_browser.py.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import secrets
 from collections.abc import Iterator
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -20,20 +26,49 @@ from sqlalchemy import Engine, create_engine
 import maps
 from geogrid import keys, mapdata, plans
 from geogrid.access import Role
+from geogrid.datum import to_metric
 from geogrid.releases import current_release
 from tests.conftest import ARTIFACTS, start_api
 from tests.maps.test_map_browser import ARGS, CHROMIUM, VIEWPORT
-from tests.test_plans import neighbours
+from tests.test_plans import neighbours, transfer
+
+if TYPE_CHECKING:  # imported for the annotation only: pytest would try to collect the class
+    from tests.conftest import TestServer
+
+PANEL = ".geogrid-plan"
+#: Keeps what is drawn left of the side panel (about 360 px wide, top right).
+PADDING = "paddingTopLeft: [80, 80], paddingBottomRight: [440, 120]"
+#: Chromium logs every non-2xx fetch as a console error; the tests expect these.
+REFUSED = ("status of 401", "status of 409", "status of 422")
 
 
-@pytest.fixture
-def engine(fresh_demo_url: str) -> Iterator[Engine]:
-    engine = create_engine(fresh_demo_url)
+@pytest.fixture(scope="module")
+def database_url(server: TestServer, demo_template: str) -> str:
+    return server.database(f"pm{secrets.token_hex(3)}", template=demo_template)
+
+
+@pytest.fixture(scope="module")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = create_engine(database_url)
     yield engine
     engine.dispose()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
+def api(database_url: str) -> Iterator[str]:
+    process, base = start_api(database_url)
+    yield base
+    process.terminate()
+    process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def secret(engine: Engine) -> str:
+    with engine.begin() as conn:
+        return keys.create_key(conn, "map-planner", Role.planner)[1]
+
+
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     if importlib.util.find_spec("playwright") is None or not CHROMIUM.exists():
         reason = f"browser tests need Playwright and Debian's chromium at {CHROMIUM}"
@@ -47,6 +82,109 @@ def chromium() -> Iterator[Any]:
                                               headless=True)
         yield launched
         launched.close()
+
+
+@dataclass
+class PlanPage:
+    """A plan map in a fresh browser context, with what it asked outside 127.0.0.1 and
+    the errors it logged."""
+
+    page: Any
+    base: str
+    context: Any
+    outside: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def remember(self, secret: str) -> None:
+        """Hold the planner's key in the tab, as after typing it once."""
+        self.context.add_init_script(
+            f"window.sessionStorage.setItem('geogrid.plannerKey', {json.dumps(secret)});")
+
+    def open(self, plan_id: int) -> None:
+        self.page.goto(f"{self.base}/maps/plans/{plan_id}", wait_until="load")
+        self.page.wait_for_selector("html[data-geogrid=ready]", timeout=30_000)
+
+    def attr(self, name: str, selector: str = PANEL) -> str | None:
+        return self.page.get_attribute(selector, name)  # type: ignore[no-any-return]
+
+    def text(self, selector: str) -> str:
+        return self.page.inner_text(selector)  # type: ignore[no-any-return]
+
+    def count(self, selector: str) -> int:
+        return int(self.page.evaluate("(s) => document.querySelectorAll(s).length", selector))
+
+    def preview_ready(self, edits: int) -> None:
+        self.page.wait_for_selector(
+            f"{PANEL} .gg-preview[data-state=ready][data-edits='{edits}']", timeout=30_000)
+
+    def finished(self, action: str) -> str:
+        """Wait for the panel's answer to ``action``; its state (done or error)."""
+        self.page.wait_for_selector(
+            f"{PANEL}[data-action={action}]:is([data-state=done], [data-state=error])",
+            timeout=30_000)
+        return str(self.attr("data-state"))
+
+    def fit(self, shape: shapely.geometry.base.BaseGeometry) -> None:
+        minx, miny, maxx, maxy = shape.bounds
+        self.page.evaluate(f"([b]) => geogrid.map.fitBounds(b, {{animate: false, {PADDING}}})",
+                           [[[miny, minx], [maxy, maxx]]])
+
+    def click_at(self, point: shapely.Point) -> None:
+        for x, y in self._screen([point.coords[0]]):
+            self.page.mouse.click(x, y)
+
+    def pick(self, point: shapely.Point) -> None:
+        """Click a grid (to fill "from"/"to") and close its popup, if any."""
+        self.click_at(point)
+        self.page.keyboard.press("Escape")
+
+    def draw(self, tool: str, coords: list[tuple[float, float]]) -> None:
+        """Draw with the Draw control's ``tool`` (polygon: coords is the open ring; polyline),
+        clicking the first vertex again to close a polygon, the last to end a line."""
+        self.page.click(f".leaflet-draw-draw-{tool}")
+        points = self._screen(coords)
+        for x, y in [*points, points[0] if tool == "polygon" else points[-1]]:
+            self.page.mouse.click(x, y)
+            self.page.wait_for_timeout(60)
+        self.page.wait_for_selector(f"{PANEL}[data-drawn={tool}]", timeout=5_000)
+
+    def _screen(self, coords: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        found = self.page.evaluate("""(ring) => ring.map(function (ll) {
+            var p = geogrid.map.latLngToContainerPoint(geogrid.shown(L.latLng(ll[1], ll[0])));
+            return [p.x, p.y]; })""", [list(c) for c in coords])
+        box = self.page.locator(".leaflet-container").bounding_box()
+        return [(box["x"] + x, box["y"] + y) for x, y in found]
+
+    def screenshot(self, name: str) -> None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"map-plan-{name}.png"))
+
+
+@pytest.fixture
+def browse(chromium: Any, api: str) -> Iterator[PlanPage]:
+    """A browser tab for plan pages."""
+    context = chromium.new_context(viewport=VIEWPORT, locale="zh-CN", service_workers="block")
+    visit = PlanPage(context.new_page(), api, context)
+
+    def route(r: Any) -> None:
+        address = urlsplit(r.request.url)
+        if address.scheme in ("data", "blob") or address.hostname == "127.0.0.1":
+            r.continue_()
+        else:
+            visit.outside.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    visit.page.on("console",
+                  lambda m: visit.errors.append(m.text) if m.type == "error" else None)
+    visit.page.on("pageerror", lambda e: visit.errors.append(f"page error: {e}"))
+    visit.page.on("dialog", lambda d: d.accept())
+    try:
+        yield visit
+        assert visit.outside == []
+        assert [e for e in visit.errors if not any(s in e for s in REFUSED)] == []
+    finally:
+        context.close()
 
 
 def _drawing(engine: Engine, a: str, b: str
@@ -64,113 +202,201 @@ def _drawing(engine: Engine, a: str, b: str
             shapely.intersection(layer.grids[b]["geometry"], area).representative_point())
 
 
-def test_plan_page_renders_offline(engine: Engine) -> None:
+def _new_plan(engine: Engine, comment: str) -> int:
     with engine.begin() as conn:
-        plan = plans.create_plan(conn, "渲染", "test")
-        view = mapdata.plan_view(conn, plan.id)
-    assert view.base and not view.after and not view.touched
+        return plans.create_plan(conn, comment, "test").id
+
+
+def _edits(engine: Engine, plan_id: int) -> list[plans.Edit]:
+    with engine.connect() as conn:
+        return plans.get_plan(conn, plan_id).edits
+
+
+def test_plan_page_renders_offline(engine: Engine) -> None:
+    plan_id = _new_plan(engine, "渲染")
+    with engine.connect() as conn:
+        view = mapdata.plan_view(conn, plan_id)
+        lean = mapdata.plan_view(conn, plan_id, with_base=False)
+    assert view.base and not view.after and not view.touched and lean.base == ()
     html = maps.page(maps.plan_map(view), None)  # inline: a file that opens offline
     assert "cdnjs" not in html and maps.external_references(html) == []
     assert "L.Control.Draw" in html and "geogrid.planEditor" in html
+    layers = maps.plan_layers(lean)
+    assert layers["status"] == "open" and layers["edits"] == []
+    assert layers["after"] == {"type": "FeatureCollection", "features": []}
 
 
-def test_drawing_a_transfer_area_creates_the_edit(fresh_demo_url: str, engine: Engine,
-                                                  chromium: Any) -> None:
+def test_the_layers_of_a_plan_page_need_a_planner(api: str, engine: Engine, secret: str
+                                                  ) -> None:
+    plan_id = _new_plan(engine, "权限")
+    assert httpx.get(f"{api}/maps/plans/{plan_id}/layers").status_code == 401
+    answer = httpx.get(f"{api}/maps/plans/{plan_id}/layers",
+                       headers={"Authorization": f"Bearer {secret}"})
+    assert answer.status_code == 200 and answer.json()["plan"] == plan_id
+    assert httpx.get(f"{api}/maps/plans/999999").status_code == 404
+
+
+def test_draw_a_transfer_see_it_and_undo_it(browse: PlanPage, engine: Engine, secret: str
+                                            ) -> None:
     a, b, _ = neighbours(engine)
-    with engine.begin() as conn:
-        secret = keys.create_key(conn, "map-planner", Role.planner)[1]
-        plan = plans.create_plan(conn, "画图划转", "test")
     area, in_a, in_b = _drawing(engine, a, b)
-    process, base = start_api(fresh_demo_url)
-    context = chromium.new_context(viewport=VIEWPORT, locale="zh-CN", service_workers="block")
-    outside: list[str] = []
-    errors: list[str] = []
-    try:
-        def route(r: Any) -> None:
-            address = urlsplit(r.request.url)
-            if address.scheme in ("data", "blob") or address.hostname == "127.0.0.1":
-                r.continue_()
-            else:
-                outside.append(r.request.url)
-                r.abort()
+    plan_id = _new_plan(engine, "画图划转")
+    page = browse.page
+    browse.open(plan_id)  # with no key yet: the planner types it
+    assert browse.attr("data-state", f"{PANEL} .gg-preview") == "nokey"
+    page.fill(f"{PANEL} [name=key]", secret)
+    page.press(f"{PANEL} [name=key]", "Tab")
+    browse.preview_ready(edits=0)
+    assert browse.attr("data-valid", f"{PANEL} .gg-preview") == "true"
+    assert browse.count(f"{PANEL} .gg-edits li[data-edit]") == 0
+    page.fill(f"{PANEL} [name=comment]", "在地图上绘制")
 
-        context.route("**/*", route)
-        page = context.new_page()
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
-        page.goto(f"{base}/maps/plans/{plan.id}", wait_until="load")
-        page.wait_for_selector("html[data-geogrid=ready]", timeout=30_000)
+    browse.fit(area)
+    browse.pick(in_a)
+    browse.pick(in_b)
+    assert page.input_value(f"{PANEL} [name=from]") == a
+    assert page.input_value(f"{PANEL} [name=to]") == b
+    browse.draw("polygon", list(area.exterior.coords)[:-1])
+    page.click(f"{PANEL} [name=submit]")
+    assert browse.finished("edit") == "done", browse.text(f"{PANEL} .gg-result")
+    edit_id = int(browse.attr("data-edit") or 0)
+    stored = _edits(engine, plan_id)
+    assert [(e.id, e.op) for e in stored] == [(edit_id, "transfer")]
+    assert stored[0].params["from"] == a and stored[0].params["to"] == b
 
-        page.fill(".geogrid-plan [name=key]", secret)
-        page.select_option(".geogrid-plan [name=op]", "transfer")
-        page.fill(".geogrid-plan [name=comment]", "在地图上绘制")
+    # without a reload: the edit listed, the grids after it drawn, the preview's figures
+    browse.preview_ready(edits=1)
+    assert browse.text(f"{PANEL} .gg-edits li[data-edit='{edit_id}']").startswith(
+        f"#{edit_id} 划转区域（transfer）：在地图上绘制")
+    assert browse.count(".leaflet-gg-focus-pane path") == 2
+    assert browse.attr("data-touched") == f"{a},{b}"
+    assert browse.count(f"{PANEL} .gg-figures tbody[data-grid]") == 2
+    gained = browse.text(f"{PANEL} .gg-figures tbody[data-grid='{b}']")
+    lost = browse.text(f"{PANEL} .gg-figures tbody[data-grid='{a}']")
+    assert "面积 m²" in gained and "住户 households" in gained and "Polsby–Popper" in gained
+    area_rows = [line for line in (gained, lost) for line in line.splitlines()
+                 if line.startswith("面积")]
+    assert "(+" in area_rows[0] and "(-" in area_rows[1]  # b grew by the strip a lost
+    browse.screenshot("transfer")
+    # the key the planner typed stays for this tab only
+    assert page.evaluate("() => sessionStorage.getItem('geogrid.plannerKey')") == secret
 
-        # show the area left of the form; pick "from" and "to" by clicking the two grids
-        ring = [[y, x] for x, y in [*list(area.exterior.coords)[:-1], in_a.coords[0],
-                                    in_b.coords[0]]]
-        minx, miny, maxx, maxy = area.bounds
-        page.evaluate("""([b]) => geogrid.map.fitBounds(b, {animate: false,
-            paddingTopLeft: [80, 80], paddingBottomRight: [420, 120]})""",
-                      [[[miny, minx], [maxy, maxx]]])
-        *points, at_a, at_b = page.evaluate("""(ring) => ring.map(function (ll) {
-            var p = geogrid.map.latLngToContainerPoint(L.latLng(ll[0], ll[1]));
-            return [p.x, p.y]; })""", ring)
-        box = page.locator(".leaflet-container").bounding_box()
-        for x, y in (at_a, at_b):
-            page.mouse.click(box["x"] + x, box["y"] + y)
-            page.keyboard.press("Escape")  # close the grid's popup, if any
-        assert page.input_value(".geogrid-plan [name=from]") == a
-        assert page.input_value(".geogrid-plan [name=to]") == b
+    page.click(f"{PANEL} button[name=undo][data-edit='{edit_id}']")
+    assert browse.finished("undo") == "done", browse.text(f"{PANEL} .gg-result")
+    browse.preview_ready(edits=0)
+    assert browse.count(f"{PANEL} .gg-edits li[data-edit]") == 0
+    assert browse.count(".leaflet-gg-focus-pane path") == 0
+    assert _edits(engine, plan_id) == []
+    assert f"已撤销编辑 #{edit_id}" in browse.text(f"{PANEL} .gg-result")
 
-        # draw the area vertex by vertex with the mouse, closing it on the first vertex
-        page.click(".leaflet-draw-draw-polygon")
-        for x, y in [*points, points[0]]:
-            page.mouse.click(box["x"] + x, box["y"] + y)
-            page.wait_for_timeout(60)
-        page.wait_for_selector(".geogrid-plan[data-drawn=polygon]", timeout=5_000)
-        page.click(".geogrid-plan [name=submit]")
-        page.wait_for_selector(".geogrid-plan[data-state=done], .geogrid-plan[data-state=error]",
-                               timeout=30_000)
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "map-plan-drawn.png"))
-        state = page.get_attribute(".geogrid-plan", "data-state")
-        assert state == "done", page.inner_text(".geogrid-plan .gg-result")
-        edit_id = int(page.get_attribute(".geogrid-plan", "data-edit") or 0)
-        with engine.connect() as conn:
-            stored = plans.get_plan(conn, plan.id)
-        assert [(e.id, e.op) for e in stored.edits] == [(edit_id, "transfer")]
-        assert stored.edits[0].params["from"] == a and stored.edits[0].params["to"] == b
-        # the key the planner typed stays for this tab only
-        assert page.evaluate("() => sessionStorage.getItem('geogrid.plannerKey')") == secret
-        # reloaded, the page shows the grids after the edit
-        page.reload(wait_until="load")
-        page.wait_for_selector("html[data-geogrid=ready]", timeout=30_000)
-        assert page.input_value(".geogrid-plan [name=key]") == secret
-        assert page.evaluate("""() => document.querySelectorAll(
-            '.leaflet-gg-focus-pane path').length""") == 2
-        assert httpx.get(f"{base}/maps/plans/999999").status_code == 404
-        assert errors == []
 
-        # a refused edit: the page shows the API's 422 detail and stores nothing
-        page.fill(".geogrid-plan [name=from]", a)
-        page.fill(".geogrid-plan [name=to]", a)
-        page.evaluate("""([b]) => geogrid.map.fitBounds(b, {animate: false,
-            paddingTopLeft: [80, 80], paddingBottomRight: [420, 120]})""",
-                      [[[miny, minx], [maxy, maxx]]])
-        page.click(".leaflet-draw-draw-polygon")
-        for x, y in [*points, points[0]]:
-            page.mouse.click(box["x"] + x, box["y"] + y)
-            page.wait_for_timeout(60)
-        page.wait_for_selector(".geogrid-plan[data-drawn=polygon]", timeout=5_000)
-        page.click(".geogrid-plan [name=submit]")
-        page.wait_for_selector(".geogrid-plan[data-state=error]", timeout=30_000)
-        assert "422" in page.inner_text(".geogrid-plan .gg-result")
-        with engine.connect() as conn:
-            assert len(plans.get_plan(conn, plan.id).edits) == 1
-        # Chromium logs every non-2xx fetch as a console error; that one is expected
-        assert [e for e in errors if "status of 422" not in e] == []
-        assert outside == []
-    finally:
-        context.close()
-        process.terminate()
-        process.wait(timeout=30)
+def test_a_refused_edit_shows_why(browse: PlanPage, engine: Engine, secret: str) -> None:
+    a, b, _ = neighbours(engine)
+    area, in_a, _ = _drawing(engine, a, b)
+    plan_id = _new_plan(engine, "被拒绝")
+    page = browse.page
+    browse.remember(secret)
+    browse.open(plan_id)
+    browse.preview_ready(edits=0)
+    browse.fit(area)
+    browse.pick(in_a)
+    page.fill(f"{PANEL} [name=to]", a)  # into the grid it comes from
+    browse.draw("polygon", list(area.exterior.coords)[:-1])
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.click(f"{PANEL} [name=submit]")
+    assert answer.value.status == 422
+    assert browse.finished("edit") == "error"
+    shown = browse.text(f"{PANEL} .gg-result")
+    assert "HTTP 422" in shown and answer.value.json()["detail"] in shown
+    assert _edits(engine, plan_id) == []
+    # the drawing stays, to be fixed and sent again
+    assert browse.attr("data-drawn") == "polygon"
+
+
+def test_draw_a_split_line(browse: PlanPage, engine: Engine, secret: str) -> None:
+    with engine.connect() as conn:
+        layer = plans.base_layer(conn, current_release(conn).id)  # type: ignore[union-attr]
+    code = max((c for c in layer.grids if layer.grids[c]["kind"] == "resident"),
+               key=lambda c: to_metric(layer.grids[c]["geometry"]).area)
+    grid = layer.grids[code]["geometry"]
+    minx, _, maxx, _ = grid.bounds
+    inside = grid.representative_point()
+    margin = 0.0005  # drawn just across the grid, as a planner does
+    line = [(minx - margin, inside.y), (maxx + margin, inside.y)]
+    plan_id = _new_plan(engine, "画线拆分")
+    page = browse.page
+    browse.remember(secret)
+    browse.open(plan_id)
+    browse.preview_ready(edits=0)
+    page.select_option(f"{PANEL} [name=op]", "split")
+    assert page.is_hidden(f"{PANEL} .gg-to")
+    browse.fit(shapely.LineString(line))
+    browse.pick(inside)
+    assert page.input_value(f"{PANEL} [name=from]") == code
+    browse.draw("polyline", line)
+    page.click(f"{PANEL} [name=submit]")
+    assert browse.finished("edit") == "done", browse.text(f"{PANEL} .gg-result")
+    [edit] = _edits(engine, plan_id)
+    assert edit.op == "split" and edit.params["grid"] == code
+    browse.preview_ready(edits=1)
+    touched = (browse.attr("data-touched") or "").split(",")
+    assert code in touched and len(touched) >= 3  # the grid and its new parts
+    assert browse.count(".leaflet-gg-focus-pane path") == len(touched) - 1
+    assert "（新建 new）" in browse.text(f"{PANEL} .gg-figures")
+    assert browse.text(f"{PANEL} .gg-edits").count("拆分网格（split）") == 1
+    browse.screenshot("split")
+
+
+def test_a_line_just_across_a_grid_splits_it(engine: Engine) -> None:
+    with engine.connect() as conn:
+        layer = plans.base_layer(conn, current_release(conn).id)  # type: ignore[union-attr]
+    code = sorted(layer.grids)[0]
+    grid = layer.grids[code]["geometry"]
+    minx, _, maxx, _ = grid.bounds
+    y = grid.representative_point().y
+    line = {"type": "LineString", "coordinates": [[minx - 0.0005, y], [maxx + 0.0005, y]]}
+    plan_id = _new_plan(engine, "短线拆分")
+    with engine.begin() as conn:
+        plans.add_edit(conn, plan_id, {"op": "split", "grid": code, "line": line,
+                                       "crs": "cgcs2000"}, "test")
+    assert [e.op for e in _edits(engine, plan_id)] == ["split"]
+
+
+def test_publish_and_a_conflicting_plan(browse: PlanPage, engine: Engine, secret: str) -> None:
+    """Last in the module: it publishes a new release."""
+    a, b, strip = neighbours(engine)
+    plan_id, rival_id = _new_plan(engine, "发布"), _new_plan(engine, "冲突")
+    with engine.begin() as conn:
+        for pid in (plan_id, rival_id):
+            plans.add_edit(conn, pid, transfer(a, b, strip), "test")
+        base = current_release(conn).id  # type: ignore[union-attr]
+    page = browse.page
+    browse.remember(secret)
+    browse.open(plan_id)
+    browse.preview_ready(edits=1)
+    page.click(f"{PANEL} [name=publish]")
+    assert browse.finished("publish") == "done", browse.text(f"{PANEL} .gg-result")
+    with engine.connect() as conn:
+        release = current_release(conn).id  # type: ignore[union-attr]
+        assert plans.get_plan(conn, plan_id).status == "published"
+    assert release == base + 1 and browse.attr("data-release") == str(release)
+    assert f"已发布为边界版本 {release}" in browse.text(f"{PANEL} .gg-result")
+    assert browse.attr("data-status") == "published"
+    assert page.is_disabled(f"{PANEL} [name=publish]")
+    assert page.is_disabled(f"{PANEL} [name=submit]")
+    assert browse.count(f"{PANEL} button[name=undo]") == 0
+    browse.screenshot("published")
+
+    # the rival plan edits the same grids on the old base: 409, said on the page
+    browse.open(rival_id)
+    browse.preview_ready(edits=1)
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.click(f"{PANEL} [name=publish]")
+    assert answer.value.status == 409
+    assert browse.finished("publish") == "error"
+    shown = browse.text(f"{PANEL} .gg-result")
+    assert "HTTP 409" in shown and answer.value.json()["detail"] in shown
+    assert a in shown and b in shown
+    with engine.connect() as conn:
+        assert plans.get_plan(conn, rival_id).status == "open"
+        assert current_release(conn).id == release  # type: ignore[union-attr]

@@ -365,9 +365,14 @@
     if (config.point) ask(config.point[0], config.point[1], true);
   };
 
-  // ---- the plan map's edit form ----------------------------------------------------
+  // ---- the plan map's side panel ---------------------------------------------------
 
   var KEY_STORE = "geogrid.plannerKey";
+  var OPS = {transfer: "划转区域", merge: "合并网格", split: "拆分网格", revert: "恢复旧版本",
+    move_compound: "移动小区", carve: "划出专属网格", replace: "替换边界", reassign: "调整责任人"};
+  var CASES_LISTED = 50;
+  var STATUS = {open: "编辑中（open）", published: "已发布（published）",
+    discarded: "已放弃（discarded）"};
 
   /** Drawn layer -> GeoJSON geometry in WGS84 (undoing the GCJ-02 shift of AMap/Tencent). */
   function drawnGeometry(layer) {
@@ -387,42 +392,157 @@
     try { window.sessionStorage.setItem(KEY_STORE, key); } catch (e) { /* private mode */ }
   }
 
-  function problemHtml(status, body) {
-    var detail = body && body.detail, html = "<h6>未能添加（HTTP " + esc(status) + "）</h6>";
-    if (detail) html += "<p>" + esc(typeof detail === "string" ? detail : JSON.stringify(detail))
-      + "</p>";
-    var found = (body && body.violations && body.violations.features) || [];
-    if (found.length) {
-      html += "<ul>" + found.map(function (v) {
-        var p = v.properties || v;
-        return "<li>" + esc(p.rule || p.code || "") + "：" + esc(p.message || "") + "</li>";
-      }).join("") + "</ul>";
+  function violationsHtml(features) {
+    if (!features.length) return "";
+    return '<ul class="gg-violations">' + features.map(function (v) {
+      var p = v.properties || v;
+      var codes = (p.codes || []).length ? "（" + p.codes.map(esc).join("、") + "）" : "";
+      return "<li>" + esc(p.rule || p.code || "") + "：" + esc(p.message || "") + codes
+        + "</li>";
+    }).join("") + "</ul>";
+  }
+
+  /** A refused request: its status, what the API says (detail), and what it lists. */
+  function problemHtml(title, status, body) {
+    var detail = body && body.detail;
+    var html = "<h6>" + esc(title) + "（HTTP " + esc(status) + "）</h6>";
+    if (detail) html += '<p class="gg-detail">' + esc(typeof detail === "string" ? detail
+      : JSON.stringify(detail)) + "</p>";
+    if (body && body.changed && body.changed.length) {
+      html += "<p>当前边界版本 " + esc(body.current_release) + "，方案基于版本 "
+        + esc(body.base_release) + "；已改动的网格：" + body.changed.map(esc).join("、") + "</p>";
+    }
+    return html + violationsHtml((body && body.violations && body.violations.features) || []);
+  }
+
+  function fmt(n, digits) {
+    if (n === null || n === undefined) return "—";
+    return Number(n).toLocaleString("zh-CN", {maximumFractionDigits: digits || 0});
+  }
+
+  function change(before, after, key, digits) {
+    var a = before ? before[key] : null, b = after ? after[key] : null;
+    var text = fmt(a, digits) + " → " + fmt(b, digits);
+    if (a !== null && b !== null && a !== undefined && b !== undefined && a !== b) {
+      var d = b - a;
+      text += '<span class="gg-delta"> (' + (d > 0 ? "+" : "") + esc(fmt(d, digits)) + ")</span>";
+    }
+    return text;
+  }
+
+  function normText(figures, norm) {
+    if (!figures) return "—";
+    if (figures.households_within_norm === null) return "不适用";
+    return figures.households_within_norm ? '<span class="gg-ok">✓ 符合</span>'
+      : '<span class="gg-bad">✗ 超出 ' + esc(norm[0]) + "–" + esc(norm[1]) + " 户</span>";
+  }
+
+  /** ``touched``: the codes the map redraws (reshaped beyond 0.5 m², created, removed or
+   * re-attributed). The preview also lists neighbours that only gained a shared vertex:
+   * those go on one line, not in the table. */
+  function previewHtml(p, touched) {
+    var norm = p.household_norm || [300, 700];
+    var html = '<p class="gg-check ' + (p.valid ? "gg-ok" : "gg-bad") + '">'
+      + (p.valid ? "✓ 全部不变量成立（valid）"
+        : "✗ 违反不变量 " + esc(p.violations.features.length) + " 处（invalid）") + "</p>";
+    html += violationsHtml(p.violations.features);
+    if (!p.grids.length && !(p.vertices_shared || []).length) {
+      return html + "<p>方案尚未改动任何网格。</p>";
+    }
+    var shown = p.grids.filter(function (g) { return touched.indexOf(g.code) >= 0; });
+    var vertexOnly = (p.vertices_shared || []).concat(p.grids.filter(function (g) {
+      return touched.indexOf(g.code) < 0; }).map(function (g) { return g.code; }));
+    html += '<table class="gg-figures"><thead><tr><th>网格 grid</th><th>修改前 → 修改后</th>'
+      + "</tr></thead>";
+    shown.forEach(function (g) {
+      var b = g.before, a = g.after, name = (a && a.name) || (b && b.name) || "";
+      var note = !b ? "（新建 new）" : !a ? "（撤销 removed）" : "";
+      html += '<tbody data-grid="' + esc(g.code) + '"><tr class="gg-grid-head"><th colspan="2">'
+        + esc(g.code) + " " + esc(name) + esc(note) + "</th></tr>"
+        + "<tr><th>面积 m²</th><td>" + change(b, a, "area_m2") + "</td></tr>"
+        + "<tr><th>住户 households</th><td>" + change(b, a, "households") + "</td></tr>"
+        + "<tr><th>人口 population</th><td>" + change(b, a, "population") + "</td></tr>"
+        + "<tr><th>小区数 compounds</th><td>" + fmt(b ? b.compounds.length : null) + " → "
+        + fmt(a ? a.compounds.length : null) + "</td></tr>"
+        + "<tr><th>紧凑度 Polsby–Popper</th><td>" + change(b, a, "polsby_popper", 3)
+        + "</td></tr>"
+        + "<tr><th>户数规范 " + esc(norm[0]) + "–" + esc(norm[1]) + "</th><td>"
+        + normText(b, norm) + " → " + normText(a, norm) + "</td></tr></tbody>";
+    });
+    html += "</table>";
+    if (vertexOnly.length) {
+      html += '<p class="gg-vertex-only">相邻网格仅增加共享顶点（shared vertex only）：'
+        + vertexOnly.map(esc).join("、") + "</p>";
+    }
+    var moved = p.compounds_moved || [], cut = p.compounds_cut || [];
+    html += "<h6>移动的小区 compounds moved（" + esc(moved.length) + "）</h6>";
+    html += moved.length ? '<ul class="gg-moved">' + moved.map(function (c) {
+      return "<li>" + esc(c.name) + "（" + esc(fmt(c.households)) + " 户）：" + esc(c.from || "—")
+        + " → " + esc(c.to || "—") + "</li>";
+    }).join("") + "</ul>" : "<p>无</p>";
+    html += "<h6>被新边界切开的小区 compounds cut（" + esc(cut.length) + "）</h6>";
+    html += cut.length ? '<ul class="gg-cut">' + cut.map(function (c) {
+      var shares = Object.keys(c.shares).map(function (code) {
+        return esc(code) + " " + esc(Math.round(c.shares[code] * 100)) + "%";
+      }).join("、");
+      return "<li>" + esc(c.name) + "：" + shares + "</li>";
+    }).join("") + "</ul>" : "<p>无</p>";
+    var cases = p.open_cases_rerouted;
+    if (Array.isArray(cases)) {  // null until the case module answers
+      html += "<h6>受影响的在办案件 open cases rerouted（" + esc(cases.length) + "）</h6>";
+      html += cases.length ? '<ul class="gg-cases">' + cases.slice(0, CASES_LISTED)
+        .map(function (c) {
+          return "<li>#" + esc(c.id) + "：" + esc(c.from) + " → " + esc(c.to) + "（"
+            + (c.action === "reroute" ? "改派 reroute" : "仅标记 flag") + "）</li>";
+        }).join("") + (cases.length > CASES_LISTED ? "<li>……另 "
+          + esc(cases.length - CASES_LISTED) + " 件</li>" : "") + "</ul>" : "<p>无</p>";
     }
     return html;
   }
 
   /**
-   * The plan map's form: op, "from"/"to" (filled by clicking grids), the planner's key
-   * (kept in sessionStorage: a page load cannot send a Bearer header, so this script sends
-   * it), and the last drawing of the Draw control. Submits to config.api/plans/{id}/edits.
+   * The plan map's side panel. The planner's key is kept in sessionStorage (a page load
+   * cannot send a Bearer header, so this script sends it with every request):
+   * - the edit form: op, "from"/"to" (filled by clicking grids) and the last drawing of the
+   *   Draw control, POSTed to config.api/plans/{id}/edits;
+   * - the plan's edits, each with an undo button (DELETE .../edits/{edit_id});
+   * - publish (POST .../publish);
+   * - the preview (GET .../preview): figures per touched grid, compounds moved and cut, and
+   *   the invariant violations, drawn on the map too.
+   * After every change the touched grids (config.root/maps/plans/{id}/layers), the edits and
+   * the preview are fetched again and redrawn; the page is never reloaded.
+   * The panel's data-state (busy/done/error) and data-action (edit/undo/publish) say how
+   * the last request went.
    */
-  geogrid.planEditor = function (map, drawn, layers, config) {
-    var state = {geometry: null, type: null, violations: null};
+  geogrid.planEditor = function (map, drawn, layers, targets, config) {
+    var state = {geometry: null, type: null, violations: null, status: config.status,
+      edits: config.edits || [], touched: config.touched || [], busy: false};
+    var planUrl = config.api + "/plans/" + encodeURIComponent(config.plan);
     var box;
     var panel = L.control({position: "topright"});
     panel.onAdd = function () {
       box = L.DomUtil.create("div", "geogrid-answer geogrid-panel geogrid-plan");
-      box.innerHTML = "<h6>添加编辑（方案 " + esc(config.plan) + "）</h6>"
+      box.innerHTML = "<h6>方案 " + esc(config.plan) + "：" + esc(config.comment || "") + "</h6>"
+        + '<p class="gg-status">基于边界版本 ' + esc(config.base_release) + " · "
+        + '<span class="gg-plan-status"></span></p>'
+        + '<label>规划员密钥 planner key <input name="key" type="password" autocomplete="off"'
+        + ' size="17"></label>'
+        + '<div class="gg-result" role="status" aria-live="polite"></div>'
+        + '<details class="gg-section" open><summary>添加编辑 add edit</summary>'
         + '<label>操作 <select name="op"><option value="transfer">划转区域（transfer）</option>'
         + '<option value="split">拆分网格（split）</option></select></label>'
-        + '<label>转出网格 <input name="from" autocomplete="off" size="17"></label>'
+        + '<label><span class="gg-from-label">转出网格</span> '
+        + '<input name="from" autocomplete="off" size="17"></label>'
         + '<label class="gg-to">转入网格 <input name="to" autocomplete="off" size="17"></label>'
         + '<label>说明 <input name="comment" autocomplete="off" size="17"></label>'
-        + '<label>规划员密钥 <input name="key" type="password" autocomplete="off" size="17">'
-        + "</label>"
         + '<p class="gg-drawn">尚未绘制</p>'
-        + '<button type="button" name="submit">提交编辑</button>'
-        + '<div class="gg-result"></div>';
+        + '<button type="button" name="submit">提交编辑</button></details>'
+        + '<details class="gg-section" open><summary>编辑列表 edits（<span class="gg-count">'
+        + "</span>）</summary>"
+        + '<ol class="gg-edits"></ol>'
+        + '<button type="button" name="publish">发布方案 publish</button></details>'
+        + '<details class="gg-section" open><summary>预览 preview</summary>'
+        + '<div class="gg-preview"></div></details>';
       L.DomEvent.disableClickPropagation(box);
       L.DomEvent.disableScrollPropagation(box);
       return box;
@@ -431,16 +551,150 @@
     var field = function (name) { return box.querySelector("[name=" + name + "]"); };
     var result = box.querySelector(".gg-result");
     var drawnNote = box.querySelector(".gg-drawn");
+    var previewBox = box.querySelector(".gg-preview");
+    var editList = box.querySelector(".gg-edits");
     field("key").value = storedKey();
-    field("key").addEventListener("input", function () { storeKey(field("key").value); });
 
     function syncOp() {
       var split = field("op").value === "split";
       box.querySelector(".gg-to").style.display = split ? "none" : "";
+      box.querySelector(".gg-from-label").textContent = split ? "拆分网格" : "转出网格";
       box.setAttribute("data-op", field("op").value);
     }
     field("op").addEventListener("change", syncOp);
     syncOp();
+
+    function show(stateName, action, html) {
+      box.setAttribute("data-state", stateName);
+      box.setAttribute("data-action", action);
+      result.innerHTML = html;
+    }
+
+    function key() { return field("key").value.trim(); }
+
+    function headers(json) {
+      var h = {"Accept": "application/json", "Authorization": "Bearer " + key()};
+      if (json) h["Content-Type"] = "application/json";
+      return h;
+    }
+
+    /** fetch -> {ok, status, body}; a network failure is a status 0 with the message. */
+    function call(url, method, body) {
+      return window.fetch(url, {method: method, headers: headers(body !== undefined),
+        body: body === undefined ? undefined : JSON.stringify(body)}).then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (answer) {
+          return {ok: r.ok, status: r.status, body: answer};
+        });
+      }, function (err) {
+        return {ok: false, status: 0, body: {detail: "无法连接服务器：" + err.message}};
+      });
+    }
+
+    function drawViolations(features) {
+      if (state.violations) { map.removeLayer(state.violations); state.violations = null; }
+      var located = (features || []).filter(function (v) { return v && v.geometry; });
+      if (!located.length) return;
+      var look = (geogrid.styles.plan || {}).violation || {color: "#d7191c"};
+      state.violations = L.geoJSON({type: "FeatureCollection", features: located}, {
+        pane: "gg-gaps", interactive: false, style: function () { return look; },
+        pointToLayer: function (f, ll) {
+          return L.circleMarker(ll, L.extend({}, look, {pane: "gg-gaps"}));
+        }
+      }).addTo(map);
+    }
+
+    function renderEdits() {
+      var open = state.status === "open";
+      box.querySelector(".gg-plan-status").textContent = STATUS[state.status] || state.status;
+      box.setAttribute("data-status", state.status);
+      box.querySelector(".gg-count").textContent = state.edits.length;
+      editList.innerHTML = state.edits.length ? state.edits.map(function (e) {
+        return '<li data-edit="' + esc(e.id) + '">#' + esc(e.id) + " " + esc(OPS[e.op] || e.op)
+          + "（" + esc(e.op) + "）" + (e.comment ? "：" + esc(e.comment) : "")
+          + (open ? ' <button type="button" name="undo" data-edit="' + esc(e.id)
+            + '" title="撤销这项编辑">撤销 undo</button>' : "") + "</li>";
+      }).join("") : '<li class="gg-none">尚无编辑</li>';
+      field("submit").disabled = !open;
+      field("publish").disabled = !open || !state.edits.length;
+    }
+
+    /** The preview, or null when there is no key or the API refuses (said in the panel). */
+    function fetchPreview() {
+      if (!key()) {
+        previewBox.setAttribute("data-state", "nokey");
+        previewBox.innerHTML = "<p>填写规划员密钥后显示预览（面积、住户、紧凑度、小区变动、"
+          + "不变量检查）。</p>";
+        return Promise.resolve(null);
+      }
+      previewBox.setAttribute("data-state", "busy");
+      return call(planUrl + "/preview", "GET").then(function (r) {
+        if (r.ok) return r.body;
+        previewBox.setAttribute("data-state", "error");
+        previewBox.innerHTML = '<div class="gg-error">' + problemHtml("无法获取预览", r.status,
+          r.body) + "</div>";
+        return null;
+      });
+    }
+
+    function renderPreview(p) {
+      if (!p) return;
+      previewBox.innerHTML = previewHtml(p, state.touched);
+      previewBox.setAttribute("data-edits", p.edits);
+      previewBox.setAttribute("data-valid", p.valid ? "true" : "false");
+      previewBox.setAttribute("data-state", "ready");
+      drawViolations(p.violations.features);
+    }
+
+    function loadPreview() { return fetchPreview().then(renderPreview); }
+
+    /** The plan's status, edits and touched grids, redrawn in place. */
+    function loadLayers() {
+      return call(config.root + "/maps/plans/" + encodeURIComponent(config.plan) + "/layers",
+        "GET").then(function (r) {
+        if (!r.ok) throw {html: problemHtml("无法刷新地图", r.status, r.body)};
+        state.status = r.body.status;
+        state.edits = r.body.edits;
+        state.touched = r.body.touched;
+        renderEdits();
+        [["before", r.body.before], ["after", r.body.after]].forEach(function (pair) {
+          var layer = targets[pair[0]];
+          layer.clearLayers();
+          layer.addData(pair[1]);
+        });
+        box.setAttribute("data-touched", r.body.touched.join(","));
+      });
+    }
+
+    function refresh(action, html) {
+      return Promise.all([loadLayers(), fetchPreview()]).then(function (done) {
+        renderPreview(done[1]);
+        show("done", action, html);
+      }, function (err) {
+        show("error", action, html + '<div class="gg-error">' + (err.html || esc(err.message))
+          + "</div>");
+      });
+    }
+
+    /** One request at a time: the buttons wait while one is under way. */
+    function act(action, busyText, request, success, failTitle) {
+      if (state.busy) return;
+      if (!key()) { show("error", action, "<p>请先填写规划员密钥（planner key）</p>"); return; }
+      state.busy = true;
+      box.classList.add("gg-busy");
+      show("busy", action, "<p>" + esc(busyText) + "</p>");
+      request().then(function (r) {
+        if (r.ok) return refresh(action, success(r.body));
+        show("error", action, problemHtml(failTitle, r.status, r.body));
+        drawViolations(r.body && r.body.violations && r.body.violations.features);
+        return null;
+      }).then(function () {
+        state.busy = false;
+        box.classList.remove("gg-busy");
+      });
+    }
+
+    field("key").addEventListener("input", function () { storeKey(key()); });
+    field("key").addEventListener("change", loadPreview);
 
     // click a grid: the first click picks "from", the next "to", then "from" again
     var nextTo = false;
@@ -476,15 +730,9 @@
       box.removeAttribute("data-drawn");
     });
 
-    function show(stateName, html) {
-      box.setAttribute("data-state", stateName);
-      result.innerHTML = html;
-    }
-
     field("submit").addEventListener("click", function () {
-      var op = field("op").value, key = field("key").value.trim();
-      if (!key) { show("error", "<p>请填写规划员密钥</p>"); return; }
-      if (!state.geometry) { show("error", "<p>请先在地图上绘制</p>"); return; }
+      var op = field("op").value;
+      if (!state.geometry) { show("error", "edit", "<p>请先在地图上绘制</p>"); return; }
       var body = {op: op, crs: "wgs84"};
       if (field("comment").value.trim()) body.comment = field("comment").value.trim();
       if (op === "split") {
@@ -495,38 +743,93 @@
         body.to = field("to").value.trim();
         body.area = state.geometry;
       }
-      show("busy", "<p>提交中…</p>");
-      if (state.violations) { map.removeLayer(state.violations); state.violations = null; }
-      window.fetch(config.api + "/plans/" + encodeURIComponent(config.plan) + "/edits", {
-        method: "POST",
-        headers: {"Content-Type": "application/json", "Accept": "application/json",
-          "Authorization": "Bearer " + key},
-        body: JSON.stringify(body)
-      }).then(function (r) {
-        return r.json().catch(function () { return {}; }).then(function (answer) {
-          if (r.ok) {
-            box.setAttribute("data-edit", answer.edit_id);
-            show("done", "<p>已添加编辑 #" + esc(answer.edit_id)
-              + "。刷新页面查看修改后的网格。</p>");
-            drawn.clearLayers();
-            state.geometry = null;
-            drawnNote.textContent = "尚未绘制";
-            return;
-          }
-          show("error", problemHtml(r.status, answer));
-          // violation locations (GeoJSON) on the map, where the answer gives them
-          var located = ((answer.violations && answer.violations.features) || [])
-            .filter(function (v) { return v && v.geometry; });
-          if (located.length) {
-            state.violations = L.geoJSON({type: "FeatureCollection", features: located},
-              {style: geogrid.styles.gaps && geogrid.styles.gaps.gap, pane: "gg-gaps",
-                interactive: false}).addTo(map);
-          }
-        });
-      }).catch(function (err) {
-        show("error", "<p>" + esc(err.message) + "</p>");
-      });
+      act("edit", "提交中…", function () { return call(planUrl + "/edits", "POST", body); },
+        function (answer) {
+          box.setAttribute("data-edit", answer.edit_id);
+          drawn.clearLayers();
+          state.geometry = null;
+          drawnNote.textContent = "尚未绘制";
+          box.removeAttribute("data-drawn");
+          return '<p class="gg-ok">已添加编辑 #' + esc(answer.edit_id) + "（edit added）</p>";
+        }, "编辑被拒绝 edit refused");
     });
-    geogrid.plan = {state: state, box: box};
+
+    editList.addEventListener("click", function (e) {
+      var button = e.target.closest && e.target.closest("button[name=undo]");
+      if (!button) return;
+      var id = button.getAttribute("data-edit");
+      act("undo", "撤销中…", function () {
+        return call(planUrl + "/edits/" + encodeURIComponent(id), "DELETE");
+      }, function () {
+        box.setAttribute("data-undone", id);
+        return '<p class="gg-ok">已撤销编辑 #' + esc(id) + "（edit undone）</p>";
+      }, "未能撤销 undo refused");
+    });
+
+    field("publish").addEventListener("click", function () {
+      if (!window.confirm("发布后生成新的边界版本，所有编辑一并生效。确定发布方案 " + config.plan
+        + "？")) return;
+      act("publish", "发布中…", function () { return call(planUrl + "/publish", "POST", {}); },
+        function (answer) {
+          box.setAttribute("data-release", answer.release);
+          return '<p class="gg-ok gg-published">已发布为边界版本 ' + esc(answer.release)
+            + "（published as release " + esc(answer.release) + '）。<a href="'
+            + esc(config.root + "/maps/overview") + '">查看总览地图</a></p>';
+        }, "未能发布 publish refused");
+    });
+
+    renderEdits();
+    loadPreview();
+    geogrid.plan = {state: state, box: box, refresh: refresh, loadPreview: loadPreview};
+  };
+
+  // ---- the case map --------------------------------------------------------------------
+
+  /** A fixed panel of HTML (escaped by maps/popups.py) in a corner of the map. */
+  geogrid.panel = function (map, html, position, className) {
+    var control = L.control({position: position});
+    control.onAdd = function () {
+      var div = L.DomUtil.create("div", "geogrid-panel " + (className || ""));
+      div.innerHTML = html;
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      return div;
+    };
+    control.addTo(map);
+    return control;
+  };
+
+  /** A cluster's icon: its count, coloured by its worst case (overdue > open > done). */
+  function clusterIcon(cluster) {
+    var worst = "done";
+    cluster.getAllChildMarkers().some(function (m) {
+      if (m.options.ggKey === "overdue") { worst = "overdue"; return true; }
+      if (m.options.ggKey === "open") worst = "open";
+      return false;
+    });
+    // 40 px as Leaflet.markercluster's own CSS lays the icon out
+    return L.divIcon({
+      html: "<div><span>" + cluster.getChildCount() + "</span></div>", iconSize: L.point(40, 40),
+      className: "marker-cluster gg-case-cluster gg-case-cluster-" + worst
+    });
+  }
+
+  /** Cases as markers in a Leaflet.markercluster group: rows [lat, lon, key, popup]. */
+  geogrid.caseCluster = function (rows, options) {
+    var looks = geogrid.styles.casePoints || {};
+    var icons = {};
+    Object.keys(looks).forEach(function (key) {
+      // colours come from maps/styles.py, never from data
+      icons[key] = L.divIcon({className: "gg-case gg-case-" + key, iconSize: [14, 14],
+        html: '<span style="background:' + looks[key].color + '"></span>'});
+    });
+    var group = L.markerClusterGroup(L.extend({iconCreateFunction: clusterIcon}, options));
+    var markers = rows.map(function (r) {
+      var marker = L.marker([r[0], r[1]], {icon: icons[r[2]] || icons.open, ggKey: r[2]});
+      marker.bindPopup(r[3], {maxWidth: 340});
+      return marker;
+    });
+    group.addLayers(markers);
+    return group;
   };
 })(window, document);
