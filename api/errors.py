@@ -43,6 +43,14 @@ STATUS: dict[type[GeogridError], int] = {
     EmbeddedDatabaseError: 503,
 }
 
+#: Open311 GeoReport v2 (api/routes/open311.py) answers 400 for anything wrong with a request
+#: and 403 for a missing or bad key, as the spec says.
+OPEN311_STATUS: dict[type[GeogridError], int] = {
+    InvalidInputError: 400, LoadError: 400, NotFoundError: 404, AuthenticationError: 403,
+    PermissionDeniedError: 403, TooLargeError: 413, ConflictError: 409,
+    DatabaseUnavailableError: 503, EmbeddedDatabaseError: 503,
+}
+
 #: Chinese detail per error code, used with Accept-Language: zh.
 ZH = {
     "invalid_input": "输入无效：{detail}",
@@ -85,11 +93,21 @@ def _extra(details: object) -> dict[str, object] | None:
     return None
 
 
-def _status_for(exc: GeogridError) -> int:
+def status_for(exc: GeogridError, table: dict[type[GeogridError], int] = STATUS) -> int:
+    """The HTTP status of a domain error (by its nearest class in ``table``)."""
     for kind in type(exc).__mro__:
-        if kind in STATUS:
-            return STATUS[kind]  # type: ignore[index]
+        if kind in table:
+            return table[kind]  # type: ignore[index]
     return 400
+
+
+def database_unreachable(exc: Exception) -> bool:
+    """Whether a database error means "not reachable now" (503) rather than a bug (500).
+
+    Connection failures arrive as OperationalError, or as DBAPIError with
+    connection_invalidated.
+    """
+    return isinstance(exc, OperationalError) or getattr(exc, "connection_invalidated", False)
 
 
 def _describe(errors: list[dict[str, object]]) -> str:
@@ -107,7 +125,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(GeogridError)
     async def domain_error(request: Request, exc: GeogridError) -> JSONResponse:
-        status = _status_for(exc)
+        status = status_for(exc)
         headers = {"Retry-After": RETRY_AFTER_S} if status == 503 else None
         if status == 401:
             headers = {"WWW-Authenticate": "Bearer"}
@@ -126,9 +144,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)
     async def database_down(request: Request, exc: Exception) -> JSONResponse:
-        # Connection failures arrive as OperationalError (or DBAPIError with
-        # connection_invalidated); other database errors are bugs and answered as 500.
-        if isinstance(exc, OperationalError) or getattr(exc, "connection_invalidated", False):
+        if database_unreachable(exc):
             log.warning("database unavailable: %s", exc.__class__.__name__)
             return error_response(request, 503, "database_unavailable",
                                   "the database is unavailable; retry shortly",

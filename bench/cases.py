@@ -538,41 +538,6 @@ def _hooks(engine: Engine, phases: _Phases) -> Iterator[None]:
             u()
 
 
-AUTH_LOOKUPS: list[float] = []  # key lookups the what-if cache let through (a check)
-
-
-@contextmanager
-def _auth_cache(ttl_s: float = 5.0) -> Iterator[None]:
-    """What-if: key -> principal cached for ``ttl_s``, looked up before the worker-thread hop.
-
-    Patches ``api.deps`` in this process only (the profile's app), never the files.
-    """
-    import api.deps
-
-    names = vars(api.deps)
-    authenticate, hop = names["_authenticate"], names["run_in_threadpool"]
-    cache: dict[str, tuple[float, Any]] = {}
-
-    def cached(request: Any, token: str) -> Any:
-        AUTH_LOOKUPS.append(time.monotonic())
-        principal = authenticate(request, token)
-        cache[token] = (time.monotonic(), principal)
-        return principal
-
-    async def maybe_hop(fn: Any, *args: Any) -> Any:
-        if fn is cached:
-            hit = cache.get(args[1])
-            if hit is not None and time.monotonic() - hit[0] < ttl_s:
-                return hit[1]
-        return await hop(fn, *args)
-
-    names.update(_authenticate=cached, run_in_threadpool=maybe_hop)
-    try:
-        yield
-    finally:
-        names.update(_authenticate=authenticate, run_in_threadpool=hop)
-
-
 @contextmanager
 def _no_pre_ping(engine: Engine) -> Iterator[None]:
     """What-if: the pool hands out connections without ``SELECT 1`` first."""
@@ -655,14 +620,9 @@ def profile(url: str, main_engine: Engine, token: str, work: Workload, n: int
                 phased = _variant(client, engine, backends, work.bodies, n, headers,
                                   phases.next_request)
             variants["as is"] = _variant(client, engine, backends, work.bodies, n, headers)
-            with _auth_cache():
-                AUTH_LOOKUPS.clear()
-                variants["key -> principal cached 5 s (no lookup, no thread hop)"] = \
-                    _variant(client, engine, backends, work.bodies, n, headers)
-                lookups = len(AUTH_LOOKUPS)
-                with _no_pre_ping(engine):
-                    variants["  + no pool pre-ping"] = _variant(
-                        client, engine, backends, work.bodies, n, headers)
+            with _no_pre_ping(engine):
+                variants["no pool pre-ping"] = _variant(
+                    client, engine, backends, work.bodies, n, headers)
             variants["as is (again)"] = _variant(client, engine, backends, work.bodies, n,
                                                  headers)
             planning, execution = _plan_times(engine)
@@ -697,8 +657,7 @@ def profile(url: str, main_engine: Engine, token: str, work: Workload, n: int
     lines.append(f"  case_view read-back: planning {planning:.3f} ms, execution "
                  f"{execution:.3f} ms (EXPLAIN ANALYZE, one case)")
     lines.append(f"what-if, {n} requests each, ms per request: wall mean / p99; CPU of this "
-                 f"process (app + TestClient) + its backends (cached run: {lookups} key "
-                 "lookups)")
+                 "process (app + TestClient) + its backends")
     for name, v in variants.items():
         lines.append(f"  {name:<56} {v['wall']:7.3f} / {v['p99']:7.3f};  CPU {v['cpu']:6.3f}"
                      f" + {v['db_cpu']:6.3f} = {v['cpu'] + v['db_cpu']:6.3f}")

@@ -18,7 +18,6 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, TypeVar
 
 import h3
@@ -27,18 +26,14 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
-from geogrid import case_queries, coverage, features
+from geogrid import coverage, features
 from geogrid.access import Principal, mask_name, mask_phone
-from geogrid.case_lifecycle import STATUS_ZH
-from geogrid.case_queries import CaseFilter
 from geogrid.datum import from_metric, to_metric
 from geogrid.errors import InvalidInputError, NotFoundError
 from geogrid.grids import Grid, get_grid
-from geogrid.moments import LOCAL
 from geogrid.points import point_to_storage
-from geogrid.releases import GRID_ATTRIBUTES, current_release
+from geogrid.releases import current_release
 from geogrid.service_areas import STATION_KINDS
-from geogrid.sqlfiles import sql
 
 T = TypeVar("T")
 #: Latitude the map scale is taken at (Yaohai); tolerances change by <1 % across China's
@@ -261,7 +256,7 @@ def simplify_one(geometry: BaseGeometry, tolerance: float) -> BaseGeometry:
     return result
 
 
-def _pages(fetch: Callable[[Any], features.Page[T]]) -> list[T]:
+def all_pages(fetch: Callable[[Any], features.Page[T]]) -> list[T]:
     """Every item of a paged collection."""
     items: list[T] = []
     after: Any = None
@@ -273,7 +268,7 @@ def _pages(fetch: Callable[[Any], features.Page[T]]) -> list[T]:
         after = page.next_after
 
 
-def _release(conn: Connection) -> int:
+def current_release_id(conn: Connection) -> int:
     release = current_release(conn)
     if release is None:
         raise NotFoundError("no boundary release is published yet; run: geogrid load demo",
@@ -293,7 +288,7 @@ def _bbox(geometry: BaseGeometry, margin_deg: float) -> str:
 # --- readers -----------------------------------------------------------------------------
 
 
-def _district(conn: Connection, tolerance: float) -> Area:
+def district_area(conn: Connection, tolerance: float) -> Area:
     row = conn.execute(text("SELECT code, name, ST_AsBinary(geom) AS wkb FROM district "
                             "ORDER BY code LIMIT 1")).one_or_none()
     if row is None:
@@ -304,13 +299,13 @@ def _district(conn: Connection, tolerance: float) -> Area:
 
 
 def _streets(conn: Connection, tolerance: float) -> tuple[Area, ...]:
-    found = _pages(lambda after: features.streets(conn, limit=features.MAX_LIMIT, after=after))
+    found = all_pages(lambda after: features.streets(conn, limit=features.MAX_LIMIT, after=after))
     shapes = simplify_coverage([s.geometry for s in found], tolerance)
     return tuple(Area(s.code, s.name, g) for s, g in zip(found, shapes, strict=True))
 
 
 def _communities(conn: Connection, tolerance: float) -> tuple[Area, ...]:
-    found = _pages(lambda after: features.communities(conn, limit=features.MAX_LIMIT,
+    found = all_pages(lambda after: features.communities(conn, limit=features.MAX_LIMIT,
                                                       after=after))
     shapes = simplify_coverage([c.geometry for c in found], tolerance)
     return tuple(Area(c.code, c.name, g, c.street.name)
@@ -318,7 +313,7 @@ def _communities(conn: Connection, tolerance: float) -> tuple[Area, ...]:
 
 
 def _compounds(conn: Connection, bbox: str | None = None) -> list[features.Compound]:
-    return _pages(lambda after: features.compounds(conn, bbox=bbox, limit=features.MAX_LIMIT,
+    return all_pages(lambda after: features.compounds(conn, bbox=bbox, limit=features.MAX_LIMIT,
                                                    after=after))
 
 
@@ -365,7 +360,7 @@ def _stations(conn: Connection, kinds: Iterable[str] | None = None) -> tuple[Sta
         areas[int(r.station_id)].append(ServiceArea(
             int(r.minutes), r.method, distance / factor if r.method == "circle" else None,
             distance, factor, shapely.from_wkb(bytes(r.wkb))))
-    found = _pages(lambda after: features.stations(conn, limit=features.MAX_LIMIT, after=after))
+    found = all_pages(lambda after: features.stations(conn, limit=features.MAX_LIMIT, after=after))
     return tuple(StationPlace(s.id, s.name, s.kind, float(s.geometry.x), float(s.geometry.y),
                               s.opening_hours, s.address,
                               None if s.community is None else s.community.name,
@@ -400,16 +395,16 @@ def overview(conn: Connection, principal: Principal, *, minutes: int = 15) -> Ov
     minutes
         The tier whose coverage gaps and uncovered households are drawn (5, 10 or 15).
     """
-    release = _release(conn)
+    release = current_release_id(conn)
     tolerance = tolerance_m(OVERVIEW_ZOOM)
-    grids = _pages(lambda after: features.grids(conn, limit=features.MAX_LIMIT, after=after))
+    grids = all_pages(lambda after: features.grids(conn, limit=features.MAX_LIMIT, after=after))
     compounds = _compounds(conn)
     report = coverage.coverage_gaps(conn, minutes=minutes, level="district")
     gap = shapely.union_all([u.gap for u in report.units]) if report.units \
         else shapely.GeometryCollection()
     return Overview(
         release=release,
-        district=_district(conn, tolerance),
+        district=district_area(conn, tolerance),
         streets=_streets(conn, tolerance),
         communities=_communities(conn, tolerance),
         grids=_grid_places(grids, compounds, principal.sees_personal_data, tolerance),
@@ -433,7 +428,7 @@ def grid_view(conn: Connection, code: str, principal: Principal) -> GridView:
     tolerance = tolerance_m(GRID_ZOOM)
     # About 1.5 km around the grid: the neighbours and anything a 15-minute circle reaches.
     around = _bbox(grid.geometry, 0.015)
-    nearby = _pages(lambda after: features.grids(conn, bbox=around, limit=features.MAX_LIMIT,
+    nearby = all_pages(lambda after: features.grids(conn, bbox=around, limit=features.MAX_LIMIT,
                                                  after=after))
     metric = to_metric(np.asarray([g.geometry for g in nearby], dtype=object))
     [own] = [i for i, g in enumerate(nearby) if g.code == grid.code]
@@ -474,7 +469,7 @@ def coverage_view(conn: Connection, *, minutes: int = 15,
     methods = sorted({f"{k.method} {k.distance_m:g} m / {k.detour_factor:g}"
                       if k.method == "circle" else k.method for k in report.method.kinds})
     return CoverageView(report.release, minutes, chosen, "; ".join(methods) or "circle",
-                        _district(conn, tolerance), tuple(rows), _stations(conn, chosen))
+                        district_area(conn, tolerance), tuple(rows), _stations(conn, chosen))
 
 
 def locate_view(conn: Connection, lon: float | None, lat: float | None,
@@ -489,11 +484,11 @@ def locate_view(conn: Connection, lon: float | None, lat: float | None,
                                 "without a point)", zh="lon 与 lat 须同时给出（或都不给）")
     point = None if lon is None or lat is None else point_to_storage(lon, lat, crs)
     tolerance = tolerance_m(LOCATE_ZOOM)
-    district = _district(conn, tolerance)
-    grids = _pages(lambda after: features.grids(conn, limit=features.MAX_LIMIT, after=after))
+    district = district_area(conn, tolerance)
+    grids = all_pages(lambda after: features.grids(conn, limit=features.MAX_LIMIT, after=after))
     centre = district.geometry.centroid
     return LocateView(
-        release=_release(conn),
+        release=current_release_id(conn),
         district=district,
         communities=_communities(conn, tolerance),
         # People are never drawn on the locate map: its answers come from /v1/locate.
@@ -501,294 +496,3 @@ def locate_view(conn: Connection, lon: float | None, lat: float | None,
         point=point,
         center=(float(centre.x), float(centre.y)),
     )
-
-
-# --- cases ---------------------------------------------------------------------------------
-
-#: H3 resolutions the case heat layer offers: 8 (cells of about 0.74 km², a district view)
-#: and 9 (about 0.11 km², a street view).
-CASE_HEX_RESOLUTIONS = (8, 9)
-#: The newest this many selected cases are drawn as markers; counts always cover them all.
-MAX_CASE_MARKERS = 5_000
-
-_CASE_MARKERS = """
-SELECT id, lon, lat, status, category, category_name, category_major, created_at,
-       grid_code, grid_name, status NOT IN ('closed', 'void') AS open,
-       coalesce(overdue, false) AS overdue
-FROM case_view
-WHERE {filter}
-ORDER BY created_at DESC, id DESC
-LIMIT :fetch
-"""
-
-
-@dataclass(frozen=True)
-class CasePlace:
-    """One case as the case map shows it: no reporter, no description (viewers' view)."""
-
-    id: int
-    lon: float
-    lat: float
-    status: str
-    #: The status in Chinese (上报, 立案, …).
-    status_name: str
-    category: str
-    category_name: str
-    category_major: str
-    #: Creation time in Asia/Shanghai.
-    created_at: datetime
-    grid_code: str
-    grid_name: str
-    open: bool
-    overdue: bool
-
-
-@dataclass(frozen=True)
-class GridCases:
-    """A grid of the current release and how many of the selected cases lie in it."""
-
-    code: str
-    name: str
-    community_name: str
-    street_name: str
-    cases: int
-    open: int
-    overdue: int
-    geometry: BaseGeometry
-
-
-@dataclass(frozen=True)
-class CaseCell:
-    """Selected cases whose location lies in one H3 cell."""
-
-    cell: str
-    cases: int
-    open: int
-    overdue: int
-    geometry: BaseGeometry
-
-
-@dataclass(frozen=True)
-class CaseMapView:
-    """The cases a filter selects: per grid, per H3 cell, and the newest as points."""
-
-    release: int
-    district: Area
-    #: Every grid of the current release (those without a selected case count 0).
-    grids: tuple[GridCases, ...]
-    hexes: tuple[CaseCell, ...]
-    hex_resolution: int
-    #: The newest selected cases, at most :data:`MAX_CASE_MARKERS`.
-    cases: tuple[CasePlace, ...]
-    total: int
-    open: int
-    overdue: int
-    #: Selected cases routed to grids the current release no longer has (not in ``grids``).
-    elsewhere: int
-    #: The filter as applied, as (field, value shown) pairs: status, category, street, …
-    filters: tuple[tuple[str, str], ...]
-
-
-_UNIT_NAME = {"street": "SELECT name FROM street WHERE code = :c",
-              "community": "SELECT name FROM community WHERE code = :c"}
-
-
-def _unit_name(conn: Connection, level: str, code: str) -> str:
-    name = conn.execute(text(_UNIT_NAME[level]), {"c": code}).scalar_one_or_none()
-    return code if name is None else f"{code} {name}"
-
-
-def _case_filters(conn: Connection, found: CaseFilter) -> tuple[tuple[str, str], ...]:
-    start, end = found.period()
-    shown: list[tuple[str, str]] = []
-    if found.statuses:
-        shown.append(("status", "、".join(STATUS_ZH.get(s, s) for s in found.statuses)))
-    if found.category:
-        shown.append(("category", found.category))
-    if found.street:
-        shown.append(("street", _unit_name(conn, "street", found.street)))
-    if found.community:
-        shown.append(("community", _unit_name(conn, "community", found.community)))
-    if found.grid:
-        shown.append(("grid", found.grid))
-    if start is not None:
-        shown.append(("from", start.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")))
-    if end is not None:
-        shown.append(("to", end.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")))
-    if found.open is not None:
-        shown.append(("open", "是" if found.open else "否"))
-    if found.overdue is not None:
-        shown.append(("overdue", "是" if found.overdue else "否"))
-    if found.flags:
-        shown.append(("flags", "、".join(found.flags)))
-    return tuple(shown)
-
-
-def case_view(conn: Connection, found: CaseFilter | None = None, *,
-              hex_resolution: int = 8) -> CaseMapView:
-    """Everything the case map draws for the cases ``found`` selects (default: all).
-
-    Parameters
-    ----------
-    conn
-        An open connection.
-    found
-        Which cases (geogrid.case_queries.CaseFilter); the same predicate as /v1/cases.
-    hex_resolution
-        H3 resolution of the heat layer, one of :data:`CASE_HEX_RESOLUTIONS`.
-
-    Returns
-    -------
-    CaseMapView
-        Counts per grid of the current release (coverage-simplified outlines, as the
-        overview's) and per H3 cell, the newest cases as points without any personal data,
-        and the totals. Raises InvalidInputError for a bad filter value or resolution.
-    """
-    if hex_resolution not in CASE_HEX_RESOLUTIONS:
-        raise InvalidInputError(
-            f"resolution was {hex_resolution} but must be one of {list(CASE_HEX_RESOLUTIONS)}",
-            zh=f"H3 分辨率 {hex_resolution} 无效，可选：{list(CASE_HEX_RESOLUTIONS)}")
-    chosen = found or CaseFilter()
-    release = _release(conn)
-    tolerance = tolerance_m(OVERVIEW_ZOOM)
-    counts = {u.code: u for u in case_queries.count_cases(conn, chosen, by="grid")}
-    grids = _pages(lambda after: features.grids(conn, limit=features.MAX_LIMIT, after=after))
-    shapes = simplify_coverage([g.geometry for g in grids], tolerance)
-    places = []
-    for grid, shape in zip(grids, shapes, strict=True):
-        unit = counts.get(grid.code)
-        places.append(GridCases(grid.code, grid.name, grid.community.name, grid.street.name,
-                                0 if unit is None else unit.cases,
-                                0 if unit is None else unit.open,
-                                0 if unit is None else unit.overdue, shape))
-    current = {g.code for g in grids}
-    hexes = []
-    for cell in case_queries.count_h3(conn, chosen, hex_resolution):
-        ring = [(lon, lat) for lat, lon in h3.cell_to_boundary(cell.cell)]
-        hexes.append(CaseCell(cell.cell, cell.cases, cell.open, cell.overdue,
-                              shapely.Polygon(ring)))
-    query = _CASE_MARKERS.replace("{filter}", sql("case_filter"))
-    rows = conn.execute(text(query), {**case_queries.filter_params(conn, chosen),
-                                      "fetch": MAX_CASE_MARKERS})
-    cases = tuple(CasePlace(int(r.id), float(r.lon), float(r.lat), r.status,
-                            STATUS_ZH.get(r.status, r.status), r.category, r.category_name,
-                            r.category_major, r.created_at.astimezone(LOCAL),
-                            str(r.grid_code).strip(), r.grid_name, bool(r.open),
-                            bool(r.overdue))
-                  for r in rows)
-    return CaseMapView(
-        release=release,
-        district=_district(conn, tolerance),
-        grids=tuple(places),
-        hexes=tuple(hexes),
-        hex_resolution=hex_resolution,
-        cases=cases,
-        total=sum(u.cases for u in counts.values()),
-        open=sum(u.open for u in counts.values()),
-        overdue=sum(u.overdue for u in counts.values()),
-        elsewhere=sum(u.cases for code, u in counts.items() if code not in current),
-        filters=_case_filters(conn, chosen),
-    )
-
-
-# --- plans ---------------------------------------------------------------------------------
-
-#: Zoom the plan map is read at: planners draw at street level.
-PLAN_ZOOM = 17
-
-
-@dataclass(frozen=True)
-class PlanGrid:
-    """A grid of a plan's layer (before or after its edits)."""
-
-    code: str
-    name: str
-    kind: str
-    community_code: str
-    geometry: BaseGeometry
-
-
-@dataclass(frozen=True)
-class PlanEditItem:
-    """One active edit of a plan, as the plan map lists it."""
-
-    id: int
-    op: str
-    comment: str
-
-
-@dataclass(frozen=True)
-class PlanView:
-    """A plan on its base release: every base grid, and the touched grids before and after."""
-
-    plan_id: int
-    comment: str
-    status: str
-    base_release: int
-    district: Area
-    edits: tuple[PlanEditItem, ...]
-    #: Every grid of the base release (drawn faint; clicked to pick "from" and "to").
-    base: tuple[PlanGrid, ...]
-    #: Grids the plan changes (and their neighbours in the base), as in the base release.
-    before: tuple[PlanGrid, ...]
-    #: The same grids (and grids the plan creates) after the plan's edits.
-    after: tuple[PlanGrid, ...]
-    #: Codes of the grids the plan changes or creates.
-    touched: tuple[str, ...]
-
-
-#: Grids whose outline moved by less than this (m²; snapped shared vertices) count as unchanged.
-_RESHAPED_M2 = 0.5
-
-
-def _reshaped(old: BaseGeometry, new: BaseGeometry) -> bool:
-    if shapely.equals(old, new):
-        return False
-    return bool(to_metric(shapely.symmetric_difference(old, new)).area >= _RESHAPED_M2)
-
-
-def _plan_grids(grids: dict[str, dict[str, Any]], codes: Iterable[str], tolerance: float,
-                ) -> tuple[PlanGrid, ...]:
-    chosen = sorted(c for c in codes if c in grids)
-    shapes = simplify_coverage([grids[c]["geometry"] for c in chosen], tolerance)
-    return tuple(PlanGrid(c, str(grids[c].get("name") or c), str(grids[c].get("kind") or ""),
-                          str(grids[c].get("community_code") or ""), shape)
-                 for c, shape in zip(chosen, shapes, strict=True))
-
-
-def plan_view(conn: Connection, plan_id: int, *, with_base: bool = True) -> PlanView:
-    """What the plan map of ``plan_id`` draws (NotFoundError when there is no such plan).
-
-    ``with_base=False`` leaves ``base`` empty: the page refreshing its touched grids after an
-    edit already has the base release's grids.
-    """
-    from geogrid.plans import base_layer, build_layer, get_plan  # plans imports much; lazily
-
-    plan = get_plan(conn, plan_id)
-    tolerance = tolerance_m(PLAN_ZOOM)
-    before = base_layer(conn, plan.base_release)
-    after = build_layer(conn, plan)
-    # changed: created, removed, reshaped or re-attributed. A neighbour that only gained a
-    # shared vertex (plans insert them, snapping within 1e-9 degree) looks the same.
-    changed = set(before.grids) ^ set(after.grids)
-    for code in set(before.grids) & set(after.grids):
-        old, new = before.grids[code], after.grids[code]
-        if (any(old.get(k) != new.get(k) for k in GRID_ATTRIBUTES)
-                or _reshaped(old["geometry"], new["geometry"])):
-            changed.add(code)
-    shown = set(changed)
-    if changed:
-        tree_codes = sorted(before.grids)
-        tree = shapely.STRtree([before.grids[c]["geometry"] for c in tree_codes])
-        for code in changed & set(before.grids):
-            for hit in tree.query(before.grids[code]["geometry"], predicate="intersects"):
-                shown.add(tree_codes[int(hit)])
-    return PlanView(
-        plan_id=plan.id, comment=plan.comment, status=plan.status,
-        base_release=plan.base_release, district=_district(conn, tolerance_m(OVERVIEW_ZOOM)),
-        edits=tuple(PlanEditItem(e.id, e.op, e.comment) for e in plan.edits),
-        base=(_plan_grids(before.grids, before.grids, tolerance_m(OVERVIEW_ZOOM)) if with_base
-              else ()),
-        before=_plan_grids(before.grids, shown, tolerance),
-        after=_plan_grids(after.grids, changed, tolerance),
-        touched=tuple(sorted(changed)))

@@ -12,16 +12,18 @@ from collections.abc import Iterable, Sequence
 from html import escape
 
 from geogrid.mapdata import (
-    CaseCell,
-    CaseMapView,
-    CasePlace,
     CommunityCoverage,
     CompoundPlace,
-    GridCases,
     GridPlace,
     HexCell,
     ServiceArea,
     StationPlace,
+)
+from geogrid.mapdata_cases import (
+    CaseCell,
+    CaseMapView,
+    CasePlace,
+    GridCases,
 )
 from maps import styles
 

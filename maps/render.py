@@ -24,7 +24,6 @@ from shapely.geometry.base import BaseGeometry
 from geogrid.mapdata import (
     HEX_RESOLUTION,
     Area,
-    CaseMapView,
     CompoundPlace,
     CoverageView,
     GridPlace,
@@ -32,9 +31,14 @@ from geogrid.mapdata import (
     HexCell,
     LocateView,
     Overview,
+    StationPlace,
+)
+from geogrid.mapdata_cases import (
+    CaseMapView,
+)
+from geogrid.mapdata_plans import (
     PlanGrid,
     PlanView,
-    StationPlace,
 )
 from maps import popups, styles
 from maps.elements import (

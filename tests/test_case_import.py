@@ -96,3 +96,19 @@ def test_xlsx_with_chinese_headers_all_or_nothing(place: tuple[str, float, float
     skipped = _run(url, monkeypatch, str(path), "--crs", "cgcs2000", "--skip-bad")
     assert "2 cases imported" in skipped and "2 rows skipped" in skipped, skipped
     assert [c[0] for c in _cases(url)] == ["占道停车", "小区路灯"]
+
+
+def test_map_cases_writes_an_offline_page(place: tuple[str, float, float, str],
+                                          tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    url, x, y, _ = place
+    data = tmp_path / "cases.csv"
+    data.write_text("category,description,lon,lat,crs,reporter_phone\n"
+                    f"E0102,垃圾,{x},{y},cgcs2000,13912345678\n", encoding="utf-8")
+    assert _run(url, monkeypatch, str(data)).startswith("0")
+    out = tmp_path / "cases.html"
+    result = CliRunner().invoke(app, ["map", "cases", "--out", str(out), "--open"])
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert "markercluster" in page.lower() and "暴露垃圾" in page
+    assert "13912345678" not in page and "://unpkg" not in page and "cdn.jsdelivr" not in page

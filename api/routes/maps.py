@@ -14,7 +14,7 @@ from starlette.types import Scope
 import maps
 from api.deps import ConnDep, PrincipalDep, require
 from api.routes.case_queries import FilterDep
-from geogrid import mapdata
+from geogrid import mapdata, mapdata_cases, mapdata_plans
 from geogrid.access import Role
 from geogrid.settings import MapSettings
 
@@ -119,7 +119,7 @@ def cases_page(
 ) -> Response:
     """Cases per grid, per H3 cell and as clustered markers, filtered as /v1/cases is."""
     # No reporter data on any map page, whoever asks: the page may be left open on a wall.
-    data = mapdata.case_view(conn, found, hex_resolution=resolution)
+    data = mapdata_cases.case_view(conn, found, hex_resolution=resolution)
     return _html(request, maps.case_map(data, grid_link=f"{_root(request)}/maps/grids/",
                                         tianditu_key=_settings().tianditu_key))
 
@@ -129,7 +129,7 @@ def plan_page(plan_id: int, request: Request, conn: ConnDep) -> Response:
     """A plan before and after: draw and submit edits, undo them, publish, read the preview."""
     # No key needed to open (grid outlines and the list of edits); the page's script sends the
     # planner's key its form asks for with every call that needs one (a page load cannot).
-    data = mapdata.plan_view(conn, plan_id)
+    data = mapdata_plans.plan_view(conn, plan_id)
     return _html(request, maps.plan_map(data, api_root=_root(request),
                                         tianditu_key=_settings().tianditu_key))
 
@@ -138,5 +138,5 @@ def plan_page(plan_id: int, request: Request, conn: ConnDep) -> Response:
             dependencies=[require(Role.planner)])
 def plan_page_layers(plan_id: int, conn: ConnDep) -> JSONResponse:
     """The plan map's status, edits and touched grids (GeoJSON), redrawn after each change."""
-    data = mapdata.plan_view(conn, plan_id, with_base=False)
+    data = mapdata_plans.plan_view(conn, plan_id, with_base=False)
     return JSONResponse(maps.plan_layers(data), headers={"Cache-Control": "no-store"})

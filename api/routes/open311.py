@@ -18,31 +18,24 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 from api.deps import CaseSettingsDep, SnapshotsDep
+from api.errors import OPEN311_STATUS, database_unreachable, status_for
 from geogrid import cases, keys, open311
 from geogrid.access import Role
 from geogrid.case_categories import list_categories
 from geogrid.errors import (
     AuthenticationError,
-    ConflictError,
-    DatabaseUnavailableError,
     GeogridError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from geogrid.settings import CaseSettings
 
 log = logging.getLogger("geogrid.api")
 
-#: GeoReport answers 400 for anything wrong with a request and 403 for a missing or bad key.
-STATUS: dict[type[GeogridError], int] = {
-    InvalidInputError: 400, NotFoundError: 404, AuthenticationError: 403,
-    PermissionDeniedError: 403, ConflictError: 409, DatabaseUnavailableError: 503,
-}
 
 
 def _format(request: Request) -> str:
@@ -84,7 +77,7 @@ class Open311Route(APIRoute):
             try:
                 return await handle(request)
             except GeogridError as exc:
-                status = next((STATUS[k] for k in type(exc).__mro__ if k in STATUS), 400)
+                status = status_for(exc, OPEN311_STATUS)
                 retry = {"Retry-After": "5"} if status == 503 else None
                 return _error(request, status, _message(request, exc), retry)
             except RequestValidationError as exc:
@@ -94,7 +87,7 @@ class Open311Route(APIRoute):
             except HTTPException as exc:
                 return _error(request, exc.status_code, str(exc.detail))
             except DBAPIError as exc:
-                if isinstance(exc, OperationalError) or exc.connection_invalidated:
+                if database_unreachable(exc):
                     log.warning("database unavailable: %s", exc.__class__.__name__)
                     return _error(request, 503, "the database is unavailable; retry shortly",
                                   {"Retry-After": "5"})

@@ -24,7 +24,7 @@ import shapely
 from sqlalchemy import Engine, create_engine
 
 import maps
-from geogrid import keys, mapdata, plans
+from geogrid import keys, mapdata_plans, plans
 from geogrid.access import Role
 from geogrid.datum import to_metric
 from geogrid.releases import current_release
@@ -215,8 +215,8 @@ def _edits(engine: Engine, plan_id: int) -> list[plans.Edit]:
 def test_plan_page_renders_offline(engine: Engine) -> None:
     plan_id = _new_plan(engine, "渲染")
     with engine.connect() as conn:
-        view = mapdata.plan_view(conn, plan_id)
-        lean = mapdata.plan_view(conn, plan_id, with_base=False)
+        view = mapdata_plans.plan_view(conn, plan_id)
+        lean = mapdata_plans.plan_view(conn, plan_id, with_base=False)
     assert view.base and not view.after and not view.touched and lean.base == ()
     html = maps.page(maps.plan_map(view), None)  # inline: a file that opens offline
     assert "cdnjs" not in html and maps.external_references(html) == []
