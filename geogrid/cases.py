@@ -31,6 +31,7 @@ from geogrid.errors import (
 )
 from geogrid.grids import Person, Unit, check_code
 from geogrid.points import point_to_storage
+from geogrid.releases import PUBLISH_LOCK, current_release
 from geogrid.settings import CaseSettings
 from geogrid.snapshot import GridInfo, Snapshot
 from geogrid.sqlfiles import sql
@@ -38,7 +39,6 @@ from geogrid.sqlfiles import sql
 #: Where cases come from (the 12345 hotline, residents' phones, riders' 随手拍, patrols, ...).
 CHANNELS = {"hotline": "12345热线", "app": "居民手机", "rider": "骑手随手拍",
             "patrol": "网格员巡查", "open311": "Open311", "web": "网站", "other": "其他"}
-_PUBLISH_LOCK = 340102  # publishers hold it exclusively; a create holds it shared
 _PHONE = re.compile(r"^[0-9+() -]{5,20}$")
 _URL = re.compile(r"^https?://[^\s]+$")
 
@@ -251,7 +251,7 @@ def create_case(conn: Connection, snapshot: Snapshot, report: CaseReport, actor:
     # snapshot was taken, route with the release now current instead.
     current = conn.execute(text(
         "SELECT pg_advisory_xact_lock_shared(:k), (SELECT max(id) FROM boundary_release)"),
-        {"k": _PUBLISH_LOCK}).one()[1]
+        {"k": PUBLISH_LOCK}).one()[1]
     if current != routing.release:
         routing = route_in_release(conn, lon, lat, current, settings)
     if compound_id is None:
@@ -412,7 +412,8 @@ def reroute(conn: Connection, case_id: int, grid_code: str, actor: str, reason: 
     if found is None:
         raise InvalidInputError(f"grid {grid_code} is not in the current boundary release",
                                 zh=f"网格 {grid_code} 不在当前边界版本中")
-    release = conn.execute(text("SELECT max(id) FROM boundary_release")).scalar()
+    current = current_release(conn)
+    release = None if current is None else current.id
     conn.execute(text(
         "UPDATE civic_case SET grid_code = :g, release_id = :r, routed_by = 'manual', "
         "updated_at = now() WHERE id = :id"), {"g": grid_code, "r": release, "id": case_id})

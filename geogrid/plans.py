@@ -27,7 +27,7 @@ from geogrid.errors import ConflictError, InvalidInputError, NotFoundError
 from geogrid.plan_geometry import MIN_AREA_M2, metric_area
 from geogrid.plan_layer import EditRejectedError, Layer, base_layer, next_code, reject
 from geogrid.plan_ops import OPS, Op
-from geogrid.releases import GRID_ATTRIBUTES, BoundaryRelease
+from geogrid.releases import GRID_ATTRIBUTES, PUBLISH_LOCK, BoundaryRelease
 from geogrid.validation import Unit, Violation, check_layer, fixed_units
 
 __all__ = [
@@ -36,7 +36,6 @@ __all__ = [
     "get_plan", "next_code", "open_plans", "publish_plan", "undo_edit",
 ]
 
-_PUBLISH_LOCK = 340102  # the same key releases.publish takes
 
 
 @dataclass(frozen=True)
@@ -215,7 +214,7 @@ def publish_plan(conn: Connection, plan_id: int, actor: str) -> BoundaryRelease:
     EditRejectedError
         The plan as a whole breaks an invariant; ``details`` locates each violation (422).
     """
-    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PUBLISH_LOCK})
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PUBLISH_LOCK})
     plan = get_plan(conn, plan_id)
     _require_open(plan)
     current = releases.current_release(conn)

@@ -28,7 +28,8 @@ GRID_ATTRIBUTES = (
     "party_secretary_phone",
 )
 # Serialises publishers: two plans never publish at once (DESIGN.md invariant 4).
-_PUBLISH_LOCK = 340102
+#: Advisory lock key: publishers hold it exclusively, case creation shared (the district code).
+PUBLISH_LOCK = 340102
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def publish(
         The release now current, and whether it is new (False: the layer equals the current
         release, nothing was published).
     """
-    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PUBLISH_LOCK})
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PUBLISH_LOCK})
     fingerprint = content_hash(grids)
     current = conn.execute(
         text("SELECT id, content_hash FROM boundary_release ORDER BY id DESC LIMIT 1")

@@ -8,13 +8,13 @@ Registered before the cases router, so /v1/cases/counts is never read as a case 
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
-import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api.deps import ConnDep, PrincipalDep
+from api.responses import json_response
 from api.routes.cases import case_body
 from geogrid import case_export, case_queries
 from geogrid.case_lifecycle import STATUSES
@@ -54,9 +54,6 @@ def case_filter(
 FilterDep = Annotated[CaseFilter, Depends(case_filter)]
 
 
-def _json(body: Any) -> Response:
-    return Response(orjson.dumps(body), media_type="application/json")
-
 
 @router.get("/v1/cases")
 def list_cases(
@@ -73,7 +70,7 @@ def list_cases(
     links = [{"rel": "self", "href": str(request.url)}]
     if following is not None:
         links.append({"rel": "next", "href": following})
-    return _json({
+    return json_response({
         "filter": found.describe(), "numberMatched": page.number_matched,
         "numberReturned": len(page.items), "limit": page.limit,
         "limit_requested": page.limit_requested, "next": following, "links": links,
@@ -88,7 +85,7 @@ def count_cases(
 ) -> Response:
     """How many cases per grid, community, street, category, class or status."""
     counts = case_queries.count_cases(conn, found, by)
-    return _json({"by": by, "filter": found.describe(),
+    return json_response({"by": by, "filter": found.describe(),
                   "total": sum(c.cases for c in counts),
                   "counts": [asdict(c) for c in counts]})
 
@@ -100,7 +97,7 @@ def count_h3(
 ) -> Response:
     """How many cases per H3 cell, for heat maps."""
     cells = case_queries.count_h3(conn, found, resolution)
-    return _json({"resolution": resolution, "filter": found.describe(),
+    return json_response({"resolution": resolution, "filter": found.describe(),
                   "total": sum(c.cases for c in cells), "cells": [asdict(c) for c in cells]})
 
 
@@ -111,7 +108,7 @@ def performance(
 ) -> Response:
     """Per unit: cases closed, share closed on time, mean handling hours, open and overdue."""
     units, total = case_queries.performance(conn, found, by)
-    return _json({"by": by, "filter": found.describe(), "total": asdict(total),
+    return json_response({"by": by, "filter": found.describe(), "total": asdict(total),
                   "units": [asdict(u) for u in units]})
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Body, Header, Request, Response
 
 from api.deps import CaseSettingsDep, PrincipalDep, SnapshotsDep, require
+from api.responses import json_response
 from geogrid import cases
 from geogrid.access import Principal, Role
 from geogrid.case_categories import TYPE_ZH, list_categories
@@ -28,10 +28,6 @@ CASE_EXAMPLE = {"category": "E0102", "description": "路口垃圾堆放两天无
                 "reporter": {"name": "张三", "phone": "13812340000"},
                 "photos": ["https://example.org/photo/1.jpg"]}
 
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json",
-                    headers=headers)
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -84,9 +80,10 @@ def case_categories(request: Request) -> Response:
     """The case category catalogue (GB/T 30428 style): event and component classes."""
     with request.app.state.engine.connect() as conn:
         found = list_categories(conn)
-    return _json([{"code": c.code, "name": c.name, "type": c.type, "type_zh": TYPE_ZH[c.type],
-                   "major_code": c.major_code, "major_name": c.major_name,
-                   "handling_hours": c.handling_hours} for c in found])
+    return json_response([{"code": c.code, "name": c.name, "type": c.type,
+                           "type_zh": TYPE_ZH[c.type], "major_code": c.major_code,
+                           "major_name": c.major_name, "handling_hours": c.handling_hours}
+                          for c in found])
 
 
 @router.post("/v1/cases", status_code=201, dependencies=[require(Role.dispatcher)])
@@ -105,7 +102,7 @@ def create_case(
     headers = {"Location": f"/v1/cases/{case.id}"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
-    return _json(case_body(case, principal), 201, headers)
+    return json_response(case_body(case, principal), 201, headers)
 
 
 
@@ -114,7 +111,7 @@ def read_case(request: Request, principal: PrincipalDep, case_id: int) -> Respon
     """One case with its full history (reporter and people masked for viewers)."""
     with request.app.state.engine.connect() as conn:
         case = cases.get_case(conn, case_id, with_events=True)
-    return _json(case_body(case, principal))
+    return json_response(case_body(case, principal))
 
 
 @router.post("/v1/cases/{case_id}/transitions", dependencies=[require(Role.dispatcher)])
@@ -130,7 +127,7 @@ def transition_case(
     with request.app.state.engine.begin() as conn:
         cases.transition(conn, case_id, to, _actor(principal), note)
         case = cases.get_case(conn, case_id, with_events=True)
-    return _json(case_body(case, principal))
+    return json_response(case_body(case, principal))
 
 
 @router.post("/v1/cases/{case_id}/reroute", dependencies=[require(Role.dispatcher)])
@@ -146,4 +143,4 @@ def reroute_case(
     with request.app.state.engine.begin() as conn:
         cases.reroute(conn, case_id, grid, _actor(principal), reason)
         case = cases.get_case(conn, case_id, with_events=True)
-    return _json(case_body(case, principal))
+    return json_response(case_body(case, principal))

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import SnapshotsDep, get_principal
+from api.responses import json_response
 from api.schemas import BatchLocateAnswer, LocateAnswer
 from geogrid.access import Principal, mask_name, mask_phone
 from geogrid.errors import InvalidInputError, TooLargeError
@@ -25,10 +26,6 @@ MAX_POINTS = 1_000_000
 CRS_DOC = "wgs84, cgcs2000, gcj02 (AMap/Tencent/WeChat) or bd09 (Baidu)"
 BINARY = "application/octet-stream"
 
-
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json",
-                    headers=headers)
 
 
 def _answer(found: PointAnswer, principal: Principal) -> dict[str, Any]:
@@ -76,7 +73,7 @@ async def locate_one(
     principal = await get_principal(request)
     x, y = point_to_storage(lon, lat, crs)
     snapshot = await _snapshot_at(request.app.state.snapshots, at)
-    return _json(_answer(locate_point(snapshot, x, y), principal))
+    return json_response(_answer(locate_point(snapshot, x, y), principal))
 
 
 def _read_points(body: bytes, content_type: str, crs: str | None
@@ -165,5 +162,5 @@ def _locate_batch(snapshots: SnapshotsDep, body: bytes, content_type: str, crs: 
         return Response("\n".join(lines) + "\n", media_type="text/csv", headers=headers)
     results = [{"grid": c or None, "on_boundary": b}
                for c, b in zip(text_codes.tolist(), boundary.tolist(), strict=True)]
-    return _json({"release": snapshot.release.id, "results": results}, headers=headers)
+    return json_response({"release": snapshot.release.id, "results": results}, headers=headers)
 

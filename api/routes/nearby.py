@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Query, Request, Response
 
+from api.responses import json_response
 from api.schemas import NearestStations
 from geogrid.datum import normalise_crs, point_from_storage
 from geogrid.points import point_to_storage
@@ -47,4 +47,4 @@ async def stations_nearest(
                        "detour_factor": settings.detour_factor,
                        "detour_factor_by_kind": settings.detour_factor_by_kind,
                        "within_minutes": "stored 5/10/15-minute service areas covering the point"}}
-    return Response(orjson.dumps(body), media_type="application/json")
+    return json_response(body)
