@@ -23,9 +23,9 @@ import shapely
 from fastapi import APIRouter, FastAPI, Request
 from sqlalchemy import Engine, event, text
 
-from api.deps import ConnDep
-from api.main import create_app
 from bench.database import pin_postgres
+from geogrid.api.deps import ConnDep
+from geogrid.api.main import create_app
 
 peers = APIRouter(prefix="/bench", tags=["bench"])
 
@@ -85,7 +85,7 @@ def _pin_backends(engine: Engine, cpus: set[int]) -> None:
 
 
 def create_bench_app() -> FastAPI:
-    """geogrid's app (api.main.create_app) with the peer routes added."""
+    """geogrid's app (geogrid.api.main.create_app) with the peer routes added."""
     app = create_app()
     inner = app.router.lifespan_context
     cpus = {int(c) for c in os.environ.get("BENCH_CPUS", "0").split(",")}

@@ -19,11 +19,11 @@ import numpy as np
 import orjson
 from sqlalchemy import Engine
 
-from api.routes.locate import _locate_batch, _read_points
 from bench.report import Figure, median
-from geogrid.locate import code_table, locate_points
-from geogrid.points import points_to_storage
-from geogrid.snapshot import SnapshotStore
+from geogrid.api.routes.locate import _locate_batch, _read_points
+from geogrid.geo.points import points_to_storage
+from geogrid.lookup.locate import code_table, locate_points
+from geogrid.lookup.snapshot import SnapshotStore
 
 FORMATS = {
     "binary": "application/octet-stream",

@@ -23,8 +23,9 @@ from sqlalchemy.pool import StaticPool
 from bench.database import backend_pid, pin_postgres
 from bench.peers import postgis_locate, sjoin_locate, strtree_locate
 from bench.report import Figure
-from geogrid import datum, snapshot
-from geogrid.locator import GridIndex
+from geogrid.geo import datum
+from geogrid.geo.locator import GridIndex
+from geogrid.lookup import snapshot
 
 T = TypeVar("T")
 CPU = 0

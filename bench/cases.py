@@ -59,9 +59,11 @@ from bench import http, points
 from bench.bulk import one_core
 from bench.database import demo_database, pin_postgres
 from bench.report import Figure, table
-from geogrid import datum, db, keys
-from geogrid.access import Role
-from geogrid.sqlfiles import sql
+from geogrid import db
+from geogrid.access import keys
+from geogrid.access.roles import Role
+from geogrid.db.sqlfiles import sql
+from geogrid.geo import datum
 
 RATE = 200.0
 SECONDS = 10  # per round
@@ -501,20 +503,20 @@ def _statement_label(statement: str) -> str:
 
 @contextmanager
 def _hooks(engine: Engine, phases: _Phases) -> Iterator[None]:
-    import api.deps
-    import api.routes.cases
-    import geogrid.cases
+    import geogrid.api.deps
+    import geogrid.api.routes.cases
+    import geogrid.cases.records
 
     undo = [
-        phases.wrap(api.deps, "_authenticate", "auth total (checkout .. return)", cpu=True),
-        phases.wrap(geogrid.cases.CaseReport, "from_mapping", "py: check the body"),
-        phases.wrap(geogrid.cases, "point_to_storage", "py: datum to storage"),
-        phases.wrap(geogrid.cases, "route", "py: route in snapshot"),
-        phases.wrap(geogrid.cases.CaseReport, "fingerprint", "py: fingerprint (sha256)"),
-        phases.wrap(geogrid.cases, "case_from_row", "py: Case from row"),
-        phases.wrap(api.routes.cases, "case_body", "py: answer dict"),
-        phases.wrap(api.routes.cases, "_json", "py: orjson + Response"),
-        phases.wrap(geogrid.cases, "submit_case", "submit_case total", cpu=True),
+        phases.wrap(geogrid.api.deps, "_authenticate", "auth total (checkout .. return)", cpu=True),
+        phases.wrap(geogrid.cases.records.CaseReport, "from_mapping", "py: check the body"),
+        phases.wrap(geogrid.cases.records, "point_to_storage", "py: datum to storage"),
+        phases.wrap(geogrid.cases.records, "route", "py: route in snapshot"),
+        phases.wrap(geogrid.cases.records.CaseReport, "fingerprint", "py: fingerprint (sha256)"),
+        phases.wrap(geogrid.cases.records, "case_from_row", "py: Case from row"),
+        phases.wrap(geogrid.api.routes.cases, "case_body", "py: answer dict"),
+        phases.wrap(geogrid.api.routes.cases, "_json", "py: orjson + Response"),
+        phases.wrap(geogrid.cases.records, "submit_case", "submit_case total", cpu=True),
         phases.wrap(engine.dialect, "do_ping", "pool pre-ping (SELECT 1)"),
         phases.wrap(engine.dialect, "do_commit", "commit (WAL flush)"),
         phases.wrap(engine.dialect, "do_rollback", "rollback on return (auth conn)"),

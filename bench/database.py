@@ -10,7 +10,8 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
-from geogrid import db, loading
+from geogrid import db
+from geogrid.io import loading
 from geogrid.settings import DatabaseSettings, DemoSettings, ServiceAreaSettings
 
 

@@ -6,9 +6,9 @@ random points in the district's bounding box, clipped to the box. Both layers ar
 the same random points inside the district:
 
 * ``GridIndex.locate_one`` (the index alone), and
-* ``geogrid.locate.locate_point`` (the whole single-point answer) on a snapshot built from the
-  layer as ``geogrid.snapshot.build`` builds one, without compounds or stations (the synthetic
-  layer has none, so the demo's are left out too).
+* ``geogrid.lookup.locate.locate_point`` (the whole single-point answer) on a snapshot built
+  from the layer as ``geogrid.lookup.snapshot.build`` builds one, without compounds or
+  stations (the synthetic layer has none, so the demo's are left out too).
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ from sqlalchemy import create_engine, text
 from bench.peers import strtree_locate
 from bench.points import district, in_polygon
 from bench.report import Figure
-from geogrid.datum import LocalMetric, to_metric
-from geogrid.locate import locate_point
-from geogrid.locator import GridIndex
-from geogrid.releases import BoundaryRelease
-from geogrid.snapshot import GridInfo, Snapshot
+from geogrid.boundaries.releases import BoundaryRelease
+from geogrid.geo.datum import LocalMetric, to_metric
+from geogrid.geo.locator import GridIndex
+from geogrid.lookup.locate import locate_point
+from geogrid.lookup.snapshot import GridInfo, Snapshot
 
 
 def voronoi_layer(box: tuple[float, float, float, float], n: int, seed: int = 3
@@ -62,7 +62,7 @@ def demo_layer(url: str) -> tuple[list[str], list[BaseGeometry]]:
 
 
 def layer_snapshot(index: GridIndex) -> Snapshot:
-    """A snapshot of an indexed layer, built as geogrid.snapshot.build builds one.
+    """A snapshot of an indexed layer, built as geogrid.lookup.snapshot.build builds one.
 
     Grid attributes are placeholders; there are no compounds or stations.
     """

@@ -45,7 +45,7 @@ def serve(url: str) -> Iterator[str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory", "--host",
+        [sys.executable, "-m", "uvicorn", "geogrid.api.main:create_app", "--factory", "--host",
          "127.0.0.1", "--port", str(port), "--log-level", "warning"],
         cwd=REPO, env={**os.environ, "GEOGRID_DATABASE_URL": url})
     base = f"http://127.0.0.1:{port}"

@@ -9,7 +9,7 @@ import numpy.typing as npt
 import shapely
 from sqlalchemy import Engine, text
 
-from geogrid.locator import OUTSIDE
+from geogrid.geo.locator import OUTSIDE
 
 I64 = npt.NDArray[np.int64]
 

@@ -16,10 +16,10 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Engine
 
 from bench.report import Figure, median
-from geogrid import loading
-from geogrid.datum import to_metric
-from geogrid.files import write_layer
-from geogrid.layers import read_layer_from_db
+from geogrid.geo.datum import to_metric
+from geogrid.io import loading
+from geogrid.io.files import write_layer
+from geogrid.io.layers import read_layer_from_db
 from geogrid.settings import ServiceAreaSettings
 
 

@@ -6,7 +6,7 @@ Run from the repository root::
     .venv/bin/python data/generate.py
 
 Real inputs (``data/sources/``): the district boundary of 瑶海区 (GCJ-02, converted here to
-EPSG:4490 with the iterative inverse of ``geogrid.datum``) and the official names and codes of
+EPSG:4490 with the iterative inverse of ``geogrid.geo.datum``) and the official names and codes of
 its 13 streets/towns/zones and 66 communities. Everything else (street, community and grid
 polygons, compounds, stations, people and phone numbers) is generated, deterministically from
 ``numpy.random.default_rng(340102)``. See ``data/README.md``.
@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from geogrid.datum import from_metric, geometry_to_storage, to_metric  # noqa: E402
+from geogrid.geo.datum import from_metric, geometry_to_storage, to_metric  # noqa: E402
 
 SEED = 340102
 SOURCES = ROOT / "data" / "sources"

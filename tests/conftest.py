@@ -24,7 +24,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from geogrid import db, loading
+from geogrid import db
+from geogrid.io import loading
 from geogrid.settings import DatabaseSettings, DemoSettings, ServiceAreaSettings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -135,7 +136,7 @@ def start_api(database_url: str, expect_healthy: bool = True
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = open(ARTIFACTS / f"uvicorn-{port}.log", "wb")  # noqa: SIM115 (lives with the process)
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
+        [sys.executable, "-m", "uvicorn", "geogrid.api.main:create_app", "--factory",
          "--host", "127.0.0.1", "--port", str(port)],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -161,3 +162,21 @@ def live_api(demo_url: str) -> Iterator[LiveServer]:
     yield LiveServer(base, demo_url)
     process.terminate()
     process.wait(timeout=20)
+
+
+# --- tiers -------------------------------------------------------------------------------
+#: Every database fixture above depends on this one.
+_DATABASE_FIXTURE = "server"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``unit`` every test that needs no database (nor a cluster, a server or a browser).
+
+    ``./scripts/test`` runs this fast tier first (``-m unit``), then the rest
+    (``-m "not unit"``). A test that needs a database without taking a database fixture (it
+    starts a cluster of its own) says so with ``@pytest.mark.database``.
+    """
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if _DATABASE_FIXTURE not in fixtures and item.get_closest_marker("database") is None:
+            item.add_marker(pytest.mark.unit)

@@ -15,10 +15,12 @@ import httpx
 import pytest
 from sqlalchemy import Connection, create_engine, text
 
-import maps
-from geogrid import cases, keys, snapshot
-from geogrid.access import Role
-from geogrid.cases import CaseReport
+from geogrid import maps
+from geogrid.access import keys
+from geogrid.access.roles import Role
+from geogrid.cases import records as cases
+from geogrid.cases.records import CaseReport
+from geogrid.lookup import snapshot
 from geogrid.settings import CaseSettings
 from tests.conftest import ARTIFACTS, start_api
 from tests.maps import test_map_browser as browsing
@@ -28,7 +30,7 @@ from tests.maps.test_map_browser import Visit, assert_clean
 browser = browsing.browser
 visit = browsing.visit
 
-#: Who reported the cases made through geogrid.cases, and what they wrote: never on a map.
+#: Who reported the cases made through geogrid.cases.records, and what they wrote: never on a map.
 REPORTER = ("王小明", "13812345678")
 DESCRIPTION = "张三家楼下垃圾堆放三天无人清理"
 BULK = 2_000

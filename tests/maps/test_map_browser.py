@@ -22,8 +22,8 @@ import pytest
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
-from geogrid.cli import app
-from geogrid.datum import wgs84_to_gcj02
+from geogrid.cli.main import app
+from geogrid.geo.datum import wgs84_to_gcj02
 from tests.conftest import ARTIFACTS, LiveServer
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -238,7 +238,7 @@ def test_a_gcj02_base_moves_the_data_by_the_gcj02_offset(live_api: LiveServer,
     assert 450 < metres(vertex, moved) < 700  # "about 570 m" in Yaohai
     station_moved = tuple(page.page.evaluate(STATION))
     assert abs(metres(station, station_moved) - metres(vertex, moved)) < 20
-    # the page's formula is geogrid.datum's, everywhere in and around the district
+    # the page's formula is geogrid.geo.datum's, everywhere in and around the district
     rng = np.random.default_rng(7)
     points = np.column_stack([rng.uniform(117.2, 117.5, 100), rng.uniform(31.7, 32.1, 100)])
     shifted = np.array(page.page.evaluate(

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
-import maps
-from geogrid import keys
-from geogrid.access import Role
-from geogrid.cli import app
+from geogrid import maps
+from geogrid.access import keys
+from geogrid.access.roles import Role
+from geogrid.cli.main import app
 from tests.conftest import ARTIFACTS, LiveServer
 
 PAGES = ["/", "/maps/overview", "/maps/coverage", "/maps/coverage?minutes=10&kind=legal,doorstep",
@@ -114,7 +114,7 @@ def test_bad_map_requests_get_the_one_error_shape(live_api: LiveServer, path: st
 
 def test_static_paths_stay_inside_the_static_folder(live_api: LiveServer) -> None:
     client = live_api.client()
-    assert client.get("/static/../geogrid/db.py").status_code == 404
+    assert client.get("/static/../geogrid/db/engine.py").status_code == 404
     assert client.get("/static/vendor/nothing.js").status_code == 404
 
 

@@ -1,6 +1,6 @@
 """maps/ on tiny hand-made data: styles per kind, the GCJ-02 shift, escaping, masking, assets.
 
-No database and no browser: geogrid.mapdata's plain dataclasses are built by hand, rendered,
+No database and no browser: geogrid.mapdata.views's plain dataclasses are built by hand, rendered,
 and the HTML (and the data inside it) is read back.
 """
 
@@ -21,12 +21,12 @@ import numpy as np
 import pytest
 import shapely
 
-import maps
-from geogrid import mapdata
-from geogrid.datum import wgs84_to_gcj02
-from geogrid.features import Compound
-from geogrid.grids import Grid, Person, Unit
-from geogrid.mapdata import (
+from geogrid import maps
+from geogrid.boundaries.grids import Grid, Person, Unit
+from geogrid.geo.datum import wgs84_to_gcj02
+from geogrid.lookup.collections import Compound
+from geogrid.mapdata import views as mapdata
+from geogrid.mapdata.types import (
     Area,
     CommunityCoverage,
     CompoundPlace,
@@ -39,8 +39,8 @@ from geogrid.mapdata import (
     ServiceArea,
     StationPlace,
 )
-from maps import assets, popups, styles
-from maps.elements import script_json
+from geogrid.maps import assets, popups, styles
+from geogrid.maps.elements import script_json
 
 EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>&'
 MAPS_JS = assets.STATIC_DIR / "geogrid" / "maps.js"
@@ -413,7 +413,7 @@ def test_opening_hours_in_chinese(hours: str, zh: str) -> None:
 
 def test_static_files_ship_with_the_package() -> None:
     pyproject = (Path(__file__).resolve().parents[2] / "pyproject.toml").read_text()
-    assert re.search(r'maps\s*=\s*\[.*static', pyproject)
+    assert re.search(r'"geogrid\.maps"\s*=\s*\[.*static', pyproject)
 
 
 @pytest.mark.parametrize("module", [assets, popups, styles, maps.elements])

@@ -23,14 +23,16 @@ import pytest
 import shapely
 from sqlalchemy import Engine, create_engine
 
-import maps
-from geogrid import keys, mapdata_plans, plans
-from geogrid.access import Role
-from geogrid.datum import to_metric
-from geogrid.releases import current_release
+from geogrid import maps
+from geogrid.access import keys
+from geogrid.access.roles import Role
+from geogrid.boundaries.releases import current_release
+from geogrid.geo.datum import to_metric
+from geogrid.mapdata import plans as mapdata_plans
+from geogrid.plans import lifecycle as plans
 from tests.conftest import ARTIFACTS, start_api
 from tests.maps.test_map_browser import ARGS, CHROMIUM, VIEWPORT
-from tests.test_plans import neighbours, transfer
+from tests.plans.test_plans import neighbours, transfer
 
 if TYPE_CHECKING:  # imported for the annotation only: pytest would try to collect the class
     from tests.conftest import TestServer
@@ -190,7 +192,7 @@ def browse(chromium: Any, api: str) -> Iterator[PlanPage]:
 def _drawing(engine: Engine, a: str, b: str
              ) -> tuple[shapely.Polygon, shapely.Point, shapely.Point]:
     """A polygon along the edge ``a`` shares with ``b``, reaching ~20 m into both: the part
-    inside ``a`` is the strip tests.test_plans.neighbours moves, with few vertices to click.
+    inside ``a`` is the strip tests.plans.test_plans.neighbours moves, with few vertices to click.
     Also a point of each grid inside it (to click the grids on the same view)."""
     with engine.connect() as conn:
         layer = plans.base_layer(conn, current_release(conn).id)  # type: ignore[union-attr]

@@ -1,0 +1,125 @@
+"""API keys: created once, stored as SHA-256 hashes, sent as ``Authorization: Bearer <key>``.
+
+Keys are 256-bit random tokens, so a plain SHA-256 (no salt, no slow hash) is enough to make a
+stolen table useless while keeping a lookup to one indexed query per request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import IntegrityError
+
+from geogrid.access.roles import Principal, Role
+from geogrid.errors import AuthenticationError, InvalidInputError, NotFoundError
+
+PREFIX = "gg_"
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A stored key, without its secret."""
+
+    name: str
+    role: Role
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def hash_key(key: str) -> str:
+    """Hex SHA-256 of a key."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_key(conn: Connection, name: str, role: Role) -> tuple[ApiKey, str]:
+    """Create a key; returns it and its secret, which is shown once and never stored."""
+    name = name.strip()
+    if not name:
+        raise InvalidInputError("key name must not be empty")
+    secret = PREFIX + secrets.token_urlsafe(32)
+    try:
+        with conn.begin_nested():
+            row = conn.execute(
+                text("INSERT INTO api_key (name, role, prefix, key_hash) "
+                     "VALUES (:name, :role, :prefix, :hash) RETURNING created_at"),
+                {"name": name, "role": role.name, "prefix": secret[:8], "hash": hash_key(secret)},
+            ).one()
+    except IntegrityError:
+        raise InvalidInputError(f'a key named "{name}" exists already; names are unique') from None
+    return ApiKey(name, role, secret[:8], row.created_at, None), secret
+
+
+def list_keys(conn: Connection) -> list[ApiKey]:
+    """All keys, newest first, revoked ones included."""
+    rows = conn.execute(text("SELECT name, role, prefix, created_at, revoked_at FROM api_key "
+                             "ORDER BY created_at DESC, id DESC"))
+    return [ApiKey(r.name, Role[r.role], r.prefix, r.created_at, r.revoked_at) for r in rows]
+
+
+def revoke_key(conn: Connection, name: str) -> ApiKey:
+    """Revoke the key called ``name`` (idempotent); raises NotFoundError if none is."""
+    row = conn.execute(
+        text("UPDATE api_key SET revoked_at = coalesce(revoked_at, now()) WHERE name = :name "
+             "RETURNING name, role, prefix, created_at, revoked_at"), {"name": name}
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(f'no key is named "{name}"')
+    # Delivered on commit: serving processes drop the keys they remember (see KeyCache).
+    conn.execute(text("SELECT pg_notify(:channel, :name)"), {"channel": KEYS_CHANNEL,
+                                                              "name": name})
+    return ApiKey(row.name, Role[row.role], row.prefix, row.created_at, row.revoked_at)
+
+
+def authenticate(conn: Connection, key: str) -> Principal:
+    """The principal a key stands for; AuthenticationError when unknown or revoked."""
+    row = conn.execute(
+        text("SELECT name, role, revoked_at FROM api_key WHERE key_hash = :hash"),
+        {"hash": hash_key(key.strip())},
+    ).one_or_none()
+    if row is None:
+        raise AuthenticationError("the API key is not known", zh="API 密钥无效")
+    if row.revoked_at is not None:
+        raise AuthenticationError(f'the API key "{row.name}" was revoked',
+                                  zh=f"API 密钥“{row.name}”已被吊销")
+    return Principal(row.name, Role[row.role])
+
+
+#: PostgreSQL NOTIFY channel on which a revoked key is announced.
+KEYS_CHANNEL = "geogrid_keys"
+
+
+class KeyCache:
+    """Keys a process has recently authenticated, so a request needs no key lookup.
+
+    An entry lives ``ttl_s`` seconds; a revocation empties the cache as soon as its NOTIFY
+    arrives (``clear``), so a revoked key stops working within moments, and within ``ttl_s``
+    even if the notification were lost. Unknown and revoked keys are never remembered.
+    """
+
+    def __init__(self, ttl_s: float, max_entries: int = 10_000) -> None:
+        self._ttl_s = ttl_s
+        self._max = max_entries
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, key: str) -> Principal | None:
+        found = self._entries.get(hash_key(key.strip()))
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1]
+
+    def put(self, key: str, principal: Principal) -> None:
+        if self._ttl_s <= 0:
+            return
+        if len(self._entries) >= self._max:
+            self._entries = {}
+        self._entries[hash_key(key.strip())] = (time.monotonic() + self._ttl_s, principal)
+
+    def clear(self) -> None:
+        self._entries = {}
+

@@ -1,0 +1,158 @@
+"""The one place that maps errors to HTTP status codes and the one error shape.
+
+Every error answers ``{"detail": ..., "code": ...}``; ``detail`` is in Chinese when the request
+says ``Accept-Language: zh``. No database message ever reaches a client; a database that does
+not answer is a 503 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException
+
+from geogrid.boundaries.validation import Violation
+from geogrid.errors import (
+    AuthenticationError,
+    ConflictError,
+    DatabaseUnavailableError,
+    EmbeddedDatabaseError,
+    GeogridError,
+    InvalidInputError,
+    LoadError,
+    NotFoundError,
+    PermissionDeniedError,
+    TooLargeError,
+)
+
+log = logging.getLogger("geogrid.api")
+
+STATUS: dict[type[GeogridError], int] = {
+    InvalidInputError: 422,
+    LoadError: 422,
+    NotFoundError: 404,
+    AuthenticationError: 401,
+    PermissionDeniedError: 403,
+    TooLargeError: 413,
+    ConflictError: 409,
+    DatabaseUnavailableError: 503,
+    EmbeddedDatabaseError: 503,
+}
+
+#: Open311 GeoReport v2 (api/routes/open311.py) answers 400 for anything wrong with a request
+#: and 403 for a missing or bad key, as the spec says.
+OPEN311_STATUS: dict[type[GeogridError], int] = {
+    InvalidInputError: 400, LoadError: 400, NotFoundError: 404, AuthenticationError: 403,
+    PermissionDeniedError: 403, TooLargeError: 413, ConflictError: 409,
+    DatabaseUnavailableError: 503, EmbeddedDatabaseError: 503,
+}
+
+#: Chinese detail per error code, used with Accept-Language: zh.
+ZH = {
+    "invalid_input": "输入无效：{detail}",
+    "load_failed": "无法加载：{detail}",
+    "not_found": "未找到：{detail}",
+    "unauthenticated": "需要有效的 API 密钥（Authorization: Bearer <密钥>）：{detail}",
+    "forbidden": "权限不足：{detail}",
+    "too_large": "请求过大：{detail}",
+    "conflict": "冲突：{detail}",
+    "edit_rejected": "编辑被拒绝：{detail}",
+    "database_unavailable": "数据库暂时不可用，请稍后重试",
+    "embedded_database": "数据库暂时不可用，请稍后重试",
+    "validation_error": "请求参数无效：{detail}",
+    "internal_error": "服务器内部错误",
+    "http_error": "{detail}",
+}
+RETRY_AFTER_S = "5"
+
+
+def _wants_chinese(request: Request) -> bool:
+    return request.headers.get("accept-language", "").strip().lower().startswith("zh")
+
+
+def error_response(request: Request, status: int, code: str, detail: str,
+                   headers: dict[str, str] | None = None, detail_zh: str | None = None,
+                   extra: dict[str, object] | None = None) -> JSONResponse:
+    if _wants_chinese(request):
+        detail = detail_zh or ZH.get(code, "{detail}").format(detail=detail)
+    body: dict[str, object] = {"detail": detail, "code": code, **(extra or {})}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _extra(details: object) -> dict[str, object] | None:
+    """Violations travel as a GeoJSON FeatureCollection; other details as they are."""
+    if isinstance(details, list) and details and all(isinstance(v, Violation) for v in details):
+        return {"violations": {"type": "FeatureCollection",
+                               "features": [v.as_feature() for v in details]}}
+    if isinstance(details, dict):
+        return dict(details)
+    return None
+
+
+def status_for(exc: GeogridError, table: dict[type[GeogridError], int] = STATUS) -> int:
+    """The HTTP status of a domain error (by its nearest class in ``table``)."""
+    for kind in type(exc).__mro__:
+        if kind in table:
+            return table[kind]
+    return 400
+
+
+def database_unreachable(exc: Exception) -> bool:
+    """Whether a database error means "not reachable now" (503) rather than a bug (500).
+
+    Connection failures arrive as OperationalError, or as DBAPIError with
+    connection_invalidated.
+    """
+    return isinstance(exc, OperationalError) or getattr(exc, "connection_invalidated", False)
+
+
+def _describe(errors: list[dict[str, object]]) -> str:
+    parts = []
+    for error in errors:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("query", "body"))  # type: ignore[attr-defined]
+        given = error.get("input")
+        parts.append(f"{where}: {error.get('msg')}" + (f" (got {given!r})" if given is not None
+                                                         and not isinstance(given, dict) else ""))
+    return "; ".join(parts)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+
+    @app.exception_handler(GeogridError)
+    async def domain_error(request: Request, exc: GeogridError) -> JSONResponse:
+        status = status_for(exc)
+        headers = {"Retry-After": RETRY_AFTER_S} if status == 503 else None
+        if status == 401:
+            headers = {"WWW-Authenticate": "Bearer"}
+        return error_response(request, status, exc.code, exc.message, headers, exc.message_zh,
+                              _extra(exc.details))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(request, 422, "validation_error", _describe(list(exc.errors())))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        return error_response(request, exc.status_code, "http_error", str(exc.detail),
+                              dict(exc.headers or {}))
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(DBAPIError)
+    async def database_down(request: Request, exc: Exception) -> JSONResponse:
+        if database_unreachable(exc):
+            log.warning("database unavailable: %s", exc.__class__.__name__)
+            return error_response(request, 503, "database_unavailable",
+                                  "the database is unavailable; retry shortly",
+                                  {"Retry-After": RETRY_AFTER_S})
+        log.exception("database error")
+        return error_response(request, 500, "internal_error", "internal error")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        return error_response(request, 500, "internal_error", "internal error")

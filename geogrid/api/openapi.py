@@ -1,0 +1,158 @@
+"""The OpenAPI document tells the truth: error bodies, the Bearer scheme, stable operation ids.
+
+FastAPI documents what it sees in a route's signature. What a route can answer besides, it
+derives here, in one place, from the route's dependencies and parameters:
+
+- a route that reads the caller (``PrincipalDep``) may send a Bearer key, so it is secured by
+  the optional ``bearer`` scheme and can answer 401 (an unknown or malformed key);
+- a route that requires a role (``deps.require``) answers 401 without a key and 403 below it;
+- every route can answer 503 while the database is away (even the in-memory ones: a keyed
+  caller is authenticated against it, and a process without a snapshot has nothing to say);
+- a route with path parameters answers 404 for what does not exist;
+- a route with parameters or a body answers 422 for bad input (400 under ``/open311``);
+- a route declares any other status it can answer itself, with :func:`problems` (409, 413).
+
+Every error status carries the protocol's body (``geogrid/api/errors.py`` sends them):
+:class:`Problem` under ``/v1`` and the pages, a list of :class:`GeoReportError` under
+``/open311``. FastAPI's own ``HTTPValidationError`` never reaches a client, so it is not
+documented. Operation ids are the route functions' names, stable across refactors of paths.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field
+
+from geogrid.api.deps import REQUIRED_ROLE, get_principal
+
+_DESCRIPTIONS = {
+    400: "Bad request: a parameter or the body is invalid (the body names it)",
+    401: "No valid API key: send `Authorization: Bearer <key>`",
+    403: "The key's role may not do this",
+    404: "Not found",
+    409: "Conflict with the current state (the body says which)",
+    413: "The request is too large (the body says the limit)",
+    422: "Invalid input: the body names the bad value and what is allowed",
+    503: "The database is unavailable; retry after `Retry-After` seconds",
+}
+
+
+class Problem(BaseModel):
+    """The error body under ``/v1`` and the pages."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={
+        "examples": [{"detail": "lat was 95.0 but must be within [-90, 90]; did you swap lon "
+                                "and lat?", "code": "invalid_input"}]})
+
+    detail: str = Field(description="What is wrong, naming the bad value and what is allowed "
+                                    "(in Chinese with `Accept-Language: zh`)")
+    code: str = Field(description="A stable machine-readable code, e.g. invalid_input, "
+                                  "validation_error, not_found, unauthenticated, forbidden, "
+                                  "conflict, too_large, edit_rejected, database_unavailable")
+    violations: dict[str, Any] | None = Field(
+        default=None, description="For a rejected plan edit or load: where each broken rule "
+                                  "is, as a GeoJSON FeatureCollection")
+
+
+class GeoReportError(BaseModel):
+    """One error of an Open311 GeoReport v2 answer (the body is a list of them)."""
+
+    code: int = Field(description="The HTTP status")
+    description: str
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route that can also answer ``statuses`` (e.g. 409, 413)."""
+    return {status: {"description": _DESCRIPTIONS[status], "model": Problem}
+            for status in statuses}
+
+
+def _dependencies(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    for sub in dependant.dependencies:
+        if sub.call is not None:
+            yield sub.call
+        yield from _dependencies(sub)
+
+
+def _statuses(route: APIRoute, open311: bool) -> set[int]:
+    calls = list(_dependencies(route.dependant))
+    found: set[int] = set()
+    if get_principal in calls:
+        found.add(401)
+    if any(hasattr(call, REQUIRED_ROLE) for call in calls):
+        found |= {401, 403}
+    found.add(503)
+    if route.dependant.path_params:
+        found.add(404)
+    if (route.dependant.query_params or route.dependant.path_params
+            or route.dependant.body_params):
+        found.add(400 if open311 else 422)
+    return found
+
+
+def _error_content(open311: bool) -> dict[str, Any]:
+    if open311:
+        schema = {"type": "array", "items": {"$ref": "#/components/schemas/GeoReportError"}}
+    else:
+        schema = {"$ref": "#/components/schemas/Problem"}
+    return {"application/json": {"schema": schema}}
+
+
+def _secured(route: APIRoute) -> bool:
+    calls = list(_dependencies(route.dependant))
+    return get_principal in calls or any(hasattr(call, REQUIRED_ROLE) for call in calls)
+
+
+def build(app: FastAPI, routers: Sequence[APIRouter]) -> dict[str, Any]:
+    """The OpenAPI document of ``app``, with every error status and the security declared.
+
+    ``routers`` are those the app includes (without a prefix of their own), whose routes the
+    document describes.
+    """
+    doc = get_openapi(title=app.title, version=app.version, summary=app.summary,
+                      description=app.description, routes=app.routes, tags=app.openapi_tags)
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    for model in (Problem, GeoReportError):
+        schemas[model.__name__] = model.model_json_schema(
+            ref_template="#/components/schemas/{model}")
+    doc["components"]["securitySchemes"] = {"bearer": {
+        "type": "http", "scheme": "bearer",
+        "description": "An API key from `geogrid keys create`; without one you are a viewer"}}
+    for route in (r for router in routers for r in router.routes):
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        open311 = route.path_format.startswith("/open311")
+        for method in sorted(route.methods or ()):
+            operation = doc["paths"][route.path_format][method.lower()]
+            responses = operation["responses"]
+            responses.pop("422", None)  # FastAPI's HTTPValidationError: never sent
+            for status in sorted(_statuses(route, open311)
+                                 | {int(s) for s in responses if s[0] in "45"}):
+                entry = responses.setdefault(str(status), {})
+                entry["description"] = _DESCRIPTIONS.get(status, entry.get("description", ""))
+                entry["content"] = _error_content(open311)
+            if _secured(route):
+                # Anonymous callers are viewers: the key is optional unless a role is required.
+                required = any(hasattr(c, REQUIRED_ROLE) for c in _dependencies(route.dependant))
+                operation["security"] = [{"bearer": []}] if required else [{"bearer": []}, {}]
+            operation["operationId"] = route.name
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    return doc
+
+
+def install(app: FastAPI, routers: Sequence[APIRouter]) -> None:
+    """Serve :func:`build`'s document at ``/openapi.json`` (built once, on first request)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = build(app, routers)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,150 @@
+"""Case dispatch: report a case, follow it through its life, re-route it.
+
+Writes need a dispatcher key; reading a case is open to viewers, with reporter and grid
+people masked. A 201 means the case is committed (see geogrid.cases.records.submit_case).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Request, Response
+
+from geogrid.access.roles import Principal, Role
+from geogrid.api.deps import CaseSettingsDep, PrincipalDep, SnapshotsDep, require
+from geogrid.api.openapi import problems
+from geogrid.api.responses import json_response
+from geogrid.cases import records as cases
+from geogrid.cases.categories import TYPE_ZH, list_categories
+from geogrid.cases.lifecycle import STATUS_ZH, legal_moves
+from geogrid.cases.records import Case, CaseReport
+from geogrid.cases.routing import FLAG_ZH
+from geogrid.errors import InvalidInputError
+
+router = APIRouter(tags=["cases"])
+
+CASE_EXAMPLE = {"category": "E0102", "description": "路口垃圾堆放两天无人清理",
+                "lon": 117.3338, "lat": 31.8717, "crs": "gcj02", "channel": "hotline",
+                "reporter": {"name": "张三", "phone": "13812340000"},
+                "photos": ["https://example.org/photo/1.jpg"]}
+
+
+
+def _time(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def case_body(case: Case, principal: Principal) -> dict[str, Any]:
+    """A case as the API shows it (masked below the dispatcher role)."""
+    if not principal.sees_personal_data:
+        case = case.masked()
+    grid = case.grid
+    return {
+        "id": case.id, "status": case.status, "status_zh": STATUS_ZH[case.status],
+        "held_from": case.held_from,
+        "next": sorted(legal_moves(case.status, case.held_from)),
+        "category": {"code": case.category.code, "name": case.category.name,
+                     "type": case.category.type, "major_name": case.category.major_name,
+                     "handling_hours": case.category.handling_hours},
+        "description": case.description, "channel": case.channel,
+        "channel_zh": cases.CHANNELS.get(case.channel, case.channel),
+        "reporter": {"name": case.reporter.name, "phone": case.reporter.phone},
+        "address": case.address, "photos": list(case.photos),
+        "location": {"lon": case.lon, "lat": case.lat, "crs": "cgcs2000"},
+        "input": case.input, "compound_id": case.compound_id,
+        "grid": {
+            "code": grid.code, "name": grid.name, "kind": grid.kind,
+            "community": {"code": grid.community.code, "name": grid.community.name},
+            "street": {"code": grid.street.code, "name": grid.street.name},
+            "leader": {"name": grid.leader.name, "phone": grid.leader.phone},
+            "party_branch": {"name": grid.party_branch,
+                             "secretary": {"name": grid.party_secretary.name,
+                                           "phone": grid.party_secretary.phone}},
+        },
+        "release": case.release, "routed_by": case.routed_by, "flags": list(case.flags),
+        "flags_zh": [FLAG_ZH.get(f, f) for f in case.flags],
+        "created_at": _time(case.created_at), "created_by": case.created_by,
+        "accepted_at": _time(case.accepted_at), "dispatched_at": _time(case.dispatched_at),
+        "closed_at": _time(case.closed_at), "due_at": _time(case.due_at),
+        "overdue": case.overdue, "held_hours": case.held_hours,
+        "events": [{**e, "at": _time(e["at"])} for e in case.events],
+    }
+
+
+def _actor(principal: Principal) -> str:
+    return principal.name or "anonymous"
+
+
+@router.get("/v1/case-categories")
+def case_categories(request: Request) -> Response:
+    """The case category catalogue (GB/T 30428 style): event and component classes."""
+    with request.app.state.engine.connect() as conn:
+        found = list_categories(conn)
+    return json_response([{"code": c.code, "name": c.name, "type": c.type,
+                           "type_zh": TYPE_ZH[c.type], "major_code": c.major_code,
+                           "major_name": c.major_name, "handling_hours": c.handling_hours}
+                          for c in found])
+
+
+@router.post("/v1/cases", status_code=201, dependencies=[require(Role.dispatcher)],
+             responses=problems(409))
+def create_case(
+    request: Request, principal: PrincipalDep, snapshots: SnapshotsDep,
+    case_settings: CaseSettingsDep,
+    body: Annotated[dict[str, Any], Body(examples=[CASE_EXAMPLE])],
+    idempotency_key: Annotated[str | None, Header(
+        description="Retries with the same key create the case once")] = None,
+) -> Response:
+    """Report a case: it is routed to one grid at once (point in any crs, or an address)."""
+    report = CaseReport.from_mapping(body)
+    case, replayed = cases.submit_case(
+        request.app.state.engine, snapshots.current(), report, _actor(principal),
+        case_settings, idempotency_key)
+    headers = {"Location": f"/v1/cases/{case.id}"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return json_response(case_body(case, principal), 201, headers)
+
+
+
+@router.get("/v1/cases/{case_id}")
+def read_case(request: Request, principal: PrincipalDep, case_id: int) -> Response:
+    """One case with its full history (reporter and people masked for viewers)."""
+    with request.app.state.engine.connect() as conn:
+        case = cases.get_case(conn, case_id, with_events=True)
+    return json_response(case_body(case, principal))
+
+
+@router.post("/v1/cases/{case_id}/transitions", dependencies=[require(Role.dispatcher)],
+             responses=problems(409))
+def transition_case(
+    request: Request, principal: PrincipalDep, case_id: int,
+    body: Annotated[dict[str, Any], Body(examples=[{"to": "accepted", "note": "立案"}])],
+) -> Response:
+    """Move a case to its next status; an illegal move is refused with 409."""
+    to = body.get("to")
+    note = body.get("note") or ""
+    if not isinstance(to, str) or not isinstance(note, str):
+        raise InvalidInputError('the body must be {"to": STATUS, "note": TEXT}')
+    with request.app.state.engine.begin() as conn:
+        cases.transition(conn, case_id, to, _actor(principal), note)
+        case = cases.get_case(conn, case_id, with_events=True)
+    return json_response(case_body(case, principal))
+
+
+@router.post("/v1/cases/{case_id}/reroute", dependencies=[require(Role.dispatcher)],
+             responses=problems(409))
+def reroute_case(
+    request: Request, principal: PrincipalDep, case_id: int,
+    body: Annotated[dict[str, Any], Body(examples=[{"grid": "340102006004002",
+                                                    "reason": "现场核实属隔壁网格"}])],
+) -> Response:
+    """Send a case to another grid, with a reason; later releases never override it."""
+    grid, reason = body.get("grid"), body.get("reason") or ""
+    if not isinstance(grid, str) or not isinstance(reason, str):
+        raise InvalidInputError('the body must be {"grid": CODE, "reason": TEXT}')
+    with request.app.state.engine.begin() as conn:
+        cases.reroute(conn, case_id, grid, _actor(principal), reason)
+        case = cases.get_case(conn, case_id, with_events=True)
+    return json_response(case_body(case, principal))

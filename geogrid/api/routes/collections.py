@@ -1,0 +1,174 @@
+"""Feature collections for web maps: communities, streets, stations and compounds (GeoJSON).
+
+Shared by every collection route (grids too): the query parameters for paging, bbox and crs,
+the ``links`` of a page, and a response that sends a model as ``application/geo+json``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import shapely
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from shapely.geometry.base import BaseGeometry
+
+from geogrid.api.deps import ConnDep
+from geogrid.api.schemas import (
+    CommunityCollection,
+    CommunityFeature,
+    CommunityProperties,
+    CompoundCollection,
+    CompoundFeature,
+    CompoundProperties,
+    Link,
+    StationCollection,
+    StationFeature,
+    StationProperties,
+    StreetCollection,
+    StreetFeature,
+    StreetProperties,
+    UnitRef,
+)
+from geogrid.boundaries.grids import Unit
+from geogrid.lookup import collections as features
+
+GEOJSON = "application/geo+json"
+
+
+class GeoJSONResponse(JSONResponse):
+    """A body already serialised by pydantic, sent as GeoJSON.
+
+    A JSONResponse, so that the OpenAPI document shows the route's response model under
+    ``application/geo+json``; the body is passed through as it is, never encoded twice.
+    """
+
+    media_type = GEOJSON
+
+    def render(self, content: Any) -> bytes:
+        return content if isinstance(content, bytes) else str(content).encode("utf-8")
+
+
+def geojson(model: BaseModel) -> GeoJSONResponse:
+    """``model`` serialised by pydantic's JSON encoder (the fast path) as application/geo+json."""
+    return GeoJSONResponse(model.model_dump_json())
+
+
+CrsQuery = Annotated[str, Query(
+    description="Coordinate system of the answer and of bbox: wgs84, cgcs2000, gcj02 "
+                "(AMap, Tencent, WeChat) or bd09 (Baidu)")]
+BBoxQuery = Annotated[str | None, Query(
+    description="minlon,minlat,maxlon,maxlat in crs: only features that intersect it",
+    examples=["117.33,31.86,117.37,31.89"])]
+LimitQuery = Annotated[int, Query(
+    ge=1, description=f"Page size (default {features.DEFAULT_LIMIT}); values above "
+                      f"{features.MAX_LIMIT} are clamped to it, and the answer says so")]
+CodeAfterQuery = Annotated[str | None, Query(
+    description="Continue after this code; follow the page's next link rather than set it")]
+IdAfterQuery = Annotated[int | None, Query(
+    description="Continue after this id; follow the page's next link rather than set it")]
+CommunityQuery = Annotated[str | None, Query(description="Community code (12 digits)")]
+ReleaseQuery = Annotated[int | None, Query(ge=1, description="Boundary release; default current")]
+
+router = APIRouter(prefix="/v1", tags=["collections"], default_response_class=GeoJSONResponse)
+
+
+def page_links(request: Request, page: features.Page[Any]) -> list[Link]:
+    """``self``, and ``next`` while more features remain."""
+    found = [Link(rel="self", href=str(request.url))]
+    if page.next_after is not None:
+        following = request.url.include_query_params(after=page.next_after, limit=page.limit)
+        found.append(Link(rel="next", href=str(following)))
+    return found
+
+
+def page_members(request: Request, page: features.Page[Any]) -> dict[str, Any]:
+    """The members every collection answer has besides its features."""
+    return {"numberMatched": page.number_matched, "numberReturned": len(page.items),
+            "limit": page.limit, "limit_requested": page.limit_requested, "crs": page.crs,
+            "links": page_links(request, page)}
+
+
+def geometry(geom: BaseGeometry) -> dict[str, Any]:
+    """A GeoJSON geometry object."""
+    return shapely.geometry.mapping(geom)  # type: ignore[no-any-return]
+
+
+def unit_ref(unit: Unit | None) -> UnitRef | None:
+    return None if unit is None else UnitRef(code=unit.code, name=unit.name)
+
+
+@router.get("/streets", response_model=StreetCollection)
+def list_streets(request: Request, conn: ConnDep, bbox: BBoxQuery = None,
+                 crs: CrsQuery = "wgs84", limit: LimitQuery = features.DEFAULT_LIMIT,
+                 after: CodeAfterQuery = None) -> Response:
+    """Streets, towns and development zones as a GeoJSON FeatureCollection, paged by code."""
+    page = features.streets(conn, bbox=bbox, crs=crs, limit=limit, after=after)
+    return geojson(StreetCollection(**page_members(request, page), features=[
+        StreetFeature(id=s.code, geometry=geometry(s.geometry), properties=StreetProperties(
+            code=s.code, name=s.name, kind=s.kind,  # type: ignore[arg-type]
+            district_code=s.district_code))
+        for s in page.items]))
+
+
+@router.get("/communities", response_model=CommunityCollection)
+def list_communities(request: Request, conn: ConnDep,
+                     street: Annotated[str | None, Query(description="Street code (9 digits)")]
+                     = None,
+                     bbox: BBoxQuery = None, crs: CrsQuery = "wgs84",
+                     limit: LimitQuery = features.DEFAULT_LIMIT, after: CodeAfterQuery = None
+                     ) -> Response:
+    """Communities as a GeoJSON FeatureCollection, paged by code, optionally of one street."""
+    page = features.communities(conn, street=street, bbox=bbox, crs=crs, limit=limit,
+                                after=after)
+    return geojson(CommunityCollection(**page_members(request, page), features=[
+        CommunityFeature(id=c.code, geometry=geometry(c.geometry), properties=CommunityProperties(
+            code=c.code, name=c.name, street=UnitRef(code=c.street.code, name=c.street.name)))
+        for c in page.items]))
+
+
+@router.get("/stations", response_model=StationCollection)
+def list_stations(request: Request, conn: ConnDep,
+                  kind: Annotated[str | None, Query(
+                      description=f"One of {', '.join(features.STATION_KINDS)}")] = None,
+                  community: CommunityQuery = None, bbox: BBoxQuery = None,
+                  crs: CrsQuery = "wgs84", limit: LimitQuery = features.DEFAULT_LIMIT,
+                  after: IdAfterQuery = None) -> Response:
+    """Service stations as a GeoJSON FeatureCollection of points, paged by id."""
+    page = features.stations(conn, kind=kind, community=community, bbox=bbox, crs=crs,
+                             limit=limit, after=after)
+    return geojson(StationCollection(**page_members(request, page), features=[
+        StationFeature(id=s.id, geometry=geometry(s.geometry), properties=StationProperties(
+            id=s.id, name=s.name, kind=s.kind,  # type: ignore[arg-type]
+            community=unit_ref(s.community), opening_hours=s.opening_hours, address=s.address))
+        for s in page.items]))
+
+
+@router.get("/compounds", response_model=CompoundCollection)
+def list_compounds(request: Request, conn: ConnDep,
+                   kind: Annotated[str | None, Query(
+                       description=f"One of {', '.join(features.COMPOUND_KINDS)}")] = None,
+                   smart_safe: Annotated[bool | None, Query(
+                       description="Only smart safe compounds (true) or only the others")]
+                   = None,
+                   three_no: Annotated[bool | None, Query(
+                       description="Only three-no compounds (true) or only the others")] = None,
+                   community: Annotated[str | None, Query(
+                       description="Community code (12 digits) of the grid holding the "
+                                   "compound's point")] = None,
+                   release: ReleaseQuery = None, bbox: BBoxQuery = None,
+                   crs: CrsQuery = "wgs84", limit: LimitQuery = features.DEFAULT_LIMIT,
+                   after: IdAfterQuery = None) -> Response:
+    """Compounds as a GeoJSON FeatureCollection, paged by id, each with its grid."""
+    page = features.compounds(conn, kind=kind, smart_safe=smart_safe, three_no=three_no,
+                              community=community, release=release, bbox=bbox, crs=crs,
+                              limit=limit, after=after)
+    assert page.release is not None
+    return geojson(CompoundCollection(**page_members(request, page), release=page.release,
+                                      features=[
+        CompoundFeature(id=c.id, geometry=geometry(c.geometry), properties=CompoundProperties(
+            id=c.id, name=c.name, kind=c.kind,  # type: ignore[arg-type]
+            households=c.households, population=c.population, smart_safe=c.smart_safe,
+            three_no=c.three_no, grid=unit_ref(c.grid), community=unit_ref(c.community)))
+        for c in page.items]))

@@ -1,0 +1,21 @@
+"""API keys (admin only). Keys are created with `geogrid keys create`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from geogrid.access import keys
+from geogrid.access.roles import Role
+from geogrid.api.deps import ConnDep, require
+from geogrid.api.schemas import KeyInfo
+
+router = APIRouter(prefix="/v1/keys", tags=["keys"], dependencies=[require(Role.admin)])
+
+
+@router.get("")
+def list_keys(conn: ConnDep) -> list[KeyInfo]:
+    """Every API key (names, roles, prefixes; never the secrets)."""
+    return [KeyInfo(name=k.name, role=k.role.name, prefix=k.prefix,
+                    created_at=k.created_at.isoformat(),
+                    revoked_at=None if k.revoked_at is None else k.revoked_at.isoformat())
+            for k in keys.list_keys(conn)]

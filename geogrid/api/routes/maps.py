@@ -1,0 +1,144 @@
+"""Web maps (HTML pages) and the vendored assets they load, served from this origin only."""
+
+from __future__ import annotations
+
+import gzip
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
+from starlette.types import Scope
+
+from geogrid import maps
+from geogrid.access.roles import Role
+from geogrid.api.deps import ConnDep, PrincipalDep, require
+from geogrid.api.routes.case_queries import FilterDep
+from geogrid.mapdata import cases as mapdata_cases
+from geogrid.mapdata import plans as mapdata_plans
+from geogrid.mapdata import views as mapdata
+from geogrid.settings import MapSettings
+
+router = APIRouter(tags=["maps"], default_response_class=HTMLResponse)
+
+#: Where maps/static is mounted (api.main); pages refer to it relative to the app's root.
+STATIC_PATH = "/static"
+#: Vendored files are versioned by path and our own by a content hash in the query string.
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+class CachedStaticFiles(StaticFiles):
+    """maps/static with long cache headers: the page changes, its libraries do not."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code in (200, 304):
+            response.headers["Cache-Control"] = IMMUTABLE
+        return response
+
+
+def static_files() -> StaticFiles:
+    return CachedStaticFiles(directory=maps.STATIC_DIR)
+
+
+def _root(request: Request) -> str:
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+def _html(request: Request, folium_map: object) -> Response:
+    page = maps.page(folium_map, f"{_root(request)}{STATIC_PATH}").encode("utf-8")
+    # The page embeds data as of now and, for dispatchers, personal data: never share it.
+    headers = {"Cache-Control": "private, no-cache", "Vary": "Accept-Encoding, Authorization"}
+    if "gzip" in request.headers.get("accept-encoding", "").lower():
+        # The data compresses about six to one; only these pages are large enough to matter.
+        headers["Content-Encoding"] = "gzip"
+        page = gzip.compress(page, compresslevel=6)
+    return Response(page, media_type="text/html; charset=utf-8", headers=headers)
+
+
+def _settings() -> MapSettings:
+    return MapSettings()
+
+
+@router.get("/", include_in_schema=False)
+@router.get("/maps/overview")
+def overview_page(request: Request, conn: ConnDep, principal: PrincipalDep,
+                  minutes: Annotated[int, Query(description="Tier of the gaps and heat layer: "
+                                                           "5, 10 or 15")] = 15) -> Response:
+    """The district map: streets, communities, grids, compounds, stations, circles, gaps."""
+    data = mapdata.overview(conn, principal, minutes=minutes)
+    return _html(request, maps.overview_map(
+        data, grid_link=f"{_root(request)}/maps/grids/",
+        tianditu_key=_settings().tianditu_key))
+
+
+@router.get("/maps/grids/{code}")
+def grid_page(code: str, request: Request, conn: ConnDep, principal: PrincipalDep
+              ) -> Response:
+    """One grid with its neighbours, compounds, and the stations whose circles reach it."""
+    data = mapdata.grid_view(conn, code, principal)
+    return _html(request, maps.grid_map(data, grid_link=f"{_root(request)}/maps/grids/",
+                                        tianditu_key=_settings().tianditu_key))
+
+
+@router.get("/maps/coverage")
+def coverage_page(
+    request: Request,
+    conn: ConnDep,
+    minutes: Annotated[int, Query(description="5, 10 or 15")] = 15,
+    kind: Annotated[str | None, Query(description="Station kinds, comma-separated; "
+                                                  "default all")] = None,
+) -> Response:
+    """Share of households covered per community, with the gap polygons on top."""
+    kinds = [k for k in (kind or "").split(",") if k.strip()] or None
+    data = mapdata.coverage_view(conn, minutes=minutes, kinds=kinds)
+    return _html(request, maps.coverage_map(data, tianditu_key=_settings().tianditu_key))
+
+
+@router.get("/maps/locate")
+def locate_page(
+    request: Request,
+    conn: ConnDep,
+    lon: Annotated[float | None, Query(description="Longitude of the first point")] = None,
+    lat: Annotated[float | None, Query(description="Latitude of the first point")] = None,
+    crs: Annotated[str, Query(description="wgs84, cgcs2000, gcj02 or bd09")] = "wgs84",
+) -> Response:
+    """A dispatcher's map: the point's grid and nearest stations; click to move the point."""
+    data = mapdata.locate_view(conn, lon, lat, crs)
+    return _html(request, maps.locate_map(data, api_root=_root(request),
+                                          grid_link=f"{_root(request)}/maps/grids/",
+                                          tianditu_key=_settings().tianditu_key))
+
+
+@router.get("/maps/cases")
+def cases_page(
+    request: Request,
+    conn: ConnDep,
+    found: FilterDep,
+    resolution: Annotated[int, Query(description="H3 resolution of the heat layer: 8 or 9")]
+    = 8,
+) -> Response:
+    """Cases per grid, per H3 cell and as clustered markers, filtered as /v1/cases is."""
+    # No reporter data on any map page, whoever asks: the page may be left open on a wall.
+    data = mapdata_cases.case_view(conn, found, hex_resolution=resolution)
+    return _html(request, maps.case_map(data, grid_link=f"{_root(request)}/maps/grids/",
+                                        tianditu_key=_settings().tianditu_key))
+
+
+@router.get("/maps/plans/{plan_id}")
+def plan_page(plan_id: int, request: Request, conn: ConnDep) -> Response:
+    """A plan before and after: draw and submit edits, undo them, publish, read the preview."""
+    # No key needed to open (grid outlines and the list of edits); the page's script sends the
+    # planner's key its form asks for with every call that needs one (a page load cannot).
+    data = mapdata_plans.plan_view(conn, plan_id)
+    return _html(request, maps.plan_map(data, api_root=_root(request),
+                                        tianditu_key=_settings().tianditu_key))
+
+
+@router.get("/maps/plans/{plan_id}/layers", response_class=JSONResponse,
+            dependencies=[require(Role.planner)])
+def plan_page_layers(plan_id: int, conn: ConnDep) -> JSONResponse:
+    """The plan map's status, edits and touched grids (GeoJSON), redrawn after each change."""
+    data = mapdata_plans.plan_view(conn, plan_id, with_base=False)
+    return JSONResponse(maps.plan_layers(data), headers={"Cache-Control": "no-store"})

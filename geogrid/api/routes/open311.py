@@ -1,0 +1,216 @@
+"""Open311 GeoReport v2 at /open311/v2/: the case catalogue and cases, in JSON and XML.
+
+Every path ends in ``.json`` or ``.xml``, which picks the format of the answer, errors
+included: errors use the spec's shape (``[{"code", "description"}]`` or
+``<errors><error>…``), not the rest of the API's. GET is public and shows no reporter data;
+``POST requests`` needs an ``api_key`` (form field, or ``Authorization: Bearer``) with the
+dispatcher role. Mapping and rendering live in geogrid.cases.open311.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException
+
+from geogrid.access import keys
+from geogrid.access.roles import Role
+from geogrid.api.deps import CaseSettingsDep, SnapshotsDep
+from geogrid.api.errors import OPEN311_STATUS, database_unreachable, status_for
+from geogrid.cases import open311
+from geogrid.cases import records as cases
+from geogrid.cases.categories import list_categories
+from geogrid.errors import (
+    AuthenticationError,
+    GeogridError,
+    InvalidInputError,
+    NotFoundError,
+)
+from geogrid.settings import CaseSettings
+
+log = logging.getLogger("geogrid.api")
+
+
+
+def _format(request: Request) -> str:
+    return "xml" if request.url.path.endswith(".xml") else "json"
+
+
+def _answer(request: Request, body: Any, status: int = 200, kind: str | None = None,
+            headers: dict[str, str] | None = None) -> Response:
+    """``body`` as JSON or as XML (root and item element from ``kind``), by the path's suffix."""
+    fmt = _format(request)
+    if fmt == "json":
+        content = orjson.dumps(body)
+    elif kind in open311.XML_ROOTS:
+        root, item = open311.XML_ROOTS[kind]
+        content = open311.to_xml(root, body, item)
+    else:
+        content = open311.to_xml(kind or "response", body)
+    return Response(content, status_code=status, headers=headers,
+                    media_type=f"{open311.FORMATS[fmt]}; charset=utf-8")
+
+
+def _error(request: Request, status: int, description: str,
+           headers: dict[str, str] | None = None) -> Response:
+    return _answer(request, open311.errors_body(status, description), status, "errors", headers)
+
+
+def _message(request: Request, exc: GeogridError) -> str:
+    wants_zh = request.headers.get("accept-language", "").strip().lower().startswith("zh")
+    return exc.message_zh if wants_zh and exc.message_zh else exc.message
+
+
+class Open311Route(APIRoute):
+    """A route whose errors answer in the spec's error format, in the path's format."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except GeogridError as exc:
+                status = status_for(exc, OPEN311_STATUS)
+                retry = {"Retry-After": "5"} if status == 503 else None
+                return _error(request, status, _message(request, exc), retry)
+            except RequestValidationError as exc:
+                where = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: "
+                                  f"{e.get('msg')}" for e in exc.errors())
+                return _error(request, 400, where)
+            except HTTPException as exc:
+                return _error(request, exc.status_code, str(exc.detail))
+            except DBAPIError as exc:
+                if database_unreachable(exc):
+                    log.warning("database unavailable: %s", exc.__class__.__name__)
+                    return _error(request, 503, "the database is unavailable; retry shortly",
+                                  {"Retry-After": "5"})
+                log.exception("database error")
+                return _error(request, 500, "internal error")
+
+        return handler
+
+
+router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
+
+
+def _checked_format(fmt: str) -> None:
+    if fmt not in open311.FORMATS:
+        raise NotFoundError(f'the format was "{fmt}" but must be json or xml')
+
+
+def _engine(request: Request) -> Any:
+    return request.app.state.engine
+
+
+@router.get("/discovery.{fmt}")
+def discovery(request: Request, fmt: str) -> Response:
+    """Where the endpoint is, what it speaks, how to get a key."""
+    _checked_format(fmt)
+    with _engine(request).connect() as conn:
+        code, name = open311.jurisdiction(conn)
+    url = str(request.base_url).rstrip("/") + router.prefix
+    return _answer(request, open311.discovery(url, f"{name} ({code}) 网格化服务管理中心"), 200,
+                   "discovery")
+
+
+@router.get("/services.{fmt}")
+def services(request: Request, fmt: str, jurisdiction_id: str | None = None) -> Response:
+    """The services: the case category catalogue."""
+    _checked_format(fmt)
+    with _engine(request).connect() as conn:
+        open311.check_jurisdiction(conn, jurisdiction_id)
+        found = list_categories(conn)
+    return _answer(request, [open311.service(c) for c in found], 200, "services")
+
+
+@router.get("/services/{service_code}.{fmt}")
+def service_definition(request: Request, service_code: str, fmt: str,
+                       jurisdiction_id: str | None = None) -> Response:
+    """A service's definition (its extra questions: none so far)."""
+    _checked_format(fmt)
+    with _engine(request).connect() as conn:
+        open311.check_jurisdiction(conn, jurisdiction_id)
+        category = open311.find_service(conn, service_code)
+    return _answer(request, open311.service_definition(category), 200, "service_definition")
+
+
+@router.post("/requests.{fmt}", status_code=201)
+async def create_request(
+    request: Request, fmt: str, snapshots: SnapshotsDep, case_settings: CaseSettingsDep,
+    idempotency_key: Annotated[str | None, Header(
+        description="Retries with the same key create the case once")] = None,
+) -> Response:
+    """Report a case (form-encoded, per GeoReport v2); needs a dispatcher api_key."""
+    _checked_format(fmt)
+    form = await request.form()
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    case, replayed = await run_in_threadpool(_submit, request, snapshots, case_settings,
+                                             fields, idempotency_key)
+    headers = {"Location": f"{router.prefix}/requests/{case.id}.{fmt}"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return _answer(request, open311.created_body(case), 201, "requests", headers)
+
+
+def _submit(request: Request, snapshots: Any, case_settings: CaseSettings,
+            form: Mapping[str, str], idempotency_key: str | None) -> tuple[cases.Case, bool]:
+    engine = _engine(request)
+    key = form.get("api_key") or _bearer(request)
+    if not key:
+        raise AuthenticationError("api_key is required to post a service request",
+                                  zh="提交服务请求需要 api_key")
+    with engine.connect() as conn:
+        principal = keys.authenticate(conn, key)
+        principal.require(Role.dispatcher)
+        open311.check_jurisdiction(conn, form.get("jurisdiction_id"))
+        try:
+            category = open311.find_service(conn, form.get("service_code"))
+        except NotFoundError as exc:  # for POST the spec says 400: an invalid field
+            raise InvalidInputError(exc.message, zh=exc.message_zh) from None
+    report = open311.report_from_form(form, category)
+    return cases.submit_case(engine, snapshots.current(), report, principal.name or "open311",
+                             case_settings, idempotency_key)
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+
+@router.get("/requests.{fmt}")
+def find_requests(request: Request, fmt: str) -> Response:
+    """Service requests: by service_request_id, service_code, start_date/end_date, status."""
+    _checked_format(fmt)
+    # Lists may come comma separated or as repeated parameters; both mean the same.
+    params = {k: ",".join(request.query_params.getlist(k)) for k in request.query_params}
+    query = open311.RequestQuery.from_params(params)
+    with _engine(request).connect() as conn:
+        open311.check_jurisdiction(conn, request.query_params.get("jurisdiction_id"))
+        found = open311.find_requests(conn, query)
+    return _answer(request, [open311.request_body(r) for r in found], 200, "requests")
+
+
+@router.get("/requests/{request_id}.{fmt}")
+def read_request(request: Request, request_id: str, fmt: str,
+                 jurisdiction_id: str | None = None) -> Response:
+    """One service request."""
+    _checked_format(fmt)
+    if not (request_id.isdigit() and len(request_id) <= 18):
+        raise NotFoundError(f'service request "{request_id}" does not exist (ids are numbers)',
+                            zh=f"服务请求 {request_id} 不存在")
+    with _engine(request).connect() as conn:
+        open311.check_jurisdiction(conn, jurisdiction_id)
+        found = open311.get_request(conn, int(request_id))
+    return _answer(request, [open311.request_body(found)], 200, "requests")

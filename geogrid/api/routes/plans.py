@@ -1,0 +1,170 @@
+"""Boundary plans (planner role): edits checked at once, previewed, published as a release.
+
+Write routes open their own transaction and commit it before answering, so a 2xx means the
+change is stored; publish also waits until this process serves the new release.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from geogrid.access.roles import Principal, Role
+from geogrid.api.deps import PrincipalDep, require
+from geogrid.api.openapi import problems
+from geogrid.errors import InvalidInputError, TooLargeError
+from geogrid.plans import lifecycle as plans
+from geogrid.plans.preview import preview
+from geogrid.plans.replace import read_drawing
+
+EDIT_EXAMPLE = {
+    "op": "transfer", "from": "340102006004001", "to": "340102006004002",
+    "area": {"type": "Polygon", "coordinates": [[[117.337, 31.892], [117.338, 31.892],
+                                                 [117.338, 31.893], [117.337, 31.892]]]},
+    "crs": "wgs84", "comment": "划入新建楼栋"}
+
+router = APIRouter(prefix="/v1/plans", tags=["plans"], dependencies=[require(Role.planner)])
+
+
+def _actor(principal: Principal) -> str:
+    return principal.name or "anonymous"
+
+
+def _summary(plan: plans.Plan) -> dict[str, Any]:
+    return {"id": plan.id, "comment": plan.comment, "base_release": plan.base_release,
+            "status": plan.status, "created_by": plan.created_by,
+            "created_at": plan.created_at.isoformat(),
+            "edits": [{"edit_id": e.id, "op": e.op, "comment": e.comment,
+                       "created_by": e.created_by, "created_at": e.created_at.isoformat()}
+                      for e in plan.edits]}
+
+
+@router.post("", status_code=201)
+def create_plan(request: Request, principal: PrincipalDep,
+                body: Annotated[dict[str, Any], Body(examples=[{"comment": "新建小区"}])]
+                ) -> dict[str, Any]:
+    """Open a plan on the current boundary release."""
+    with request.app.state.engine.begin() as conn:
+        plan = plans.create_plan(conn, str(body.get("comment") or ""), _actor(principal))
+    return {"id": plan.id, "base_release": plan.base_release}
+
+
+@router.get("")
+def list_plans(request: Request) -> list[dict[str, Any]]:
+    """Open plans with their edits."""
+    with request.app.state.engine.connect() as conn:
+        return [_summary(p) for p in plans.open_plans(conn)]
+
+
+@router.get("/{plan_id}")
+def read_plan(request: Request, plan_id: int) -> dict[str, Any]:
+    """One plan with its edits."""
+    with request.app.state.engine.connect() as conn:
+        return _summary(plans.get_plan(conn, plan_id))
+
+
+@router.delete("/{plan_id}", status_code=204, responses=problems(409))
+def discard_plan(request: Request, principal: PrincipalDep, plan_id: int) -> Response:
+    """Discard an open plan."""
+    with request.app.state.engine.begin() as conn:
+        plans.discard_plan(conn, plan_id, _actor(principal))
+    return Response(status_code=204)
+
+
+#: The largest drawing file a replace edit takes.
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+
+EDIT_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"type": "object", "required": ["op"],
+                                    "additionalProperties": True},
+                         "example": EDIT_EXAMPLE},
+    "multipart/form-data": {"schema": {
+        "type": "object", "required": ["file", "grids"],
+        "properties": {
+            "op": {"type": "string", "enum": ["replace"], "default": "replace"},
+            "grids": {"type": "string", "description": "codes of the grids the drawing "
+                      "replaces, comma-separated or repeated (alias: codes)"},
+            "crs": {"type": "string", "description": "wgs84, cgcs2000, gcj02, bd09 or "
+                    "EPSG:n; default the file's own"},
+            "comment": {"type": "string"},
+            "file": {"type": "string", "format": "binary",
+                     "description": "the drawing: a GeoPackage or GeoJSON file"}}}}}}}
+
+
+async def _form_edit(request: Request) -> dict[str, Any]:
+    """A replace edit sent as multipart/form-data with its drawing as a file."""
+    form = await request.form(max_files=1)
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise InvalidInputError('a multipart edit needs a "file" part: the drawing as a '
+                                "GeoPackage or GeoJSON file")
+    op = str(form.get("op") or "replace")
+    if op != "replace":
+        raise InvalidInputError(f'op was "{op}" but a file upload is only for "replace"; '
+                                "send other ops as JSON")
+    if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
+        raise TooLargeError(f"the file has {upload.size} bytes; at most {MAX_UPLOAD_BYTES}")
+    data = await upload.read()
+    codes = [c.strip() for value in (*form.getlist("grids"), *form.getlist("codes"))
+             for c in str(value).split(",") if c.strip()]
+    crs = str(form.get("crs") or "").strip() or None
+    layer, crs = await run_in_threadpool(read_drawing, data, crs,
+                                         upload.filename or "the file")
+    return {"op": "replace", "grids": codes, "layer": layer, "crs": crs,
+            "comment": str(form.get("comment") or "")}
+
+
+async def _edit_body(request: Request) -> dict[str, Any]:
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return await _form_edit(request)
+    try:
+        body = await request.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise InvalidInputError('the edit must be a JSON object {"op", ...}, or '
+                                "multipart/form-data with a file for replace")
+    return body
+
+
+def _store_edit(request: Request, plan_id: int, body: dict[str, Any], actor: str) -> int:
+    with request.app.state.engine.begin() as conn:
+        return plans.add_edit(conn, plan_id, body, actor)
+
+
+@router.post("/{plan_id}/edits", status_code=201, openapi_extra=EDIT_BODY,
+             responses=problems(409, 413))
+async def add_edit(request: Request, principal: PrincipalDep, plan_id: int) -> dict[str, Any]:
+    """Add an edit (JSON, or a replace drawing as a file); 422 names the rule it breaks."""
+    body = await _edit_body(request)
+    edit_id = await run_in_threadpool(_store_edit, request, plan_id, body, _actor(principal))
+    return {"edit_id": edit_id}
+
+
+@router.delete("/{plan_id}/edits/{edit_id}", status_code=204, responses=problems(409))
+def undo_edit(request: Request, principal: PrincipalDep, plan_id: int, edit_id: int
+              ) -> Response:
+    """Undo an edit."""
+    with request.app.state.engine.begin() as conn:
+        plans.undo_edit(conn, plan_id, edit_id, _actor(principal))
+    return Response(status_code=204)
+
+
+@router.get("/{plan_id}/preview")
+def preview_plan(request: Request, plan_id: int) -> dict[str, Any]:
+    """Every touched grid before and after, compounds moved or cut, and the invariant check."""
+    with request.app.state.engine.connect() as conn:
+        return preview(conn, plan_id)
+
+
+@router.post("/{plan_id}/publish", responses=problems(409))
+def publish_plan(request: Request, principal: PrincipalDep, plan_id: int) -> dict[str, Any]:
+    """Publish the plan as a new boundary release (409 if its base moved under it)."""
+    with request.app.state.engine.begin() as conn:
+        release = plans.publish_plan(conn, plan_id, _actor(principal))
+    # Answer only once this process serves the new release.
+    request.app.state.snapshots.refresh()
+    return {"release": release.id}

@@ -1,0 +1,104 @@
+"""Reading single grids with their community, street and responsible people."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Connection, text
+
+from geogrid.access.roles import mask_name, mask_phone
+from geogrid.boundaries.releases import current_release
+from geogrid.db.sqlfiles import sql
+from geogrid.errors import InvalidInputError, NotFoundError
+
+
+@dataclass(frozen=True)
+class Person:
+    """A responsible person: name and phone (personal data, masked for viewers)."""
+
+    name: str | None
+    phone: str | None
+
+    def masked(self) -> Person:
+        return Person(mask_name(self.name), mask_phone(self.phone))
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A community or street: official code and name."""
+
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Grid:
+    """One grid as of one release."""
+
+    code: str
+    name: str
+    kind: str
+    dedicated_unit_name: str | None
+    dedicated_unit_type: str | None
+    community: Unit
+    street: Unit
+    leader: Person
+    party_branch: str | None
+    party_secretary: Person
+    release: int
+    geometry: BaseGeometry
+
+    def masked(self) -> Grid:
+        """The same grid with personal data masked (for viewers)."""
+        return replace(self, leader=self.leader.masked(),
+                       party_secretary=self.party_secretary.masked())
+
+
+def _grid(row: Any, release: int) -> Grid:
+    return Grid(
+        code=row.code, name=row.name, kind=row.kind,
+        dedicated_unit_name=row.dedicated_unit_name,
+        dedicated_unit_type=row.dedicated_unit_type,
+        community=Unit(row.community_code, row.community_name),
+        street=Unit(row.street_code, row.street_name),
+        leader=Person(row.leader_name, row.leader_phone),
+        party_branch=row.party_branch_name,
+        party_secretary=Person(row.party_secretary_name, row.party_secretary_phone),
+        release=release, geometry=shapely.from_wkb(bytes(row.wkb)),
+    )
+
+
+def check_code(code: str) -> None:
+    """Raise InvalidInputError unless ``code`` is a 15-digit grid code."""
+    if len(code) != 15 or not code.isdigit():
+        raise InvalidInputError(f'grid code was "{code}" but must be 15 digits '
+                                "(community code + 3-digit sequence)",
+                                zh=f"网格编码“{code}”无效：应为 15 位数字（社区编码 + 3 位序号）")
+
+
+def get_grid(conn: Connection, code: str, release: int | None = None) -> Grid:
+    """Grid ``code`` as of ``release`` (default: the current one).
+
+    Raises
+    ------
+    InvalidInputError
+        When ``code`` is not 15 digits.
+    NotFoundError
+        When no grid has that code in that release.
+    """
+    check_code(code)
+    if release is None:
+        current = current_release(conn)
+        if current is None:
+            raise NotFoundError("no boundary release is published yet",
+                                zh="尚未发布任何网格边界版本")
+        release = current.id
+    row = conn.execute(text(sql("grid_by_code")), {"code": code, "release": release}
+                       ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"grid {code} does not exist in release {release}",
+                            zh=f"边界版本 {release} 中不存在网格 {code}")
+    return _grid(row, release)

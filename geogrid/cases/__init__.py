@@ -1,0 +1,45 @@
+"""Case dispatch: the category catalogue, routing, the case record and its life cycle, queries,
+import/export and Open311.
+
+Modules: ``addresses``, ``categories``, ``export``, ``importing``, ``lifecycle``, ``open311``,
+``queries``, ``records``, ``rerouting``, ``routing``.
+"""
+
+from geogrid.cases.categories import TYPE_ZH, list_categories, read_catalogue, replace_catalogue
+from geogrid.cases.export import HEADERS, case_table, export_cases, to_csv
+from geogrid.cases.importing import import_cases, read_rows
+from geogrid.cases.lifecycle import MOVES, STATUS_ZH, STATUSES, legal_moves
+from geogrid.cases.queries import CaseFilter, count_cases, count_h3, list_cases, performance
+from geogrid.cases.records import Case, CaseReport
+from geogrid.cases.rerouting import preview_reroutes
+from geogrid.cases.routing import FLAG_ZH, FLAGS, UnroutableError, route, route_in_release
+
+__all__ = [
+    "FLAGS",
+    "FLAG_ZH",
+    "HEADERS",
+    "MOVES",
+    "STATUSES",
+    "STATUS_ZH",
+    "TYPE_ZH",
+    "Case",
+    "CaseFilter",
+    "CaseReport",
+    "UnroutableError",
+    "case_table",
+    "count_cases",
+    "count_h3",
+    "export_cases",
+    "import_cases",
+    "legal_moves",
+    "list_cases",
+    "list_categories",
+    "performance",
+    "preview_reroutes",
+    "read_catalogue",
+    "read_rows",
+    "replace_catalogue",
+    "route",
+    "route_in_release",
+    "to_csv",
+]

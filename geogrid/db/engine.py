@@ -1,0 +1,86 @@
+"""Connections, migrations and throwaway databases.
+
+geogrid functions take a SQLAlchemy ``Connection``; this module makes the engine that hands
+them out, resolves where the database is (``GEOGRID_DATABASE_URL`` or the embedded cluster) and
+runs the Alembic migrations.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from geogrid.db import embedded
+from geogrid.settings import DatabaseSettings
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
+
+def quote_ident(name: str) -> str:
+    """Quote an SQL identifier; refuses anything but plain names so nothing can be injected."""
+    if not _IDENT.fullmatch(name):
+        raise ValueError(f'identifier "{name}" must match {_IDENT.pattern}')
+    return '"' + name + '"'
+
+
+def embedded_cluster(settings: DatabaseSettings) -> embedded.Cluster:
+    """The embedded cluster for this project folder (not started)."""
+    return embedded.cluster_location(settings.home, settings.cluster_user)
+
+
+def resolve_url(settings: DatabaseSettings) -> str:
+    """The database URL: the configured server, or the embedded cluster (started if needed)."""
+    if settings.database_url:
+        return settings.database_url
+    return embedded.start(embedded_cluster(settings))
+
+
+def make_engine(url: str, pool_size: int = 5) -> Engine:
+    """An engine with a connection pool that checks connections before handing them out."""
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 5, "application_name": "geogrid"},
+    )
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def migrate(url: str) -> None:
+    """Bring the database at ``url`` to the newest schema (idempotent)."""
+    command.upgrade(alembic_config(url), "head")
+
+
+def create_database(url: str, name: str) -> str:
+    """Create database ``name`` with PostGIS on the server of ``url``; return its URL."""
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {quote_ident(name)}"))
+    admin.dispose()
+    target = make_url(url).set(database=name)
+    engine = create_engine(target)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    engine.dispose()
+    return target.render_as_string(hide_password=False)
+
+
+def drop_database(url: str, name: str) -> None:
+    """Drop database ``name`` on the server of ``url``, closing its other sessions."""
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)"))
+    admin.dispose()

@@ -1,0 +1,31 @@
+"""Answers from a release: the in-memory snapshot, locate, nearest stations, service areas,
+coverage and the feature collections.
+
+Modules: ``collections``, ``coverage``, ``health``, ``locate``, ``service_areas``, ``snapshot``,
+``stations``.
+"""
+
+from geogrid.lookup.collections import MAX_LIMIT, Compound
+from geogrid.lookup.coverage import CoverageCache, coverage_gaps, coverage_h3
+from geogrid.lookup.locate import PointAnswer, code_table, locate_point, locate_points
+from geogrid.lookup.service_areas import STATION_KINDS
+from geogrid.lookup.snapshot import GridInfo, Snapshot, SnapshotStore
+from geogrid.lookup.stations import nearest_stations, parse_kinds
+
+__all__ = [
+    "MAX_LIMIT",
+    "STATION_KINDS",
+    "Compound",
+    "CoverageCache",
+    "GridInfo",
+    "PointAnswer",
+    "Snapshot",
+    "SnapshotStore",
+    "code_table",
+    "coverage_gaps",
+    "coverage_h3",
+    "locate_point",
+    "locate_points",
+    "nearest_stations",
+    "parse_kinds",
+]

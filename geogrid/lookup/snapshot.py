@@ -1,0 +1,350 @@
+"""Read-only, versioned in-memory snapshots of one boundary release, for fast answers.
+
+PostGIS stays the source of truth. A snapshot holds what the hot paths need — the point-in-grid
+index, grid attributes, metric geometries for distances, compounds and stations — for one
+release, and is replaced, never patched: :class:`SnapshotStore` builds the new one aside while
+the old one keeps answering, then swaps a single reference. A background watcher learns of new
+releases by PostgreSQL ``LISTEN geogrid_release`` (publishers ``NOTIFY`` in their transaction),
+with a release-counter poll as a fallback, so a process answers from a new release within a
+second of its publication.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import math
+import select
+import struct
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Connection, Engine, text
+
+from geogrid.boundaries.releases import BoundaryRelease, get_release, release_at
+from geogrid.db.sqlfiles import sql
+from geogrid.errors import NotFoundError
+from geogrid.geo.datum import METRIC_SRID, STORAGE_SRID, LocalMetric, to_metric
+from geogrid.geo.locator import OUTSIDE, GridIndex, Location
+
+log = logging.getLogger("geogrid.lookup.snapshot")
+CHANNEL = "geogrid_release"
+_COMPOUND_CELL = 0.002  # degrees, about 200 m: a lookup cell for compound footprints
+_POINT_WKB = struct.Struct("<BIdd")
+
+
+@dataclass(frozen=True)
+class GridInfo:
+    """What an answer says about a grid (personal data unmasked; callers mask)."""
+
+    code: str
+    name: str
+    kind: str
+    community_code: str
+    community_name: str
+    street_code: str
+    street_name: str
+    leader_name: str | None
+    leader_phone: str | None
+    party_branch_name: str | None = None
+    party_secretary_name: str | None = None
+    party_secretary_phone: str | None = None
+
+
+@dataclass(frozen=True)
+class Station:
+    """A service station with its service areas (minutes -> polygon, storage lon/lat)."""
+
+    id: int
+    name: str
+    kind: str
+    lon: float
+    lat: float
+    opening_hours: str
+    areas: dict[int, BaseGeometry]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the hot paths need about one release, immutable once built."""
+
+    release: BoundaryRelease
+    index: GridIndex
+    grids: list[GridInfo]
+    metric_grids: list[BaseGeometry]
+    metric_grids_array: npt.NDArray[np.object_]
+    grid_boundaries: list[BaseGeometry]
+    neighbours: list[npt.NDArray[np.int64]]
+    metric_tree: shapely.STRtree
+    metric: LocalMetric
+    compound_ids: npt.NDArray[np.int64]
+    compound_names: list[str]
+    compound_geoms: list[BaseGeometry]
+    compound_cells: dict[tuple[int, int], list[int]]
+    stations: list[Station]
+    station_xy: npt.NDArray[np.float64]  # metric (EPSG:4548) x, y per station
+    built_in_s: float
+
+    def grid(self, code: str) -> GridInfo | None:
+        """The grid with ``code`` in this release, if there is one."""
+        i = bisect.bisect_left(self.index.codes, code)
+        if i < len(self.grids) and self.index.codes[i] == code:
+            return self.grids[i]
+        return None
+
+    def locate(self, lon: float, lat: float) -> Location:
+        """Grid of one storage-CRS point (see geogrid.geo.locator for the tie-break rule)."""
+        return self.index.locate_one(lon, lat)
+
+    def compound_at(self, lon: float, lat: float) -> tuple[int, str] | None:
+        """The compound whose footprint covers the point, if any (smallest id on overlap)."""
+        key = (math.floor(lon / _COMPOUND_CELL), math.floor(lat / _COMPOUND_CELL))
+        for i in self.compound_cells.get(key, ()):
+            if shapely.intersects_xy(self.compound_geoms[i], lon, lat):
+                return int(self.compound_ids[i]), self.compound_names[i]
+        return None
+
+    def metric_point(self, lon: float, lat: float) -> BaseGeometry:
+        """A storage-CRS point as an EPSG:4548 shapely Point (metres)."""
+        return shapely.from_wkb(_POINT_WKB.pack(1, 1, *self.metric.xy(lon, lat)))
+
+    def nearest_grid(self, metric_point: BaseGeometry) -> tuple[int, float]:
+        """Index of the nearest grid and its distance in metres."""
+        found, dist = self.metric_tree.query_nearest(metric_point, return_distance=True)
+        return int(found[0]), float(dist[0])
+
+    def distance_to_other_grid(self, metric_point: BaseGeometry, grid: int) -> float | None:
+        """Metres from a point in ``grid`` to the nearest other grid (None: there is none).
+
+        Any other grid is at least as far as ``grid``'s own boundary; usually a neighbour
+        sharing that boundary attains it, and only otherwise is the whole layer searched.
+        """
+        to_edge = float(shapely.distance(metric_point, self.grid_boundaries[grid]))
+        neighbours = self.neighbours[grid]
+        best = (float(shapely.distance(metric_point, self.metric_grids_array[neighbours]).min())
+                if len(neighbours) else math.inf)
+        if best <= to_edge + 1e-6:
+            return best
+        near = self.metric_tree.query(metric_point, predicate="dwithin",
+                                      distance=min(best, 200_000.0))
+        others = [int(j) for j in near if j != grid]
+        if not others:
+            return None if math.isinf(best) else best
+        return float(shapely.distance(metric_point, self.metric_grids_array[others]).min())
+
+
+def build(conn: Connection, release_id: int) -> Snapshot:
+    """Build the snapshot of release ``release_id`` (about half a second for Yaohai)."""
+    started = time.perf_counter()
+    release = get_release(conn, release_id)
+    rows = conn.execute(text(sql("snapshot_grids")), {"release": release_id}).all()
+    if not rows:
+        raise NotFoundError(f"release {release_id} has no grids")
+    geoms = shapely.from_wkb([bytes(r.wkb) for r in rows])
+    codes = [r.code.strip() for r in rows]
+    index = GridIndex.build(codes, list(geoms), release_id)
+    by_code = {r.code.strip(): r for r in rows}
+    grids = [GridInfo(c, by_code[c].name, by_code[c].kind, by_code[c].community_code,
+                      by_code[c].community_name, by_code[c].street_code,
+                      by_code[c].street_name, by_code[c].leader_name,
+                      by_code[c].leader_phone, by_code[c].party_branch_name,
+                      by_code[c].party_secretary_name, by_code[c].party_secretary_phone)
+             for c in index.codes]
+    metric_array = to_metric(np.array(index.geoms))
+    metric = list(metric_array)
+    tree = shapely.STRtree(metric_array)
+    pairs = tree.query(metric_array, predicate="dwithin", distance=0.01)
+    keep = pairs[0] != pairs[1]
+    first, second = pairs[0][keep], pairs[1][keep]
+    order = np.argsort(first, kind="stable")
+    neighbours = np.split(second[order], np.searchsorted(first[order], np.arange(1, len(metric))))
+    bounds = tuple(float(v) for v in shapely.total_bounds(np.array(index.geoms)))
+    compounds = conn.execute(text("SELECT id, name, ST_AsBinary(geom) AS wkb FROM compound "
+                                  "ORDER BY id")).all()
+    compound_geoms = shapely.from_wkb([bytes(r.wkb) for r in compounds])
+    stations = _stations(conn)
+    station_xy = np.array([[s.lon, s.lat] for s in stations]).reshape(-1, 2)
+    if len(stations):
+        points = to_metric(shapely.points(station_xy))
+        station_xy = shapely.get_coordinates(points)
+    return Snapshot(
+        release=release, index=index, grids=grids, metric_grids=metric,
+        metric_grids_array=metric_array, grid_boundaries=list(shapely.boundary(metric_array)),
+        neighbours=neighbours, metric_tree=tree,
+        metric=LocalMetric(bounds),  # type: ignore[arg-type]
+        compound_ids=np.array([r.id for r in compounds], dtype=np.int64),
+        compound_names=[r.name for r in compounds],
+        compound_geoms=list(compound_geoms), compound_cells=_cells(compound_geoms),
+        stations=stations, station_xy=station_xy,
+        built_in_s=time.perf_counter() - started,
+    )
+
+
+def _cells(geoms: npt.NDArray[np.object_]) -> dict[tuple[int, int], list[int]]:
+    """Coarse cells -> indices of the prepared geometries whose box meets the cell, id order."""
+    cells: dict[tuple[int, int], list[int]] = {}
+    for i, geom in enumerate(geoms):
+        shapely.prepare(geom)
+        minx, miny, maxx, maxy = geom.bounds
+        for cx in range(math.floor(minx / _COMPOUND_CELL), math.floor(maxx / _COMPOUND_CELL) + 1):
+            for cy in range(math.floor(miny / _COMPOUND_CELL),
+                            math.floor(maxy / _COMPOUND_CELL) + 1):
+                cells.setdefault((cx, cy), []).append(i)
+    return cells
+
+
+def _stations(conn: Connection) -> list[Station]:
+    areas: dict[int, dict[int, BaseGeometry]] = {}
+    for r in conn.execute(text("SELECT station_id, minutes, ST_AsBinary(geom) AS wkb "
+                               "FROM service_area")):
+        geom = shapely.from_wkb(bytes(r.wkb))
+        shapely.prepare(geom)
+        areas.setdefault(r.station_id, {})[int(r.minutes)] = geom
+    rows = conn.execute(text("SELECT id, name, kind, opening_hours, ST_X(geom) AS lon, "
+                             "ST_Y(geom) AS lat FROM station ORDER BY id"))
+    return [Station(r.id, r.name, r.kind, r.lon, r.lat, r.opening_hours, areas.get(r.id, {}))
+            for r in rows]
+
+
+class SnapshotStore:
+    """The current snapshot, kept in step with published releases, plus older ones on demand.
+
+    ``current()`` never blocks on a rebuild once the first snapshot exists: a new release is
+    built aside by the watcher thread and swapped in whole.
+    """
+
+    def __init__(self, engine: Engine, keep_old: int = 4) -> None:
+        self._engine = engine
+        self._current: Snapshot | None = None
+        self._old: OrderedDict[int, Snapshot] = OrderedDict()
+        self._keep_old = keep_old
+        self._lock = threading.Lock()
+        self._build_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+        self.on_swap: Callable[[Snapshot], None] | None = None
+        #: Other NOTIFY channels the watcher listens on, with what to call when one fires.
+        self._listeners: dict[str, Callable[[], None]] = {}
+
+    # ---- reading ---------------------------------------------------------------------------
+
+    def current(self) -> Snapshot:
+        """The snapshot of the newest release.
+
+        Built on first use, unless a watcher thread keeps it: then this never blocks and
+        raises NotFoundError until the first release has been built.
+        """
+        snap = self._current
+        if snap is None and self._watcher is None:
+            self.refresh()
+            snap = self._current
+        if snap is None:
+            raise NotFoundError("no boundary release is published yet; run: geogrid load demo",
+                                zh="尚未发布任何网格边界版本")
+        return snap
+
+    def release(self, release_id: int) -> Snapshot:
+        """The snapshot of any release (older ones are kept in a small LRU)."""
+        snap = self._current
+        if snap is not None and snap.release.id == release_id:
+            return snap
+        with self._lock:
+            if release_id in self._old:
+                self._old.move_to_end(release_id)
+                return self._old[release_id]
+        with self._engine.connect() as conn:
+            built = build(conn, release_id)
+        with self._lock:
+            self._old[release_id] = built
+            while len(self._old) > self._keep_old:
+                self._old.popitem(last=False)
+        return built
+
+    def at(self, moment: datetime) -> Snapshot:
+        """The snapshot of the release that was current at ``moment`` (timezone-aware)."""
+        with self._engine.connect() as conn:
+            release = release_at(conn, moment)
+        if release is None:
+            raise NotFoundError(f"no boundary release was published by {moment.isoformat()}",
+                                zh=f"{moment.isoformat()} 之前尚未发布网格边界版本")
+        return self.release(release.id)
+
+    # ---- keeping up ------------------------------------------------------------------------
+
+    def refresh(self) -> bool:
+        """Build and swap in the newest release if it is not the current one."""
+        with self._build_lock:
+            with self._engine.connect() as conn:
+                newest = conn.execute(text("SELECT max(id) FROM boundary_release")).scalar()
+                if newest is None:
+                    return False
+                current = self._current
+                if current is not None and current.release.id == newest:
+                    return False
+                built = build(conn, int(newest))
+            self._current = built
+            log.info("serving boundary release %s (snapshot built in %.2f s)", newest,
+                     built.built_in_s)
+            if self.on_swap is not None:
+                self.on_swap(built)
+            return True
+
+    def listen(self, channel: str, callback: Callable[[], None]) -> None:
+        """Also call ``callback`` when a NOTIFY arrives on ``channel`` (set before watching).
+
+        After the watcher loses the database every callback is called too, since
+        notifications may have been missed meanwhile.
+        """
+        self._listeners[channel] = callback
+
+    def start_watching(self, poll_s: float = 0.5) -> None:
+        """Follow new releases in a daemon thread (LISTEN/NOTIFY plus a counter poll)."""
+        if self._watcher is not None:
+            return
+        self._watcher = threading.Thread(target=self._watch, args=(poll_s,), daemon=True,
+                                         name="geogrid-release-watcher")
+        self._watcher.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=5)
+
+    def _watch(self, poll_s: float) -> None:
+        while not self._stop.is_set():
+            try:
+                raw = self._engine.raw_connection()
+                try:
+                    dbapi = raw.driver_connection
+                    dbapi.set_session(autocommit=True)  # type: ignore[union-attr]
+                    with dbapi.cursor() as cur:  # type: ignore[union-attr]
+                        for channel in (CHANNEL, *self._listeners):
+                            cur.execute(f"LISTEN {channel}")
+                    for callback in self._listeners.values():
+                        callback()
+                    while not self._stop.is_set():
+                        ready = select.select([dbapi], [], [], poll_s)[0]  # type: ignore[type-var]
+                        if ready:
+                            dbapi.poll()  # type: ignore[union-attr]
+                            fired = {n.channel for n in dbapi.notifies}  # type: ignore[union-attr]
+                            dbapi.notifies.clear()  # type: ignore[union-attr]
+                            for channel in fired & set(self._listeners):
+                                self._listeners[channel]()
+                        self.refresh()
+                finally:
+                    raw.invalidate()
+            except Exception:  # the database went away: keep the old snapshot, retry
+                log.warning("release watcher lost the database; retrying", exc_info=True)
+                self._stop.wait(2.0)
+
+
+__all__ = ["CHANNEL", "METRIC_SRID", "OUTSIDE", "STORAGE_SRID", "GridInfo", "Snapshot",
+           "SnapshotStore", "Station", "build"]

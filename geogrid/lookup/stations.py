@@ -1,0 +1,72 @@
+"""Nearest service stations and the 5/10/15-minute circles that reach a point."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from geogrid.errors import InvalidInputError
+from geogrid.lookup.service_areas import STATION_KINDS, detour_factor
+from geogrid.lookup.snapshot import Snapshot, Station
+from geogrid.settings import ServiceAreaSettings
+
+
+@dataclass(frozen=True)
+class NearbyStation:
+    """A station near a point: straight-line metres, walking minutes, tiers that reach it."""
+
+    station: Station
+    distance_m: float
+    walk_minutes: float
+    within_minutes: list[int]
+
+
+def parse_kinds(kinds: Iterable[str] | None) -> set[str] | None:
+    """Validate station kinds (None or empty = all)."""
+    chosen = {k.strip() for k in kinds or () if k.strip()}
+    unknown = sorted(chosen - set(STATION_KINDS))
+    if unknown:
+        raise InvalidInputError(f"kind was {unknown} but must be among {list(STATION_KINDS)}",
+                                zh=f"站点类型 {unknown} 无效，可选：{list(STATION_KINDS)}")
+    return chosen or None
+
+
+def nearest_stations(snapshot: Snapshot, lon: float, lat: float, k: int,
+                     kinds: set[str] | None, settings: ServiceAreaSettings
+                     ) -> list[NearbyStation]:
+    """The ``k`` stations nearest to a storage-CRS point, nearest first.
+
+    Distances are straight lines in EPSG:4548 metres; walking time is distance x detour
+    factor / walking speed (DESIGN.md "Service areas"); ``within_minutes`` lists the tiers
+    whose stored service area covers the point.
+    """
+    if k < 1:
+        raise InvalidInputError(f"k must be at least 1 but was {k}")
+    if kinds is None:
+        chosen: list[int] | slice = slice(None)
+        stations = snapshot.stations
+    else:
+        chosen = [i for i, s in enumerate(snapshot.stations) if s.kind in kinds]
+        stations = [snapshot.stations[i] for i in chosen]
+    if not stations:
+        return []
+    qx, qy = snapshot.metric.xy(lon, lat)
+    xy = snapshot.station_xy[chosen]
+    distance = np.hypot(xy[:, 0] - qx, xy[:, 1] - qy)
+    if k < len(distance):
+        nearest = np.argpartition(distance, k - 1)[:k]
+        order = nearest[np.argsort(distance[nearest], kind="stable")]
+    else:
+        order = np.argsort(distance, kind="stable")
+    point = shapely.Point(lon, lat)
+    found = []
+    for j in order.tolist():
+        station = stations[j]
+        metres = float(distance[j])
+        walk = metres * detour_factor(station.kind, settings) / settings.walking_speed_m_per_min
+        tiers = sorted(m for m, area in station.areas.items() if area.covers(point))
+        found.append(NearbyStation(station, round(metres, 1), round(walk, 1), tiers))
+    return found

@@ -1,0 +1,46 @@
+"""What the web maps draw, gathered from the database as plain data (the types live in ``types``).
+
+Modules: ``cases``, ``plans``, ``types``, ``views``.
+"""
+
+from geogrid.mapdata.types import (
+    HEX_RESOLUTION,
+    Area,
+    CaseCell,
+    CaseMapView,
+    CasePlace,
+    CommunityCoverage,
+    CompoundPlace,
+    CoverageView,
+    GridCases,
+    GridPlace,
+    GridView,
+    HexCell,
+    LocateView,
+    Overview,
+    PlanGrid,
+    PlanView,
+    ServiceArea,
+    StationPlace,
+)
+
+__all__ = [
+    "HEX_RESOLUTION",
+    "Area",
+    "CaseCell",
+    "CaseMapView",
+    "CasePlace",
+    "CommunityCoverage",
+    "CompoundPlace",
+    "CoverageView",
+    "GridCases",
+    "GridPlace",
+    "GridView",
+    "HexCell",
+    "LocateView",
+    "Overview",
+    "PlanGrid",
+    "PlanView",
+    "ServiceArea",
+    "StationPlace",
+]

@@ -1,0 +1,76 @@
+"""A plan's working layer: the grids of a release in memory, edited by ops, never stored.
+
+Every op takes a :class:`Layer`, changes it in place or raises :class:`EditRejectedError` with
+located violations; ``touched`` and ``created`` say which grids an edit changed and made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from geogrid.boundaries import releases
+from geogrid.boundaries.validation import Violation
+from geogrid.errors import InvalidInputError
+from geogrid.plans.geometry import share_vertices
+
+
+class EditRejectedError(InvalidInputError):
+    """An edit (or a plan) that breaks a rule; ``details`` holds the violations."""
+
+    code = "edit_rejected"
+
+
+def reject(violations: list[Violation]) -> None:
+    """Raise EditRejectedError for ``violations`` (the first names the rule); none: return."""
+    if violations:
+        raise EditRejectedError(violations[0].message, details=violations)
+
+
+@dataclass
+class Layer:
+    """A working copy of a grid layer: code -> attributes (incl. ``geometry``)."""
+
+    grids: dict[str, dict[str, Any]]
+    release: int
+    touched: set[str] = field(default_factory=set)
+    created: set[str] = field(default_factory=set)
+
+    def grid(self, code: str) -> dict[str, Any]:
+        """Grid ``code``'s attributes; EditRejectedError when the layer has no such grid."""
+        found = self.grids.get(str(code))
+        if found is None:
+            raise EditRejectedError(f"grid {code} is not in the plan's layer",
+                                    zh=f"方案的网格图层中没有网格 {code}")
+        return found
+
+    def share_vertices(self, codes: set[str]) -> None:
+        """Give neighbours the new vertices of ``codes`` (see plan_geometry.share_vertices)."""
+        self.touched |= share_vertices(self.grids, codes)
+
+
+def base_layer(conn: Connection, release_id: int) -> Layer:
+    """The grids of a release as a working copy."""
+    frame = releases.grid_layer(conn, release_id)
+    grids: dict[str, dict[str, Any]] = {}
+    for record in frame.to_dict("records"):
+        # Missing text comes back as NaN from pandas; plans compare attributes, so use None.
+        record = {k: (None if isinstance(v, float) and v != v else v) for k, v in record.items()}
+        code = str(record["code"]).strip()
+        record["code"] = code
+        record["community_code"] = str(record["community_code"]).strip()
+        grids[code] = record
+    return Layer(grids, release_id)
+
+
+def next_code(conn: Connection, layer: Layer, community: str) -> str:
+    """A grid code never used before in ``community`` (codes are never reused)."""
+    used = conn.execute(text("SELECT coalesce(max(right(code, 3)::int), 0) FROM grid "
+                             "WHERE community_code = :c"), {"c": community}).scalar_one()
+    in_plan = [int(c[-3:]) for c in layer.grids if c.startswith(community)]
+    sequence = max([int(used), *in_plan]) + 1
+    if sequence > 999:
+        raise EditRejectedError(f"community {community} has used all 999 grid codes")
+    return f"{community}{sequence:03d}"

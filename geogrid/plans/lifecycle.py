@@ -1,0 +1,269 @@
+"""Boundary plans: edits checked one by one, the whole plan checked again, published at once.
+
+A plan is based on a release. Its layer is the base release's grids with the plan's active
+edits replayed in order, in memory (geogrid.plans.layer); nothing reaches ``grid_geometry``
+until publish, which runs in one transaction under the publishers' lock: either every edit
+becomes part of a new boundary release (with lineage and an audit entry) or nothing changes.
+
+This module is the plan's lifecycle: create, add and undo edits, check, publish with lineage,
+discard. The ops themselves (transfer, merge, split, revert, reassign, move_compound, carve,
+replace) are in geogrid.plans.ops, their geometry rules in geogrid.plans.geometry.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import geopandas as gpd
+import shapely
+from sqlalchemy import Connection, text
+
+from geogrid.boundaries import releases
+from geogrid.boundaries.releases import GRID_ATTRIBUTES, PUBLISH_LOCK, BoundaryRelease
+from geogrid.boundaries.validation import UnitShape, Violation, check_layer, fixed_units
+from geogrid.errors import ConflictError, InvalidInputError, NotFoundError
+from geogrid.geo.datum import STORAGE_SRID
+from geogrid.plans.geometry import MIN_AREA_M2, metric_area
+from geogrid.plans.layer import EditRejectedError, Layer, base_layer, next_code, reject
+from geogrid.plans.ops import OPS, Op
+
+__all__ = [
+    "MIN_AREA_M2", "OPS", "Edit", "EditRejectedError", "Layer", "Op", "Plan", "add_edit",
+    "base_layer", "build_layer", "check_plan_layer", "create_plan", "discard_plan",
+    "get_plan", "next_code", "open_plans", "publish_plan", "undo_edit",
+]
+
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One stored edit of a plan."""
+
+    id: int
+    op: str
+    params: dict[str, Any]
+    comment: str
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A plan with its active edits, oldest first."""
+
+    id: int
+    comment: str
+    base_release: int
+    status: str
+    created_by: str
+    created_at: datetime
+    edits: list[Edit] = field(default_factory=list)
+
+
+# ---- reading and writing plans ------------------------------------------------------------
+
+
+def _plan(conn: Connection, row: Any) -> Plan:
+    edits = [Edit(e.id, e.op, e.params, e.comment, e.created_by, e.created_at) for e in
+             conn.execute(text("SELECT id, op, params, comment, created_by, created_at "
+                               "FROM plan_edit WHERE plan_id = :p AND undone_at IS NULL "
+                               "ORDER BY id"), {"p": row.id})]
+    return Plan(row.id, row.comment, row.base_release, row.status, row.created_by,
+                row.created_at, edits)
+
+
+def get_plan(conn: Connection, plan_id: int) -> Plan:
+    """Plan ``plan_id`` with its active edits; NotFoundError if there is none."""
+    row = conn.execute(text("SELECT * FROM plan WHERE id = :id"), {"id": plan_id}).one_or_none()
+    if row is None:
+        raise NotFoundError(f"plan {plan_id} does not exist", zh=f"方案 {plan_id} 不存在")
+    return _plan(conn, row)
+
+
+def open_plans(conn: Connection) -> list[Plan]:
+    """Every open plan, oldest first."""
+    rows = conn.execute(text("SELECT * FROM plan WHERE status = 'open' ORDER BY id")).all()
+    return [_plan(conn, r) for r in rows]
+
+
+def _audit(conn: Connection, actor: str, action: str, *, plan_id: int | None = None,
+           edit_id: int | None = None, release_id: int | None = None, comment: str = "",
+           details: dict[str, Any] | None = None) -> None:
+    conn.execute(text("INSERT INTO audit_log (actor, action, plan_id, edit_id, release_id, "
+                      "comment, details) VALUES (:actor, :action, :plan, :edit, :release, "
+                      ":comment, CAST(:details AS jsonb))"),
+                 {"actor": actor, "action": action, "plan": plan_id, "edit": edit_id,
+                  "release": release_id, "comment": comment,
+                  "details": json.dumps(details or {}, ensure_ascii=False)})
+
+
+def create_plan(conn: Connection, comment: str, actor: str) -> Plan:
+    """Open a plan on the current release."""
+    current = releases.current_release(conn)
+    if current is None:
+        raise NotFoundError("no boundary release is published yet; load grids first",
+                            zh="尚未发布任何网格边界版本")
+    row = conn.execute(text("INSERT INTO plan (comment, base_release, created_by) "
+                            "VALUES (:c, :b, :a) RETURNING *"),
+                       {"c": comment, "b": current.id, "a": actor}).one()
+    _audit(conn, actor, "plan.create", plan_id=row.id, comment=comment)
+    return _plan(conn, row)
+
+
+def _require_open(plan: Plan) -> None:
+    if plan.status != "open":
+        state = "发布" if plan.status == "published" else "废弃"
+        raise ConflictError(f"plan {plan.id} is {plan.status}; only open plans change",
+                            zh=f"方案 {plan.id} 已{state}")
+
+
+def discard_plan(conn: Connection, plan_id: int, actor: str) -> None:
+    """Discard an open plan (kept for the record, never published)."""
+    plan = get_plan(conn, plan_id)
+    _require_open(plan)
+    conn.execute(text("UPDATE plan SET status = 'discarded', closed_at = now() WHERE id = :id"),
+                 {"id": plan_id})
+    _audit(conn, actor, "plan.discard", plan_id=plan_id, comment=plan.comment)
+
+
+# ---- the plan's layer ----------------------------------------------------------------------
+
+
+def build_layer(conn: Connection, plan: Plan, base: int | None = None) -> Layer:
+    """The plan's layer: its base (or ``base``) with every active edit replayed."""
+    layer = base_layer(conn, plan.base_release if base is None else base)
+    for edit in plan.edits:
+        OPS[edit.op].apply(conn, layer, edit.params)
+    return layer
+
+
+# ---- edits ---------------------------------------------------------------------------------
+
+
+def add_edit(conn: Connection, plan_id: int, params: dict[str, Any], actor: str) -> int:
+    """Check an edit against the plan as it stands and store it; returns the edit id."""
+    plan = get_plan(conn, plan_id)
+    _require_open(plan)
+    name = str(params.get("op") or "")
+    if name not in OPS:
+        raise InvalidInputError(f'op was "{name}" but must be one of {sorted(OPS)}')
+    op = OPS[name]
+    normalised = op.normalise(params)
+    layer = build_layer(conn, plan)
+    op.apply(conn, layer, normalised)
+    comment = str(params.get("comment") or "")
+    edit_id = int(conn.execute(
+        text("INSERT INTO plan_edit (plan_id, op, params, comment, created_by) "
+             "VALUES (:p, :op, CAST(:params AS jsonb), :c, :a) RETURNING id"),
+        {"p": plan_id, "op": name, "params": json.dumps(normalised), "c": comment,
+         "a": actor}).scalar_one())
+    _audit(conn, actor, f"edit.{name}", plan_id=plan_id, edit_id=edit_id,
+           comment=comment or plan.comment, details={"touches": sorted(op.touches(normalised))})
+    return edit_id
+
+
+def undo_edit(conn: Connection, plan_id: int, edit_id: int, actor: str) -> None:
+    """Undo an edit; refused when a later edit no longer applies without it."""
+    plan = get_plan(conn, plan_id)
+    _require_open(plan)
+    if edit_id not in {e.id for e in plan.edits}:
+        raise NotFoundError(f"plan {plan_id} has no active edit {edit_id}")
+    remaining = [e for e in plan.edits if e.id != edit_id]
+    build_layer(conn, Plan(plan.id, plan.comment, plan.base_release, plan.status,
+                           plan.created_by, plan.created_at, remaining))
+    conn.execute(text("UPDATE plan_edit SET undone_at = now() WHERE id = :e"), {"e": edit_id})
+    _audit(conn, actor, "edit.undo", plan_id=plan_id, edit_id=edit_id, comment=plan.comment)
+
+
+# ---- checking, previewing and publishing ---------------------------------------------------
+
+
+def check_plan_layer(conn: Connection, layer: Layer) -> list[Violation]:
+    """Every DESIGN.md invariant on the plan's layer (the shared validation module)."""
+    district, streets, communities = fixed_units(conn)
+    if district is None:
+        return [Violation("no_district", "no district is loaded")]
+    units = [UnitShape(c, g["community_code"], g["geometry"]) for c, g in layer.grids.items()]
+    return check_layer(units, communities, streets, district)
+
+
+def _frame(layer: Layer) -> gpd.GeoDataFrame:
+    rows = [{"code": c, **{k: g.get(k) for k in GRID_ATTRIBUTES}, "geometry": g["geometry"]}
+            for c, g in sorted(layer.grids.items())]
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=STORAGE_SRID)
+
+
+def _changed_since(conn: Connection, base: int, current: int) -> set[str]:
+    rows = conn.execute(text(
+        "SELECT grid_code FROM grid_geometry WHERE (valid_from_release > :b "
+        "AND valid_from_release <= :c) OR (valid_to_release > :b AND valid_to_release <= :c)"),
+        {"b": base, "c": current})
+    return {r.grid_code.strip() for r in rows}
+
+
+def publish_plan(conn: Connection, plan_id: int, actor: str) -> BoundaryRelease:
+    """Publish a plan as a new boundary release, all edits or none.
+
+    Raises
+    ------
+    ConflictError
+        The base release moved and the plan touches grids that changed since (409).
+    EditRejectedError
+        The plan as a whole breaks an invariant; ``details`` locates each violation (422).
+    """
+    conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PUBLISH_LOCK})
+    plan = get_plan(conn, plan_id)
+    _require_open(plan)
+    current = releases.current_release(conn)
+    assert current is not None  # a plan always has a base release
+    base = plan.base_release
+    if current.id != base:
+        touched = set().union(*(OPS[e.op].touches(e.params) for e in plan.edits))
+        changed = _changed_since(conn, base, current.id)
+        clash = sorted(changed if "*" in touched else touched & changed)
+        if clash:
+            raise ConflictError(
+                f"plan {plan_id} is based on release {base} but release {current.id} is "
+                f"current, and it changed grids this plan edits: {clash}",
+                details={"base_release": base, "current_release": current.id,
+                         "changed": clash},
+                zh=f"方案基于版本 {base}，当前为版本 {current.id}，方案涉及的网格已改：{clash}")
+        base = current.id  # rebase: the plan touches none of the grids that changed
+    layer = build_layer(conn, plan, base)
+    reject(check_plan_layer(conn, layer))
+    before = base_layer(conn, base)
+    release, _ = releases.publish(conn, _frame(layer), published_by=actor,
+                                  comment=plan.comment, source=f"plan {plan_id}")
+    conn.execute(text("UPDATE boundary_release SET plan_id = :p WHERE id = :r"),
+                 {"p": plan_id, "r": release.id})
+    _record_lineage(conn, release.id, before, layer)
+    conn.execute(text("UPDATE plan SET status = 'published', closed_at = now(), "
+                      "published_release = :r, base_release = :b WHERE id = :p"),
+                 {"r": release.id, "b": base, "p": plan_id})
+    _audit(conn, actor, "plan.publish", plan_id=plan_id, release_id=release.id,
+           comment=plan.comment, details={"edits": [e.id for e in plan.edits]})
+    return release
+
+
+def _record_lineage(conn: Connection, release_id: int, before: Layer, after: Layer) -> None:
+    """For every new or changed grid, the old grids it came from with area shares."""
+    old = {c: g["geometry"] for c, g in before.grids.items()}
+    tree_codes = list(old)
+    tree = shapely.STRtree([old[c] for c in tree_codes])
+    rows = []
+    for code, grid in after.grids.items():
+        geom = grid["geometry"]
+        if code in old and shapely.equals_exact(old[code], geom, 0.0):
+            continue
+        area = metric_area(geom)
+        for j in tree.query(geom, predicate="intersects"):
+            share = metric_area(shapely.intersection(geom, old[tree_codes[j]])) / area
+            if share > 1e-4:  # below that: floating-point slivers along shared edges
+                rows.append({"r": release_id, "g": code, "s": tree_codes[j],
+                             "share": min(share, 1.0)})
+    if rows:
+        conn.execute(text("INSERT INTO grid_lineage (release_id, grid_code, source_code, "
+                          "area_share) VALUES (:r, :g, :s, :share)"), rows)

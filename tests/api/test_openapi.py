@@ -1,0 +1,146 @@
+"""The OpenAPI document tells the truth: it validates, and real error bodies match it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+import shapely.geometry
+from fastapi.routing import APIRoute
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
+from sqlalchemy import create_engine
+
+from geogrid.access import keys
+from geogrid.access.roles import Role
+from geogrid.api.main import create_app
+from tests.conftest import start_api
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    return create_app().openapi()
+
+
+def _operations(doc: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            yield path, method, operation
+
+
+def test_the_document_is_valid_openapi(document: dict[str, Any]) -> None:
+    validate(document)
+    assert document["openapi"].startswith("3.")
+
+
+def test_the_bearer_scheme_is_declared_and_used(document: dict[str, Any]) -> None:
+    assert document["components"]["securitySchemes"]["bearer"] == {
+        "type": "http", "scheme": "bearer", "description": pytest.approx(
+            document["components"]["securitySchemes"]["bearer"]["description"])}
+    create = document["paths"]["/v1/cases"]["post"]
+    assert create["security"] == [{"bearer": []}]  # a dispatcher key is required
+    grids = document["paths"]["/v1/grids"]["get"]
+    assert grids.get("security") in (None, [{"bearer": []}, {}])
+    assert {"401", "403"} <= set(create["responses"])
+
+
+def test_fastapis_validation_error_is_never_declared(document: dict[str, Any]) -> None:
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    for path, method, operation in _operations(document):
+        for status, response in operation["responses"].items():
+            if status[0] in "45":
+                [schema] = [c["schema"] for c in response["content"].values()]
+                expected = ("#/components/schemas/GeoReportError" if path.startswith("/open311")
+                            else "#/components/schemas/Problem")
+                assert expected in str(schema), (method, path, status)
+
+
+def test_open311_declares_400_not_422(document: dict[str, Any]) -> None:
+    for path, _, operation in _operations(document):
+        if path.startswith("/open311"):
+            assert "422" not in operation["responses"] and "400" in operation["responses"]
+
+
+def test_operation_ids_are_the_route_names(document: dict[str, Any]) -> None:
+    ids = [operation["operationId"] for _, _, operation in _operations(document)]
+    assert len(ids) == len(set(ids))
+    names = {r.name for r in create_app().routes if isinstance(r, APIRoute)} | set(ids)
+    assert all(re.fullmatch(r"[a-z][a-z0-9_]*", i) for i in ids)
+    assert "locate_one" in ids and "create_case" in ids and names
+
+
+def test_geojson_answers_declare_their_schema(document: dict[str, Any]) -> None:
+    for path in ("/v1/grids", "/v1/communities", "/v1/streets", "/v1/stations",
+                 "/v1/compounds", "/v1/grids/{code}", "/v1/grids/{code}/history"):
+        content = document["paths"][path]["get"]["responses"]["200"]["content"]
+        schema = content["application/geo+json"]["schema"]
+        assert schema.get("$ref", "").startswith("#/components/schemas/"), path
+
+
+# --- real error bodies against the declared schemas ----------------------------------------
+
+
+def _validator(doc: dict[str, Any], path: str, method: str, status: int) -> Draft202012Validator:
+    """A validator of the body ``doc`` declares for ``status`` (its refs resolve in ``doc``)."""
+    response = doc["paths"][path][method]["responses"][str(status)]
+    [schema] = [c["schema"] for c in response["content"].values()]
+    return Draft202012Validator({**schema, "components": doc["components"]})
+
+
+@pytest.fixture(scope="module")
+def live(server: Any, demo_template: str) -> Iterator[tuple[str, dict[Role, str]]]:
+    url = server.database("openapi", template=demo_template)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        tokens = {role: keys.create_key(conn, f"openapi-{role.name}", role)[1]
+                  for role in (Role.viewer, Role.dispatcher)}
+    engine.dispose()
+    process, base = start_api(url)
+    yield base, tokens
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def _check(doc: dict[str, Any], path: str, method: str, answer: httpx.Response,
+           status: int) -> None:
+    assert answer.status_code == status, answer.text
+    _validator(doc, path, method, status).validate(answer.json())
+
+
+def test_real_error_bodies_match_the_document(
+        document: dict[str, Any], live: tuple[str, dict[Role, str]]) -> None:
+    base, tokens = live
+    with httpx.Client(base_url=base, timeout=60) as client:
+        _check(document, "/v1/locate", "get",
+               client.get("/v1/locate", params={"lon": 117.3, "lat": 95}), 422)
+        _check(document, "/v1/locate", "get",
+               client.get("/v1/locate", params={"lon": "east", "lat": 31.9}), 422)
+        _check(document, "/v1/grids/{code}", "get", client.get("/v1/grids/340102999999999"),
+               404)
+        _check(document, "/v1/cases", "post",
+               client.post("/v1/cases", json={}, headers={"Authorization": "Bearer nope"}),
+               401)
+        _check(document, "/v1/cases", "post", client.post("/v1/cases", json={}), 401)
+        _check(document, "/v1/cases", "post", client.post(
+            "/v1/cases", json={}, headers={"Authorization": f"Bearer {tokens[Role.viewer]}"}),
+            403)
+        many = np.zeros(2 * 1_000_001, dtype="<f8").tobytes()
+        _check(document, "/v1/locate", "post", client.post(
+            "/v1/locate", content=many, headers={"Content-Type": "application/octet-stream"}),
+            413)
+        dispatcher = {"Authorization": f"Bearer {tokens[Role.dispatcher]}"}
+        grid = shapely.geometry.shape(client.get("/v1/grids/340102001001001").json()["geometry"])
+        point = grid.representative_point().coords[0]
+        report = {"category": "E0102", "description": "路口垃圾堆放", "lon": point[0],
+                  "lat": point[1], "channel": "hotline"}
+        first = client.post("/v1/cases", json=report,
+                            headers={**dispatcher, "Idempotency-Key": "openapi-409"})
+        assert first.status_code == 201, first.text
+        changed = {**report, "description": "另一件事"}
+        _check(document, "/v1/cases", "post", client.post(
+            "/v1/cases", json=changed, headers={**dispatcher, "Idempotency-Key": "openapi-409"}),
+            409)
