@@ -31,7 +31,8 @@ peers = APIRouter(prefix="/bench", tags=["bench"])
 
 _COVERS = text(
     "SELECT min(grid_code) FROM grid_geometry WHERE valid_to_release IS NULL "
-    "AND ST_Covers(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4490))")
+    "AND ST_Covers(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4490))"
+)
 
 
 @peers.get("/echo")
@@ -64,11 +65,16 @@ def postgis(conn: ConnDep, lon: float, lat: float) -> dict[str, Any]:
 def grid_tree(engine: Engine) -> tuple[shapely.STRtree, list[str]]:
     """An STRtree of the current grids, in code order, and their codes."""
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT grid_code, ST_AsBinary(geom) AS wkb FROM grid_geometry "
-            "WHERE valid_to_release IS NULL ORDER BY grid_code")).all()
-    return (shapely.STRtree(shapely.from_wkb([bytes(r.wkb) for r in rows])),
-            [r.grid_code.strip() for r in rows])
+        rows = conn.execute(
+            text(
+                "SELECT grid_code, ST_AsBinary(geom) AS wkb FROM grid_geometry "
+                "WHERE valid_to_release IS NULL ORDER BY grid_code"
+            )
+        ).all()
+    return (
+        shapely.STRtree(shapely.from_wkb([bytes(r.wkb) for r in rows])),
+        [r.grid_code.strip() for r in rows],
+    )
 
 
 def _pin_backends(engine: Engine, cpus: set[int]) -> None:

@@ -42,13 +42,14 @@ class BatchTimes:
 def bodies(lon: np.ndarray, lat: np.ndarray) -> dict[str, bytes]:
     """The same points as a binary, CSV and JSON request body."""
     pairs = np.column_stack([lon, lat]).astype("<f8")
-    csv = "id,lon,lat\n" + "".join(f"{i},{x!r},{y!r}\n" for i, (x, y) in
-                                    enumerate(zip(lon.tolist(), lat.tolist(), strict=True)))
+    csv = "id,lon,lat\n" + "".join(
+        f"{i},{x!r},{y!r}\n"
+        for i, (x, y) in enumerate(zip(lon.tolist(), lat.tolist(), strict=True))
+    )
     return {
         "binary": pairs.tobytes(),
         "csv": csv.encode(),
-        "json": orjson.dumps({"crs": "wgs84", "points": pairs},
-                             option=orjson.OPT_SERIALIZE_NUMPY),
+        "json": orjson.dumps({"crs": "wgs84", "points": pairs}, option=orjson.OPT_SERIALIZE_NUMPY),
     }
 
 
@@ -75,12 +76,15 @@ def _check(reply: httpx.Response, fmt: str, expected: list[str]) -> None:
         codes = [r["grid"] or "" for r in orjson.loads(reply.content)["results"]]
     if codes != expected:
         wrong = sum(a != b for a, b in zip(codes, expected, strict=False))
-        raise AssertionError(f"POST /v1/locate ({fmt}) differs from locate_many at {wrong} "
-                             f"points (of {len(expected)})")
+        raise AssertionError(
+            f"POST /v1/locate ({fmt}) differs from locate_many at {wrong} "
+            f"points (of {len(expected)})"
+        )
 
 
-def measure(base: str, engine: Engine, lon: np.ndarray, lat: np.ndarray, repeats: int
-            ) -> dict[str, BatchTimes]:
+def measure(
+    base: str, engine: Engine, lon: np.ndarray, lat: np.ndarray, repeats: int
+) -> dict[str, BatchTimes]:
     """Client and server time per format; every answer checked against locate_many."""
     store = SnapshotStore(engine)
     expected = _expected_codes(store, lon, lat)
@@ -100,17 +104,21 @@ def measure(base: str, engine: Engine, lon: np.ndarray, lat: np.ndarray, repeats
                     client_s.append(time.perf_counter() - started)
                     _check(reply, fmt, expected)
                 os.sched_setaffinity(0, {0})
-                server_s = [_timed(partial(_locate_batch, store, body, content_type, None))
-                            for _ in range(repeats)]
-                found[fmt] = BatchTimes(median(client_s), min(server_s),
-                                        _stages(store, body, content_type, min(server_s)))
+                server_s = [
+                    _timed(partial(_locate_batch, store, body, content_type, None))
+                    for _ in range(repeats)
+                ]
+                found[fmt] = BatchTimes(
+                    median(client_s),
+                    min(server_s),
+                    _stages(store, body, content_type, min(server_s)),
+                )
     finally:
         os.sched_setaffinity(0, affinity)
     return found
 
 
-def _stages(store: SnapshotStore, body: bytes, content_type: str, total: float
-            ) -> dict[str, float]:
+def _stages(store: SnapshotStore, body: bytes, content_type: str, total: float) -> dict[str, float]:
     """Where the server's time goes: parse, datum, locate, and the rest (encode the answer)."""
     started = time.perf_counter()
     lon, lat, crs, _, _ = _read_points(body, content_type, None)
@@ -119,8 +127,12 @@ def _stages(store: SnapshotStore, body: bytes, content_type: str, total: float
     converted = time.perf_counter()
     locate_points(store.current(), x, y)
     located = time.perf_counter()
-    return {"parse": parsed - started, "datum": converted - parsed, "locate": located - converted,
-            "encode": max(total - (located - started), 0.0)}
+    return {
+        "parse": parsed - started,
+        "datum": converted - parsed,
+        "locate": located - converted,
+        "encode": max(total - (located - started), 0.0),
+    }
 
 
 def figures(times: dict[str, BatchTimes], n: int) -> list[Figure]:
@@ -129,8 +141,16 @@ def figures(times: dict[str, BatchTimes], n: int) -> list[Figure]:
     for fmt, t in times.items():
         stages = ", ".join(f"{k} {v:.2f}" for k, v in t.stages.items())
         goal = ("<", 3.0) if fmt == fastest else None
-        out.append(Figure(f"POST /v1/locate {n:,} pts {fmt}: client wall", t.client_s, "s",
-                          goal=goal, note="fastest format" if goal else ""))
-        out.append(Figure(f"POST /v1/locate {n:,} pts {fmt}: server", t.server_s, "s",
-                          note=f"s: {stages}"))
+        out.append(
+            Figure(
+                f"POST /v1/locate {n:,} pts {fmt}: client wall",
+                t.client_s,
+                "s",
+                goal=goal,
+                note="fastest format" if goal else "",
+            )
+        )
+        out.append(
+            Figure(f"POST /v1/locate {n:,} pts {fmt}: server", t.server_s, "s", note=f"s: {stages}")
+        )
     return out

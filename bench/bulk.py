@@ -56,16 +56,16 @@ def timed(fn: Callable[[], T], repeats: int) -> tuple[float, T]:
     return min(times), result
 
 
-def bulk_figures(engine: Engine, x: np.ndarray, y: np.ndarray, postgis_points: int,
-                 repeats: int) -> list[Figure]:
+def bulk_figures(
+    engine: Engine, x: np.ndarray, y: np.ndarray, postgis_points: int, repeats: int
+) -> list[Figure]:
     """geogrid's locate_many against STRtree, sjoin and PostGIS, on one core."""
     n = len(x)
     with engine.connect() as conn:
         snap = snapshot.build(conn, _current(conn))
     index = snap.index
     tree = shapely.STRtree(index.geoms)
-    frame = gpd.GeoDataFrame({"grid": np.arange(len(index.codes))}, geometry=index.geoms,
-                             crs=4490)
+    frame = gpd.GeoDataFrame({"grid": np.arange(len(index.codes))}, geometry=index.geoms, crs=4490)
     frame.sindex  # noqa: B018 (build the right-hand tree before timing, as for the others)
     engine = _pinned_engine(engine)
     with one_core():
@@ -78,31 +78,58 @@ def bulk_figures(engine: Engine, x: np.ndarray, y: np.ndarray, postgis_points: i
         t_datum, (sx, sy) = timed(lambda: datum.to_storage(gx, gy, "gcj02"), repeats)
     engine.dispose()
     ours64 = ours.astype(np.int64)
-    for peer, answer, m in (("STRtree", theirs, n), ("sjoin", joined, n),
-                            ("PostGIS", in_db, postgis_points)):
+    for peer, answer, m in (
+        ("STRtree", theirs, n),
+        ("sjoin", joined, n),
+        ("PostGIS", in_db, postgis_points),
+    ):
         wrong = np.flatnonzero(ours64[:m] != answer)
         if len(wrong):
             i = int(wrong[0])
-            raise AssertionError(f"locate_many differs from {peer} at {len(wrong)} of {m} "
-                                 f"points, first ({x[i]!r}, {y[i]!r}): {ours64[i]} vs {answer[i]}")
-    print(f"  answers equal: STRtree {n:,}/{n:,}, sjoin {n:,}/{n:,}, "
-          f"PostGIS {postgis_points:,}/{postgis_points:,}; "
-          f"{int((ours64 >= 0).sum()):,} points in a grid", flush=True)
+            raise AssertionError(
+                f"locate_many differs from {peer} at {len(wrong)} of {m} "
+                f"points, first ({x[i]!r}, {y[i]!r}): {ours64[i]} vs {answer[i]}"
+            )
+    print(
+        f"  answers equal: STRtree {n:,}/{n:,}, sjoin {n:,}/{n:,}, "
+        f"PostGIS {postgis_points:,}/{postgis_points:,}; "
+        f"{int((ours64 >= 0).sum()):,} points in a grid",
+        flush=True,
+    )
     round_trip = float(max(np.abs(sx - x).max(), np.abs(sy - y).max()))
     rate = n / t_geogrid / 1e6
-    per_s = {"STRtree": n / t_tree / 1e6, "geopandas sjoin": n / t_sjoin / 1e6,
-             "PostGIS join": postgis_points / t_postgis / 1e6}
+    per_s = {
+        "STRtree": n / t_tree / 1e6,
+        "geopandas sjoin": n / t_sjoin / 1e6,
+        "PostGIS join": postgis_points / t_postgis / 1e6,
+    }
     label = f"{n:,} pts"
     out = [Figure("locate_many throughput", rate, "M pts/s", goal=(">=", 10.0), note=label)]
-    out += [Figure("locate_many throughput", rate, "M pts/s", peer, value,
-                   (">=", 20.0) if peer == "STRtree" else None,
-                   note=label if peer != "PostGIS join" else f"PostGIS on {postgis_points:,}")
-            for peer, value in per_s.items()]
     out += [
-        Figure("locate_many answers equal to STRtree and sjoin", n, "pts",
-               note=f"and PostGIS on {postgis_points:,}"),
-        Figure("GCJ-02 -> storage, datum.to_storage (timed apart)", n / t_datum / 1e6,
-               "M pts/s", note=f"{t_datum:.2f} s for {label}; round trip ≤ {round_trip:.0e}°"),
+        Figure(
+            "locate_many throughput",
+            rate,
+            "M pts/s",
+            peer,
+            value,
+            (">=", 20.0) if peer == "STRtree" else None,
+            note=label if peer != "PostGIS join" else f"PostGIS on {postgis_points:,}",
+        )
+        for peer, value in per_s.items()
+    ]
+    out += [
+        Figure(
+            "locate_many answers equal to STRtree and sjoin",
+            n,
+            "pts",
+            note=f"and PostGIS on {postgis_points:,}",
+        ),
+        Figure(
+            "GCJ-02 -> storage, datum.to_storage (timed apart)",
+            n / t_datum / 1e6,
+            "M pts/s",
+            note=f"{t_datum:.2f} s for {label}; round trip ≤ {round_trip:.0e}°",
+        ),
         Figure("locate_many time", t_geogrid * 1e3, "ms", note=label),
     ]
     return out
@@ -137,7 +164,9 @@ def build_figures(engine: Engine, repeats: int) -> list[Figure]:
 
         t_snapshot, _ = timed(build_snapshot, repeats)
     pinned.dispose()
-    return [Figure("GridIndex.build", t_index, "s", goal=("<", 2.0),
-                   note=f"{len(codes)} grids"),
-            Figure("snapshot.build", t_snapshot, "s", goal=("<", 2.0),
-                   note="incl. reading the release")]
+    return [
+        Figure("GridIndex.build", t_index, "s", goal=("<", 2.0), note=f"{len(codes)} grids"),
+        Figure(
+            "snapshot.build", t_snapshot, "s", goal=("<", 2.0), note="incl. reading the release"
+        ),
+    ]

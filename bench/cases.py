@@ -104,8 +104,10 @@ def workload(engine: Engine, base: str, n: int, seed: int = 11) -> Workload:
     area = points.district(engine)
     lon, lat = points.in_polygon(area, n, seed=seed)
     with engine.connect() as conn:
-        categories = [r[0] for r in conn.execute(text(
-            "SELECT code FROM case_category WHERE active ORDER BY code"))]
+        categories = [
+            r[0]
+            for r in conn.execute(text("SELECT code FROM case_category WHERE active ORDER BY code"))
+        ]
     glon, glat = datum.wgs84_to_gcj02(lon, lat)
     bodies, queries, grids, crs_list, storage = [], [], [], [], []
     with httpx.Client(base_url=base, timeout=30) as client:
@@ -117,11 +119,15 @@ def workload(engine: Engine, base: str, n: int, seed: int = 11) -> Workload:
             if not found.get("grid"):
                 raise AssertionError(f"/v1/locate found no grid at {query}")
             name = NAMES[i % len(NAMES)]
-            body = {"category": categories[i % len(categories)],
-                    "description": f"基准测试案件 {i}：路口垃圾堆放两天无人清理",
-                    "lon": round(qx, 7), "lat": round(qy, 7), "crs": crs,
-                    "channel": CHANNELS[i % len(CHANNELS)],
-                    "reporter": {"name": name, "phone": f"138{i:08d}"} if name else {}}
+            body = {
+                "category": categories[i % len(categories)],
+                "description": f"基准测试案件 {i}：路口垃圾堆放两天无人清理",
+                "lon": round(qx, 7),
+                "lat": round(qy, 7),
+                "crs": crs,
+                "channel": CHANNELS[i % len(CHANNELS)],
+                "reporter": {"name": name, "phone": f"138{i:08d}"} if name else {},
+            }
             bodies.append(orjson.dumps(body))
             queries.append(query)
             grids.append(found["grid"]["code"])
@@ -135,12 +141,19 @@ def raw_requests(base: str, work: Workload, target: str, token: str) -> list[byt
     host = urlsplit(base).netloc
     auth = f"Authorization: Bearer {token}\r\n"
     if target == "cases":
-        return [(f"POST /v1/cases HTTP/1.1\r\nHost: {host}\r\n{auth}"
-                 f"Content-Type: application/json\r\nContent-Length: {len(b)}\r\n\r\n"
-                 ).encode() + b for b in work.bodies]
+        return [
+            (
+                f"POST /v1/cases HTTP/1.1\r\nHost: {host}\r\n{auth}"
+                f"Content-Type: application/json\r\nContent-Length: {len(b)}\r\n\r\n"
+            ).encode()
+            + b
+            for b in work.bodies
+        ]
     header = auth if target == "locate-key" else ""
-    return [f"GET /v1/locate?{q} HTTP/1.1\r\nHost: {host}\r\n{header}\r\n".encode()
-            for q in work.queries]
+    return [
+        f"GET /v1/locate?{q} HTTP/1.1\r\nHost: {host}\r\n{header}\r\n".encode()
+        for q in work.queries
+    ]
 
 
 # --------------------------------------------------------------------------- open-loop load
@@ -179,11 +192,18 @@ def pooled(runs: list[Run]) -> Run:
     """Several runs of one target as one (their latencies pooled)."""
     first = runs[0]
     span = sum(float(r.done.max() - r.due.min()) for r in runs)
-    out = Run(first.name, first.rate, np.concatenate([r.due for r in runs]),
-              np.concatenate([r.sent for r in runs]), np.concatenate([r.done for r in runs]),
-              np.concatenate([r.status for r in runs]), [b for r in runs for b in r.bodies],
-              max(r.connections for r in runs), sum(r.cpu_s for r in runs),
-              sum(r.db_cpu_s for r in runs))
+    out = Run(
+        first.name,
+        first.rate,
+        np.concatenate([r.due for r in runs]),
+        np.concatenate([r.sent for r in runs]),
+        np.concatenate([r.done for r in runs]),
+        np.concatenate([r.status for r in runs]),
+        [b for r in runs for b in r.bodies],
+        max(r.connections for r in runs),
+        sum(r.cpu_s for r in runs),
+        sum(r.db_cpu_s for r in runs),
+    )
     out.__dict__["_span"] = span
     return out
 
@@ -202,8 +222,9 @@ async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return status, await reader.readexactly(int(length.group(1)))
 
 
-async def _drive(host: str, port: int, raws: list[bytes], rate: float, seconds: float,
-                 offset: int, keep: bool) -> Run:
+async def _drive(
+    host: str, port: int, raws: list[bytes], rate: float, seconds: float, offset: int, keep: bool
+) -> Run:
     n = int(rate * seconds)
     due = np.empty(n)
     sent = np.empty(n)
@@ -262,18 +283,29 @@ async def _drive(host: str, port: int, raws: list[bytes], rate: float, seconds: 
     return Run("", rate, due, sent, done, status, bodies, opened)
 
 
-def drive(base: str, name: str, raws: list[bytes], rate: float, seconds: float,
-          offset: int = 0, keep: bool = False) -> Run:
+def drive(
+    base: str,
+    name: str,
+    raws: list[bytes],
+    rate: float,
+    seconds: float,
+    offset: int = 0,
+    keep: bool = False,
+) -> Run:
     """Send ``raws`` (cycled from ``offset``) at ``rate`` for ``seconds``, from core 1."""
     parts = urlsplit(base)
     try:
         import uvloop
+
         runner: Callable[[Any], Run] = uvloop.run
     except ImportError:  # pragma: no cover
         runner = asyncio.run
     with one_core(int(http.CLIENT_CPU)):
-        run = runner(_drive(parts.hostname or "127.0.0.1", parts.port or 80, raws, rate,
-                            seconds, offset, keep))
+        run = runner(
+            _drive(
+                parts.hostname or "127.0.0.1", parts.port or 80, raws, rate, seconds, offset, keep
+            )
+        )
     run.name = name
     return run
 
@@ -313,9 +345,15 @@ def server_pid(base: str) -> int | None:
 def server_backends(engine: Engine) -> set[int]:
     """PostgreSQL backends of the server's pool (and its LISTEN connection), not ours."""
     with engine.connect() as conn:
-        return {int(p) for p in conn.execute(text(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND application_name = 'geogrid' AND pid <> pg_backend_pid()")).scalars()}
+        return {
+            int(p)
+            for p in conn.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND application_name = 'geogrid' AND pid <> pg_backend_pid()"
+                )
+            ).scalars()
+        }
 
 
 @contextmanager
@@ -342,20 +380,41 @@ def _floor_rows(engine: Engine, work: Workload, token_actor: str) -> list[dict[s
     for i, raw in enumerate(work.bodies):
         body = orjson.loads(raw)
         rep = body["reporter"]
-        rows.append({
-            "category": body["category"], "description": body["description"],
-            "channel": body["channel"], "reporter_name": rep.get("name"),
-            "reporter_phone": rep.get("phone"), "address": None, "photos": [],
-            "input_lon": body["lon"], "input_lat": body["lat"], "input_crs": body["crs"],
-            "x": work.storage[i][0], "y": work.storage[i][1], "compound_id": None,
-            "grid_code": work.grids[i], "release_id": release, "flags": [],
-            "actor": token_actor, "key": None, "hash": f"floor-{i}",
-            "details": '{"on_boundary": false, "candidates": []}'})
+        rows.append(
+            {
+                "category": body["category"],
+                "description": body["description"],
+                "channel": body["channel"],
+                "reporter_name": rep.get("name"),
+                "reporter_phone": rep.get("phone"),
+                "address": None,
+                "photos": [],
+                "input_lon": body["lon"],
+                "input_lat": body["lat"],
+                "input_crs": body["crs"],
+                "x": work.storage[i][0],
+                "y": work.storage[i][1],
+                "compound_id": None,
+                "grid_code": work.grids[i],
+                "release_id": release,
+                "flags": [],
+                "actor": token_actor,
+                "key": None,
+                "hash": f"floor-{i}",
+                "details": '{"on_boundary": false, "candidates": []}',
+            }
+        )
     return rows
 
 
-def floor(url: str, rows: list[dict[str, Any]], rate: float, seconds: float,
-          offset: int = 0, connections: int = FLOOR_CONNECTIONS) -> Run:
+def floor(
+    url: str,
+    rows: list[dict[str, Any]],
+    rate: float,
+    seconds: float,
+    offset: int = 0,
+    connections: int = FLOOR_CONNECTIONS,
+) -> Run:
     """The route's INSERT (case + event) and a commit per row, open-loop, on core 0.
 
     Up to ``connections`` psycopg2 connections (the app's pool holds up to 10), one thread
@@ -395,9 +454,11 @@ def floor(url: str, rows: list[dict[str, Any]], rate: float, seconds: float,
                 idle.put(conn)
 
         try:
-            with cpu_meter(lambda: {os.getpid()}) as own_cpu, \
-                    cpu_meter(lambda: backends) as db_cpu, \
-                    ThreadPoolExecutor(connections) as pool:
+            with (
+                cpu_meter(lambda: {os.getpid()}) as own_cpu,
+                cpu_meter(lambda: backends) as db_cpu,
+                ThreadPoolExecutor(connections) as pool,
+            ):
                 futures = []
                 t0 = time.perf_counter() + 0.05
                 for i in range(n):
@@ -411,8 +472,9 @@ def floor(url: str, rows: list[dict[str, Any]], rate: float, seconds: float,
         finally:
             for conn in opened:
                 conn.close()
-    return Run("floor", rate, due, sent, done, status, [], connections,
-               own_cpu[0] + db_cpu[0], db_cpu[0])
+    return Run(
+        "floor", rate, due, sent, done, status, [], connections, own_cpu[0] + db_cpu[0], db_cpu[0]
+    )
 
 
 # --------------------------------------------------------------------------- checks
@@ -423,15 +485,18 @@ def check_cases(run: Run, work: Workload, offset: int) -> None:
     bad = np.flatnonzero(run.status != 201)
     if len(bad):
         i = int(bad[0])
-        raise AssertionError(f"{len(bad)} of {len(run.status)} case answers were not 201; "
-                             f"first: {run.status[i]} {run.bodies[i][:300]!r}")
+        raise AssertionError(
+            f"{len(bad)} of {len(run.status)} case answers were not 201; "
+            f"first: {run.status[i]} {run.bodies[i][:300]!r}"
+        )
     ids = set()
     for i, raw in enumerate(run.bodies):
         answer = orjson.loads(raw)
         expected = work.grids[(offset + i) % len(work.grids)]
         if answer["grid"]["code"] != expected or answer["status"] != "reported":
-            raise AssertionError(f"case {answer['id']} went to {answer['grid']['code']}, "
-                                 f"/v1/locate says {expected}")
+            raise AssertionError(
+                f"case {answer['id']} went to {answer['grid']['code']}, /v1/locate says {expected}"
+            )
         ids.add(answer["id"])
     if len(ids) != len(run.bodies):
         raise AssertionError("two answers named the same case id")
@@ -440,15 +505,22 @@ def check_cases(run: Run, work: Workload, offset: int) -> None:
 def check_ok(run: Run) -> None:
     bad = np.flatnonzero(run.status != (201 if run.name == "floor" else 200))
     if len(bad):
-        raise AssertionError(f"{run.name}: {len(bad)} of {len(run.status)} answers failed "
-                             f"(first status {run.status[int(bad[0])]})")
+        raise AssertionError(
+            f"{run.name}: {len(bad)} of {len(run.status)} answers failed "
+            f"(first status {run.status[int(bad[0])]})"
+        )
 
 
 def case_rows(engine: Engine) -> tuple[int, int]:
     with engine.connect() as conn:
-        return (int(conn.execute(text("SELECT count(*) FROM civic_case")).scalar_one()),
-                int(conn.execute(text("SELECT count(*) FROM case_event WHERE kind = 'created'"))
-                    .scalar_one()))
+        return (
+            int(conn.execute(text("SELECT count(*) FROM civic_case")).scalar_one()),
+            int(
+                conn.execute(
+                    text("SELECT count(*) FROM case_event WHERE kind = 'created'")
+                ).scalar_one()
+            ),
+        )
 
 
 # --------------------------------------------------------------------------- the profile
@@ -466,8 +538,7 @@ class _Phases:
         self.current[label] += seconds
         self.counts[label] += 1
 
-    def wrap(self, owner: Any, name: str, label: str, cpu: bool = False
-             ) -> Callable[[], None]:
+    def wrap(self, owner: Any, name: str, label: str, cpu: bool = False) -> Callable[[], None]:
         original = getattr(owner, name)
 
         def timed(*args: Any, **kwargs: Any) -> Any:
@@ -550,9 +621,15 @@ def _no_pre_ping(engine: Engine) -> Iterator[None]:
         engine.pool._pre_ping = True
 
 
-def _variant(client: Any, engine: Engine, backends: Callable[[], set[int]],
-             bodies: list[bytes], n: int, headers: dict[str, str],
-             each: Callable[[], None] | None = None) -> dict[str, float]:
+def _variant(
+    client: Any,
+    engine: Engine,
+    backends: Callable[[], set[int]],
+    bodies: list[bytes],
+    n: int,
+    headers: dict[str, str],
+    each: Callable[[], None] | None = None,
+) -> dict[str, float]:
     """``n`` sequential creations: mean and p99 wall, this process's and the backends' CPU."""
     walls = []
     pids = backends()
@@ -569,25 +646,36 @@ def _variant(client: Any, engine: Engine, backends: Callable[[], set[int]],
     cpu = time.process_time() - cpu_before
     db_after = _cpu_s(pids | backends())
     db_cpu = sum(t - db_before.get(pid, 0.0) for pid, t in db_after.items())
-    return {"wall": 1e3 * float(np.mean(walls)), "p99": 1e3 * float(np.percentile(walls, 99)),
-            "cpu": 1e3 * cpu / n, "db_cpu": 1e3 * db_cpu / n}
+    return {
+        "wall": 1e3 * float(np.mean(walls)),
+        "p99": 1e3 * float(np.percentile(walls, 99)),
+        "cpu": 1e3 * cpu / n,
+        "db_cpu": 1e3 * db_cpu / n,
+    }
 
 
 def _plan_times(engine: Engine) -> tuple[float, float]:
     """Planning and execution ms of the read-back ``SELECT * FROM case_view WHERE id``."""
     with engine.connect() as conn:
         case_id = conn.execute(text("SELECT max(id) FROM civic_case")).scalar_one()
-        out = "\n".join(r[0] for r in conn.execute(text(
-            "EXPLAIN (ANALYZE, SUMMARY) SELECT * FROM case_view WHERE id = :id"),
-            {"id": case_id}))
+        out = "\n".join(
+            r[0]
+            for r in conn.execute(
+                text("EXPLAIN (ANALYZE, SUMMARY) SELECT * FROM case_view WHERE id = :id"),
+                {"id": case_id},
+            )
+        )
     planning = re.search(r"Planning Time: ([\d.]+) ms", out)
     execution = re.search(r"Execution Time: ([\d.]+) ms", out)
-    return (float(planning.group(1)) if planning else float("nan"),
-            float(execution.group(1)) if execution else float("nan"))
+    return (
+        float(planning.group(1)) if planning else float("nan"),
+        float(execution.group(1)) if execution else float("nan"),
+    )
 
 
-def profile(url: str, main_engine: Engine, token: str, work: Workload, n: int
-            ) -> tuple[list[str], dict[str, float]]:
+def profile(
+    url: str, main_engine: Engine, token: str, work: Workload, n: int
+) -> tuple[list[str], dict[str, float]]:
     """``n`` sequential case creations through the app in this process, on core 0.
 
     Each statement, pre-ping, commit and Python step is timed (wall), then the same ``n``
@@ -619,14 +707,15 @@ def profile(url: str, main_engine: Engine, token: str, work: Workload, n: int
                     conn.exec_driver_sql("SELECT 1")
                     rtt.append(time.perf_counter() - started)
             with _hooks(engine, phases):
-                phased = _variant(client, engine, backends, work.bodies, n, headers,
-                                  phases.next_request)
+                phased = _variant(
+                    client, engine, backends, work.bodies, n, headers, phases.next_request
+                )
             variants["as is"] = _variant(client, engine, backends, work.bodies, n, headers)
             with _no_pre_ping(engine):
                 variants["no pool pre-ping"] = _variant(
-                    client, engine, backends, work.bodies, n, headers)
-            variants["as is (again)"] = _variant(client, engine, backends, work.bodies, n,
-                                                 headers)
+                    client, engine, backends, work.bodies, n, headers
+                )
+            variants["as is (again)"] = _variant(client, engine, backends, work.bodies, n, headers)
             planning, execution = _plan_times(engine)
     finally:
         for k, value in saved.items():
@@ -636,33 +725,57 @@ def profile(url: str, main_engine: Engine, token: str, work: Workload, n: int
                 os.environ[k] = value
     labels = sorted({k for r in phases.requests for k in r})
     mean = {k: 1e3 * sum(r.get(k, 0.0) for r in phases.requests) / n for k in labels}
-    p99 = {k: 1e3 * float(np.percentile([r.get(k, 0.0) for r in phases.requests], 99))
-           for k in labels}
-    lines = [f"{n} sequential POST /v1/cases in this process on core 0 (TestClient), wall ms "
-             "per request, mean / p99:",
-             f"  {'request (TestClient, all hooks on)':<52} {phased['wall']:7.3f} / "
-             f"{phased['p99']:7.3f}"]
-    order = ["auth total (checkout .. return)",
-             "auth total (checkout .. return), CPU of its thread", "pool pre-ping (SELECT 1)",
-             "sql: key lookup (auth)", "rollback on return (auth conn)", "submit_case total",
-             "submit_case total, CPU of its thread",
-             "sql: SELECT pg_backend_pid()", "sql: category", "py: datum to storage",
-             "py: route in snapshot", "sql: shared lock + current release",
-             "py: fingerprint (sha256)", "sql: INSERT case + event",
-             "sql: read back from case_view", "py: Case from row", "commit (WAL flush)",
-             "py: check the body", "py: answer dict", "py: orjson + Response", "sql: other"]
+    p99 = {
+        k: 1e3 * float(np.percentile([r.get(k, 0.0) for r in phases.requests], 99)) for k in labels
+    }
+    lines = [
+        f"{n} sequential POST /v1/cases in this process on core 0 (TestClient), wall ms "
+        "per request, mean / p99:",
+        f"  {'request (TestClient, all hooks on)':<52} {phased['wall']:7.3f} / "
+        f"{phased['p99']:7.3f}",
+    ]
+    order = [
+        "auth total (checkout .. return)",
+        "auth total (checkout .. return), CPU of its thread",
+        "pool pre-ping (SELECT 1)",
+        "sql: key lookup (auth)",
+        "rollback on return (auth conn)",
+        "submit_case total",
+        "submit_case total, CPU of its thread",
+        "sql: SELECT pg_backend_pid()",
+        "sql: category",
+        "py: datum to storage",
+        "py: route in snapshot",
+        "sql: shared lock + current release",
+        "py: fingerprint (sha256)",
+        "sql: INSERT case + event",
+        "sql: read back from case_view",
+        "py: Case from row",
+        "commit (WAL flush)",
+        "py: check the body",
+        "py: answer dict",
+        "py: orjson + Response",
+        "sql: other",
+    ]
     for k in [k for k in order if k in mean] + [k for k in labels if k not in order]:
         calls = phases.counts[k] / n
         lines.append(f"  {k:<52} {mean[k]:7.3f} / {p99[k]:7.3f}   ({calls:.1f} per request)")
-    lines.append(f"  {'round trip SELECT 1 (median, for scale)':<52} "
-                 f"{1e3 * float(np.median(rtt)):7.3f}")
-    lines.append(f"  case_view read-back: planning {planning:.3f} ms, execution "
-                 f"{execution:.3f} ms (EXPLAIN ANALYZE, one case)")
-    lines.append(f"what-if, {n} requests each, ms per request: wall mean / p99; CPU of this "
-                 "process (app + TestClient) + its backends")
+    lines.append(
+        f"  {'round trip SELECT 1 (median, for scale)':<52} {1e3 * float(np.median(rtt)):7.3f}"
+    )
+    lines.append(
+        f"  case_view read-back: planning {planning:.3f} ms, execution "
+        f"{execution:.3f} ms (EXPLAIN ANALYZE, one case)"
+    )
+    lines.append(
+        f"what-if, {n} requests each, ms per request: wall mean / p99; CPU of this "
+        "process (app + TestClient) + its backends"
+    )
     for name, v in variants.items():
-        lines.append(f"  {name:<56} {v['wall']:7.3f} / {v['p99']:7.3f};  CPU {v['cpu']:6.3f}"
-                     f" + {v['db_cpu']:6.3f} = {v['cpu'] + v['db_cpu']:6.3f}")
+        lines.append(
+            f"  {name:<56} {v['wall']:7.3f} / {v['p99']:7.3f};  CPU {v['cpu']:6.3f}"
+            f" + {v['db_cpu']:6.3f} = {v['cpu'] + v['db_cpu']:6.3f}"
+        )
     mean.update({f"variant {k}": v["cpu"] + v["db_cpu"] for k, v in variants.items()})
     return lines, mean
 
@@ -673,21 +786,34 @@ def profile(url: str, main_engine: Engine, token: str, work: Workload, n: int
 def _line(run: Run) -> str:
     lat = run.latency_ms
     p50, p90, p99 = np.percentile(lat, [50, 90, 99])
-    return (f"{run.name:>11}: {len(lat):5d} req at {run.rate:.0f}/s -> {achieved(run):6.1f}/s; "
-            f"p50 {p50:6.2f}  p90 {p90:6.2f}  p99 {p99:6.2f}  max {lat.max():7.2f} ms; "
-            f"send lag p99 {np.percentile(run.lag_ms, 99):5.2f} ms; "
-            f"core-0 CPU {1e3 * run.cpu_s / len(lat):.2f} ms/req "
-            f"(db {1e3 * run.db_cpu_s / len(lat):.2f}); {run.connections} conn")
+    return (
+        f"{run.name:>11}: {len(lat):5d} req at {run.rate:.0f}/s -> {achieved(run):6.1f}/s; "
+        f"p50 {p50:6.2f}  p90 {p90:6.2f}  p99 {p99:6.2f}  max {lat.max():7.2f} ms; "
+        f"send lag p99 {np.percentile(run.lag_ms, 99):5.2f} ms; "
+        f"core-0 CPU {1e3 * run.cpu_s / len(lat):.2f} ms/req "
+        f"(db {1e3 * run.db_cpu_s / len(lat):.2f}); {run.connections} conn"
+    )
 
 
-def measure(url: str, base: str, engine: Engine, rate: float = RATE, seconds: float = SECONDS,
-            rounds: int = ROUNDS, warmup: float = WARMUP, n_points: int = POINTS,
-            profile_requests: int = PROFILE_REQUESTS) -> list[Figure]:
+def measure(
+    url: str,
+    base: str,
+    engine: Engine,
+    rate: float = RATE,
+    seconds: float = SECONDS,
+    rounds: int = ROUNDS,
+    warmup: float = WARMUP,
+    n_points: int = POINTS,
+    profile_requests: int = PROFILE_REQUESTS,
+) -> list[Figure]:
     """The section: warm-up, alternating rounds, checks, the profile; returns figures."""
     token = dispatcher_key(engine)
     work = workload(engine, base, n_points)
-    print(f"  {len(work.bodies)} points in the district ({work.crs.count('gcj02')} sent as "
-          f"GCJ-02) in {len(set(work.grids))} grids", flush=True)
+    print(
+        f"  {len(work.bodies)} points in the district ({work.crs.count('gcj02')} sent as "
+        f"GCJ-02) in {len(set(work.grids))} grids",
+        flush=True,
+    )
     raws = {t: raw_requests(base, work, t, token) for t in ("cases", "locate", "locate-key")}
     floor_rows = _floor_rows(engine, work, f"bench-floor-{os.getpid()}")
     pid = server_pid(base)
@@ -695,8 +821,10 @@ def measure(url: str, base: str, engine: Engine, rate: float = RATE, seconds: fl
         raise RuntimeError(f"no uvicorn process found serving {base}")
 
     def served(name: str, start: int, secs: float) -> Run:
-        with cpu_meter(lambda: {pid}) as app_cpu, \
-                cpu_meter(lambda: server_backends(engine)) as db_cpu:
+        with (
+            cpu_meter(lambda: {pid}) as app_cpu,
+            cpu_meter(lambda: server_backends(engine)) as db_cpu,
+        ):
             run = drive(base, name, raws[name], rate, secs, start, keep=name == "cases")
         run.cpu_s, run.db_cpu_s = app_cpu[0] + db_cpu[0], db_cpu[0]
         return run
@@ -741,10 +869,15 @@ def measure(url: str, base: str, engine: Engine, rate: float = RATE, seconds: fl
     rows_after = case_rows(engine)
     grew = (rows_after[0] - rows_before[0], rows_after[1] - rows_before[1])
     if grew != (created, created):
-        raise AssertionError(f"civic_case grew by {grew[0]} rows and case_event by {grew[1]} "
-                             f"'created' events, but {created} inserts were answered 201")
-    print(f"  civic_case grew by {grew[0]} rows = {created} answered 201 (HTTP and floor); "
-          f"as many 'created' events", flush=True)
+        raise AssertionError(
+            f"civic_case grew by {grew[0]} rows and case_event by {grew[1]} "
+            f"'created' events, but {created} inserts were answered 201"
+        )
+    print(
+        f"  civic_case grew by {grew[0]} rows = {created} answered 201 (HTTP and floor); "
+        f"as many 'created' events",
+        flush=True,
+    )
     all_runs = {name: pooled(rs) for name, rs in runs.items()}
     print("  pooled over rounds:")
     for run in all_runs.values():
@@ -753,8 +886,11 @@ def measure(url: str, base: str, engine: Engine, rate: float = RATE, seconds: fl
     figures = _figures(all_runs, rate, seconds * rounds)
     p99 = float(np.percentile(all_runs["cases"].latency_ms, 99))
     if profile_requests:
-        print(f"  profile (p99 {p99:.1f} ms {'>=' if p99 >= TARGET_P99_MS else '<'} "
-              f"{TARGET_P99_MS:.0f} ms):", flush=True)
+        print(
+            f"  profile (p99 {p99:.1f} ms {'>=' if p99 >= TARGET_P99_MS else '<'} "
+            f"{TARGET_P99_MS:.0f} ms):",
+            flush=True,
+        )
         lines, _ = profile(url, engine, token, work, profile_requests)
         for line in lines:
             print("  " + line, flush=True)
@@ -767,55 +903,105 @@ def _figures(runs: dict[str, Run], rate: float, seconds: float) -> list[Figure]:
 
     note = f"{rate:.0f} req/s open-loop, {seconds:.0f} s"
     cases = "POST /v1/cases"
-    out = [Figure(f"{cases} p99", pct("cases", 99), "ms", goal=("<", TARGET_P99_MS),
-                  note=note)]
+    out = [Figure(f"{cases} p99", pct("cases", 99), "ms", goal=("<", TARGET_P99_MS), note=note)]
     out += [Figure(f"{cases} p{q}", pct("cases", q), "ms", note=note) for q in (50, 90)]
-    out += [Figure(f"{cases} max", float(runs["cases"].latency_ms.max()), "ms", note=note),
-            Figure(f"{cases} achieved rate", achieved(runs["cases"]), "req/s", "offered",
-                   rate, note=note)]
-    peers = (("locate", "GET /v1/locate (anonymous)"),
-             ("locate-key", "GET /v1/locate with the dispatcher key"),
-             ("floor", "psycopg2 INSERT case + event, commit"))
+    out += [
+        Figure(f"{cases} max", float(runs["cases"].latency_ms.max()), "ms", note=note),
+        Figure(
+            f"{cases} achieved rate", achieved(runs["cases"]), "req/s", "offered", rate, note=note
+        ),
+    ]
+    peers = (
+        ("locate", "GET /v1/locate (anonymous)"),
+        ("locate-key", "GET /v1/locate with the dispatcher key"),
+        ("floor", "psycopg2 INSERT case + event, commit"),
+    )
     for q in (50, 99):
         for name, label in peers:
-            out.append(Figure(f"{cases} p{q}", pct("cases", q), "ms", label, pct(name, q),
-                              note=note))
+            out.append(
+                Figure(f"{cases} p{q}", pct("cases", q), "ms", label, pct(name, q), note=note)
+            )
 
     def cpu(name: str) -> float:
         return 1e3 * runs[name].cpu_s / len(runs[name].done)
 
     label = f"{cases} core-0 CPU per request"
-    out.append(Figure(label, cpu("cases"), "ms", "budget at this rate", 1e3 / rate,
-                      note="server + its backends"))
-    out += [Figure(label, cpu("cases"), "ms", f"{peer} (server + backends)", cpu(name),
-                   note="server + its backends") for name, peer in peers[:2]]
-    out.append(Figure(label, cpu("cases"), "ms", "psycopg2 floor (client + backends)",
-                      cpu("floor"), note="server + its backends"))
+    out.append(
+        Figure(
+            label,
+            cpu("cases"),
+            "ms",
+            "budget at this rate",
+            1e3 / rate,
+            note="server + its backends",
+        )
+    )
+    out += [
+        Figure(
+            label,
+            cpu("cases"),
+            "ms",
+            f"{peer} (server + backends)",
+            cpu(name),
+            note="server + its backends",
+        )
+        for name, peer in peers[:2]
+    ]
+    out.append(
+        Figure(
+            label,
+            cpu("cases"),
+            "ms",
+            "psycopg2 floor (client + backends)",
+            cpu("floor"),
+            note="server + its backends",
+        )
+    )
     return out
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.cases",
-                                     description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.cases", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--rate", type=float, default=RATE, help="requests per second (200)")
-    parser.add_argument("--seconds", type=float, default=SECONDS,
-                        help="seconds per run (10); the case figures pool all rounds")
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=SECONDS,
+        help="seconds per run (10); the case figures pool all rounds",
+    )
     parser.add_argument("--rounds", type=int, default=ROUNDS, help="rounds (2)")
     parser.add_argument("--warmup", type=float, default=WARMUP, help="warm-up seconds (3)")
-    parser.add_argument("--profile", type=int, default=PROFILE_REQUESTS,
-                        help="requests to profile in-process afterwards (0: none)")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=PROFILE_REQUESTS,
+        help="requests to profile in-process afterwards (0: none)",
+    )
     args = parser.parse_args()
     from bench import report
 
     with demo_database() as url, tempfile.TemporaryDirectory(prefix="geogrid-bench-") as tmp:
         engine = db.make_engine(url)
         machine = report.machine(engine)
-        print(f"\n== POST /v1/cases at {args.rate:.0f} req/s open-loop, client on core "
-              f"{http.CLIENT_CPU}, server on core {http.SERVER_CPU}, {args.rounds} rounds of "
-              f"{args.seconds:.0f} s", flush=True)
+        print(
+            f"\n== POST /v1/cases at {args.rate:.0f} req/s open-loop, client on core "
+            f"{http.CLIENT_CPU}, server on core {http.SERVER_CPU}, {args.rounds} rounds of "
+            f"{args.seconds:.0f} s",
+            flush=True,
+        )
         with http.server(url, Path(tmp)) as base:
-            figures = measure(url, base, engine, args.rate, args.seconds, args.rounds,
-                              args.warmup, profile_requests=args.profile)
+            figures = measure(
+                url,
+                base,
+                engine,
+                args.rate,
+                args.seconds,
+                args.rounds,
+                args.warmup,
+                profile_requests=args.profile,
+            )
         engine.dispose()
     print("\n" + table(figures) + "\n")
     for line in machine:

@@ -38,14 +38,16 @@ from geogrid.lookup.locate import locate_point
 from geogrid.lookup.snapshot import GridInfo, Snapshot
 
 
-def voronoi_layer(box: tuple[float, float, float, float], n: int, seed: int = 3
-                  ) -> tuple[list[str], list[BaseGeometry]]:
+def voronoi_layer(
+    box: tuple[float, float, float, float], n: int, seed: int = 3
+) -> tuple[list[str], list[BaseGeometry]]:
     """``n`` Voronoi cells of random points in ``box``, clipped to it, with 15-digit codes."""
     rng = np.random.default_rng(seed)
     points = np.column_stack([rng.uniform(box[0], box[2], n), rng.uniform(box[1], box[3], n)])
     frame = shapely.box(*box)
-    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(points),
-                                                       extend_to=frame))
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.multipoints(points), extend_to=frame)
+    )
     cells = shapely.intersection(cells, frame)
     return [f"{i:015d}" for i in range(len(cells))], list(cells)
 
@@ -54,11 +56,14 @@ def demo_layer(url: str) -> tuple[list[str], list[BaseGeometry]]:
     """The current grids of the bench database."""
     engine = create_engine(url)
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT grid_code, ST_AsBinary(geom) AS wkb FROM grid_geometry "
-                                 "WHERE valid_to_release IS NULL")).all()
+        rows = conn.execute(
+            text(
+                "SELECT grid_code, ST_AsBinary(geom) AS wkb FROM grid_geometry "
+                "WHERE valid_to_release IS NULL"
+            )
+        ).all()
     engine.dispose()
-    return [r.grid_code.strip() for r in rows], list(shapely.from_wkb([bytes(r.wkb)
-                                                                       for r in rows]))
+    return [r.grid_code.strip() for r in rows], list(shapely.from_wkb([bytes(r.wkb) for r in rows]))
 
 
 def layer_snapshot(index: GridIndex) -> Snapshot:
@@ -66,29 +71,43 @@ def layer_snapshot(index: GridIndex) -> Snapshot:
 
     Grid attributes are placeholders; there are no compounds or stations.
     """
-    grids = [GridInfo(c, c, "resident", c[:12], c[:12], c[:9], c[:9], None, None)
-             for c in index.codes]
+    grids = [
+        GridInfo(c, c, "resident", c[:12], c[:12], c[:9], c[:9], None, None) for c in index.codes
+    ]
     metric_array = to_metric(np.array(index.geoms))
     tree = shapely.STRtree(metric_array)
     pairs = tree.query(metric_array, predicate="dwithin", distance=0.01)
     keep = pairs[0] != pairs[1]
     first, second = pairs[0][keep], pairs[1][keep]
     order = np.argsort(first, kind="stable")
-    neighbours = np.split(second[order],
-                          np.searchsorted(first[order], np.arange(1, len(metric_array))))
+    neighbours = np.split(
+        second[order], np.searchsorted(first[order], np.arange(1, len(metric_array)))
+    )
     bounds = tuple(float(v) for v in shapely.total_bounds(np.array(index.geoms)))
     release = BoundaryRelease(index.release, datetime.now(UTC), "bench", "", "bench")
     return Snapshot(
-        release=release, index=index, grids=grids, metric_grids=list(metric_array),
-        metric_grids_array=metric_array, grid_boundaries=list(shapely.boundary(metric_array)),
-        neighbours=neighbours, metric_tree=tree,
+        release=release,
+        index=index,
+        grids=grids,
+        metric_grids=list(metric_array),
+        metric_grids_array=metric_array,
+        grid_boundaries=list(shapely.boundary(metric_array)),
+        neighbours=neighbours,
+        metric_tree=tree,
         metric=LocalMetric(bounds),  # type: ignore[arg-type]
-        compound_ids=np.array([], dtype=np.int64), compound_names=[], compound_geoms=[],
-        compound_cells={}, stations=[], station_xy=np.empty((0, 2)), built_in_s=0.0)
+        compound_ids=np.array([], dtype=np.int64),
+        compound_names=[],
+        compound_geoms=[],
+        compound_cells={},
+        stations=[],
+        station_xy=np.empty((0, 2)),
+        built_in_s=0.0,
+    )
 
 
-def _per_call_us(fn: Callable[[float, float], object], xs: list[float], ys: list[float],
-                 repeats: int) -> float:
+def _per_call_us(
+    fn: Callable[[float, float], object], xs: list[float], ys: list[float], repeats: int
+) -> float:
     """Microseconds per call over all the points: the best of ``repeats`` passes (after one
     warm-up pass), since on a shared machine the slower passes measure the neighbours."""
     times = []
@@ -117,28 +136,34 @@ def _agreement(index: GridIndex, x: np.ndarray, y: np.ndarray) -> int:
     """Points where locate_many and locate_one both give the STRtree's answer."""
     found, _ = index.locate_many(x, y)
     reference = strtree_locate(shapely.STRtree(index.geoms), x, y)
-    one = np.array([index.locate_one(a, b).grid for a, b in zip(x.tolist(), y.tolist(),
-                                                                 strict=True)])
+    one = np.array(
+        [index.locate_one(a, b).grid for a, b in zip(x.tolist(), y.tolist(), strict=True)]
+    )
     return int(((found == reference) & (one == reference)).sum())
 
 
-def _locate_one_profile(index: GridIndex, x: np.ndarray, y: np.ndarray, repeats: int
-                        ) -> dict[str, float]:
+def _locate_one_profile(
+    index: GridIndex, x: np.ndarray, y: np.ndarray, repeats: int
+) -> dict[str, float]:
     """locate_one per call: overall, and for points in pure and in mixed raster cells."""
     ci = np.floor((x - index.x0) / index.cw).astype(np.int64)
     cj = np.floor((y - index.y0) / index.ch).astype(np.int64)
     mixed = index.cell_label[cj * index.nx + ci] == -2
-    out = {"locate_one_us": _per_call_us(index.locate_one, x.tolist(), y.tolist(), repeats),
-           "points_in_mixed_cells": float(mixed.mean())}
+    out = {
+        "locate_one_us": _per_call_us(index.locate_one, x.tolist(), y.tolist(), repeats),
+        "points_in_mixed_cells": float(mixed.mean()),
+    }
     for name, chosen in (("pure", ~mixed), ("mixed", mixed)):
         if chosen.any():
             out[f"locate_one_{name}_us"] = _per_call_us(
-                index.locate_one, x[chosen].tolist(), y[chosen].tolist(), repeats)
+                index.locate_one, x[chosen].tolist(), y[chosen].tolist(), repeats
+            )
     return out
 
 
-def _locate_point_profile(snap: Snapshot, x: np.ndarray, y: np.ndarray, repeats: int
-                          ) -> dict[str, float]:
+def _locate_point_profile(
+    snap: Snapshot, x: np.ndarray, y: np.ndarray, repeats: int
+) -> dict[str, float]:
     """locate_point per call, and its parts: index, metric point, distance to other grids."""
     xs, ys = x.tolist(), y.tolist()
     grids = [snap.locate(a, b).grid for a, b in zip(xs, ys, strict=True)]
@@ -150,10 +175,11 @@ def _locate_point_profile(snap: Snapshot, x: np.ndarray, y: np.ndarray, repeats:
         if grids[i] >= 0:
             snap.distance_to_other_grid(points[i], grids[i])
 
-    return {"locate_point_us": _per_call_us(lambda a, b: locate_point(snap, a, b), xs, ys,
-                                            repeats),
-            "metric_point_us": _per_call_us(snap.metric_point, xs, ys, repeats),
-            "boundary_distance_us": _per_call_us(boundary, xs, ys, repeats)}
+    return {
+        "locate_point_us": _per_call_us(lambda a, b: locate_point(snap, a, b), xs, ys, repeats),
+        "metric_point_us": _per_call_us(snap.metric_point, xs, ys, repeats),
+        "boundary_distance_us": _per_call_us(boundary, xs, ys, repeats),
+    }
 
 
 def measure(url: str, grids: int, points: int, repeats: int) -> dict[str, float]:
@@ -185,10 +211,23 @@ def measure(url: str, grids: int, points: int, repeats: int) -> dict[str, float]
 def run(url: str, grids: int, points: int, repeats: int) -> dict[str, float]:
     """:func:`measure` in a fresh process."""
     out = subprocess.run(
-        [sys.executable, "-m", "bench.growth", url, "--grids", str(grids), "--points",
-         str(points), "--repeats", str(repeats)],
-        capture_output=True, text=True, check=True, cwd=os.path.dirname(os.path.dirname(
-            os.path.abspath(__file__))))
+        [
+            sys.executable,
+            "-m",
+            "bench.growth",
+            url,
+            "--grids",
+            str(grids),
+            "--points",
+            str(points),
+            "--repeats",
+            str(repeats),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
@@ -196,29 +235,51 @@ def figures(demo: dict[str, float], big: dict[str, float]) -> list[Figure]:
     n = f"{int(big['grids']):,} grids"
     for layer in (demo, big):
         if layer["agree"] != layer["points"]:
-            raise AssertionError(f"locate_one/locate_many differ from STRtree on the "
-                                 f"{int(layer['grids'])}-grid layer")
+            raise AssertionError(
+                f"locate_one/locate_many differ from STRtree on the "
+                f"{int(layer['grids'])}-grid layer"
+            )
     peer = "596 demo grids"
 
-    def versus(name: str, key: str, unit: str, goal: tuple[str, float] | None = None,
-               note: str = "", scale: float = 1.0) -> Figure:
-        return Figure(f"{name}, {n}", scale * big[key], unit, peer, scale * demo[key], goal,
-                      note)
+    def versus(
+        name: str,
+        key: str,
+        unit: str,
+        goal: tuple[str, float] | None = None,
+        note: str = "",
+        scale: float = 1.0,
+    ) -> Figure:
+        return Figure(f"{name}, {n}", scale * big[key], unit, peer, scale * demo[key], goal, note)
 
     return [
-        versus("locate_one", "locate_one_us", "µs", ("<=", 1.2),
-               f"{int(big['points']):,} pts in the district, all answers checked"),
+        versus(
+            "locate_one",
+            "locate_one_us",
+            "µs",
+            ("<=", 1.2),
+            f"{int(big['points']):,} pts in the district, all answers checked",
+        ),
         versus("  locate_one, points in pure cells", "locate_one_pure_us", "µs"),
         versus("  locate_one, points in mixed cells", "locate_one_mixed_us", "µs"),
         versus("  points in mixed raster cells", "points_in_mixed_cells", "%", scale=100),
-        versus("locate_point", "locate_point_us", "µs", ("<=", 1.2),
-               "no compounds in either layer"),
+        versus(
+            "locate_point", "locate_point_us", "µs", ("<=", 1.2), "no compounds in either layer"
+        ),
         versus("  metric point (part of locate_point)", "metric_point_us", "µs"),
         versus("  boundary distance (part of locate_point)", "boundary_distance_us", "µs"),
-        Figure(f"peak RSS, GridIndex.build of {n}", big["rss_index_mib"], "MiB",
-               goal=("<", 1024.0), note=f"layer alone {big['rss_layer_mib']:.0f} MiB"),
-        Figure(f"peak RSS with the snapshot of {n}", big["rss_snapshot_mib"], "MiB",
-               note=f"snapshot parts built in {big['snapshot_s']:.1f} s"),
+        Figure(
+            f"peak RSS, GridIndex.build of {n}",
+            big["rss_index_mib"],
+            "MiB",
+            goal=("<", 1024.0),
+            note=f"layer alone {big['rss_layer_mib']:.0f} MiB",
+        ),
+        Figure(
+            f"peak RSS with the snapshot of {n}",
+            big["rss_snapshot_mib"],
+            "MiB",
+            note=f"snapshot parts built in {big['snapshot_s']:.1f} s",
+        ),
         versus("GridIndex.build", "build_s", "s"),
     ]
 

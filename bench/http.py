@@ -67,10 +67,30 @@ def server(database_url: str, workdir: Path) -> Iterator[str]:
     env = {**os.environ, "GEOGRID_DATABASE_URL": database_url, "BENCH_CPUS": SERVER_CPU}
     log = open(workdir / "uvicorn.log", "wb")  # noqa: SIM115 (lives with the process)
     process = subprocess.Popen(
-        ["taskset", "-c", SERVER_CPU, sys.executable, "-m", "uvicorn",
-         "bench.app:create_bench_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "1", "--no-access-log", "--log-level", "warning"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            "taskset",
+            "-c",
+            SERVER_CPU,
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.app:create_bench_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(process, base, workdir / "uvicorn.log")
@@ -114,9 +134,11 @@ def check_answers(base: str, lon: np.ndarray, lat: np.ndarray) -> int:
         for x, y in zip(lon.tolist(), lat.tolist(), strict=True):
             params = {"lon": x, "lat": y}
             located = client.get("/v1/locate", params=params).json()["grid"]
-            answers = {(located or {}).get("code"),
-                       client.get("/bench/strtree", params=params).json()["code"],
-                       client.get("/bench/postgis", params=params).json()["code"]}
+            answers = {
+                (located or {}).get("code"),
+                client.get("/bench/strtree", params=params).json()["code"],
+                client.get("/bench/postgis", params=params).json()["code"],
+            }
             if len(answers) != 1:
                 raise AssertionError(f"peers disagree at ({x}, {y}): {answers}")
     return len(lon)
@@ -124,15 +146,19 @@ def check_answers(base: str, lon: np.ndarray, lat: np.ndarray) -> int:
 
 def lua_script(path: Path, prefix: str, lon: np.ndarray, lat: np.ndarray) -> Path:
     """A wrk script that cycles through the points, one request each."""
-    paths = ",\n".join(f'  "{prefix}?lon={x:.7f}&lat={y:.7f}"'
-                       for x, y in zip(lon.tolist(), lat.tolist(), strict=True))
+    paths = ",\n".join(
+        f'  "{prefix}?lon={x:.7f}&lat={y:.7f}"'
+        for x, y in zip(lon.tolist(), lat.tolist(), strict=True)
+    )
     path.write_text(
         f"local paths = {{\n{paths}\n}}\n"
         "local i = 0\n"
         "request = function()\n"
         "  i = i % #paths + 1\n"
         '  return wrk.format("GET", paths[i])\n'
-        "end\n", encoding="utf-8")
+        "end\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -141,8 +167,16 @@ _UNIT_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 def wrk(url: str, seconds: int, script: Path | None = None) -> WrkRun:
     """One wrk run on core 1; raises when any response was not 2xx or a socket failed."""
-    command = ["taskset", "-c", CLIENT_CPU, "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s",
-               "--latency"]
+    command = [
+        "taskset",
+        "-c",
+        CLIENT_CPU,
+        "wrk",
+        "-t1",
+        f"-c{CONNECTIONS}",
+        f"-d{seconds}s",
+        "--latency",
+    ]
     if script is not None:
         command += ["-s", str(script)]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
@@ -150,21 +184,25 @@ def wrk(url: str, seconds: int, script: Path | None = None) -> WrkRun:
     errors = re.search(r"Socket errors: (.*)", out)
     if bad or errors:
         raise RuntimeError(f"wrk saw failures for {url}:\n{out}")
-    percentiles = {int(p): float(v) * _UNIT_MS[u]
-                   for p, v, u in re.findall(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)}
+    percentiles = {
+        int(p): float(v) * _UNIT_MS[u]
+        for p, v, u in re.findall(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    }
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     return WrkRun(rate, percentiles[50], percentiles[99])
 
 
-def throughput(base: str, lon: np.ndarray, lat: np.ndarray, workdir: Path, rounds: int,
-               seconds: int) -> dict[str, list[WrkRun]]:
+def throughput(
+    base: str, lon: np.ndarray, lat: np.ndarray, workdir: Path, rounds: int, seconds: int
+) -> dict[str, list[WrkRun]]:
     """Alternating rounds over the endpoints (after a short warm-up of each)."""
     fixed = f"lon={FIXED_POINT[0]}&lat={FIXED_POINT[1]}"
     targets: list[tuple[Endpoint, str, Path | None]] = []
     for e in ENDPOINTS:
         if e.mixed:
-            targets.append((e, f"{base}{e.path}",
-                            lua_script(workdir / f"{e.name}.lua", e.path, lon, lat)))
+            targets.append(
+                (e, f"{base}{e.path}", lua_script(workdir / f"{e.name}.lua", e.path, lon, lat))
+            )
         else:
             targets.append((e, f"{base}{e.path}?{fixed}", None))
     for _, url, lua in targets:
@@ -178,8 +216,11 @@ def throughput(base: str, lon: np.ndarray, lat: np.ndarray, workdir: Path, round
                 continue
             runs[e.name].append(wrk(url, seconds, lua))
             last = runs[e.name][-1]
-            print(f"  round {round_ + 1}/{rounds} {e.name:>12}: {last.requests_per_s:6.0f} req/s"
-                  f"  p50 {last.p50_ms:6.2f} ms  p99 {last.p99_ms:6.2f} ms", flush=True)
+            print(
+                f"  round {round_ + 1}/{rounds} {e.name:>12}: {last.requests_per_s:6.0f} req/s"
+                f"  p50 {last.p50_ms:6.2f} ms  p99 {last.p99_ms:6.2f} ms",
+                flush=True,
+            )
     return runs
 
 
@@ -189,42 +230,128 @@ def figures(runs: dict[str, list[WrkRun]], points: int) -> list[Figure]:
     p99 = {name: median([r.p99_ms for r in rs]) for name, rs in runs.items()}
     mixed = f"{points} points"
     return [
-        Figure("GET /v1/locate req/s", rate["locate"], "req/s", "echo (def)", rate["echo"],
-               (">=", 0.95), mixed),
-        Figure("GET /v1/locate p99", p99["locate"], "ms", "echo (def)", p99["echo"],
-               ("<=", 1.25), mixed),
-        Figure("GET /v1/locate req/s", rate["locate-fixed"], "req/s", "echo (def)",
-               rate["echo"], (">=", 0.95), "fixed point"),
-        Figure("GET /v1/locate p99", p99["locate-fixed"], "ms", "echo (def)", p99["echo"],
-               ("<=", 1.25), "fixed point"),
-        Figure("GET /v1/stations/nearest req/s", rate["nearest"], "req/s", "echo (def)",
-               rate["echo"], (">=", 0.9), mixed),
-        Figure("GET /v1/stations/nearest p99", p99["nearest"], "ms", "echo (def)", p99["echo"],
-               note=mixed),
-        Figure("GET /v1/locate req/s", rate["locate"], "req/s", "echo (async def, ceiling)",
-               rate["echo-async"], note=mixed),
-        Figure("GET /v1/locate p99", p99["locate"], "ms", "echo (async def, ceiling)",
-               p99["echo-async"], note=mixed),
-        Figure("GET /v1/stations/nearest req/s", rate["nearest"], "req/s",
-               "echo (async def, ceiling)", rate["echo-async"], note=mixed),
-        Figure("echo (async def) req/s", rate["echo-async"], "req/s", "echo (def)",
-               rate["echo"], note=mixed),
-        Figure("GET /v1/locate req/s", rate["locate"], "req/s", "STRtree route",
-               rate["strtree"], note=mixed),
-        Figure("GET /v1/locate req/s", rate["locate"], "req/s", "PostGIS ST_Covers route",
-               rate["postgis"], note=mixed),
-        Figure("STRtree route req/s", rate["strtree"], "req/s", "echo (def)", rate["echo"],
-               note=mixed),
-        Figure("PostGIS ST_Covers route req/s", rate["postgis"], "req/s", "echo (def)",
-               rate["echo"], note=mixed),
+        Figure(
+            "GET /v1/locate req/s",
+            rate["locate"],
+            "req/s",
+            "echo (def)",
+            rate["echo"],
+            (">=", 0.95),
+            mixed,
+        ),
+        Figure(
+            "GET /v1/locate p99",
+            p99["locate"],
+            "ms",
+            "echo (def)",
+            p99["echo"],
+            ("<=", 1.25),
+            mixed,
+        ),
+        Figure(
+            "GET /v1/locate req/s",
+            rate["locate-fixed"],
+            "req/s",
+            "echo (def)",
+            rate["echo"],
+            (">=", 0.95),
+            "fixed point",
+        ),
+        Figure(
+            "GET /v1/locate p99",
+            p99["locate-fixed"],
+            "ms",
+            "echo (def)",
+            p99["echo"],
+            ("<=", 1.25),
+            "fixed point",
+        ),
+        Figure(
+            "GET /v1/stations/nearest req/s",
+            rate["nearest"],
+            "req/s",
+            "echo (def)",
+            rate["echo"],
+            (">=", 0.9),
+            mixed,
+        ),
+        Figure(
+            "GET /v1/stations/nearest p99",
+            p99["nearest"],
+            "ms",
+            "echo (def)",
+            p99["echo"],
+            note=mixed,
+        ),
+        Figure(
+            "GET /v1/locate req/s",
+            rate["locate"],
+            "req/s",
+            "echo (async def, ceiling)",
+            rate["echo-async"],
+            note=mixed,
+        ),
+        Figure(
+            "GET /v1/locate p99",
+            p99["locate"],
+            "ms",
+            "echo (async def, ceiling)",
+            p99["echo-async"],
+            note=mixed,
+        ),
+        Figure(
+            "GET /v1/stations/nearest req/s",
+            rate["nearest"],
+            "req/s",
+            "echo (async def, ceiling)",
+            rate["echo-async"],
+            note=mixed,
+        ),
+        Figure(
+            "echo (async def) req/s",
+            rate["echo-async"],
+            "req/s",
+            "echo (def)",
+            rate["echo"],
+            note=mixed,
+        ),
+        Figure(
+            "GET /v1/locate req/s",
+            rate["locate"],
+            "req/s",
+            "STRtree route",
+            rate["strtree"],
+            note=mixed,
+        ),
+        Figure(
+            "GET /v1/locate req/s",
+            rate["locate"],
+            "req/s",
+            "PostGIS ST_Covers route",
+            rate["postgis"],
+            note=mixed,
+        ),
+        Figure(
+            "STRtree route req/s", rate["strtree"], "req/s", "echo (def)", rate["echo"], note=mixed
+        ),
+        Figure(
+            "PostGIS ST_Covers route req/s",
+            rate["postgis"],
+            "req/s",
+            "echo (def)",
+            rate["echo"],
+            note=mixed,
+        ),
     ]
 
 
 def summary(runs: dict[str, list[WrkRun]]) -> Sequence[str]:
     """One line per endpoint: medians over the rounds (and their range)."""
-    return [f"{name:>12}: {median([r.requests_per_s for r in rs]):6.0f} req/s "
-            f"({min(r.requests_per_s for r in rs):.0f}-{max(r.requests_per_s for r in rs):.0f}), "
-            f"p50 {median([r.p50_ms for r in rs]):.2f} ms, "
-            f"p99 {median([r.p99_ms for r in rs]):.2f} ms "
-            f"({min(r.p99_ms for r in rs):.1f}-{max(r.p99_ms for r in rs):.1f})"
-            for name, rs in runs.items()]
+    return [
+        f"{name:>12}: {median([r.requests_per_s for r in rs]):6.0f} req/s "
+        f"({min(r.requests_per_s for r in rs):.0f}-{max(r.requests_per_s for r in rs):.0f}), "
+        f"p50 {median([r.p50_ms for r in rs]):.2f} ms, "
+        f"p99 {median([r.p99_ms for r in rs]):.2f} ms "
+        f"({min(r.p99_ms for r in rs):.1f}-{max(r.p99_ms for r in rs):.1f})"
+        for name, rs in runs.items()
+    ]

@@ -33,8 +33,14 @@ from bench.database import demo_database
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 BUDGET_BYTES = 3_000_000
 BUDGET_S = 3.0
 
@@ -45,9 +51,22 @@ def serve(url: str) -> Iterator[str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "geogrid.api.main:create_app", "--factory", "--host",
-         "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        cwd=REPO, env={**os.environ, "GEOGRID_DATABASE_URL": url})
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "geogrid.api.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO,
+        env={**os.environ, "GEOGRID_DATABASE_URL": url},
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -67,13 +86,18 @@ def pages(base: str, url: str) -> dict[str, str]:
     engine = create_engine(url)
     with engine.connect() as conn:
         code = conn.execute(text("SELECT min(code) FROM grid WHERE kind = 'resident'")).scalar()
-        lon, lat = conn.execute(text(
-            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM district) d"
-        )).one()
+        lon, lat = conn.execute(
+            text(
+                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM district) d"
+            )
+        ).one()
     engine.dispose()
-    return {"overview": f"{base}/maps/overview", "grid": f"{base}/maps/grids/{code}",
-            "coverage": f"{base}/maps/coverage",
-            "locate": f"{base}/maps/locate?lon={lon}&lat={lat}"}
+    return {
+        "overview": f"{base}/maps/overview",
+        "grid": f"{base}/maps/grids/{code}",
+        "coverage": f"{base}/maps/coverage",
+        "locate": f"{base}/maps/locate?lon={lon}&lat={lat}",
+    }
 
 
 def weight(client: httpx.Client, url: str) -> tuple[int, int, int, float]:
@@ -136,18 +160,24 @@ def main() -> None:
             rows.append((name, size, wire, libraries, server, cold, warm, outside))
         browser.close()
     print(f"maps: first render in headless Chromium ({args.repeats} runs each; median / max)")
-    print("| map | page with data | gzipped | libraries (cached) | server | cold cache "
-          "| warm cache | outside requests |")
+    print(
+        "| map | page with data | gzipped | libraries (cached) | server | cold cache "
+        "| warm cache | outside requests |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name, size, wire, libraries, server, cold, warm, outside in rows:
-        print(f"| {name} | {size / 1e6:.2f} MB | {wire / 1e6:.2f} MB | {libraries / 1e6:.2f} MB "
-              f"| {server:.2f} s "
-              f"| {statistics.median(cold):.2f} / {max(cold):.2f} s "
-              f"| {statistics.median(warm):.2f} / {max(warm):.2f} s | {outside} |")
+        print(
+            f"| {name} | {size / 1e6:.2f} MB | {wire / 1e6:.2f} MB | {libraries / 1e6:.2f} MB "
+            f"| {server:.2f} s "
+            f"| {statistics.median(cold):.2f} / {max(cold):.2f} s "
+            f"| {statistics.median(warm):.2f} / {max(warm):.2f} s | {outside} |"
+        )
     overview = rows[0]
     verdict = overview[1] <= BUDGET_BYTES and max(overview[5]) < BUDGET_S
-    print(f"overview within budget (<= {BUDGET_BYTES / 1e6:.0f} MB, < {BUDGET_S:.0f} s): "
-          f"{'yes' if verdict else 'NO'}")
+    print(
+        f"overview within budget (<= {BUDGET_BYTES / 1e6:.0f} MB, < {BUDGET_S:.0f} s): "
+        f"{'yes' if verdict else 'NO'}"
+    )
 
 
 if __name__ == "__main__":

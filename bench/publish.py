@@ -36,7 +36,7 @@ def transfer_edit(engine: Engine, skip: int = 0) -> dict[str, Any]:
     codes = sorted(layer.grids)
     found = 0
     for i, a in enumerate(codes):
-        for b in codes[i + 1:]:
+        for b in codes[i + 1 :]:
             ga, gb = layer.grids[a], layer.grids[b]
             if ga["community_code"] != gb["community_code"]:
                 continue
@@ -48,8 +48,14 @@ def transfer_edit(engine: Engine, skip: int = 0) -> dict[str, Any]:
             if shapely.get_num_geometries(rest) != 1 or not rest.is_valid:
                 continue
             if found == skip:
-                return {"op": "transfer", "from": a, "to": b, "crs": "cgcs2000",
-                        "area": dict(shapely.geometry.mapping(strip)), "comment": "bench"}
+                return {
+                    "op": "transfer",
+                    "from": a,
+                    "to": b,
+                    "crs": "cgcs2000",
+                    "area": dict(shapely.geometry.mapping(strip)),
+                    "comment": "bench",
+                }
             found += 1
     raise RuntimeError("no pair of neighbouring grids to move a strip between")
 
@@ -78,8 +84,15 @@ def figures(rounds: int = 3) -> list[Figure]:
     with demo_database() as url:
         times = measure(url, rounds)
     print("  publish_plan rounds: " + ", ".join(f"{t:.3f} s" for t in times), flush=True)
-    return [Figure(f"publish a plan: one transfer, two grids (best of {len(times)})",
-                   min(times), "s", goal=("<", 1.0), note="to commit, incl. full check")]
+    return [
+        Figure(
+            f"publish a plan: one transfer, two grids (best of {len(times)})",
+            min(times),
+            "s",
+            goal=("<", 1.0),
+            note="to commit, incl. full check",
+        )
+    ]
 
 
 if __name__ == "__main__":

@@ -87,10 +87,13 @@ def table(figures: Sequence[Figure]) -> str:
         name = f.name + (f" ({f.note})" if f.note else "")
         rows.append((name, f"{_number(f.value)} {f.unit}", peer, ratio, f.target, f.verdict))
     widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
-    lines = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |",
-             "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
-    lines += ["| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |"
-              for r in rows]
+    lines = [
+        "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |",
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+    ]
+    lines += [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows
+    ]
     return "\n".join(lines)
 
 
@@ -108,9 +111,20 @@ def machine(engine: Engine) -> list[str]:
         postgres = conn.execute(text("SHOW server_version")).scalar_one()
         postgis = conn.execute(text("SELECT postgis_lib_version()")).scalar_one()
         geos = conn.execute(text("SELECT postgis_geos_version()")).scalar_one()
-    libraries = ", ".join(f"{name} {metadata.version(name)}" for name in (
-        "fastapi", "starlette", "uvicorn", "uvloop", "httptools", "numpy", "shapely",
-        "geopandas", "orjson"))
+    libraries = ", ".join(
+        f"{name} {metadata.version(name)}"
+        for name in (
+            "fastapi",
+            "starlette",
+            "uvicorn",
+            "uvloop",
+            "httptools",
+            "numpy",
+            "shapely",
+            "geopandas",
+            "orjson",
+        )
+    )
     return [
         f"date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"cpu: {model}, {os.cpu_count()} cores; RAM {kib / 2**20:.1f} GiB; "

@@ -31,9 +31,15 @@ def coverage_figures(base: str, warm: int) -> list[Figure]:
             started = time.perf_counter()
             client.get("/v1/coverage").raise_for_status()
             times.append((time.perf_counter() - started) * 1e3)
-    return [Figure("GET /v1/coverage warm", median(times[1:]), "ms", goal=("<", 200.0),
-                   note=f"median of {warm}; max {max(times[1:]):.0f} ms; "
-                        f"first {times[0]:.0f} ms"),]
+    return [
+        Figure(
+            "GET /v1/coverage warm",
+            median(times[1:]),
+            "ms",
+            goal=("<", 200.0),
+            note=f"median of {warm}; max {max(times[1:]):.0f} ms; first {times[0]:.0f} ms",
+        ),
+    ]
 
 
 def moved_strip(grids: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, str, BaseGeometry]:
@@ -54,14 +60,20 @@ def moved_strip(grids: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, str, BaseGeo
         strip = grids.geometry.iloc[j].intersection(edge.buffer(0.0002))
         gained = shapely.union(grids.geometry.iloc[i], strip)
         lost = shapely.difference(grids.geometry.iloc[j], strip)
-        if (shapely.get_num_geometries(gained) == 1 == shapely.get_num_geometries(lost)
-                and to_metric(gained).is_valid and to_metric(lost).is_valid):
+        if (
+            shapely.get_num_geometries(gained) == 1 == shapely.get_num_geometries(lost)
+            and to_metric(gained).is_valid
+            and to_metric(lost).is_valid
+        ):
             geoms = list(grids.geometry)
             geoms[i] = shapely.MultiPolygon(shapely.get_parts(gained))
             geoms[j] = shapely.MultiPolygon(shapely.get_parts(lost))
             moved = geoms[i].difference(grids.geometry.iloc[i])
-            return (grids.set_geometry(geoms, crs=grids.crs), str(grids["code"].iloc[i]),
-                    moved.representative_point())
+            return (
+                grids.set_geometry(geoms, crs=grids.crs),
+                str(grids["code"].iloc[i]),
+                moved.representative_point(),
+            )
     raise RuntimeError("no pair of neighbouring grids to move a strip between")
 
 
@@ -72,8 +84,10 @@ def publish_figures(base: str, engine: Engine, timeout_s: float = 10.0) -> list[
         grids = read_layer_from_db(conn, "grids")
     changed, gainer, point = moved_strip(grids)
     params = {"lon": point.x, "lat": point.y, "crs": "cgcs2000"}
-    with tempfile.TemporaryDirectory(prefix="geogrid-bench-") as tmp, \
-            httpx.Client(base_url=base, timeout=10) as client:
+    with (
+        tempfile.TemporaryDirectory(prefix="geogrid-bench-") as tmp,
+        httpx.Client(base_url=base, timeout=10) as client,
+    ):
         before = client.get("/v1/locate", params=params).json()["release"]
         path = write_layer(changed, Path(tmp) / "grids.gpkg", "grids")
         started = time.perf_counter()
@@ -86,11 +100,22 @@ def publish_figures(base: str, engine: Engine, timeout_s: float = 10.0) -> list[
             if answer["release"] == report.release or served - committed > timeout_s:
                 break
     if answer["release"] != report.release or answer["grid"]["code"] != gainer:
-        raise AssertionError(f"release {report.release} was not served within {timeout_s} s "
-                             f"(still release {answer['release']}, was {before})")
+        raise AssertionError(
+            f"release {report.release} was not served within {timeout_s} s "
+            f"(still release {answer['release']}, was {before})"
+        )
     return [
-        Figure("publish -> served (GET /v1/locate answers the new release)",
-               served - committed, "s", goal=("<=", 1.0), note="from commit"),
-        Figure("load_file of the grid layer (validate + publish)", committed - started, "s",
-               note=f"{len(changed)} grids"),
+        Figure(
+            "publish -> served (GET /v1/locate answers the new release)",
+            served - committed,
+            "s",
+            goal=("<=", 1.0),
+            note="from commit",
+        ),
+        Figure(
+            "load_file of the grid layer (validate + publish)",
+            committed - started,
+            "s",
+            note=f"{len(changed)} grids",
+        ),
     ]

@@ -234,9 +234,7 @@ def make_contiguous(
             cand = {k: v for k, v in border[c].items() if k != labels[c]}
             if not cand:
                 continue
-            target = max(
-                cand, key=lambda k, cand=cand: (prefer(k) if prefer else 0, cand[k], -k)
-            )
+            target = max(cand, key=lambda k, cand=cand: (prefer(k) if prefer else 0, cand[k], -k))
             members = comp == c
             labels[members] = target
             moved += int(members.sum())
@@ -341,10 +339,12 @@ def build_divisions(district, streets, communities, rng):
     x1, y1 = cen[old].max(axis=0)
     station = np.array(to_metric(Point(*HEFEI_STATION)).coords[0])
     west_codes = list(OLD_TOWN_LAYOUT)
-    seeds = np.array([
-        station if uv is None else (x0 + uv[0] * (x1 - x0), y0 + uv[1] * (y1 - y0))
-        for uv in OLD_TOWN_LAYOUT.values()
-    ])
+    seeds = np.array(
+        [
+            station if uv is None else (x0 + uv[0] * (x1 - x0), y0 + uv[1] * (y1 - y0))
+            for uv in OLD_TOWN_LAYOUT.values()
+        ]
+    )
     for _ in range(4):  # Lloyd steps over the old town's atoms
         lab = power_assign(cen[old], seeds, np.zeros(len(seeds)))
         for q in range(len(seeds)):
@@ -408,8 +408,11 @@ def grid_counts(comm_polys: list[Polygon], communities, rng: np.random.Generator
     u = urban(cen[:, 0], cen[:, 1])
     east = np.array([c["street_code"] in EAST_UNITS for c in communities])
     weight = area * np.sqrt(u) * np.exp(rng.normal(0.0, 0.12, len(area)))
-    raw = np.where(east, weight / weight[east].sum() * (N_GRIDS - WEST_GRIDS),
-                   weight / np.where(east, 0, weight).sum() * WEST_GRIDS)
+    raw = np.where(
+        east,
+        weight / weight[east].sum() * (N_GRIDS - WEST_GRIDS),
+        weight / np.where(east, 0, weight).sum() * WEST_GRIDS,
+    )
     n = np.maximum(4, np.floor(raw).astype(int))
     while n.sum() < N_GRIDS:
         n[np.argmax(raw - n)] += 1
@@ -461,14 +464,22 @@ DEDICATED_FIXED: list[tuple[str, str, str]] = [
     ("大兴中学", "school", "340102100"),
 ]
 INDUSTRIAL_PARKS = [
-    ("龙岗智能制造产业园", "340102401"), ("龙岗新材料产业园", "340102401"),
-    ("龙岗电子信息产业园", "340102401"), ("龙岗汽车零部件产业园", "340102401"),
-    ("龙岗食品加工产业园", "340102401"), ("龙岗现代物流园", "340102401"),
-    ("龙岗节能环保产业园", "340102401"), ("龙岗生物医药产业园", "340102401"),
-    ("龙岗装备制造产业园", "340102401"), ("龙岗光电产业园", "340102401"),
-    ("龙岗创业园", "340102401"), ("龙岗数字经济产业园", "340102401"),
-    ("大兴工业园", "340102100"), ("大兴都市产业园", "340102100"),
-    ("瑶海都市科技工业园", "340102010"), ("嘉山路文创园", "340102014"),
+    ("龙岗智能制造产业园", "340102401"),
+    ("龙岗新材料产业园", "340102401"),
+    ("龙岗电子信息产业园", "340102401"),
+    ("龙岗汽车零部件产业园", "340102401"),
+    ("龙岗食品加工产业园", "340102401"),
+    ("龙岗现代物流园", "340102401"),
+    ("龙岗节能环保产业园", "340102401"),
+    ("龙岗生物医药产业园", "340102401"),
+    ("龙岗装备制造产业园", "340102401"),
+    ("龙岗光电产业园", "340102401"),
+    ("龙岗创业园", "340102401"),
+    ("龙岗数字经济产业园", "340102401"),
+    ("大兴工业园", "340102100"),
+    ("大兴都市产业园", "340102100"),
+    ("瑶海都市科技工业园", "340102010"),
+    ("嘉山路文创园", "340102014"),
 ]
 N_SCHOOLS_BY_COMMUNITY = 14  # "<community>小学/中学"
 N_MARKETS_BY_COMMUNITY = 8  # "<community>农贸市场"
@@ -485,7 +496,9 @@ CARVE_SIZE = {
 }
 CARVE_FIXED_AT = {"合肥站": HEFEI_STATION}
 CARVE_FIXED_SIZE = {
-    "合肥站": (430, 260), "合肥东站": (600, 280), "周谷堆农产品批发市场": (560, 420)
+    "合肥站": (430, 260),
+    "合肥东站": (600, 280),
+    "周谷堆农产品批发市场": (560, 420),
 }
 
 
@@ -707,32 +720,177 @@ GIVEN = (
     "梅云春晓慧颖洁莉瑞思佳俊振德光荣林成新永立安宁波飞鑫倩楠琪欣怡子涵雨轩博文家豪金桂珍"
 )
 MOBILE_PREFIXES = (
-    "130", "131", "132", "133", "134", "135", "136", "137", "138", "139", "150", "151",
-    "152", "153", "155", "156", "157", "158", "159", "177", "180", "181", "182", "183",
-    "185", "186", "187", "188", "189", "199",
+    "130",
+    "131",
+    "132",
+    "133",
+    "134",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "153",
+    "155",
+    "156",
+    "157",
+    "158",
+    "159",
+    "177",
+    "180",
+    "181",
+    "182",
+    "183",
+    "185",
+    "186",
+    "187",
+    "188",
+    "189",
+    "199",
 )
 ROADS = (
-    "临泉路", "胜利路", "明光路", "长江东路", "铜陵路", "凤阳路", "和平路",
-    "当涂路", "繁昌路", "荻港路", "枞阳路", "濉溪路", "站前路", "长淮路",
-    "合裕路", "大通路", "东二环路", "嘉山路", "龙岗路", "裕溪路", "全椒路",
-    "淮南路", "新海大道", "滁州路", "天长路", "凤台路", "花冲路", "东七路",
-    "板桥路", "方庙路", "郎溪路", "泗洲路", "铜陵北路", "站西路", "明皇路",
-    "白马路", "蒙城北路", "北二环路", "颍上路", "寿春路", "怀远路", "龙川路",
-    "磨店路", "大兴路", "漕冲路", "双圩路", "东方大道",
+    "临泉路",
+    "胜利路",
+    "明光路",
+    "长江东路",
+    "铜陵路",
+    "凤阳路",
+    "和平路",
+    "当涂路",
+    "繁昌路",
+    "荻港路",
+    "枞阳路",
+    "濉溪路",
+    "站前路",
+    "长淮路",
+    "合裕路",
+    "大通路",
+    "东二环路",
+    "嘉山路",
+    "龙岗路",
+    "裕溪路",
+    "全椒路",
+    "淮南路",
+    "新海大道",
+    "滁州路",
+    "天长路",
+    "凤台路",
+    "花冲路",
+    "东七路",
+    "板桥路",
+    "方庙路",
+    "郎溪路",
+    "泗洲路",
+    "铜陵北路",
+    "站西路",
+    "明皇路",
+    "白马路",
+    "蒙城北路",
+    "北二环路",
+    "颍上路",
+    "寿春路",
+    "怀远路",
+    "龙川路",
+    "磨店路",
+    "大兴路",
+    "漕冲路",
+    "双圩路",
+    "东方大道",
 )
 NAME_PREFIXES = (
-    "和平", "幸福", "阳光", "锦绣", "翠竹", "金色", "东方", "书香", "滨河", "桂花",
-    "紫薇", "丽景", "枫林", "梧桐", "杏林", "海棠", "玉兰", "香樟", "银杏", "丹桂",
-    "景泰", "天润", "瑞景", "嘉和", "华安", "万家", "兴隆", "永安", "长青", "春晖",
-    "朝阳", "晨光", "曙光", "明珠", "碧水", "清溪", "芳草", "绿荫", "文汇", "文博",
-    "德馨", "康乐", "安居", "乐居", "怡景", "静安", "宜居", "祥和", "泰和", "惠民",
-    "福泰", "鸿运", "金鼎", "银河", "星河", "天和", "凤凰", "龙川", "淮河", "江淮",
-    "长江", "庐州", "合瑞", "瑶光", "东城", "新城", "新华", "新安", "皖江", "皖新",
-    "锦江", "华侨",
+    "和平",
+    "幸福",
+    "阳光",
+    "锦绣",
+    "翠竹",
+    "金色",
+    "东方",
+    "书香",
+    "滨河",
+    "桂花",
+    "紫薇",
+    "丽景",
+    "枫林",
+    "梧桐",
+    "杏林",
+    "海棠",
+    "玉兰",
+    "香樟",
+    "银杏",
+    "丹桂",
+    "景泰",
+    "天润",
+    "瑞景",
+    "嘉和",
+    "华安",
+    "万家",
+    "兴隆",
+    "永安",
+    "长青",
+    "春晖",
+    "朝阳",
+    "晨光",
+    "曙光",
+    "明珠",
+    "碧水",
+    "清溪",
+    "芳草",
+    "绿荫",
+    "文汇",
+    "文博",
+    "德馨",
+    "康乐",
+    "安居",
+    "乐居",
+    "怡景",
+    "静安",
+    "宜居",
+    "祥和",
+    "泰和",
+    "惠民",
+    "福泰",
+    "鸿运",
+    "金鼎",
+    "银河",
+    "星河",
+    "天和",
+    "凤凰",
+    "龙川",
+    "淮河",
+    "江淮",
+    "长江",
+    "庐州",
+    "合瑞",
+    "瑶光",
+    "东城",
+    "新城",
+    "新华",
+    "新安",
+    "皖江",
+    "皖新",
+    "锦江",
+    "华侨",
 )
 WORK_UNITS = (
-    "红星", "工人", "铁路", "钢城", "电厂", "纺织", "机床", "邮电", "卫生", "教育",
-    "粮食", "供销", "建工", "水利", "城建", "商贸",
+    "红星",
+    "工人",
+    "铁路",
+    "钢城",
+    "电厂",
+    "纺织",
+    "机床",
+    "邮电",
+    "卫生",
+    "教育",
+    "粮食",
+    "供销",
+    "建工",
+    "水利",
+    "城建",
+    "商贸",
 )
 OLD_SUFFIXES = ("新村", "小区", "新村", "小区", "里")
 WORK_UNIT_SUFFIXES = ("宿舍", "新村", "小区")
@@ -807,9 +965,14 @@ def footprint(cx, cy, w, h, angle, l_shape: tuple[float, float] | None) -> Polyg
     if l_shape is None:
         return rotated_rect(cx, cy, w, h, angle)
     a, b = l_shape  # the notch, as fractions of w and h, cut from the north-east corner
-    pts = [(-w / 2, -h / 2), (w / 2, -h / 2), (w / 2, h / 2 - b * h),
-           (w / 2 - a * w, h / 2 - b * h),
-           (w / 2 - a * w, h / 2), (-w / 2, h / 2)]
+    pts = [
+        (-w / 2, -h / 2),
+        (w / 2, -h / 2),
+        (w / 2, h / 2 - b * h),
+        (w / 2 - a * w, h / 2 - b * h),
+        (w / 2 - a * w, h / 2),
+        (-w / 2, h / 2),
+    ]
     t = math.radians(angle)
     ct, st = math.cos(t), math.sin(t)
     return Polygon([(cx + x * ct - y * st, cy + x * st + y * ct) for x, y in pts])
@@ -884,13 +1047,29 @@ def make_compounds(grids: list[dict], grid_polys, comm_info, namer: Namer, rng):
         for hh in sorted(org_hh, reverse=True):
             f = place_compound(poly, taken, hh * site, False, rng)
             taken.append(f)
-            out.append({"grid": g, "kind": "organised", "households": hh, "geom": f,
-                        "old_town": not comm["east"], "community": grids[g]["community"]})
+            out.append(
+                {
+                    "grid": g,
+                    "kind": "organised",
+                    "households": hh,
+                    "geom": f,
+                    "old_town": not comm["east"],
+                    "community": grids[g]["community"],
+                }
+            )
         for hh in sc_hh:
             f = place_compound(poly, taken, 0.0, True, rng)
             taken.append(f)
-            out.append({"grid": g, "kind": "scattered", "households": hh, "geom": f,
-                        "old_town": not comm["east"], "community": grids[g]["community"]})
+            out.append(
+                {
+                    "grid": g,
+                    "kind": "scattered",
+                    "households": hh,
+                    "geom": f,
+                    "old_town": not comm["east"],
+                    "community": grids[g]["community"],
+                }
+            )
     assert sum(c["kind"] == "organised" for c in out) == N_ORGANISED
     assert sum(c["kind"] == "scattered" for c in out) == N_SCATTERED
     return out
@@ -909,8 +1088,13 @@ def name_compounds(compounds, grids, comm_info, namer: Namer, rng) -> None:
     for name in NAMED_COMPOUNDS:
         namer.reserve(name)
     for name, where in NAMED_COMPOUNDS.items():
-        cands = [c for c in compounds if c["kind"] == "organised" and "name" not in c
-                 and comm_info[c["community"]]["code"].startswith(where)]
+        cands = [
+            c
+            for c in compounds
+            if c["kind"] == "organised"
+            and "name" not in c
+            and comm_info[c["community"]]["code"].startswith(where)
+        ]
         cands.sort(key=lambda c: -c["households"])
         cands[int(rng.integers(min(3, len(cands))))]["name"] = name
     for c in compounds:
@@ -969,8 +1153,28 @@ NAMED_STATIONS = [
     ("红星为民法治e站", "legal", "340102010"),
     ("胜利社区家门口服务站", "doorstep", "340102011002"),
 ]
-STATION_WORDS = ("暖心", "邻里", "和美", "连心", "红心", "同心", "温馨", "安心", "聚力", "睦邻",
-                 "爱心", "阳光", "贴心", "惠民", "为民", "和谐", "携手", "便民", "友邻", "乐享")
+STATION_WORDS = (
+    "暖心",
+    "邻里",
+    "和美",
+    "连心",
+    "红心",
+    "同心",
+    "温馨",
+    "安心",
+    "聚力",
+    "睦邻",
+    "爱心",
+    "阳光",
+    "贴心",
+    "惠民",
+    "为民",
+    "和谐",
+    "携手",
+    "便民",
+    "友邻",
+    "乐享",
+)
 
 
 def station_point(compound: Polygon, C_inner: Polygon, rng) -> Point:
@@ -998,14 +1202,18 @@ def make_stations(compounds, comm_polys, comm_info, street_names, namer: Namer, 
             near = cs[int(rng.choice(len(cs), p=hh / hh.sum()))]
         pt = station_point(near["geom"], inner[k], rng)
         hours = OPENING_HOURS[kind]
-        out.append({
-            "name": name, "kind": kind, "community": k,
-            "opening_hours": hours[int(rng.integers(len(hours)))],
-            "address": namer.address(
-                street_names[comm_info[k]["street_code"]], comm_info[k]["short"]
-            ),
-            "geom": pt,
-        })
+        out.append(
+            {
+                "name": name,
+                "kind": kind,
+                "community": k,
+                "opening_hours": hours[int(rng.integers(len(hours)))],
+                "address": namer.address(
+                    street_names[comm_info[k]["street_code"]], comm_info[k]["short"]
+                ),
+                "geom": pt,
+            }
+        )
 
     # one 左邻右舍 party-mass station per community, by the compound nearest its middle
     for k, C in enumerate(comm_polys):
@@ -1097,16 +1305,21 @@ def main() -> None:
     comm_polys0 = [shapely.coverage_union_all(atoms[comm_lab == k]) for k in range(66)]
     # Before any grid line is drawn, smooth the atoms' tiny zigzags out of the community borders
     # (a topology-preserving coverage simplification; the district boundary is left as it is).
-    comm_polys0 = list(shapely.coverage_simplify(
-        np.array(comm_polys0, dtype=object), COMMUNITY_SIMPLIFY_M, simplify_boundary=False))
+    comm_polys0 = list(
+        shapely.coverage_simplify(
+            np.array(comm_polys0, dtype=object), COMMUNITY_SIMPLIFY_M, simplify_boundary=False
+        )
+    )
     n_grids = grid_counts(comm_polys0, communities, rng)
     dedicated = place_dedicated(communities, n_grids, rng)
     faces, face_comm, face_grid, meta, lost = build_grids(
         comm_polys0, communities, n_grids, dedicated, rng
     )
     grid_polys, face_grid, moved = assemble(faces, face_comm, face_grid, meta)
-    print(f"atoms {len(atoms)}, faces {len(faces)}, faces moved to a neighbour grid {moved}, "
-          f"faces outside communities dropped: {lost:.6f} m²  ({time.time() - t0:.1f} s)")
+    print(
+        f"atoms {len(atoms)}, faces {len(faces)}, faces moved to a neighbour grid {moved}, "
+        f"faces outside communities dropped: {lost:.6f} m²  ({time.time() - t0:.1f} s)"
+    )
 
     # final communities, streets and district are unions of the same faces
     comm_polys = []
@@ -1130,10 +1343,15 @@ def main() -> None:
     comm_info = []
     for c in communities:
         short = short_name(c["name"])
-        comm_info.append({
-            "code": c["code"], "short": short, "base": short.removesuffix("社区"),
-            "street_code": c["street_code"], "east": c["street_code"] in EAST_UNITS,
-        })
+        comm_info.append(
+            {
+                "code": c["code"],
+                "short": short,
+                "base": short.removesuffix("社区"),
+                "street_code": c["street_code"],
+                "east": c["street_code"] in EAST_UNITS,
+            }
+        )
 
     # grid codes in reading order within each community
     grids: list[dict] = []
@@ -1164,8 +1382,14 @@ def main() -> None:
     # compound ids: by grid code, then largest first (stable for a given seed)
     compounds.sort(key=lambda c: (grids[c["grid"]]["code"], -c["households"], c["name"]))
     stations = make_stations(compounds, comm_polys, comm_info, street_names, namer, rng)
-    stations.sort(key=lambda s: (comm_info[s["community"]]["code"], s["kind"] != "party_mass",
-                                 s["kind"], s["name"]))
+    stations.sort(
+        key=lambda s: (
+            comm_info[s["community"]]["code"],
+            s["kind"] != "party_mass",
+            s["kind"],
+            s["name"],
+        )
+    )
 
     # ---- checks in metres before conversion
     check_tiling(grid_polys, district_poly, "grids")
@@ -1173,17 +1397,39 @@ def main() -> None:
     check_tiling(street_polys, district_poly, "streets")
 
     # ---- convert to storage (EPSG:4490) vertex by vertex and write
-    write(district_poly, street_polys, comm_polys, grid_polys, compounds, stations,
-          streets, communities, comm_info, grids)
-    print(f"wrote {OUT.relative_to(ROOT)} ({OUT.stat().st_size / 1e6:.2f} MB, "
-          f"{time.time() - t0:.1f} s)")
+    write(
+        district_poly,
+        street_polys,
+        comm_polys,
+        grid_polys,
+        compounds,
+        stations,
+        streets,
+        communities,
+        comm_info,
+        grids,
+    )
+    print(
+        f"wrote {OUT.relative_to(ROOT)} ({OUT.stat().st_size / 1e6:.2f} MB, "
+        f"{time.time() - t0:.1f} s)"
+    )
 
     verify(OUT, comm_info, street_codes, street_names, compounds, stations)
     print(f"done in {time.time() - t0:.1f} s")
 
 
-def write(district_poly, street_polys, comm_polys, grid_polys, compounds, stations,
-          streets, communities, comm_info, grids) -> None:
+def write(
+    district_poly,
+    street_polys,
+    comm_polys,
+    grid_polys,
+    compounds,
+    stations,
+    streets,
+    communities,
+    comm_info,
+    grids,
+) -> None:
     import geopandas as gpd
 
     def conv(geoms):
@@ -1202,7 +1448,8 @@ def write(district_poly, street_polys, comm_polys, grid_polys, compounds, statio
             "name": [s["name"] for s in streets],
             "kind": [STREET_KIND.get(s["code"], "street") for s in streets],
         },
-        geometry=multi(street_polys), crs=STORAGE_CRS,
+        geometry=multi(street_polys),
+        crs=STORAGE_CRS,
     )
     layers["communities"] = gpd.GeoDataFrame(
         {
@@ -1211,7 +1458,8 @@ def write(district_poly, street_polys, comm_polys, grid_polys, compounds, statio
             "short_name": [ci["short"] for ci in comm_info],
             "street_code": [c["street_code"] for c in communities],
         },
-        geometry=multi(comm_polys), crs=STORAGE_CRS,
+        geometry=multi(comm_polys),
+        crs=STORAGE_CRS,
     )
     layers["grids"] = gpd.GeoDataFrame(
         {
@@ -1227,7 +1475,8 @@ def write(district_poly, street_polys, comm_polys, grid_polys, compounds, statio
             "party_secretary_name": [g["party_secretary_name"] for g in grids],
             "party_secretary_phone": [g["party_secretary_phone"] for g in grids],
         },
-        geometry=multi(grid_polys), crs=STORAGE_CRS,
+        geometry=multi(grid_polys),
+        crs=STORAGE_CRS,
     )
     layers["compounds"] = gpd.GeoDataFrame(
         {
@@ -1239,7 +1488,8 @@ def write(district_poly, street_polys, comm_polys, grid_polys, compounds, statio
             "smart_safe": np.array([c["smart_safe"] for c in compounds], dtype=bool),
             "three_no": np.array([c["three_no"] for c in compounds], dtype=bool),
         },
-        geometry=multi([c["geom"] for c in compounds]), crs=STORAGE_CRS,
+        geometry=multi([c["geom"] for c in compounds]),
+        crs=STORAGE_CRS,
     )
     layers["stations"] = gpd.GeoDataFrame(
         {
@@ -1250,7 +1500,8 @@ def write(district_poly, street_polys, comm_polys, grid_polys, compounds, statio
             "opening_hours": [s["opening_hours"] for s in stations],
             "address": [s["address"] for s in stations],
         },
-        geometry=conv([s["geom"] for s in stations]), crs=STORAGE_CRS,
+        geometry=conv([s["geom"] for s in stations]),
+        crs=STORAGE_CRS,
     )
     import pyogrio
 
@@ -1266,14 +1517,15 @@ def verify(path: Path, comm_info, street_codes, street_names, compounds, station
     """Re-read the file and assert the invariants; print the figures."""
     import geopandas as gpd
 
-    L = {n: gpd.read_file(path, layer=n, engine="pyogrio") for n in
-         ("district", "streets", "communities", "grids", "compounds", "stations")}
+    L = {
+        n: gpd.read_file(path, layer=n, engine="pyogrio")
+        for n in ("district", "streets", "communities", "grids", "compounds", "stations")
+    }
     for n, df in L.items():
         assert df.crs.to_epsg() == 4490, n
         assert shapely.is_valid(df.geometry.values).all(), f"{n}: invalid in EPSG:4490"
     M = {
-        n: np.array([to_metric(g) for g in df.geometry.values], dtype=object)
-        for n, df in L.items()
+        n: np.array([to_metric(g) for g in df.geometry.values], dtype=object) for n, df in L.items()
     }
     district = M["district"][0]
     g, c, s = L["grids"], L["communities"], L["streets"]
@@ -1282,8 +1534,10 @@ def verify(path: Path, comm_info, street_codes, street_names, compounds, station
     d_grid, ov_grid = check_tiling(M["grids"], district, "grids")
     d_comm, ov_comm = check_tiling(M["communities"], district, "communities")
     d_str, ov_str = check_tiling(M["streets"], district, "streets")
-    print(f"grids: union Δ district {d_grid:.3g} m², max overlap {ov_grid:.3g} m²; "
-          f"communities {d_comm:.3g}/{ov_comm:.3g}; streets {d_str:.3g}/{ov_str:.3g}")
+    print(
+        f"grids: union Δ district {d_grid:.3g} m², max overlap {ov_grid:.3g} m²; "
+        f"communities {d_comm:.3g}/{ov_comm:.3g}; streets {d_str:.3g}/{ov_str:.3g}"
+    )
     # nesting
     cpoly = dict(zip(c.code, M["communities"], strict=True))
     spoly = dict(zip(s.code, M["streets"], strict=True))
@@ -1301,8 +1555,9 @@ def verify(path: Path, comm_info, street_codes, street_names, compounds, station
         check_tiling(M["grids"][(g.community_code == ccode).values], cgeom, f"community {ccode}")
     missing = check_shared_vertices(L["grids"].geometry.values)
     assert missing == 0, f"{missing} vertices on a neighbour's edge are not its vertices"
-    print(f"nesting: worst area outside parent+0.5 m {worst:.3g} m²; "
-          f"shared-vertex misses {missing}")
+    print(
+        f"nesting: worst area outside parent+0.5 m {worst:.3g} m²; shared-vertex misses {missing}"
+    )
     holes = sum(len(p.geoms[0].interiors) > 0 for p in L["grids"].geometry.values)
 
     # compounds -> grids by point-on-surface
@@ -1329,9 +1584,11 @@ def verify(path: Path, comm_info, street_codes, street_names, compounds, station
     in_range = ((hh[res] >= 300) & (hh[res] <= 700)).mean()
     assert in_range >= 0.9, in_range
     q = np.percentile(hh[res], [0, 5, 25, 50, 75, 95, 100])
-    print(f"households per resident grid: min/p5/p25/median/p75/p95/max {q.astype(int).tolist()}, "
-          f"{in_range:.1%} in 300-700; total households {int(k.households.sum())}, "
-          f"population {int(k.population.sum())}; resident grids with a carve-out hole: {holes}")
+    print(
+        f"households per resident grid: min/p5/p25/median/p75/p95/max {q.astype(int).tolist()}, "
+        f"{in_range:.1%} in 300-700; total households {int(k.households.sum())}, "
+        f"population {int(k.population.sum())}; resident grids with a carve-out hole: {holes}"
+    )
 
     # stations
     st = L["stations"]

@@ -29,5 +29,6 @@ def parse_moment(value: str) -> datetime:
         raise InvalidInputError(
             f'at was "{value}" but must be an ISO 8601 date or time, e.g. 2026-05-01 or '
             "2026-05-01T09:30 (Asia/Shanghai) or 2026-05-01T01:30Z",
-            zh=f"时间“{value}”无效：应为 ISO 8601 格式，例如 2026-05-01T09:30") from None
+            zh=f"时间“{value}”无效：应为 ISO 8601 格式，例如 2026-05-01T09:30",
+        ) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=LOCAL)

@@ -66,25 +66,35 @@ class ApiSettings(_Base):
     port: int = 8000
     environment: str = Field(default="development", pattern="^(development|test|production)$")
     key_cache_s: float = Field(
-        default=5.0, ge=0, le=300,
+        default=5.0,
+        ge=0,
+        le=300,
         description="Seconds a process remembers an authenticated key (0: look up every "
-                    "request); a revocation clears every process's memory at once")
+        "request); a revocation clears every process's memory at once",
+    )
 
 
 class MapSettings(_Base):
     """Web maps: the optional online base layers."""
 
     tianditu_key: str | None = Field(
-        default=None, description="天地图 browser key; the Tianditu base layer is offered with it")
+        default=None, description="天地图 browser key; the Tianditu base layer is offered with it"
+    )
 
 
 class CaseSettings(_Base):
     """Case dispatch: how a case's location is routed to a grid."""
 
     near_boundary_m: float = Field(
-        default=10.0, ge=0, le=500,
-        description="A case within this distance of another grid is flagged near_boundary")
+        default=10.0,
+        ge=0,
+        le=500,
+        description="A case within this distance of another grid is flagged near_boundary",
+    )
     outside_max_m: float = Field(
-        default=2000.0, ge=0, le=50_000,
+        default=2000.0,
+        ge=0,
+        le=50_000,
         description="A case outside every grid but this close goes to the nearest grid "
-                    "(flagged outside_district); farther is unroutable")
+        "(flagged outside_district); farther is unroutable",
+    )

@@ -33,8 +33,7 @@ ARTIFACTS = REPO / "tests" / "artifacts"
 
 
 def _server_url() -> str:
-    explicit = os.environ.get("GEOGRID_TEST_DATABASE_URL") or os.environ.get(
-        "GEOGRID_DATABASE_URL")
+    explicit = os.environ.get("GEOGRID_TEST_DATABASE_URL") or os.environ.get("GEOGRID_DATABASE_URL")
     if explicit:
         return explicit
     return db.resolve_url(DatabaseSettings(database_url=None))
@@ -55,11 +54,13 @@ class TestServer:
             url = db.create_database(self.url, name)
             db.migrate(url)
             return url
-        admin = create_engine(make_url(self.url).set(database="postgres"),
-                              isolation_level="AUTOCOMMIT")
+        admin = create_engine(
+            make_url(self.url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+        )
         with admin.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE {db.quote_ident(name)} "
-                              f"TEMPLATE {db.quote_ident(template)}"))
+            conn.execute(
+                text(f"CREATE DATABASE {db.quote_ident(name)} TEMPLATE {db.quote_ident(template)}")
+            )
         admin.dispose()
         return make_url(self.url).set(database=name).render_as_string(hide_password=False)
 
@@ -97,8 +98,7 @@ def demo_engine(demo_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def fresh_demo_url(server: TestServer, demo_template: str, request: pytest.FixtureRequest
-                   ) -> str:
+def fresh_demo_url(server: TestServer, demo_template: str, request: pytest.FixtureRequest) -> str:
     """A private copy of the demo database, for tests that write."""
     return server.database(f"w{secrets.token_hex(3)}", template=demo_template)
 
@@ -128,17 +128,31 @@ class LiveServer:
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=30)
 
 
-def start_api(database_url: str, expect_healthy: bool = True
-              ) -> tuple[subprocess.Popen[bytes], str]:
+def start_api(
+    database_url: str, expect_healthy: bool = True
+) -> tuple[subprocess.Popen[bytes], str]:
     """Start uvicorn on a free port; wait for /v1/health (any answer unless expect_healthy)."""
     port = _free_port()
     env = {**os.environ, "GEOGRID_DATABASE_URL": database_url}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = open(ARTIFACTS / f"uvicorn-{port}.log", "wb")  # noqa: SIM115 (lives with the process)
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "geogrid.api.main:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "geogrid.api.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

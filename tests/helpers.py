@@ -8,7 +8,9 @@ from sqlalchemy import Engine, text
 def fingerprint(engine: Engine) -> str:
     """A digest of every stored row that a load or restore could change."""
     with engine.connect() as conn:
-        return str(conn.execute(text("""
+        return str(
+            conn.execute(
+                text("""
             SELECT md5(string_agg(t, '|' ORDER BY t)) FROM (
                 SELECT concat_ws(',', 'g', grid_code, valid_from_release, valid_to_release,
                                  ST_AsText(geom)) AS t FROM grid_geometry
@@ -20,7 +22,9 @@ def fingerprint(engine: Engine) -> str:
                 UNION ALL SELECT concat_ws(',', 'a', station_id, minutes, ST_AsText(geom))
                           FROM service_area
                 UNION ALL SELECT concat_ws(',', 'k', name, key_hash) FROM api_key
-            ) s""")).scalar_one())
+            ) s""")
+            ).scalar_one()
+        )
 
 
 def count(engine: Engine, sql: str) -> int:

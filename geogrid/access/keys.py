@@ -46,8 +46,10 @@ def create_key(conn: Connection, name: str, role: Role) -> tuple[ApiKey, str]:
     try:
         with conn.begin_nested():
             row = conn.execute(
-                text("INSERT INTO api_key (name, role, prefix, key_hash) "
-                     "VALUES (:name, :role, :prefix, :hash) RETURNING created_at"),
+                text(
+                    "INSERT INTO api_key (name, role, prefix, key_hash) "
+                    "VALUES (:name, :role, :prefix, :hash) RETURNING created_at"
+                ),
                 {"name": name, "role": role.name, "prefix": secret[:8], "hash": hash_key(secret)},
             ).one()
     except IntegrityError:
@@ -57,22 +59,28 @@ def create_key(conn: Connection, name: str, role: Role) -> tuple[ApiKey, str]:
 
 def list_keys(conn: Connection) -> list[ApiKey]:
     """All keys, newest first, revoked ones included."""
-    rows = conn.execute(text("SELECT name, role, prefix, created_at, revoked_at FROM api_key "
-                             "ORDER BY created_at DESC, id DESC"))
+    rows = conn.execute(
+        text(
+            "SELECT name, role, prefix, created_at, revoked_at FROM api_key "
+            "ORDER BY created_at DESC, id DESC"
+        )
+    )
     return [ApiKey(r.name, Role[r.role], r.prefix, r.created_at, r.revoked_at) for r in rows]
 
 
 def revoke_key(conn: Connection, name: str) -> ApiKey:
     """Revoke the key called ``name`` (idempotent); raises NotFoundError if none is."""
     row = conn.execute(
-        text("UPDATE api_key SET revoked_at = coalesce(revoked_at, now()) WHERE name = :name "
-             "RETURNING name, role, prefix, created_at, revoked_at"), {"name": name}
+        text(
+            "UPDATE api_key SET revoked_at = coalesce(revoked_at, now()) WHERE name = :name "
+            "RETURNING name, role, prefix, created_at, revoked_at"
+        ),
+        {"name": name},
     ).one_or_none()
     if row is None:
         raise NotFoundError(f'no key is named "{name}"')
     # Delivered on commit: serving processes drop the keys they remember (see KeyCache).
-    conn.execute(text("SELECT pg_notify(:channel, :name)"), {"channel": KEYS_CHANNEL,
-                                                              "name": name})
+    conn.execute(text("SELECT pg_notify(:channel, :name)"), {"channel": KEYS_CHANNEL, "name": name})
     return ApiKey(row.name, Role[row.role], row.prefix, row.created_at, row.revoked_at)
 
 
@@ -85,8 +93,9 @@ def authenticate(conn: Connection, key: str) -> Principal:
     if row is None:
         raise AuthenticationError("the API key is not known", zh="API 密钥无效")
     if row.revoked_at is not None:
-        raise AuthenticationError(f'the API key "{row.name}" was revoked',
-                                  zh=f"API 密钥“{row.name}”已被吊销")
+        raise AuthenticationError(
+            f'the API key "{row.name}" was revoked', zh=f"API 密钥“{row.name}”已被吊销"
+        )
     return Principal(row.name, Role[row.role])
 
 
@@ -122,4 +131,3 @@ class KeyCache:
 
     def clear(self) -> None:
         self._entries = {}
-

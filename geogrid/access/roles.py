@@ -26,8 +26,9 @@ class Role(IntEnum):
         try:
             return cls[name.strip().lower()]
         except KeyError:
-            raise ValueError(f'role was "{name}" but must be one of {[r.name for r in cls]}'
-                             ) from None
+            raise ValueError(
+                f'role was "{name}" but must be one of {[r.name for r in cls]}'
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,17 @@ class Principal:
             who = f'key "{self.name}"' if self.name else "anonymous callers"
             raise PermissionDeniedError(
                 f"this needs the {role.name} role; {who} have the {self.role.name} role",
-                zh=f"权限不足：需要 {ROLE_ZH[role]} 角色，当前为 {ROLE_ZH[self.role]}")
+                zh=f"权限不足：需要 {ROLE_ZH[role]} 角色，当前为 {ROLE_ZH[self.role]}",
+            )
 
 
 ANONYMOUS = Principal(None, Role.viewer)
-ROLE_ZH = {Role.viewer: "查看者", Role.dispatcher: "调度员", Role.planner: "规划员",
-           Role.admin: "管理员"}
+ROLE_ZH = {
+    Role.viewer: "查看者",
+    Role.dispatcher: "调度员",
+    Role.planner: "规划员",
+    Role.admin: "管理员",
+}
 
 
 def mask_name(name: str | None) -> str | None:

@@ -42,8 +42,10 @@ async def get_principal(request: Request) -> Principal:
         return ANONYMOUS
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise AuthenticationError('the Authorization header must be "Bearer <key>"',
-                                  zh="Authorization 请求头应为“Bearer <密钥>”")
+        raise AuthenticationError(
+            'the Authorization header must be "Bearer <key>"',
+            zh="Authorization 请求头应为“Bearer <密钥>”",
+        )
     cache: KeyCache = request.app.state.key_cache
     principal = cache.get(token)
     if principal is None:
@@ -82,8 +84,10 @@ def require(role: Role) -> Any:
 
     async def check(principal: PrincipalDep) -> Principal:
         if principal.name is None and role > Role.viewer:
-            raise AuthenticationError(f"this needs an API key with the {role.name} role",
-                                      zh=f"需要具有{ROLE_ZH[role]}角色的 API 密钥")
+            raise AuthenticationError(
+                f"this needs an API key with the {role.name} role",
+                zh=f"需要具有{ROLE_ZH[role]}角色的 API 密钥",
+            )
         principal.require(role)
         return principal
 

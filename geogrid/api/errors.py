@@ -46,9 +46,15 @@ STATUS: dict[type[GeogridError], int] = {
 #: Open311 GeoReport v2 (api/routes/open311.py) answers 400 for anything wrong with a request
 #: and 403 for a missing or bad key, as the spec says.
 OPEN311_STATUS: dict[type[GeogridError], int] = {
-    InvalidInputError: 400, LoadError: 400, NotFoundError: 404, AuthenticationError: 403,
-    PermissionDeniedError: 403, TooLargeError: 413, ConflictError: 409,
-    DatabaseUnavailableError: 503, EmbeddedDatabaseError: 503,
+    InvalidInputError: 400,
+    LoadError: 400,
+    NotFoundError: 404,
+    AuthenticationError: 403,
+    PermissionDeniedError: 403,
+    TooLargeError: 413,
+    ConflictError: 409,
+    DatabaseUnavailableError: 503,
+    EmbeddedDatabaseError: 503,
 }
 
 #: Chinese detail per error code, used with Accept-Language: zh.
@@ -74,9 +80,15 @@ def _wants_chinese(request: Request) -> bool:
     return request.headers.get("accept-language", "").strip().lower().startswith("zh")
 
 
-def error_response(request: Request, status: int, code: str, detail: str,
-                   headers: dict[str, str] | None = None, detail_zh: str | None = None,
-                   extra: dict[str, object] | None = None) -> JSONResponse:
+def error_response(
+    request: Request,
+    status: int,
+    code: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    detail_zh: str | None = None,
+    extra: dict[str, object] | None = None,
+) -> JSONResponse:
     if _wants_chinese(request):
         detail = detail_zh or ZH.get(code, "{detail}").format(detail=detail)
     body: dict[str, object] = {"detail": detail, "code": code, **(extra or {})}
@@ -86,8 +98,12 @@ def error_response(request: Request, status: int, code: str, detail: str,
 def _extra(details: object) -> dict[str, object] | None:
     """Violations travel as a GeoJSON FeatureCollection; other details as they are."""
     if isinstance(details, list) and details and all(isinstance(v, Violation) for v in details):
-        return {"violations": {"type": "FeatureCollection",
-                               "features": [v.as_feature() for v in details]}}
+        return {
+            "violations": {
+                "type": "FeatureCollection",
+                "features": [v.as_feature() for v in details],
+            }
+        }
     if isinstance(details, dict):
         return dict(details)
     return None
@@ -115,8 +131,10 @@ def _describe(errors: list[dict[str, object]]) -> str:
     for error in errors:
         where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("query", "body"))  # type: ignore[attr-defined]
         given = error.get("input")
-        parts.append(f"{where}: {error.get('msg')}" + (f" (got {given!r})" if given is not None
-                                                         and not isinstance(given, dict) else ""))
+        parts.append(
+            f"{where}: {error.get('msg')}"
+            + (f" (got {given!r})" if given is not None and not isinstance(given, dict) else "")
+        )
     return "; ".join(parts)
 
 
@@ -129,8 +147,9 @@ def install(app: FastAPI) -> None:
         headers = {"Retry-After": RETRY_AFTER_S} if status == 503 else None
         if status == 401:
             headers = {"WWW-Authenticate": "Bearer"}
-        return error_response(request, status, exc.code, exc.message, headers, exc.message_zh,
-                              _extra(exc.details))
+        return error_response(
+            request, status, exc.code, exc.message, headers, exc.message_zh, _extra(exc.details)
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -138,17 +157,22 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
-        return error_response(request, exc.status_code, "http_error", str(exc.detail),
-                              dict(exc.headers or {}))
+        return error_response(
+            request, exc.status_code, "http_error", str(exc.detail), dict(exc.headers or {})
+        )
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)
     async def database_down(request: Request, exc: Exception) -> JSONResponse:
         if database_unreachable(exc):
             log.warning("database unavailable: %s", exc.__class__.__name__)
-            return error_response(request, 503, "database_unavailable",
-                                  "the database is unavailable; retry shortly",
-                                  {"Retry-After": RETRY_AFTER_S})
+            return error_response(
+                request,
+                503,
+                "database_unavailable",
+                "the database is unavailable; retry shortly",
+                {"Retry-After": RETRY_AFTER_S},
+            )
         log.exception("database error")
         return error_response(request, 500, "internal_error", "internal error")
 

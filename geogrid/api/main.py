@@ -78,9 +78,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # In this order: fixed paths first (/v1/stations/nearest before any /v1/stations/{id},
     # /v1/cases/counts before /v1/cases/{case_id}); then the web maps (HTML) and Open311
     # GeoReport v2 over cases.
-    routers = [module.router for module in (
-        locate, nearby, health, grids, collections, keys, coverage, history, plans,
-        case_queries, cases, maps, open311)]
+    routers = [
+        module.router
+        for module in (
+            locate,
+            nearby,
+            health,
+            grids,
+            collections,
+            keys,
+            coverage,
+            history,
+            plans,
+            case_queries,
+            cases,
+            maps,
+            open311,
+        )
+    ]
     for router in routers:
         app.include_router(router)
     # The vendored scripts, styles and fonts the maps load from this origin.

@@ -46,18 +46,33 @@ _DESCRIPTIONS = {
 class Problem(BaseModel):
     """The error body under ``/v1`` and the pages."""
 
-    model_config = ConfigDict(extra="allow", json_schema_extra={
-        "examples": [{"detail": "lat was 95.0 but must be within [-90, 90]; did you swap lon "
-                                "and lat?", "code": "invalid_input"}]})
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "detail": "lat was 95.0 but must be within [-90, 90]; did you swap lon "
+                    "and lat?",
+                    "code": "invalid_input",
+                }
+            ]
+        },
+    )
 
-    detail: str = Field(description="What is wrong, naming the bad value and what is allowed "
-                                    "(in Chinese with `Accept-Language: zh`)")
-    code: str = Field(description="A stable machine-readable code, e.g. invalid_input, "
-                                  "validation_error, not_found, unauthenticated, forbidden, "
-                                  "conflict, too_large, edit_rejected, database_unavailable")
+    detail: str = Field(
+        description="What is wrong, naming the bad value and what is allowed "
+        "(in Chinese with `Accept-Language: zh`)"
+    )
+    code: str = Field(
+        description="A stable machine-readable code, e.g. invalid_input, "
+        "validation_error, not_found, unauthenticated, forbidden, "
+        "conflict, too_large, edit_rejected, database_unavailable"
+    )
     violations: dict[str, Any] | None = Field(
-        default=None, description="For a rejected plan edit or load: where each broken rule "
-                                  "is, as a GeoJSON FeatureCollection")
+        default=None,
+        description="For a rejected plan edit or load: where each broken rule "
+        "is, as a GeoJSON FeatureCollection",
+    )
 
 
 class GeoReportError(BaseModel):
@@ -69,8 +84,7 @@ class GeoReportError(BaseModel):
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` for a route that can also answer ``statuses`` (e.g. 409, 413)."""
-    return {status: {"description": _DESCRIPTIONS[status], "model": Problem}
-            for status in statuses}
+    return {status: {"description": _DESCRIPTIONS[status], "model": Problem} for status in statuses}
 
 
 def _dependencies(dependant: Dependant) -> Iterator[Callable[..., Any]]:
@@ -90,8 +104,7 @@ def _statuses(route: APIRoute, open311: bool) -> set[int]:
     found.add(503)
     if route.dependant.path_params:
         found.add(404)
-    if (route.dependant.query_params or route.dependant.path_params
-            or route.dependant.body_params):
+    if route.dependant.query_params or route.dependant.path_params or route.dependant.body_params:
         found.add(400 if open311 else 422)
     return found
 
@@ -115,15 +128,26 @@ def build(app: FastAPI, routers: Sequence[APIRouter]) -> dict[str, Any]:
     ``routers`` are those the app includes (without a prefix of their own), whose routes the
     document describes.
     """
-    doc = get_openapi(title=app.title, version=app.version, summary=app.summary,
-                      description=app.description, routes=app.routes, tags=app.openapi_tags)
+    doc = get_openapi(
+        title=app.title,
+        version=app.version,
+        summary=app.summary,
+        description=app.description,
+        routes=app.routes,
+        tags=app.openapi_tags,
+    )
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     for model in (Problem, GeoReportError):
         schemas[model.__name__] = model.model_json_schema(
-            ref_template="#/components/schemas/{model}")
-    doc["components"]["securitySchemes"] = {"bearer": {
-        "type": "http", "scheme": "bearer",
-        "description": "An API key from `geogrid keys create`; without one you are a viewer"}}
+            ref_template="#/components/schemas/{model}"
+        )
+    doc["components"]["securitySchemes"] = {
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key from `geogrid keys create`; without one you are a viewer",
+        }
+    }
     for route in (r for router in routers for r in router.routes):
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
@@ -132,8 +156,9 @@ def build(app: FastAPI, routers: Sequence[APIRouter]) -> dict[str, Any]:
             operation = doc["paths"][route.path_format][method.lower()]
             responses = operation["responses"]
             responses.pop("422", None)  # FastAPI's HTTPValidationError: never sent
-            for status in sorted(_statuses(route, open311)
-                                 | {int(s) for s in responses if s[0] in "45"}):
+            for status in sorted(
+                _statuses(route, open311) | {int(s) for s in responses if s[0] in "45"}
+            ):
                 entry = responses.setdefault(str(status), {})
                 entry["description"] = _DESCRIPTIONS.get(status, entry.get("description", ""))
                 entry["content"] = _error_content(open311)

@@ -8,8 +8,8 @@ import orjson
 from fastapi import Response
 
 
-def json_response(body: Any, status: int = 200,
-                  headers: dict[str, str] | None = None) -> Response:
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """``body`` as ``application/json`` (orjson: datetimes, numpy scalars, fast)."""
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json",
-                    headers=headers)
+    return Response(
+        orjson.dumps(body), status_code=status, media_type="application/json", headers=headers
+    )

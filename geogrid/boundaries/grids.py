@@ -53,13 +53,16 @@ class Grid:
 
     def masked(self) -> Grid:
         """The same grid with personal data masked (for viewers)."""
-        return replace(self, leader=self.leader.masked(),
-                       party_secretary=self.party_secretary.masked())
+        return replace(
+            self, leader=self.leader.masked(), party_secretary=self.party_secretary.masked()
+        )
 
 
 def _grid(row: Any, release: int) -> Grid:
     return Grid(
-        code=row.code, name=row.name, kind=row.kind,
+        code=row.code,
+        name=row.name,
+        kind=row.kind,
         dedicated_unit_name=row.dedicated_unit_name,
         dedicated_unit_type=row.dedicated_unit_type,
         community=Unit(row.community_code, row.community_name),
@@ -67,16 +70,18 @@ def _grid(row: Any, release: int) -> Grid:
         leader=Person(row.leader_name, row.leader_phone),
         party_branch=row.party_branch_name,
         party_secretary=Person(row.party_secretary_name, row.party_secretary_phone),
-        release=release, geometry=shapely.from_wkb(bytes(row.wkb)),
+        release=release,
+        geometry=shapely.from_wkb(bytes(row.wkb)),
     )
 
 
 def check_code(code: str) -> None:
     """Raise InvalidInputError unless ``code`` is a 15-digit grid code."""
     if len(code) != 15 or not code.isdigit():
-        raise InvalidInputError(f'grid code was "{code}" but must be 15 digits '
-                                "(community code + 3-digit sequence)",
-                                zh=f"网格编码“{code}”无效：应为 15 位数字（社区编码 + 3 位序号）")
+        raise InvalidInputError(
+            f'grid code was "{code}" but must be 15 digits (community code + 3-digit sequence)',
+            zh=f"网格编码“{code}”无效：应为 15 位数字（社区编码 + 3 位序号）",
+        )
 
 
 def get_grid(conn: Connection, code: str, release: int | None = None) -> Grid:
@@ -93,12 +98,14 @@ def get_grid(conn: Connection, code: str, release: int | None = None) -> Grid:
     if release is None:
         current = current_release(conn)
         if current is None:
-            raise NotFoundError("no boundary release is published yet",
-                                zh="尚未发布任何网格边界版本")
+            raise NotFoundError(
+                "no boundary release is published yet", zh="尚未发布任何网格边界版本"
+            )
         release = current.id
-    row = conn.execute(text(sql("grid_by_code")), {"code": code, "release": release}
-                       ).one_or_none()
+    row = conn.execute(text(sql("grid_by_code")), {"code": code, "release": release}).one_or_none()
     if row is None:
-        raise NotFoundError(f"grid {code} does not exist in release {release}",
-                            zh=f"边界版本 {release} 中不存在网格 {code}")
+        raise NotFoundError(
+            f"grid {code} does not exist in release {release}",
+            zh=f"边界版本 {release} 中不存在网格 {code}",
+        )
     return _grid(row, release)

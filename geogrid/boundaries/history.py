@@ -146,14 +146,19 @@ def release_summaries(conn: Connection) -> list[ReleaseSummary]:
     return [
         ReleaseSummary(
             release=BoundaryRelease(r.id, r.published_at, r.published_by, r.comment, r.source),
-            previous=r.previous, grids=int(r.grids), added=int(r.added),
-            removed=int(r.removed), changed=int(r.changed))
+            previous=r.previous,
+            grids=int(r.grids),
+            added=int(r.added),
+            removed=int(r.removed),
+            changed=int(r.changed),
+        )
         for r in conn.execute(text(sql("history_releases")))
     ]
 
 
-def release_diff(conn: Connection, from_release: int, to_release: int, crs: str = "wgs84"
-                 ) -> ReleaseDiff:
+def release_diff(
+    conn: Connection, from_release: int, to_release: int, crs: str = "wgs84"
+) -> ReleaseDiff:
     """The grids added, removed and changed from ``from_release`` to ``to_release``.
 
     Either direction works: the diff from 2 to 1 mirrors the one from 1 to 2 (added and
@@ -197,15 +202,28 @@ def release_diff(conn: Connection, from_release: int, to_release: int, crs: str 
         elif r.new_id is None:
             removed.append(Unit(code, r.name))
         else:
-            changed.append(ChangedGrid(code, r.name, int(r.old_id), int(r.new_id),
-                                       float(r.old_area_m2), float(r.new_area_m2),
-                                       float(r.gained_m2), float(r.lost_m2)))
-            pieces += [(code, r.name, "gained", float(r.gained_m2), r.gained_wkb),
-                       (code, r.name, "lost", float(r.lost_m2), r.lost_wkb)]
+            changed.append(
+                ChangedGrid(
+                    code,
+                    r.name,
+                    int(r.old_id),
+                    int(r.new_id),
+                    float(r.old_area_m2),
+                    float(r.new_area_m2),
+                    float(r.gained_m2),
+                    float(r.lost_m2),
+                )
+            )
+            pieces += [
+                (code, r.name, "gained", float(r.gained_m2), r.gained_wkb),
+                (code, r.name, "lost", float(r.lost_m2), r.lost_wkb),
+            ]
     pieces = [p for p in pieces if p[4] is not None]
     shapes = output_geometries(shapely.from_wkb([bytes(p[4]) for p in pieces]), name)
-    changes = [ChangedArea(code, grid_name, change, area, shape)
-               for (code, grid_name, change, area, _), shape in zip(pieces, shapes, strict=True)]
+    changes = [
+        ChangedArea(code, grid_name, change, area, shape)
+        for (code, grid_name, change, area, _), shape in zip(pieces, shapes, strict=True)
+    ]
     return ReleaseDiff(old, new, name, added, removed, changed, changes)
 
 
@@ -242,24 +260,42 @@ def grid_history(conn: Connection, code: str, crs: str = "wgs84") -> GridHistory
     """
     name = output_crs(crs)
     check_code(code)
-    grid = conn.execute(text(
-        "SELECT g.name, g.kind, g.community_code, c.name AS community_name "
-        "FROM grid g JOIN community c ON c.code = g.community_code WHERE g.code = :code"),
-        {"code": code}).one_or_none()
+    grid = conn.execute(
+        text(
+            "SELECT g.name, g.kind, g.community_code, c.name AS community_name "
+            "FROM grid g JOIN community c ON c.code = g.community_code WHERE g.code = :code"
+        ),
+        {"code": code},
+    ).one_or_none()
     rows = [] if grid is None else conn.execute(text(sql("history_grid")), {"code": code}).all()
     if grid is None or not rows:
-        raise NotFoundError(f"grid {code} has never existed in any boundary release",
-                            zh=f"任何网格边界版本中都不存在网格 {code}")
+        raise NotFoundError(
+            f"grid {code} has never existed in any boundary release",
+            zh=f"任何网格边界版本中都不存在网格 {code}",
+        )
     shapes = output_geometries(shapely.from_wkb([bytes(r.wkb) for r in rows]), name)
     versions = [_version(r, shape) for r, shape in zip(rows, shapes, strict=True)]
-    return GridHistory(code, grid.name, grid.kind,
-                       Unit(grid.community_code.strip(), grid.community_name), name, versions)
+    return GridHistory(
+        code,
+        grid.name,
+        grid.kind,
+        Unit(grid.community_code.strip(), grid.community_name),
+        name,
+        versions,
+    )
 
 
 def _version(row: Any, geometry: BaseGeometry) -> GridVersion:
     return GridVersion(
-        geometry_id=int(row.id), valid_from_release=int(row.valid_from_release),
-        valid_to_release=row.valid_to_release, valid_from=row.valid_from,
-        valid_to=row.valid_to, area_m2=float(row.area_m2), made_by=row.published_by,
-        comment=row.comment, geometry=geometry,
-        plan=None if row.plan_id is None else int(row.plan_id), plan_comment=row.plan_comment)
+        geometry_id=int(row.id),
+        valid_from_release=int(row.valid_from_release),
+        valid_to_release=row.valid_to_release,
+        valid_from=row.valid_from,
+        valid_to=row.valid_to,
+        area_m2=float(row.area_m2),
+        made_by=row.published_by,
+        comment=row.comment,
+        geometry=geometry,
+        plan=None if row.plan_id is None else int(row.plan_id),
+        plan_comment=row.plan_comment,
+    )

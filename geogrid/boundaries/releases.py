@@ -23,8 +23,15 @@ from geogrid.geo.datum import STORAGE_SRID
 
 #: Grid attributes stored alongside the geometry (everything but code and geometry).
 GRID_ATTRIBUTES = (
-    "community_code", "name", "kind", "dedicated_unit_name", "dedicated_unit_type",
-    "leader_name", "leader_phone", "party_branch_name", "party_secretary_name",
+    "community_code",
+    "name",
+    "kind",
+    "dedicated_unit_name",
+    "dedicated_unit_type",
+    "leader_name",
+    "leader_phone",
+    "party_branch_name",
+    "party_secretary_name",
     "party_secretary_phone",
 )
 # Serialises publishers: two plans never publish at once (DESIGN.md invariant 4).
@@ -125,32 +132,49 @@ def publish(
         return get_release(conn, current.id), False
     new_id = 1 if current is None else current.id + 1
     conn.execute(
-        text("INSERT INTO boundary_release (id, published_by, comment, source, content_hash) "
-             "VALUES (:id, :by, :comment, :source, :hash)"),
-        {"id": new_id, "by": published_by, "comment": comment, "source": source,
-         "hash": fingerprint},
+        text(
+            "INSERT INTO boundary_release (id, published_by, comment, source, content_hash) "
+            "VALUES (:id, :by, :comment, :source, :hash)"
+        ),
+        {
+            "id": new_id,
+            "by": published_by,
+            "comment": comment,
+            "source": source,
+            "hash": fingerprint,
+        },
     )
     existing = {
         row.grid_code.strip(): shapely.from_wkb(bytes(row.wkb))
-        for row in conn.execute(text(
-            "SELECT grid_code, ST_AsBinary(geom) AS wkb FROM grid_geometry "
-            "WHERE valid_to_release IS NULL"))
+        for row in conn.execute(
+            text(
+                "SELECT grid_code, ST_AsBinary(geom) AS wkb FROM grid_geometry "
+                "WHERE valid_to_release IS NULL"
+            )
+        )
     }
     incoming = dict(zip(grids["code"].astype(str), grids.geometry, strict=True))
-    changed = [c for c, g in incoming.items()
-               if c not in existing or not shapely.equals_exact(existing[c], g, 0.0)]
+    changed = [
+        c
+        for c, g in incoming.items()
+        if c not in existing or not shapely.equals_exact(existing[c], g, 0.0)
+    ]
     retired = [c for c in existing if c not in incoming]
     ending = [c for c in changed if c in existing] + retired
     if ending:
         conn.execute(
-            text("UPDATE grid_geometry SET valid_to_release = :r "
-                 "WHERE valid_to_release IS NULL AND grid_code = ANY(:codes)"),
+            text(
+                "UPDATE grid_geometry SET valid_to_release = :r "
+                "WHERE valid_to_release IS NULL AND grid_code = ANY(:codes)"
+            ),
             {"r": new_id, "codes": ending},
         )
     if changed:
         conn.execute(
-            text("INSERT INTO grid_geometry (grid_code, valid_from_release, geom) "
-                 f"VALUES (:code, :r, ST_Multi(ST_GeomFromWKB(:wkb, {STORAGE_SRID})))"),
+            text(
+                "INSERT INTO grid_geometry (grid_code, valid_from_release, geom) "
+                f"VALUES (:code, :r, ST_Multi(ST_GeomFromWKB(:wkb, {STORAGE_SRID})))"
+            ),
             [{"code": c, "r": new_id, "wkb": shapely.to_wkb(incoming[c])} for c in changed],
         )
     hooks.release_published(conn, new_id)

@@ -88,8 +88,9 @@ def invalid_geometry(label: str, code: str, geom: BaseGeometry) -> Violation | N
         # GEOS appends the offending coordinate as "[x y]".
         x, y = reason[reason.index("[") + 1 : reason.index("]")].split()[:2]
         location = shapely.Point(float(x), float(y))
-    return Violation("invalid_geometry", f"{label} {code} is not a valid polygon: {reason}",
-                     (code,), location)
+    return Violation(
+        "invalid_geometry", f"{label} {code} is not a valid polygon: {reason}", (code,), location
+    )
 
 
 def _check_geometries(units: Sequence[UnitShape], label: str, single_part: bool) -> list[Violation]:
@@ -97,13 +98,19 @@ def _check_geometries(units: Sequence[UnitShape], label: str, single_part: bool)
     for unit in units:
         g = unit.metric
         if g is None or g.is_empty:
-            found.append(Violation("empty_geometry", f"{label} {unit.code} has no geometry",
-                                   (unit.code,)))
+            found.append(
+                Violation("empty_geometry", f"{label} {unit.code} has no geometry", (unit.code,))
+            )
             continue
         if g.geom_type not in ("Polygon", "MultiPolygon"):
-            found.append(Violation("not_polygonal",
-                                   f"{label} {unit.code} is a {g.geom_type}, not a polygon",
-                                   (unit.code,), _where(g)))
+            found.append(
+                Violation(
+                    "not_polygonal",
+                    f"{label} {unit.code} is a {g.geom_type}, not a polygon",
+                    (unit.code,),
+                    _where(g),
+                )
+            )
             continue
         invalid = invalid_geometry(label, unit.code, unit.geom)
         if invalid is not None:
@@ -111,9 +118,14 @@ def _check_geometries(units: Sequence[UnitShape], label: str, single_part: bool)
             continue
         parts = shapely.get_num_geometries(unit.geom)
         if single_part and parts > 1:
-            found.append(Violation("not_contiguous",
-                                   f"{label} {unit.code} is in {parts} separate pieces",
-                                   (unit.code,), unit.geom))
+            found.append(
+                Violation(
+                    "not_contiguous",
+                    f"{label} {unit.code} is in {parts} separate pieces",
+                    (unit.code,),
+                    unit.geom,
+                )
+            )
     return found
 
 
@@ -122,21 +134,28 @@ def _check_codes(grids: Sequence[UnitShape]) -> list[Violation]:
     seen: set[str] = set()
     for grid in grids:
         if grid.code in seen:
-            found.append(Violation("duplicate_code", f"grid code {grid.code} appears twice",
-                                   (grid.code,)))
+            found.append(
+                Violation("duplicate_code", f"grid code {grid.code} appears twice", (grid.code,))
+            )
         seen.add(grid.code)
         if len(grid.code) != 15 or not grid.code.isdigit():
-            found.append(Violation("bad_code", f'grid code "{grid.code}" must be 15 digits',
-                                   (grid.code,)))
+            found.append(
+                Violation("bad_code", f'grid code "{grid.code}" must be 15 digits', (grid.code,))
+            )
         elif grid.parent is not None and not grid.code.startswith(grid.parent):
-            found.append(Violation("bad_code",
-                                   f"grid code {grid.code} must start with its community code "
-                                   f"{grid.parent}", (grid.code,)))
+            found.append(
+                Violation(
+                    "bad_code",
+                    f"grid code {grid.code} must start with its community code {grid.parent}",
+                    (grid.code,),
+                )
+            )
     return found
 
 
-def _check_tiling(units: Sequence[UnitShape], whole: BaseGeometry, label: str,
-                  whole_label: str) -> list[Violation]:
+def _check_tiling(
+    units: Sequence[UnitShape], whole: BaseGeometry, label: str, whole_label: str
+) -> list[Violation]:
     """Units must cover ``whole`` (metric) without gaps, spills or overlaps."""
     found: list[Violation] = []
     metric = [u.metric for u in units]
@@ -146,14 +165,28 @@ def _check_tiling(units: Sequence[UnitShape], whole: BaseGeometry, label: str,
     if gaps.area + spills.area >= TILING_TOLERANCE_M2:
         for part in shapely.get_parts(gaps):
             if part.area > _PART_REPORT_M2:
-                found.append(Violation("gap", f"{part.area:.2f} m² of {whole_label} is in no "
-                                       f"{label}", (), _where(part), part.area))
+                found.append(
+                    Violation(
+                        "gap",
+                        f"{part.area:.2f} m² of {whole_label} is in no {label}",
+                        (),
+                        _where(part),
+                        part.area,
+                    )
+                )
         for part in shapely.get_parts(spills):
             if part.area > _PART_REPORT_M2:
                 near = [u.code for u in units if u.metric.intersects(part)]
-                found.append(Violation("outside_parent", f"{part.area:.2f} m² of {label} "
-                                       f"{', '.join(near)} lies outside {whole_label}",
-                                       tuple(near), _where(part), part.area))
+                found.append(
+                    Violation(
+                        "outside_parent",
+                        f"{part.area:.2f} m² of {label} "
+                        f"{', '.join(near)} lies outside {whole_label}",
+                        tuple(near),
+                        _where(part),
+                        part.area,
+                    )
+                )
     tree = shapely.STRtree(metric)
     left, right = tree.query(metric, predicate="intersects")
     for i, j in zip(left, right, strict=True):
@@ -162,32 +195,59 @@ def _check_tiling(units: Sequence[UnitShape], whole: BaseGeometry, label: str,
         shared = shapely.intersection(metric[i], metric[j])
         if shared.area >= OVERLAP_TOLERANCE_M2:
             codes = (units[i].code, units[j].code)
-            found.append(Violation("overlap", f"{label}s {codes[0]} and {codes[1]} overlap by "
-                                   f"{shared.area:.2f} m²", codes, _where(shared), shared.area))
+            found.append(
+                Violation(
+                    "overlap",
+                    f"{label}s {codes[0]} and {codes[1]} overlap by {shared.area:.2f} m²",
+                    codes,
+                    _where(shared),
+                    shared.area,
+                )
+            )
     return found
 
 
-def _check_nesting(children: Sequence[UnitShape], parents: dict[str, UnitShape], label: str,
-                   parent_label: str) -> list[Violation]:
+def _check_nesting(
+    children: Sequence[UnitShape], parents: dict[str, UnitShape], label: str, parent_label: str
+) -> list[Violation]:
     found: list[Violation] = []
     padded = {code: p.metric.buffer(NESTING_TOLERANCE_M) for code, p in parents.items()}
     for child in children:
         if child.parent not in parents:
-            found.append(Violation("unknown_parent", f"{label} {child.code} names "
-                                   f"{parent_label} {child.parent}, which does not exist",
-                                   (child.code,), child.geom.representative_point()))
+            found.append(
+                Violation(
+                    "unknown_parent",
+                    f"{label} {child.code} names "
+                    f"{parent_label} {child.parent}, which does not exist",
+                    (child.code,),
+                    child.geom.representative_point(),
+                )
+            )
             continue
         outside = shapely.difference(child.metric, padded[child.parent])
         if outside.area > 0:
-            found.append(Violation("outside_parent", f"{outside.area:.2f} m² of {label} "
-                                   f"{child.code} lies outside its {parent_label} {child.parent}",
-                                   (child.code, child.parent), _where(outside), outside.area))
+            found.append(
+                Violation(
+                    "outside_parent",
+                    f"{outside.area:.2f} m² of {label} "
+                    f"{child.code} lies outside its {parent_label} {child.parent}",
+                    (child.code, child.parent),
+                    _where(outside),
+                    outside.area,
+                )
+            )
     return found
 
 
 def _valid(units: Iterable[UnitShape]) -> list[UnitShape]:
-    return [u for u in units if u.metric is not None and not u.metric.is_empty
-            and u.geom.is_valid and u.metric.geom_type in ("Polygon", "MultiPolygon")]
+    return [
+        u
+        for u in units
+        if u.metric is not None
+        and not u.metric.is_empty
+        and u.geom.is_valid
+        and u.metric.geom_type in ("Polygon", "MultiPolygon")
+    ]
 
 
 def check_layer(
@@ -233,8 +293,7 @@ def check_layer(
         return found
     found += _check_tiling(ok_grids, district.metric, "grid", f"district {district.code}")
     found += _check_nesting(ok_grids, {c.code: c for c in ok_communities}, "grid", "community")
-    found += _check_nesting(ok_communities, {s.code: s for s in ok_streets}, "community",
-                            "street")
+    found += _check_nesting(ok_communities, {s.code: s for s in ok_streets}, "community", "street")
     found += _check_nesting(ok_streets, {district.code: district}, "street", "district")
     return found
 
@@ -250,12 +309,18 @@ def fixed_units(conn: Connection) -> tuple[UnitShape | None, list[UnitShape], li
     row = conn.execute(text("SELECT code, ST_AsBinary(geom) AS wkb FROM district")).first()
     if row is not None:
         district = UnitShape(row.code, None, shapely.from_wkb(bytes(row.wkb)))
-    streets = [UnitShape(r.code, r.district_code, shapely.from_wkb(bytes(r.wkb))) for r in
-               conn.execute(text("SELECT code, district_code, ST_AsBinary(geom) AS wkb "
-                                 "FROM street ORDER BY code"))]
-    communities = [UnitShape(r.code, r.street_code, shapely.from_wkb(bytes(r.wkb))) for r in
-                   conn.execute(text("SELECT code, street_code, ST_AsBinary(geom) AS wkb "
-                                     "FROM community ORDER BY code"))]
+    streets = [
+        UnitShape(r.code, r.district_code, shapely.from_wkb(bytes(r.wkb)))
+        for r in conn.execute(
+            text("SELECT code, district_code, ST_AsBinary(geom) AS wkb FROM street ORDER BY code")
+        )
+    ]
+    communities = [
+        UnitShape(r.code, r.street_code, shapely.from_wkb(bytes(r.wkb)))
+        for r in conn.execute(
+            text("SELECT code, street_code, ST_AsBinary(geom) AS wkb FROM community ORDER BY code")
+        )
+    ]
     return district, streets, communities
 
 
@@ -264,12 +329,15 @@ def check_release(conn: Connection, release_id: int) -> list[Violation]:
     district, streets, communities = fixed_units(conn)
     if district is None:
         return [Violation("no_district", "no district is loaded")]
-    rows = conn.execute(text(
-        "SELECT gg.grid_code, g.community_code, ST_AsBinary(gg.geom) AS wkb "
-        "FROM grid_geometry gg JOIN grid g ON g.code = gg.grid_code "
-        "WHERE gg.valid_from_release <= :r "
-        "AND (gg.valid_to_release IS NULL OR gg.valid_to_release > :r) ORDER BY gg.grid_code"),
-        {"r": release_id})
+    rows = conn.execute(
+        text(
+            "SELECT gg.grid_code, g.community_code, ST_AsBinary(gg.geom) AS wkb "
+            "FROM grid_geometry gg JOIN grid g ON g.code = gg.grid_code "
+            "WHERE gg.valid_from_release <= :r "
+            "AND (gg.valid_to_release IS NULL OR gg.valid_to_release > :r) ORDER BY gg.grid_code"
+        ),
+        {"r": release_id},
+    )
     grids = [UnitShape(r.grid_code, r.community_code, shapely.from_wkb(bytes(r.wkb))) for r in rows]
     if not grids:
         return [Violation("no_grids", f"release {release_id} has no grids")]

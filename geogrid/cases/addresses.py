@@ -30,9 +30,9 @@ class CompoundMatch:
 def match_compound(conn: Connection, address: str) -> CompoundMatch:
     """The compound ``address`` names; raises InvalidInputError listing close names."""
     wanted = "".join(address.split())
-    rows = conn.execute(text(
-        "SELECT id, name, ST_X(point) AS lon, ST_Y(point) AS lat FROM compound ORDER BY id"
-    )).all()
+    rows = conn.execute(
+        text("SELECT id, name, ST_X(point) AS lon, ST_Y(point) AS lat FROM compound ORDER BY id")
+    ).all()
     by_name = {"".join(r.name.split()): r for r in rows}
     if wanted in by_name:
         return _match(by_name[wanted])
@@ -45,14 +45,17 @@ def match_compound(conn: Connection, address: str) -> CompoundMatch:
     if around:
         raise InvalidInputError(
             f'address "{address}" matches several compounds: {sorted(around)[:10]}; '
-            "name one of them", details={"candidates": sorted(around)[:10]},
-            zh=f"地址“{address}”对应多个小区：{sorted(around)[:10]}，请指明其一")
+            "name one of them",
+            details={"candidates": sorted(around)[:10]},
+            zh=f"地址“{address}”对应多个小区：{sorted(around)[:10]}，请指明其一",
+        )
     close = difflib.get_close_matches(wanted, list(by_name), n=5, cutoff=0.3)
     raise InvalidInputError(
         f'address "{address}" names no compound; close names: {close or "none"}. '
         "Send lon and lat instead if the place is not a compound.",
         details={"close_names": close},
-        zh=f"地址“{address}”未匹配到小区；相近名称：{close or '无'}。若不在小区内，请提供经纬度。")
+        zh=f"地址“{address}”未匹配到小区；相近名称：{close or '无'}。若不在小区内，请提供经纬度。",
+    )
 
 
 def _match(row: Any) -> CompoundMatch:

@@ -44,17 +44,25 @@ class Category:
 
 def list_categories(conn: Connection, *, include_inactive: bool = False) -> list[Category]:
     """The catalogue, events first, by code."""
-    rows = conn.execute(text(
-        "SELECT code, type, major_name, name, handling_hours, active FROM case_category "
-        "WHERE active OR :all ORDER BY type DESC, code"), {"all": include_inactive})
+    rows = conn.execute(
+        text(
+            "SELECT code, type, major_name, name, handling_hours, active FROM case_category "
+            "WHERE active OR :all ORDER BY type DESC, code"
+        ),
+        {"all": include_inactive},
+    )
     return [Category(*row) for row in rows]
 
 
 def get_category(conn: Connection, code: str) -> Category:
     """One active category; an unknown code is refused naming close codes and names."""
-    row = conn.execute(text(
-        "SELECT code, type, major_name, name, handling_hours, active FROM case_category "
-        "WHERE code = :c AND active"), {"c": code}).one_or_none()
+    row = conn.execute(
+        text(
+            "SELECT code, type, major_name, name, handling_hours, active FROM case_category "
+            "WHERE code = :c AND active"
+        ),
+        {"c": code},
+    ).one_or_none()
     if row is not None:
         return Category(*row)
     known = list_categories(conn)
@@ -62,13 +70,15 @@ def get_category(conn: Connection, code: str) -> Category:
     if len(by_name) == 1:  # a name is as good as its code
         return get_category(conn, by_name[0])
     labels = [f"{c.code} {c.name}" for c in known]
-    close = difflib.get_close_matches(code, [c.code for c in known] + [c.name for c in known],
-                                      n=5, cutoff=0.3)
+    close = difflib.get_close_matches(
+        code, [c.code for c in known] + [c.name for c in known], n=5, cutoff=0.3
+    )
     hint = [label for label in labels if any(m in label for m in close)] or labels[:10]
     raise InvalidInputError(
         f'category was "{code}" but must be a catalogue code such as {hint} '
         "(GET /v1/case-categories lists them all)",
-        zh=f"案件类别 {code} 不存在，可选如：{hint}（完整列表见 GET /v1/case-categories）")
+        zh=f"案件类别 {code} 不存在，可选如：{hint}（完整列表见 GET /v1/case-categories）",
+    )
 
 
 def read_catalogue(path: Path) -> list[Category]:
@@ -92,36 +102,54 @@ def read_catalogue(path: Path) -> list[Category]:
         if not _CODE.match(code):
             problems.append(f'line {line}: code "{code}" must be E or C + 4 digits')
         elif kind not in TYPE_ZH or (kind == "event") != code.startswith("E"):
-            problems.append(f'line {line}: type "{kind}" must be "event" for E codes and '
-                            '"component" for C codes')
+            problems.append(
+                f'line {line}: type "{kind}" must be "event" for E codes and '
+                '"component" for C codes'
+            )
         elif not hours > 0:
-            problems.append(f'line {line}: handling_hours "{row["handling_hours"]}" must be '
-                            "a positive number")
+            problems.append(
+                f'line {line}: handling_hours "{row["handling_hours"]}" must be a positive number'
+            )
         elif not row["name"].strip():
             problems.append(f"line {line}: name is empty")
         else:
-            found.append(Category(code, kind, row["major_name"].strip(), row["name"].strip(),
-                                  hours))
+            found.append(
+                Category(code, kind, row["major_name"].strip(), row["name"].strip(), hours)
+            )
     codes = [c.code for c in found]
-    problems += [f'code "{c}" appears more than once' for c in sorted(set(codes))
-                 if codes.count(c) > 1]
+    problems += [
+        f'code "{c}" appears more than once' for c in sorted(set(codes)) if codes.count(c) > 1
+    ]
     if problems or not found:
-        raise LoadError(f"{path} is not a valid catalogue: {problems or ['no rows']}",
-                        details=problems)
+        raise LoadError(
+            f"{path} is not a valid catalogue: {problems or ['no rows']}", details=problems
+        )
     return found
 
 
 def replace_catalogue(conn: Connection, categories: list[Category]) -> tuple[int, int]:
     """Make ``categories`` the active catalogue. Returns (active, deactivated) counts."""
-    conn.execute(text(
-        "INSERT INTO case_category (code, type, major_name, name, handling_hours, active) "
-        "VALUES (:code, :type, :major_name, :name, :handling_hours, true) "
-        "ON CONFLICT (code) DO UPDATE SET type = EXCLUDED.type, "
-        "major_name = EXCLUDED.major_name, name = EXCLUDED.name, "
-        "handling_hours = EXCLUDED.handling_hours, active = true"),
-        [{"code": c.code, "type": c.type, "major_name": c.major_name, "name": c.name,
-          "handling_hours": c.handling_hours} for c in categories])
-    gone = conn.execute(text(
-        "UPDATE case_category SET active = false WHERE active AND NOT code = ANY(:codes)"),
-        {"codes": [c.code for c in categories]}).rowcount
+    conn.execute(
+        text(
+            "INSERT INTO case_category (code, type, major_name, name, handling_hours, active) "
+            "VALUES (:code, :type, :major_name, :name, :handling_hours, true) "
+            "ON CONFLICT (code) DO UPDATE SET type = EXCLUDED.type, "
+            "major_name = EXCLUDED.major_name, name = EXCLUDED.name, "
+            "handling_hours = EXCLUDED.handling_hours, active = true"
+        ),
+        [
+            {
+                "code": c.code,
+                "type": c.type,
+                "major_name": c.major_name,
+                "name": c.name,
+                "handling_hours": c.handling_hours,
+            }
+            for c in categories
+        ],
+    )
+    gone = conn.execute(
+        text("UPDATE case_category SET active = false WHERE active AND NOT code = ANY(:codes)"),
+        {"codes": [c.code for c in categories]},
+    ).rowcount
     return len(categories), int(gone)

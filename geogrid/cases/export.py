@@ -33,8 +33,10 @@ from geogrid.moments import LOCAL
 
 #: More rows than this are refused (413): narrow the filter, e.g. by month or street.
 MAX_EXPORT_ROWS = 100_000
-FORMATS = {"csv": "text/csv; charset=utf-8",
-           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+FORMATS = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 Value = str | int | float | datetime | None
@@ -100,8 +102,9 @@ class CaseTable:
     masked: bool
 
 
-def case_table(conn: Connection, found: CaseFilter, *, masked: bool,
-               max_rows: int = MAX_EXPORT_ROWS) -> CaseTable:
+def case_table(
+    conn: Connection, found: CaseFilter, *, masked: bool, max_rows: int = MAX_EXPORT_ROWS
+) -> CaseTable:
     """The cases ``found`` selects, by id, one row each (personal data masked if ``masked``).
 
     Raises
@@ -111,9 +114,11 @@ def case_table(conn: Connection, found: CaseFilter, *, masked: bool,
     """
     rows = case_rows(conn, found, max_rows + 1)
     if len(rows) > max_rows:
-        raise TooLargeError(f"more than {max_rows} cases match; an export holds at most "
-                            f"{max_rows}: narrow the filter (e.g. from/to, street)",
-                            zh=f"符合条件的案件超过 {max_rows} 件，请缩小筛选范围（如时间、街道）")
+        raise TooLargeError(
+            f"more than {max_rows} cases match; an export holds at most "
+            f"{max_rows}: narrow the filter (e.g. from/to, street)",
+            zh=f"符合条件的案件超过 {max_rows} 件，请缩小筛选范围（如时间、街道）",
+        )
     table: list[tuple[Value, ...]] = []
     for row in rows:
         case = case_from_row(row)
@@ -179,8 +184,10 @@ def _xlsx_cell(sheet: Any, value: Value) -> Any:
 def export_cases(conn: Connection, found: CaseFilter, fmt: str, *, masked: bool) -> bytes:
     """The selected cases as ``fmt`` (csv or xlsx) bytes."""
     if fmt not in FORMATS:
-        raise InvalidInputError(f'format was "{fmt}" but must be one of {list(FORMATS)}',
-                                zh=f"导出格式 {fmt} 无效，可选：{list(FORMATS)}")
+        raise InvalidInputError(
+            f'format was "{fmt}" but must be one of {list(FORMATS)}',
+            zh=f"导出格式 {fmt} 无效，可选：{list(FORMATS)}",
+        )
     table = case_table(conn, found, masked=masked)
     return to_csv(table) if fmt == "csv" else to_xlsx(table)
 

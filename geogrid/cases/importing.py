@@ -59,8 +59,10 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
             return _xlsx_rows(path)
         if suffix in (".csv", ".txt"):
             text = path.read_text(encoding="utf-8-sig")
-            return [{k.strip(): v.strip() for k, v in row.items() if k and v and v.strip()}
-                    for row in csv.DictReader(io.StringIO(text))]
+            return [
+                {k.strip(): v.strip() for k, v in row.items() if k and v and v.strip()}
+                for row in csv.DictReader(io.StringIO(text))
+            ]
     except (OSError, UnicodeDecodeError, ValueError, KeyError) as exc:
         raise LoadError(f"cannot read {path}: {exc}") from None
     raise LoadError(f'file "{path.name}" must be .csv or .xlsx', zh="文件应为 .csv 或 .xlsx")
@@ -73,9 +75,15 @@ def _xlsx_rows(path: Path) -> list[dict[str, Any]]:
     try:
         rows = book.worksheets[0].iter_rows(values_only=True)
         header = [str(h).strip() if h is not None else "" for h in next(rows, ())]
-        return [{h: v for h, v in zip(header, row, strict=False)
-                 if h and v is not None and str(v).strip()} for row in rows
-                if any(v is not None for v in row)]
+        return [
+            {
+                h: v
+                for h, v in zip(header, row, strict=False)
+                if h and v is not None and str(v).strip()
+            }
+            for row in rows
+            if any(v is not None for v in row)
+        ]
     finally:
         book.close()
 
@@ -104,11 +112,16 @@ def report_from_row(row: dict[str, Any], crs: str) -> CaseReport:
     body = {
         "category": str(_field(row, "category") or ""),
         "description": str(_field(row, "description") or ""),
-        "lon": _number(_field(row, "lon"), "lon"), "lat": _number(_field(row, "lat"), "lat"),
-        "crs": str(_field(row, "crs") or crs), "address": _field(row, "address"),
-        "reporter": {"name": _text(_field(row, "reporter_name")),
-                     "phone": _text(_field(row, "reporter_phone"))},
-        "channel": channel, "photos": photos,
+        "lon": _number(_field(row, "lon"), "lon"),
+        "lat": _number(_field(row, "lat"), "lat"),
+        "crs": str(_field(row, "crs") or crs),
+        "address": _field(row, "address"),
+        "reporter": {
+            "name": _text(_field(row, "reporter_name")),
+            "phone": _text(_field(row, "reporter_phone")),
+        },
+        "channel": channel,
+        "photos": photos,
     }
     return CaseReport.from_mapping(body)
 
@@ -117,9 +130,16 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value).strip()
 
 
-def import_cases(conn: Connection, snapshot: Snapshot, rows: Iterable[dict[str, Any]],
-                 actor: str, settings: CaseSettings, *, crs: str = "wgs84",
-                 skip_bad: bool = False) -> ImportResult:
+def import_cases(
+    conn: Connection,
+    snapshot: Snapshot,
+    rows: Iterable[dict[str, Any]],
+    actor: str,
+    settings: CaseSettings,
+    *,
+    crs: str = "wgs84",
+    skip_bad: bool = False,
+) -> ImportResult:
     """Create a case per row inside the caller's transaction.
 
     Raises
@@ -141,7 +161,9 @@ def import_cases(conn: Connection, snapshot: Snapshot, rows: Iterable[dict[str, 
         (result.already if replayed else result.created).append(case.id)
     if result.refused and not skip_bad:
         listed = "; ".join(f"line {line}: {why}" for line, why in result.refused[:20])
-        raise LoadError(f"{len(result.refused)} rows cannot be imported, so none was: {listed}",
-                        details=[{"line": line, "reason": why} for line, why in result.refused],
-                        zh=f"{len(result.refused)} 行无法导入，整个文件未导入：{listed}")
+        raise LoadError(
+            f"{len(result.refused)} rows cannot be imported, so none was: {listed}",
+            details=[{"line": line, "reason": why} for line, why in result.refused],
+            zh=f"{len(result.refused)} 行无法导入，整个文件未导入：{listed}",
+        )
     return result

@@ -10,11 +10,28 @@ from __future__ import annotations
 
 from geogrid.errors import ConflictError, InvalidInputError
 
-STATUSES = ("reported", "accepted", "dispatched", "in_progress", "handled", "verified",
-            "closed", "void", "on_hold")
-STATUS_ZH = {"reported": "上报", "accepted": "立案", "dispatched": "派遣",
-             "in_progress": "处置", "handled": "反馈", "verified": "核查", "closed": "结案",
-             "void": "作废", "on_hold": "挂账"}
+STATUSES = (
+    "reported",
+    "accepted",
+    "dispatched",
+    "in_progress",
+    "handled",
+    "verified",
+    "closed",
+    "void",
+    "on_hold",
+)
+STATUS_ZH = {
+    "reported": "上报",
+    "accepted": "立案",
+    "dispatched": "派遣",
+    "in_progress": "处置",
+    "handled": "反馈",
+    "verified": "核查",
+    "closed": "结案",
+    "void": "作废",
+    "on_hold": "挂账",
+}
 FINAL = frozenset({"closed", "void"})
 #: Before dispatch a case follows its location when boundaries change; after, it keeps its grid.
 UNDISPATCHED = frozenset({"reported", "accepted"})
@@ -67,12 +84,15 @@ def check_move(status: str, to: str, held_from: str | None = None) -> None:
     a reported case cannot move to closed; it may move to ['accepted', 'void']
     """
     if to not in STATUSES:
-        raise InvalidInputError(f'to was "{to}" but must be one of {list(STATUSES)}',
-                                zh=f"目标状态 {to} 无效，可选：{list(STATUSES)}")
+        raise InvalidInputError(
+            f'to was "{to}" but must be one of {list(STATUSES)}',
+            zh=f"目标状态 {to} 无效，可选：{list(STATUSES)}",
+        )
     allowed = legal_moves(status, held_from)
     if to not in allowed:
         raise ConflictError(
             f"a {status} case cannot move to {to}; it may move to {sorted(allowed)}",
             details={"status": status, "to": to, "allowed": sorted(allowed)},
             zh=f"{STATUS_ZH[status]}状态的案件不能转为{STATUS_ZH[to]}；"
-               f"可转为：{[STATUS_ZH[s] for s in sorted(allowed)]}")
+            f"可转为：{[STATUS_ZH[s] for s in sorted(allowed)]}",
+        )

@@ -66,8 +66,7 @@ class RequestQuery:
     end: datetime | None = None
 
     @classmethod
-    def from_params(cls, params: Mapping[str, str], now: datetime | None = None
-                    ) -> RequestQuery:
+    def from_params(cls, params: Mapping[str, str], now: datetime | None = None) -> RequestQuery:
         """Check the query parameters; a bad value is named with what is allowed.
 
         Examples
@@ -87,7 +86,9 @@ class RequestQuery:
                 if not (part.isdigit() and len(part) <= 18):
                     raise InvalidInputError(
                         f'service_request_id was "{part}" but must be a number (several: '
-                        "comma separated)", zh=f"service_request_id“{part}”应为数字")
+                        "comma separated)",
+                        zh=f"service_request_id“{part}”应为数字",
+                    )
                 ids.append(int(part))
             if len(ids) > MAX_REQUESTS:
                 raise InvalidInputError(f"at most {MAX_REQUESTS} service_request_id at once")
@@ -96,24 +97,33 @@ class RequestQuery:
         if not statuses <= {"open", "closed"}:
             raise InvalidInputError(
                 f'status was "{params["status"]}" but must be open, closed or both (comma '
-                "separated)", zh=f"status“{params['status']}”无效，可选 open、closed")
+                "separated)",
+                zh=f"status“{params['status']}”无效，可选 open、closed",
+            )
         start = _moment(params, "start_date")
         end = _moment(params, "end_date")
         if start is not None and end is not None:
             if end < start:
-                raise InvalidInputError("end_date must not be before start_date",
-                                        zh="end_date 不能早于 start_date")
+                raise InvalidInputError(
+                    "end_date must not be before start_date", zh="end_date 不能早于 start_date"
+                )
             if end - start > MAX_SPAN:
                 raise InvalidInputError(
                     f"start_date to end_date spans {(end - start).days} days; at most 90 days "
-                    "may be asked for at once", zh="start_date 与 end_date 相隔不能超过 90 天")
+                    "may be asked for at once",
+                    zh="start_date 与 end_date 相隔不能超过 90 天",
+                )
         elif start is not None:
             end = start + MAX_SPAN
         else:
             end = end or now or datetime.now(LOCAL)
             start = end - MAX_SPAN
-        return cls(service_codes=tuple(_split(params.get("service_code", ""))),
-                   statuses=statuses, start=start, end=end)
+        return cls(
+            service_codes=tuple(_split(params.get("service_code", ""))),
+            statuses=statuses,
+            start=start,
+            end=end,
+        )
 
 
 def _split(value: str) -> list[str]:
@@ -129,18 +139,21 @@ def _moment(params: Mapping[str, str], name: str) -> datetime | None:
     except InvalidInputError:
         raise InvalidInputError(
             f'{name} was "{value}" but must be an ISO 8601 time such as 2026-05-01T00:00:00Z '
-            "(no offset means Asia/Shanghai)", zh=f"{name}“{value}”无效：应为 ISO 8601 时间"
+            "(no offset means Asia/Shanghai)",
+            zh=f"{name}“{value}”无效：应为 ISO 8601 时间",
         ) from None
 
 
 # ---- jurisdiction and services ---------------------------------------------------------------
 
+
 def jurisdiction(conn: Connection) -> tuple[str, str]:
     """The district this server answers for: (code, name), e.g. ("340102", "瑶海区")."""
     row = conn.execute(text("SELECT code, name FROM district ORDER BY code LIMIT 1")).first()
     if row is None:
-        raise NotFoundError("no district is loaded; run: geogrid load demo",
-                            zh="尚未加载行政区数据")
+        raise NotFoundError(
+            "no district is loaded; run: geogrid load demo", zh="尚未加载行政区数据"
+        )
     return str(row.code).strip(), str(row.name)
 
 
@@ -150,30 +163,44 @@ def check_jurisdiction(conn: Connection, jurisdiction_id: str | None) -> None:
         return
     code, name = jurisdiction(conn)
     if jurisdiction_id.strip() != code:
-        raise NotFoundError(f'jurisdiction_id was "{jurisdiction_id}" but this server only '
-                            f"answers for {code} ({name})",
-                            zh=f"jurisdiction_id“{jurisdiction_id}”不存在，本服务仅为 {code}"
-                               f"（{name}）")
+        raise NotFoundError(
+            f'jurisdiction_id was "{jurisdiction_id}" but this server only '
+            f"answers for {code} ({name})",
+            zh=f"jurisdiction_id“{jurisdiction_id}”不存在，本服务仅为 {code}（{name}）",
+        )
 
 
 def discovery(endpoint_url: str, contact: str) -> dict[str, Any]:
     """The discovery document for one production endpoint at ``endpoint_url``."""
-    return {"changeset": CHANGESET, "contact": contact,
-            "key_service": "API keys with the dispatcher role: geogrid keys create NAME "
-                           "--role dispatcher",
-            "endpoints": [{"specification": SPECIFICATION, "url": endpoint_url,
-                           "changeset": CHANGESET, "type": "production",
-                           "formats": list(FORMATS.values())}]}
+    return {
+        "changeset": CHANGESET,
+        "contact": contact,
+        "key_service": "API keys with the dispatcher role: geogrid keys create NAME "
+        "--role dispatcher",
+        "endpoints": [
+            {
+                "specification": SPECIFICATION,
+                "url": endpoint_url,
+                "changeset": CHANGESET,
+                "type": "production",
+                "formats": list(FORMATS.values()),
+            }
+        ],
+    }
 
 
 def service(category: Category) -> dict[str, Any]:
     """One category as a GeoReport service."""
-    return {"service_code": category.code, "service_name": category.name,
-            "description": f"{TYPE_ZH[category.type]} · {category.major_name} · "
-                           f"{category.name}（处置时限 {category.handling_hours:g} 小时）",
-            "metadata": False, "type": "realtime",
-            "keywords": ",".join((TYPE_ZH[category.type], category.major_name)),
-            "group": category.major_name}
+    return {
+        "service_code": category.code,
+        "service_name": category.name,
+        "description": f"{TYPE_ZH[category.type]} · {category.major_name} · "
+        f"{category.name}（处置时限 {category.handling_hours:g} 小时）",
+        "metadata": False,
+        "type": "realtime",
+        "keywords": ",".join((TYPE_ZH[category.type], category.major_name)),
+        "group": category.major_name,
+    }
 
 
 def service_definition(category: Category) -> dict[str, Any]:
@@ -192,20 +219,25 @@ def find_service(conn: Connection, service_code: str | None) -> Category:
         The code is not in the catalogue; the message names a few that are.
     """
     if service_code is None or not service_code.strip():
-        raise InvalidInputError("service_code is required (GET services lists them)",
-                                zh="缺少 service_code（可用 GET services 查询）")
+        raise InvalidInputError(
+            "service_code is required (GET services lists them)",
+            zh="缺少 service_code（可用 GET services 查询）",
+        )
     code = service_code.strip()
     known = list_categories(conn)
     for category in known:
         if category.code == code:
             return category
     sample = [f"{c.code} {c.name}" for c in known[:5]]
-    raise NotFoundError(f'service_code was "{code}" but must be one of the {len(known)} codes '
-                        f"GET services lists, such as {sample}",
-                        zh=f"service_code“{code}”不存在，可选如：{sample}")
+    raise NotFoundError(
+        f'service_code was "{code}" but must be one of the {len(known)} codes '
+        f"GET services lists, such as {sample}",
+        zh=f"service_code“{code}”不存在，可选如：{sample}",
+    )
 
 
 # ---- requests ----------------------------------------------------------------------------------
+
 
 def report_from_form(form: Mapping[str, str], category: Category) -> CaseReport:
     """A case report from the fields of ``POST requests`` (form-encoded, per the spec).
@@ -223,29 +255,38 @@ def report_from_form(form: Mapping[str, str], category: Category) -> CaseReport:
     >>> r.lon, r.lat, r.reporter_name, r.description, r.channel, r.photos
     (117.33, 31.87, '张三', '暴露垃圾', 'open311', ('https://x.org/1.jpg',))
     """
-    body: dict[str, Any] = {"category": category.code, "channel": "open311",
-                            "crs": _field(form, "crs", 20) or "wgs84"}
+    body: dict[str, Any] = {
+        "category": category.code,
+        "channel": "open311",
+        "crs": _field(form, "crs", 20) or "wgs84",
+    }
     lat_text, lon_text = _field(form, "lat", 40), _field(form, "long", 40)
     if (lat_text is None) != (lon_text is None):
-        raise InvalidInputError("give both lat and long, or an address_string",
-                                zh="请同时提供 lat 和 long，或提供 address_string")
+        raise InvalidInputError(
+            "give both lat and long, or an address_string",
+            zh="请同时提供 lat 和 long，或提供 address_string",
+        )
     if lat_text is not None and lon_text is not None:
         body["lat"], body["lon"] = _number("lat", lat_text), _number("long", lon_text)
     body["address"] = _field(form, "address_string", 200)
     if lat_text is None and body["address"] is None:
         what = " (address_id is not supported)" if _field(form, "address_id", 200) else ""
-        raise InvalidInputError(f"a request needs lat and long (WGS84), or an address_string "
-                                f"naming a compound{what}",
-                                zh="请求需要位置：lat 和 long（WGS84），或 address_string")
+        raise InvalidInputError(
+            f"a request needs lat and long (WGS84), or an address_string naming a compound{what}",
+            zh="请求需要位置：lat 和 long（WGS84），或 address_string",
+        )
     body["description"] = _field(form, "description", 2000) or category.name
     media_url = _field(form, "media_url", 2000)
     if media_url is not None and not _URL.match(media_url):
-        raise InvalidInputError(f'media_url was "{media_url}" but must be an http(s) URL',
-                                zh=f"media_url“{media_url}”应为 http(s) 链接")
+        raise InvalidInputError(
+            f'media_url was "{media_url}" but must be an http(s) URL',
+            zh=f"media_url“{media_url}”应为 http(s) 链接",
+        )
     body["photos"] = [media_url] if media_url else []
-    body["reporter"] = {"name": _person(_field(form, "first_name", 25),
-                                        _field(form, "last_name", 25)),
-                        "phone": _field(form, "phone", 20)}
+    body["reporter"] = {
+        "name": _person(_field(form, "first_name", 25), _field(form, "last_name", 25)),
+        "phone": _field(form, "phone", 20),
+    }
     return CaseReport.from_mapping(body)
 
 
@@ -254,8 +295,10 @@ def _field(form: Mapping[str, str], name: str, limit: int) -> str | None:
     if value is None or not value.strip():
         return None
     if len(value) > limit:
-        raise InvalidInputError(f"{name} must be at most {limit} characters, not {len(value)}",
-                                zh=f"{name} 不能超过 {limit} 个字符")
+        raise InvalidInputError(
+            f"{name} must be at most {limit} characters, not {len(value)}",
+            zh=f"{name} 不能超过 {limit} 个字符",
+        )
     return value.strip()
 
 
@@ -263,8 +306,10 @@ def _number(name: str, value: str) -> float:
     try:
         return float(value)
     except ValueError:
-        raise InvalidInputError(f'{name} was "{value}" but must be a decimal number (WGS84 '
-                                "degrees)", zh=f"{name}“{value}”应为十进制度数") from None
+        raise InvalidInputError(
+            f'{name} was "{value}" but must be a decimal number (WGS84 degrees)',
+            zh=f"{name}“{value}”应为十进制度数",
+        ) from None
 
 
 def _person(first: str | None, last: str | None) -> str | None:
@@ -294,8 +339,9 @@ def get_request(conn: Connection, request_id: int) -> ServiceRequest:
     """One case as a service request; NotFoundError names the id."""
     row = conn.execute(text(_SELECT + "WHERE v.id = :id"), {"id": request_id}).one_or_none()
     if row is None:
-        raise NotFoundError(f"service request {request_id} does not exist",
-                            zh=f"服务请求 {request_id} 不存在")
+        raise NotFoundError(
+            f"service request {request_id} does not exist", zh=f"服务请求 {request_id} 不存在"
+        )
     return _request(row)
 
 
@@ -322,8 +368,11 @@ def find_requests(conn: Connection, query: RequestQuery) -> list[ServiceRequest]
         if query.end is not None:
             where.append("v.created_at <= :end")
             params["end"] = query.end
-    sql = _SELECT + ("WHERE " + " AND ".join(where) if where else "") + \
-        " ORDER BY v.created_at DESC, v.id DESC LIMIT :limit"
+    sql = (
+        _SELECT
+        + ("WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY v.created_at DESC, v.id DESC LIMIT :limit"
+    )
     return [_request(row) for row in conn.execute(text(sql), params)]
 
 
@@ -353,24 +402,35 @@ def request_body(request: ServiceRequest) -> dict[str, Any]:
     lon, lat = point_from_storage(case.lon, case.lat, "wgs84")
     notes = STATUS_ZH[case.status] + (f"：{request.last_note}" if request.last_note else "")
     return {
-        "service_request_id": case.id, "status": open311_status(case.status),
-        "status_notes": notes, "service_name": case.category.name,
-        "service_code": case.category.code, "description": case.description,
+        "service_request_id": case.id,
+        "status": open311_status(case.status),
+        "status_notes": notes,
+        "service_name": case.category.name,
+        "service_code": case.category.code,
+        "description": case.description,
         "agency_responsible": f"{case.grid.code} {case.grid.name}",
         "service_notice": service_notice(case.category),
         "requested_datetime": _time(case.created_at),
         "updated_datetime": _time(request.updated_at),
         "expected_datetime": _time(case.due_at),
-        "address": case.address, "address_id": None, "zipcode": None,
-        "lat": round(lat, 7), "long": round(lon, 7),
+        "address": case.address,
+        "address_id": None,
+        "zipcode": None,
+        "lat": round(lat, 7),
+        "long": round(lon, 7),
         "media_url": case.photos[0] if case.photos else None,
     }
 
 
 def created_body(case: Case) -> list[dict[str, Any]]:
     """The answer to ``POST requests``: the new request's id, a notice, no account."""
-    return [{"service_request_id": case.id, "service_notice": service_notice(case.category),
-             "account_id": None}]
+    return [
+        {
+            "service_request_id": case.id,
+            "service_notice": service_notice(case.category),
+            "account_id": None,
+        }
+    ]
 
 
 def errors_body(code: int, description: str) -> list[dict[str, Any]]:
@@ -381,12 +441,16 @@ def errors_body(code: int, description: str) -> list[dict[str, Any]]:
 # ---- XML ---------------------------------------------------------------------------------------
 
 #: The root and item element of each kind of answer.
-XML_ROOTS = {"services": ("services", "service"), "requests": ("service_requests", "request"),
-             "errors": ("errors", "error")}
+XML_ROOTS = {
+    "services": ("services", "service"),
+    "requests": ("service_requests", "request"),
+    "errors": ("errors", "error"),
+}
 
 
-def to_xml(root: str, body: dict[str, Any] | Sequence[dict[str, Any]],
-           item: str | None = None) -> bytes:
+def to_xml(
+    root: str, body: dict[str, Any] | Sequence[dict[str, Any]], item: str | None = None
+) -> bytes:
     """Render ``body`` as GeoReport XML: a dict's keys become elements, a list under a key
     ``Xs`` becomes ``<Xs><X>…</X></Xs>``, None an empty element, booleans true/false.
 

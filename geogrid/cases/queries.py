@@ -61,34 +61,47 @@ class CaseFilter:
     def __post_init__(self) -> None:
         for status in self.statuses:
             if status not in STATUSES:
-                raise InvalidInputError(f'status was "{status}" but must be one of '
-                                        f"{list(STATUSES)}",
-                                        zh=f"状态 {status} 无效，可选：{list(STATUSES)}")
+                raise InvalidInputError(
+                    f'status was "{status}" but must be one of {list(STATUSES)}',
+                    zh=f"状态 {status} 无效，可选：{list(STATUSES)}",
+                )
         for flag in self.flags:
             if flag not in FLAGS:
-                raise InvalidInputError(f'flag was "{flag}" but must be one of {list(FLAGS)}',
-                                        zh=f"标记 {flag} 无效，可选：{list(FLAGS)}")
+                raise InvalidInputError(
+                    f'flag was "{flag}" but must be one of {list(FLAGS)}',
+                    zh=f"标记 {flag} 无效，可选：{list(FLAGS)}",
+                )
         if self.grid is not None:
             check_code(self.grid)
         for level, digits in _UNIT_DIGITS.items():
             code = getattr(self, level)
             if code is not None and (len(code) != digits or not code.isdigit()):
-                raise InvalidInputError(f'{level} was "{code}" but must be a {digits}-digit '
-                                        f"{level} code", zh=f"{level} 编码“{code}”无效："
-                                        f"应为 {digits} 位数字")
+                raise InvalidInputError(
+                    f'{level} was "{code}" but must be a {digits}-digit {level} code',
+                    zh=f"{level} 编码“{code}”无效：应为 {digits} 位数字",
+                )
         start, end = self.period()
         if start is not None and end is not None and start >= end:
             raise InvalidInputError(
                 f"from ({start.isoformat()}) must be before to ({end.isoformat()})",
-                zh=f"起始时间 {start.isoformat()} 应早于结束时间 {end.isoformat()}")
+                zh=f"起始时间 {start.isoformat()} 应早于结束时间 {end.isoformat()}",
+            )
 
     @classmethod
-    def parse(cls, *, status: str | Sequence[str] | None = None, grid: str | None = None,
-              community: str | None = None, street: str | None = None,
-              category: str | None = None, created_from: str | None = None,
-              created_to: str | None = None, overdue: str | bool | None = None,
-              open: str | bool | None = None, flags: str | Sequence[str] | None = None
-              ) -> CaseFilter:
+    def parse(
+        cls,
+        *,
+        status: str | Sequence[str] | None = None,
+        grid: str | None = None,
+        community: str | None = None,
+        street: str | None = None,
+        category: str | None = None,
+        created_from: str | None = None,
+        created_to: str | None = None,
+        overdue: str | bool | None = None,
+        open: str | bool | None = None,
+        flags: str | Sequence[str] | None = None,
+    ) -> CaseFilter:
         """A filter from text as a URL or a command line gives it; lists may be comma-separated.
 
         Examples
@@ -97,11 +110,18 @@ class CaseFilter:
         >>> f.statuses, f.period()[0].isoformat()
         (('accepted', 'dispatched'), '2026-05-01T00:00:00+08:00')
         """
-        return cls(statuses=_words(status), grid=_blank(grid), community=_blank(community),
-                   street=_blank(street), category=_blank(category),
-                   created_from=_moment("from", created_from),
-                   created_to=_moment("to", created_to), overdue=_flag("overdue", overdue),
-                   open=_flag("open", open), flags=_words(flags))
+        return cls(
+            statuses=_words(status),
+            grid=_blank(grid),
+            community=_blank(community),
+            street=_blank(street),
+            category=_blank(category),
+            created_from=_moment("from", created_from),
+            created_to=_moment("to", created_to),
+            overdue=_flag("overdue", overdue),
+            open=_flag("open", open),
+            flags=_words(flags),
+        )
 
     def period(self) -> tuple[datetime | None, datetime | None]:
         """``[start, end)`` as aware datetimes; a date ``created_to`` ends after that day."""
@@ -110,11 +130,18 @@ class CaseFilter:
     def describe(self) -> dict[str, Any]:
         """The filter as applied, for answers to echo (times in ISO 8601 with offset)."""
         start, end = self.period()
-        return {"status": list(self.statuses) or None, "grid": self.grid,
-                "community": self.community, "street": self.street,
-                "category": self.category, "from": start and start.isoformat(),
-                "to": end and end.isoformat(), "overdue": self.overdue, "open": self.open,
-                "flags": list(self.flags) or None}
+        return {
+            "status": list(self.statuses) or None,
+            "grid": self.grid,
+            "community": self.community,
+            "street": self.street,
+            "category": self.category,
+            "from": start and start.isoformat(),
+            "to": end and end.isoformat(),
+            "overdue": self.overdue,
+            "open": self.open,
+            "flags": list(self.flags) or None,
+        }
 
 
 def _blank(value: str | None) -> str | None:
@@ -134,8 +161,10 @@ def _flag(name: str, value: str | bool | None) -> bool | None:
     word = value.strip().lower()
     if word in _TRUE or word in _FALSE:
         return word in _TRUE
-    raise InvalidInputError(f'{name} was "{value}" but must be one of ["true", "false"]',
-                            zh=f"{name} 为“{value}”，应为 true 或 false")
+    raise InvalidInputError(
+        f'{name} was "{value}" but must be one of ["true", "false"]',
+        zh=f"{name} 为“{value}”，应为 true 或 false",
+    )
 
 
 def _moment(name: str, value: str | None) -> date | datetime | None:
@@ -150,7 +179,8 @@ def _moment(name: str, value: str | None) -> date | datetime | None:
         raise InvalidInputError(
             f'{name} was "{value}" but must be a date such as 2026-05-01 or an ISO 8601 time '
             "such as 2026-05-01T09:30 (Asia/Shanghai unless it has an offset)",
-            zh=f"时间 {name}=“{value}”无效：应为日期（如 2026-05-01）或 ISO 8601 时间") from None
+            zh=f"时间 {name}=“{value}”无效：应为日期（如 2026-05-01）或 ISO 8601 时间",
+        ) from None
 
 
 def _start(moment: date | datetime | None) -> datetime | None:
@@ -174,28 +204,46 @@ def _query(name: str) -> str:
 
 def category_codes(conn: Connection, category: str) -> list[str]:
     """The catalogue codes (inactive ones too) that a category filter value stands for."""
-    codes = [r.code for r in conn.execute(text(
-        "SELECT code FROM case_category WHERE code = :c OR left(code, 3) = :c "
-        "OR major_name = :c OR name = :c ORDER BY code"), {"c": category})]
+    codes = [
+        r.code
+        for r in conn.execute(
+            text(
+                "SELECT code FROM case_category WHERE code = :c OR left(code, 3) = :c "
+                "OR major_name = :c OR name = :c ORDER BY code"
+            ),
+            {"c": category},
+        )
+    ]
     if codes:
         return codes
-    majors = [f"{r.major} {r.major_name}" for r in conn.execute(text(
-        "SELECT DISTINCT left(code, 3) AS major, major_name FROM case_category ORDER BY 1"))]
+    majors = [
+        f"{r.major} {r.major_name}"
+        for r in conn.execute(
+            text("SELECT DISTINCT left(code, 3) AS major, major_name FROM case_category ORDER BY 1")
+        )
+    ]
     raise InvalidInputError(
         f'category was "{category}" but must be a catalogue code such as E0102, a major class '
         f"such as {majors}, or a category or class name (GET /v1/case-categories)",
-        zh=f"类别 {category} 不存在：应为类别编码（如 E0102）、大类（如 {majors}）或名称")
+        zh=f"类别 {category} 不存在：应为类别编码（如 E0102）、大类（如 {majors}）或名称",
+    )
 
 
 def filter_params(conn: Connection, found: CaseFilter) -> dict[str, Any]:
     """The bound parameters of ``case_filter.sql`` for ``found``."""
     start, end = found.period()
-    return {"statuses": list(found.statuses) or None, "grid": found.grid,
-            "community": found.community, "street": found.street,
-            "categories": None if found.category is None
-            else category_codes(conn, found.category),
-            "created_from": start, "created_to": end, "overdue": found.overdue,
-            "open": found.open, "flags": list(found.flags) or None}
+    return {
+        "statuses": list(found.statuses) or None,
+        "grid": found.grid,
+        "community": found.community,
+        "street": found.street,
+        "categories": None if found.category is None else category_codes(conn, found.category),
+        "created_from": start,
+        "created_to": end,
+        "overdue": found.overdue,
+        "open": found.open,
+        "flags": list(found.flags) or None,
+    }
 
 
 @dataclass(frozen=True)
@@ -212,20 +260,23 @@ class CasePage:
 def clamp_limit(limit: int, largest: int = MAX_LIMIT) -> int:
     """A page size within 1..``largest`` (larger ones are clamped, smaller refused)."""
     if limit < 1:
-        raise InvalidInputError(f"limit was {limit} but must be at least 1",
-                                zh=f"limit 为 {limit}，应不小于 1")
+        raise InvalidInputError(
+            f"limit was {limit} but must be at least 1", zh=f"limit 为 {limit}，应不小于 1"
+        )
     return min(limit, largest)
 
 
-def case_rows(conn: Connection, found: CaseFilter, limit: int, after_id: int | None = None
-              ) -> list[Any]:
+def case_rows(
+    conn: Connection, found: CaseFilter, limit: int, after_id: int | None = None
+) -> list[Any]:
     """Up to ``limit`` ``case_view`` rows the filter selects, by id after ``after_id``."""
     params = {**filter_params(conn, found), "after": after_id, "fetch": limit}
     return list(conn.execute(text(_query("case_list")), params))
 
 
-def list_cases(conn: Connection, found: CaseFilter, limit: int = DEFAULT_LIMIT,
-               after_id: int | None = None) -> CasePage:
+def list_cases(
+    conn: Connection, found: CaseFilter, limit: int = DEFAULT_LIMIT, after_id: int | None = None
+) -> CasePage:
     """One page of the cases ``found`` selects, oldest id first (keyset paging).
 
     Parameters
@@ -242,10 +293,12 @@ def list_cases(conn: Connection, found: CaseFilter, limit: int = DEFAULT_LIMIT,
     """
     size = clamp_limit(limit)
     params = filter_params(conn, found)
-    matched = conn.execute(text(f"SELECT count(*) FROM case_view WHERE {sql('case_filter')}"),
-                           params).scalar_one()
-    rows = list(conn.execute(text(_query("case_list")),
-                             {**params, "after": after_id, "fetch": size + 1}))
+    matched = conn.execute(
+        text(f"SELECT count(*) FROM case_view WHERE {sql('case_filter')}"), params
+    ).scalar_one()
+    rows = list(
+        conn.execute(text(_query("case_list")), {**params, "after": after_id, "fetch": size + 1})
+    )
     more = len(rows) > size
     items = [case_from_row(r) for r in rows[:size]]
     return CasePage(items, int(matched), size, limit, items[-1].id if more else None)
@@ -270,8 +323,16 @@ def count_cases(conn: Connection, found: CaseFilter, by: str = "grid") -> list[U
     """
     _check_by(by, COUNT_BY)
     rows = conn.execute(text(_query("case_counts")), {**filter_params(conn, found), "by": by})
-    return [UnitCount(r.unit_code, STATUS_ZH[r.unit_name] if by == "status" else r.unit_name,
-                      r.cases, r.open, r.overdue) for r in rows]
+    return [
+        UnitCount(
+            r.unit_code,
+            STATUS_ZH[r.unit_name] if by == "status" else r.unit_name,
+            r.cases,
+            r.open,
+            r.overdue,
+        )
+        for r in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -290,11 +351,17 @@ def count_h3(conn: Connection, found: CaseFilter, resolution: int = 9) -> list[C
     CGCS2000 and WGS84 differ by centimetres here, so stored points index H3 directly.
     """
     if isinstance(resolution, bool) or not 0 <= resolution <= 15:
-        raise InvalidInputError(f"resolution was {resolution} but must be an H3 resolution "
-                                "in 0..15", zh=f"H3 分辨率 {resolution} 无效：应在 0 到 15 之间")
-    rows = conn.execute(text(
-        "SELECT lon, lat, status NOT IN ('closed', 'void') AS open, coalesce(overdue, false) "
-        f"AS overdue FROM case_view WHERE {sql('case_filter')}"), filter_params(conn, found))
+        raise InvalidInputError(
+            f"resolution was {resolution} but must be an H3 resolution in 0..15",
+            zh=f"H3 分辨率 {resolution} 无效：应在 0 到 15 之间",
+        )
+    rows = conn.execute(
+        text(
+            "SELECT lon, lat, status NOT IN ('closed', 'void') AS open, coalesce(overdue, false) "
+            f"AS overdue FROM case_view WHERE {sql('case_filter')}"
+        ),
+        filter_params(conn, found),
+    )
     cells: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for row in rows:
         tally = cells[h3.latlng_to_cell(row.lat, row.lon, resolution)]
@@ -325,8 +392,9 @@ class UnitPerformance:
     void: int
 
 
-def performance(conn: Connection, found: CaseFilter, by: str = "grid"
-                ) -> tuple[list[UnitPerformance], UnitPerformance]:
+def performance(
+    conn: Connection, found: CaseFilter, by: str = "grid"
+) -> tuple[list[UnitPerformance], UnitPerformance]:
     """Per-unit performance over the selected cases, and the same over them all.
 
     For a district's monthly evaluation select the month's cases (``created_from`` and
@@ -340,33 +408,74 @@ def performance(conn: Connection, found: CaseFilter, by: str = "grid"
     0.92
     """
     _check_by(by, PERFORMANCE_BY)
-    rows = list(conn.execute(text(_query("case_performance")),
-                             {**filter_params(conn, found), "by": by}))
-    units = [_performance(r.unit_code, r.unit_name, r.cases, r.closed, r.closed_on_time,
-                          r.timed, r.mean_handling_hours, r.open, r.overdue, r.void)
-             for r in rows]
+    rows = list(
+        conn.execute(text(_query("case_performance")), {**filter_params(conn, found), "by": by})
+    )
+    units = [
+        _performance(
+            r.unit_code,
+            r.unit_name,
+            r.cases,
+            r.closed,
+            r.closed_on_time,
+            r.timed,
+            r.mean_handling_hours,
+            r.open,
+            r.overdue,
+            r.void,
+        )
+        for r in rows
+    ]
+
     def total_of(key: str) -> int:
         return sum(int(getattr(r, key)) for r in rows)
 
     timed = total_of("timed")
     hours = sum(float(r.mean_handling_hours) * r.timed for r in rows if r.timed)
-    total = _performance(None, "合计", total_of("cases"), total_of("closed"),
-                         total_of("closed_on_time"), timed, hours / timed if timed else None,
-                         total_of("open"), total_of("overdue"), total_of("void"))
+    total = _performance(
+        None,
+        "合计",
+        total_of("cases"),
+        total_of("closed"),
+        total_of("closed_on_time"),
+        timed,
+        hours / timed if timed else None,
+        total_of("open"),
+        total_of("overdue"),
+        total_of("void"),
+    )
     return units, total
 
 
-def _performance(code: str | None, name: str, cases: int, closed: int, on_time: int,
-                 timed: int, mean_hours: float | None, open_: int, overdue: int, void: int
-                 ) -> UnitPerformance:
-    return UnitPerformance(code, name, cases, closed, on_time,
-                           round(on_time / closed, 4) if closed else None,
-                           None if mean_hours is None or not timed
-                           else round(float(mean_hours), 2),
-                           open_, overdue, void)
+def _performance(
+    code: str | None,
+    name: str,
+    cases: int,
+    closed: int,
+    on_time: int,
+    timed: int,
+    mean_hours: float | None,
+    open_: int,
+    overdue: int,
+    void: int,
+) -> UnitPerformance:
+    return UnitPerformance(
+        code,
+        name,
+        cases,
+        closed,
+        on_time,
+        round(on_time / closed, 4) if closed else None,
+        None if mean_hours is None or not timed else round(float(mean_hours), 2),
+        open_,
+        overdue,
+        void,
+    )
 
 
 def _check_by(by: str, allowed: tuple[str, ...]) -> None:
     if by not in allowed:
-        raise InvalidInputError(f'by was "{by}" but must be one of {list(allowed)}',
-                                zh=f"分组方式 by={by} 无效，可选：{list(allowed)}")
+        raise InvalidInputError(
+            f'by was "{by}" but must be one of {list(allowed)}',
+            zh=f"分组方式 by={by} 无效，可选：{list(allowed)}",
+        )

@@ -26,8 +26,11 @@ from geogrid.settings import CaseSettings
 #: Flags routing sets (others, such as boundary_changed, are set by later events).
 ROUTING_FLAGS = ("near_boundary", "outside_district")
 FLAGS = (*ROUTING_FLAGS, "boundary_changed")
-FLAG_ZH = {"near_boundary": "临近网格边界", "outside_district": "辖区外属地兜底",
-           "boundary_changed": "边界已调整"}
+FLAG_ZH = {
+    "near_boundary": "临近网格边界",
+    "outside_district": "辖区外属地兜底",
+    "boundary_changed": "边界已调整",
+}
 
 
 class UnroutableError(InvalidInputError):
@@ -51,8 +54,9 @@ class Routing:
     outside_distance_m: float | None
 
 
-def _flags(boundary_m: float | None, outside_m: float | None,
-           settings: CaseSettings) -> tuple[str, ...]:
+def _flags(
+    boundary_m: float | None, outside_m: float | None, settings: CaseSettings
+) -> tuple[str, ...]:
     if outside_m is not None:
         return ("outside_district",)
     if boundary_m is not None and boundary_m <= settings.near_boundary_m:
@@ -66,7 +70,8 @@ def _unroutable(distance: float, settings: CaseSettings) -> UnroutableError:
         f"up to {settings.outside_max_m:.0f} m outside (GEOGRID_OUTSIDE_MAX_M)",
         details={"distance_m": round(distance, 1), "outside_max_m": settings.outside_max_m},
         zh=f"位置在辖区网格外 {distance:.0f} 米，超出属地兜底范围 {settings.outside_max_m:.0f} 米，"
-           "无法派遣")
+        "无法派遣",
+    )
 
 
 def route(snapshot: Snapshot, lon: float, lat: float, settings: CaseSettings) -> Routing:
@@ -83,46 +88,84 @@ def route(snapshot: Snapshot, lon: float, lat: float, settings: CaseSettings) ->
         code, distance = answer.nearest
         if distance > settings.outside_max_m:
             raise _unroutable(distance, settings)
-        return Routing(code, answer.release, _flags(None, distance, settings), False, (),
-                       None, distance)
-    return Routing(answer.grid.code, answer.release,
-                   _flags(answer.boundary_distance_m, None, settings), answer.on_boundary,
-                   answer.candidates, answer.boundary_distance_m, None)
+        return Routing(
+            code, answer.release, _flags(None, distance, settings), False, (), None, distance
+        )
+    return Routing(
+        answer.grid.code,
+        answer.release,
+        _flags(answer.boundary_distance_m, None, settings),
+        answer.on_boundary,
+        answer.candidates,
+        answer.boundary_distance_m,
+        None,
+    )
 
 
-_IN_RELEASE = ("valid_from_release <= :r AND (valid_to_release IS NULL "
-               "OR valid_to_release > :r)")
+_IN_RELEASE = "valid_from_release <= :r AND (valid_to_release IS NULL OR valid_to_release > :r)"
 _POINT = "ST_SetSRID(ST_MakePoint(:x, :y), 4490)"
 
 
-def route_in_release(conn: Connection, lon: float, lat: float, release: int,
-                     settings: CaseSettings) -> Routing:
+def route_in_release(
+    conn: Connection, lon: float, lat: float, release: int, settings: CaseSettings
+) -> Routing:
     """The same answer as :func:`route`, computed by PostGIS for release ``release``."""
     params = {"x": float(lon), "y": float(lat), "r": int(release)}
-    covering = [r.grid_code.strip() for r in conn.execute(text(
-        f"SELECT grid_code FROM grid_geometry WHERE {_IN_RELEASE} "
-        f"AND ST_Covers(geom, {_POINT}) ORDER BY grid_code"), params)]
+    covering = [
+        r.grid_code.strip()
+        for r in conn.execute(
+            text(
+                f"SELECT grid_code FROM grid_geometry WHERE {_IN_RELEASE} "
+                f"AND ST_Covers(geom, {_POINT}) ORDER BY grid_code"
+            ),
+            params,
+        )
+    ]
     if not covering:
-        nearest = conn.execute(text(
-            "SELECT grid_code, ST_Distance(ST_Transform(geom, 4548), "
-            f"ST_Transform({_POINT}, 4548)) AS d FROM (SELECT grid_code, geom FROM "
-            f"grid_geometry WHERE {_IN_RELEASE} ORDER BY geom <-> {_POINT} LIMIT 8) s "
-            "ORDER BY d, grid_code LIMIT 1"), params).one()
+        nearest = conn.execute(
+            text(
+                "SELECT grid_code, ST_Distance(ST_Transform(geom, 4548), "
+                f"ST_Transform({_POINT}, 4548)) AS d FROM (SELECT grid_code, geom FROM "
+                f"grid_geometry WHERE {_IN_RELEASE} ORDER BY geom <-> {_POINT} LIMIT 8) s "
+                "ORDER BY d, grid_code LIMIT 1"
+            ),
+            params,
+        ).one()
         distance = round(float(nearest.d), 2)
         if distance > settings.outside_max_m:
             raise _unroutable(distance, settings)
-        return Routing(nearest.grid_code.strip(), release, _flags(None, distance, settings),
-                       False, (), None, distance)
+        return Routing(
+            nearest.grid_code.strip(),
+            release,
+            _flags(None, distance, settings),
+            False,
+            (),
+            None,
+            distance,
+        )
     code = covering[0]
     if len(covering) > 1:
         boundary: float | None = 0.0
     else:
         # 1 degree of longitude is > 90 km here, so this box holds every grid within reach.
-        found = conn.execute(text(
-            "SELECT min(ST_Distance(ST_Transform(geom, 4548), ST_Transform(" + _POINT
-            + ", 4548))) FROM grid_geometry WHERE " + _IN_RELEASE + " AND grid_code <> :g "
-            "AND ST_DWithin(geom, " + _POINT + ", :deg)"),
-            {**params, "g": code, "deg": (settings.near_boundary_m + 1.0) / 90_000}).scalar()
+        found = conn.execute(
+            text(
+                "SELECT min(ST_Distance(ST_Transform(geom, 4548), ST_Transform("
+                + _POINT
+                + ", 4548))) FROM grid_geometry WHERE "
+                + _IN_RELEASE
+                + " AND grid_code <> :g "
+                "AND ST_DWithin(geom, " + _POINT + ", :deg)"
+            ),
+            {**params, "g": code, "deg": (settings.near_boundary_m + 1.0) / 90_000},
+        ).scalar()
         boundary = None if found is None else round(float(found), 2)
-    return Routing(code, release, _flags(boundary, None, settings),
-                   len(covering) > 1 or boundary == 0.0, tuple(covering), boundary, None)
+    return Routing(
+        code,
+        release,
+        _flags(boundary, None, settings),
+        len(covering) > 1 or boundary == 0.0,
+        tuple(covering),
+        boundary,
+        None,
+    )

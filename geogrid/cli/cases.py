@@ -9,22 +9,31 @@ import typer
 
 from geogrid.cli.support import PersonalOption, console, errors, transaction
 
-cases_app = typer.Typer(help="Citizen cases: import, export the filtered list, replace the "
-                        "category catalogue.", no_args_is_help=True)
-
+cases_app = typer.Typer(
+    help="Citizen cases: import, export the filtered list, replace the category catalogue.",
+    no_args_is_help=True,
+)
 
 
 #: Case filters, as /v1/cases takes them (shared with `geogrid map cases`).
-StatusOption = Annotated[list[str] | None, typer.Option(
-    help="Any of these statuses; repeat or comma-separate.")]
-CategoryOption = Annotated[str | None, typer.Option(
-    help="Category code (E0102), major class (E01) or a name (市容环境).")]
-FromOption = Annotated[str | None, typer.Option(
-    "--from", help="Created at or after (date or ISO time, Asia/Shanghai).")]
-ToOption = Annotated[str | None, typer.Option(
-    "--to", help="Created before this time, or up to the end of this date.")]
-OpenOption = Annotated[bool | None, typer.Option(
-    "--open/--finished", help="Only open cases, or only closed and void ones.")]
+StatusOption = Annotated[
+    list[str] | None, typer.Option(help="Any of these statuses; repeat or comma-separate.")
+]
+CategoryOption = Annotated[
+    str | None, typer.Option(help="Category code (E0102), major class (E01) or a name (市容环境).")
+]
+FromOption = Annotated[
+    str | None,
+    typer.Option("--from", help="Created at or after (date or ISO time, Asia/Shanghai)."),
+]
+ToOption = Annotated[
+    str | None,
+    typer.Option("--to", help="Created before this time, or up to the end of this date."),
+]
+OpenOption = Annotated[
+    bool | None,
+    typer.Option("--open/--finished", help="Only open cases, or only closed and void ones."),
+]
 
 
 @cases_app.command("export")
@@ -38,11 +47,14 @@ def cases_export(
     category: CategoryOption = None,
     created_from: FromOption = None,
     created_to: ToOption = None,
-    overdue: Annotated[bool | None, typer.Option(
-        "--overdue/--not-overdue", help="Only overdue cases, or only the others.")] = None,
+    overdue: Annotated[
+        bool | None,
+        typer.Option("--overdue/--not-overdue", help="Only overdue cases, or only the others."),
+    ] = None,
     open_: OpenOption = None,
-    flag: Annotated[list[str] | None, typer.Option(
-        help="Any of these flags; repeat or comma-separate.")] = None,
+    flag: Annotated[
+        list[str] | None, typer.Option(help="Any of these flags; repeat or comma-separate.")
+    ] = None,
     show_personal: PersonalOption = False,
 ) -> None:
     """Export the filtered cases with Chinese headers (personal data masked unless asked)."""
@@ -50,10 +62,18 @@ def cases_export(
     from geogrid.cases.queries import CaseFilter
 
     with errors():
-        found = CaseFilter.parse(status=status, grid=grid, community=community, street=street,
-                                 category=category, created_from=created_from,
-                                 created_to=created_to, overdue=overdue, open=open_,
-                                 flags=flag)
+        found = CaseFilter.parse(
+            status=status,
+            grid=grid,
+            community=community,
+            street=street,
+            category=category,
+            created_from=created_from,
+            created_to=created_to,
+            overdue=overdue,
+            open=open_,
+            flags=flag,
+        )
         with transaction() as conn:
             content = export_cases(conn, found, fmt, masked=not show_personal)
     out.write_bytes(content)
@@ -63,13 +83,20 @@ def cases_export(
 @cases_app.command("import")
 def cases_import(
     file: Annotated[Path, typer.Argument(help="CSV (UTF-8) or XLSX, one case a row.")],
-    crs: Annotated[str, typer.Option(
-        help="crs of lon/lat where a row has no crs column: wgs84, cgcs2000, gcj02, bd09."
-    )] = "wgs84",
+    crs: Annotated[
+        str,
+        typer.Option(
+            help="crs of lon/lat where a row has no crs column: wgs84, cgcs2000, gcj02, bd09."
+        ),
+    ] = "wgs84",
     actor: Annotated[str, typer.Option(help="Recorded as who reported the cases.")] = "import",
-    skip_bad: Annotated[bool, typer.Option(
-        "--skip-bad", help="Import the good rows and list the bad ones (default: all or "
-                           "nothing).")] = False,
+    skip_bad: Annotated[
+        bool,
+        typer.Option(
+            "--skip-bad",
+            help="Import the good rows and list the bad ones (default: all or nothing).",
+        ),
+    ] = False,
 ) -> None:
     """Import cases, each routed to its grid; rows with an external_id are imported once."""
     from geogrid.boundaries.releases import current_release
@@ -84,17 +111,29 @@ def cases_import(
             release = current_release(conn)
             if release is None:
                 raise NotFoundError("no boundary release yet: load grids first")
-            result = import_cases(conn, snapshot.build(conn, release.id), rows, actor,
-                                  CaseSettings(), crs=crs, skip_bad=skip_bad)
+            result = import_cases(
+                conn,
+                snapshot.build(conn, release.id),
+                rows,
+                actor,
+                CaseSettings(),
+                crs=crs,
+                skip_bad=skip_bad,
+            )
     for line, why in result.refused:
         console.print(f"[yellow]line {line} skipped:[/] {why}")
-    console.print(f"{len(result.created)} cases imported, {len(result.already)} already "
-                  f"imported, {len(result.refused)} rows skipped")
+    console.print(
+        f"{len(result.created)} cases imported, {len(result.already)} already "
+        f"imported, {len(result.refused)} rows skipped"
+    )
 
 
 @cases_app.command("categories")
-def cases_categories(file: Annotated[Path, typer.Argument(
-        help="CSV with columns code, type, major_name, name, handling_hours.")]) -> None:
+def cases_categories(
+    file: Annotated[
+        Path, typer.Argument(help="CSV with columns code, type, major_name, name, handling_hours.")
+    ],
+) -> None:
     """Replace the category catalogue; categories no longer listed are deactivated."""
     from geogrid.cases.categories import read_catalogue, replace_catalogue
 
@@ -103,5 +142,3 @@ def cases_categories(file: Annotated[Path, typer.Argument(
         with transaction() as conn:
             active, gone = replace_catalogue(conn, found)
     console.print(f"{active} categories active, {gone} deactivated")
-
-

@@ -50,18 +50,25 @@ from geogrid.settings import (
     ServiceAreaSettings,
 )
 
-app = typer.Typer(help="geogrid: grid governance on PostGIS.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
-db_app = typer.Typer(help="The database: embedded cluster or GEOGRID_DATABASE_URL.",
-                     no_args_is_help=True)
+app = typer.Typer(
+    help="geogrid: grid governance on PostGIS.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(
+    help="The database: embedded cluster or GEOGRID_DATABASE_URL.", no_args_is_help=True
+)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
-map_app = typer.Typer(help="Web maps as self-contained HTML files that open offline.",
-                      no_args_is_help=True)
+map_app = typer.Typer(
+    help="Web maps as self-contained HTML files that open offline.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(map_app, name="map")
 app.add_typer(plan_app, name="plan")
 app.add_typer(cases_app, name="cases")
+
+
 def _describe_location() -> str:
     settings = DatabaseSettings()
     if settings.database_url:
@@ -88,8 +95,9 @@ def db_stop() -> None:
     """Stop the embedded database cleanly."""
     settings = DatabaseSettings()
     if settings.database_url:
-        raise fail("GEOGRID_DATABASE_URL is set: geogrid did not start that server and "
-                    "will not stop it")
+        raise fail(
+            "GEOGRID_DATABASE_URL is set: geogrid did not start that server and will not stop it"
+        )
     with errors():
         stopped = embedded.stop(db.embedded_cluster(settings))
     console.print("stopped" if stopped else "was not running")
@@ -108,8 +116,10 @@ def db_status() -> None:
             raise typer.Exit(3)
     with errors(), transaction() as conn:
         release = releases.current_release(conn)
-    console.print("running; current boundary release: "
-                  f"{release.id if release else 'none (run: geogrid load demo)'}")
+    console.print(
+        "running; current boundary release: "
+        f"{release.id if release else 'none (run: geogrid load demo)'}"
+    )
 
 
 @db_app.command("reset")
@@ -162,8 +172,9 @@ def _bin_dir() -> Path | None:
 def load(
     source: Annotated[str, typer.Argument(help='"demo", or a GeoPackage/GeoJSON/Shapefile.')],
     layer: Annotated[str | None, typer.Option(help=f"One of {', '.join(LAYERS)}.")] = None,
-    crs: Annotated[str | None, typer.Option(
-        help="wgs84|cgcs2000|gcj02|bd09|EPSG:n; default: the file's own.")] = None,
+    crs: Annotated[
+        str | None, typer.Option(help="wgs84|cgcs2000|gcj02|bd09|EPSG:n; default: the file's own.")
+    ] = None,
 ) -> None:
     """Load the Yaohai demo (idempotent) or a user's layer file (all or nothing)."""
     service = ServiceAreaSettings()
@@ -194,10 +205,15 @@ def load(
 @app.command("export")
 def export(
     file: Annotated[Path, typer.Argument(help="Output .gpkg, .geojson or .shp.")],
-    layer: Annotated[str, typer.Option(
-        help="grids, compounds, stations, service_areas, communities, streets, district")],
-    release: Annotated[int | None, typer.Option(help="Boundary release (grids); default current.")]
-    = None,
+    layer: Annotated[
+        str,
+        typer.Option(
+            help="grids, compounds, stations, service_areas, communities, streets, district"
+        ),
+    ],
+    release: Annotated[
+        int | None, typer.Option(help="Boundary release (grids); default current.")
+    ] = None,
     crs: Annotated[str, typer.Option(help="Output coordinates.")] = "cgcs2000",
 ) -> None:
     """Write a layer to a GeoPackage, GeoJSON or Shapefile."""
@@ -211,14 +227,20 @@ def export(
 
 @app.command("validate")
 def validate(
-    file: Annotated[Path | None, typer.Argument(
-        help="A grids file to check instead of a stored release (nothing is loaded).")] = None,
-    release: Annotated[int | None, typer.Option(help="Boundary release; default current.")]
-    = None,
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A grids file to check instead of a stored release (nothing is loaded)."
+        ),
+    ] = None,
+    release: Annotated[int | None, typer.Option(help="Boundary release; default current.")] = None,
     crs: Annotated[str | None, typer.Option(help="The file's coordinates (with FILE).")] = None,
-    geojson: Annotated[Path | None, typer.Option(
-        help="Also write the violations as a GeoJSON FeatureCollection ('-' for stdout).")]
-    = None,
+    geojson: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the violations as a GeoJSON FeatureCollection ('-' for stdout)."
+        ),
+    ] = None,
 ) -> None:
     """Check a release (or a grids file) against every invariant; exit 1 when any is broken."""
     with errors(), transaction() as conn:
@@ -226,16 +248,18 @@ def validate(
             _, _, violations = loading.check_grids(conn, read_layer(file, "grids", crs))
             subject = str(file)
         else:
-            chosen = releases.get_release(conn, release) if release else \
-                releases.current_release(conn)
+            chosen = (
+                releases.get_release(conn, release) if release else releases.current_release(conn)
+            )
             if chosen is None:
                 raise fail("no boundary release yet (run: geogrid load demo)")
             violations = check_release(conn, chosen.id)
             subject = f"release {chosen.id}"
     if geojson is not None:
-        collection = json.dumps({"type": "FeatureCollection",
-                                 "features": [v.as_feature() for v in violations]},
-                                ensure_ascii=False)
+        collection = json.dumps(
+            {"type": "FeatureCollection", "features": [v.as_feature() for v in violations]},
+            ensure_ascii=False,
+        )
         if str(geojson) == "-":
             sys.stdout.write(collection + "\n")
         else:
@@ -272,8 +296,13 @@ def keys_list() -> None:
         found = keys.list_keys(conn)
     table = Table("name", "role", "prefix", "created", "revoked")
     for k in found:
-        table.add_row(k.name, k.role.name, k.prefix, f"{k.created_at:%Y-%m-%d %H:%M}",
-                      "" if k.revoked_at is None else f"{k.revoked_at:%Y-%m-%d %H:%M}")
+        table.add_row(
+            k.name,
+            k.role.name,
+            k.prefix,
+            f"{k.created_at:%Y-%m-%d %H:%M}",
+            "" if k.revoked_at is None else f"{k.revoked_at:%Y-%m-%d %H:%M}",
+        )
     console.print(table)
 
 
@@ -291,8 +320,9 @@ OutOption = Annotated[Path, typer.Option("--out", help="HTML file to write.")]
 MinutesOption = Annotated[int, typer.Option(help="Tier: 5, 10 or 15 minutes.")]
 
 
-def _write_map(out: Path, draw: Callable[[Connection, Principal], object],
-               show_personal: bool = False) -> None:
+def _write_map(
+    out: Path, draw: Callable[[Connection, Principal], object], show_personal: bool = False
+) -> None:
     """Gather a map's data, draw it with every asset inlined, and write it to ``out``."""
     from geogrid import maps
 
@@ -301,47 +331,68 @@ def _write_map(out: Path, draw: Callable[[Connection, Principal], object],
         drawn = draw(conn, principal)
     page = maps.page(drawn, None)
     out.write_text(page, encoding="utf-8")
-    console.print(f"map written to {out} ({len(page.encode()) / 1e6:.1f} MB, "
-                  "scripts, styles and fonts inlined: opens offline)")
+    console.print(
+        f"map written to {out} ({len(page.encode()) / 1e6:.1f} MB, "
+        "scripts, styles and fonts inlined: opens offline)"
+    )
 
 
 @map_app.command("overview")
-def map_overview(out: OutOption, minutes: MinutesOption = 15,
-                 show_personal: PersonalOption = False) -> None:
+def map_overview(
+    out: OutOption, minutes: MinutesOption = 15, show_personal: PersonalOption = False
+) -> None:
     """The district overview: grids, compounds, stations, circles, gaps, heat of uncovered."""
     from geogrid import maps
     from geogrid.mapdata import views as mapdata
 
     key = MapSettings().tianditu_key
-    _write_map(out, lambda conn, who: maps.overview_map(
-        mapdata.overview(conn, who, minutes=minutes), tianditu_key=key), show_personal)
+    _write_map(
+        out,
+        lambda conn, who: maps.overview_map(
+            mapdata.overview(conn, who, minutes=minutes), tianditu_key=key
+        ),
+        show_personal,
+    )
 
 
 @map_app.command("grid")
-def map_grid(code: Annotated[str, typer.Argument(help="The grid's 15-digit code.")],
-             out: OutOption, show_personal: PersonalOption = False) -> None:
+def map_grid(
+    code: Annotated[str, typer.Argument(help="The grid's 15-digit code.")],
+    out: OutOption,
+    show_personal: PersonalOption = False,
+) -> None:
     """One grid with its neighbours, compounds and the stations whose circles reach it."""
     from geogrid import maps
     from geogrid.mapdata import views as mapdata
 
     key = MapSettings().tianditu_key
-    _write_map(out, lambda conn, who: maps.grid_map(mapdata.grid_view(conn, code, who),
-                                                    tianditu_key=key), show_personal)
+    _write_map(
+        out,
+        lambda conn, who: maps.grid_map(mapdata.grid_view(conn, code, who), tianditu_key=key),
+        show_personal,
+    )
 
 
 @map_app.command("coverage")
-def map_coverage(out: OutOption, minutes: MinutesOption = 15,
-                 kind: Annotated[str | None, typer.Option(
-                     help="Station kinds, comma-separated; default all.")] = None) -> None:
+def map_coverage(
+    out: OutOption,
+    minutes: MinutesOption = 15,
+    kind: Annotated[
+        str | None, typer.Option(help="Station kinds, comma-separated; default all.")
+    ] = None,
+) -> None:
     """Share of households covered per community by one tier, with the gaps on top."""
     from geogrid import maps
     from geogrid.mapdata import views as mapdata
 
     key = MapSettings().tianditu_key
     kinds = [k for k in (kind or "").split(",") if k.strip()] or None
-    _write_map(out, lambda conn, who: maps.coverage_map(
-        mapdata.coverage_view(conn, minutes=minutes, kinds=kinds), tianditu_key=key))
-
+    _write_map(
+        out,
+        lambda conn, who: maps.coverage_map(
+            mapdata.coverage_view(conn, minutes=minutes, kinds=kinds), tianditu_key=key
+        ),
+    )
 
 
 @map_app.command("cases")
@@ -352,8 +403,7 @@ def map_cases(
     created_from: FromOption = None,
     created_to: ToOption = None,
     open_: OpenOption = None,
-    resolution: Annotated[int, typer.Option(help="H3 resolution of the heat layer: 8 or 9.")]
-    = 8,
+    resolution: Annotated[int, typer.Option(help="H3 resolution of the heat layer: 8 or 9.")] = 8,
 ) -> None:
     """Cases per grid, per H3 cell and as clustered markers (never personal data)."""
     from geogrid import maps
@@ -361,11 +411,21 @@ def map_cases(
     from geogrid.mapdata import cases as mapdata_cases
 
     with errors():
-        found = CaseFilter.parse(status=status, category=category, created_from=created_from,
-                                 created_to=created_to, open=open_)
+        found = CaseFilter.parse(
+            status=status,
+            category=category,
+            created_from=created_from,
+            created_to=created_to,
+            open=open_,
+        )
     key = MapSettings().tianditu_key
-    _write_map(out, lambda conn, who: maps.case_map(
-        mapdata_cases.case_view(conn, found, hex_resolution=resolution), tianditu_key=key))
+    _write_map(
+        out,
+        lambda conn, who: maps.case_map(
+            mapdata_cases.case_view(conn, found, hex_resolution=resolution), tianditu_key=key
+        ),
+    )
+
 
 # ---- serve, demo ----------------------------------------------------------------------------
 
@@ -382,8 +442,14 @@ def serve(
     settings = ApiSettings()
     with errors():
         database()
-    uvicorn.run("geogrid.api.main:create_app", factory=True, host=host or settings.host,
-                port=port or settings.port, workers=workers, log_level="info")
+    uvicorn.run(
+        "geogrid.api.main:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 @app.command("demo")

@@ -15,11 +15,15 @@ from rich.table import Table
 from geogrid.cli.support import console, errors, fail, transaction
 from geogrid.plans import lifecycle as plans
 
-plan_app = typer.Typer(help="Boundary plans: edits checked at once, previewed, published as "
-                       "a new boundary release.", no_args_is_help=True)
+plan_app = typer.Typer(
+    help="Boundary plans: edits checked at once, previewed, published as a new boundary release.",
+    no_args_is_help=True,
+)
 
-ActorOption = Annotated[str | None, typer.Option(
-    "--as", help="Who acts (recorded in the audit log); default the OS user.")]
+ActorOption = Annotated[
+    str | None,
+    typer.Option("--as", help="Who acts (recorded in the audit log); default the OS user."),
+]
 PlanId = Annotated[int, typer.Argument(help="The plan's id.")]
 
 
@@ -30,8 +34,15 @@ def _actor(name: str | None) -> str:
 def _plan_table(found: list[plans.Plan]) -> Table:
     table = Table("id", "status", "base release", "edits", "created by", "created", "comment")
     for p in found:
-        table.add_row(str(p.id), p.status, str(p.base_release), str(len(p.edits)),
-                      p.created_by, f"{p.created_at:%Y-%m-%d %H:%M}", p.comment)
+        table.add_row(
+            str(p.id),
+            p.status,
+            str(p.base_release),
+            str(len(p.edits)),
+            p.created_by,
+            f"{p.created_at:%Y-%m-%d %H:%M}",
+            p.comment,
+        )
     return table
 
 
@@ -60,13 +71,20 @@ def plan_show(plan_id: PlanId) -> None:
     with errors(), transaction() as conn:
         plan = plans.get_plan(conn, plan_id)
     console.print(_plan_table([plan]))
-    table = Table("edit", "op", "touches", "created by", "created", "comment",
-                  title=f"{len(plan.edits)} active edit(s)")
+    table = Table(
+        "edit",
+        "op",
+        "touches",
+        "created by",
+        "created",
+        "comment",
+        title=f"{len(plan.edits)} active edit(s)",
+    )
     for e in plan.edits:
-        touches = ", ".join(sorted(plans.OPS[e.op].touches(e.params))) if e.op in plans.OPS \
-            else ""
-        table.add_row(str(e.id), e.op, touches, e.created_by,
-                      f"{e.created_at:%Y-%m-%d %H:%M}", e.comment)
+        touches = ", ".join(sorted(plans.OPS[e.op].touches(e.params))) if e.op in plans.OPS else ""
+        table.add_row(
+            str(e.id), e.op, touches, e.created_by, f"{e.created_at:%Y-%m-%d %H:%M}", e.comment
+        )
     console.print(table)
 
 
@@ -87,20 +105,36 @@ def _read_json(source: str) -> dict[str, Any]:
 @plan_app.command("edit")
 def plan_edit(
     plan_id: PlanId,
-    json_file: Annotated[str | None, typer.Option(
-        "--json", help="The edit as for POST /v1/plans/{id}/edits: a file, or '-' for stdin.")
+    json_file: Annotated[
+        str | None,
+        typer.Option(
+            "--json", help="The edit as for POST /v1/plans/{id}/edits: a file, or '-' for stdin."
+        ),
     ] = None,
-    drawing: Annotated[Path | None, typer.Option(
-        "--file", help="replace: the drawing, a GeoPackage or GeoJSON file (features may "
-        "carry code, name, kind).")] = None,
-    grids: Annotated[str | None, typer.Option(
-        help="replace with --file: the codes of the grids the drawing replaces, "
-        "comma-separated.")] = None,
-    crs: Annotated[str | None, typer.Option(
-        help="replace with --file: wgs84|cgcs2000|gcj02|bd09|EPSG:n; default the file's "
-        "own.")] = None,
-    comment: Annotated[str | None, typer.Option(
-        help="Why (kept with the edit); default the plan's comment.")] = None,
+    drawing: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="replace: the drawing, a GeoPackage or GeoJSON file (features may "
+            "carry code, name, kind).",
+        ),
+    ] = None,
+    grids: Annotated[
+        str | None,
+        typer.Option(
+            help="replace with --file: the codes of the grids the drawing replaces, "
+            "comma-separated."
+        ),
+    ] = None,
+    crs: Annotated[
+        str | None,
+        typer.Option(
+            help="replace with --file: wgs84|cgcs2000|gcj02|bd09|EPSG:n; default the file's own."
+        ),
+    ] = None,
+    comment: Annotated[
+        str | None, typer.Option(help="Why (kept with the edit); default the plan's comment.")
+    ] = None,
     actor: ActorOption = None,
 ) -> None:
     """Add an edit; refused (exit 1, naming the rule) when it breaks a rule by itself.
@@ -111,8 +145,7 @@ def plan_edit(
 
     if json_file is None and drawing is None:
         raise fail("give the edit as --json FILE, or a replace drawing as --file FILE")
-    body: dict[str, Any] = (_read_json(json_file) if json_file is not None
-                            else {"op": "replace"})
+    body: dict[str, Any] = _read_json(json_file) if json_file is not None else {"op": "replace"}
     if drawing is not None:
         if body.setdefault("op", "replace") != "replace":
             raise fail(f'--file is only for op "replace", but the edit\'s op is "{body["op"]}"')
@@ -121,8 +154,7 @@ def plan_edit(
         if grids is not None:
             body["grids"] = [c.strip() for c in grids.split(",") if c.strip()]
         with errors():
-            body["layer"], body["crs"] = read_drawing(drawing, crs or body.get("crs"),
-                                                      drawing.name)
+            body["layer"], body["crs"] = read_drawing(drawing, crs or body.get("crs"), drawing.name)
     if comment is not None:
         body["comment"] = comment
     with errors(), transaction() as conn:
@@ -131,8 +163,11 @@ def plan_edit(
 
 
 @plan_app.command("undo")
-def plan_undo(plan_id: PlanId, edit_id: Annotated[int, typer.Argument(help="The edit's id.")],
-              actor: ActorOption = None) -> None:
+def plan_undo(
+    plan_id: PlanId,
+    edit_id: Annotated[int, typer.Argument(help="The edit's id.")],
+    actor: ActorOption = None,
+) -> None:
     """Undo an edit of an open plan."""
     with errors(), transaction() as conn:
         plans.undo_edit(conn, plan_id, edit_id, _actor(actor))
@@ -149,29 +184,47 @@ def _pair(figures: dict[str, Any] | None, key: str) -> str:
 
 
 def _print_preview(shown: dict[str, Any]) -> None:
-    table = Table("grid", "name", "area m² before", "after", "households before", "after",
-                  "Polsby-Popper after", "parts", "in norm",
-                  title=f"plan {shown['plan']} on release {shown['base_release']}: "
-                        f"{shown['edits']} edit(s), {len(shown['grids'])} grid(s) changed")
+    table = Table(
+        "grid",
+        "name",
+        "area m² before",
+        "after",
+        "households before",
+        "after",
+        "Polsby-Popper after",
+        "parts",
+        "in norm",
+        title=f"plan {shown['plan']} on release {shown['base_release']}: "
+        f"{shown['edits']} edit(s), {len(shown['grids'])} grid(s) changed",
+    )
     for g in shown["grids"]:
         before, after = g["before"], g["after"]
         name = (after or before or {}).get("name") or ""
-        table.add_row(g["code"], name, _pair(before, "area_m2"), _pair(after, "area_m2"),
-                      _pair(before, "households"), _pair(after, "households"),
-                      _pair(after, "polsby_popper"), _pair(after, "parts"),
-                      _pair(after, "households_within_norm"))
+        table.add_row(
+            g["code"],
+            name,
+            _pair(before, "area_m2"),
+            _pair(after, "area_m2"),
+            _pair(before, "households"),
+            _pair(after, "households"),
+            _pair(after, "polsby_popper"),
+            _pair(after, "parts"),
+            _pair(after, "households_within_norm"),
+        )
     console.print(table)
     if shown["compounds_moved"]:
         moved = Table("compound", "name", "households", "from", "to", title="compounds moved")
         for c in shown["compounds_moved"]:
-            moved.add_row(str(c["id"]), c["name"], str(c["households"]), str(c["from"]),
-                          str(c["to"]))
+            moved.add_row(
+                str(c["id"]), c["name"], str(c["households"]), str(c["from"]), str(c["to"])
+            )
         console.print(moved)
     if shown["compounds_cut"]:
         cut = Table("compound", "name", "shares", title="compounds a new edge cuts")
         for c in shown["compounds_cut"]:
-            cut.add_row(str(c["id"]), c["name"],
-                        ", ".join(f"{k}: {v:.1%}" for k, v in c["shares"].items()))
+            cut.add_row(
+                str(c["id"]), c["name"], ", ".join(f"{k}: {v:.1%}" for k, v in c["shares"].items())
+            )
         console.print(cut)
     features = shown["violations"]["features"]
     if features:
@@ -179,18 +232,26 @@ def _print_preview(shown: dict[str, Any]) -> None:
         for f in features[:200]:
             props = f.get("properties") or {}
             geometry = f.get("geometry")
-            where = "" if not geometry else \
-                shapely.geometry.shape(geometry).representative_point().wkt
+            where = (
+                "" if not geometry else shapely.geometry.shape(geometry).representative_point().wkt
+            )
             found.add_row(str(props.get("rule", "")), where, str(props.get("message", "")))
         console.print(found)
-    console.print("every invariant holds" if shown["valid"] else
-                  "[red]the plan breaks an invariant: publish would be refused[/red]")
+    console.print(
+        "every invariant holds"
+        if shown["valid"]
+        else "[red]the plan breaks an invariant: publish would be refused[/red]"
+    )
 
 
 @plan_app.command("preview")
-def plan_preview(plan_id: PlanId, as_json: Annotated[bool, typer.Option(
-        "--json", help="Print the preview as JSON (as GET /v1/plans/{id}/preview).")] = False
-                 ) -> None:
+def plan_preview(
+    plan_id: PlanId,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the preview as JSON (as GET /v1/plans/{id}/preview)."),
+    ] = False,
+) -> None:
     """Every grid the plan changes, before and after, and the plan's invariant check."""
     from geogrid.plans.preview import preview
 
@@ -216,5 +277,3 @@ def plan_discard(plan_id: PlanId, actor: ActorOption = None) -> None:
     with errors(), transaction() as conn:
         plans.discard_plan(conn, plan_id, _actor(actor))
     console.print(f"plan {plan_id} discarded")
-
-

@@ -18,9 +18,13 @@ from geogrid.errors import GeogridError, LoadError
 from geogrid.plans.layer import EditRejectedError
 from geogrid.settings import DatabaseSettings
 
-PersonalOption = Annotated[bool, typer.Option(
-    "--show-personal", help="Show names and phones (as dispatchers see them); masked by "
-    "default, as for viewers.")]
+PersonalOption = Annotated[
+    bool,
+    typer.Option(
+        "--show-personal",
+        help="Show names and phones (as dispatchers see them); masked by default, as for viewers.",
+    ),
+]
 
 console = Console()
 err = Console(stderr=True)
@@ -36,16 +40,24 @@ def errors() -> Iterator[None]:
     try:
         yield
     except GeogridError as exc:
-        if isinstance(exc, LoadError | EditRejectedError) and isinstance(
-                exc.details, list) and exc.details and all(
-                isinstance(v, Violation) for v in exc.details):
+        if (
+            isinstance(exc, LoadError | EditRejectedError)
+            and isinstance(exc.details, list)
+            and exc.details
+            and all(isinstance(v, Violation) for v in exc.details)
+        ):
             print_violations(exc.details, stream=err)
         raise fail(exc.message) from None
 
 
 def steps() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                    console=err, transient=False)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
 
 
 def database(migrate: bool = True) -> str:
@@ -68,7 +80,6 @@ def transaction() -> Iterator[Connection]:
             yield conn
     finally:
         engine.dispose()
-
 
 
 def print_violations(violations: list[Violation], stream: Console) -> None:

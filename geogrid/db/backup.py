@@ -23,8 +23,9 @@ def _tool(name: str, bin_dir: Path | None) -> str:
         return str(bin_dir / name)
     found = shutil.which(name)
     if found is None:
-        raise BackupError(f"{name} not found; install it with: "
-                          "sudo apt-get install -y postgresql-client-15")
+        raise BackupError(
+            f"{name} not found; install it with: sudo apt-get install -y postgresql-client-15"
+        )
     return found
 
 
@@ -53,7 +54,11 @@ def backup(url: str, path: Path, bin_dir: Path | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         [_tool("pg_dump", bin_dir), "-Fc", "--no-owner", "-f", str(path), *_libpq_args(url)],
-        capture_output=True, text=True, env=_env(url), check=False)
+        capture_output=True,
+        text=True,
+        env=_env(url),
+        check=False,
+    )
     if result.returncode != 0:
         raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
     return path
@@ -67,8 +72,20 @@ def restore(url: str, path: Path, bin_dir: Path | None = None) -> None:
     if not path.exists():
         raise InvalidInputError(f"backup file {path} does not exist")
     result = subprocess.run(
-        [_tool("pg_restore", bin_dir), "--clean", "--if-exists", "--no-owner",
-         "--single-transaction", "--exit-on-error", *_libpq_args(url), str(path)],
-        capture_output=True, text=True, env=_env(url), check=False)
+        [
+            _tool("pg_restore", bin_dir),
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--single-transaction",
+            "--exit-on-error",
+            *_libpq_args(url),
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        env=_env(url),
+        check=False,
+    )
     if result.returncode != 0:
         raise BackupError(f"pg_restore failed, nothing was changed: {result.stderr.strip()}")

@@ -80,8 +80,7 @@ def find_bin_dir() -> Path:
         if (bin_dir / "initdb").exists() and (bin_dir / "pg_ctl").exists():
             if not _has_postgis(bin_dir):
                 raise EmbeddedDatabaseError(
-                    f"PostgreSQL in {bin_dir} has no PostGIS extension; install it with: "
-                    f"{APT_HINT}"
+                    f"PostgreSQL in {bin_dir} has no PostGIS extension; install it with: {APT_HINT}"
                 )
             return bin_dir
     raise EmbeddedDatabaseError(
@@ -92,9 +91,13 @@ def find_bin_dir() -> Path:
 
 
 def _has_postgis(bin_dir: Path) -> bool:
-    sharedir = subprocess.run(
-        [str(bin_dir / "pg_config"), "--sharedir"], capture_output=True, text=True, check=False
-    ).stdout.strip() if (bin_dir / "pg_config").exists() else ""
+    sharedir = (
+        subprocess.run(
+            [str(bin_dir / "pg_config"), "--sharedir"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        if (bin_dir / "pg_config").exists()
+        else ""
+    )
     version = bin_dir.parent.name
     places = [Path(sharedir) / "extension"] if sharedir else []
     places.append(Path(f"/usr/share/postgresql/{version}/extension"))
@@ -108,7 +111,10 @@ def _reachable_by(user: str, path: Path) -> bool:
     while not probe.exists():
         probe = probe.parent
     result = subprocess.run(
-        ["test", "-x", str(probe)], user=pw.pw_uid, group=pw.pw_gid, extra_groups=[],
+        ["test", "-x", str(probe)],
+        user=pw.pw_uid,
+        group=pw.pw_gid,
+        extra_groups=[],
         check=False,
     )
     return result.returncode == 0
@@ -120,7 +126,8 @@ def _ensure_system_user(user: str) -> None:
     except KeyError:
         subprocess.run(
             ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user],
-            check=True, capture_output=True,
+            check=True,
+            capture_output=True,
         )
 
 
@@ -187,8 +194,12 @@ def _chown_tree(cluster: Cluster) -> None:
 def is_running(cluster: Cluster) -> bool:
     if not (cluster.data_dir / "PG_VERSION").exists():
         return False
-    return _run(cluster, str(cluster.bin_dir / "pg_ctl"), "status", "-D",
-                str(cluster.data_dir)).returncode == 0
+    return (
+        _run(
+            cluster, str(cluster.bin_dir / "pg_ctl"), "status", "-D", str(cluster.data_dir)
+        ).returncode
+        == 0
+    )
 
 
 def start(cluster: Cluster) -> str:
@@ -207,9 +218,20 @@ def start(cluster: Cluster) -> str:
                 f"-p {port} -c listen_addresses=127.0.0.1 "
                 f"-c unix_socket_directories='{cluster.socket_dir}' -c fsync=on"
             )
-            result = _run(cluster, str(cluster.bin_dir / "pg_ctl"), "start", "-w", "-t", "60",
-                          "-D", str(cluster.data_dir), "-l", str(cluster.log_file),
-                          "-o", options)
+            result = _run(
+                cluster,
+                str(cluster.bin_dir / "pg_ctl"),
+                "start",
+                "-w",
+                "-t",
+                "60",
+                "-D",
+                str(cluster.data_dir),
+                "-l",
+                str(cluster.log_file),
+                "-o",
+                options,
+            )
             if result.returncode != 0:
                 raise EmbeddedDatabaseError(
                     f"could not start the embedded PostgreSQL in {cluster.data_dir}: "
@@ -223,8 +245,18 @@ def start(cluster: Cluster) -> str:
 def _initdb(cluster: Cluster) -> None:
     cluster.data_dir.parent.mkdir(parents=True, exist_ok=True)
     _chown_tree(cluster)
-    result = _run(cluster, str(cluster.bin_dir / "initdb"), "-D", str(cluster.data_dir),
-                  "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-locale")
+    result = _run(
+        cluster,
+        str(cluster.bin_dir / "initdb"),
+        "-D",
+        str(cluster.data_dir),
+        "-U",
+        SUPERUSER,
+        "--auth=trust",
+        "-E",
+        "UTF8",
+        "--no-locale",
+    )
     if result.returncode != 0:
         raise EmbeddedDatabaseError(
             f"initdb failed for {cluster.data_dir}: {result.stderr.strip()}"
@@ -234,19 +266,41 @@ def _initdb(cluster: Cluster) -> None:
 def _wait_ready(cluster: Cluster, timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        ready = _run(cluster, str(cluster.bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p",
-                     str(cluster.port()), "-U", SUPERUSER)
+        ready = _run(
+            cluster,
+            str(cluster.bin_dir / "pg_isready"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(cluster.port()),
+            "-U",
+            SUPERUSER,
+        )
         if ready.returncode == 0:
             return
         time.sleep(0.2)
     raise EmbeddedDatabaseError(
-        f"embedded PostgreSQL did not become ready (log: {cluster.log_file})")
+        f"embedded PostgreSQL did not become ready (log: {cluster.log_file})"
+    )
 
 
 def _psql(cluster: Cluster, database: str, sql: str) -> subprocess.CompletedProcess[str]:
-    return _run(cluster, str(cluster.bin_dir / "psql"), "-h", "127.0.0.1", "-p",
-                str(cluster.port()), "-U", SUPERUSER, "-d", database, "-v", "ON_ERROR_STOP=1",
-                "-tAc", sql)
+    return _run(
+        cluster,
+        str(cluster.bin_dir / "psql"),
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(cluster.port()),
+        "-U",
+        SUPERUSER,
+        "-d",
+        database,
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-tAc",
+        sql,
+    )
 
 
 def _ensure_database(cluster: Cluster, name: str) -> None:
@@ -268,8 +322,16 @@ def stop(cluster: Cluster) -> bool:
     """Stop the cluster cleanly (fast shutdown). Returns False when it was not running."""
     if not is_running(cluster):
         return False
-    result = _run(cluster, str(cluster.bin_dir / "pg_ctl"), "stop", "-w", "-m", "fast", "-D",
-                  str(cluster.data_dir))
+    result = _run(
+        cluster,
+        str(cluster.bin_dir / "pg_ctl"),
+        "stop",
+        "-w",
+        "-m",
+        "fast",
+        "-D",
+        str(cluster.data_dir),
+    )
     if result.returncode != 0:
         raise EmbeddedDatabaseError(f"could not stop the embedded PostgreSQL: {result.stderr}")
     return True

@@ -53,13 +53,23 @@ def _offset_core(lon: Any, lat: Any, m: Any) -> tuple[Any, Any]:
     sx = m.sqrt(m.fabs(x))
     pi = m.pi
     d_lat = (
-        -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * sx
+        -100.0
+        + 2.0 * x
+        + 3.0 * y
+        + 0.2 * y * y
+        + 0.1 * x * y
+        + 0.2 * sx
         + (20.0 * m.sin(6.0 * x * pi) + 20.0 * m.sin(2.0 * x * pi)) * 2.0 / 3.0
         + (20.0 * m.sin(y * pi) + 40.0 * m.sin(y / 3.0 * pi)) * 2.0 / 3.0
         + (160.0 * m.sin(y / 12.0 * pi) + 320.0 * m.sin(y * pi / 30.0)) * 2.0 / 3.0
     )
     d_lon = (
-        300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * sx
+        300.0
+        + x
+        + 2.0 * y
+        + 0.1 * x * x
+        + 0.1 * x * y
+        + 0.1 * sx
         + (20.0 * m.sin(6.0 * x * pi) + 20.0 * m.sin(2.0 * x * pi)) * 2.0 / 3.0
         + (20.0 * m.sin(x * pi) + 40.0 * m.sin(x / 3.0 * pi)) * 2.0 / 3.0
         + (150.0 * m.sin(x / 12.0 * pi) + 300.0 * m.sin(x / 30.0 * pi)) * 2.0 / 3.0
@@ -92,8 +102,9 @@ def _bd_scalar(lon: float, lat: float) -> tuple[float, float]:
     return z * math.cos(theta) + 0.0065, z * math.sin(theta) + 0.006
 
 
-def _invert_scalar(forward: Callable[[float, float], tuple[float, float]], lon: float,
-                   lat: float) -> tuple[float, float]:
+def _invert_scalar(
+    forward: Callable[[float, float], tuple[float, float]], lon: float, lat: float
+) -> tuple[float, float]:
     p_lon, p_lat = lon, lat
     for _ in range(30):
         f_lon, f_lat = forward(p_lon, p_lat)
@@ -221,9 +232,7 @@ def normalise_crs(crs: str) -> str:
         except pyproj.exceptions.CRSError as exc:
             raise UnknownCRSError(f'crs was "{crs}" but EPSG:{name[5:]} is unknown') from exc
         return f"EPSG:{name[5:]}"
-    raise UnknownCRSError(
-        f'crs was "{crs}" but must be one of {sorted(CRS_NAMES)} or EPSG:<code>'
-    )
+    raise UnknownCRSError(f'crs was "{crs}" but must be one of {sorted(CRS_NAMES)} or EPSG:<code>')
 
 
 def point_from_storage(lon: float, lat: float, crs: str) -> tuple[float, float]:
@@ -336,29 +345,38 @@ class LocalMetric:
         self.lat0 = (self.box[1] + self.box[3]) / 2
         self.terms = [(i, j) for i in range(self.DEGREE + 1) for j in range(self.DEGREE + 1 - i)]
         transform = _transformer(f"EPSG:{STORAGE_SRID}", f"EPSG:{METRIC_SRID}")
-        u, v = (a.ravel() for a in np.meshgrid(
-            np.linspace(self.box[0], self.box[2], 41) - self.lon0,
-            np.linspace(self.box[1], self.box[3], 41) - self.lat0))
+        u, v = (
+            a.ravel()
+            for a in np.meshgrid(
+                np.linspace(self.box[0], self.box[2], 41) - self.lon0,
+                np.linspace(self.box[1], self.box[3], 41) - self.lat0,
+            )
+        )
         x, y = transform.transform(u + self.lon0, v + self.lat0)
         design = np.column_stack([u**i * v**j for i, j in self.terms])
         self.cx = np.linalg.lstsq(design, x, rcond=None)[0].tolist()
         self.cy = np.linalg.lstsq(design, y, rcond=None)[0].tolist()
-        check_u, check_v = (a.ravel() for a in np.meshgrid(
-            np.linspace(self.box[0], self.box[2], 97) - self.lon0,
-            np.linspace(self.box[1], self.box[3], 97) - self.lat0))
+        check_u, check_v = (
+            a.ravel()
+            for a in np.meshgrid(
+                np.linspace(self.box[0], self.box[2], 97) - self.lon0,
+                np.linspace(self.box[1], self.box[3], 97) - self.lat0,
+            )
+        )
         tx, ty = transform.transform(check_u + self.lon0, check_v + self.lat0)
         check = np.column_stack([check_u**i * check_v**j for i, j in self.terms])
-        self.max_error_m = float(max(np.abs(check @ self.cx - tx).max(),
-                                     np.abs(check @ self.cy - ty).max()))
+        self.max_error_m = float(
+            max(np.abs(check @ self.cx - tx).max(), np.abs(check @ self.cy - ty).max())
+        )
         if self.max_error_m > self.TOLERANCE_M:
-            raise ValueError(f"box {bounds} is too large for a local metric fit "
-                             f"({self.max_error_m:.4f} m error)")
+            raise ValueError(
+                f"box {bounds} is too large for a local metric fit ({self.max_error_m:.4f} m error)"
+            )
 
     def xy(self, lon: float, lat: float) -> tuple[float, float]:
         """EPSG:4548 x, y in metres of one storage-CRS point."""
         if not (self.box[0] <= lon <= self.box[2] and self.box[1] <= lat <= self.box[3]):
-            x, y = _transformer(f"EPSG:{STORAGE_SRID}", f"EPSG:{METRIC_SRID}").transform(
-                lon, lat)
+            x, y = _transformer(f"EPSG:{STORAGE_SRID}", f"EPSG:{METRIC_SRID}").transform(lon, lat)
             return float(x), float(y)
         u, v = lon - self.lon0, lat - self.lat0
         x = y = 0.0

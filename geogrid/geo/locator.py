@@ -60,8 +60,13 @@ def _ring_state(ring: F64, x: float, y: float) -> int:
     x1, y1 = ring[:-1, 0], ring[:-1, 1]
     x2, y2 = ring[1:, 0], ring[1:, 1]
     side = (x2 - x1) * (y - y1) - (x - x1) * (y2 - y1)
-    on = ((side == 0.0) & (x >= np.minimum(x1, x2)) & (x <= np.maximum(x1, x2))
-          & (y >= np.minimum(y1, y2)) & (y <= np.maximum(y1, y2)))
+    on = (
+        (side == 0.0)
+        & (x >= np.minimum(x1, x2))
+        & (x <= np.maximum(x1, x2))
+        & (y >= np.minimum(y1, y2))
+        & (y <= np.maximum(y1, y2))
+    )
     if on.any():
         return 0
     up = (y1 <= y) & (y < y2) & (side > 0)
@@ -104,8 +109,13 @@ class GridIndex:
     # ---- build ---------------------------------------------------------------------------
 
     @classmethod
-    def build(cls, codes: Sequence[str], geoms: Sequence[BaseGeometry], release: int = 0,
-              cell_m: float = 25.0) -> GridIndex:
+    def build(
+        cls,
+        codes: Sequence[str],
+        geoms: Sequence[BaseGeometry],
+        release: int = 0,
+        cell_m: float = 25.0,
+    ) -> GridIndex:
         """Index ``geoms`` (Polygon/MultiPolygon in storage lon/lat) named by ``codes``.
 
         Examples
@@ -214,9 +224,15 @@ class GridIndex:
         cell, s = pairs // n_local, pairs % n_local
         ci, cj = cell % self.nx, cell // self.nx
         meets = _segment_meets_box(
-            x1[s], y1[s], x2[s], y2[s],
-            self.x0 + ci * self.cw - _MARGIN, self.y0 + cj * self.ch - _MARGIN,
-            self.x0 + (ci + 1) * self.cw + _MARGIN, self.y0 + (cj + 1) * self.ch + _MARGIN)
+            x1[s],
+            y1[s],
+            x2[s],
+            y2[s],
+            self.x0 + ci * self.cw - _MARGIN,
+            self.y0 + cj * self.ch - _MARGIN,
+            self.x0 + (ci + 1) * self.cw + _MARGIN,
+            self.y0 + (cj + 1) * self.ch + _MARGIN,
+        )
         return cell[meets], which[s[meets]]
 
     def _label_cells(self) -> None:
@@ -225,11 +241,11 @@ class GridIndex:
         # so one point per run is enough.
         labels = self.cell_label.reshape(self.ny, self.nx)
         pure = labels != _MIXED
-        run_start = pure & np.concatenate(
-            [np.ones((self.ny, 1), bool), ~pure[:, :-1]], axis=1)
+        run_start = pure & np.concatenate([np.ones((self.ny, 1), bool), ~pure[:, :-1]], axis=1)
         rj, ri = np.nonzero(run_start)
-        run_label = self._label_points(tree, self.x0 + (ri + 0.5) * self.cw,
-                                       self.y0 + (rj + 0.5) * self.ch)
+        run_label = self._label_points(
+            tree, self.x0 + (ri + 0.5) * self.cw, self.y0 + (rj + 0.5) * self.ch
+        )
         run_id = np.cumsum(run_start.ravel()) - 1
         flat = labels.ravel().copy()
         flat[pure.ravel()] = run_label[run_id[pure.ravel()]]
@@ -281,7 +297,7 @@ class GridIndex:
             return cached
         found: list[list[F64]] = []
         for r in np.flatnonzero(self._polygon_grid[self._ring_polygon] == grid).tolist():
-            ring = self._coords[self._ring_start[r]:self._ring_start[r + 1]]
+            ring = self._coords[self._ring_start[r] : self._ring_start[r + 1]]
             if self._exterior[r]:
                 found.append([ring])
             else:
@@ -293,8 +309,12 @@ class GridIndex:
 
     def exact(self, x: float, y: float) -> Location:
         """PostGIS's answer for one point, grid by grid (the reference, and the slow path)."""
-        inside = (self.bounds[:, 0] <= x) & (self.bounds[:, 2] >= x) & \
-                 (self.bounds[:, 1] <= y) & (self.bounds[:, 3] >= y)
+        inside = (
+            (self.bounds[:, 0] <= x)
+            & (self.bounds[:, 2] >= x)
+            & (self.bounds[:, 1] <= y)
+            & (self.bounds[:, 3] >= y)
+        )
         covering = []
         boundary = False
         for g in np.flatnonzero(inside).tolist():
@@ -308,8 +328,9 @@ class GridIndex:
 
     # ---- many points ---------------------------------------------------------------------
 
-    def locate_many(self, x: npt.ArrayLike, y: npt.ArrayLike
-                    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_]]:
+    def locate_many(
+        self, x: npt.ArrayLike, y: npt.ArrayLike
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_]]:
         """Grid index (-1 outside) and on-boundary flag of every point (storage lon/lat)."""
         px = np.asarray(x, dtype=np.float64)
         py = np.asarray(y, dtype=np.float64)
@@ -330,8 +351,9 @@ class GridIndex:
                 boundary[i] = where.on_boundary
         return grid, boundary
 
-    def _walk(self, px: F64, py: F64, cell: I64
-              ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_]]:
+    def _walk(
+        self, px: F64, py: F64, cell: I64
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_]]:
         """Locate points in mixed cells; flag those too close to call."""
         slot = self.mixed_slot[cell]
         xw = self.x0 + (cell % self.nx) * self.cw
@@ -355,12 +377,22 @@ class GridIndex:
             # The key keeps about 1e-11 of a cell: closer to a border crossing is too close.
             following = np.append(self.border_key, np.inf)[at + 1]
             unsure[rest] |= ((key - self.border_key[at] < _KEY_EPS) & (key % 1 > 0)) | (
-                following - key < _KEY_EPS)
+                following - key < _KEY_EPS
+            )
         return grid, unsure
 
-    def _cross(self, px: F64, py: F64, xw: F64, start: I64, count: I64, best_x: F64,
-               best_owner: I64, crossed: npt.NDArray[np.bool_],
-               unsure: npt.NDArray[np.bool_]) -> None:
+    def _cross(
+        self,
+        px: F64,
+        py: F64,
+        xw: F64,
+        start: I64,
+        count: I64,
+        best_x: F64,
+        best_owner: I64,
+        crossed: npt.NDArray[np.bool_],
+        unsure: npt.NDArray[np.bool_],
+    ) -> None:
         """Walk from each cell's west border to the point; keep the last segment crossed."""
         for k in range(self.k_max):
             live = np.flatnonzero(k < count)
@@ -372,12 +404,17 @@ class GridIndex:
             side = (x2 - x1) * (qy - y1) - (qx - x1) * (y2 - y1)
             scale = np.abs(x2 - x1) * np.abs(qy - y1) + np.abs(qx - x1) * np.abs(y2 - y1)
             # Too close to call: near the segment itself, or the walk passes through a vertex.
-            near = ((np.abs(side) <= _SIDE_EPS * scale)
-                    & (qx >= np.minimum(x1, x2) - _MARGIN) & (qx <= np.maximum(x1, x2) + _MARGIN)
-                    & (qy >= np.minimum(y1, y2) - _MARGIN) & (qy <= np.maximum(y1, y2) + _MARGIN))
+            near = (
+                (np.abs(side) <= _SIDE_EPS * scale)
+                & (qx >= np.minimum(x1, x2) - _MARGIN)
+                & (qx <= np.maximum(x1, x2) + _MARGIN)
+                & (qy >= np.minimum(y1, y2) - _MARGIN)
+                & (qy <= np.maximum(y1, y2) + _MARGIN)
+            )
             wx = xw[live] - _MARGIN
-            through_vertex = (((qy == y1) & (x1 >= wx) & (x1 <= qx + _MARGIN))
-                              | ((qy == y2) & (x2 >= wx) & (x2 <= qx + _MARGIN)))
+            through_vertex = ((qy == y1) & (x1 >= wx) & (x1 <= qx + _MARGIN)) | (
+                (qy == y2) & (x2 >= wx) & (x2 <= qx + _MARGIN)
+            )
             straddle = (np.minimum(y1, y2) < qy) & (qy < np.maximum(y1, y2))
             east = np.where(y2 > y1, side < 0, side > 0)
             xi = x1 + (qy - y1) * (x2 - x1) / (y2 - y1)
@@ -390,9 +427,11 @@ class GridIndex:
             tied = hit & ~farther & (np.abs(xi - bx) <= _INTERCEPT_EPS)
             conflict = tied & (owner >= 0) & (best_owner[live] >= 0) & (owner != best_owner[live])
             unsure[live] |= conflict
-            new_owner = np.where(farther, owner,
-                                 np.where(tied, np.maximum(owner, best_owner[live]),
-                                          best_owner[live]))
+            new_owner = np.where(
+                farther,
+                owner,
+                np.where(tied, np.maximum(owner, best_owner[live]), best_owner[live]),
+            )
             best_owner[live] = new_owner
             best_x[live] = np.where(farther, xi, bx)
             crossed[live] |= hit
@@ -433,9 +472,11 @@ class GridIndex:
             x1, y1, x2, y2 = seg_x1[s], seg_y1[s], seg_x2[s], seg_y2[s]
             side = (x2 - x1) * (y - y1) - (x - x1) * (y2 - y1)
             scale = abs(x2 - x1) * abs(y - y1) + abs(x - x1) * abs(y2 - y1)
-            if (abs(side) <= _SIDE_EPS * scale
-                    and min(x1, x2) - _MARGIN <= x <= max(x1, x2) + _MARGIN
-                    and min(y1, y2) - _MARGIN <= y <= max(y1, y2) + _MARGIN):
+            if (
+                abs(side) <= _SIDE_EPS * scale
+                and min(x1, x2) - _MARGIN <= x <= max(x1, x2) + _MARGIN
+                and min(y1, y2) - _MARGIN <= y <= max(y1, y2) + _MARGIN
+            ):
                 return None
             wx = xw - _MARGIN
             if (y == y1 and wx <= x1 <= x + _MARGIN) or (y == y2 and wx <= x2 <= x + _MARGIN):
@@ -462,7 +503,8 @@ class GridIndex:
         keys = self._border_keys
         at = bisect.bisect_right(keys, key) - 1
         if (key - keys[at] < _KEY_EPS and key % 1 > 0) or (
-                at + 1 < len(keys) and keys[at + 1] - key < _KEY_EPS):
+            at + 1 < len(keys) and keys[at + 1] - key < _KEY_EPS
+        ):
             return None
         return self._border_labels[at]
 
@@ -477,14 +519,16 @@ class GridIndex:
         self._east_owner: list[int] = self.s_east_owner.tolist()
         segs = self.loc_seg.tolist()
         offsets = self.loc_off.tolist()
-        self._local: list[list[int]] = [segs[offsets[i]:offsets[i + 1]]
-                                        for i in range(len(offsets) - 1)]
+        self._local: list[list[int]] = [
+            segs[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)
+        ]
         self._border_keys: list[float] = self.border_key.tolist()
         self._border_labels: list[int] = self.border_label.tolist()
 
 
-def _segment_meets_box(x1: F64, y1: F64, x2: F64, y2: F64, bx0: F64, by0: F64, bx1: F64,
-                       by1: F64) -> npt.NDArray[np.bool_]:
+def _segment_meets_box(
+    x1: F64, y1: F64, x2: F64, y2: F64, bx0: F64, by0: F64, bx1: F64, by1: F64
+) -> npt.NDArray[np.bool_]:
     """Liang-Barsky: does segment (x1,y1)-(x2,y2) meet the closed box? (vectorised)"""
     dx, dy = x2 - x1, y2 - y1
     t0 = np.zeros(len(x1))

@@ -36,8 +36,10 @@ def output_crs(crs: str) -> CrsName:
     except UnknownCRSError:
         name = ""
     if name not in CRS_NAMES:
-        raise InvalidInputError(f'crs was "{crs}" but must be one of {list(CRS_NAMES)}',
-                                zh=f"坐标系“{crs}”无效：应为 {list(CRS_NAMES)} 之一")
+        raise InvalidInputError(
+            f'crs was "{crs}" but must be one of {list(CRS_NAMES)}',
+            zh=f"坐标系“{crs}”无效：应为 {list(CRS_NAMES)} 之一",
+        )
     return cast(CrsName, name)
 
 
@@ -45,8 +47,9 @@ def _round(xy: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return np.round(xy, COORDINATE_DECIMALS)
 
 
-def output_geometries(geometries: Sequence[BaseGeometry] | npt.NDArray[Any], crs: str
-                      ) -> list[BaseGeometry]:
+def output_geometries(
+    geometries: Sequence[BaseGeometry] | npt.NDArray[Any], crs: str
+) -> list[BaseGeometry]:
     """Storage geometries converted to ``crs`` (one of CRS_NAMES) and rounded, vectorised."""
     array = np.asarray(geometries, dtype=object)
     if array.size == 0:

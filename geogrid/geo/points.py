@@ -37,21 +37,28 @@ def check_point(lon: float, lat: float) -> None:
     """
     for name, value in (("lon", lon), ("lat", lat)):
         if not math.isfinite(value):
-            raise InvalidInputError(f"{name} must be a finite number but was {value}",
-                                    zh=f"{name} 必须是有限数值，收到 {value}")
+            raise InvalidInputError(
+                f"{name} must be a finite number but was {value}",
+                zh=f"{name} 必须是有限数值，收到 {value}",
+            )
     swapped = "; did you swap lon and lat?" if _in_china(lat, lon) else ""
     swapped_zh = "；经纬度是否填反了？" if swapped else ""
     if not -90 <= lat <= 90:
-        raise InvalidInputError(f"lat must be within [-90, 90] but was {lat}{swapped}",
-                                zh=f"纬度 lat 必须在 [-90, 90] 之间，收到 {lat}{swapped_zh}")
+        raise InvalidInputError(
+            f"lat must be within [-90, 90] but was {lat}{swapped}",
+            zh=f"纬度 lat 必须在 [-90, 90] 之间，收到 {lat}{swapped_zh}",
+        )
     if not -180 <= lon <= 180:
-        raise InvalidInputError(f"lon must be within [-180, 180] but was {lon}{swapped}",
-                                zh=f"经度 lon 必须在 [-180, 180] 之间，收到 {lon}{swapped_zh}")
+        raise InvalidInputError(
+            f"lon must be within [-180, 180] but was {lon}{swapped}",
+            zh=f"经度 lon 必须在 [-180, 180] 之间，收到 {lon}{swapped_zh}",
+        )
     if not _in_china(lon, lat):
         raise InvalidInputError(
             f"point (lon {lon}, lat {lat}) is far outside China (lon {CHINA[0]}..{CHINA[2]}, "
             f"lat {CHINA[1]}..{CHINA[3]}){swapped}",
-            zh=f"坐标（经度 {lon}，纬度 {lat}）远在中国境外{swapped_zh}")
+            zh=f"坐标（经度 {lon}，纬度 {lat}）远在中国境外{swapped_zh}",
+        )
 
 
 def point_to_storage(lon: float, lat: float, crs: str) -> tuple[float, float]:
@@ -71,19 +78,27 @@ def _crs(crs: str) -> str:
     return name
 
 
-def points_to_storage(lon: npt.ArrayLike, lat: npt.ArrayLike, crs: str
-                      ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+def points_to_storage(
+    lon: npt.ArrayLike, lat: npt.ArrayLike, crs: str
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Check many points (naming the first bad one by index) and convert them to storage."""
     name = _crs(crs)
     x = np.asarray(lon, dtype=np.float64)
     y = np.asarray(lat, dtype=np.float64)
-    good = (np.isfinite(x) & np.isfinite(y) & (x >= CHINA[0]) & (x <= CHINA[2])
-            & (y >= CHINA[1]) & (y <= CHINA[3]))
+    good = (
+        np.isfinite(x)
+        & np.isfinite(y)
+        & (x >= CHINA[0])
+        & (x <= CHINA[2])
+        & (y >= CHINA[1])
+        & (y <= CHINA[3])
+    )
     if not good.all():
         first = int(np.flatnonzero(~good)[0])
         try:
             check_point(float(x[first]), float(y[first]))
         except InvalidInputError as exc:
-            raise InvalidInputError(f"point {first}: {exc.message}",
-                                    zh=f"第 {first} 个点：{exc.message_zh}") from None
+            raise InvalidInputError(
+                f"point {first}: {exc.message}", zh=f"第 {first} 个点：{exc.message_zh}"
+            ) from None
     return to_storage(x, y, name)

@@ -65,12 +65,12 @@ def snap_layer(
     single_owner = np.full(len(unique), -1)
     single_owner[pairs[:, 0]] = pairs[:, 1]
     fixed = [g for g in fixed_lines if g is not None]
-    fixed_coords = (np.unique(shapely.get_coordinates(fixed), axis=0) if fixed
-                    else np.empty((0, 2)))
+    fixed_coords = np.unique(shapely.get_coordinates(fixed), axis=0) if fixed else np.empty((0, 2))
     on_fixed = np.zeros(len(unique), dtype=bool)
     if len(fixed_coords):
         hits = shapely.STRtree(shapely.points(fixed_coords)).query(
-            shapely.points(unique), predicate="dwithin", distance=0.0)[0]
+            shapely.points(unique), predicate="dwithin", distance=0.0
+        )[0]
         on_fixed[hits] = True
     settled = (support >= 2) | on_fixed
     targets = np.vstack([unique[settled], fixed_coords])
@@ -79,13 +79,13 @@ def snap_layer(
     loose = np.flatnonzero(~settled)
     if len(loose) and len(targets):
         found, nearest = shapely.STRtree(shapely.points(targets)).query_nearest(
-            shapely.points(unique[loose]), max_distance=tolerance)
+            shapely.points(unique[loose]), max_distance=tolerance
+        )
         target[loose[found]] = len(unique) + nearest
     still = loose[target[loose] == loose]
     if len(still) > 1:
         points = shapely.points(unique[still])
-        left, right = shapely.STRtree(points).query(points, predicate="dwithin",
-                                                    distance=tolerance)
+        left, right = shapely.STRtree(points).query(points, predicate="dwithin", distance=tolerance)
         parent = np.arange(len(still))
         for a, b in zip(left.tolist(), right.tolist(), strict=True):
             if single_owner[still[a]] != single_owner[still[b]]:

@@ -29,8 +29,15 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "stations": ("name", "kind"),
 }
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
-    "grids": ("dedicated_unit_name", "dedicated_unit_type", "leader_name", "leader_phone",
-              "party_branch_name", "party_secretary_name", "party_secretary_phone"),
+    "grids": (
+        "dedicated_unit_name",
+        "dedicated_unit_type",
+        "leader_name",
+        "leader_phone",
+        "party_branch_name",
+        "party_secretary_name",
+        "party_secretary_phone",
+    ),
     "compounds": ("id", "population", "smart_safe", "three_no"),
     "stations": ("id", "community_code", "opening_hours", "address"),
 }
@@ -47,8 +54,9 @@ def _pick_layer(path: Path, layer: str) -> str | None:
     try:
         names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
     except Exception as exc:  # pyogrio raises several error types for unreadable files
-        raise LoadError(f"{path}: cannot be read as a GeoPackage, GeoJSON or Shapefile "
-                        f"({exc})") from exc
+        raise LoadError(
+            f"{path}: cannot be read as a GeoPackage, GeoJSON or Shapefile ({exc})"
+        ) from exc
     if not names:
         raise LoadError(f"{path}: holds no layer")
     if layer in names:
@@ -66,15 +74,20 @@ def _source_crs(frame: gpd.GeoDataFrame, path: Path, crs: str | None) -> str:
         geographic = name in ("wgs84", "cgcs2000", "gcj02", "bd09")
         # GCJ-02/BD-09 files are routinely labelled EPSG:4326; a projected label is a real clash.
         if geographic and frame.crs is not None and not frame.crs.is_geographic:
-            raise LoadError(f"{path}: the file says its coordinates are {frame.crs.name} "
-                            f"(EPSG:{file_epsg}) but --crs says {crs}; pass --crs EPSG:{file_epsg}")
+            raise LoadError(
+                f"{path}: the file says its coordinates are {frame.crs.name} "
+                f"(EPSG:{file_epsg}) but --crs says {crs}; pass --crs EPSG:{file_epsg}"
+            )
         return name
     if frame.crs is None:
-        raise LoadError(f"{path}: the file names no coordinate system; pass --crs "
-                        f"wgs84|cgcs2000|gcj02|bd09|EPSG:n")
+        raise LoadError(
+            f"{path}: the file names no coordinate system; pass --crs "
+            f"wgs84|cgcs2000|gcj02|bd09|EPSG:n"
+        )
     if file_epsg is None:
-        raise LoadError(f"{path}: coordinate system {frame.crs.name!r} has no EPSG code; "
-                        "pass --crs")
+        raise LoadError(
+            f"{path}: coordinate system {frame.crs.name!r} has no EPSG code; pass --crs"
+        )
     return normalise_crs(f"EPSG:{file_epsg}")
 
 
@@ -126,34 +139,41 @@ def read_layer(path: str | Path, layer: str, crs: str | None = None) -> gpd.GeoD
     missing = [c for c in REQUIRED_COLUMNS[layer] if c not in frame.columns]
     if missing:
         present = [c for c in frame.columns if c != "geometry"]
-        raise LoadError(f"{path}: a {layer} file needs columns {list(REQUIRED_COLUMNS[layer])}; "
-                        f"missing {missing} (it has {present})")
+        raise LoadError(
+            f"{path}: a {layer} file needs columns {list(REQUIRED_COLUMNS[layer])}; "
+            f"missing {missing} (it has {present})"
+        )
     empty = frame.geometry.isna() | frame.geometry.is_empty
     if empty.any():
         raise LoadError(f"{path}: feature(s) {list(np.flatnonzero(empty)[:10])} have no geometry")
     bad_types = ~frame.geometry.geom_type.isin(GEOMETRY_TYPES[layer])
     if bad_types.any():
         first = int(np.flatnonzero(bad_types)[0])
-        raise LoadError(f"{path}: feature {first} is a {frame.geometry.iloc[first].geom_type}; "
-                        f"{layer} must be {list(GEOMETRY_TYPES[layer])}")
+        raise LoadError(
+            f"{path}: feature {first} is a {frame.geometry.iloc[first].geom_type}; "
+            f"{layer} must be {list(GEOMETRY_TYPES[layer])}"
+        )
     source = _source_crs(frame, path, crs)
     values = frame.geometry.values
     if source in ("wgs84", "cgcs2000", "gcj02", "bd09"):
         _check_degrees(frame, path, source)
         geoms = geometry_to_storage(np.asarray(values), source)
     else:
-        geoms = np.asarray(frame.set_crs(source, allow_override=True).to_crs(STORAGE_SRID)
-                           .geometry.values)
-    out = gpd.GeoDataFrame(frame.drop(columns="geometry"), geometry=list(geoms),
-                           crs=STORAGE_SRID)
+        geoms = np.asarray(
+            frame.set_crs(source, allow_override=True).to_crs(STORAGE_SRID).geometry.values
+        )
+    out = gpd.GeoDataFrame(frame.drop(columns="geometry"), geometry=list(geoms), crs=STORAGE_SRID)
     if layer in ("grids", "compounds"):
-        out["geometry"] = [shapely.geometry.MultiPolygon([g]) if g.geom_type == "Polygon" else g
-                           for g in out.geometry]
+        out["geometry"] = [
+            shapely.geometry.MultiPolygon([g]) if g.geom_type == "Polygon" else g
+            for g in out.geometry
+        ]
     return out
 
 
-def write_layer(frame: gpd.GeoDataFrame, path: str | Path, layer: str, crs: str = "cgcs2000"
-                ) -> Path:
+def write_layer(
+    frame: gpd.GeoDataFrame, path: str | Path, layer: str, crs: str = "cgcs2000"
+) -> Path:
     """Write a storage-CRS frame to GeoPackage/GeoJSON/Shapefile (by suffix) in ``crs``."""
     path = Path(path)
     driver = DRIVERS.get(path.suffix.lower())

@@ -10,22 +10,21 @@ from geogrid.errors import InvalidInputError, NotFoundError
 
 _QUERIES = {
     "district": "SELECT code, name, geom AS geometry FROM district ORDER BY code",
-    "streets": "SELECT code, name, kind, district_code, geom AS geometry FROM street "
-               "ORDER BY code",
-    "communities": "SELECT code, name, street_code, geom AS geometry FROM community "
-                   "ORDER BY code",
+    "streets": "SELECT code, name, kind, district_code, geom AS geometry FROM street ORDER BY code",
+    "communities": "SELECT code, name, street_code, geom AS geometry FROM community ORDER BY code",
     "compounds": "SELECT id, name, kind, households, population, smart_safe, three_no, "
-                 "geom AS geometry FROM compound ORDER BY id",
+    "geom AS geometry FROM compound ORDER BY id",
     "stations": "SELECT id, name, kind, community_code, opening_hours, address, "
-                "geom AS geometry FROM station ORDER BY id",
+    "geom AS geometry FROM station ORDER BY id",
     "service_areas": "SELECT station_id, minutes, method, distance_m, detour_factor, "
-                     "geom AS geometry FROM service_area ORDER BY station_id, minutes",
+    "geom AS geometry FROM service_area ORDER BY station_id, minutes",
 }
 LAYER_NAMES = ("grids", *_QUERIES)
 
 
-def read_layer_from_db(conn: Connection, layer: str, release: int | None = None
-                       ) -> gpd.GeoDataFrame:
+def read_layer_from_db(
+    conn: Connection, layer: str, release: int | None = None
+) -> gpd.GeoDataFrame:
     """Layer ``layer`` (grids as of ``release``, default current) as a GeoDataFrame."""
     if layer == "grids":
         chosen = get_release(conn, release) if release else current_release(conn)

@@ -68,18 +68,23 @@ def _check_values(frame: pd.DataFrame, column: str, allowed: tuple[str, ...], wh
     bad = ~values.isin(allowed)
     if bad.any():
         rows = list(np.flatnonzero(bad)[:5])
-        raise LoadError(f'{what} column "{column}" has {sorted(set(values[bad]))[:5]} '
-                        f"(features {rows}); allowed: {list(allowed)}")
+        raise LoadError(
+            f'{what} column "{column}" has {sorted(set(values[bad]))[:5]} '
+            f"(features {rows}); allowed: {list(allowed)}"
+        )
 
 
 def _invalid_geometries(frame: gpd.GeoDataFrame, label: str, key: str) -> list[Violation]:
-    found = [invalid_geometry(label, str(name), geom)
-             for name, geom in zip(frame[key], frame.geometry, strict=True)]
+    found = [
+        invalid_geometry(label, str(name), geom)
+        for name, geom in zip(frame[key], frame.geometry, strict=True)
+    ]
     return [v for v in found if v is not None]
 
 
-def check_grids(conn: Connection, frame: gpd.GeoDataFrame, snap: bool = True
-                ) -> tuple[gpd.GeoDataFrame, int, list[Violation]]:
+def check_grids(
+    conn: Connection, frame: gpd.GeoDataFrame, snap: bool = True
+) -> tuple[gpd.GeoDataFrame, int, list[Violation]]:
     """Normalise, snap and check a grid layer (EPSG:4490) against every invariant.
 
     Returns the layer as it would be published, how many grids snapping changed, and the
@@ -92,20 +97,28 @@ def check_grids(conn: Connection, frame: gpd.GeoDataFrame, snap: bool = True
     _check_values(grids, "kind", GRID_KINDS, "grids")
     # A dedicated grid names its unit (its own name when the file gives none); a resident
     # grid has none.
-    unit = (grids["dedicated_unit_name"].map(_text) if "dedicated_unit_name" in grids.columns
-            else pd.Series([None] * len(grids), index=grids.index))
+    unit = (
+        grids["dedicated_unit_name"].map(_text)
+        if "dedicated_unit_name" in grids.columns
+        else pd.Series([None] * len(grids), index=grids.index)
+    )
     dedicated = grids["kind"].astype(str).str.strip() == "dedicated"
     grids["dedicated_unit_name"] = [
         (u or _text(n)) if d else None
-        for u, n, d in zip(unit, grids["name"], dedicated, strict=True)]
+        for u, n, d in zip(unit, grids["name"], dedicated, strict=True)
+    ]
     district, streets, communities = fixed_units(conn)
     if district is None:
-        raise LoadError("no district is loaded yet: run `geogrid load demo` (or load the "
-                        "official division) before loading grids")
+        raise LoadError(
+            "no district is loaded yet: run `geogrid load demo` (or load the "
+            "official division) before loading grids"
+        )
     bounds = shapely.box(*grids.total_bounds)
     if not bounds.intersects(district.geom):
-        raise LoadError(f"the layer (bbox {np.round(grids.total_bounds, 4).tolist()}) lies "
-                        f"outside district {district.code}: wrong --crs?")
+        raise LoadError(
+            f"the layer (bbox {np.round(grids.total_bounds, 4).tolist()}) lies "
+            f"outside district {district.code}: wrong --crs?"
+        )
     invalid = _invalid_geometries(grids, "grid", "code")
     if invalid:
         return grids, 0, invalid
@@ -124,29 +137,48 @@ def check_grids(conn: Connection, frame: gpd.GeoDataFrame, snap: bool = True
             continue
         changed += 1
         back = from_metric(after)
-        geoms.append(back if back.geom_type == "MultiPolygon"
-                     else shapely.geometry.MultiPolygon(shapely.get_parts(back)))
+        geoms.append(
+            back
+            if back.geom_type == "MultiPolygon"
+            else shapely.geometry.MultiPolygon(shapely.get_parts(back))
+        )
     grids = grids.set_geometry(geoms, crs=STORAGE_SRID)
     units = [UnitShape(c, c[:12], g) for c, g in zip(grids["code"], grids.geometry, strict=True)]
     return grids, changed, check_layer(units, communities, streets, district)
 
 
-def prepare_grids(conn: Connection, frame: gpd.GeoDataFrame, snap: bool = True
-                  ) -> tuple[gpd.GeoDataFrame, int]:
+def prepare_grids(
+    conn: Connection, frame: gpd.GeoDataFrame, snap: bool = True
+) -> tuple[gpd.GeoDataFrame, int]:
     """:func:`check_grids`, raising LoadError (with every violation) unless the layer is clean."""
     grids, changed, violations = check_grids(conn, frame, snap)
     if violations:
-        raise LoadError(f"the grid layer breaks {len(violations)} invariant(s); nothing was "
-                        f"loaded. First: {violations[0].message}", details=violations)
+        raise LoadError(
+            f"the grid layer breaks {len(violations)} invariant(s); nothing was "
+            f"loaded. First: {violations[0].message}",
+            details=violations,
+        )
     return grids, changed
 
 
-def load_grids(conn: Connection, frame: gpd.GeoDataFrame, *, source: str, published_by: str,
-               comment: str = "", snap: bool = True) -> LoadReport:
+def load_grids(
+    conn: Connection,
+    frame: gpd.GeoDataFrame,
+    *,
+    source: str,
+    published_by: str,
+    comment: str = "",
+    snap: bool = True,
+) -> LoadReport:
     """Validate a complete grid layer and publish it as a new boundary release."""
     grids, changed = prepare_grids(conn, frame, snap=snap)
-    release, new = releases.publish(conn, grids, published_by=published_by,
-                                    comment=comment or f"loaded from {source}", source=source)
+    release, new = releases.publish(
+        conn,
+        grids,
+        published_by=published_by,
+        comment=comment or f"loaded from {source}",
+        source=source,
+    )
     return LoadReport("grids", len(grids), release.id, new, changed)
 
 
@@ -160,86 +192,142 @@ def load_compounds(conn: Connection, frame: gpd.GeoDataFrame) -> LoadReport:
     households = pd.to_numeric(frame["households"], errors="coerce")
     if households.isna().any() or (households < 0).any():
         first = int(np.flatnonzero(households.isna() | (households < 0))[0])
-        raise LoadError(f'compounds column "households" must be a whole number >= 0; feature '
-                        f"{first} has {frame['households'].iloc[first]!r}")
+        raise LoadError(
+            f'compounds column "households" must be a whole number >= 0; feature '
+            f"{first} has {frame['households'].iloc[first]!r}"
+        )
     rows = []
     for i, record in enumerate(frame.to_dict("records")):
-        rows.append({
-            "id": int(record["id"]) if "id" in record and _text(record["id"]) else None,
-            "name": _text(record["name"]) or f"compound {i}",
-            "kind": str(record["kind"]).strip(),
-            "households": int(households.iloc[i]),
-            "population": (int(record["population"]) if _text(record.get("population"))
-                           else None),
-            "smart_safe": bool(record.get("smart_safe") or False),
-            "three_no": bool(record.get("three_no") or False),
-            "wkb": _wkb(record["geometry"]),
-        })
+        rows.append(
+            {
+                "id": int(record["id"]) if "id" in record and _text(record["id"]) else None,
+                "name": _text(record["name"]) or f"compound {i}",
+                "kind": str(record["kind"]).strip(),
+                "households": int(households.iloc[i]),
+                "population": (
+                    int(record["population"]) if _text(record.get("population")) else None
+                ),
+                "smart_safe": bool(record.get("smart_safe") or False),
+                "three_no": bool(record.get("three_no") or False),
+                "wkb": _wkb(record["geometry"]),
+            }
+        )
     conn.execute(text("DELETE FROM compound"))
     conn.execute(text(sql("insert_compound")), rows)
-    conn.execute(text("SELECT setval(pg_get_serial_sequence('compound', 'id'), "
-                      "greatest((SELECT max(id) FROM compound), 1))"))
+    conn.execute(
+        text(
+            "SELECT setval(pg_get_serial_sequence('compound', 'id'), "
+            "greatest((SELECT max(id) FROM compound), 1))"
+        )
+    )
     return LoadReport("compounds", len(rows))
 
 
-def load_stations(conn: Connection, frame: gpd.GeoDataFrame,
-                  settings: ServiceAreaSettings) -> LoadReport:
+def load_stations(
+    conn: Connection, frame: gpd.GeoDataFrame, settings: ServiceAreaSettings
+) -> LoadReport:
     """Replace the station layer and redraw every service area."""
     _check_values(frame, "kind", STATION_KINDS, "stations")
     rows = []
     for record in frame.to_dict("records"):
-        rows.append({
-            "id": int(record["id"]) if "id" in record and _text(record["id"]) else None,
-            "name": _text(record["name"]) or "",
-            "kind": str(record["kind"]).strip(),
-            "community_code": _text(record.get("community_code")),
-            "opening_hours": _text(record.get("opening_hours")) or "",
-            "address": _text(record.get("address")) or "",
-            "wkb": _wkb(record["geometry"]),
-        })
+        rows.append(
+            {
+                "id": int(record["id"]) if "id" in record and _text(record["id"]) else None,
+                "name": _text(record["name"]) or "",
+                "kind": str(record["kind"]).strip(),
+                "community_code": _text(record.get("community_code")),
+                "opening_hours": _text(record.get("opening_hours")) or "",
+                "address": _text(record.get("address")) or "",
+                "wkb": _wkb(record["geometry"]),
+            }
+        )
     conn.execute(text("DELETE FROM station"))
     conn.execute(text(sql("insert_station")), rows)
-    conn.execute(text("SELECT setval(pg_get_serial_sequence('station', 'id'), "
-                      "greatest((SELECT max(id) FROM station), 1))"))
+    conn.execute(
+        text(
+            "SELECT setval(pg_get_serial_sequence('station', 'id'), "
+            "greatest((SELECT max(id) FROM station), 1))"
+        )
+    )
     areas = service_areas.rebuild(conn, settings)
     return LoadReport("stations", len(rows), notes=[f"{areas} service areas drawn"])
 
 
-def load_fixed_units(conn: Connection, district: gpd.GeoDataFrame, streets: gpd.GeoDataFrame,
-                     communities: gpd.GeoDataFrame) -> None:
+def load_fixed_units(
+    conn: Connection,
+    district: gpd.GeoDataFrame,
+    streets: gpd.GeoDataFrame,
+    communities: gpd.GeoDataFrame,
+) -> None:
     """Insert or update the district, streets and communities (official division data)."""
-    conn.execute(text(sql("upsert_district")),
-                 [{"code": str(r["code"]), "name": r["name"], "wkb": _wkb(r["geometry"])}
-                  for r in district.to_dict("records")])
-    conn.execute(text(sql("upsert_street")),
-                 [{"code": str(r["code"]), "name": r["name"], "kind": r["kind"],
-                   "district": str(r["code"])[:6], "wkb": _wkb(r["geometry"])}
-                  for r in streets.to_dict("records")])
-    conn.execute(text(sql("upsert_community")),
-                 [{"code": str(r["code"]), "name": r["name"], "street": str(r["street_code"]),
-                   "wkb": _wkb(r["geometry"])} for r in communities.to_dict("records")])
+    conn.execute(
+        text(sql("upsert_district")),
+        [
+            {"code": str(r["code"]), "name": r["name"], "wkb": _wkb(r["geometry"])}
+            for r in district.to_dict("records")
+        ],
+    )
+    conn.execute(
+        text(sql("upsert_street")),
+        [
+            {
+                "code": str(r["code"]),
+                "name": r["name"],
+                "kind": r["kind"],
+                "district": str(r["code"])[:6],
+                "wkb": _wkb(r["geometry"]),
+            }
+            for r in streets.to_dict("records")
+        ],
+    )
+    conn.execute(
+        text(sql("upsert_community")),
+        [
+            {
+                "code": str(r["code"]),
+                "name": r["name"],
+                "street": str(r["street_code"]),
+                "wkb": _wkb(r["geometry"]),
+            }
+            for r in communities.to_dict("records")
+        ],
+    )
 
 
 def load_demo(conn: Connection, path: Path, settings: ServiceAreaSettings) -> list[LoadReport]:
     """Load the Yaohai demo dataset (idempotent: a second load publishes no new release)."""
     if not path.exists():
-        raise LoadError(f"demo dataset {path} is missing; regenerate it with "
-                        "`python data/generate.py`")
-    layers = {name: gpd.read_file(path, layer=name, engine="pyogrio")
-              for name in ("district", "streets", "communities")}
+        raise LoadError(
+            f"demo dataset {path} is missing; regenerate it with `python data/generate.py`"
+        )
+    layers = {
+        name: gpd.read_file(path, layer=name, engine="pyogrio")
+        for name in ("district", "streets", "communities")
+    }
     load_fixed_units(conn, layers["district"], layers["streets"], layers["communities"])
     reports = [
-        load_grids(conn, read_layer(path, "grids"), source="demo:" + path.name,
-                   published_by="geogrid load demo", comment="Yaohai demo grid layer",
-                   snap=False),
+        load_grids(
+            conn,
+            read_layer(path, "grids"),
+            source="demo:" + path.name,
+            published_by="geogrid load demo",
+            comment="Yaohai demo grid layer",
+            snap=False,
+        ),
         load_compounds(conn, read_layer(path, "compounds")),
         load_stations(conn, read_layer(path, "stations"), settings),
     ]
     return reports
 
 
-def load_file(conn: Connection, path: Path, layer: str, crs: str | None,
-              settings: ServiceAreaSettings, published_by: str = "geogrid load") -> LoadReport:
+def load_file(
+    conn: Connection,
+    path: Path,
+    layer: str,
+    crs: str | None,
+    settings: ServiceAreaSettings,
+    published_by: str = "geogrid load",
+) -> LoadReport:
     """Load a user's file as ``layer`` (grids, compounds or stations)."""
     frame = read_layer(path, layer, crs)
     if layer == "grids":

@@ -141,8 +141,9 @@ def clamp_limit(limit: int) -> int:
     (10000, 250)
     """
     if limit < 1:
-        raise InvalidInputError(f"limit was {limit} but must be at least 1",
-                                zh=f"limit 为 {limit}，应至少为 1")
+        raise InvalidInputError(
+            f"limit was {limit} but must be at least 1", zh=f"limit 为 {limit}，应至少为 1"
+        )
     return min(limit, MAX_LIMIT)
 
 
@@ -169,7 +170,8 @@ def parse_bbox(bbox: str | None, crs: str) -> BBox | None:
     if len(values) != 4 or not all(math.isfinite(v) for v in values):
         raise InvalidInputError(
             f'bbox was "{bbox}" but must be four numbers "minlon,minlat,maxlon,maxlat"',
-            zh=f"bbox“{bbox}”无效：应为四个数“最小经度,最小纬度,最大经度,最大纬度”")
+            zh=f"bbox“{bbox}”无效：应为四个数“最小经度,最小纬度,最大经度,最大纬度”",
+        )
     minlon, minlat, maxlon, maxlat = values
     if not (-180 <= minlon <= maxlon <= 180 and -90 <= minlat <= maxlat <= 90):
         swapped = "; did you swap lon and lat?" if abs(minlat) > 90 or abs(maxlat) > 90 else ""
@@ -177,21 +179,27 @@ def parse_bbox(bbox: str | None, crs: str) -> BBox | None:
             f'bbox was "{bbox}" but needs -180 <= minlon <= maxlon <= 180 and '
             f"-90 <= minlat <= maxlat <= 90{swapped}",
             zh=f"bbox“{bbox}”无效：需要 -180 ≤ 最小经度 ≤ 最大经度 ≤ 180 且 "
-               "-90 ≤ 最小纬度 ≤ 最大纬度 ≤ 90")
-    lon, lat = to_storage([minlon, maxlon, maxlon, minlon], [minlat, minlat, maxlat, maxlat],
-                          output_crs(crs))
+            "-90 ≤ 最小纬度 ≤ 最大纬度 ≤ 90",
+        )
+    lon, lat = to_storage(
+        [minlon, maxlon, maxlon, minlon], [minlat, minlat, maxlat, maxlat], output_crs(crs)
+    )
     return float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())
 
 
 def _choice(name: str, value: str | None, allowed: Sequence[str]) -> str | None:
     if value is None or value in allowed:
         return value
-    raise InvalidInputError(f'{name} was "{value}" but must be one of {list(allowed)}',
-                            zh=f"{name}“{value}”无效：应为 {list(allowed)} 之一")
+    raise InvalidInputError(
+        f'{name} was "{value}" but must be one of {list(allowed)}',
+        zh=f"{name}“{value}”无效：应为 {list(allowed)} 之一",
+    )
 
 
-_UNIT_CODES = {"street": "SELECT code FROM street ORDER BY code",
-               "community": "SELECT code FROM community ORDER BY code"}
+_UNIT_CODES = {
+    "street": "SELECT code FROM street ORDER BY code",
+    "community": "SELECT code FROM community ORDER BY code",
+}
 _UNIT_WORDS = {"street": ("streets", "街道"), "community": ("communities", "社区")}
 
 
@@ -209,8 +217,9 @@ def _unit_code(conn: Connection, unit: str, value: str | None) -> str | None:
         digits = len(known[0])
         allowed = f"the {digits}-digit code of one of the {len(known)} {plural}"
         allowed_zh = f"{len(known)} 个{zh}之一的 {digits} 位编码"
-    raise InvalidInputError(f'{unit} was "{value}" but must be {allowed}',
-                            zh=f"{zh}编码“{value}”无效：应为{allowed_zh}")
+    raise InvalidInputError(
+        f'{unit} was "{value}" but must be {allowed}', zh=f"{zh}编码“{value}”无效：应为{allowed_zh}"
+    )
 
 
 def _release_id(conn: Connection, release: int | None) -> int:
@@ -239,8 +248,10 @@ def simplified(geometry: BaseGeometry, tolerance_m: float) -> BaseGeometry:
     (5, True)
     """
     if tolerance_m < 0 or not math.isfinite(tolerance_m):
-        raise InvalidInputError(f"simplify was {tolerance_m} but must be a finite number >= 0",
-                                zh=f"simplify 为 {tolerance_m}，应为不小于 0 的有限数值")
+        raise InvalidInputError(
+            f"simplify was {tolerance_m} but must be a finite number >= 0",
+            zh=f"simplify 为 {tolerance_m}，应为不小于 0 的有限数值",
+        )
     if tolerance_m == 0:
         return geometry
     metric = shapely.simplify(to_metric(geometry), tolerance_m, preserve_topology=True)
@@ -250,18 +261,36 @@ def simplified(geometry: BaseGeometry, tolerance_m: float) -> BaseGeometry:
 # --- collections -------------------------------------------------------------------------
 
 
-def _page(conn: Connection, query: str, params: dict[str, Any], *, bbox: str | None, crs: str,
-          limit: int, after: str | int | None, key: str,
-          build: Callable[[Any, BaseGeometry], T], release: int | None = None) -> Page[T]:
+def _page(
+    conn: Connection,
+    query: str,
+    params: dict[str, Any],
+    *,
+    bbox: str | None,
+    crs: str,
+    limit: int,
+    after: str | int | None,
+    key: str,
+    build: Callable[[Any, BaseGeometry], T],
+    release: int | None = None,
+) -> Page[T]:
     """Run one ``features_*`` query and turn its rows into a Page of ``build(row, geometry)``."""
     name = output_crs(crs)
     size = clamp_limit(limit)
     box = parse_bbox(bbox, name)
     minlon, minlat, maxlon, maxlat = box if box is not None else (None, None, None, None)
-    rows = conn.execute(text(sql(f"features_{query}")), {
-        **params, "minlon": minlon, "minlat": minlat, "maxlon": maxlon, "maxlat": maxlat,
-        "after": after, "fetch": size + 1,
-    }).all()
+    rows = conn.execute(
+        text(sql(f"features_{query}")),
+        {
+            **params,
+            "minlon": minlon,
+            "minlat": minlat,
+            "maxlon": maxlon,
+            "maxlat": maxlat,
+            "after": after,
+            "fetch": size + 1,
+        },
+    ).all()
     matched = int(rows[0].number_matched)
     rows = [r for r in rows if r.wkb is not None]  # an empty page still carries the count
     more = len(rows) > size
@@ -274,10 +303,18 @@ def _page(conn: Connection, query: str, params: dict[str, Any], *, bbox: str | N
     return Page(items, matched, size, limit, next_after, name, release)
 
 
-def grids(conn: Connection, *, community: str | None = None, street: str | None = None,
-          kind: str | None = None, release: int | None = None, bbox: str | None = None,
-          crs: str = "wgs84", limit: int = DEFAULT_LIMIT, after: str | None = None
-          ) -> Page[Grid]:
+def grids(
+    conn: Connection,
+    *,
+    community: str | None = None,
+    street: str | None = None,
+    kind: str | None = None,
+    release: int | None = None,
+    bbox: str | None = None,
+    crs: str = "wgs84",
+    limit: int = DEFAULT_LIMIT,
+    after: str | None = None,
+) -> Page[Grid]:
     """One page of the grids of ``release`` (default: the current one), in code order.
 
     Parameters
@@ -315,23 +352,44 @@ def grids(conn: Connection, *, community: str | None = None, street: str | None 
     }
 
     def build(r: Any, geometry: BaseGeometry) -> Grid:
-        return Grid(code=r.code.strip(), name=r.name, kind=r.kind,
-                    dedicated_unit_name=r.dedicated_unit_name,
-                    dedicated_unit_type=r.dedicated_unit_type,
-                    community=Unit(r.community_code.strip(), r.community_name),
-                    street=Unit(r.street_code.strip(), r.street_name),
-                    leader=Person(r.leader_name, r.leader_phone),
-                    party_branch=r.party_branch_name,
-                    party_secretary=Person(r.party_secretary_name, r.party_secretary_phone),
-                    release=release_id, geometry=geometry)
+        return Grid(
+            code=r.code.strip(),
+            name=r.name,
+            kind=r.kind,
+            dedicated_unit_name=r.dedicated_unit_name,
+            dedicated_unit_type=r.dedicated_unit_type,
+            community=Unit(r.community_code.strip(), r.community_name),
+            street=Unit(r.street_code.strip(), r.street_name),
+            leader=Person(r.leader_name, r.leader_phone),
+            party_branch=r.party_branch_name,
+            party_secretary=Person(r.party_secretary_name, r.party_secretary_phone),
+            release=release_id,
+            geometry=geometry,
+        )
 
-    return _page(conn, "grids", params, bbox=bbox, crs=crs, limit=limit, after=after,
-                 key="code", build=build, release=release_id)
+    return _page(
+        conn,
+        "grids",
+        params,
+        bbox=bbox,
+        crs=crs,
+        limit=limit,
+        after=after,
+        key="code",
+        build=build,
+        release=release_id,
+    )
 
 
-def communities(conn: Connection, *, street: str | None = None, bbox: str | None = None,
-                crs: str = "wgs84", limit: int = DEFAULT_LIMIT, after: str | None = None
-                ) -> Page[Community]:
+def communities(
+    conn: Connection,
+    *,
+    street: str | None = None,
+    bbox: str | None = None,
+    crs: str = "wgs84",
+    limit: int = DEFAULT_LIMIT,
+    after: str | None = None,
+) -> Page[Community]:
     """One page of communities in code order, optionally of one ``street``.
 
     ``bbox``, ``crs``, ``limit`` and ``after`` work as in :func:`grids`.
@@ -339,15 +397,31 @@ def communities(conn: Connection, *, street: str | None = None, bbox: str | None
     params = {"street": _unit_code(conn, "street", street)}
 
     def build(r: Any, geometry: BaseGeometry) -> Community:
-        return Community(r.code.strip(), r.name, Unit(r.street_code.strip(), r.street_name),
-                         geometry)
+        return Community(
+            r.code.strip(), r.name, Unit(r.street_code.strip(), r.street_name), geometry
+        )
 
-    return _page(conn, "communities", params, bbox=bbox, crs=crs, limit=limit, after=after,
-                 key="code", build=build)
+    return _page(
+        conn,
+        "communities",
+        params,
+        bbox=bbox,
+        crs=crs,
+        limit=limit,
+        after=after,
+        key="code",
+        build=build,
+    )
 
 
-def streets(conn: Connection, *, bbox: str | None = None, crs: str = "wgs84",
-            limit: int = DEFAULT_LIMIT, after: str | None = None) -> Page[Street]:
+def streets(
+    conn: Connection,
+    *,
+    bbox: str | None = None,
+    crs: str = "wgs84",
+    limit: int = DEFAULT_LIMIT,
+    after: str | None = None,
+) -> Page[Street]:
     """One page of streets, towns and development zones in code order.
 
     ``bbox``, ``crs``, ``limit`` and ``after`` work as in :func:`grids`.
@@ -356,13 +430,21 @@ def streets(conn: Connection, *, bbox: str | None = None, crs: str = "wgs84",
     def build(r: Any, geometry: BaseGeometry) -> Street:
         return Street(r.code.strip(), r.name, r.kind, r.district_code.strip(), geometry)
 
-    return _page(conn, "streets", {}, bbox=bbox, crs=crs, limit=limit, after=after,
-                 key="code", build=build)
+    return _page(
+        conn, "streets", {}, bbox=bbox, crs=crs, limit=limit, after=after, key="code", build=build
+    )
 
 
-def stations(conn: Connection, *, kind: str | None = None, community: str | None = None,
-             bbox: str | None = None, crs: str = "wgs84", limit: int = DEFAULT_LIMIT,
-             after: int | None = None) -> Page[Station]:
+def stations(
+    conn: Connection,
+    *,
+    kind: str | None = None,
+    community: str | None = None,
+    bbox: str | None = None,
+    crs: str = "wgs84",
+    limit: int = DEFAULT_LIMIT,
+    after: int | None = None,
+) -> Page[Station]:
     """One page of service stations in id order, optionally of one kind or community.
 
     ``kind`` is one of STATION_KINDS; ``community`` filters on the community a station serves.
@@ -374,18 +456,37 @@ def stations(conn: Connection, *, kind: str | None = None, community: str | None
     }
 
     def build(r: Any, geometry: BaseGeometry) -> Station:
-        served = (None if r.community_code is None
-                  else Unit(r.community_code.strip(), r.community_name))
+        served = (
+            None if r.community_code is None else Unit(r.community_code.strip(), r.community_name)
+        )
         return Station(int(r.id), r.name, r.kind, served, r.opening_hours, r.address, geometry)
 
-    return _page(conn, "stations", params, bbox=bbox, crs=crs, limit=limit, after=after,
-                 key="id", build=build)
+    return _page(
+        conn,
+        "stations",
+        params,
+        bbox=bbox,
+        crs=crs,
+        limit=limit,
+        after=after,
+        key="id",
+        build=build,
+    )
 
 
-def compounds(conn: Connection, *, kind: str | None = None, smart_safe: bool | None = None,
-              three_no: bool | None = None, community: str | None = None,
-              release: int | None = None, bbox: str | None = None, crs: str = "wgs84",
-              limit: int = DEFAULT_LIMIT, after: int | None = None) -> Page[Compound]:
+def compounds(
+    conn: Connection,
+    *,
+    kind: str | None = None,
+    smart_safe: bool | None = None,
+    three_no: bool | None = None,
+    community: str | None = None,
+    release: int | None = None,
+    bbox: str | None = None,
+    crs: str = "wgs84",
+    limit: int = DEFAULT_LIMIT,
+    after: int | None = None,
+) -> Page[Compound]:
     """One page of compounds in id order, each with the grid that holds its point.
 
     A compound belongs to the grid of ``release`` (default: the current one) that holds its
@@ -404,13 +505,34 @@ def compounds(conn: Connection, *, kind: str | None = None, smart_safe: bool | N
 
     def build(r: Any, geometry: BaseGeometry) -> Compound:
         grid = None if r.grid_code is None else Unit(r.grid_code.strip(), r.grid_name)
-        held = (None if r.community_code is None
-                else Unit(r.community_code.strip(), r.community_name))
-        return Compound(int(r.id), r.name, r.kind, int(r.households), r.population,
-                        bool(r.smart_safe), bool(r.three_no), grid, held, geometry)
+        held = (
+            None if r.community_code is None else Unit(r.community_code.strip(), r.community_name)
+        )
+        return Compound(
+            int(r.id),
+            r.name,
+            r.kind,
+            int(r.households),
+            r.population,
+            bool(r.smart_safe),
+            bool(r.three_no),
+            grid,
+            held,
+            geometry,
+        )
 
-    return _page(conn, "compounds", params, bbox=bbox, crs=crs, limit=limit, after=after,
-                 key="id", build=build, release=release_id)
+    return _page(
+        conn,
+        "compounds",
+        params,
+        bbox=bbox,
+        crs=crs,
+        limit=limit,
+        after=after,
+        key="id",
+        build=build,
+        release=release_id,
+    )
 
 
 # --- tiling ------------------------------------------------------------------------------
@@ -427,8 +549,9 @@ def tiling_check(conn: Connection, release: int | None = None) -> TilingCheck:
     running their own.
     """
     release_id = _release_id(conn, release)
-    fingerprint = conn.execute(text("SELECT content_hash FROM boundary_release WHERE id = :r"),
-                               {"r": release_id}).scalar_one()
+    fingerprint = conn.execute(
+        text("SELECT content_hash FROM boundary_release WHERE id = :r"), {"r": release_id}
+    ).scalar_one()
     key = (conn.engine.url.render_as_string(), release_id, str(fingerprint))
     with _TILING_LOCK:
         found = _TILING.get(key)
@@ -445,7 +568,12 @@ def violation_features(check: TilingCheck, crs: str = "wgs84") -> list[dict[str,
     moved = iter(output_geometries([v.location for v in located], name))
     features = []
     for violation in check.violations:
-        shown = violation if violation.location is None else Violation(
-            violation.rule, violation.message, violation.codes, next(moved), violation.area_m2)
+        shown = (
+            violation
+            if violation.location is None
+            else Violation(
+                violation.rule, violation.message, violation.codes, next(moved), violation.area_m2
+            )
+        )
         features.append(shown.as_feature())
     return features

@@ -111,16 +111,26 @@ class Tally:
 
     def add(self, compound: CompoundCoverage) -> Tally:
         if compound.covered:
-            return Tally(self.compounds_covered + 1, self.compounds_uncovered,
-                         self.households_covered + compound.households, self.households_uncovered)
-        return Tally(self.compounds_covered, self.compounds_uncovered + 1,
-                     self.households_covered, self.households_uncovered + compound.households)
+            return Tally(
+                self.compounds_covered + 1,
+                self.compounds_uncovered,
+                self.households_covered + compound.households,
+                self.households_uncovered,
+            )
+        return Tally(
+            self.compounds_covered,
+            self.compounds_uncovered + 1,
+            self.households_covered,
+            self.households_uncovered + compound.households,
+        )
 
     def __add__(self, other: Tally) -> Tally:
-        return Tally(self.compounds_covered + other.compounds_covered,
-                     self.compounds_uncovered + other.compounds_uncovered,
-                     self.households_covered + other.households_covered,
-                     self.households_uncovered + other.households_uncovered)
+        return Tally(
+            self.compounds_covered + other.compounds_covered,
+            self.compounds_uncovered + other.compounds_uncovered,
+            self.households_covered + other.households_covered,
+            self.households_uncovered + other.households_uncovered,
+        )
 
 
 @dataclass(frozen=True)
@@ -308,13 +318,32 @@ def coverage_gaps(
         tally = Tally()
         for compound in members[unit.code]:
             tally = tally.add(compound)
-        uncovered = sorted((c for c in members[unit.code] if not c.covered),
-                           key=lambda c: (-c.households, c.id))
-        units.append(UnitCoverage(unit.code, unit.name, unit.area_m2, unit.covered_area_m2,
-                                  unit.gap_area_m2, unit.gap, tally, tuple(uncovered)))
+        uncovered = sorted(
+            (c for c in members[unit.code] if not c.covered), key=lambda c: (-c.households, c.id)
+        )
+        units.append(
+            UnitCoverage(
+                unit.code,
+                unit.name,
+                unit.area_m2,
+                unit.covered_area_m2,
+                unit.gap_area_m2,
+                unit.gap,
+                tally,
+                tuple(uncovered),
+            )
+        )
     outside = sum(1 for c in found.overlay.compounds if c.grid_code is None)
-    return CoverageReport(found.release, minutes, level, code, found.kinds, found.overlay.method,
-                          tuple(units), outside)
+    return CoverageReport(
+        found.release,
+        minutes,
+        level,
+        code,
+        found.kinds,
+        found.overlay.method,
+        tuple(units),
+        outside,
+    )
 
 
 def coverage_h3(
@@ -344,8 +373,10 @@ def coverage_h3(
     257270
     """
     if not 0 <= resolution <= 15:
-        raise InvalidInputError(f"res was {resolution} but must be an H3 resolution in 0..15",
-                                zh=f"H3 分辨率 {resolution} 无效：应在 0 到 15 之间")
+        raise InvalidInputError(
+            f"res was {resolution} but must be an H3 resolution in 0..15",
+            zh=f"H3 分辨率 {resolution} 无效：应在 0 到 15 之间",
+        )
     found = _prepare(conn, minutes, level, code, kinds, detour_factor, release, settings, cache)
     codes = {unit.code for unit in found.units}
     digits = CODE_DIGITS[level]
@@ -354,8 +385,16 @@ def coverage_h3(
         if compound.grid_code is not None and compound.grid_code[:digits] in codes:
             cell = h3.latlng_to_cell(compound.lat, compound.lon, resolution)
             cells[cell] = cells[cell].add(compound)
-    return H3Coverage(found.release, minutes, level, code, found.kinds, found.overlay.method,
-                      resolution, tuple(H3Cell(c, cells[c]) for c in sorted(cells)))
+    return H3Coverage(
+        found.release,
+        minutes,
+        level,
+        code,
+        found.kinds,
+        found.overlay.method,
+        resolution,
+        tuple(H3Cell(c, cells[c]) for c in sorted(cells)),
+    )
 
 
 @dataclass(frozen=True)
@@ -366,9 +405,17 @@ class _Prepared:
     units: tuple[_UnitArea, ...]
 
 
-def _prepare(conn: Connection, minutes: int, level: str, code: str | None,
-             kinds: Iterable[str] | None, detour_factor: float | None, release: int | None,
-             settings: ServiceAreaSettings | None, cache: CoverageCache | None) -> _Prepared:
+def _prepare(
+    conn: Connection,
+    minutes: int,
+    level: str,
+    code: str | None,
+    kinds: Iterable[str] | None,
+    detour_factor: float | None,
+    release: int | None,
+    settings: ServiceAreaSettings | None,
+    cache: CoverageCache | None,
+) -> _Prepared:
     check_minutes(minutes)
     check_level(level)
     chosen = check_kinds(kinds)
@@ -380,18 +427,31 @@ def _prepare(conn: Connection, minutes: int, level: str, code: str | None,
     cache = DEFAULT_CACHE if cache is None else cache
     release_id = _release_id(conn, release)
     params: dict[str, Any] = {
-        "release": release_id, "minutes": minutes, "level": level, "kinds": list(chosen),
+        "release": release_id,
+        "minutes": minutes,
+        "level": level,
+        "kinds": list(chosen),
         "drawn": detour_factor is not None,
     }
     distance = settings.tier_distances_m.get(minutes)
     if distance is None:
-        raise InvalidInputError(f"minutes was {minutes} but walking distances are configured "
-                                f"for {sorted(settings.tier_distances_m)} only")
+        raise InvalidInputError(
+            f"minutes was {minutes} but walking distances are configured "
+            f"for {sorted(settings.tier_distances_m)} only"
+        )
     factors = {kind: detour_factor for kind in chosen} if detour_factor is not None else {}
     params["radii_m"] = [distance / factors[k] if factors else 0.0 for k in chosen]
     fingerprint = conn.execute(text(sql("coverage_fingerprint")), params).scalar_one()
-    key = (fingerprint, release_id, minutes, level, chosen, detour_factor, distance,
-           settings.walking_speed_m_per_min)
+    key = (
+        fingerprint,
+        release_id,
+        minutes,
+        level,
+        chosen,
+        detour_factor,
+        distance,
+        settings.walking_speed_m_per_min,
+    )
     overlay = cache.get(key)
     if overlay is None:
         overlay = _compute(conn, params, distance, factors, settings)
@@ -399,9 +459,10 @@ def _prepare(conn: Connection, minutes: int, level: str, code: str | None,
     units = tuple(u for u in overlay.units if code is None or u.code == code)
     if code is not None and not units:
         raise NotFoundError(
-            f"{level} {code} does not exist" + (f" in release {release_id}"
-                                                if level == "grid" else ""),
-            zh=f"{LEVEL_ZH[level]} {code} 不存在")
+            f"{level} {code} does not exist"
+            + (f" in release {release_id}" if level == "grid" else ""),
+            zh=f"{LEVEL_ZH[level]} {code} 不存在",
+        )
     return _Prepared(release_id, chosen, overlay, units)
 
 
@@ -410,8 +471,7 @@ def _release_id(conn: Connection, release: int | None) -> int:
         return get_release(conn, release).id
     current = current_release(conn)
     if current is None:
-        raise NotFoundError("no boundary release is published yet",
-                            zh="尚未发布任何网格边界版本")
+        raise NotFoundError("no boundary release is published yet", zh="尚未发布任何网格边界版本")
     return current.id
 
 
@@ -420,30 +480,60 @@ def _with_circles(name: str) -> str:
     return sql(name).replace("/*circles*/", sql("coverage_circles"))
 
 
-def _compute(conn: Connection, params: dict[str, Any], distance: float,
-             factors: dict[str, float], settings: ServiceAreaSettings) -> _Overlay:
+def _compute(
+    conn: Connection,
+    params: dict[str, Any],
+    distance: float,
+    factors: dict[str, float],
+    settings: ServiceAreaSettings,
+) -> _Overlay:
     # PostGIS functions carry high planner costs, so PostgreSQL would JIT-compile these
     # queries: that takes ~0.3 s, ten times what running them takes. Transaction-scoped.
     conn.execute(text("SET LOCAL jit = off"))
     units = tuple(
-        _UnitArea(r.code, r.name, float(r.area_m2), float(r.covered_area_m2),
-                  float(r.gap_area_m2), shapely.from_wkb(bytes(r.gap_wkb)))
-        for r in conn.execute(text(_with_circles("coverage_units")), params))
+        _UnitArea(
+            r.code,
+            r.name,
+            float(r.area_m2),
+            float(r.covered_area_m2),
+            float(r.gap_area_m2),
+            shapely.from_wkb(bytes(r.gap_wkb)),
+        )
+        for r in conn.execute(text(_with_circles("coverage_units")), params)
+    )
     compounds = tuple(
-        CompoundCoverage(int(r.id), r.name, int(r.households), float(r.lon), float(r.lat),
-                         r.grid_code, bool(r.covered))
-        for r in conn.execute(text(_with_circles("coverage_compounds")), params))
+        CompoundCoverage(
+            int(r.id),
+            r.name,
+            int(r.households),
+            float(r.lon),
+            float(r.lat),
+            r.grid_code,
+            bool(r.covered),
+        )
+        for r in conn.execute(text(_with_circles("coverage_compounds")), params)
+    )
     if factors:
-        kinds = tuple(KindMethod(k, "circle", distance, f, distance / f, n)
-                      for k, f, n in _station_counts(conn, factors))
+        kinds = tuple(
+            KindMethod(k, "circle", distance, f, distance / f, n)
+            for k, f, n in _station_counts(conn, factors)
+        )
         source = "drawn"
     else:
         kinds = tuple(
-            KindMethod(r.kind, r.method, float(r.distance_m), float(r.detour_factor),
-                       float(r.distance_m) / float(r.detour_factor)
-                       if r.method == "circle" else None, int(r.stations))
-            for r in sorted(conn.execute(text(sql("coverage_methods")), params),
-                            key=lambda r: STATION_KINDS.index(r.kind)))
+            KindMethod(
+                r.kind,
+                r.method,
+                float(r.distance_m),
+                float(r.detour_factor),
+                float(r.distance_m) / float(r.detour_factor) if r.method == "circle" else None,
+                int(r.stations),
+            )
+            for r in sorted(
+                conn.execute(text(sql("coverage_methods")), params),
+                key=lambda r: STATION_KINDS.index(r.kind),
+            )
+        )
         source = "stored"
     methods = {k.method for k in kinds}
     distances = {k.distance_m for k in kinds} or {distance}
@@ -465,12 +555,14 @@ def _one(values: set[Any]) -> Any:
     return next(iter(values)) if len(values) == 1 else None
 
 
-def _station_counts(conn: Connection, factors: dict[str, float]
-                    ) -> list[tuple[str, float, int]]:
+def _station_counts(conn: Connection, factors: dict[str, float]) -> list[tuple[str, float, int]]:
     counts: dict[str, int] = {
-        r.kind: int(r.n) for r in conn.execute(text(
-            "SELECT kind, count(*) AS n FROM station WHERE kind = ANY(:kinds) GROUP BY kind"),
-            {"kinds": list(factors)})}
+        r.kind: int(r.n)
+        for r in conn.execute(
+            text("SELECT kind, count(*) AS n FROM station WHERE kind = ANY(:kinds) GROUP BY kind"),
+            {"kinds": list(factors)},
+        )
+    }
     return [(k, f, counts[k]) for k, f in factors.items() if k in counts]
 
 
@@ -480,16 +572,20 @@ def _station_counts(conn: Connection, factors: dict[str, float]
 def check_minutes(minutes: int) -> int:
     """``minutes`` if it is a tier, else InvalidInputError naming the tiers."""
     if minutes not in TIERS:
-        raise InvalidInputError(f"minutes was {minutes} but must be one of 5, 10, 15",
-                                zh=f"分钟数 {minutes} 无效：应为 5、10 或 15")
+        raise InvalidInputError(
+            f"minutes was {minutes} but must be one of 5, 10, 15",
+            zh=f"分钟数 {minutes} 无效：应为 5、10 或 15",
+        )
     return minutes
 
 
 def check_level(level: str) -> str:
     """``level`` if it is known, else InvalidInputError naming the levels."""
     if level not in LEVELS:
-        raise InvalidInputError(f'level was "{level}" but must be one of {", ".join(LEVELS)}',
-                                zh=f"层级“{level}”无效：应为 district、street、community 或 grid")
+        raise InvalidInputError(
+            f'level was "{level}" but must be one of {", ".join(LEVELS)}',
+            zh=f"层级“{level}”无效：应为 district、street、community 或 grid",
+        )
     return level
 
 
@@ -510,8 +606,9 @@ def check_kinds(kinds: Iterable[str] | None) -> tuple[str, ...]:
     if unknown:
         raise InvalidInputError(
             f'kind was "{",".join(unknown)}" but each kind must be one of '
-            f'{", ".join(STATION_KINDS)}',
-            zh=f"站点类型“{','.join(unknown)}”无效：应为 {', '.join(STATION_KINDS)} 之一")
+            f"{', '.join(STATION_KINDS)}",
+            zh=f"站点类型“{','.join(unknown)}”无效：应为 {', '.join(STATION_KINDS)} 之一",
+        )
     return tuple(k for k in STATION_KINDS if k in asked) if asked else STATION_KINDS
 
 
@@ -519,12 +616,18 @@ def check_code(level: str, code: str) -> str:
     """``code`` if it has the digits of a ``level`` code, else InvalidInputError."""
     digits = CODE_DIGITS[level]
     if len(code) != digits or not code.isdigit():
-        hint = next((f"; a {len(code)}-digit code is a {name} code (level={name})"
-                     for name, n in CODE_DIGITS.items()
-                     if n == len(code) and code.isdigit() and name != level), "")
+        hint = next(
+            (
+                f"; a {len(code)}-digit code is a {name} code (level={name})"
+                for name, n in CODE_DIGITS.items()
+                if n == len(code) and code.isdigit() and name != level
+            ),
+            "",
+        )
         raise InvalidInputError(
             f'code was "{code}" but a {level} code must be {digits} digits{hint}',
-            zh=f"编码“{code}”无效：{LEVEL_ZH[level]}编码应为 {digits} 位数字")
+            zh=f"编码“{code}”无效：{LEVEL_ZH[level]}编码应为 {digits} 位数字",
+        )
     return code
 
 
@@ -534,5 +637,6 @@ def check_detour_factor(detour_factor: float) -> float:
     if not low <= detour_factor <= high:
         raise InvalidInputError(
             f"detour_factor was {detour_factor} but must be within [{low}, {high}]",
-            zh=f"绕行系数 {detour_factor} 无效：应在 {low} 到 {high} 之间")
+            zh=f"绕行系数 {detour_factor} 无效：应在 {low} 到 {high} 之间",
+        )
     return detour_factor

@@ -21,7 +21,8 @@ class Health:
 
 def check(conn: Connection) -> Health:
     """Ask the database; raises the driver's error when it cannot be reached."""
-    row = conn.execute(text("SELECT current_setting('server_version') AS pg, "
-                            "postgis_lib_version() AS postgis")).one()
+    row = conn.execute(
+        text("SELECT current_setting('server_version') AS pg, postgis_lib_version() AS postgis")
+    ).one()
     release = current_release(conn)
     return Health(True, row.pg, row.postgis, None if release is None else release.id)

@@ -35,9 +35,15 @@ def locate_point(snapshot: Snapshot, lon: float, lat: float) -> PointAnswer:
     metric_point = snapshot.metric_point(lon, lat)
     if where.grid == OUTSIDE:
         nearest, distance = snapshot.nearest_grid(metric_point)
-        return PointAnswer(None, False, (), None, snapshot.compound_at(lon, lat),
-                           (snapshot.grids[nearest].code, round(distance, 2)),
-                           snapshot.release.id)
+        return PointAnswer(
+            None,
+            False,
+            (),
+            None,
+            snapshot.compound_at(lon, lat),
+            (snapshot.grids[nearest].code, round(distance, 2)),
+            snapshot.release.id,
+        )
     boundary: float | None = 0.0  # on a shared edge or vertex
     if not (where.on_boundary and len(where.candidates) > 1):
         found = snapshot.distance_to_other_grid(metric_point, where.grid)
@@ -53,8 +59,9 @@ def locate_point(snapshot: Snapshot, lon: float, lat: float) -> PointAnswer:
     )
 
 
-def locate_points(snapshot: Snapshot, lon: npt.ArrayLike, lat: npt.ArrayLike
-                  ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_]]:
+def locate_points(
+    snapshot: Snapshot, lon: npt.ArrayLike, lat: npt.ArrayLike
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.bool_]]:
     """Grid index (-1 outside) and on-boundary flag per storage-CRS point."""
     return snapshot.index.locate_many(lon, lat)
 

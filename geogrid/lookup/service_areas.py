@@ -37,9 +37,14 @@ def rebuild(conn: Connection, settings: ServiceAreaSettings) -> int:
     drawn = 0
     for kind in STATION_KINDS:
         for minutes, distance in sorted(settings.tier_distances_m.items()):
-            result = conn.execute(text(sql("service_areas")), {
-                "minutes": minutes, "distance_m": distance, "kind": kind,
-                "detour_factor": detour_factor(kind, settings),
-            })
+            result = conn.execute(
+                text(sql("service_areas")),
+                {
+                    "minutes": minutes,
+                    "distance_m": distance,
+                    "kind": kind,
+                    "detour_factor": detour_factor(kind, settings),
+                },
+            )
             drawn += result.rowcount
     return drawn

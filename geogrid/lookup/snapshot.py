@@ -129,12 +129,16 @@ class Snapshot:
         """
         to_edge = float(shapely.distance(metric_point, self.grid_boundaries[grid]))
         neighbours = self.neighbours[grid]
-        best = (float(shapely.distance(metric_point, self.metric_grids_array[neighbours]).min())
-                if len(neighbours) else math.inf)
+        best = (
+            float(shapely.distance(metric_point, self.metric_grids_array[neighbours]).min())
+            if len(neighbours)
+            else math.inf
+        )
         if best <= to_edge + 1e-6:
             return best
-        near = self.metric_tree.query(metric_point, predicate="dwithin",
-                                      distance=min(best, 200_000.0))
+        near = self.metric_tree.query(
+            metric_point, predicate="dwithin", distance=min(best, 200_000.0)
+        )
         others = [int(j) for j in near if j != grid]
         if not others:
             return None if math.isinf(best) else best
@@ -152,12 +156,23 @@ def build(conn: Connection, release_id: int) -> Snapshot:
     codes = [r.code.strip() for r in rows]
     index = GridIndex.build(codes, list(geoms), release_id)
     by_code = {r.code.strip(): r for r in rows}
-    grids = [GridInfo(c, by_code[c].name, by_code[c].kind, by_code[c].community_code,
-                      by_code[c].community_name, by_code[c].street_code,
-                      by_code[c].street_name, by_code[c].leader_name,
-                      by_code[c].leader_phone, by_code[c].party_branch_name,
-                      by_code[c].party_secretary_name, by_code[c].party_secretary_phone)
-             for c in index.codes]
+    grids = [
+        GridInfo(
+            c,
+            by_code[c].name,
+            by_code[c].kind,
+            by_code[c].community_code,
+            by_code[c].community_name,
+            by_code[c].street_code,
+            by_code[c].street_name,
+            by_code[c].leader_name,
+            by_code[c].leader_phone,
+            by_code[c].party_branch_name,
+            by_code[c].party_secretary_name,
+            by_code[c].party_secretary_phone,
+        )
+        for c in index.codes
+    ]
     metric_array = to_metric(np.array(index.geoms))
     metric = list(metric_array)
     tree = shapely.STRtree(metric_array)
@@ -167,8 +182,9 @@ def build(conn: Connection, release_id: int) -> Snapshot:
     order = np.argsort(first, kind="stable")
     neighbours = np.split(second[order], np.searchsorted(first[order], np.arange(1, len(metric))))
     bounds = tuple(float(v) for v in shapely.total_bounds(np.array(index.geoms)))
-    compounds = conn.execute(text("SELECT id, name, ST_AsBinary(geom) AS wkb FROM compound "
-                                  "ORDER BY id")).all()
+    compounds = conn.execute(
+        text("SELECT id, name, ST_AsBinary(geom) AS wkb FROM compound ORDER BY id")
+    ).all()
     compound_geoms = shapely.from_wkb([bytes(r.wkb) for r in compounds])
     stations = _stations(conn)
     station_xy = np.array([[s.lon, s.lat] for s in stations]).reshape(-1, 2)
@@ -176,14 +192,21 @@ def build(conn: Connection, release_id: int) -> Snapshot:
         points = to_metric(shapely.points(station_xy))
         station_xy = shapely.get_coordinates(points)
     return Snapshot(
-        release=release, index=index, grids=grids, metric_grids=metric,
-        metric_grids_array=metric_array, grid_boundaries=list(shapely.boundary(metric_array)),
-        neighbours=neighbours, metric_tree=tree,
+        release=release,
+        index=index,
+        grids=grids,
+        metric_grids=metric,
+        metric_grids_array=metric_array,
+        grid_boundaries=list(shapely.boundary(metric_array)),
+        neighbours=neighbours,
+        metric_tree=tree,
         metric=LocalMetric(bounds),  # type: ignore[arg-type]
         compound_ids=np.array([r.id for r in compounds], dtype=np.int64),
         compound_names=[r.name for r in compounds],
-        compound_geoms=list(compound_geoms), compound_cells=_cells(compound_geoms),
-        stations=stations, station_xy=station_xy,
+        compound_geoms=list(compound_geoms),
+        compound_cells=_cells(compound_geoms),
+        stations=stations,
+        station_xy=station_xy,
         built_in_s=time.perf_counter() - started,
     )
 
@@ -195,23 +218,31 @@ def _cells(geoms: npt.NDArray[np.object_]) -> dict[tuple[int, int], list[int]]:
         shapely.prepare(geom)
         minx, miny, maxx, maxy = geom.bounds
         for cx in range(math.floor(minx / _COMPOUND_CELL), math.floor(maxx / _COMPOUND_CELL) + 1):
-            for cy in range(math.floor(miny / _COMPOUND_CELL),
-                            math.floor(maxy / _COMPOUND_CELL) + 1):
+            for cy in range(
+                math.floor(miny / _COMPOUND_CELL), math.floor(maxy / _COMPOUND_CELL) + 1
+            ):
                 cells.setdefault((cx, cy), []).append(i)
     return cells
 
 
 def _stations(conn: Connection) -> list[Station]:
     areas: dict[int, dict[int, BaseGeometry]] = {}
-    for r in conn.execute(text("SELECT station_id, minutes, ST_AsBinary(geom) AS wkb "
-                               "FROM service_area")):
+    for r in conn.execute(
+        text("SELECT station_id, minutes, ST_AsBinary(geom) AS wkb FROM service_area")
+    ):
         geom = shapely.from_wkb(bytes(r.wkb))
         shapely.prepare(geom)
         areas.setdefault(r.station_id, {})[int(r.minutes)] = geom
-    rows = conn.execute(text("SELECT id, name, kind, opening_hours, ST_X(geom) AS lon, "
-                             "ST_Y(geom) AS lat FROM station ORDER BY id"))
-    return [Station(r.id, r.name, r.kind, r.lon, r.lat, r.opening_hours, areas.get(r.id, {}))
-            for r in rows]
+    rows = conn.execute(
+        text(
+            "SELECT id, name, kind, opening_hours, ST_X(geom) AS lon, "
+            "ST_Y(geom) AS lat FROM station ORDER BY id"
+        )
+    )
+    return [
+        Station(r.id, r.name, r.kind, r.lon, r.lat, r.opening_hours, areas.get(r.id, {}))
+        for r in rows
+    ]
 
 
 class SnapshotStore:
@@ -247,8 +278,10 @@ class SnapshotStore:
             self.refresh()
             snap = self._current
         if snap is None:
-            raise NotFoundError("no boundary release is published yet; run: geogrid load demo",
-                                zh="尚未发布任何网格边界版本")
+            raise NotFoundError(
+                "no boundary release is published yet; run: geogrid load demo",
+                zh="尚未发布任何网格边界版本",
+            )
         return snap
 
     def release(self, release_id: int) -> Snapshot:
@@ -273,8 +306,10 @@ class SnapshotStore:
         with self._engine.connect() as conn:
             release = release_at(conn, moment)
         if release is None:
-            raise NotFoundError(f"no boundary release was published by {moment.isoformat()}",
-                                zh=f"{moment.isoformat()} 之前尚未发布网格边界版本")
+            raise NotFoundError(
+                f"no boundary release was published by {moment.isoformat()}",
+                zh=f"{moment.isoformat()} 之前尚未发布网格边界版本",
+            )
         return self.release(release.id)
 
     # ---- keeping up ------------------------------------------------------------------------
@@ -291,8 +326,9 @@ class SnapshotStore:
                     return False
                 built = build(conn, int(newest))
             self._current = built
-            log.info("serving boundary release %s (snapshot built in %.2f s)", newest,
-                     built.built_in_s)
+            log.info(
+                "serving boundary release %s (snapshot built in %.2f s)", newest, built.built_in_s
+            )
             if self.on_swap is not None:
                 self.on_swap(built)
             return True
@@ -309,8 +345,9 @@ class SnapshotStore:
         """Follow new releases in a daemon thread (LISTEN/NOTIFY plus a counter poll)."""
         if self._watcher is not None:
             return
-        self._watcher = threading.Thread(target=self._watch, args=(poll_s,), daemon=True,
-                                         name="geogrid-release-watcher")
+        self._watcher = threading.Thread(
+            target=self._watch, args=(poll_s,), daemon=True, name="geogrid-release-watcher"
+        )
         self._watcher.start()
 
     def stop(self) -> None:
@@ -346,5 +383,14 @@ class SnapshotStore:
                 self._stop.wait(2.0)
 
 
-__all__ = ["CHANNEL", "METRIC_SRID", "OUTSIDE", "STORAGE_SRID", "GridInfo", "Snapshot",
-           "SnapshotStore", "Station", "build"]
+__all__ = [
+    "CHANNEL",
+    "METRIC_SRID",
+    "OUTSIDE",
+    "STORAGE_SRID",
+    "GridInfo",
+    "Snapshot",
+    "SnapshotStore",
+    "Station",
+    "build",
+]

@@ -29,14 +29,21 @@ def parse_kinds(kinds: Iterable[str] | None) -> set[str] | None:
     chosen = {k.strip() for k in kinds or () if k.strip()}
     unknown = sorted(chosen - set(STATION_KINDS))
     if unknown:
-        raise InvalidInputError(f"kind was {unknown} but must be among {list(STATION_KINDS)}",
-                                zh=f"站点类型 {unknown} 无效，可选：{list(STATION_KINDS)}")
+        raise InvalidInputError(
+            f"kind was {unknown} but must be among {list(STATION_KINDS)}",
+            zh=f"站点类型 {unknown} 无效，可选：{list(STATION_KINDS)}",
+        )
     return chosen or None
 
 
-def nearest_stations(snapshot: Snapshot, lon: float, lat: float, k: int,
-                     kinds: set[str] | None, settings: ServiceAreaSettings
-                     ) -> list[NearbyStation]:
+def nearest_stations(
+    snapshot: Snapshot,
+    lon: float,
+    lat: float,
+    k: int,
+    kinds: set[str] | None,
+    settings: ServiceAreaSettings,
+) -> list[NearbyStation]:
     """The ``k`` stations nearest to a storage-CRS point, nearest first.
 
     Distances are straight lines in EPSG:4548 metres; walking time is distance x detour

@@ -45,8 +45,10 @@ LIMIT :fetch
 """
 
 
-_UNIT_NAME = {"street": "SELECT name FROM street WHERE code = :c",
-              "community": "SELECT name FROM community WHERE code = :c"}
+_UNIT_NAME = {
+    "street": "SELECT name FROM street WHERE code = :c",
+    "community": "SELECT name FROM community WHERE code = :c",
+}
 
 
 def _unit_name(conn: Connection, level: str, code: str) -> str:
@@ -80,8 +82,9 @@ def _case_filters(conn: Connection, found: CaseFilter) -> tuple[tuple[str, str],
     return tuple(shown)
 
 
-def case_view(conn: Connection, found: CaseFilter | None = None, *,
-              hex_resolution: int = 8) -> CaseMapView:
+def case_view(
+    conn: Connection, found: CaseFilter | None = None, *, hex_resolution: int = 8
+) -> CaseMapView:
     """Everything the case map draws for the cases ``found`` selects (default: all).
 
     Parameters
@@ -103,7 +106,8 @@ def case_view(conn: Connection, found: CaseFilter | None = None, *,
     if hex_resolution not in CASE_HEX_RESOLUTIONS:
         raise InvalidInputError(
             f"resolution was {hex_resolution} but must be one of {list(CASE_HEX_RESOLUTIONS)}",
-            zh=f"H3 分辨率 {hex_resolution} 无效，可选：{list(CASE_HEX_RESOLUTIONS)}")
+            zh=f"H3 分辨率 {hex_resolution} 无效，可选：{list(CASE_HEX_RESOLUTIONS)}",
+        )
     chosen = found or CaseFilter()
     release = current_release_id(conn)
     tolerance = tolerance_m(OVERVIEW_ZOOM)
@@ -113,25 +117,47 @@ def case_view(conn: Connection, found: CaseFilter | None = None, *,
     places = []
     for grid, shape in zip(grids, shapes, strict=True):
         unit = counts.get(grid.code)
-        places.append(GridCases(grid.code, grid.name, grid.community.name, grid.street.name,
-                                0 if unit is None else unit.cases,
-                                0 if unit is None else unit.open,
-                                0 if unit is None else unit.overdue, shape))
+        places.append(
+            GridCases(
+                grid.code,
+                grid.name,
+                grid.community.name,
+                grid.street.name,
+                0 if unit is None else unit.cases,
+                0 if unit is None else unit.open,
+                0 if unit is None else unit.overdue,
+                shape,
+            )
+        )
     current = {g.code for g in grids}
     hexes = []
     for cell in case_queries.count_h3(conn, chosen, hex_resolution):
         ring = [(lon, lat) for lat, lon in h3.cell_to_boundary(cell.cell)]
-        hexes.append(CaseCell(cell.cell, cell.cases, cell.open, cell.overdue,
-                              shapely.Polygon(ring)))
+        hexes.append(
+            CaseCell(cell.cell, cell.cases, cell.open, cell.overdue, shapely.Polygon(ring))
+        )
     query = _CASE_MARKERS.replace("{filter}", sql("case_filter"))
-    rows = conn.execute(text(query), {**case_queries.filter_params(conn, chosen),
-                                      "fetch": MAX_CASE_MARKERS})
-    cases = tuple(CasePlace(int(r.id), float(r.lon), float(r.lat), r.status,
-                            STATUS_ZH.get(r.status, r.status), r.category, r.category_name,
-                            r.category_major, r.created_at.astimezone(LOCAL),
-                            str(r.grid_code).strip(), r.grid_name, bool(r.open),
-                            bool(r.overdue))
-                  for r in rows)
+    rows = conn.execute(
+        text(query), {**case_queries.filter_params(conn, chosen), "fetch": MAX_CASE_MARKERS}
+    )
+    cases = tuple(
+        CasePlace(
+            int(r.id),
+            float(r.lon),
+            float(r.lat),
+            r.status,
+            STATUS_ZH.get(r.status, r.status),
+            r.category,
+            r.category_name,
+            r.category_major,
+            r.created_at.astimezone(LOCAL),
+            str(r.grid_code).strip(),
+            r.grid_name,
+            bool(r.open),
+            bool(r.overdue),
+        )
+        for r in rows
+    )
     return CaseMapView(
         release=release,
         district=district_area(conn, tolerance),

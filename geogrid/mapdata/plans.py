@@ -37,13 +37,23 @@ def _reshaped(old: BaseGeometry, new: BaseGeometry) -> bool:
     return bool(to_metric(shapely.symmetric_difference(old, new)).area >= _RESHAPED_M2)
 
 
-def _plan_grids(grids: dict[str, dict[str, Any]], codes: Iterable[str], tolerance: float,
-                ) -> tuple[PlanGrid, ...]:
+def _plan_grids(
+    grids: dict[str, dict[str, Any]],
+    codes: Iterable[str],
+    tolerance: float,
+) -> tuple[PlanGrid, ...]:
     chosen = sorted(c for c in codes if c in grids)
     shapes = simplify_coverage([grids[c]["geometry"] for c in chosen], tolerance)
-    return tuple(PlanGrid(c, str(grids[c].get("name") or c), str(grids[c].get("kind") or ""),
-                          str(grids[c].get("community_code") or ""), shape)
-                 for c, shape in zip(chosen, shapes, strict=True))
+    return tuple(
+        PlanGrid(
+            c,
+            str(grids[c].get("name") or c),
+            str(grids[c].get("kind") or ""),
+            str(grids[c].get("community_code") or ""),
+            shape,
+        )
+        for c, shape in zip(chosen, shapes, strict=True)
+    )
 
 
 def plan_view(conn: Connection, plan_id: int, *, with_base: bool = True) -> PlanView:
@@ -67,8 +77,9 @@ def plan_view(conn: Connection, plan_id: int, *, with_base: bool = True) -> Plan
     changed = set(before.grids) ^ set(after.grids)
     for code in set(before.grids) & set(after.grids):
         old, new = before.grids[code], after.grids[code]
-        if (any(old.get(k) != new.get(k) for k in GRID_ATTRIBUTES)
-                or _reshaped(old["geometry"], new["geometry"])):
+        if any(old.get(k) != new.get(k) for k in GRID_ATTRIBUTES) or _reshaped(
+            old["geometry"], new["geometry"]
+        ):
             changed.add(code)
     shown = set(changed)
     if changed:
@@ -78,11 +89,16 @@ def plan_view(conn: Connection, plan_id: int, *, with_base: bool = True) -> Plan
             for hit in tree.query(before.grids[code]["geometry"], predicate="intersects"):
                 shown.add(tree_codes[int(hit)])
     return PlanView(
-        plan_id=plan.id, comment=plan.comment, status=plan.status,
-        base_release=plan.base_release, district=district_area(conn, tolerance_m(OVERVIEW_ZOOM)),
+        plan_id=plan.id,
+        comment=plan.comment,
+        status=plan.status,
+        base_release=plan.base_release,
+        district=district_area(conn, tolerance_m(OVERVIEW_ZOOM)),
         edits=tuple(PlanEditItem(e.id, e.op, e.comment) for e in plan.edits),
-        base=(_plan_grids(before.grids, before.grids, tolerance_m(OVERVIEW_ZOOM)) if with_base
-              else ()),
+        base=(
+            _plan_grids(before.grids, before.grids, tolerance_m(OVERVIEW_ZOOM)) if with_base else ()
+        ),
         before=_plan_grids(before.grids, shown, tolerance),
         after=_plan_grids(after.grids, changed, tolerance),
-        touched=tuple(sorted(changed)))
+        touched=tuple(sorted(changed)),
+    )

@@ -77,8 +77,7 @@ def tolerance_m(zoom: int) -> float:
     return float(0.5 * 156_543.034 * math.cos(math.radians(_SCALE_LAT)) / 2**zoom)
 
 
-def simplify_coverage(geometries: Sequence[BaseGeometry], tolerance: float
-                      ) -> list[BaseGeometry]:
+def simplify_coverage(geometries: Sequence[BaseGeometry], tolerance: float) -> list[BaseGeometry]:
     """Simplify polygons that tile an area by ``tolerance`` metres, keeping shared edges shared.
 
     Runs GEOS' coverage simplification in EPSG:4548 metres: every edge two polygons share is
@@ -107,8 +106,9 @@ def simplify_one(geometry: BaseGeometry, tolerance: float) -> BaseGeometry:
     """One geometry simplified by ``tolerance`` metres (topology-preserving)."""
     if geometry.is_empty:
         return geometry
-    result: BaseGeometry = from_metric(shapely.simplify(to_metric(geometry), tolerance,
-                                                        preserve_topology=True))
+    result: BaseGeometry = from_metric(
+        shapely.simplify(to_metric(geometry), tolerance, preserve_topology=True)
+    )
     return result
 
 
@@ -127,8 +127,10 @@ def all_pages(fetch: Callable[[Any], features.Page[T]]) -> list[T]:
 def current_release_id(conn: Connection) -> int:
     release = current_release(conn)
     if release is None:
-        raise NotFoundError("no boundary release is published yet; run: geogrid load demo",
-                            zh="尚未发布任何网格边界版本")
+        raise NotFoundError(
+            "no boundary release is published yet; run: geogrid load demo",
+            zh="尚未发布任何网格边界版本",
+        )
     return release.id
 
 
@@ -145,13 +147,14 @@ def _bbox(geometry: BaseGeometry, margin_deg: float) -> str:
 
 
 def district_area(conn: Connection, tolerance: float) -> Area:
-    row = conn.execute(text("SELECT code, name, ST_AsBinary(geom) AS wkb FROM district "
-                            "ORDER BY code LIMIT 1")).one_or_none()
+    row = conn.execute(
+        text("SELECT code, name, ST_AsBinary(geom) AS wkb FROM district ORDER BY code LIMIT 1")
+    ).one_or_none()
     if row is None:
-        raise NotFoundError("no district is loaded; run: geogrid load demo",
-                            zh="尚未加载区界数据")
-    return Area(str(row.code).strip(), row.name,
-                simplify_one(shapely.from_wkb(bytes(row.wkb)), tolerance))
+        raise NotFoundError("no district is loaded; run: geogrid load demo", zh="尚未加载区界数据")
+    return Area(
+        str(row.code).strip(), row.name, simplify_one(shapely.from_wkb(bytes(row.wkb)), tolerance)
+    )
 
 
 def _streets(conn: Connection, tolerance: float) -> tuple[Area, ...]:
@@ -161,31 +164,47 @@ def _streets(conn: Connection, tolerance: float) -> tuple[Area, ...]:
 
 
 def _communities(conn: Connection, tolerance: float) -> tuple[Area, ...]:
-    found = all_pages(lambda after: features.communities(conn, limit=features.MAX_LIMIT,
-                                                      after=after))
+    found = all_pages(
+        lambda after: features.communities(conn, limit=features.MAX_LIMIT, after=after)
+    )
     shapes = simplify_coverage([c.geometry for c in found], tolerance)
-    return tuple(Area(c.code, c.name, g, c.street.name)
-                 for c, g in zip(found, shapes, strict=True))
+    return tuple(Area(c.code, c.name, g, c.street.name) for c, g in zip(found, shapes, strict=True))
 
 
 def _compounds(conn: Connection, bbox: str | None = None) -> list[features.Compound]:
-    return all_pages(lambda after: features.compounds(conn, bbox=bbox, limit=features.MAX_LIMIT,
-                                                   after=after))
+    return all_pages(
+        lambda after: features.compounds(conn, bbox=bbox, limit=features.MAX_LIMIT, after=after)
+    )
 
 
-def _compound_places(found: Iterable[features.Compound], tolerance: float
-                     ) -> tuple[CompoundPlace, ...]:
+def _compound_places(
+    found: Iterable[features.Compound], tolerance: float
+) -> tuple[CompoundPlace, ...]:
     items = list(found)
     # Compounds do not tile anything: each is simplified on its own.
     shapes = [simplify_one(c.geometry, tolerance) for c in items]
-    return tuple(CompoundPlace(c.id, c.name, c.kind, c.households, c.smart_safe, c.three_no,
-                               None if c.grid is None else c.grid.code,
-                               None if c.grid is None else c.grid.name, g)
-                 for c, g in zip(items, shapes, strict=True))
+    return tuple(
+        CompoundPlace(
+            c.id,
+            c.name,
+            c.kind,
+            c.households,
+            c.smart_safe,
+            c.three_no,
+            None if c.grid is None else c.grid.code,
+            None if c.grid is None else c.grid.name,
+            g,
+        )
+        for c, g in zip(items, shapes, strict=True)
+    )
 
 
-def _grid_places(grids: Sequence[Grid], compounds: Iterable[features.Compound],
-                 show_personal: bool, tolerance: float | None) -> tuple[GridPlace, ...]:
+def _grid_places(
+    grids: Sequence[Grid],
+    compounds: Iterable[features.Compound],
+    show_personal: bool,
+    tolerance: float | None,
+) -> tuple[GridPlace, ...]:
     """Grids with their households and compounds counted (a compound counts in one grid)."""
     households: dict[str, int] = defaultdict(int)
     counted: dict[str, int] = defaultdict(int)
@@ -193,19 +212,36 @@ def _grid_places(grids: Sequence[Grid], compounds: Iterable[features.Compound],
         if compound.grid is not None:
             households[compound.grid.code] += compound.households
             counted[compound.grid.code] += 1
-    shapes = ([g.geometry for g in grids] if tolerance is None
-              else simplify_coverage([g.geometry for g in grids], tolerance))
+    shapes = (
+        [g.geometry for g in grids]
+        if tolerance is None
+        else simplify_coverage([g.geometry for g in grids], tolerance)
+    )
     places = []
     for grid, shape in zip(grids, shapes, strict=True):
         name, phone = _person(grid.leader.name, grid.leader.phone, show_personal)
-        places.append(GridPlace(grid.code, grid.name, grid.kind, grid.dedicated_unit_name,
-                                grid.community.name, grid.street.name, name, phone,
-                                households[grid.code], counted[grid.code], shape))
+        places.append(
+            GridPlace(
+                grid.code,
+                grid.name,
+                grid.kind,
+                grid.dedicated_unit_name,
+                grid.community.name,
+                grid.street.name,
+                name,
+                phone,
+                households[grid.code],
+                counted[grid.code],
+                shape,
+            )
+        )
     return tuple(places)
 
 
-_AREAS = ("SELECT station_id, minutes, method, distance_m, detour_factor, "
-          "ST_AsBinary(geom) AS wkb FROM service_area ORDER BY station_id, minutes")
+_AREAS = (
+    "SELECT station_id, minutes, method, distance_m, detour_factor, "
+    "ST_AsBinary(geom) AS wkb FROM service_area ORDER BY station_id, minutes"
+)
 
 
 def _stations(conn: Connection, kinds: Iterable[str] | None = None) -> tuple[StationPlace, ...]:
@@ -213,15 +249,32 @@ def _stations(conn: Connection, kinds: Iterable[str] | None = None) -> tuple[Sta
     areas: dict[int, list[ServiceArea]] = defaultdict(list)
     for r in conn.execute(text(_AREAS)):
         distance, factor = float(r.distance_m), float(r.detour_factor)
-        areas[int(r.station_id)].append(ServiceArea(
-            int(r.minutes), r.method, distance / factor if r.method == "circle" else None,
-            distance, factor, shapely.from_wkb(bytes(r.wkb))))
+        areas[int(r.station_id)].append(
+            ServiceArea(
+                int(r.minutes),
+                r.method,
+                distance / factor if r.method == "circle" else None,
+                distance,
+                factor,
+                shapely.from_wkb(bytes(r.wkb)),
+            )
+        )
     found = all_pages(lambda after: features.stations(conn, limit=features.MAX_LIMIT, after=after))
-    return tuple(StationPlace(s.id, s.name, s.kind, float(s.geometry.x), float(s.geometry.y),
-                              s.opening_hours, s.address,
-                              None if s.community is None else s.community.name,
-                              tuple(areas.get(s.id, ())))
-                 for s in found if s.kind in chosen)
+    return tuple(
+        StationPlace(
+            s.id,
+            s.name,
+            s.kind,
+            float(s.geometry.x),
+            float(s.geometry.y),
+            s.opening_hours,
+            s.address,
+            None if s.community is None else s.community.name,
+            tuple(areas.get(s.id, ())),
+        )
+        for s in found
+        if s.kind in chosen
+    )
 
 
 def _hexes(conn: Connection, minutes: int, resolution: int) -> tuple[HexCell, ...]:
@@ -231,8 +284,14 @@ def _hexes(conn: Connection, minutes: int, resolution: int) -> tuple[HexCell, ..
         if cell.tally.households_uncovered <= 0:
             continue
         ring = [(lon, lat) for lat, lon in h3.cell_to_boundary(cell.cell)]
-        found.append(HexCell(cell.cell, cell.tally.households, cell.tally.households_uncovered,
-                             shapely.Polygon(ring)))
+        found.append(
+            HexCell(
+                cell.cell,
+                cell.tally.households,
+                cell.tally.households_uncovered,
+                shapely.Polygon(ring),
+            )
+        )
     return tuple(found)
 
 
@@ -256,8 +315,11 @@ def overview(conn: Connection, principal: Principal, *, minutes: int = 15) -> Ov
     grids = all_pages(lambda after: features.grids(conn, limit=features.MAX_LIMIT, after=after))
     compounds = _compounds(conn)
     report = coverage.coverage_gaps(conn, minutes=minutes, level="district")
-    gap = shapely.union_all([u.gap for u in report.units]) if report.units \
+    gap = (
+        shapely.union_all([u.gap for u in report.units])
+        if report.units
         else shapely.GeometryCollection()
+    )
     return Overview(
         release=release,
         district=district_area(conn, tolerance),
@@ -284,16 +346,18 @@ def grid_view(conn: Connection, code: str, principal: Principal) -> GridView:
     tolerance = tolerance_m(GRID_ZOOM)
     # About 1.5 km around the grid: the neighbours and anything a 15-minute circle reaches.
     around = _bbox(grid.geometry, 0.015)
-    nearby = all_pages(lambda after: features.grids(conn, bbox=around, limit=features.MAX_LIMIT,
-                                                 after=after))
+    nearby = all_pages(
+        lambda after: features.grids(conn, bbox=around, limit=features.MAX_LIMIT, after=after)
+    )
     metric = to_metric(np.asarray([g.geometry for g in nearby], dtype=object))
     [own] = [i for i, g in enumerate(nearby) if g.code == grid.code]
     touching = shapely.dwithin(metric, metric[own], 0.5)
     compounds = _compounds(conn, _bbox(grid.geometry, 0.003))
     places = _grid_places(nearby, compounds, principal.sees_personal_data, tolerance)
     community = next(c for c in _communities(conn, tolerance) if c.code == grid.community.code)
-    reaching = tuple(s for s in _stations(conn)
-                     if any(a.geometry.intersects(grid.geometry) for a in s.areas))
+    reaching = tuple(
+        s for s in _stations(conn) if any(a.geometry.intersects(grid.geometry) for a in s.areas)
+    )
     return GridView(
         release=grid.release,
         grid=places[own],
@@ -305,8 +369,9 @@ def grid_view(conn: Connection, code: str, principal: Principal) -> GridView:
     )
 
 
-def coverage_view(conn: Connection, *, minutes: int = 15,
-                  kinds: Iterable[str] | None = None) -> CoverageView:
+def coverage_view(
+    conn: Connection, *, minutes: int = 15, kinds: Iterable[str] | None = None
+) -> CoverageView:
     """Households covered per community by tier ``minutes`` of the stations of ``kinds``."""
     chosen = coverage.check_kinds(kinds)
     report = coverage.coverage_gaps(conn, minutes=minutes, level="community", kinds=chosen)
@@ -316,28 +381,52 @@ def coverage_view(conn: Connection, *, minutes: int = 15,
     for unit in report.units:
         tally = unit.tally
         outline = outlines.get(unit.code)
-        rows.append(CommunityCoverage(
-            unit.code, unit.name, None if outline is None else outline.parent_name,
-            tally.households, tally.households_covered, tally.households_covered_share,
-            unit.covered_share, unit.gap_area_m2,
-            outline.geometry if outline is not None else simplify_one(unit.gap, tolerance),
-            simplify_one(unit.gap, tolerance)))
-    methods = sorted({f"{k.method} {k.distance_m:g} m / {k.detour_factor:g}"
-                      if k.method == "circle" else k.method for k in report.method.kinds})
-    return CoverageView(report.release, minutes, chosen, "; ".join(methods) or "circle",
-                        district_area(conn, tolerance), tuple(rows), _stations(conn, chosen))
+        rows.append(
+            CommunityCoverage(
+                unit.code,
+                unit.name,
+                None if outline is None else outline.parent_name,
+                tally.households,
+                tally.households_covered,
+                tally.households_covered_share,
+                unit.covered_share,
+                unit.gap_area_m2,
+                outline.geometry if outline is not None else simplify_one(unit.gap, tolerance),
+                simplify_one(unit.gap, tolerance),
+            )
+        )
+    methods = sorted(
+        {
+            f"{k.method} {k.distance_m:g} m / {k.detour_factor:g}"
+            if k.method == "circle"
+            else k.method
+            for k in report.method.kinds
+        }
+    )
+    return CoverageView(
+        report.release,
+        minutes,
+        chosen,
+        "; ".join(methods) or "circle",
+        district_area(conn, tolerance),
+        tuple(rows),
+        _stations(conn, chosen),
+    )
 
 
-def locate_view(conn: Connection, lon: float | None, lat: float | None,
-                crs: str = "wgs84") -> LocateView:
+def locate_view(
+    conn: Connection, lon: float | None, lat: float | None, crs: str = "wgs84"
+) -> LocateView:
     """The grids around the district and the point (lon, lat) in ``crs``, if given.
 
     Raises InvalidInputError for a bad point or coordinate system (the message names the
     value and the allowed range).
     """
     if (lon is None) != (lat is None):
-        raise InvalidInputError("lon and lat must be given together (or neither, for a map "
-                                "without a point)", zh="lon 与 lat 须同时给出（或都不给）")
+        raise InvalidInputError(
+            "lon and lat must be given together (or neither, for a map without a point)",
+            zh="lon 与 lat 须同时给出（或都不给）",
+        )
     point = None if lon is None or lat is None else point_to_storage(lon, lat, crs)
     tolerance = tolerance_m(LOCATE_ZOOM)
     district = district_area(conn, tolerance)

@@ -49,8 +49,13 @@ class Package:
 LEAFLET = Package("leaflet", "1.9.3", "npm", "BSD-2-Clause", ("LICENSE",))
 JQUERY = Package("jquery", "3.7.1", "npm", "MIT", ("LICENSE.txt",))
 BOOTSTRAP = Package("bootstrap", "5.2.2", "npm", "MIT", ("LICENSE",))
-FONTAWESOME = Package("@fortawesome/fontawesome-free", "6.2.0", "npm",
-                      "CC-BY-4.0 (icons), OFL-1.1 (fonts), MIT (code)", ("LICENSE.txt",))
+FONTAWESOME = Package(
+    "@fortawesome/fontawesome-free",
+    "6.2.0",
+    "npm",
+    "CC-BY-4.0 (icons), OFL-1.1 (fonts), MIT (code)",
+    ("LICENSE.txt",),
+)
 AWESOME_MARKERS = Package("drmonty-leaflet-awesome-markers", "2.0.2", "npm", "MIT")
 FULLSCREEN = Package("leaflet.fullscreen", "3.0.0", "npm", "MIT", ("LICENSE",))
 SEARCH = Package("leaflet-search", "2.9.7", "npm", "MIT", ("license.txt",))
@@ -61,8 +66,18 @@ DRAW = Package("leaflet-draw", "1.0.2", "npm", "MIT", ("package.json",))
 #: folium.plugins.MarkerCluster's version (the case map clusters its markers).
 MARKERCLUSTER = Package("leaflet.markercluster", "1.1.0", "npm", "MIT", ("MIT-LICENCE.txt",))
 
-PACKAGES = (LEAFLET, JQUERY, BOOTSTRAP, FONTAWESOME, AWESOME_MARKERS, FULLSCREEN, SEARCH,
-            FOLIUM, DRAW, MARKERCLUSTER)
+PACKAGES = (
+    LEAFLET,
+    JQUERY,
+    BOOTSTRAP,
+    FONTAWESOME,
+    AWESOME_MARKERS,
+    FULLSCREEN,
+    SEARCH,
+    FOLIUM,
+    DRAW,
+    MARKERCLUSTER,
+)
 
 
 @dataclass(frozen=True)
@@ -80,62 +95,97 @@ class Asset:
         return f"{self.package.folder}/{self.path}"
 
 
-_FA_FONTS = tuple(f"webfonts/fa-{n}.{ext}" for n in ("brands-400", "regular-400", "solid-900",
-                                                       "v4compatibility")
-                  for ext in ("woff2", "ttf"))
+_FA_FONTS = tuple(
+    f"webfonts/fa-{n}.{ext}"
+    for n in ("brands-400", "regular-400", "solid-900", "v4compatibility")
+    for ext in ("woff2", "ttf")
+)
 
 #: Every CDN URL a geogrid map may reference, and the vendored file that replaces it.
 VENDORED: dict[str, Asset] = {
-    "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js":
-        Asset(LEAFLET, "dist/leaflet.js"),
-    "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css":
-        Asset(LEAFLET, "dist/leaflet.css", tuple(
-            f"dist/images/{n}" for n in ("layers.png", "layers-2x.png", "marker-icon.png",
-                                         "marker-icon-2x.png", "marker-shadow.png"))),
+    "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js": Asset(LEAFLET, "dist/leaflet.js"),
+    "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css": Asset(
+        LEAFLET,
+        "dist/leaflet.css",
+        tuple(
+            f"dist/images/{n}"
+            for n in (
+                "layers.png",
+                "layers-2x.png",
+                "marker-icon.png",
+                "marker-icon-2x.png",
+                "marker-shadow.png",
+            )
+        ),
+    ),
     "https://code.jquery.com/jquery-3.7.1.min.js": Asset(JQUERY, "dist/jquery.min.js"),
-    "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js":
-        Asset(BOOTSTRAP, "dist/js/bootstrap.bundle.min.js"),
-    "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/css/bootstrap.min.css":
-        Asset(BOOTSTRAP, "dist/css/bootstrap.min.css"),
-    "https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@6.2.0/css/all.min.css":
-        Asset(FONTAWESOME, "css/all.min.css", _FA_FONTS),
+    "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/js/bootstrap.bundle.min.js": Asset(
+        BOOTSTRAP, "dist/js/bootstrap.bundle.min.js"
+    ),
+    "https://cdn.jsdelivr.net/npm/bootstrap@5.2.2/dist/css/bootstrap.min.css": Asset(
+        BOOTSTRAP, "dist/css/bootstrap.min.css"
+    ),
+    "https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@6.2.0/css/all.min.css": Asset(
+        FONTAWESOME, "css/all.min.css", _FA_FONTS
+    ),
     "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/"
     "leaflet.awesome-markers.js": Asset(AWESOME_MARKERS, "js/leaflet.awesome-markers.js"),
     "https://cdnjs.cloudflare.com/ajax/libs/Leaflet.awesome-markers/2.0.2/"
-    "leaflet.awesome-markers.css": Asset(AWESOME_MARKERS, "css/leaflet.awesome-markers.css", tuple(
-        f"css/images/{n}" for n in ("markers-soft.png", "markers-soft@2x.png",
-                                    "markers-shadow.png", "markers-shadow@2x.png"))),
+    "leaflet.awesome-markers.css": Asset(
+        AWESOME_MARKERS,
+        "css/leaflet.awesome-markers.css",
+        tuple(
+            f"css/images/{n}"
+            for n in (
+                "markers-soft.png",
+                "markers-soft@2x.png",
+                "markers-shadow.png",
+                "markers-shadow@2x.png",
+            )
+        ),
+    ),
     "https://cdn.jsdelivr.net/gh/python-visualization/folium/folium/templates/"
     "leaflet.awesome.rotate.min.css": Asset(FOLIUM, "folium/templates/leaflet.awesome.rotate.css"),
     # jsDelivr minifies on the fly; the npm package holds the source file.
-    "https://cdn.jsdelivr.net/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.min.js":
-        Asset(FULLSCREEN, "Control.FullScreen.js"),
-    "https://cdn.jsdelivr.net/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.css":
-        Asset(FULLSCREEN, "Control.FullScreen.css", ("icon-fullscreen.svg",)),
-    "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.js":
-        Asset(SEARCH, "dist/leaflet-search.min.js"),
-    "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.css":
-        Asset(SEARCH, "dist/leaflet-search.min.css",
-              ("images/search-icon.png", "images/loader.gif")),
-    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.draw/1.0.2/leaflet.draw.js":
-        Asset(DRAW, "dist/leaflet.draw.js"),
-    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.draw/1.0.2/leaflet.draw.css":
-        Asset(DRAW, "dist/leaflet.draw.css", tuple(
-            f"dist/images/{n}" for n in ("spritesheet.png", "spritesheet-2x.png",
-                                         "spritesheet.svg"))),
-    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/leaflet.markercluster.js":
-        Asset(MARKERCLUSTER, "dist/leaflet.markercluster.js"),
-    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.css":
-        Asset(MARKERCLUSTER, "dist/MarkerCluster.css"),
+    "https://cdn.jsdelivr.net/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.min.js": Asset(
+        FULLSCREEN, "Control.FullScreen.js"
+    ),
+    "https://cdn.jsdelivr.net/npm/leaflet.fullscreen@3.0.0/Control.FullScreen.css": Asset(
+        FULLSCREEN, "Control.FullScreen.css", ("icon-fullscreen.svg",)
+    ),
+    "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.js": Asset(
+        SEARCH, "dist/leaflet-search.min.js"
+    ),
+    "https://cdn.jsdelivr.net/npm/leaflet-search@2.9.7/dist/leaflet-search.min.css": Asset(
+        SEARCH, "dist/leaflet-search.min.css", ("images/search-icon.png", "images/loader.gif")
+    ),
+    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.draw/1.0.2/leaflet.draw.js": Asset(
+        DRAW, "dist/leaflet.draw.js"
+    ),
+    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.draw/1.0.2/leaflet.draw.css": Asset(
+        DRAW,
+        "dist/leaflet.draw.css",
+        tuple(
+            f"dist/images/{n}" for n in ("spritesheet.png", "spritesheet-2x.png", "spritesheet.svg")
+        ),
+    ),
+    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/leaflet.markercluster.js": Asset(
+        MARKERCLUSTER, "dist/leaflet.markercluster.js"
+    ),
+    "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/MarkerCluster.css": Asset(
+        MARKERCLUSTER, "dist/MarkerCluster.css"
+    ),
     "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0/"
     "MarkerCluster.Default.css": Asset(MARKERCLUSTER, "dist/MarkerCluster.Default.css"),
 }
 
 #: Folium defaults deliberately left out: Bootstrap 3's glyphicons serve only
 #: ``folium.Icon(prefix="glyphicon")``, which geogrid maps never use (they use Font Awesome).
-DROPPED = frozenset({
-    "https://netdna.bootstrapcdn.com/bootstrap/3.0.0/css/bootstrap-glyphicons.css",
-})
+DROPPED = frozenset(
+    {
+        "https://netdna.bootstrapcdn.com/bootstrap/3.0.0/css/bootstrap-glyphicons.css",
+    }
+)
 
 #: Our own assets, as ``OWN + path`` in ``default_js``/``default_css``.
 OWN_FILES = ("geogrid/maps.js", "geogrid/maps.css")
@@ -153,14 +203,15 @@ def _digest(path: str) -> str:
 def _resolve(url: str) -> str | None:
     """Path under ``maps/static`` for a CDN URL or own asset; None when deliberately dropped."""
     if url.startswith(OWN):
-        return url[len(OWN):]
+        return url[len(OWN) :]
     if url in VENDORED:
         return VENDORED[url].local
     if url in DROPPED:
         return None
     raise ExternalAssetError(
         f'"{url}" is not vendored: add it to maps.assets.VENDORED and run '
-        "python -m maps.vendor (geogrid maps load nothing from other hosts)")
+        "python -m maps.vendor (geogrid maps load nothing from other hosts)"
+    )
 
 
 def _walk(element: Any) -> Any:
@@ -202,8 +253,11 @@ _TRUETYPE = re.compile(r",\s*url\([^)]*\.ttf\)\s*format\(\"truetype\"\)")
 
 
 def _data_uri(path: Path) -> str:
-    kind = {".woff2": "font/woff2", ".ttf": "font/ttf", ".svg": "image/svg+xml"}.get(
-        path.suffix) or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    kind = (
+        {".woff2": "font/woff2", ".ttf": "font/ttf", ".svg": "image/svg+xml"}.get(path.suffix)
+        or mimetypes.guess_type(path.name)[0]
+        or "application/octet-stream"
+    )
     return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
 
 
@@ -252,8 +306,11 @@ def render_page(root: Any, static_url: str | None) -> str:
     return html
 
 
-_REFERENCE = re.compile(r"""<(?:script|link|img|iframe|source)\b[^>]*?\b(?:src|href)\s*=\s*["']?"""
-                        r"""([^"' >]+)""", re.IGNORECASE)
+_REFERENCE = re.compile(
+    r"""<(?:script|link|img|iframe|source)\b[^>]*?\b(?:src|href)\s*=\s*["']?"""
+    r"""([^"' >]+)""",
+    re.IGNORECASE,
+)
 _IMPORT = re.compile(r"@import\s+(?:url\()?['\"]?([^'\")\s;]+)", re.IGNORECASE)
 
 
@@ -270,8 +327,12 @@ def external_references(html: str) -> list[str]:
     ['https://x/y.png']
     """
     found = _REFERENCE.findall(html) + _IMPORT.findall(html)
-    return [u for u in found if re.match(r"^(?:[a-z][a-z0-9+.-]*:|//)", u, re.IGNORECASE)
-            and not u.lower().startswith("data:")]
+    return [
+        u
+        for u in found
+        if re.match(r"^(?:[a-z][a-z0-9+.-]*:|//)", u, re.IGNORECASE)
+        and not u.lower().startswith("data:")
+    ]
 
 
 def check_offline(html: str) -> None:

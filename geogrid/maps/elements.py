@@ -35,8 +35,12 @@ class Runtime(JSCSSMixin, MacroElement):
     def __init__(self, **config: Any) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "GeogridRuntime"
-        self.config = {"styles": styles.TABLES, "icons": styles.station_icons(),
-                       "kinds": {k: v[0] for k, v in styles.STATION_KINDS.items()}, **config}
+        self.config = {
+            "styles": styles.TABLES,
+            "icons": styles.station_icons(),
+            "kinds": {k: v[0] for k, v in styles.STATION_KINDS.items()},
+            **config,
+        }
         self.config_json = script_json(self.config)
 
 
@@ -71,15 +75,29 @@ class DataLayer(FeatureGroup):
         {% endmacro %}
     """)
 
-    def __init__(self, data: dict[str, Any], name: str, table: str, pane: str, *,
-                 show: bool = True, overlay: bool = True, control: bool = True,
-                 points: str | None = None, interactive: bool = True) -> None:
+    def __init__(
+        self,
+        data: dict[str, Any],
+        name: str,
+        table: str,
+        pane: str,
+        *,
+        show: bool = True,
+        overlay: bool = True,
+        control: bool = True,
+        points: str | None = None,
+        interactive: bool = True,
+    ) -> None:
         super().__init__(name=name, overlay=overlay, control=control, show=show)
         self._name = "DataLayer"
         self.data = data
         self.json = script_json(data)
-        self.layer_options = {"table": table, "pane": pane, "points": points,
-                              "interactive": interactive}
+        self.layer_options = {
+            "table": table,
+            "pane": pane,
+            "points": points,
+            "interactive": interactive,
+        }
 
 
 class Legend(MacroElement):
@@ -127,8 +145,12 @@ class GridSearch(Search):
 
     def __init__(self, layer: FeatureGroup, search_label: str, placeholder: str) -> None:
         super().__init__(  # type: ignore[no-untyped-call]
-            layer, search_label=search_label, geom_type="Polygon", placeholder=placeholder,
-            collapsed=False)
+            layer,
+            search_label=search_label,
+            geom_type="Polygon",
+            placeholder=placeholder,
+            collapsed=False,
+        )
         self._name = "GridSearch"
 
 
@@ -148,8 +170,15 @@ class TileGroup(Layer):
         {% endmacro %}
     """)
 
-    def __init__(self, urls: list[str], name: str, attribution: str, subdomains: str,
-                 datum: str = "wgs84", show: bool = False) -> None:
+    def __init__(
+        self,
+        urls: list[str],
+        name: str,
+        attribution: str,
+        subdomains: str,
+        datum: str = "wgs84",
+        show: bool = False,
+    ) -> None:
         super().__init__(name=name, overlay=False, control=True, show=show)
         self._name = "TileGroup"
         self.urls = urls
@@ -182,23 +211,45 @@ def base_layers(m: folium.Map, tianditu_key: str | None) -> None:
     maps.js moves every data layer by the GCJ-02 offset (about 570 m in Yaohai) while one
     of them is the base, and back when another is chosen.
     """
-    folium.TileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png", name="OpenStreetMap",
-                     attr="© OpenStreetMap contributors", max_zoom=19, show=False,
-                     datum="wgs84").add_to(m)
+    folium.TileLayer(
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        name="OpenStreetMap",
+        attr="© OpenStreetMap contributors",
+        max_zoom=19,
+        show=False,
+        datum="wgs84",
+    ).add_to(m)
     if tianditu_key:
-        tiles = "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile" \
-                "&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles" \
-                "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=" + tianditu_key
-        TileGroup([tiles.replace("{layer}", "vec"), tiles.replace("{layer}", "cva")],
-                  name="天地图", attribution="© 天地图 国家地理信息公共服务平台",
-                  subdomains="01234567").add_to(m)
-    folium.TileLayer("https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1"
-                     "&scale=1&style=8&x={x}&y={y}&z={z}", name="高德地图（GCJ-02）",
-                     attr="© 高德地图 AutoNavi", subdomains="1234", max_zoom=18, show=False,
-                     datum="gcj02").add_to(m)
-    folium.TileLayer("https://rt{s}.map.gtimg.com/tile?z={z}&x={x}&y={-y}&type=vector"
-                     "&styleid=0", name="腾讯地图（GCJ-02）", attr="© 腾讯地图 Tencent",
-                     subdomains="0123", max_zoom=18, show=False, datum="gcj02").add_to(m)
+        tiles = (
+            "https://t{s}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
+            "&VERSION=1.0.0&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+            "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=" + tianditu_key
+        )
+        TileGroup(
+            [tiles.replace("{layer}", "vec"), tiles.replace("{layer}", "cva")],
+            name="天地图",
+            attribution="© 天地图 国家地理信息公共服务平台",
+            subdomains="01234567",
+        ).add_to(m)
+    folium.TileLayer(
+        "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1"
+        "&scale=1&style=8&x={x}&y={y}&z={z}",
+        name="高德地图（GCJ-02）",
+        attr="© 高德地图 AutoNavi",
+        subdomains="1234",
+        max_zoom=18,
+        show=False,
+        datum="gcj02",
+    ).add_to(m)
+    folium.TileLayer(
+        "https://rt{s}.map.gtimg.com/tile?z={z}&x={x}&y={-y}&type=vector&styleid=0",
+        name="腾讯地图（GCJ-02）",
+        attr="© 腾讯地图 Tencent",
+        subdomains="0123",
+        max_zoom=18,
+        show=False,
+        datum="gcj02",
+    ).add_to(m)
 
 
 class PlanEditor(MacroElement):
@@ -219,8 +270,15 @@ class PlanEditor(MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, drawn: FeatureGroup, layers: list[FeatureGroup], *,
-                 before: FeatureGroup, after: FeatureGroup, **config: Any) -> None:
+    def __init__(
+        self,
+        drawn: FeatureGroup,
+        layers: list[FeatureGroup],
+        *,
+        before: FeatureGroup,
+        after: FeatureGroup,
+        **config: Any,
+    ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "GeogridPlanEditor"
         self.drawn = drawn
@@ -247,8 +305,13 @@ class CaseCluster(MarkerCluster):
 
     def __init__(self, rows: list[list[Any]], name: str, *, show: bool = True) -> None:
         super().__init__(  # type: ignore[no-untyped-call]
-            name=name, show=show, showCoverageOnHover=False, maxClusterRadius=50,
-            spiderfyOnMaxZoom=True, disableClusteringAtZoom=18)
+            name=name,
+            show=show,
+            showCoverageOnHover=False,
+            maxClusterRadius=50,
+            spiderfyOnMaxZoom=True,
+            disableClusteringAtZoom=18,
+        )
         self._name = "CaseCluster"
         self.rows = rows
         self.json = script_json(rows)

@@ -25,8 +25,16 @@ from geogrid.mapdata.types import (
 )
 from geogrid.maps import styles
 
-_DAYS = {"Mo": "周一", "Tu": "周二", "We": "周三", "Th": "周四", "Fr": "周五", "Sa": "周六",
-         "Su": "周日", "PH": "节假日"}
+_DAYS = {
+    "Mo": "周一",
+    "Tu": "周二",
+    "We": "周三",
+    "Th": "周四",
+    "Fr": "周五",
+    "Sa": "周六",
+    "Su": "周日",
+    "PH": "节假日",
+}
 
 
 def opening_hours_zh(hours: str) -> str:
@@ -41,16 +49,20 @@ def opening_hours_zh(hours: str) -> str:
     """
     if hours.strip() == "24/7":
         return "全天开放"
-    text = re.sub(r"\b(Mo|Tu|We|Th|Fr|Sa|Su|PH)-(Mo|Tu|We|Th|Fr|Sa|Su)\b",
-                  lambda m: f"{_DAYS[m.group(1)]}至{_DAYS[m.group(2)]}", hours)
+    text = re.sub(
+        r"\b(Mo|Tu|We|Th|Fr|Sa|Su|PH)-(Mo|Tu|We|Th|Fr|Sa|Su)\b",
+        lambda m: f"{_DAYS[m.group(1)]}至{_DAYS[m.group(2)]}",
+        hours,
+    )
     text = re.sub(r"\b(Mo|Tu|We|Th|Fr|Sa|Su|PH)\b", lambda m: _DAYS[m.group(1)], text)
     return text.replace("; ", "；").replace(";", "；").replace(",", "、").replace(" off", " 休息")
 
 
 def _table(title: str, rows: Iterable[tuple[str, str | None]], extra: str = "") -> str:
     """A popup: escaped title, then a row per (label, already-escaped value) with a value."""
-    body = "".join(f"<tr><th>{escape(label)}</th><td>{value}</td></tr>"
-                   for label, value in rows if value)
+    body = "".join(
+        f"<tr><th>{escape(label)}</th><td>{value}</td></tr>" for label, value in rows if value
+    )
     return f'<div class="gg-pop"><h6>{escape(title)}</h6><table>{body}</table>{extra}</div>'
 
 
@@ -73,16 +85,19 @@ def grid_popup(grid: GridPlace, link: str | None = None) -> str:
     kind = styles.GRID_KINDS.get(grid.kind, grid.kind)
     if grid.kind == "dedicated" and grid.dedicated_unit_name:
         kind = f"{kind}（{grid.dedicated_unit_name}）"
-    more = (f'<a class="gg-link" href="{escape(link, quote=True)}">查看网格地图</a>'
-            if link else "")
-    return _table(grid.name, [
-        ("网格编码", _e(grid.code)),
-        ("类型", _e(kind)),
-        ("社区", _e(grid.community_name)),
-        ("街道", _e(grid.street_name)),
-        ("住户", f"{grid.households:,} 户（{grid.compounds} 个小区）"),
-        ("网格长", person(grid.leader_name, grid.leader_phone) or "—"),
-    ], more)
+    more = f'<a class="gg-link" href="{escape(link, quote=True)}">查看网格地图</a>' if link else ""
+    return _table(
+        grid.name,
+        [
+            ("网格编码", _e(grid.code)),
+            ("类型", _e(kind)),
+            ("社区", _e(grid.community_name)),
+            ("街道", _e(grid.street_name)),
+            ("住户", f"{grid.households:,} 户（{grid.compounds} 个小区）"),
+            ("网格长", person(grid.leader_name, grid.leader_phone) or "—"),
+        ],
+        more,
+    )
 
 
 def compound_tooltip(compound: CompoundPlace) -> str:
@@ -92,13 +107,16 @@ def compound_tooltip(compound: CompoundPlace) -> str:
 def compound_popup(compound: CompoundPlace) -> str:
     yes = {True: "是", False: "否"}
     grid = " ".join(x for x in (compound.grid_code, compound.grid_name) if x) or "不在任何网格内"
-    return _table(compound.name, [
-        ("类型", _e(styles.COMPOUND_KINDS.get(compound.kind, compound.kind))),
-        ("住户", f"{compound.households:,} 户"),
-        ("智慧平安小区", yes[compound.smart_safe]),
-        ("三无小区", yes[compound.three_no]),
-        ("所属网格", _e(grid)),
-    ])
+    return _table(
+        compound.name,
+        [
+            ("类型", _e(styles.COMPOUND_KINDS.get(compound.kind, compound.kind))),
+            ("住户", f"{compound.households:,} 户"),
+            ("智慧平安小区", yes[compound.smart_safe]),
+            ("三无小区", yes[compound.three_no]),
+            ("所属网格", _e(grid)),
+        ],
+    )
 
 
 def kind_name(kind: str) -> str:
@@ -111,22 +129,30 @@ def station_tooltip(station: StationPlace) -> str:
 
 def area_text(area: ServiceArea) -> str:
     if area.radius_m is not None:
-        return (f"{area.minutes} 分钟：半径 {area.radius_m:,.0f} m"
-                f"（步行 {area.distance_m:,.0f} m ÷ 绕行系数 {area.detour_factor:g}）")
+        return (
+            f"{area.minutes} 分钟：半径 {area.radius_m:,.0f} m"
+            f"（步行 {area.distance_m:,.0f} m ÷ 绕行系数 {area.detour_factor:g}）"
+        )
     return f"{area.minutes} 分钟：{area.method}"
 
 
 def station_popup(station: StationPlace) -> str:
-    areas = "<br>".join(escape(area_text(a)) for a in sorted(station.areas,
-                                                             key=lambda a: a.minutes))
-    return _table(station.name, [
-        ("类型", _e(kind_name(station.kind))),
-        ("开放时间", _e(opening_hours_zh(station.opening_hours)) if station.opening_hours
-         else None),
-        ("地址", _e(station.address) if station.address else None),
-        ("服务社区", _e(station.community_name) if station.community_name else None),
-        ("服务圈", areas or None),
-    ])
+    areas = "<br>".join(
+        escape(area_text(a)) for a in sorted(station.areas, key=lambda a: a.minutes)
+    )
+    return _table(
+        station.name,
+        [
+            ("类型", _e(kind_name(station.kind))),
+            (
+                "开放时间",
+                _e(opening_hours_zh(station.opening_hours)) if station.opening_hours else None,
+            ),
+            ("地址", _e(station.address) if station.address else None),
+            ("服务社区", _e(station.community_name) if station.community_name else None),
+            ("服务圈", areas or None),
+        ],
+    )
 
 
 def circle_tooltip(station: StationPlace, area: ServiceArea) -> str:
@@ -134,8 +160,10 @@ def circle_tooltip(station: StationPlace, area: ServiceArea) -> str:
 
 
 def hex_tooltip(cell: HexCell) -> str:
-    return (f"未覆盖住户 {cell.households_uncovered:,} 户 / 共 {cell.households:,} 户"
-            f"<br><small>H3 {escape(cell.cell)}</small>")
+    return (
+        f"未覆盖住户 {cell.households_uncovered:,} 户 / 共 {cell.households:,} 户"
+        f"<br><small>H3 {escape(cell.cell)}</small>"
+    )
 
 
 def share_text(share: float | None) -> str:
@@ -147,14 +175,20 @@ def community_tooltip(name: str, parent: str | None) -> str:
 
 
 def coverage_popup(row: CommunityCoverage, minutes: int) -> str:
-    return _table(row.name, [
-        ("街道", _e(row.street_name) if row.street_name else None),
-        ("社区编码", _e(row.code)),
-        (f"{minutes} 分钟圈覆盖住户", f"{row.households_covered:,} / {row.households:,} 户"
-                                  f"（{share_text(row.households_share)}）"),
-        ("覆盖面积", f"{row.area_share:.0%}"),
-        ("未覆盖面积", f"{row.gap_area_m2 / 1e6:.2f} km²"),
-    ])
+    return _table(
+        row.name,
+        [
+            ("街道", _e(row.street_name) if row.street_name else None),
+            ("社区编码", _e(row.code)),
+            (
+                f"{minutes} 分钟圈覆盖住户",
+                f"{row.households_covered:,} / {row.households:,} 户"
+                f"（{share_text(row.households_share)}）",
+            ),
+            ("覆盖面积", f"{row.area_share:.0%}"),
+            ("未覆盖面积", f"{row.gap_area_m2 / 1e6:.2f} km²"),
+        ],
+    )
 
 
 def coverage_tooltip(row: CommunityCoverage) -> str:
@@ -166,7 +200,7 @@ def coverage_tooltip(row: CommunityCoverage) -> str:
 
 def _rgba(colour: str, alpha: float) -> str:
     digits = colour.lstrip("#")
-    red, green, blue = (int(digits[i:i + 2], 16) for i in (0, 2, 4))
+    red, green, blue = (int(digits[i : i + 2], 16) for i in (0, 2, 4))
     return f"rgba({red},{green},{blue},{alpha:.2f})"
 
 
@@ -174,18 +208,24 @@ def swatch(style: styles.Style) -> str:
     """A legend swatch drawn like the layer: outline colour, width and dash, fill."""
     filled = style.get("fill", True) and "fillColor" in style
     # a touch stronger than on the map, where fills pile up over the base
-    background = (_rgba(style["fillColor"], min(1.0, float(style.get("fillOpacity", 0.2)) * 1.6))
-                  if filled else "transparent")
+    background = (
+        _rgba(style["fillColor"], min(1.0, float(style.get("fillOpacity", 0.2)) * 1.6))
+        if filled
+        else "transparent"
+    )
     border = "dashed" if style.get("dashArray") else "solid"
     width = min(3.0, float(style.get("weight", 1))) + 0.5
-    return (f'<i class="gg-swatch" style="border:{width:g}px {border} '
-            f'{style.get("color", "#333333")};background:{background}"></i>')
+    return (
+        f'<i class="gg-swatch" style="border:{width:g}px {border} '
+        f'{style.get("color", "#333333")};background:{background}"></i>'
+    )
 
 
 def _marker(kind: str) -> str:
     _, colour, icon = styles.STATION_KINDS[kind]
-    return (f'<i class="gg-badge" style="background:{colour}">'
-            f'<i class="fa fa-{escape(icon)}"></i></i>')
+    return (
+        f'<i class="gg-badge" style="background:{colour}"><i class="fa fa-{escape(icon)}"></i></i>'
+    )
 
 
 Section = tuple[str, Sequence[tuple[str, str]]]
@@ -196,8 +236,10 @@ def legend(title: str, sections: Sequence[Section], note: str | None = None) -> 
     parts = [f'<div class="gg-legend-title">{escape(title)}</div>']
     for heading, rows in sections:
         parts.append(f'<div class="gg-legend-section">{escape(heading)}</div>')
-        parts.extend(f'<div class="gg-legend-row">{swatch}<span>{escape(label)}</span></div>'
-                     for swatch, label in rows)
+        parts.extend(
+            f'<div class="gg-legend-row">{swatch}<span>{escape(label)}</span></div>'
+            for swatch, label in rows
+        )
     if note:
         parts.append(f'<div class="gg-legend-note">{escape(note)}</div>')
     return "".join(parts)
@@ -215,13 +257,14 @@ def compound_rows() -> list[tuple[str, str]]:
 
 def station_rows(kinds: Iterable[str] | None = None) -> list[tuple[str, str]]:
     chosen = list(kinds) if kinds is not None else list(styles.STATION_KINDS)
-    return [(_marker(k), styles.STATION_KINDS[k][0]) for k in chosen
-            if k in styles.STATION_KINDS]
+    return [(_marker(k), styles.STATION_KINDS[k][0]) for k in chosen if k in styles.STATION_KINDS]
 
 
 def circle_rows() -> list[tuple[str, str]]:
-    return [(swatch(styles.CIRCLES[f"doorstep_{m}"]), f"{m} 分钟服务圈（颜色随站点类型）")
-            for m in styles.TIERS]
+    return [
+        (swatch(styles.CIRCLES[f"doorstep_{m}"]), f"{m} 分钟服务圈（颜色随站点类型）")
+        for m in styles.TIERS
+    ]
 
 
 def gap_row(minutes: int) -> tuple[str, str]:
@@ -237,9 +280,13 @@ def hex_rows() -> list[tuple[str, str]]:
 
 def share_rows() -> list[tuple[str, str]]:
     bounds = [0.0, *styles.SHARE_BREAKS, 1.0]
-    rows = [(swatch(styles.CHOROPLETH[f"c{i}"]),
-             f"{lo:.0%}–{hi:.0%}" if i < len(styles.SHARE_BREAKS) else f"≥ {lo:.0%}")
-            for i, (lo, hi) in enumerate(itertools.pairwise(bounds))]
+    rows = [
+        (
+            swatch(styles.CHOROPLETH[f"c{i}"]),
+            f"{lo:.0%}–{hi:.0%}" if i < len(styles.SHARE_BREAKS) else f"≥ {lo:.0%}",
+        )
+        for i, (lo, hi) in enumerate(itertools.pairwise(bounds))
+    ]
     rows.append((swatch(styles.CHOROPLETH["none"]), "无住户"))
     return rows
 
@@ -247,20 +294,32 @@ def share_rows() -> list[tuple[str, str]]:
 # --- the case map --------------------------------------------------------------------------
 
 #: What each filter of the case map is called on the page.
-CASE_FILTERS = {"status": "状态", "category": "类别", "street": "街道", "community": "社区",
-                "grid": "网格", "from": "起", "to": "止", "open": "仅未结",
-                "overdue": "仅超期", "flags": "标记"}
+CASE_FILTERS = {
+    "status": "状态",
+    "category": "类别",
+    "street": "街道",
+    "community": "社区",
+    "grid": "网格",
+    "from": "起",
+    "to": "止",
+    "open": "仅未结",
+    "overdue": "仅超期",
+    "flags": "标记",
+}
 
 
 def case_popup(case: CasePlace) -> str:
     """A case's popup: id, category, status, time, grid. Never the reporter or the text."""
     state = " · 超期" if case.overdue else ""
-    return _table(f"案件 {case.id}", [
-        ("类别", f"{_e(case.category_name)}（{_e(case.category_major)}，{_e(case.category)}）"),
-        ("状态", f"{_e(case.status_name)}{state}"),
-        ("上报时间", _e(case.created_at.strftime("%Y-%m-%d %H:%M"))),
-        ("网格", f"{_e(case.grid_code)} {_e(case.grid_name)}"),
-    ])
+    return _table(
+        f"案件 {case.id}",
+        [
+            ("类别", f"{_e(case.category_name)}（{_e(case.category_major)}，{_e(case.category)}）"),
+            ("状态", f"{_e(case.status_name)}{state}"),
+            ("上报时间", _e(case.created_at.strftime("%Y-%m-%d %H:%M"))),
+            ("网格", f"{_e(case.grid_code)} {_e(case.grid_name)}"),
+        ],
+    )
 
 
 def _counts(cases: int, open_: int, overdue: int) -> str:
@@ -272,46 +331,64 @@ def grid_cases_tooltip(grid: GridCases) -> str:
 
 
 def grid_cases_popup(grid: GridCases, link: str | None = None) -> str:
-    more = (f'<a class="gg-link" href="{escape(link, quote=True)}">查看网格地图</a>'
-            if link else "")
-    return _table(grid.name, [
-        ("网格编码", _e(grid.code)),
-        ("社区", _e(grid.community_name)),
-        ("街道", _e(grid.street_name)),
-        ("案件", _counts(grid.cases, grid.open, grid.overdue)),
-    ], more)
+    more = f'<a class="gg-link" href="{escape(link, quote=True)}">查看网格地图</a>' if link else ""
+    return _table(
+        grid.name,
+        [
+            ("网格编码", _e(grid.code)),
+            ("社区", _e(grid.community_name)),
+            ("街道", _e(grid.street_name)),
+            ("案件", _counts(grid.cases, grid.open, grid.overdue)),
+        ],
+        more,
+    )
 
 
 def case_cell_tooltip(cell: CaseCell) -> str:
-    return (f"{_counts(cell.cases, cell.open, cell.overdue)}"
-            f"<br><small>H3 {escape(cell.cell)}</small>")
+    return (
+        f"{_counts(cell.cases, cell.open, cell.overdue)}<br><small>H3 {escape(cell.cell)}</small>"
+    )
 
 
 def case_summary(data: CaseMapView) -> str:
     """The summary line: totals, then the filters as applied (or 全部案件)."""
     shown = "；".join(f"{CASE_FILTERS.get(k, k)}：{v}" for k, v in data.filters) or "全部案件"
-    more = (f'<div class="gg-summary-note">标注最新 {len(data.cases):,} 件（共 {data.total:,} '
-            "件）；网格与热力计入全部</div>" if len(data.cases) < data.total else "")
-    elsewhere = (f'<div class="gg-summary-note">另有 {data.elsewhere:,} 件属于现行版本已撤销的'
-                 "网格，未画入网格图层</div>" if data.elsewhere else "")
-    return (f'<div class="gg-summary-line">共 <b data-n="total">{data.total:,}</b> 件 · '
-            f'未结 <b data-n="open">{data.open:,}</b> 件 · '
-            f'超期 <b data-n="overdue">{data.overdue:,}</b> 件</div>'
-            f'<div class="gg-summary-filter">筛选：{escape(shown)}</div>{more}{elsewhere}')
+    more = (
+        f'<div class="gg-summary-note">标注最新 {len(data.cases):,} 件（共 {data.total:,} '
+        "件）；网格与热力计入全部</div>"
+        if len(data.cases) < data.total
+        else ""
+    )
+    elsewhere = (
+        f'<div class="gg-summary-note">另有 {data.elsewhere:,} 件属于现行版本已撤销的'
+        "网格，未画入网格图层</div>"
+        if data.elsewhere
+        else ""
+    )
+    return (
+        f'<div class="gg-summary-line">共 <b data-n="total">{data.total:,}</b> 件 · '
+        f'未结 <b data-n="open">{data.open:,}</b> 件 · '
+        f'超期 <b data-n="overdue">{data.overdue:,}</b> 件</div>'
+        f'<div class="gg-summary-filter">筛选：{escape(shown)}</div>{more}{elsewhere}'
+    )
 
 
-def count_rows(table: dict[str, styles.Style], breaks: Sequence[int], zero: str | None = None
-               ) -> list[tuple[str, str]]:
+def count_rows(
+    table: dict[str, styles.Style], breaks: Sequence[int], zero: str | None = None
+) -> list[tuple[str, str]]:
     """Legend rows of count classes: "1–3 件" per class of ``breaks`` (and ``zero``'s row)."""
     rows = [(swatch(table["k0"]), zero)] if zero is not None else []
     low = 1
     for i, high in enumerate(breaks):
-        rows.append((swatch(table[f"k{i + 1}"]), f"{low} 件" if low == high
-                     else f"{low}–{high} 件"))
+        rows.append(
+            (swatch(table[f"k{i + 1}"]), f"{low} 件" if low == high else f"{low}–{high} 件")
+        )
         low = high + 1
     return rows or [("", "无案件")]
 
 
 def case_point_rows() -> list[tuple[str, str]]:
-    return [(f'<i class="gg-case-dot" style="background:{look["color"]}"></i>', look["label"])
-            for look in styles.CASE_POINTS.values()]
+    return [
+        (f'<i class="gg-case-dot" style="background:{look["color"]}"></i>', look["label"])
+        for look in styles.CASE_POINTS.values()
+    ]

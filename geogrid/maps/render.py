@@ -52,9 +52,19 @@ from geogrid.maps.elements import (
 
 DECIMALS = 6
 #: Panes, bottom to top (Leaflet's overlay pane is 400, markers 600).
-PANES = {"gg-base": 210, "gg-choropleth": 300, "gg-hexes": 320, "gg-grids": 360,
-         "gg-compounds": 370, "gg-communities": 380, "gg-streets": 390, "gg-gaps": 420,
-         "gg-circles": 440, "gg-focus": 450, "gg-locate": 460}
+PANES = {
+    "gg-base": 210,
+    "gg-choropleth": 300,
+    "gg-hexes": 320,
+    "gg-grids": 360,
+    "gg-compounds": 370,
+    "gg-communities": 380,
+    "gg-streets": 390,
+    "gg-gaps": 420,
+    "gg-circles": 440,
+    "gg-focus": 450,
+    "gg-locate": 460,
+}
 
 
 def _round(xy: np.ndarray) -> np.ndarray:
@@ -77,30 +87,48 @@ def collection(items: Iterable[dict[str, Any]]) -> dict[str, Any]:
 # --- features ----------------------------------------------------------------------------
 
 
-def grid_features(grids: Iterable[GridPlace], link: str | None = None,
-                  focus: str | None = None) -> dict[str, Any]:
+def grid_features(
+    grids: Iterable[GridPlace], link: str | None = None, focus: str | None = None
+) -> dict[str, Any]:
     """Grids with style key by kind (``focus``: the grid a map is about), search text, popups.
 
     ``link`` is a URL prefix for each grid's own map (``{link}{code}``) or None for none.
     """
-    return collection(feature(
-        g.geometry, code=g.code, q=f"{g.code} {g.name}",
-        s="focus" if g.code == focus else styles.grid_style(g.kind),
-        tip=popups.grid_tooltip(g),
-        pop=popups.grid_popup(g, None if link is None else f"{link}{g.code}"),
-    ) for g in grids)
+    return collection(
+        feature(
+            g.geometry,
+            code=g.code,
+            q=f"{g.code} {g.name}",
+            s="focus" if g.code == focus else styles.grid_style(g.kind),
+            tip=popups.grid_tooltip(g),
+            pop=popups.grid_popup(g, None if link is None else f"{link}{g.code}"),
+        )
+        for g in grids
+    )
 
 
 def compound_features(compounds: Iterable[CompoundPlace]) -> dict[str, Any]:
-    return collection(feature(
-        c.geometry, s=styles.compound_style(c.kind, c.smart_safe, c.three_no),
-        tip=popups.compound_tooltip(c), pop=popups.compound_popup(c)) for c in compounds)
+    return collection(
+        feature(
+            c.geometry,
+            s=styles.compound_style(c.kind, c.smart_safe, c.three_no),
+            tip=popups.compound_tooltip(c),
+            pop=popups.compound_popup(c),
+        )
+        for c in compounds
+    )
 
 
 def station_features(stations: Iterable[StationPlace]) -> dict[str, Any]:
-    return collection(feature(
-        shapely.Point(s.lon, s.lat), k=s.kind, tip=popups.station_tooltip(s),
-        pop=popups.station_popup(s)) for s in stations)
+    return collection(
+        feature(
+            shapely.Point(s.lon, s.lat),
+            k=s.kind,
+            tip=popups.station_tooltip(s),
+            pop=popups.station_popup(s),
+        )
+        for s in stations
+    )
 
 
 def circle_features(stations: Iterable[StationPlace], minutes: int) -> dict[str, Any]:
@@ -120,14 +148,17 @@ def circle_features(stations: Iterable[StationPlace], minutes: int) -> dict[str,
 
 
 def area_features(areas: Iterable[Area], style: str) -> dict[str, Any]:
-    return collection(feature(a.geometry, s=style,
-                              tip=popups.community_tooltip(a.name, a.parent_name))
-                      for a in areas)
+    return collection(
+        feature(a.geometry, s=style, tip=popups.community_tooltip(a.name, a.parent_name))
+        for a in areas
+    )
 
 
 def hex_features(hexes: Iterable[HexCell]) -> dict[str, Any]:
-    return collection(feature(h.geometry, s=styles.hex_style(h.households_uncovered),
-                              tip=popups.hex_tooltip(h)) for h in hexes)
+    return collection(
+        feature(h.geometry, s=styles.hex_style(h.households_uncovered), tip=popups.hex_tooltip(h))
+        for h in hexes
+    )
 
 
 # --- layers ------------------------------------------------------------------------------
@@ -135,14 +166,20 @@ def hex_features(hexes: Iterable[HexCell]) -> dict[str, Any]:
 
 def _new_map(bounds: BaseGeometry, title: str, zoom: int = 12, **config: Any) -> folium.Map:
     minx, miny, maxx, maxy = bounds.bounds
-    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=zoom,
-                   tiles=None, control_scale=False, zoom_snap=0.25)
+    m = folium.Map(
+        location=[(miny + maxy) / 2, (minx + maxx) / 2],
+        zoom_start=zoom,
+        tiles=None,
+        control_scale=False,
+        zoom_snap=0.25,
+    )
     figure = m.get_root()
     # branca writes the title into <title> as it is: escape it here
     figure.title = escape(title)  # type: ignore[attr-defined]
     # an empty icon, or the browser asks the server for /favicon.ico
-    figure.header.add_child(Element('<link rel="icon" href="data:,">'),  # type: ignore[attr-defined]
-                            name="favicon")
+    figure.header.add_child(  # type: ignore[attr-defined]
+        Element('<link rel="icon" href="data:,">'), name="favicon"
+    )
     # geogrid.attach fits the view without animation: an animated first zoom would still be
     # running when the page moves the view again (a located point), and undo that move
     Runtime(bounds=[[miny, minx], [maxy, maxx]], **config).add_to(m)
@@ -153,15 +190,23 @@ def _new_map(bounds: BaseGeometry, title: str, zoom: int = 12, **config: Any) ->
 
 def _offline_base(m: folium.Map, district: Area) -> None:
     """The default base layer: the district drawn as paper, so no tile server is needed."""
-    DataLayer(collection([feature(district.geometry, s="district")]), "离线底图（区界）", "base",
-           "gg-base", overlay=False, interactive=False).add_to(m)
+    DataLayer(
+        collection([feature(district.geometry, s="district")]),
+        "离线底图（区界）",
+        "base",
+        "gg-base",
+        overlay=False,
+        interactive=False,
+    ).add_to(m)
 
 
-def _finish(m: folium.Map, legend_html: str, tianditu_key: str | None,
-            legend_position: str = "bottomright") -> folium.Map:
+def _finish(
+    m: folium.Map, legend_html: str, tianditu_key: str | None, legend_position: str = "bottomright"
+) -> folium.Map:
     base_layers(m, tianditu_key)
     Fullscreen(  # type: ignore[no-untyped-call]
-        position="topleft", title="全屏", title_cancel="退出全屏").add_to(m)
+        position="topleft", title="全屏", title_cancel="退出全屏"
+    ).add_to(m)
     Legend(legend_html, legend_position).add_to(m)
     folium.LayerControl(position="topright", collapsed=True).add_to(m)
     return m
@@ -171,246 +216,469 @@ def _stations_by_kind(m: folium.Map, stations: Sequence[StationPlace]) -> None:
     for kind, (label, *_) in styles.STATION_KINDS.items():
         chosen = [s for s in stations if s.kind == kind]
         if chosen:
-            DataLayer(station_features(chosen), f"站点：{label}（{len(chosen)}）", "stations",
-                   "markerPane", points="stationMarker").add_to(m)
+            DataLayer(
+                station_features(chosen),
+                f"站点：{label}（{len(chosen)}）",
+                "stations",
+                "markerPane",
+                points="stationMarker",
+            ).add_to(m)
     others = [s for s in stations if s.kind not in styles.STATION_KINDS]
     if others:
-        DataLayer(station_features(others), f"站点：其他（{len(others)}）", "stations",
-               "markerPane", points="stationMarker").add_to(m)
+        DataLayer(
+            station_features(others),
+            f"站点：其他（{len(others)}）",
+            "stations",
+            "markerPane",
+            points="stationMarker",
+        ).add_to(m)
 
 
 def _circles(m: folium.Map, stations: Sequence[StationPlace], shown: Iterable[int]) -> None:
     visible = set(shown)
     for minutes in styles.TIERS:
-        DataLayer(circle_features(stations, minutes), f"{minutes} 分钟服务圈", "circles",
-               "gg-circles", show=minutes in visible, points="serviceCircle",
-               interactive=False).add_to(m)
+        DataLayer(
+            circle_features(stations, minutes),
+            f"{minutes} 分钟服务圈",
+            "circles",
+            "gg-circles",
+            show=minutes in visible,
+            points="serviceCircle",
+            interactive=False,
+        ).add_to(m)
 
 
 # --- the maps ----------------------------------------------------------------------------
 
 
-def overview_map(data: Overview, *, grid_link: str | None = None,
-                 tianditu_key: str | None = None) -> folium.Map:
+def overview_map(
+    data: Overview, *, grid_link: str | None = None, tianditu_key: str | None = None
+) -> folium.Map:
     """The district overview: streets, communities, grids, compounds, stations, circles,
     coverage gaps and the heat of uncovered households, with layer control, legend, search
     by grid code or name, fullscreen and a scale bar."""
-    m = _new_map(data.district.geometry, f"{data.district.name}网格总览 · 边界版本 {data.release}",
-                 page="overview", release=data.release)
+    m = _new_map(
+        data.district.geometry,
+        f"{data.district.name}网格总览 · 边界版本 {data.release}",
+        page="overview",
+        release=data.release,
+    )
     _offline_base(m, data.district)
-    DataLayer(hex_features(data.hexes), f"未覆盖住户热力（H3 第 {HEX_RESOLUTION} 级）", "hexes",
-           "gg-hexes", show=False).add_to(m)
-    grids = DataLayer(grid_features(data.grids, grid_link), f"网格（{len(data.grids)}）", "grids",
-                   "gg-grids")
+    DataLayer(
+        hex_features(data.hexes),
+        f"未覆盖住户热力（H3 第 {HEX_RESOLUTION} 级）",
+        "hexes",
+        "gg-hexes",
+        show=False,
+    ).add_to(m)
+    grids = DataLayer(
+        grid_features(data.grids, grid_link), f"网格（{len(data.grids)}）", "grids", "gg-grids"
+    )
     grids.add_to(m)
-    DataLayer(compound_features(data.compounds), f"小区（{len(data.compounds)}）", "compounds",
-           "gg-compounds").add_to(m)
-    DataLayer(area_features(data.communities, "community"), f"社区（{len(data.communities)}）",
-           "areas", "gg-communities", interactive=False).add_to(m)
-    DataLayer(area_features(data.streets, "street"), f"街道（{len(data.streets)}）", "areas",
-           "gg-streets", interactive=False).add_to(m)
-    DataLayer(collection([feature(data.gap, s="gap")] if not data.gap.is_empty else []),
-           f"{data.gap_minutes} 分钟生活圈缺口（{data.gap_area_m2 / 1e6:.1f} km²）", "gaps",
-           "gg-gaps", interactive=False).add_to(m)
+    DataLayer(
+        compound_features(data.compounds),
+        f"小区（{len(data.compounds)}）",
+        "compounds",
+        "gg-compounds",
+    ).add_to(m)
+    DataLayer(
+        area_features(data.communities, "community"),
+        f"社区（{len(data.communities)}）",
+        "areas",
+        "gg-communities",
+        interactive=False,
+    ).add_to(m)
+    DataLayer(
+        area_features(data.streets, "street"),
+        f"街道（{len(data.streets)}）",
+        "areas",
+        "gg-streets",
+        interactive=False,
+    ).add_to(m)
+    DataLayer(
+        collection([feature(data.gap, s="gap")] if not data.gap.is_empty else []),
+        f"{data.gap_minutes} 分钟生活圈缺口（{data.gap_area_m2 / 1e6:.1f} km²）",
+        "gaps",
+        "gg-gaps",
+        interactive=False,
+    ).add_to(m)
     _circles(m, data.stations, shown=(15,))
     _stations_by_kind(m, data.stations)
     GridSearch(grids, "q", "搜索网格编码或名称").add_to(m)
-    legend = popups.legend(f"{data.district.name}网格总览（边界版本 {data.release}）", [
-        ("网格", popups.grid_rows()),
-        ("小区", popups.compound_rows()),
-        ("服务站点", popups.station_rows()),
-        ("生活圈", [*popups.circle_rows(), popups.gap_row(data.gap_minutes)]),
-        ("未覆盖住户（H3）", popups.hex_rows()),
-    ], None if data.personal_data else "网格长姓名、电话已脱敏")
+    legend = popups.legend(
+        f"{data.district.name}网格总览（边界版本 {data.release}）",
+        [
+            ("网格", popups.grid_rows()),
+            ("小区", popups.compound_rows()),
+            ("服务站点", popups.station_rows()),
+            ("生活圈", [*popups.circle_rows(), popups.gap_row(data.gap_minutes)]),
+            ("未覆盖住户（H3）", popups.hex_rows()),
+        ],
+        None if data.personal_data else "网格长姓名、电话已脱敏",
+    )
     return _finish(m, legend, tianditu_key)
 
 
-def grid_map(data: GridView, *, grid_link: str | None = None,
-             tianditu_key: str | None = None) -> folium.Map:
+def grid_map(
+    data: GridView, *, grid_link: str | None = None, tianditu_key: str | None = None
+) -> folium.Map:
     """One grid with its neighbours, its community, the compounds around it, and the
     stations whose 5/10/15-minute areas reach it (with those areas)."""
     grid = data.grid
-    m = _new_map(grid.geometry.buffer(0.002), f"{grid.name}（{grid.code}）", zoom=15,
-                 page="grid", release=data.release, focus=grid.code)
+    m = _new_map(
+        grid.geometry.buffer(0.002),
+        f"{grid.name}（{grid.code}）",
+        zoom=15,
+        page="grid",
+        release=data.release,
+        focus=grid.code,
+    )
     # the paper under everything drawn: the community and the neighbours (which may cross it)
     paper = shapely.union_all([data.community.geometry, *(g.geometry for g in data.neighbours)])
     _offline_base(m, Area(data.community.code, data.community.name, paper))
-    DataLayer(area_features([data.community], "community"), f"社区：{data.community.name}",
-           "areas", "gg-communities", interactive=False).add_to(m)
-    grids = DataLayer(grid_features([grid, *data.neighbours], grid_link, focus=grid.code),
-                   f"网格及相邻网格（{1 + len(data.neighbours)}）", "grids", "gg-grids")
+    DataLayer(
+        area_features([data.community], "community"),
+        f"社区：{data.community.name}",
+        "areas",
+        "gg-communities",
+        interactive=False,
+    ).add_to(m)
+    grids = DataLayer(
+        grid_features([grid, *data.neighbours], grid_link, focus=grid.code),
+        f"网格及相邻网格（{1 + len(data.neighbours)}）",
+        "grids",
+        "gg-grids",
+    )
     grids.add_to(m)
-    DataLayer(compound_features(data.compounds), f"小区（{len(data.compounds)}）", "compounds",
-           "gg-compounds").add_to(m)
+    DataLayer(
+        compound_features(data.compounds),
+        f"小区（{len(data.compounds)}）",
+        "compounds",
+        "gg-compounds",
+    ).add_to(m)
     _circles(m, data.stations, shown=styles.TIERS)
     _stations_by_kind(m, data.stations)
     GridSearch(grids, "q", "搜索网格编码或名称").add_to(m)
-    legend = popups.legend(f"{grid.name}（{grid.code}）", [
-        ("网格", [(popups.swatch(styles.GRIDS["focus"]), "本网格"), *popups.grid_rows()]),
-        ("小区", popups.compound_rows()),
-        ("覆盖本网格的服务站点", popups.station_rows(
-            [k for k in styles.STATION_KINDS if any(s.kind == k for s in data.stations)])
-         or [("", "无")]),
-        ("生活圈", popups.circle_rows()),
-    ], None if data.personal_data else "网格长姓名、电话已脱敏")
+    legend = popups.legend(
+        f"{grid.name}（{grid.code}）",
+        [
+            ("网格", [(popups.swatch(styles.GRIDS["focus"]), "本网格"), *popups.grid_rows()]),
+            ("小区", popups.compound_rows()),
+            (
+                "覆盖本网格的服务站点",
+                popups.station_rows(
+                    [k for k in styles.STATION_KINDS if any(s.kind == k for s in data.stations)]
+                )
+                or [("", "无")],
+            ),
+            ("生活圈", popups.circle_rows()),
+        ],
+        None if data.personal_data else "网格长姓名、电话已脱敏",
+    )
     return _finish(m, legend, tianditu_key)
 
 
 def coverage_map(data: CoverageView, *, tianditu_key: str | None = None) -> folium.Map:
     """Share of households covered per community by one tier, gaps on top."""
-    m = _new_map(data.district.geometry,
-                 f"{data.minutes} 分钟生活圈覆盖 · 边界版本 {data.release}",
-                 page="coverage", release=data.release)
+    m = _new_map(
+        data.district.geometry,
+        f"{data.minutes} 分钟生活圈覆盖 · 边界版本 {data.release}",
+        page="coverage",
+        release=data.release,
+    )
     _offline_base(m, data.district)
     rows = data.communities
-    DataLayer(collection(feature(r.geometry, s=styles.share_style(r.households_share),
-                              tip=popups.coverage_tooltip(r),
-                              pop=popups.coverage_popup(r, data.minutes)) for r in rows),
-           f"社区住户覆盖率（{len(rows)}）", "choropleth", "gg-choropleth").add_to(m)
+    DataLayer(
+        collection(
+            feature(
+                r.geometry,
+                s=styles.share_style(r.households_share),
+                tip=popups.coverage_tooltip(r),
+                pop=popups.coverage_popup(r, data.minutes),
+            )
+            for r in rows
+        ),
+        f"社区住户覆盖率（{len(rows)}）",
+        "choropleth",
+        "gg-choropleth",
+    ).add_to(m)
     gaps = [r.gap for r in rows if not r.gap.is_empty]
-    DataLayer(collection(feature(g, s="gap") for g in gaps), f"{data.minutes} 分钟生活圈缺口",
-           "gaps", "gg-gaps", interactive=False).add_to(m)
+    DataLayer(
+        collection(feature(g, s="gap") for g in gaps),
+        f"{data.minutes} 分钟生活圈缺口",
+        "gaps",
+        "gg-gaps",
+        interactive=False,
+    ).add_to(m)
     _circles(m, data.stations, shown=())
     _stations_by_kind(m, data.stations)
     households = sum(r.households for r in rows)
     covered = sum(r.households_covered for r in rows)
     share = covered / households if households else None
     kinds = "、".join(popups.kind_name(k) for k in data.kinds)
-    legend = popups.legend(f"{data.minutes} 分钟生活圈住户覆盖率（按社区）", [
-        ("覆盖住户占比", popups.share_rows()),
-        ("缺口", [popups.gap_row(data.minutes)]),
-        ("服务站点", popups.station_rows(data.kinds)),
-    ], f"全区 {covered:,} / {households:,} 户（{popups.share_text(share)}）；"
-       f"计入：{kinds}；服务圈：{data.method}")
+    legend = popups.legend(
+        f"{data.minutes} 分钟生活圈住户覆盖率（按社区）",
+        [
+            ("覆盖住户占比", popups.share_rows()),
+            ("缺口", [popups.gap_row(data.minutes)]),
+            ("服务站点", popups.station_rows(data.kinds)),
+        ],
+        f"全区 {covered:,} / {households:,} 户（{popups.share_text(share)}）；"
+        f"计入：{kinds}；服务圈：{data.method}",
+    )
     return _finish(m, legend, tianditu_key)
 
 
-def locate_map(data: LocateView, *, api_root: str = "", grid_link: str | None = None,
-               tianditu_key: str | None = None) -> folium.Map:
+def locate_map(
+    data: LocateView,
+    *,
+    api_root: str = "",
+    grid_link: str | None = None,
+    tianditu_key: str | None = None,
+) -> folium.Map:
     """The dispatcher's map: click anywhere to locate the point; the page asks the API
     (same origin) which grid holds it and which stations are nearest, and draws the answer."""
-    m = _new_map(data.district.geometry, "网格定位（调度）", page="locate",
-                 release=data.release)
+    m = _new_map(data.district.geometry, "网格定位（调度）", page="locate", release=data.release)
     _offline_base(m, data.district)
     # Not interactive: a click anywhere is a point to locate, not a grid's popup.
-    grids = DataLayer(grid_features(data.grids, grid_link), f"网格（{len(data.grids)}）", "grids",
-                   "gg-grids", interactive=False)
+    grids = DataLayer(
+        grid_features(data.grids, grid_link),
+        f"网格（{len(data.grids)}）",
+        "grids",
+        "gg-grids",
+        interactive=False,
+    )
     grids.add_to(m)
-    DataLayer(area_features(data.communities, "community"), f"社区（{len(data.communities)}）",
-           "areas", "gg-communities", interactive=False).add_to(m)
+    DataLayer(
+        area_features(data.communities, "community"),
+        f"社区（{len(data.communities)}）",
+        "areas",
+        "gg-communities",
+        interactive=False,
+    ).add_to(m)
     GridSearch(grids, "q", "搜索网格编码或名称").add_to(m)
-    LocateClient(api=f"{api_root}/v1", link=grid_link,
-                 point=None if data.point is None else list(data.point)).add_to(m)
-    legend = popups.legend("网格定位", [
-        ("", [(popups.swatch(styles.LOCATE["grid"]), "点所在网格"),
-              (popups.swatch(styles.LOCATE["line"]), "到最近站点（直线距离）"),
-              *popups.grid_rows()]),
-    ], "点击地图任意位置即可定位")
+    LocateClient(
+        api=f"{api_root}/v1", link=grid_link, point=None if data.point is None else list(data.point)
+    ).add_to(m)
+    legend = popups.legend(
+        "网格定位",
+        [
+            (
+                "",
+                [
+                    (popups.swatch(styles.LOCATE["grid"]), "点所在网格"),
+                    (popups.swatch(styles.LOCATE["line"]), "到最近站点（直线距离）"),
+                    *popups.grid_rows(),
+                ],
+            ),
+        ],
+        "点击地图任意位置即可定位",
+    )
     return _finish(m, legend, tianditu_key)
 
 
-def case_map(data: CaseMapView, *, grid_link: str | None = None,
-             tianditu_key: str | None = None) -> folium.Map:
+def case_map(
+    data: CaseMapView, *, grid_link: str | None = None, tianditu_key: str | None = None
+) -> folium.Map:
     """The case map: cases per grid (choropleth), per H3 cell (heat), and each case as a
     clustered marker whose popup says id, category, status, time and grid — never who
     reported it; a summary line with the totals and the filters applied."""
-    m = _new_map(data.district.geometry, f"案件分布 · 边界版本 {data.release}",
-                 page="cases", release=data.release)
+    m = _new_map(
+        data.district.geometry,
+        f"案件分布 · 边界版本 {data.release}",
+        page="cases",
+        release=data.release,
+    )
     # Leaflet.markercluster needs the map's maxZoom, which no tile layer gives this map
     m.options["max_zoom"] = 19
     _offline_base(m, data.district)
     grid_breaks = styles.count_breaks(g.cases for g in data.grids)
     with_cases = sum(1 for g in data.grids if g.cases)
-    DataLayer(collection(feature(
-        g.geometry, code=g.code, n=g.cases, s=styles.count_style(g.cases, grid_breaks),
-        tip=popups.grid_cases_tooltip(g),
-        pop=popups.grid_cases_popup(g, None if grid_link is None else f"{grid_link}{g.code}"))
-        for g in data.grids),
-        f"网格案件数（{with_cases} / {len(data.grids)} 个网格有案件）", "caseGrids",
-        "gg-choropleth").add_to(m)
+    DataLayer(
+        collection(
+            feature(
+                g.geometry,
+                code=g.code,
+                n=g.cases,
+                s=styles.count_style(g.cases, grid_breaks),
+                tip=popups.grid_cases_tooltip(g),
+                pop=popups.grid_cases_popup(
+                    g, None if grid_link is None else f"{grid_link}{g.code}"
+                ),
+            )
+            for g in data.grids
+        ),
+        f"网格案件数（{with_cases} / {len(data.grids)} 个网格有案件）",
+        "caseGrids",
+        "gg-choropleth",
+    ).add_to(m)
     hex_breaks = styles.count_breaks(h.cases for h in data.hexes)
-    DataLayer(collection(feature(h.geometry, n=h.cases, s=styles.count_style(h.cases, hex_breaks),
-                                 tip=popups.case_cell_tooltip(h)) for h in data.hexes),
-              f"案件热力（H3 第 {data.hex_resolution} 级，{len(data.hexes)} 格）", "caseHexes",
-              "gg-hexes", show=False).add_to(m)
-    rows = [[round(c.lat, DECIMALS), round(c.lon, DECIMALS),
-             styles.case_point_style(c.open, c.overdue), popups.case_popup(c)]
-            for c in data.cases]
-    shown = f"{len(data.cases):,}" if len(data.cases) == data.total else \
-        f"最新 {len(data.cases):,} / {data.total:,}"
+    DataLayer(
+        collection(
+            feature(
+                h.geometry,
+                n=h.cases,
+                s=styles.count_style(h.cases, hex_breaks),
+                tip=popups.case_cell_tooltip(h),
+            )
+            for h in data.hexes
+        ),
+        f"案件热力（H3 第 {data.hex_resolution} 级，{len(data.hexes)} 格）",
+        "caseHexes",
+        "gg-hexes",
+        show=False,
+    ).add_to(m)
+    rows = [
+        [
+            round(c.lat, DECIMALS),
+            round(c.lon, DECIMALS),
+            styles.case_point_style(c.open, c.overdue),
+            popups.case_popup(c),
+        ]
+        for c in data.cases
+    ]
+    shown = (
+        f"{len(data.cases):,}"
+        if len(data.cases) == data.total
+        else f"最新 {len(data.cases):,} / {data.total:,}"
+    )
     CaseCluster(rows, f"案件点位（{shown}）").add_to(m)
     Panel(popups.case_summary(data), "topright", "geogrid-case-summary").add_to(m)
-    legend = popups.legend(f"案件分布（边界版本 {data.release}）", [
-        ("每网格案件数", popups.count_rows(styles.CASE_GRIDS, grid_breaks, "无案件")),
-        (f"H3 热力（第 {data.hex_resolution} 级）", popups.count_rows(styles.CASE_HEXES,
-                                                                 hex_breaks)),
-        ("案件点位（数字为聚合件数）", popups.case_point_rows()),
-    ], "地图不显示报告人姓名、电话及案件描述")
+    legend = popups.legend(
+        f"案件分布（边界版本 {data.release}）",
+        [
+            ("每网格案件数", popups.count_rows(styles.CASE_GRIDS, grid_breaks, "无案件")),
+            (
+                f"H3 热力（第 {data.hex_resolution} 级）",
+                popups.count_rows(styles.CASE_HEXES, hex_breaks),
+            ),
+            ("案件点位（数字为聚合件数）", popups.case_point_rows()),
+        ],
+        "地图不显示报告人姓名、电话及案件描述",
+    )
     return _finish(m, legend, tianditu_key)
 
 
 def plan_grid_features(grids: Iterable[PlanGrid], style: str) -> dict[str, Any]:
-    return collection(feature(g.geometry, code=g.code, s=style,
-                              tip=escape(f"{g.code} {g.name}")) for g in grids)
+    return collection(
+        feature(g.geometry, code=g.code, s=style, tip=escape(f"{g.code} {g.name}")) for g in grids
+    )
 
 
 #: What the Draw control offers: a transfer area (polygon) or a split line (polyline).
-DRAW_OPTIONS = {"polyline": {"shapeOptions": {"color": "#c53030", "weight": 3}},
-                "polygon": {"allowIntersection": False, "showArea": False,
-                            "shapeOptions": {"color": "#c53030", "weight": 2}},
-                "rectangle": False, "circle": False, "marker": False, "circlemarker": False}
+DRAW_OPTIONS = {
+    "polyline": {"shapeOptions": {"color": "#c53030", "weight": 3}},
+    "polygon": {
+        "allowIntersection": False,
+        "showArea": False,
+        "shapeOptions": {"color": "#c53030", "weight": 2},
+    },
+    "rectangle": False,
+    "circle": False,
+    "marker": False,
+    "circlemarker": False,
+}
 
 
 def plan_layers(data: PlanView) -> dict[str, Any]:
     """What the plan map redraws after an edit, an undo or a publish, as JSON: the plan's
     status, its edits, and the touched grids before and after (as ``plan_map`` draws them)."""
-    return {"plan": data.plan_id, "status": data.status, "base_release": data.base_release,
-            "edits": _plan_edits(data), "touched": list(data.touched),
-            "before": plan_grid_features(data.before, "before"),
-            "after": plan_grid_features(data.after, "after")}
+    return {
+        "plan": data.plan_id,
+        "status": data.status,
+        "base_release": data.base_release,
+        "edits": _plan_edits(data),
+        "touched": list(data.touched),
+        "before": plan_grid_features(data.before, "before"),
+        "after": plan_grid_features(data.after, "after"),
+    }
 
 
 def _plan_edits(data: PlanView) -> list[dict[str, Any]]:
     return [{"id": e.id, "op": e.op, "comment": e.comment} for e in data.edits]
 
 
-def plan_map(data: PlanView, *, api_root: str = "", tianditu_key: str | None = None
-             ) -> folium.Map:
+def plan_map(data: PlanView, *, api_root: str = "", tianditu_key: str | None = None) -> folium.Map:
     """A plan before and after, with a side panel: a drawing tool and a form that submits the
     drawing as an edit (transfer area or split line) to ``{api_root}/v1/plans/{id}/edits``,
     the edits with an undo button each, a publish button, and the plan's preview figures and
     invariant violations (from ``/v1/plans/{id}/preview``, asked with the planner's key)."""
     focus = shapely.union_all([g.geometry for g in data.after]) if data.after else None
     bounds = data.district.geometry if focus is None else focus.buffer(0.002)
-    m = _new_map(bounds, f"方案 {data.plan_id} · 基于边界版本 {data.base_release}", zoom=15,
-                 page="plan", release=data.base_release, plan=data.plan_id)
+    m = _new_map(
+        bounds,
+        f"方案 {data.plan_id} · 基于边界版本 {data.base_release}",
+        zoom=15,
+        page="plan",
+        release=data.base_release,
+        plan=data.plan_id,
+    )
     _offline_base(m, data.district)
-    base = DataLayer(plan_grid_features(data.base, "base"),
-                     f"基准网格（版本 {data.base_release}，{len(data.base)}）", "plan",
-                     "gg-grids")
+    base = DataLayer(
+        plan_grid_features(data.base, "base"),
+        f"基准网格（版本 {data.base_release}，{len(data.base)}）",
+        "plan",
+        "gg-grids",
+    )
     base.add_to(m)
-    before = DataLayer(plan_grid_features(data.before, "before"), "修改前", "plan",
-                       "gg-communities", interactive=False)
+    before = DataLayer(
+        plan_grid_features(data.before, "before"),
+        "修改前",
+        "plan",
+        "gg-communities",
+        interactive=False,
+    )
     before.add_to(m)
     after = DataLayer(plan_grid_features(data.after, "after"), "修改后", "plan", "gg-focus")
     after.add_to(m)
     drawn = folium.FeatureGroup(name="绘制", control=False)
     drawn.add_to(m)
-    Draw(feature_group=drawn, show_geometry_on_click=False,  # type: ignore[no-untyped-call]
-         draw_options=DRAW_OPTIONS, edit_options={"edit": False, "remove": True},
-         position="topleft").add_to(m)
-    PlanEditor(drawn, [base, after], before=before, after=after, api=f"{api_root}/v1",
-               root=api_root, plan=data.plan_id, comment=data.comment, status=data.status,
-               base_release=data.base_release, edits=_plan_edits(data),
-               touched=list(data.touched)).add_to(m)
-    legend = popups.legend(f"方案 {data.plan_id}：{data.comment}", [
-        ("网格", [(popups.swatch(styles.PLAN["base"]), "基准网格"),
-                  (popups.swatch(styles.PLAN["before"]), "修改前"),
-                  (popups.swatch(styles.PLAN["after"]), "修改后"),
-                  (popups.swatch(styles.PLAN["violation"]), "违反不变量之处")]),
-    ], "点击网格选择“转出/转入”网格，用左侧工具绘制划转范围（多边形）或拆分线（折线）")
+    Draw(
+        feature_group=drawn,
+        show_geometry_on_click=False,  # type: ignore[no-untyped-call]
+        draw_options=DRAW_OPTIONS,
+        edit_options={"edit": False, "remove": True},
+        position="topleft",
+    ).add_to(m)
+    PlanEditor(
+        drawn,
+        [base, after],
+        before=before,
+        after=after,
+        api=f"{api_root}/v1",
+        root=api_root,
+        plan=data.plan_id,
+        comment=data.comment,
+        status=data.status,
+        base_release=data.base_release,
+        edits=_plan_edits(data),
+        touched=list(data.touched),
+    ).add_to(m)
+    legend = popups.legend(
+        f"方案 {data.plan_id}：{data.comment}",
+        [
+            (
+                "网格",
+                [
+                    (popups.swatch(styles.PLAN["base"]), "基准网格"),
+                    (popups.swatch(styles.PLAN["before"]), "修改前"),
+                    (popups.swatch(styles.PLAN["after"]), "修改后"),
+                    (popups.swatch(styles.PLAN["violation"]), "违反不变量之处"),
+                ],
+            ),
+        ],
+        "点击网格选择“转出/转入”网格，用左侧工具绘制划转范围（多边形）或拆分线（折线）",
+    )
     return _finish(m, legend, tianditu_key, legend_position="bottomleft")
 
 
-__all__ = ["TileGroup", "case_map", "coverage_map", "grid_map", "locate_map", "overview_map",
-           "plan_layers", "plan_map"]
+__all__ = [
+    "TileGroup",
+    "case_map",
+    "coverage_map",
+    "grid_map",
+    "locate_map",
+    "overview_map",
+    "plan_layers",
+    "plan_map",
+]

@@ -29,45 +29,96 @@ TIERS = (5, 10, 15)
 MISSING = "#d7191c"  # coverage gaps: a red that reads as "not reached"
 
 BASE: dict[str, Style] = {
-    "district": {"color": "#1a202c", "weight": 2.5, "fillColor": "#f8f5ee", "fillOpacity": 1.0,
-                 "interactive": False},
+    "district": {
+        "color": "#1a202c",
+        "weight": 2.5,
+        "fillColor": "#f8f5ee",
+        "fillOpacity": 1.0,
+        "interactive": False,
+    },
 }
 AREAS: dict[str, Style] = {
-    "street": {"color": "#2d3748", "weight": 2.5, "opacity": 0.9, "fill": False,
-               "interactive": False},
-    "community": {"color": "#4a5568", "weight": 1.2, "opacity": 0.8, "dashArray": "5 4",
-                  "fill": False, "interactive": False},
+    "street": {
+        "color": "#2d3748",
+        "weight": 2.5,
+        "opacity": 0.9,
+        "fill": False,
+        "interactive": False,
+    },
+    "community": {
+        "color": "#4a5568",
+        "weight": 1.2,
+        "opacity": 0.8,
+        "dashArray": "5 4",
+        "fill": False,
+        "interactive": False,
+    },
 }
 GRIDS: dict[str, Style] = {
-    "resident": {"color": "#2b6cb0", "weight": 0.8, "opacity": 0.8, "fillColor": "#63b3ed",
-                 "fillOpacity": 0.06},
-    "dedicated": {"color": "#6b46c1", "weight": 1.4, "opacity": 0.9, "fillColor": "#9f7aea",
-                  "fillOpacity": 0.28, "dashArray": "4 3"},
+    "resident": {
+        "color": "#2b6cb0",
+        "weight": 0.8,
+        "opacity": 0.8,
+        "fillColor": "#63b3ed",
+        "fillOpacity": 0.06,
+    },
+    "dedicated": {
+        "color": "#6b46c1",
+        "weight": 1.4,
+        "opacity": 0.9,
+        "fillColor": "#9f7aea",
+        "fillOpacity": 0.28,
+        "dashArray": "4 3",
+    },
     # the grid a map is about, and a grid found by the search box
-    "focus": {"color": "#c53030", "weight": 3.5, "opacity": 1.0, "fillColor": "#feb2b2",
-              "fillOpacity": 0.18, "dashArray": None},
+    "focus": {
+        "color": "#c53030",
+        "weight": 3.5,
+        "opacity": 1.0,
+        "fillColor": "#feb2b2",
+        "fillOpacity": 0.18,
+        "dashArray": None,
+    },
     "hover": {"weight": 2.5, "opacity": 1.0},
 }
-COMPOUND_CLASSES = {"three_no": "三无小区（智慧平安小区中的三无小区）",
-                    "smart_safe": "智慧平安小区", "plain": "其他小区"}
-_COMPOUND_FILL = {"three_no": ("#c05621", "#f6ad55"), "smart_safe": ("#276749", "#68d391"),
-                  "plain": ("#4a5568", "#cbd5e0")}
+COMPOUND_CLASSES = {
+    "three_no": "三无小区（智慧平安小区中的三无小区）",
+    "smart_safe": "智慧平安小区",
+    "plain": "其他小区",
+}
+_COMPOUND_FILL = {
+    "three_no": ("#c05621", "#f6ad55"),
+    "smart_safe": ("#276749", "#68d391"),
+    "plain": ("#4a5568", "#cbd5e0"),
+}
 COMPOUNDS: dict[str, Style] = {}
 for _key, (_line, _fill) in _COMPOUND_FILL.items():
     COMPOUNDS[_key] = {"color": _line, "weight": 1, "fillColor": _fill, "fillOpacity": 0.65}
-    COMPOUNDS[f"{_key}_scattered"] = {**COMPOUNDS[_key], "dashArray": "2 2",
-                                      "fillOpacity": 0.45}
+    COMPOUNDS[f"{_key}_scattered"] = {**COMPOUNDS[_key], "dashArray": "2 2", "fillOpacity": 0.45}
 
 _TIER_LOOK = {5: (0.9, 0.10, None), 10: (0.75, 0.06, "6 3"), 15: (0.6, 0.035, "2 4")}
 CIRCLES: dict[str, Style] = {
-    f"{kind}_{minutes}": {"color": hex_, "weight": 1.2, "opacity": opacity, "fillColor": hex_,
-                          "fillOpacity": fill, "dashArray": dash, "interactive": False}
+    f"{kind}_{minutes}": {
+        "color": hex_,
+        "weight": 1.2,
+        "opacity": opacity,
+        "fillColor": hex_,
+        "fillOpacity": fill,
+        "dashArray": dash,
+        "interactive": False,
+    }
     for kind, (_, hex_, _) in STATION_KINDS.items()
     for minutes, (opacity, fill, dash) in _TIER_LOOK.items()
 }
 GAPS: dict[str, Style] = {
-    "gap": {"color": MISSING, "weight": 1, "opacity": 0.8, "fillColor": MISSING,
-            "fillOpacity": 0.26, "interactive": False},
+    "gap": {
+        "color": MISSING,
+        "weight": 1,
+        "opacity": 0.8,
+        "fillColor": MISSING,
+        "fillOpacity": 0.26,
+        "interactive": False,
+    },
 }
 #: Uncovered households per H3 cell: upper bounds of the classes and their colours.
 HEX_BREAKS = (50, 200, 500, 1000)
@@ -80,10 +131,17 @@ HEXES: dict[str, Style] = {
 SHARE_BREAKS = (0.5, 0.7, 0.85, 0.95)
 SHARE_COLOURS = ("#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c")
 CHOROPLETH: dict[str, Style] = {
-    **{f"c{i}": {"color": "#4a5568", "weight": 0.8, "fillColor": c, "fillOpacity": 0.85}
-       for i, c in enumerate(SHARE_COLOURS)},
-    "none": {"color": "#4a5568", "weight": 0.8, "fillColor": "#e2e8f0", "fillOpacity": 0.6,
-             "dashArray": "3 3"},
+    **{
+        f"c{i}": {"color": "#4a5568", "weight": 0.8, "fillColor": c, "fillOpacity": 0.85}
+        for i, c in enumerate(SHARE_COLOURS)
+    },
+    "none": {
+        "color": "#4a5568",
+        "weight": 0.8,
+        "fillColor": "#e2e8f0",
+        "fillOpacity": 0.6,
+        "dashArray": "3 3",
+    },
 }
 LOCATE: dict[str, Style] = {
     "grid": {"color": "#c53030", "weight": 3.5, "fillColor": "#feb2b2", "fillOpacity": 0.25},
@@ -91,17 +149,39 @@ LOCATE: dict[str, Style] = {
 }
 #: The plan map: every base grid faint, the touched grids before (dashed) and after (bold).
 PLAN: dict[str, Style] = {
-    "base": {"color": "#718096", "weight": 0.6, "opacity": 0.6, "fillColor": "#cbd5e0",
-             "fillOpacity": 0.05},
-    "before": {"color": "#4a5568", "weight": 1.6, "opacity": 0.9, "dashArray": "5 4",
-               "fillColor": "#a0aec0", "fillOpacity": 0.12},
-    "after": {"color": "#dd6b20", "weight": 3, "opacity": 1.0, "fillColor": "#fbd38d",
-              "fillOpacity": 0.3},
+    "base": {
+        "color": "#718096",
+        "weight": 0.6,
+        "opacity": 0.6,
+        "fillColor": "#cbd5e0",
+        "fillOpacity": 0.05,
+    },
+    "before": {
+        "color": "#4a5568",
+        "weight": 1.6,
+        "opacity": 0.9,
+        "dashArray": "5 4",
+        "fillColor": "#a0aec0",
+        "fillOpacity": 0.12,
+    },
+    "after": {
+        "color": "#dd6b20",
+        "weight": 3,
+        "opacity": 1.0,
+        "fillColor": "#fbd38d",
+        "fillOpacity": 0.3,
+    },
     "from": {"color": "#c53030", "weight": 3, "fillColor": "#feb2b2", "fillOpacity": 0.35},
     "to": {"color": "#2f855a", "weight": 3, "fillColor": "#9ae6b4", "fillOpacity": 0.35},
     # where the preview or a refused edit locates a broken invariant
-    "violation": {"color": MISSING, "weight": 3, "opacity": 1.0, "fillColor": MISSING,
-                  "fillOpacity": 0.45, "radius": 7},
+    "violation": {
+        "color": MISSING,
+        "weight": 3,
+        "opacity": 1.0,
+        "fillColor": MISSING,
+        "fillOpacity": 0.45,
+        "radius": 7,
+    },
 }
 
 #: The case map. Cases per grid and per H3 cell fall into up to five classes whose bounds are
@@ -110,10 +190,23 @@ PLAN: dict[str, Style] = {
 CASE_CLASSES = 5
 CASE_GRID_COLOURS = ("#f2f0f7", "#cbc9e2", "#9e9ac8", "#756bb1", "#54278f")
 CASE_GRIDS: dict[str, Style] = {
-    "k0": {"color": "#a0aec0", "weight": 0.6, "opacity": 0.8, "fillColor": "#ffffff",
-           "fillOpacity": 0.0},
-    **{f"k{i + 1}": {"color": "#4a5568", "weight": 0.6, "opacity": 0.8, "fillColor": c,
-                     "fillOpacity": 0.8} for i, c in enumerate(CASE_GRID_COLOURS)},
+    "k0": {
+        "color": "#a0aec0",
+        "weight": 0.6,
+        "opacity": 0.8,
+        "fillColor": "#ffffff",
+        "fillOpacity": 0.0,
+    },
+    **{
+        f"k{i + 1}": {
+            "color": "#4a5568",
+            "weight": 0.6,
+            "opacity": 0.8,
+            "fillColor": c,
+            "fillOpacity": 0.8,
+        }
+        for i, c in enumerate(CASE_GRID_COLOURS)
+    },
 }
 CASE_HEXES: dict[str, Style] = {
     f"k{i + 1}": {"color": "#ffffff", "weight": 0.6, "fillColor": c, "fillOpacity": 0.75}
@@ -128,9 +221,19 @@ CASE_POINTS: dict[str, Style] = {
 
 #: Everything the page needs, by table name (``geogrid.styles`` in maps.js).
 TABLES: dict[str, dict[str, Style]] = {
-    "base": BASE, "areas": AREAS, "grids": GRIDS, "compounds": COMPOUNDS, "circles": CIRCLES,
-    "gaps": GAPS, "hexes": HEXES, "choropleth": CHOROPLETH, "locate": LOCATE,
-    "plan": PLAN, "caseGrids": CASE_GRIDS, "caseHexes": CASE_HEXES, "casePoints": CASE_POINTS,
+    "base": BASE,
+    "areas": AREAS,
+    "grids": GRIDS,
+    "compounds": COMPOUNDS,
+    "circles": CIRCLES,
+    "gaps": GAPS,
+    "hexes": HEXES,
+    "choropleth": CHOROPLETH,
+    "locate": LOCATE,
+    "plan": PLAN,
+    "caseGrids": CASE_GRIDS,
+    "caseHexes": CASE_HEXES,
+    "casePoints": CASE_POINTS,
 }
 
 
@@ -138,8 +241,7 @@ def station_icon(kind: str) -> dict[str, str]:
     """How a station of ``kind`` is drawn: a round badge of the kind's colour with its Font
     Awesome icon (small enough for 170 stations on one district view). Unknown kinds: grey."""
     _, colour, icon = STATION_KINDS.get(kind, (kind, "#575757", "circle"))
-    return {"icon": icon, "colour": colour,
-            "className": f"geogrid-station geogrid-station-{kind}"}
+    return {"icon": icon, "colour": colour, "className": f"geogrid-station geogrid-station-{kind}"}
 
 
 def station_icons() -> dict[str, dict[str, str]]:

@@ -34,13 +34,31 @@ def _files_by_package() -> dict[Package, set[str]]:
 def _archive(package: Package, into: Path) -> tuple[Path, str]:
     """Download ``package``; return the archive and the folder its files sit under."""
     if package.registry == "npm":
-        out = subprocess.run(["npm", "pack", "--silent", f"{package.name}@{package.version}"],
-                             cwd=into, check=True, capture_output=True, text=True)
+        out = subprocess.run(
+            ["npm", "pack", "--silent", f"{package.name}@{package.version}"],
+            cwd=into,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         return into / out.stdout.strip().splitlines()[-1], "package"
     if package.registry == "pypi-sdist":
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                        "--no-binary", ":all:", "--dest", str(into),
-                        f"{package.name}=={package.version}"], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "--dest",
+                str(into),
+                f"{package.name}=={package.version}",
+            ],
+            check=True,
+        )
         [found] = into.glob(f"{package.name}-{package.version}.tar.gz")
         return found, f"{package.name}-{package.version}"
     raise ValueError(f'registry was "{package.registry}" but must be "npm" or "pypi-sdist"')
@@ -75,16 +93,24 @@ def vendor(target: Path = STATIC_DIR, only: Iterable[str] | None = None) -> list
 
 def licences() -> str:
     """The LICENSES.md text: each package, its source and licence, its files."""
-    lines = ["# Vendored browser assets", "",
-             "Fetched by `python -m maps.vendor` (see maps/assets.py); served by the API under",
-             "`/static/vendor/` and inlined into map files written by `geogrid map`.", "",
-             "| package | version | from | licence | licence file |", "|---|---|---|---|---|"]
+    lines = [
+        "# Vendored browser assets",
+        "",
+        "Fetched by `python -m maps.vendor` (see maps/assets.py); served by the API under",
+        "`/static/vendor/` and inlined into map files written by `geogrid map`.",
+        "",
+        "| package | version | from | licence | licence file |",
+        "|---|---|---|---|---|",
+    ]
     for package in PACKAGES:
         source = "npm registry" if package.registry == "npm" else "PyPI (source archive)"
-        files = ", ".join(f"`{package.folder}/{f}`" for f in package.licence_files) or \
-            "none shipped; MIT per the package's package.json"
-        lines.append(f"| {package.name} | {package.version} | {source} | {package.licence} "
-                     f"| {files} |")
+        files = (
+            ", ".join(f"`{package.folder}/{f}`" for f in package.licence_files)
+            or "none shipped; MIT per the package's package.json"
+        )
+        lines.append(
+            f"| {package.name} | {package.version} | {source} | {package.licence} | {files} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -33,16 +33,25 @@ def single_part(label: str, code: str, geom: BaseGeometry) -> list[Violation]:
     """What keeps ``geom`` from being one valid, non-empty polygon (``[]`` when it is)."""
     found = []
     if geom.is_empty or metric_area(geom) < MIN_AREA_M2:
-        found.append(Violation("empty_geometry", f"{label} {code} would be left empty",
-                               (code,)))
+        found.append(Violation("empty_geometry", f"{label} {code} would be left empty", (code,)))
     elif not geom.is_valid:
-        found.append(Violation("invalid_geometry", f"{label} {code} would not be a valid "
-                               f"polygon: {shapely.is_valid_reason(geom)}", (code,),
-                               geom.representative_point()))
+        found.append(
+            Violation(
+                "invalid_geometry",
+                f"{label} {code} would not be a valid polygon: {shapely.is_valid_reason(geom)}",
+                (code,),
+                geom.representative_point(),
+            )
+        )
     elif shapely.get_num_geometries(geom) > 1:
-        found.append(Violation("not_contiguous", f"{label} {code} would be in "
-                               f"{shapely.get_num_geometries(geom)} separate pieces", (code,),
-                               geom))
+        found.append(
+            Violation(
+                "not_contiguous",
+                f"{label} {code} would be in {shapely.get_num_geometries(geom)} separate pieces",
+                (code,),
+                geom,
+            )
+        )
     return found
 
 
@@ -63,8 +72,9 @@ def holder(grids: dict[str, dict[str, Any]], point: BaseGeometry) -> str | None:
     return min(hits) if hits else None
 
 
-def faces(source: BaseGeometry, target: BaseGeometry, area: BaseGeometry
-          ) -> tuple[list[BaseGeometry], list[BaseGeometry], list[BaseGeometry]]:
+def faces(
+    source: BaseGeometry, target: BaseGeometry, area: BaseGeometry
+) -> tuple[list[BaseGeometry], list[BaseGeometry], list[BaseGeometry]]:
     """The faces of ONE noding of the three outlines: ``source``'s inside ``area`` (moved),
     ``source``'s outside it (kept) and ``target``'s own.
 
@@ -89,8 +99,9 @@ def union_faces(found: list[BaseGeometry]) -> BaseGeometry:
     return shapely.coverage_union_all(found) if found else shapely.Polygon()
 
 
-def reassign_faces(source: BaseGeometry, target: BaseGeometry, area: BaseGeometry
-                   ) -> tuple[BaseGeometry, BaseGeometry]:
+def reassign_faces(
+    source: BaseGeometry, target: BaseGeometry, area: BaseGeometry
+) -> tuple[BaseGeometry, BaseGeometry]:
     """``target`` plus, and ``source`` minus, the part of ``source`` inside ``area``."""
     moved, kept, own = faces(source, target, area)
     return union_faces(own + moved), union_faces(kept)
@@ -122,8 +133,11 @@ def clean(geom: BaseGeometry) -> BaseGeometry:
     """
     parts = []
     for part in shapely.get_parts(multi(geom)):
-        parts.append(shapely.Polygon(despike_ring(part.exterior.coords),
-                                     [despike_ring(r.coords) for r in part.interiors]))
+        parts.append(
+            shapely.Polygon(
+                despike_ring(part.exterior.coords), [despike_ring(r.coords) for r in part.interiors]
+            )
+        )
     cleaned = shapely.MultiPolygon(parts)
     return cleaned if cleaned.is_valid and not cleaned.is_empty else multi(geom)
 

@@ -42,8 +42,9 @@ class Layer:
         """Grid ``code``'s attributes; EditRejectedError when the layer has no such grid."""
         found = self.grids.get(str(code))
         if found is None:
-            raise EditRejectedError(f"grid {code} is not in the plan's layer",
-                                    zh=f"方案的网格图层中没有网格 {code}")
+            raise EditRejectedError(
+                f"grid {code} is not in the plan's layer", zh=f"方案的网格图层中没有网格 {code}"
+            )
         return found
 
     def share_vertices(self, codes: set[str]) -> None:
@@ -67,8 +68,10 @@ def base_layer(conn: Connection, release_id: int) -> Layer:
 
 def next_code(conn: Connection, layer: Layer, community: str) -> str:
     """A grid code never used before in ``community`` (codes are never reused)."""
-    used = conn.execute(text("SELECT coalesce(max(right(code, 3)::int), 0) FROM grid "
-                             "WHERE community_code = :c"), {"c": community}).scalar_one()
+    used = conn.execute(
+        text("SELECT coalesce(max(right(code, 3)::int), 0) FROM grid WHERE community_code = :c"),
+        {"c": community},
+    ).scalar_one()
     in_plan = [int(c[-3:]) for c in layer.grids if c.startswith(community)]
     sequence = max([int(used), *in_plan]) + 1
     if sequence > 999:

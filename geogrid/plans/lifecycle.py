@@ -31,11 +31,25 @@ from geogrid.plans.layer import EditRejectedError, Layer, base_layer, next_code,
 from geogrid.plans.ops import OPS, Op
 
 __all__ = [
-    "MIN_AREA_M2", "OPS", "Edit", "EditRejectedError", "Layer", "Op", "Plan", "add_edit",
-    "base_layer", "build_layer", "check_plan_layer", "create_plan", "discard_plan",
-    "get_plan", "next_code", "open_plans", "publish_plan", "undo_edit",
+    "MIN_AREA_M2",
+    "OPS",
+    "Edit",
+    "EditRejectedError",
+    "Layer",
+    "Op",
+    "Plan",
+    "add_edit",
+    "base_layer",
+    "build_layer",
+    "check_plan_layer",
+    "create_plan",
+    "discard_plan",
+    "get_plan",
+    "next_code",
+    "open_plans",
+    "publish_plan",
+    "undo_edit",
 ]
-
 
 
 @dataclass(frozen=True)
@@ -67,12 +81,20 @@ class Plan:
 
 
 def _plan(conn: Connection, row: Any) -> Plan:
-    edits = [Edit(e.id, e.op, e.params, e.comment, e.created_by, e.created_at) for e in
-             conn.execute(text("SELECT id, op, params, comment, created_by, created_at "
-                               "FROM plan_edit WHERE plan_id = :p AND undone_at IS NULL "
-                               "ORDER BY id"), {"p": row.id})]
-    return Plan(row.id, row.comment, row.base_release, row.status, row.created_by,
-                row.created_at, edits)
+    edits = [
+        Edit(e.id, e.op, e.params, e.comment, e.created_by, e.created_at)
+        for e in conn.execute(
+            text(
+                "SELECT id, op, params, comment, created_by, created_at "
+                "FROM plan_edit WHERE plan_id = :p AND undone_at IS NULL "
+                "ORDER BY id"
+            ),
+            {"p": row.id},
+        )
+    ]
+    return Plan(
+        row.id, row.comment, row.base_release, row.status, row.created_by, row.created_at, edits
+    )
 
 
 def get_plan(conn: Connection, plan_id: int) -> Plan:
@@ -89,26 +111,48 @@ def open_plans(conn: Connection) -> list[Plan]:
     return [_plan(conn, r) for r in rows]
 
 
-def _audit(conn: Connection, actor: str, action: str, *, plan_id: int | None = None,
-           edit_id: int | None = None, release_id: int | None = None, comment: str = "",
-           details: dict[str, Any] | None = None) -> None:
-    conn.execute(text("INSERT INTO audit_log (actor, action, plan_id, edit_id, release_id, "
-                      "comment, details) VALUES (:actor, :action, :plan, :edit, :release, "
-                      ":comment, CAST(:details AS jsonb))"),
-                 {"actor": actor, "action": action, "plan": plan_id, "edit": edit_id,
-                  "release": release_id, "comment": comment,
-                  "details": json.dumps(details or {}, ensure_ascii=False)})
+def _audit(
+    conn: Connection,
+    actor: str,
+    action: str,
+    *,
+    plan_id: int | None = None,
+    edit_id: int | None = None,
+    release_id: int | None = None,
+    comment: str = "",
+    details: dict[str, Any] | None = None,
+) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO audit_log (actor, action, plan_id, edit_id, release_id, "
+            "comment, details) VALUES (:actor, :action, :plan, :edit, :release, "
+            ":comment, CAST(:details AS jsonb))"
+        ),
+        {
+            "actor": actor,
+            "action": action,
+            "plan": plan_id,
+            "edit": edit_id,
+            "release": release_id,
+            "comment": comment,
+            "details": json.dumps(details or {}, ensure_ascii=False),
+        },
+    )
 
 
 def create_plan(conn: Connection, comment: str, actor: str) -> Plan:
     """Open a plan on the current release."""
     current = releases.current_release(conn)
     if current is None:
-        raise NotFoundError("no boundary release is published yet; load grids first",
-                            zh="尚未发布任何网格边界版本")
-    row = conn.execute(text("INSERT INTO plan (comment, base_release, created_by) "
-                            "VALUES (:c, :b, :a) RETURNING *"),
-                       {"c": comment, "b": current.id, "a": actor}).one()
+        raise NotFoundError(
+            "no boundary release is published yet; load grids first", zh="尚未发布任何网格边界版本"
+        )
+    row = conn.execute(
+        text(
+            "INSERT INTO plan (comment, base_release, created_by) VALUES (:c, :b, :a) RETURNING *"
+        ),
+        {"c": comment, "b": current.id, "a": actor},
+    ).one()
     _audit(conn, actor, "plan.create", plan_id=row.id, comment=comment)
     return _plan(conn, row)
 
@@ -116,16 +160,20 @@ def create_plan(conn: Connection, comment: str, actor: str) -> Plan:
 def _require_open(plan: Plan) -> None:
     if plan.status != "open":
         state = "发布" if plan.status == "published" else "废弃"
-        raise ConflictError(f"plan {plan.id} is {plan.status}; only open plans change",
-                            zh=f"方案 {plan.id} 已{state}")
+        raise ConflictError(
+            f"plan {plan.id} is {plan.status}; only open plans change",
+            zh=f"方案 {plan.id} 已{state}",
+        )
 
 
 def discard_plan(conn: Connection, plan_id: int, actor: str) -> None:
     """Discard an open plan (kept for the record, never published)."""
     plan = get_plan(conn, plan_id)
     _require_open(plan)
-    conn.execute(text("UPDATE plan SET status = 'discarded', closed_at = now() WHERE id = :id"),
-                 {"id": plan_id})
+    conn.execute(
+        text("UPDATE plan SET status = 'discarded', closed_at = now() WHERE id = :id"),
+        {"id": plan_id},
+    )
     _audit(conn, actor, "plan.discard", plan_id=plan_id, comment=plan.comment)
 
 
@@ -155,13 +203,24 @@ def add_edit(conn: Connection, plan_id: int, params: dict[str, Any], actor: str)
     layer = build_layer(conn, plan)
     op.apply(conn, layer, normalised)
     comment = str(params.get("comment") or "")
-    edit_id = int(conn.execute(
-        text("INSERT INTO plan_edit (plan_id, op, params, comment, created_by) "
-             "VALUES (:p, :op, CAST(:params AS jsonb), :c, :a) RETURNING id"),
-        {"p": plan_id, "op": name, "params": json.dumps(normalised), "c": comment,
-         "a": actor}).scalar_one())
-    _audit(conn, actor, f"edit.{name}", plan_id=plan_id, edit_id=edit_id,
-           comment=comment or plan.comment, details={"touches": sorted(op.touches(normalised))})
+    edit_id = int(
+        conn.execute(
+            text(
+                "INSERT INTO plan_edit (plan_id, op, params, comment, created_by) "
+                "VALUES (:p, :op, CAST(:params AS jsonb), :c, :a) RETURNING id"
+            ),
+            {"p": plan_id, "op": name, "params": json.dumps(normalised), "c": comment, "a": actor},
+        ).scalar_one()
+    )
+    _audit(
+        conn,
+        actor,
+        f"edit.{name}",
+        plan_id=plan_id,
+        edit_id=edit_id,
+        comment=comment or plan.comment,
+        details={"touches": sorted(op.touches(normalised))},
+    )
     return edit_id
 
 
@@ -172,8 +231,18 @@ def undo_edit(conn: Connection, plan_id: int, edit_id: int, actor: str) -> None:
     if edit_id not in {e.id for e in plan.edits}:
         raise NotFoundError(f"plan {plan_id} has no active edit {edit_id}")
     remaining = [e for e in plan.edits if e.id != edit_id]
-    build_layer(conn, Plan(plan.id, plan.comment, plan.base_release, plan.status,
-                           plan.created_by, plan.created_at, remaining))
+    build_layer(
+        conn,
+        Plan(
+            plan.id,
+            plan.comment,
+            plan.base_release,
+            plan.status,
+            plan.created_by,
+            plan.created_at,
+            remaining,
+        ),
+    )
     conn.execute(text("UPDATE plan_edit SET undone_at = now() WHERE id = :e"), {"e": edit_id})
     _audit(conn, actor, "edit.undo", plan_id=plan_id, edit_id=edit_id, comment=plan.comment)
 
@@ -191,16 +260,21 @@ def check_plan_layer(conn: Connection, layer: Layer) -> list[Violation]:
 
 
 def _frame(layer: Layer) -> gpd.GeoDataFrame:
-    rows = [{"code": c, **{k: g.get(k) for k in GRID_ATTRIBUTES}, "geometry": g["geometry"]}
-            for c, g in sorted(layer.grids.items())]
+    rows = [
+        {"code": c, **{k: g.get(k) for k in GRID_ATTRIBUTES}, "geometry": g["geometry"]}
+        for c, g in sorted(layer.grids.items())
+    ]
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=STORAGE_SRID)
 
 
 def _changed_since(conn: Connection, base: int, current: int) -> set[str]:
-    rows = conn.execute(text(
-        "SELECT grid_code FROM grid_geometry WHERE (valid_from_release > :b "
-        "AND valid_from_release <= :c) OR (valid_to_release > :b AND valid_to_release <= :c)"),
-        {"b": base, "c": current})
+    rows = conn.execute(
+        text(
+            "SELECT grid_code FROM grid_geometry WHERE (valid_from_release > :b "
+            "AND valid_from_release <= :c) OR (valid_to_release > :b AND valid_to_release <= :c)"
+        ),
+        {"b": base, "c": current},
+    )
     return {r.grid_code.strip() for r in rows}
 
 
@@ -228,23 +302,37 @@ def publish_plan(conn: Connection, plan_id: int, actor: str) -> BoundaryRelease:
             raise ConflictError(
                 f"plan {plan_id} is based on release {base} but release {current.id} is "
                 f"current, and it changed grids this plan edits: {clash}",
-                details={"base_release": base, "current_release": current.id,
-                         "changed": clash},
-                zh=f"方案基于版本 {base}，当前为版本 {current.id}，方案涉及的网格已改：{clash}")
+                details={"base_release": base, "current_release": current.id, "changed": clash},
+                zh=f"方案基于版本 {base}，当前为版本 {current.id}，方案涉及的网格已改：{clash}",
+            )
         base = current.id  # rebase: the plan touches none of the grids that changed
     layer = build_layer(conn, plan, base)
     reject(check_plan_layer(conn, layer))
     before = base_layer(conn, base)
-    release, _ = releases.publish(conn, _frame(layer), published_by=actor,
-                                  comment=plan.comment, source=f"plan {plan_id}")
-    conn.execute(text("UPDATE boundary_release SET plan_id = :p WHERE id = :r"),
-                 {"p": plan_id, "r": release.id})
+    release, _ = releases.publish(
+        conn, _frame(layer), published_by=actor, comment=plan.comment, source=f"plan {plan_id}"
+    )
+    conn.execute(
+        text("UPDATE boundary_release SET plan_id = :p WHERE id = :r"),
+        {"p": plan_id, "r": release.id},
+    )
     _record_lineage(conn, release.id, before, layer)
-    conn.execute(text("UPDATE plan SET status = 'published', closed_at = now(), "
-                      "published_release = :r, base_release = :b WHERE id = :p"),
-                 {"r": release.id, "b": base, "p": plan_id})
-    _audit(conn, actor, "plan.publish", plan_id=plan_id, release_id=release.id,
-           comment=plan.comment, details={"edits": [e.id for e in plan.edits]})
+    conn.execute(
+        text(
+            "UPDATE plan SET status = 'published', closed_at = now(), "
+            "published_release = :r, base_release = :b WHERE id = :p"
+        ),
+        {"r": release.id, "b": base, "p": plan_id},
+    )
+    _audit(
+        conn,
+        actor,
+        "plan.publish",
+        plan_id=plan_id,
+        release_id=release.id,
+        comment=plan.comment,
+        details={"edits": [e.id for e in plan.edits]},
+    )
     return release
 
 
@@ -262,8 +350,14 @@ def _record_lineage(conn: Connection, release_id: int, before: Layer, after: Lay
         for j in tree.query(geom, predicate="intersects"):
             share = metric_area(shapely.intersection(geom, old[tree_codes[j]])) / area
             if share > 1e-4:  # below that: floating-point slivers along shared edges
-                rows.append({"r": release_id, "g": code, "s": tree_codes[j],
-                             "share": min(share, 1.0)})
+                rows.append(
+                    {"r": release_id, "g": code, "s": tree_codes[j], "share": min(share, 1.0)}
+                )
     if rows:
-        conn.execute(text("INSERT INTO grid_lineage (release_id, grid_code, source_code, "
-                          "area_share) VALUES (:r, :g, :s, :share)"), rows)
+        conn.execute(
+            text(
+                "INSERT INTO grid_lineage (release_id, grid_code, source_code, "
+                "area_share) VALUES (:r, :g, :s, :share)"
+            ),
+            rows,
+        )

@@ -52,8 +52,11 @@ CUT_SHARE = 0.01
 def normalise_move_compound(params: dict[str, Any]) -> dict[str, Any]:
     """Check a move_compound edit: ``{"compound": id, "to": code}``."""
     compound = params.get("compound")
-    if isinstance(compound, bool) or not isinstance(compound, int | str) \
-            or not str(compound).strip().isdigit():
+    if (
+        isinstance(compound, bool)
+        or not isinstance(compound, int | str)
+        or not str(compound).strip().isdigit()
+    ):
         raise InvalidInputError('"compound" must be the id of a compound')
     return {"compound": int(compound), "to": grid_code(params, "to")}
 
@@ -63,8 +66,7 @@ def touches_move_compound(params: dict[str, Any]) -> set[str]:
     return {params["to"], *([params["from"]] if "from" in params else [])}
 
 
-def corridor(source: BaseGeometry, target: BaseGeometry, footprint: BaseGeometry
-             ) -> BaseGeometry:
+def corridor(source: BaseGeometry, target: BaseGeometry, footprint: BaseGeometry) -> BaseGeometry:
     """The hull of ``footprint`` and its nearest stretch of the source-target edge.
 
     All three in storage coordinates; the hull is built in metres and may reach outside
@@ -93,9 +95,13 @@ def corridor(source: BaseGeometry, target: BaseGeometry, footprint: BaseGeometry
 def apply_move_compound(conn: Connection, layer: Layer, params: dict[str, Any]) -> None:
     """Move compound ``params["compound"]`` with its corridor to grid ``params["to"]``."""
     compound = params["compound"]
-    row = conn.execute(text("SELECT ST_AsBinary(coalesce(point, ST_PointOnSurface(geom))) "
-                            "AS p, ST_AsBinary(geom) AS g FROM compound WHERE id = :id"),
-                       {"id": compound}).one_or_none()
+    row = conn.execute(
+        text(
+            "SELECT ST_AsBinary(coalesce(point, ST_PointOnSurface(geom))) "
+            "AS p, ST_AsBinary(geom) AS g FROM compound WHERE id = :id"
+        ),
+        {"id": compound},
+    ).one_or_none()
     if row is None:
         raise NotFoundError(f"compound {compound} does not exist", zh=f"小区 {compound} 不存在")
     point, footprint = shapely.from_wkb(bytes(row.p)), shapely.from_wkb(bytes(row.g))
@@ -109,17 +115,41 @@ def apply_move_compound(conn: Connection, layer: Layer, params: dict[str, Any]) 
         raise EditRejectedError(f"compound {compound} is already in grid {code_to}")
     source = layer.grid(code_from)
     if source["community_code"] != target["community_code"]:
-        reject([Violation("different_community", f"grids {code_from} and {code_to} are in "
-                          f"different communities ({source['community_code']} and "
-                          f"{target['community_code']}); a compound moves only within one",
-                          (code_from, code_to), point)])
+        reject(
+            [
+                Violation(
+                    "different_community",
+                    f"grids {code_from} and {code_to} are in "
+                    f"different communities ({source['community_code']} and "
+                    f"{target['community_code']}); a compound moves only within one",
+                    (code_from, code_to),
+                    point,
+                )
+            ]
+        )
     if not adjacent(source["geometry"], target["geometry"]):
-        reject([Violation("not_adjacent", f"grids {code_from} and {code_to} do not share an "
-                          "edge", (code_from, code_to), point)])
+        reject(
+            [
+                Violation(
+                    "not_adjacent",
+                    f"grids {code_from} and {code_to} do not share an edge",
+                    (code_from, code_to),
+                    point,
+                )
+            ]
+        )
     piece = shapely.intersection(source["geometry"], footprint)
     if piece.is_empty or metric_area(piece) < MIN_AREA_M2:
-        reject([Violation("empty_transfer", f"compound {compound} covers none of grid "
-                          f"{code_from}", (code_from,), point)])
+        reject(
+            [
+                Violation(
+                    "empty_transfer",
+                    f"compound {compound} covers none of grid {code_from}",
+                    (code_from,),
+                    point,
+                )
+            ]
+        )
     hull = corridor(source["geometry"], target["geometry"], piece)
     moved, kept, own = faces(source["geometry"], target["geometry"], hull)
     # Keep the part of the clipped hull that holds the compound; the rest stays put.
@@ -136,35 +166,65 @@ def apply_move_compound(conn: Connection, layer: Layer, params: dict[str, Any]) 
     now = holder(layer.grids, point)
     if now != code_to:
         target["geometry"], source["geometry"] = old_to, old_from
-        reject([Violation("compound_not_moved", f"after the move the point of compound "
-                          f"{compound} would be in grid {now}, not {code_to}",
-                          (code_from, code_to), point)])
+        reject(
+            [
+                Violation(
+                    "compound_not_moved",
+                    f"after the move the point of compound "
+                    f"{compound} would be in grid {now}, not {code_to}",
+                    (code_from, code_to),
+                    point,
+                )
+            ]
+        )
     params["from"] = code_from  # stored with the edit: what it touches
     layer.touched |= {code_from, code_to}
     layer.share_vertices({code_from, code_to})
 
 
-def _other_compounds(conn: Connection, compound: int, strip: BaseGeometry,
-                     grids: dict[str, dict[str, Any]], code_from: str) -> list[Violation]:
+def _other_compounds(
+    conn: Connection,
+    compound: int,
+    strip: BaseGeometry,
+    grids: dict[str, dict[str, Any]],
+    code_from: str,
+) -> list[Violation]:
     """Compounds other than ``compound`` that moving ``strip`` would cut or carry along."""
     if strip.is_empty:
         return []
-    rows = conn.execute(text(
-        "SELECT id, name, ST_AsBinary(coalesce(point, ST_PointOnSurface(geom))) AS p, "
-        "ST_AsBinary(geom) AS g FROM compound WHERE id <> :id "
-        "AND ST_Intersects(geom, ST_GeomFromWKB(:strip, 4490)) ORDER BY id"),
-        {"id": compound, "strip": shapely.to_wkb(strip)})
+    rows = conn.execute(
+        text(
+            "SELECT id, name, ST_AsBinary(coalesce(point, ST_PointOnSurface(geom))) AS p, "
+            "ST_AsBinary(geom) AS g FROM compound WHERE id <> :id "
+            "AND ST_Intersects(geom, ST_GeomFromWKB(:strip, 4490)) ORDER BY id"
+        ),
+        {"id": compound, "strip": shapely.to_wkb(strip)},
+    )
     found = []
     for r in rows:
         geom, point = shapely.from_wkb(bytes(r.g)), shapely.from_wkb(bytes(r.p))
         inside = shapely.intersection(geom, strip)
         share = metric_area(inside) / max(metric_area(geom), 1e-9)
         if CUT_SHARE < share < 1 - CUT_SHARE:
-            found.append(Violation("compound_cut", f"moving compound {compound} would cut "
-                                   f"compound {r.id} ({r.name}): {share:.0%} of it would "
-                                   "change grid", (code_from,), inside))
+            found.append(
+                Violation(
+                    "compound_cut",
+                    f"moving compound {compound} would cut "
+                    f"compound {r.id} ({r.name}): {share:.0%} of it would "
+                    "change grid",
+                    (code_from,),
+                    inside,
+                )
+            )
         elif strip.covers(point) and holder(grids, point) == code_from:
-            found.append(Violation("compound_carried", f"moving compound {compound} would "
-                                   f"carry compound {r.id} ({r.name}) along; move that one "
-                                   "first", (code_from,), geom))
+            found.append(
+                Violation(
+                    "compound_carried",
+                    f"moving compound {compound} would "
+                    f"carry compound {r.id} ({r.name}) along; move that one "
+                    "first",
+                    (code_from,),
+                    geom,
+                )
+            )
     return found

@@ -41,8 +41,15 @@ from geogrid.plans.params import grid_code, grid_codes, polygon, required_text, 
 from geogrid.plans.replace import apply_replace, normalise_replace
 
 #: What a dedicated grid may serve (DESIGN.md grid kinds).
-UNIT_TYPES = ("school", "hospital", "market", "transport", "industrial_park", "government",
-              "enterprise")
+UNIT_TYPES = (
+    "school",
+    "hospital",
+    "market",
+    "transport",
+    "industrial_park",
+    "government",
+    "enterprise",
+)
 
 
 @dataclass(frozen=True)
@@ -54,26 +61,50 @@ class Op:
     touches: Callable[[dict[str, Any]], set[str]]
 
 
-def same_community(what: str, code_from: str, source: dict[str, Any], code_to: str,
-                   target: dict[str, Any], where: BaseGeometry | None = None) -> None:
+def same_community(
+    what: str,
+    code_from: str,
+    source: dict[str, Any],
+    code_to: str,
+    target: dict[str, Any],
+    where: BaseGeometry | None = None,
+) -> None:
     """Refuse unless the two grids are in one community and share an edge."""
     if source["community_code"] != target["community_code"]:
-        reject([Violation("different_community", f"grids {code_from} and {code_to} are in "
-                          f"different communities ({source['community_code']} and "
-                          f"{target['community_code']}); {what} moves only within one",
-                          (code_from, code_to), where)])
+        reject(
+            [
+                Violation(
+                    "different_community",
+                    f"grids {code_from} and {code_to} are in "
+                    f"different communities ({source['community_code']} and "
+                    f"{target['community_code']}); {what} moves only within one",
+                    (code_from, code_to),
+                    where,
+                )
+            ]
+        )
     if not adjacent(source["geometry"], target["geometry"]):
-        reject([Violation("not_adjacent", f"grids {code_from} and {code_to} do not share an "
-                          "edge", (code_from, code_to),
-                          where or target["geometry"].representative_point())])
+        reject(
+            [
+                Violation(
+                    "not_adjacent",
+                    f"grids {code_from} and {code_to} do not share an edge",
+                    (code_from, code_to),
+                    where or target["geometry"].representative_point(),
+                )
+            ]
+        )
 
 
 # ---- transfer ------------------------------------------------------------------------------
 
 
 def _normalise_transfer(params: dict[str, Any]) -> dict[str, Any]:
-    return {"from": grid_code(params, "from"), "to": grid_code(params, "to"),
-            "area": polygon(params, "area")}
+    return {
+        "from": grid_code(params, "from"),
+        "to": grid_code(params, "to"),
+        "area": polygon(params, "area"),
+    }
 
 
 def _apply_transfer(conn: Connection, layer: Layer, params: dict[str, Any]) -> None:
@@ -85,8 +116,16 @@ def _apply_transfer(conn: Connection, layer: Layer, params: dict[str, Any]) -> N
     area = shapely.geometry.shape(params["area"])
     piece = shapely.intersection(source["geometry"], area)
     if piece.is_empty or metric_area(piece) < MIN_AREA_M2:
-        reject([Violation("empty_transfer", f"the area does not cover any of grid {code_from}",
-                          (code_from,), area.representative_point())])
+        reject(
+            [
+                Violation(
+                    "empty_transfer",
+                    f"the area does not cover any of grid {code_from}",
+                    (code_from,),
+                    area.representative_point(),
+                )
+            ]
+        )
     gained, lost = reassign_faces(source["geometry"], target["geometry"], area)
     reject(single_part("grid", code_to, gained) + single_part("grid", code_from, lost))
     target["geometry"], source["geometry"] = clean(gained), clean(lost)
@@ -109,19 +148,36 @@ def _apply_merge(conn: Connection, layer: Layer, params: dict[str, Any]) -> None
     grids = [layer.grid(c) for c in codes]
     communities = {g["community_code"] for g in grids}
     if len(communities) > 1:
-        reject([Violation("different_community", f"grids {codes} are in {len(communities)} "
-                          "communities; only grids of one community merge", tuple(codes))])
+        reject(
+            [
+                Violation(
+                    "different_community",
+                    f"grids {codes} are in {len(communities)} "
+                    "communities; only grids of one community merge",
+                    tuple(codes),
+                )
+            ]
+        )
     if len({g["kind"] for g in grids}) > 1:
-        reject([Violation("different_kind", "a resident and a dedicated grid do not merge",
-                          tuple(codes))])
+        reject(
+            [
+                Violation(
+                    "different_kind", "a resident and a dedicated grid do not merge", tuple(codes)
+                )
+            ]
+        )
     merged = clean(shapely.union_all([g["geometry"] for g in grids]))
     reject(single_part("merged grid", "+".join(codes), merged))
     community = communities.pop()
     code = next_code(conn, layer, community)
     first = grids[0]
     new = {k: first.get(k) for k in GRID_ATTRIBUTES}
-    new.update(code=code, community_code=community, geometry=merged,
-               name=params.get("name") or f"{first['name']}（合并）")
+    new.update(
+        code=code,
+        community_code=community,
+        geometry=merged,
+        name=params.get("name") or f"{first['name']}（合并）",
+    )
     for c in codes:
         del layer.grids[c]
     layer.grids[code] = new
@@ -144,12 +200,23 @@ def _apply_split(conn: Connection, layer: Layer, params: dict[str, Any]) -> None
     frame = shapely.box(*grid["geometry"].bounds).buffer(0.01, join_style="mitre")
     line = _through(line, grid["geometry"], frame)
     sides = shapely.get_parts(split(frame, shapely.intersection(line, frame)))
-    pieces = [clean(p) for side in sides
-              for p in shapely.get_parts(shapely.intersection(grid["geometry"], side))
-              if p.geom_type == "Polygon" and metric_area(p) >= MIN_AREA_M2]
+    pieces = [
+        clean(p)
+        for side in sides
+        for p in shapely.get_parts(shapely.intersection(grid["geometry"], side))
+        if p.geom_type == "Polygon" and metric_area(p) >= MIN_AREA_M2
+    ]
     if len(pieces) < 2:
-        reject([Violation("split_not_across", f"the line does not cut grid {code} in two",
-                          (code,), line.representative_point())])
+        reject(
+            [
+                Violation(
+                    "split_not_across",
+                    f"the line does not cut grid {code} in two",
+                    (code,),
+                    line.representative_point(),
+                )
+            ]
+        )
     # Reading order: north to south, then west to east, by centroid.
     pieces.sort(key=lambda p: (-round(p.centroid.y, 5), p.centroid.x))
     violations = []
@@ -160,8 +227,12 @@ def _apply_split(conn: Connection, layer: Layer, params: dict[str, Any]) -> None
     layer.touched.add(code)
     for n, piece in enumerate(pieces, start=1):
         new_code = next_code(conn, layer, grid["community_code"])
-        layer.grids[new_code] = {**grid, "code": new_code, "geometry": piece,
-                                 "name": f"{grid['name']}（{n}）"}
+        layer.grids[new_code] = {
+            **grid,
+            "code": new_code,
+            "geometry": piece,
+            "name": f"{grid['name']}（{n}）",
+        }
         layer.touched.add(new_code)
         layer.created.add(new_code)
         layer.share_vertices({new_code})
@@ -209,8 +280,9 @@ def _apply_revert(conn: Connection, layer: Layer, params: dict[str, Any]) -> Non
         elif code in layer.grids:
             del layer.grids[code]
         else:
-            raise EditRejectedError(f"grid {code} is in neither release {params['release']} "
-                                    "nor the plan")
+            raise EditRejectedError(
+                f"grid {code} is in neither release {params['release']} nor the plan"
+            )
         layer.touched.add(code)
 
 
@@ -245,10 +317,15 @@ def _apply_reassign(conn: Connection, layer: Layer, params: dict[str, Any]) -> N
 def _normalise_carve(params: dict[str, Any]) -> dict[str, Any]:
     unit_type = str(params.get("unit_type") or "").strip()
     if unit_type not in UNIT_TYPES:
-        raise InvalidInputError(f'"unit_type" was "{unit_type}" but must be one of '
-                                f"{list(UNIT_TYPES)}")
-    return {"area": polygon(params, "area"), "name": required_text(params, "name"),
-            "unit_name": required_text(params, "unit_name"), "unit_type": unit_type}
+        raise InvalidInputError(
+            f'"unit_type" was "{unit_type}" but must be one of {list(UNIT_TYPES)}'
+        )
+    return {
+        "area": polygon(params, "area"),
+        "name": required_text(params, "name"),
+        "unit_name": required_text(params, "unit_name"),
+        "unit_type": unit_type,
+    }
 
 
 def _apply_carve(conn: Connection, layer: Layer, params: dict[str, Any]) -> None:
@@ -261,18 +338,36 @@ def _apply_carve(conn: Connection, layer: Layer, params: dict[str, Any]) -> None
         if not piece.is_empty and metric_area(piece) >= MIN_AREA_M2:
             parts[code] = piece
     if not parts:
-        reject([Violation("empty_carve", "the area covers no grid", (),
-                          area.representative_point())])
+        reject(
+            [Violation("empty_carve", "the area covers no grid", (), area.representative_point())]
+        )
     communities = sorted({layer.grids[c]["community_code"] for c in parts})
     if len(communities) > 1:
-        reject([Violation("different_community", f"the area spans {len(communities)} "
-                          f"communities ({', '.join(communities)}); a dedicated grid is "
-                          "carved out of one", tuple(sorted(parts)), area)])
+        reject(
+            [
+                Violation(
+                    "different_community",
+                    f"the area spans {len(communities)} "
+                    f"communities ({', '.join(communities)}); a dedicated grid is "
+                    "carved out of one",
+                    tuple(sorted(parts)),
+                    area,
+                )
+            ]
+        )
     dedicated = [c for c in parts if layer.grids[c]["kind"] == "dedicated"]
     if dedicated:
-        reject([Violation("dedicated_cut", f"the area cuts dedicated grid(s) {dedicated}; "
-                          "carve only out of resident grids", tuple(dedicated),
-                          shapely.union_all([parts[c] for c in dedicated]))])
+        reject(
+            [
+                Violation(
+                    "dedicated_cut",
+                    f"the area cuts dedicated grid(s) {dedicated}; "
+                    "carve only out of resident grids",
+                    tuple(dedicated),
+                    shapely.union_all([parts[c] for c in dedicated]),
+                )
+            ]
+        )
     carved = shapely.union_all(list(parts.values()))
     violations = single_part("dedicated grid", params["name"], carved)
     remains = {c: shapely.difference(layer.grids[c]["geometry"], p) for c, p in parts.items()}
@@ -284,9 +379,15 @@ def _apply_carve(conn: Connection, layer: Layer, params: dict[str, Any]) -> None
     for code, rest in remains.items():
         layer.grids[code]["geometry"] = clean(rest)
     new: dict[str, Any] = {k: None for k in GRID_ATTRIBUTES}
-    new.update(code=new_code, community_code=community, name=params["name"], kind="dedicated",
-               dedicated_unit_name=params["unit_name"],
-               dedicated_unit_type=params["unit_type"], geometry=clean(carved))
+    new.update(
+        code=new_code,
+        community_code=community,
+        name=params["name"],
+        kind="dedicated",
+        dedicated_unit_name=params["unit_name"],
+        dedicated_unit_type=params["unit_type"],
+        geometry=clean(carved),
+    )
     layer.grids[new_code] = new
     layer.touched |= {*remains, new_code}
     layer.created.add(new_code)

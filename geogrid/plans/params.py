@@ -42,16 +42,16 @@ def crs_name(params: dict[str, Any]) -> str:
         raise InvalidInputError(str(exc)) from None
 
 
-def shape(params: dict[str, Any], key: str, kinds: tuple[str, ...], what: str
-          ) -> BaseGeometry:
+def shape(params: dict[str, Any], key: str, kinds: tuple[str, ...], what: str) -> BaseGeometry:
     """``params[key]``, a GeoJSON geometry of one of ``kinds``, converted to storage."""
     try:
         geom = shapely.geometry.shape(params.get(key))
     except Exception:  # shapely raises several types for malformed GeoJSON
         raise InvalidInputError(f'"{key}" must be a GeoJSON {what}') from None
     if geom.is_empty or geom.geom_type not in kinds:
-        raise InvalidInputError(f'"{key}" must be a non-empty {" or ".join(kinds)}, '
-                                f"not {geom.geom_type}")
+        raise InvalidInputError(
+            f'"{key}" must be a non-empty {" or ".join(kinds)}, not {geom.geom_type}'
+        )
     return geometry_to_storage(geom, crs_name(params))
 
 
@@ -66,8 +66,15 @@ def polygon(params: dict[str, Any], key: str) -> dict[str, Any]:
     if not stored.is_valid:
         raise EditRejectedError(
             f'"{key}" is not a valid polygon: {shapely.is_valid_reason(stored)}',
-            details=[Violation("invalid_geometry", f"the {key} is not a valid polygon",
-                               (), stored.representative_point())])
+            details=[
+                Violation(
+                    "invalid_geometry",
+                    f"the {key} is not a valid polygon",
+                    (),
+                    stored.representative_point(),
+                )
+            ],
+        )
     return dict(shapely.geometry.mapping(stored))
 
 

@@ -22,12 +22,24 @@ CUT_SHARE = 0.01
 
 
 def _compounds(conn: Connection) -> list[dict[str, Any]]:
-    rows = conn.execute(text("SELECT id, name, households, coalesce(population, 0) AS population,"
-                             " ST_AsBinary(point) AS p, ST_AsBinary(geom) AS g FROM compound "
-                             "ORDER BY id"))
-    return [{"id": r.id, "name": r.name, "households": r.households,
-             "population": r.population, "point": shapely.from_wkb(bytes(r.p)),
-             "geom": shapely.from_wkb(bytes(r.g))} for r in rows]
+    rows = conn.execute(
+        text(
+            "SELECT id, name, households, coalesce(population, 0) AS population,"
+            " ST_AsBinary(point) AS p, ST_AsBinary(geom) AS g FROM compound "
+            "ORDER BY id"
+        )
+    )
+    return [
+        {
+            "id": r.id,
+            "name": r.name,
+            "households": r.households,
+            "population": r.population,
+            "point": shapely.from_wkb(bytes(r.p)),
+            "geom": shapely.from_wkb(bytes(r.g)),
+        }
+        for r in rows
+    ]
 
 
 def _membership(layer: Layer, compounds: list[dict[str, Any]]) -> dict[int, str | None]:
@@ -47,14 +59,17 @@ def _figures(code: str, grid: dict[str, Any], members: list[dict[str, Any]]) -> 
     households = sum(c["households"] for c in members)
     low, high = HOUSEHOLD_NORM
     return {
-        "code": code, "name": grid.get("name"), "kind": grid.get("kind"),
+        "code": code,
+        "name": grid.get("name"),
+        "kind": grid.get("kind"),
         "area_m2": round(area, 1),
         "households": households,
         "population": sum(c["population"] for c in members),
         "compounds": [c["id"] for c in members],
         "polsby_popper": round(4 * math.pi * area / perimeter**2, 4) if perimeter else None,
         "parts": int(shapely.get_num_geometries(grid["geometry"])),
-        "households_within_norm": (low <= households <= high) if grid.get("kind") == "resident"
+        "households_within_norm": (low <= households <= high)
+        if grid.get("kind") == "resident"
         else None,
     }
 
@@ -84,11 +99,11 @@ def _changed(before: Layer, after: Layer) -> tuple[list[str], list[str]]:
     return changed, vertices_only
 
 
-def _cut(after: Layer, codes: list[str], compounds: list[dict[str, Any]]
-         ) -> list[dict[str, Any]]:
+def _cut(after: Layer, codes: list[str], compounds: list[dict[str, Any]]) -> list[dict[str, Any]]:
     cut = []
-    touched: list[tuple[str, BaseGeometry]] = [(c, after.grids[c]["geometry"]) for c in codes
-                                               if c in after.grids]
+    touched: list[tuple[str, BaseGeometry]] = [
+        (c, after.grids[c]["geometry"]) for c in codes if c in after.grids
+    ]
     for compound in compounds:
         footprint = compound["geom"]
         shares = {}
@@ -112,32 +127,57 @@ def preview(conn: Connection, plan_id: int) -> dict[str, Any]:
     by_grid: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for compound in compounds:
         by_grid.setdefault(str(old_home[compound["id"]]), {}).setdefault("before", []).append(
-            compound)
+            compound
+        )
         by_grid.setdefault(str(new_home[compound["id"]]), {}).setdefault("after", []).append(
-            compound)
+            compound
+        )
     changed, vertices_only = _changed(before, after)
     grids = []
     for code in changed:
         members = by_grid.get(code, {})
-        grids.append({
-            "code": code,
-            "before": (_figures(code, before.grids[code], members.get("before", []))
-                       if code in before.grids else None),
-            "after": (_figures(code, after.grids[code], members.get("after", []))
-                      if code in after.grids else None),
-        })
-    moves = [{"id": c["id"], "name": c["name"], "households": c["households"],
-              "from": old_home[c["id"]], "to": new_home[c["id"]]}
-             for c in compounds if old_home[c["id"]] != new_home[c["id"]]]
+        grids.append(
+            {
+                "code": code,
+                "before": (
+                    _figures(code, before.grids[code], members.get("before", []))
+                    if code in before.grids
+                    else None
+                ),
+                "after": (
+                    _figures(code, after.grids[code], members.get("after", []))
+                    if code in after.grids
+                    else None
+                ),
+            }
+        )
+    moves = [
+        {
+            "id": c["id"],
+            "name": c["name"],
+            "households": c["households"],
+            "from": old_home[c["id"]],
+            "to": new_home[c["id"]],
+        }
+        for c in compounds
+        if old_home[c["id"]] != new_home[c["id"]]
+    ]
     violations = check_plan_layer(conn, after)
     return {
-        "plan": plan.id, "base_release": plan.base_release, "edits": len(plan.edits),
-        "grids": grids, "vertices_shared": vertices_only, "compounds_moved": moves,
+        "plan": plan.id,
+        "base_release": plan.base_release,
+        "edits": len(plan.edits),
+        "grids": grids,
+        "vertices_shared": vertices_only,
+        "compounds_moved": moves,
         "compounds_cut": _cut(after, changed, compounds),
         "open_cases_rerouted": preview_reroutes(
-            conn, changed, {c: g["geometry"] for c, g in after.grids.items()}),
+            conn, changed, {c: g["geometry"] for c, g in after.grids.items()}
+        ),
         "household_norm": list(HOUSEHOLD_NORM),
         "valid": not violations,
-        "violations": {"type": "FeatureCollection",
-                       "features": [v.as_feature() for v in violations]},
+        "violations": {
+            "type": "FeatureCollection",
+            "features": [v.as_feature() for v in violations],
+        },
     }

@@ -33,8 +33,9 @@ REPLACE_TOLERANCE_M2 = 1.0
 MAX_FEATURES = 1000
 
 
-def read_drawing(source: bytes | str | Path, crs: str | None = None, name: str = "drawing"
-                 ) -> tuple[dict[str, Any], str]:
+def read_drawing(
+    source: bytes | str | Path, crs: str | None = None, name: str = "drawing"
+) -> tuple[dict[str, Any], str]:
     """A drawing file (GeoPackage or GeoJSON) as a FeatureCollection and the CRS of its numbers.
 
     Parameters
@@ -64,17 +65,20 @@ def read_drawing(source: bytes | str | Path, crs: str | None = None, name: str =
         names = [str(n) for n in layers[:, 0]]
         chosen = next((n for n in ("grids", "drawing") if n in names), names[0])
         if len(names) > 1 and chosen not in ("grids", "drawing"):
-            raise InvalidInputError(f'{name}: has layers {names}; call the drawing "grids" '
-                                    "or send one layer")
+            raise InvalidInputError(
+                f'{name}: has layers {names}; call the drawing "grids" or send one layer'
+            )
         frame = pyogrio.read_dataframe(data, layer=chosen, max_features=MAX_FEATURES + 1)
     except InvalidInputError:
         raise
     except Exception as exc:  # pyogrio raises several error types for unreadable files
-        raise InvalidInputError(f"{name}: cannot be read as a GeoPackage or GeoJSON "
-                                f"({exc})") from None
+        raise InvalidInputError(
+            f"{name}: cannot be read as a GeoPackage or GeoJSON ({exc})"
+        ) from None
     if len(frame) == 0 or len(frame) > MAX_FEATURES:
-        raise InvalidInputError(f"{name}: holds {len(frame)} features; a drawing has 1 to "
-                                f"{MAX_FEATURES}")
+        raise InvalidInputError(
+            f"{name}: holds {len(frame)} features; a drawing has 1 to {MAX_FEATURES}"
+        )
     return _collection(frame), _drawing_crs(frame, name, crs)
 
 
@@ -85,13 +89,17 @@ def _drawing_crs(frame: Any, name: str, crs: str | None) -> str:
         chosen = crs_name({"crs": crs})
         # GCJ-02/BD-09 files are routinely labelled EPSG:4326; a projected label is a clash.
         if chosen in CRS_NAMES and frame.crs is not None and not frame.crs.is_geographic:
-            raise InvalidInputError(f"{name}: the file says its coordinates are "
-                                    f"{frame.crs.name} (EPSG:{epsg}) but crs was {crs}; "
-                                    f"send crs=EPSG:{epsg}")
+            raise InvalidInputError(
+                f"{name}: the file says its coordinates are "
+                f"{frame.crs.name} (EPSG:{epsg}) but crs was {crs}; "
+                f"send crs=EPSG:{epsg}"
+            )
         return chosen
     if epsg is None:
-        raise InvalidInputError(f"{name}: the file names no coordinate system with an EPSG "
-                                f"code; send crs, one of {list(CRS_NAMES)} or EPSG:n")
+        raise InvalidInputError(
+            f"{name}: the file names no coordinate system with an EPSG "
+            f"code; send crs, one of {list(CRS_NAMES)} or EPSG:n"
+        )
     return crs_name({"crs": f"EPSG:{epsg}"})
 
 
@@ -99,12 +107,22 @@ def _collection(frame: Any) -> dict[str, Any]:
     features = []
     for record in frame.to_dict("records"):
         geom = record.pop("geometry")
-        props = {k: v for k, v in record.items() if k in ("code", "name", "kind")
-                 and v is not None and not (isinstance(v, float) and v != v)}
+        props = {
+            k: v
+            for k, v in record.items()
+            if k in ("code", "name", "kind")
+            and v is not None
+            and not (isinstance(v, float) and v != v)
+        }
         if isinstance(props.get("code"), float):
             props["code"] = f"{props['code']:.0f}"  # a numeric column of 15-digit codes
-        features.append({"type": "Feature", "properties": props,
-                         "geometry": None if geom is None else shapely.geometry.mapping(geom)})
+        features.append(
+            {
+                "type": "Feature",
+                "properties": props,
+                "geometry": None if geom is None else shapely.geometry.mapping(geom),
+            }
+        )
     return {"type": "FeatureCollection", "features": features}
 
 
@@ -112,8 +130,11 @@ def normalise_replace(params: dict[str, Any]) -> dict[str, Any]:
     """Check a replace edit; features come back in storage coordinates."""
     codes = grid_codes(params, "grids")
     drawing = params.get("layer")
-    if not isinstance(drawing, dict) or not isinstance(drawing.get("features"), list) \
-            or not drawing["features"]:
+    if (
+        not isinstance(drawing, dict)
+        or not isinstance(drawing.get("features"), list)
+        or not drawing["features"]
+    ):
         raise InvalidInputError('"layer" must be a GeoJSON FeatureCollection with features')
     features = []
     for n, feature in enumerate(drawing["features"]):
@@ -123,15 +144,18 @@ def normalise_replace(params: dict[str, Any]) -> dict[str, Any]:
         code = props.get("code")
         found: dict[str, Any] = {
             "code": None if code in (None, "") else grid_code({"code": code}, "code"),
-            "geometry": polygon({"geometry": feature.get("geometry"),
-                                 "crs": params.get("crs")}, "geometry")}
+            "geometry": polygon(
+                {"geometry": feature.get("geometry"), "crs": params.get("crs")}, "geometry"
+            ),
+        }
         if props.get("name"):
             found["name"] = str(props["name"])[:100]
         if props.get("kind"):
             kind = str(props["kind"])
             if kind not in ("resident", "dedicated"):
-                raise InvalidInputError(f'feature {n}: "kind" was "{kind}" but must be '
-                                        '"resident" or "dedicated"')
+                raise InvalidInputError(
+                    f'feature {n}: "kind" was "{kind}" but must be "resident" or "dedicated"'
+                )
             found["kind"] = kind
         features.append(found)
     return {"grids": sorted(set(codes)), "features": features}
@@ -143,18 +167,41 @@ def apply_replace(conn: Connection, layer: Layer, params: dict[str, Any]) -> Non
     olds = {c: layer.grid(c) for c in codes}
     communities = sorted({g["community_code"] for g in olds.values()})
     if len(communities) > 1:
-        reject([Violation("different_community", f"grids {codes} are in {len(communities)} "
-                          "communities; a drawing replaces grids of one", tuple(codes))])
+        reject(
+            [
+                Violation(
+                    "different_community",
+                    f"grids {codes} are in {len(communities)} "
+                    "communities; a drawing replaces grids of one",
+                    tuple(codes),
+                )
+            ]
+        )
     features = params["features"]
     kept = [f["code"] for f in features if f["code"] is not None]
     foreign = sorted(set(kept) - set(codes))
     if foreign:
-        reject([Violation("unknown_code", f"the drawing names grids {foreign} that are not "
-                          f"among those it replaces ({codes})", tuple(foreign))])
+        reject(
+            [
+                Violation(
+                    "unknown_code",
+                    f"the drawing names grids {foreign} that are not "
+                    f"among those it replaces ({codes})",
+                    tuple(foreign),
+                )
+            ]
+        )
     twice = sorted({c for c in kept if kept.count(c) > 1})
     if twice:
-        reject([Violation("duplicate_code", f"the drawing names grids {twice} more than once",
-                          tuple(twice))])
+        reject(
+            [
+                Violation(
+                    "duplicate_code",
+                    f"the drawing names grids {twice} more than once",
+                    tuple(twice),
+                )
+            ]
+        )
     before = shapely.union_all([g["geometry"] for g in olds.values()])
     shapes = _fitted(before, features, codes)
     community = communities[0]
@@ -168,8 +215,12 @@ def apply_replace(conn: Connection, layer: Layer, params: dict[str, Any]) -> Non
         else:
             new_code = next_code(conn, layer, community)
             grid = {k: None for k in GRID_ATTRIBUTES}
-            grid.update(code=new_code, community_code=community, kind=template["kind"],
-                        name=f"{template['name']}（新）")
+            grid.update(
+                code=new_code,
+                community_code=community,
+                kind=template["kind"],
+                name=f"{template['name']}（新）",
+            )
             layer.grids[new_code] = grid
             layer.created.add(new_code)
             changed.add(new_code)
@@ -188,8 +239,10 @@ def _fitted(before: Any, features: list[dict[str, Any]], codes: list[str]) -> li
     # A drawing's outline comes back through a CRS conversion: put its vertices back on the
     # outline it replaces (within about 1 cm) and keep it inside, so neighbours still fit.
     outline = shapely.multipoints(shapely.get_coordinates(before))
-    shapes = [shapely.snap(shapely.geometry.shape(f["geometry"]), outline, _SNAP_DEGREES)
-              for f in features]
+    shapes = [
+        shapely.snap(shapely.geometry.shape(f["geometry"]), outline, _SNAP_DEGREES)
+        for f in features
+    ]
     violations: list[Violation] = []
     for n, (feature, geom) in enumerate(zip(features, shapes, strict=True)):
         violations += single_part("drawn grid", feature["code"] or f"#{n + 1}", geom)
@@ -198,17 +251,29 @@ def _fitted(before: Any, features: list[dict[str, Any]], codes: list[str]) -> li
         for j in range(i + 1, len(shapes)):
             overlap = shapely.intersection(a, shapes[j])
             if not overlap.is_empty and metric_area(overlap) >= 0.01:
-                violations.append(Violation("overlap", f"drawn grids #{i + 1} and #{j + 1} "
-                                            "overlap", (), overlap))
+                violations.append(
+                    Violation("overlap", f"drawn grids #{i + 1} and #{j + 1} overlap", (), overlap)
+                )
     reject(violations)
     after = shapely.union_all(shapes)
     difference = shapely.symmetric_difference(before, after)
     if not difference.is_empty and metric_area(difference) >= REPLACE_TOLERANCE_M2:
-        reject([Violation("union_differs", f"the drawing covers {metric_area(difference):.1f}"
-                          " m² more or less than the grids it replaces; its union must "
-                          "equal theirs", tuple(codes), difference)])
-    shapes = [geom if before.covers(geom) else multi(shapely.intersection(geom, before))
-              for geom in shapes]
+        reject(
+            [
+                Violation(
+                    "union_differs",
+                    f"the drawing covers {metric_area(difference):.1f}"
+                    " m² more or less than the grids it replaces; its union must "
+                    "equal theirs",
+                    tuple(codes),
+                    difference,
+                )
+            ]
+        )
+    shapes = [
+        geom if before.covers(geom) else multi(shapely.intersection(geom, before))
+        for geom in shapes
+    ]
     for n, (feature, geom) in enumerate(zip(features, shapes, strict=True)):
         violations += single_part("drawn grid", feature["code"] or f"#{n + 1}", geom)
     reject(violations)

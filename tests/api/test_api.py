@@ -20,9 +20,14 @@ from tests.conftest import LiveServer, start_api
 @pytest.fixture(scope="module")
 def grid_code(demo_engine: Engine) -> str:
     with demo_engine.connect() as conn:
-        return str(conn.execute(text(
-            "SELECT code FROM grid WHERE kind = 'resident' AND leader_phone IS NOT NULL "
-            "ORDER BY code LIMIT 1")).scalar_one())
+        return str(
+            conn.execute(
+                text(
+                    "SELECT code FROM grid WHERE kind = 'resident' AND leader_phone IS NOT NULL "
+                    "ORDER BY code LIMIT 1"
+                )
+            ).scalar_one()
+        )
 
 
 def make_key(engine: Engine, role: Role) -> str:
@@ -53,8 +58,9 @@ def test_viewers_see_masked_people(live_api: LiveServer, grid_code: str) -> None
     assert feature.geometry["type"] == "MultiPolygon"
 
 
-def test_dispatchers_see_names_and_phones(live_api: LiveServer, demo_engine: Engine,
-                                          grid_code: str) -> None:
+def test_dispatchers_see_names_and_phones(
+    live_api: LiveServer, demo_engine: Engine, grid_code: str
+) -> None:
     key = make_key(demo_engine, Role.dispatcher)
     answer = live_api.client(key).get(f"/v1/grids/{grid_code}")
     assert answer.status_code == 200
@@ -66,20 +72,29 @@ def test_dispatchers_see_names_and_phones(live_api: LiveServer, demo_engine: Eng
 def test_keys_are_stored_hashed(demo_engine: Engine) -> None:
     key = make_key(demo_engine, Role.viewer)
     with demo_engine.connect() as conn:
-        stored = conn.execute(text("SELECT key_hash FROM api_key WHERE key_hash = :h"),
-                              {"h": keys.hash_key(key)}).scalar_one()
-        leaked = conn.execute(text("SELECT count(*) FROM api_key WHERE key_hash = :k "
-                                   "OR prefix = :k"), {"k": key}).scalar_one()
+        stored = conn.execute(
+            text("SELECT key_hash FROM api_key WHERE key_hash = :h"), {"h": keys.hash_key(key)}
+        ).scalar_one()
+        leaked = conn.execute(
+            text("SELECT count(*) FROM api_key WHERE key_hash = :k OR prefix = :k"), {"k": key}
+        ).scalar_one()
     assert stored == keys.hash_key(key) and stored != key
     assert leaked == 0
 
 
-@pytest.mark.parametrize("role, status", [
-    (None, 401), (Role.viewer, 403), (Role.dispatcher, 403), (Role.planner, 403),
-    (Role.admin, 200),
-])
-def test_admin_route_needs_the_admin_role(live_api: LiveServer, demo_engine: Engine,
-                                          role: Role | None, status: int) -> None:
+@pytest.mark.parametrize(
+    "role, status",
+    [
+        (None, 401),
+        (Role.viewer, 403),
+        (Role.dispatcher, 403),
+        (Role.planner, 403),
+        (Role.admin, 200),
+    ],
+)
+def test_admin_route_needs_the_admin_role(
+    live_api: LiveServer, demo_engine: Engine, role: Role | None, status: int
+) -> None:
     key = None if role is None else make_key(demo_engine, role)
     answer = live_api.client(key).get("/v1/keys")
     assert answer.status_code == status
@@ -96,7 +111,8 @@ def test_admin_route_needs_the_admin_role(live_api: LiveServer, demo_engine: Eng
 
 
 @pytest.mark.parametrize(
-    "header", ["Bearer gg_not-a-real-key", "Basic dXNlcjpwdw==", "Bearer", "gg_bare"])
+    "header", ["Bearer gg_not-a-real-key", "Basic dXNlcjpwdw==", "Bearer", "gg_bare"]
+)
 def test_a_wrong_or_malformed_key_is_401(live_api: LiveServer, header: str) -> None:
     answer = httpx.get(f"{live_api.base_url}/v1/me", headers={"Authorization": header})
     assert answer.status_code == 401
@@ -137,8 +153,10 @@ def test_errors_speak_chinese_when_asked(live_api: LiveServer) -> None:
     assert "管理员" in answer.json()["detail"]
     bad = client.get("/v1/grids/12ab")
     assert bad.status_code == 422
-    assert bad.json() == {"detail": "网格编码“12ab”无效：应为 15 位数字（社区编码 + 3 位序号）",
-                          "code": "invalid_input"}
+    assert bad.json() == {
+        "detail": "网格编码“12ab”无效：应为 15 位数字（社区编码 + 3 位序号）",
+        "code": "invalid_input",
+    }
     assert "must be" in live_api.client().get("/v1/grids/12ab").json()["detail"]
 
 
@@ -147,8 +165,9 @@ def test_an_unreachable_database_is_503_with_retry_after() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead_port = s.getsockname()[1]
-    process, base = start_api(f"postgresql+psycopg2://nobody@127.0.0.1:{dead_port}/none",
-                              expect_healthy=False)
+    process, base = start_api(
+        f"postgresql+psycopg2://nobody@127.0.0.1:{dead_port}/none", expect_healthy=False
+    )
     try:
         for path in ("/v1/health", "/v1/grids/340102006004001"):
             answer = httpx.get(f"{base}{path}", timeout=30)

@@ -20,19 +20,20 @@ class Api:
     def __init__(self, base: str, tokens: dict[Role, str], url: str) -> None:
         self.base, self.tokens, self.url = base, tokens, url
 
-    def call(self, method: str, path: str, role: Role | None = Role.dispatcher,
-             **kwargs: Any) -> httpx.Response:
+    def call(
+        self, method: str, path: str, role: Role | None = Role.dispatcher, **kwargs: Any
+    ) -> httpx.Response:
         headers = kwargs.pop("headers", {})
         if role is not None:
             headers["Authorization"] = f"Bearer {self.tokens[role]}"
-        return httpx.request(method, f"{self.base}{path}", headers=headers, timeout=30,
-                             **kwargs)
+        return httpx.request(method, f"{self.base}{path}", headers=headers, timeout=30, **kwargs)
 
     def count(self, where: str = "true", **params: Any) -> int:
         engine = create_engine(self.url)
         with engine.connect() as conn:
-            found = conn.execute(text(f"SELECT count(*) FROM civic_case WHERE {where}"),
-                                 params).scalar()
+            found = conn.execute(
+                text(f"SELECT count(*) FROM civic_case WHERE {where}"), params
+            ).scalar()
         engine.dispose()
         return int(found or 0)
 
@@ -42,8 +43,10 @@ def api(server: Any, demo_template: str) -> Iterator[Api]:
     url = server.database("casesapi", template=demo_template)
     engine = create_engine(url)
     with engine.begin() as conn:
-        tokens = {role: keys.create_key(conn, f"cases-{role.name}", role)[1]
-                  for role in (Role.viewer, Role.dispatcher, Role.planner)}
+        tokens = {
+            role: keys.create_key(conn, f"cases-{role.name}", role)[1]
+            for role in (Role.viewer, Role.dispatcher, Role.planner)
+        }
         # a point well inside some grid, for the tests below
     engine.dispose()
     process, base = start_api(url)
@@ -57,18 +60,28 @@ def inside(api: Api) -> tuple[float, float, str]:
     """A compound's point (storage = wgs84 here) and the grid that holds it."""
     engine = create_engine(api.url)
     with engine.connect() as conn:
-        row = conn.execute(text(
-            "SELECT ST_X(c.point) x, ST_Y(c.point) y, gg.grid_code FROM compound c "
-            "JOIN grid_geometry gg ON gg.valid_to_release IS NULL AND ST_Covers(gg.geom, "
-            "c.point) ORDER BY c.id LIMIT 1")).one()
+        row = conn.execute(
+            text(
+                "SELECT ST_X(c.point) x, ST_Y(c.point) y, gg.grid_code FROM compound c "
+                "JOIN grid_geometry gg ON gg.valid_to_release IS NULL AND ST_Covers(gg.geom, "
+                "c.point) ORDER BY c.id LIMIT 1"
+            )
+        ).one()
     engine.dispose()
     return row.x, row.y, row.grid_code.strip()
 
 
 def body(lon: float, lat: float, crs: str = "wgs84", **extra: Any) -> dict[str, Any]:
-    return {"category": "E0503", "description": "机动车占用消防通道", "lon": lon, "lat": lat,
-            "crs": crs, "reporter": {"name": "李大伟", "phone": "13900001111"},
-            "channel": "app", **extra}
+    return {
+        "category": "E0503",
+        "description": "机动车占用消防通道",
+        "lon": lon,
+        "lat": lat,
+        "crs": crs,
+        "reporter": {"name": "李大伟", "phone": "13900001111"},
+        "channel": "app",
+        **extra,
+    }
 
 
 def test_categories_follow_the_contract(api: Api) -> None:
@@ -79,11 +92,19 @@ def test_categories_follow_the_contract(api: Api) -> None:
     types = {c["type"] for c in found}
     assert types == {"event", "component"}
     majors = {c["major_name"] for c in found}
-    assert {"市容环境", "街面秩序", "施工管理", "突发事件", "公用设施", "道路交通设施",
-            "园林绿化设施"} <= majors
+    assert {
+        "市容环境",
+        "街面秩序",
+        "施工管理",
+        "突发事件",
+        "公用设施",
+        "道路交通设施",
+        "园林绿化设施",
+    } <= majors
     # the two lists' major codes overlap; the code's letter tells them apart
     assert {c["code"][1:3] for c in found if c["type"] == "event"} & {
-        c["code"][1:3] for c in found if c["type"] == "component"}
+        c["code"][1:3] for c in found if c["type"] == "component"
+    }
 
 
 def test_create_answers_the_contract(api: Api, inside: tuple[float, float, str]) -> None:
@@ -99,8 +120,9 @@ def test_create_answers_the_contract(api: Api, inside: tuple[float, float, str])
     assert case["reporter"] == {"name": "李大伟", "phone": "13900001111"}
 
 
-def test_gcj02_and_bd09_points_reach_the_same_grid(api: Api,
-                                                   inside: tuple[float, float, str]) -> None:
+def test_gcj02_and_bd09_points_reach_the_same_grid(
+    api: Api, inside: tuple[float, float, str]
+) -> None:
     lon, lat, grid = inside
     for crs in ("gcj02", "bd09"):
         shifted = point_from_storage(lon, lat, crs)
@@ -111,11 +133,14 @@ def test_gcj02_and_bd09_points_reach_the_same_grid(api: Api,
 def test_roles_and_masking(api: Api, inside: tuple[float, float, str]) -> None:
     lon, lat, _ = inside
     assert api.call("POST", "/v1/cases", role=None, json=body(lon, lat)).status_code == 401
-    assert api.call("POST", "/v1/cases", role=Role.viewer,
-                    json=body(lon, lat)).status_code == 403
+    assert api.call("POST", "/v1/cases", role=Role.viewer, json=body(lon, lat)).status_code == 403
     case_id = api.call("POST", "/v1/cases", json=body(lon, lat)).json()["id"]
-    assert api.call("POST", f"/v1/cases/{case_id}/transitions", role=Role.viewer,
-                    json={"to": "accepted"}).status_code == 403
+    assert (
+        api.call(
+            "POST", f"/v1/cases/{case_id}/transitions", role=Role.viewer, json={"to": "accepted"}
+        ).status_code
+        == 403
+    )
     seen = api.call("GET", f"/v1/cases/{case_id}", role=None).json()
     assert seen["reporter"] == {"name": "李**", "phone": "139****1111"}
     assert seen["events"][0]["actor"] == "c" + "*" * (len("cases-dispatcher") - 1)
@@ -128,16 +153,22 @@ def test_transitions_over_http(api: Api, inside: tuple[float, float, str]) -> No
     case_id = api.call("POST", "/v1/cases", json=body(*inside[:2])).json()["id"]
     illegal = api.call("POST", f"/v1/cases/{case_id}/transitions", json={"to": "closed"})
     assert illegal.status_code == 409 and "accepted" in illegal.json()["detail"]
-    zh = api.call("POST", f"/v1/cases/{case_id}/transitions", json={"to": "closed"},
-                  headers={"Accept-Language": "zh"})
+    zh = api.call(
+        "POST",
+        f"/v1/cases/{case_id}/transitions",
+        json={"to": "closed"},
+        headers={"Accept-Language": "zh"},
+    )
     assert "结案" in zh.json()["detail"]
-    moved = api.call("POST", f"/v1/cases/{case_id}/transitions",
-                     json={"to": "accepted", "note": "立案"})
+    moved = api.call(
+        "POST", f"/v1/cases/{case_id}/transitions", json={"to": "accepted", "note": "立案"}
+    )
     assert moved.status_code == 200
     assert moved.json()["status"] == "accepted" and moved.json()["accepted_at"]
     assert moved.json()["events"][-1]["note"] == "立案"
-    assert api.call("POST", "/v1/cases/999999/transitions",
-                    json={"to": "accepted"}).status_code == 404
+    assert (
+        api.call("POST", "/v1/cases/999999/transitions", json={"to": "accepted"}).status_code == 404
+    )
 
 
 def test_bad_input_is_a_named_422(api: Api, inside: tuple[float, float, str]) -> None:
@@ -150,8 +181,9 @@ def test_bad_input_is_a_named_422(api: Api, inside: tuple[float, float, str]) ->
     assert unknown.status_code == 422 and "catalogue" in unknown.json()["detail"]
 
 
-def test_idempotent_create_under_20_concurrent_retries(api: Api,
-                                                       inside: tuple[float, float, str]) -> None:
+def test_idempotent_create_under_20_concurrent_retries(
+    api: Api, inside: tuple[float, float, str]
+) -> None:
     lon, lat, _ = inside
     payload = body(lon, lat, description="同一个请求重试二十次")
     key = "retry-7f3a"
@@ -165,6 +197,10 @@ def test_idempotent_create_under_20_concurrent_retries(api: Api,
     assert len({a.json()["id"] for a in answers}) == 1
     assert sum(a.headers.get("idempotent-replayed") == "true" for a in answers) == 19
     assert api.count("idempotency_key = :k", k=key) == 1
-    other = api.call("POST", "/v1/cases", json={**payload, "description": "另一件事"},
-                     headers={"Idempotency-Key": key})
+    other = api.call(
+        "POST",
+        "/v1/cases",
+        json={**payload, "description": "另一件事"},
+        headers={"Idempotency-Key": key},
+    )
     assert other.status_code == 409

@@ -51,8 +51,11 @@ def test_a_point_names_its_grid_community_street_and_leader(live_api: LiveServer
 def test_dispatchers_see_the_leader(live_api: LiveServer, demo_engine: Engine) -> None:
     with demo_engine.begin() as conn:
         _, key = keys.create_key(conn, "locate-dispatcher", Role.dispatcher)
-    body = live_api.client(key).get("/v1/locate", params={"lon": HENGTONG[0],
-                                                          "lat": HENGTONG[1]}).json()
+    body = (
+        live_api.client(key)
+        .get("/v1/locate", params={"lon": HENGTONG[0], "lat": HENGTONG[1]})
+        .json()
+    )
     assert "*" not in body["grid"]["leader"]["name"]
     assert body["grid"]["leader"]["phone"].isdigit()
 
@@ -65,8 +68,7 @@ def test_the_same_place_in_every_datum_is_the_same_grid(live_api: LiveServer) ->
         x, y = datum.from_storage(lon, lat, crs)
         for i in range(len(lon)):
             plain = get(live_api, "/v1/locate", lon=lon[i], lat=lat[i]).json()
-            shifted = get(live_api, "/v1/locate", lon=float(x[i]), lat=float(y[i]),
-                          crs=crs).json()
+            shifted = get(live_api, "/v1/locate", lon=float(x[i]), lat=float(y[i]), crs=crs).json()
             assert (shifted["grid"] or {}).get("code") == (plain["grid"] or {}).get("code")
 
 
@@ -77,14 +79,17 @@ def test_a_point_outside_gets_the_nearest_grid(live_api: LiveServer) -> None:
     assert 100 < body["nearest"]["distance_m"] < 20_000
 
 
-def test_a_shared_vertex_has_every_candidate_and_the_tie_break(live_api: LiveServer,
-                                                               demo_engine: Engine) -> None:
+def test_a_shared_vertex_has_every_candidate_and_the_tie_break(
+    live_api: LiveServer, demo_engine: Engine
+) -> None:
     with demo_engine.connect() as conn:
-        row = conn.execute(text("""
+        row = conn.execute(
+            text("""
             WITH v AS (SELECT grid_code, (ST_DumpPoints(geom)).geom AS p FROM grid_geometry
                        WHERE valid_to_release IS NULL)
             SELECT ST_X(p) AS x, ST_Y(p) AS y, array_agg(DISTINCT trim(grid_code)) AS codes
-            FROM v GROUP BY p HAVING count(DISTINCT grid_code) >= 3 LIMIT 1""")).one()
+            FROM v GROUP BY p HAVING count(DISTINCT grid_code) >= 3 LIMIT 1""")
+        ).one()
     body = get(live_api, "/v1/locate", lon=row.x, lat=row.y, crs="cgcs2000").json()
     assert body["on_boundary"] is True
     assert body["candidates"] == sorted(row.codes)
@@ -92,19 +97,23 @@ def test_a_shared_vertex_has_every_candidate_and_the_tie_break(live_api: LiveSer
     assert body["boundary_distance_m"] == 0
 
 
-@pytest.mark.parametrize("params, status, words", [
-    ({"lon": 117.3, "lat": 95}, 422, "lat must be within [-90, 90] but was 95"),
-    ({"lon": 31.9, "lat": 117.3}, 422, "did you swap lon and lat?"),
-    ({"lon": 200, "lat": 31.9}, 422, "lon must be within [-180, 180]"),
-    ({"lon": "nan", "lat": 31.9}, 422, "finite"),
-    ({"lon": 2.35, "lat": 48.85}, 422, "far outside China"),
-    ({"lon": 117.3, "lat": 31.9, "crs": "mars"}, 422, "gcj02"),
-    ({"lon": "east", "lat": 31.9}, 422, "lon"),
-    ({"lon": 117.3, "lat": 31.9, "at": "yesterday"}, 422, "ISO 8601"),
-    ({"lon": 117.3, "lat": 31.9, "at": "1999-01-01"}, 404, "no boundary release"),
-])
-def test_bad_points_are_named(live_api: LiveServer, params: dict[str, object], status: int,
-                              words: str) -> None:
+@pytest.mark.parametrize(
+    "params, status, words",
+    [
+        ({"lon": 117.3, "lat": 95}, 422, "lat must be within [-90, 90] but was 95"),
+        ({"lon": 31.9, "lat": 117.3}, 422, "did you swap lon and lat?"),
+        ({"lon": 200, "lat": 31.9}, 422, "lon must be within [-180, 180]"),
+        ({"lon": "nan", "lat": 31.9}, 422, "finite"),
+        ({"lon": 2.35, "lat": 48.85}, 422, "far outside China"),
+        ({"lon": 117.3, "lat": 31.9, "crs": "mars"}, 422, "gcj02"),
+        ({"lon": "east", "lat": 31.9}, 422, "lon"),
+        ({"lon": 117.3, "lat": 31.9, "at": "yesterday"}, 422, "ISO 8601"),
+        ({"lon": 117.3, "lat": 31.9, "at": "1999-01-01"}, 404, "no boundary release"),
+    ],
+)
+def test_bad_points_are_named(
+    live_api: LiveServer, params: dict[str, object], status: int, words: str
+) -> None:
     answer = get(live_api, "/v1/locate", **params)
     assert answer.status_code == status
     assert words in answer.json()["detail"]
@@ -120,8 +129,7 @@ def batch_points(n: int, seed: int = 1) -> np.ndarray:
 
 def test_a_json_batch_answers_in_input_order(live_api: LiveServer) -> None:
     points = batch_points(500)
-    answer = live_api.client().post("/v1/locate", json={"crs": "wgs84",
-                                                        "points": points.tolist()})
+    answer = live_api.client().post("/v1/locate", json={"crs": "wgs84", "points": points.tolist()})
     assert answer.status_code == 200
     body = BatchLocateAnswer.model_validate(answer.json())
     assert len(body.results) == 500
@@ -140,8 +148,11 @@ def test_csv_and_binary_batches_agree_with_json(live_api: LiveServer) -> None:
     rows = list(csv.DictReader(io.StringIO(as_csv.text)))
     assert [r["id"] for r in rows] == [f"p{i}" for i in range(2000)]
     assert [r["grid"] or None for r in rows] == [r["grid"] for r in as_json]
-    binary = client.post("/v1/locate", content=points.astype("<f8").tobytes(),
-                         headers={"content-type": "application/octet-stream"})
+    binary = client.post(
+        "/v1/locate",
+        content=points.astype("<f8").tobytes(),
+        headers={"content-type": "application/octet-stream"},
+    )
     decoded = np.frombuffer(binary.content, dtype=[("code", "S15"), ("on_boundary", "u1")])
     assert [c.decode() or None for c in decoded["code"]] == [r["grid"] for r in as_json]
     assert binary.headers["x-geogrid-release"] == "1"
@@ -152,24 +163,29 @@ def test_a_batch_in_gcj02_matches_wgs84(live_api: LiveServer) -> None:
     gx, gy = datum.from_storage(points[:, 0], points[:, 1], "gcj02")
     client = live_api.client()
     plain = client.post("/v1/locate", json={"points": points.tolist()}).json()["results"]
-    shifted = client.post("/v1/locate", json={"crs": "gcj02", "points": np.column_stack(
-        [gx, gy]).tolist()}).json()["results"]
+    shifted = client.post(
+        "/v1/locate", json={"crs": "gcj02", "points": np.column_stack([gx, gy]).tolist()}
+    ).json()["results"]
     assert plain == shifted
 
 
 def test_more_than_a_million_points_is_413_with_the_limit(live_api: LiveServer) -> None:
     body = np.zeros((1_000_001, 2), dtype="<f8").tobytes()
-    answer = live_api.client().post("/v1/locate", content=body,
-                                    headers={"content-type": "application/octet-stream"})
+    answer = live_api.client().post(
+        "/v1/locate", content=body, headers={"content-type": "application/octet-stream"}
+    )
     assert answer.status_code == 413
     assert "1,000,000" in answer.json()["detail"]
 
 
-@pytest.mark.parametrize("body, words", [
-    ({"points": [[117.3, 95.0]]}, "point 0: lat must be within"),
-    ({"points": [[117.3]]}, "[lon, lat]"),
-    ({"pts": []}, '"points"'),
-])
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ({"points": [[117.3, 95.0]]}, "point 0: lat must be within"),
+        ({"points": [[117.3]]}, "[lon, lat]"),
+        ({"pts": []}, '"points"'),
+    ],
+)
 def test_bad_batches_name_the_problem(live_api: LiveServer, body: object, words: str) -> None:
     answer = live_api.client().post("/v1/locate", json=body)
     assert answer.status_code == 422
@@ -181,8 +197,7 @@ def test_bad_batches_name_the_problem(live_api: LiveServer, body: object, words:
 
 def test_nearest_stations_in_the_request_crs(live_api: LiveServer) -> None:
     gx, gy = datum.from_storage(*HENGTONG, "gcj02")
-    answer = get(live_api, "/v1/stations/nearest", lon=float(gx), lat=float(gy), crs="gcj02",
-                 k=5)
+    answer = get(live_api, "/v1/stations/nearest", lon=float(gx), lat=float(gy), crs="gcj02", k=5)
     assert answer.status_code == 200
     body = NearestStations.model_validate(answer.json())
     distances = [s.distance_m for s in body.stations]
@@ -190,19 +205,29 @@ def test_nearest_stations_in_the_request_crs(live_api: LiveServer) -> None:
     plain = get(live_api, "/v1/stations/nearest", lon=HENGTONG[0], lat=HENGTONG[1], k=5).json()
     assert [s["id"] for s in plain["stations"]] == [s.id for s in body.stations]
     shift = datum.to_metric(shapely.Point(body.stations[0].lon, body.stations[0].lat)).distance(
-        datum.to_metric(shapely.Point(plain["stations"][0]["lon"], plain["stations"][0]["lat"])))
+        datum.to_metric(shapely.Point(plain["stations"][0]["lon"], plain["stations"][0]["lat"]))
+    )
     assert 500 < shift < 650  # answered in GCJ-02, ~570 m from the WGS84 figures
     settings = ServiceAreaSettings()
     for s in body.stations:
         radius = {m: d / settings.detour_factor for m, d in settings.tier_distances_m.items()}
-        assert s.within_minutes == [m for m in (5, 10, 15) if s.distance_m < radius[m] - 1] or \
-            abs(s.distance_m - radius[15]) < 5 or abs(s.distance_m - radius[10]) < 5
+        assert (
+            s.within_minutes == [m for m in (5, 10, 15) if s.distance_m < radius[m] - 1]
+            or abs(s.distance_m - radius[15]) < 5
+            or abs(s.distance_m - radius[10]) < 5
+        )
         assert s.walk_minutes == pytest.approx(s.distance_m * 1.3 / 67, abs=0.1)
 
 
 def test_nearest_stations_of_one_kind(live_api: LiveServer) -> None:
-    body = get(live_api, "/v1/stations/nearest", lon=HENGTONG[0], lat=HENGTONG[1],
-               kind="happiness,legal", k=4).json()
+    body = get(
+        live_api,
+        "/v1/stations/nearest",
+        lon=HENGTONG[0],
+        lat=HENGTONG[1],
+        kind="happiness,legal",
+        k=4,
+    ).json()
     assert {s["kind"] for s in body["stations"]} <= {"happiness", "legal"}
     bad = get(live_api, "/v1/stations/nearest", lon=HENGTONG[0], lat=HENGTONG[1], kind="spa")
     assert bad.status_code == 422 and "party_mass" in bad.json()["detail"]
@@ -222,13 +247,17 @@ def own_api(fresh_demo_url: str) -> Iterator[tuple[LiveServer, Engine]]:
 
 
 def test_a_new_release_is_served_without_restart_and_at_answers_from_the_old(
-        own_api: tuple[LiveServer, Engine], tmp_path: Path) -> None:
+    own_api: tuple[LiveServer, Engine], tmp_path: Path
+) -> None:
     live, engine = own_api
     with engine.connect() as conn:
         grids = read_layer_from_db(conn, "grids", 1)
     changed, gainer, loser = transfer(grids)
-    moved = changed.set_index("code").geometry[gainer].difference(
-        grids.set_index("code").geometry[gainer])
+    moved = (
+        changed.set_index("code")
+        .geometry[gainer]
+        .difference(grids.set_index("code").geometry[gainer])
+    )
     point = moved.representative_point()
     before = get(live, "/v1/locate", lon=point.x, lat=point.y, crs="cgcs2000").json()
     assert before["grid"]["code"] == loser and before["release"] == 1
@@ -244,12 +273,22 @@ def test_a_new_release_is_served_without_restart_and_at_answers_from_the_old(
             break
         time.sleep(0.05)
     assert now["release"] == 2 and now["grid"]["code"] == gainer
-    then = get(live, "/v1/locate", lon=point.x, lat=point.y, crs="cgcs2000",
-               at=published_before.isoformat()).json()
+    then = get(
+        live,
+        "/v1/locate",
+        lon=point.x,
+        lat=point.y,
+        crs="cgcs2000",
+        at=published_before.isoformat(),
+    ).json()
     assert then["release"] == 1 and then["grid"]["code"] == loser
     naive_local = published_before.astimezone(datum_tz()).replace(tzinfo=None).isoformat()
-    assert get(live, "/v1/locate", lon=point.x, lat=point.y, crs="cgcs2000",
-               at=naive_local).json()["release"] == 1
+    assert (
+        get(live, "/v1/locate", lon=point.x, lat=point.y, crs="cgcs2000", at=naive_local).json()[
+            "release"
+        ]
+        == 1
+    )
 
 
 def datum_tz():  # type: ignore[no-untyped-def]

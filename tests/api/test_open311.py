@@ -34,24 +34,39 @@ class Site:
     def client(self, output_format: str = "json") -> GeoReport:
         return GeoReport(self.endpoint, output_format=output_format)
 
-    def post(self, fmt: str = "json", role: Role | None = Role.dispatcher,
-             **fields: Any) -> httpx.Response:
-        form = {"service_code": "E0102", "lat": str(self.point[1]),
-                "long": str(self.point[0]), "description": "路口垃圾堆放两天无人清理",
-                "first_name": "大伟", "last_name": "李", "phone": "13900001111",
-                "email": "li@example.org", "media_url": "https://example.org/p/1.jpg",
-                **({"api_key": self.tokens[role]} if role is not None else {}), **fields}
-        return httpx.post(f"{self.endpoint}/requests.{fmt}",
-                          data={k: v for k, v in form.items() if v is not None}, timeout=30)
+    def post(
+        self, fmt: str = "json", role: Role | None = Role.dispatcher, **fields: Any
+    ) -> httpx.Response:
+        form = {
+            "service_code": "E0102",
+            "lat": str(self.point[1]),
+            "long": str(self.point[0]),
+            "description": "路口垃圾堆放两天无人清理",
+            "first_name": "大伟",
+            "last_name": "李",
+            "phone": "13900001111",
+            "email": "li@example.org",
+            "media_url": "https://example.org/p/1.jpg",
+            **({"api_key": self.tokens[role]} if role is not None else {}),
+            **fields,
+        }
+        return httpx.post(
+            f"{self.endpoint}/requests.{fmt}",
+            data={k: v for k, v in form.items() if v is not None},
+            timeout=30,
+        )
 
     def get(self, path: str, **params: Any) -> httpx.Response:
         return httpx.get(f"{self.endpoint}{path}", params=params, timeout=30)
 
     def transition(self, case_id: int, *moves: str, note: str = "") -> None:
         for to in moves:
-            answer = httpx.post(f"{self.base}/v1/cases/{case_id}/transitions",
-                                json={"to": to, "note": note}, timeout=30, headers={
-                                    "Authorization": f"Bearer {self.tokens[Role.dispatcher]}"})
+            answer = httpx.post(
+                f"{self.base}/v1/cases/{case_id}/transitions",
+                json={"to": to, "note": note},
+                timeout=30,
+                headers={"Authorization": f"Bearer {self.tokens[Role.dispatcher]}"},
+            )
             assert answer.status_code == 200, answer.text
 
 
@@ -60,14 +75,19 @@ def site(server: Any, demo_template: str) -> Iterator[Site]:
     url = server.database("open311", template=demo_template)
     engine = create_engine(url)
     with engine.begin() as conn:
-        tokens = {role: keys.create_key(conn, f"open311-{role.name}", role)[1]
-                  for role in (Role.viewer, Role.dispatcher)}
-        row = conn.execute(text(
-            "SELECT ST_X(c.point) x, ST_Y(c.point) y, c.name, g.code, g.name AS grid_name "
-            "FROM compound c JOIN grid_geometry gg ON gg.valid_to_release IS NULL "
-            "AND ST_Covers(gg.geom, c.point) JOIN grid g ON g.code = gg.grid_code "
-            "WHERE (SELECT count(*) FROM compound d WHERE d.name = c.name) = 1 "
-            "ORDER BY c.id LIMIT 1")).one()
+        tokens = {
+            role: keys.create_key(conn, f"open311-{role.name}", role)[1]
+            for role in (Role.viewer, Role.dispatcher)
+        }
+        row = conn.execute(
+            text(
+                "SELECT ST_X(c.point) x, ST_Y(c.point) y, c.name, g.code, g.name AS grid_name "
+                "FROM compound c JOIN grid_geometry gg ON gg.valid_to_release IS NULL "
+                "AND ST_Covers(gg.geom, c.point) JOIN grid g ON g.code = gg.grid_code "
+                "WHERE (SELECT count(*) FROM compound d WHERE d.name = c.name) = 1 "
+                "ORDER BY c.id LIMIT 1"
+            )
+        ).one()
     engine.dispose()
     process, base = start_api(url)
     yield Site(base, tokens, (row.x, row.y), (row.code.strip(), row.grid_name), row.name)
@@ -79,7 +99,10 @@ def _created_id(answer: httpx.Response) -> int:
     assert answer.status_code == 201, answer.text
     body = answer.json()
     assert isinstance(body, list) and set(body[0]) == {
-        "service_request_id", "service_notice", "account_id"}
+        "service_request_id",
+        "service_notice",
+        "account_id",
+    }
     return int(body[0]["service_request_id"])
 
 
@@ -95,8 +118,15 @@ def test_georeport_client_reads_the_services(site: Site) -> None:
     codes = {s["service_code"] for s in services}
     assert {"E0102", "E0503"} <= codes and any(c.startswith("C") for c in codes)
     first = services[0]
-    assert {"service_code", "service_name", "description", "metadata", "type", "keywords",
-            "group"} <= set(first)
+    assert {
+        "service_code",
+        "service_name",
+        "description",
+        "metadata",
+        "type",
+        "keywords",
+        "group",
+    } <= set(first)
     assert first["metadata"] is False and first["type"] == "realtime"
     assert {s["group"] for s in services} >= {"市容环境", "公用设施"}
     in_xml = site.client("xml").get_service_list()
@@ -112,8 +142,7 @@ def test_a_form_post_creates_a_case_the_get_returns(site: Site) -> None:
     case_id = _created_id(answer)
     assert answer.headers["location"] == f"{ROOT}/requests/{case_id}.json"
     found = site.get(f"/requests/{case_id}.json")
-    assert found.status_code == 200 and found.headers["content-type"].startswith(
-        "application/json")
+    assert found.status_code == 200 and found.headers["content-type"].startswith("application/json")
     [request] = found.json()
     assert request["service_request_id"] == case_id
     assert request["status"] == "open" and request["status_notes"] == "上报"
@@ -130,8 +159,11 @@ def test_a_form_post_creates_a_case_the_get_returns(site: Site) -> None:
     for secret in ("李大伟", "大伟", "13900001111", "li@example.org"):
         assert secret not in found.text
     # the case behind it: channel open311, reporter stored for dispatchers
-    case = httpx.get(f"{site.base}/v1/cases/{case_id}", timeout=30, headers={
-        "Authorization": f"Bearer {site.tokens[Role.dispatcher]}"}).json()
+    case = httpx.get(
+        f"{site.base}/v1/cases/{case_id}",
+        timeout=30,
+        headers={"Authorization": f"Bearer {site.tokens[Role.dispatcher]}"},
+    ).json()
     assert case["channel"] == "open311" and case["grid"]["code"] == site.grid[0]
     assert case["reporter"] == {"name": "李大伟", "phone": "13900001111"}
     # the same request in XML, by hand and through the client
@@ -144,8 +176,9 @@ def test_a_form_post_creates_a_case_the_get_returns(site: Site) -> None:
 
 
 def test_xml_post_and_address_only(site: Site) -> None:
-    answer = site.post("xml", lat=None, long=None, address_string=site.compound,
-                       description=None, media_url=None)
+    answer = site.post(
+        "xml", lat=None, long=None, address_string=site.compound, description=None, media_url=None
+    )
     assert answer.status_code == 201, answer.text
     root = ET.fromstring(answer.content)
     assert root.tag == "service_requests"
@@ -159,8 +192,11 @@ def test_xml_post_and_address_only(site: Site) -> None:
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_keys_are_checked_in_the_spec_error_format(site: Site, fmt: str) -> None:
-    cases = [site.post(fmt, role=None, api_key="gg_not_a_key"), site.post(fmt, role=None),
-             site.post(fmt, role=Role.viewer)]
+    cases = [
+        site.post(fmt, role=None, api_key="gg_not_a_key"),
+        site.post(fmt, role=None),
+        site.post(fmt, role=Role.viewer),
+    ]
     for answer in cases:
         assert answer.status_code == 403, answer.text
         if fmt == "json":
@@ -179,8 +215,7 @@ def test_bad_requests_answer_400_or_404(site: Site) -> None:
     assert error["code"] == 400 and "X9999" in error["description"]
     missing = site.post("xml", service_code="")
     assert missing.status_code == 400
-    assert "service_code" in (ET.fromstring(missing.content).findtext("error/description")
-                              or "")
+    assert "service_code" in (ET.fromstring(missing.content).findtext("error/description") or "")
     assert site.post(lat="95", long="117.3").status_code == 400
     assert site.post(lat="31.8", long=None).status_code == 400
     assert site.post(lat=None, long=None).status_code == 400
@@ -191,14 +226,19 @@ def test_bad_requests_answer_400_or_404(site: Site) -> None:
     assert not_found.status_code == 404
     assert ET.fromstring(not_found.content).findtext("error/code") == "404"
     assert site.get("/requests/abc.json").status_code == 404
-    in_zh = httpx.get(f"{site.endpoint}/requests/99999999.json", timeout=30,
-                      headers={"Accept-Language": "zh-CN"})
+    in_zh = httpx.get(
+        f"{site.endpoint}/requests/99999999.json", timeout=30, headers={"Accept-Language": "zh-CN"}
+    )
     assert "不存在" in in_zh.json()[0]["description"]
     assert site.get("/services.json", jurisdiction_id="110101").status_code == 404
     assert site.get("/services.json", jurisdiction_id="340102").status_code == 200
     assert site.get("/requests.json", start_date="yesterday").status_code == 400
-    assert site.get("/requests.json", start_date="2026-01-01T00:00:00Z",
-                    end_date="2026-06-01T00:00:00Z").status_code == 400
+    assert (
+        site.get(
+            "/requests.json", start_date="2026-01-01T00:00:00Z", end_date="2026-06-01T00:00:00Z"
+        ).status_code
+        == 400
+    )
     assert site.get("/requests.json", status="pending").status_code == 400
 
 
@@ -239,12 +279,17 @@ def test_requests_filters(site: Site) -> None:
     assert by_id[open_id]["status_notes"] == "立案：立案处理"
     assert by_id[open_id]["expected_datetime"].endswith("+08:00")  # accepted: clock runs
     # the client reads the list, with filters, in both formats
-    assert {int(r["service_request_id"]) for r in site.client().get_service_requests(
-        status="closed")} == ids(status="closed")
-    assert {int(r["service_request_id"]) for r in site.client("xml").get_service_requests(
-        service_code="E0503,E0102")} == everything
-    assert {int(r["service_request_id"] or 0) for r in _xml_requests(
-        site.get("/requests.xml", status="open"))} == ids(status="open")
+    assert {
+        int(r["service_request_id"]) for r in site.client().get_service_requests(status="closed")
+    } == ids(status="closed")
+    assert {
+        int(r["service_request_id"])
+        for r in site.client("xml").get_service_requests(service_code="E0503,E0102")
+    } == everything
+    assert {
+        int(r["service_request_id"] or 0)
+        for r in _xml_requests(site.get("/requests.xml", status="open"))
+    } == ids(status="open")
 
 
 def test_discovery(site: Site) -> None:
@@ -254,6 +299,7 @@ def test_discovery(site: Site) -> None:
     assert set(endpoint["formats"]) == {"application/json", "text/xml"}
     root = ET.fromstring(site.get("/discovery.xml").content)
     assert root.tag == "discovery"
-    assert [f.text for f in root.findall("endpoints/endpoint/formats/format")] == \
-        endpoint["formats"]
+    assert [f.text for f in root.findall("endpoints/endpoint/formats/format")] == endpoint[
+        "formats"
+    ]
     assert site.get("/discovery.yaml").status_code == 404

@@ -39,8 +39,12 @@ def test_the_document_is_valid_openapi(document: dict[str, Any]) -> None:
 
 def test_the_bearer_scheme_is_declared_and_used(document: dict[str, Any]) -> None:
     assert document["components"]["securitySchemes"]["bearer"] == {
-        "type": "http", "scheme": "bearer", "description": pytest.approx(
-            document["components"]["securitySchemes"]["bearer"]["description"])}
+        "type": "http",
+        "scheme": "bearer",
+        "description": pytest.approx(
+            document["components"]["securitySchemes"]["bearer"]["description"]
+        ),
+    }
     create = document["paths"]["/v1/cases"]["post"]
     assert create["security"] == [{"bearer": []}]  # a dispatcher key is required
     grids = document["paths"]["/v1/grids"]["get"]
@@ -54,8 +58,11 @@ def test_fastapis_validation_error_is_never_declared(document: dict[str, Any]) -
         for status, response in operation["responses"].items():
             if status[0] in "45":
                 [schema] = [c["schema"] for c in response["content"].values()]
-                expected = ("#/components/schemas/GeoReportError" if path.startswith("/open311")
-                            else "#/components/schemas/Problem")
+                expected = (
+                    "#/components/schemas/GeoReportError"
+                    if path.startswith("/open311")
+                    else "#/components/schemas/Problem"
+                )
                 assert expected in str(schema), (method, path, status)
 
 
@@ -74,8 +81,15 @@ def test_operation_ids_are_the_route_names(document: dict[str, Any]) -> None:
 
 
 def test_geojson_answers_declare_their_schema(document: dict[str, Any]) -> None:
-    for path in ("/v1/grids", "/v1/communities", "/v1/streets", "/v1/stations",
-                 "/v1/compounds", "/v1/grids/{code}", "/v1/grids/{code}/history"):
+    for path in (
+        "/v1/grids",
+        "/v1/communities",
+        "/v1/streets",
+        "/v1/stations",
+        "/v1/compounds",
+        "/v1/grids/{code}",
+        "/v1/grids/{code}/history",
+    ):
         content = document["paths"][path]["get"]["responses"]["200"]["content"]
         schema = content["application/geo+json"]["schema"]
         assert schema.get("$ref", "").startswith("#/components/schemas/"), path
@@ -96,8 +110,10 @@ def live(server: Any, demo_template: str) -> Iterator[tuple[str, dict[Role, str]
     url = server.database("openapi", template=demo_template)
     engine = create_engine(url)
     with engine.begin() as conn:
-        tokens = {role: keys.create_key(conn, f"openapi-{role.name}", role)[1]
-                  for role in (Role.viewer, Role.dispatcher)}
+        tokens = {
+            role: keys.create_key(conn, f"openapi-{role.name}", role)[1]
+            for role in (Role.viewer, Role.dispatcher)
+        }
     engine.dispose()
     process, base = start_api(url)
     yield base, tokens
@@ -105,42 +121,81 @@ def live(server: Any, demo_template: str) -> Iterator[tuple[str, dict[Role, str]
     process.wait(timeout=20)
 
 
-def _check(doc: dict[str, Any], path: str, method: str, answer: httpx.Response,
-           status: int) -> None:
+def _check(
+    doc: dict[str, Any], path: str, method: str, answer: httpx.Response, status: int
+) -> None:
     assert answer.status_code == status, answer.text
     _validator(doc, path, method, status).validate(answer.json())
 
 
 def test_real_error_bodies_match_the_document(
-        document: dict[str, Any], live: tuple[str, dict[Role, str]]) -> None:
+    document: dict[str, Any], live: tuple[str, dict[Role, str]]
+) -> None:
     base, tokens = live
     with httpx.Client(base_url=base, timeout=60) as client:
-        _check(document, "/v1/locate", "get",
-               client.get("/v1/locate", params={"lon": 117.3, "lat": 95}), 422)
-        _check(document, "/v1/locate", "get",
-               client.get("/v1/locate", params={"lon": "east", "lat": 31.9}), 422)
-        _check(document, "/v1/grids/{code}", "get", client.get("/v1/grids/340102999999999"),
-               404)
-        _check(document, "/v1/cases", "post",
-               client.post("/v1/cases", json={}, headers={"Authorization": "Bearer nope"}),
-               401)
+        _check(
+            document,
+            "/v1/locate",
+            "get",
+            client.get("/v1/locate", params={"lon": 117.3, "lat": 95}),
+            422,
+        )
+        _check(
+            document,
+            "/v1/locate",
+            "get",
+            client.get("/v1/locate", params={"lon": "east", "lat": 31.9}),
+            422,
+        )
+        _check(document, "/v1/grids/{code}", "get", client.get("/v1/grids/340102999999999"), 404)
+        _check(
+            document,
+            "/v1/cases",
+            "post",
+            client.post("/v1/cases", json={}, headers={"Authorization": "Bearer nope"}),
+            401,
+        )
         _check(document, "/v1/cases", "post", client.post("/v1/cases", json={}), 401)
-        _check(document, "/v1/cases", "post", client.post(
-            "/v1/cases", json={}, headers={"Authorization": f"Bearer {tokens[Role.viewer]}"}),
-            403)
+        _check(
+            document,
+            "/v1/cases",
+            "post",
+            client.post(
+                "/v1/cases", json={}, headers={"Authorization": f"Bearer {tokens[Role.viewer]}"}
+            ),
+            403,
+        )
         many = np.zeros(2 * 1_000_001, dtype="<f8").tobytes()
-        _check(document, "/v1/locate", "post", client.post(
-            "/v1/locate", content=many, headers={"Content-Type": "application/octet-stream"}),
-            413)
+        _check(
+            document,
+            "/v1/locate",
+            "post",
+            client.post(
+                "/v1/locate", content=many, headers={"Content-Type": "application/octet-stream"}
+            ),
+            413,
+        )
         dispatcher = {"Authorization": f"Bearer {tokens[Role.dispatcher]}"}
         grid = shapely.geometry.shape(client.get("/v1/grids/340102001001001").json()["geometry"])
         point = grid.representative_point().coords[0]
-        report = {"category": "E0102", "description": "路口垃圾堆放", "lon": point[0],
-                  "lat": point[1], "channel": "hotline"}
-        first = client.post("/v1/cases", json=report,
-                            headers={**dispatcher, "Idempotency-Key": "openapi-409"})
+        report = {
+            "category": "E0102",
+            "description": "路口垃圾堆放",
+            "lon": point[0],
+            "lat": point[1],
+            "channel": "hotline",
+        }
+        first = client.post(
+            "/v1/cases", json=report, headers={**dispatcher, "Idempotency-Key": "openapi-409"}
+        )
         assert first.status_code == 201, first.text
         changed = {**report, "description": "另一件事"}
-        _check(document, "/v1/cases", "post", client.post(
-            "/v1/cases", json=changed, headers={**dispatcher, "Idempotency-Key": "openapi-409"}),
-            409)
+        _check(
+            document,
+            "/v1/cases",
+            "post",
+            client.post(
+                "/v1/cases", json=changed, headers={**dispatcher, "Idempotency-Key": "openapi-409"}
+            ),
+            409,
+        )

@@ -45,8 +45,9 @@ class Transferred:
 
 
 @pytest.fixture(scope="module")
-def published(server: TestServer, demo_template: str, tmp_path_factory: pytest.TempPathFactory
-              ) -> Iterator[Transferred]:
+def published(
+    server: TestServer, demo_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Transferred]:
     url = server.database("history", template=demo_template)
     engine = create_engine(url)
     with engine.connect() as conn:
@@ -103,8 +104,9 @@ def test_diff_1_to_2_is_the_transfer(published: Transferred) -> None:
     kinds = {(a.code, a.change) for a in diff.changes if a.area_m2 > 1}
     assert kinds == {(published.gainer, "gained"), (published.loser, "lost")}
     # The geometry answered is the strip too (coordinates rounded to 1e-7 degree, ~1 cm).
-    [strip] = [a.geometry for a in diff.changes
-               if (a.code, a.change) == (published.gainer, "gained")]
+    [strip] = [
+        a.geometry for a in diff.changes if (a.code, a.change) == (published.gainer, "gained")
+    ]
     assert to_metric(strip).area == pytest.approx(published.strip_m2, rel=1e-3)
 
 
@@ -119,7 +121,8 @@ def test_diff_2_to_1_mirrors_it(published: Transferred) -> None:
         assert (b.gained_m2, b.lost_m2) == pytest.approx((f.lost_m2, f.gained_m2))
     flip = {"gained": "lost", "lost": "gained"}
     assert sorted((a.code, flip[a.change], round(a.area_m2, 3)) for a in back.changes) == sorted(
-        (a.code, a.change, round(a.area_m2, 3)) for a in forward.changes)
+        (a.code, a.change, round(a.area_m2, 3)) for a in forward.changes
+    )
 
 
 def test_diff_of_a_release_with_itself_is_empty(published: Transferred) -> None:
@@ -152,30 +155,40 @@ def test_history_geometries_come_in_the_asked_crs(published: Transferred) -> Non
     with published.engine.connect() as conn:
         wgs84 = history.grid_history(conn, published.untouched, "wgs84").versions[0].geometry
         gcj02 = history.grid_history(conn, published.untouched, "gcj02").versions[0].geometry
-        stored = shapely.from_wkb(bytes(conn.execute(text(
-            "SELECT ST_AsBinary(geom) FROM grid_geometry WHERE grid_code = :c"),
-            {"c": published.untouched}).scalar_one()))
+        stored = shapely.from_wkb(
+            bytes(
+                conn.execute(
+                    text("SELECT ST_AsBinary(geom) FROM grid_geometry WHERE grid_code = :c"),
+                    {"c": published.untouched},
+                ).scalar_one()
+            )
+        )
     # CGCS2000 and WGS84 agree to centimetres; GCJ-02 is hundreds of metres off in Yaohai.
     assert to_metric(wgs84).hausdorff_distance(to_metric(stored)) < 0.05
     assert 100 < to_metric(gcj02).hausdorff_distance(to_metric(stored)) < 1000
 
 
-@pytest.mark.parametrize("call, error, named", [
-    (lambda c: history.release_diff(c, 1, 7), NotFoundError, "release 7 does not exist"),
-    (lambda c: history.release_diff(c, 0, 2), NotFoundError, "releases are 1..2"),
-    (lambda c: history.release_diff(c, 1, 2, "epsg:3857"), InvalidInputError, "epsg:3857"),
-    (lambda c: history.grid_history(c, "12345"), InvalidInputError, '"12345"'),
-    (lambda c: history.grid_history(c, "340102999999999"), NotFoundError, "340102999999999"),
-    (lambda c: history.grid_history(c, "340102001001001", "mars"), InvalidInputError, "mars"),
-])
-def test_bad_inputs_name_the_value(published: Transferred, call: object, error: type,
-                                   named: str) -> None:
+@pytest.mark.parametrize(
+    "call, error, named",
+    [
+        (lambda c: history.release_diff(c, 1, 7), NotFoundError, "release 7 does not exist"),
+        (lambda c: history.release_diff(c, 0, 2), NotFoundError, "releases are 1..2"),
+        (lambda c: history.release_diff(c, 1, 2, "epsg:3857"), InvalidInputError, "epsg:3857"),
+        (lambda c: history.grid_history(c, "12345"), InvalidInputError, '"12345"'),
+        (lambda c: history.grid_history(c, "340102999999999"), NotFoundError, "340102999999999"),
+        (lambda c: history.grid_history(c, "340102001001001", "mars"), InvalidInputError, "mars"),
+    ],
+)
+def test_bad_inputs_name_the_value(
+    published: Transferred, call: object, error: type, named: str
+) -> None:
     with published.engine.connect() as conn, pytest.raises(error, match=named):
         call(conn)  # type: ignore[operator]
 
 
 def test_a_merge_removes_a_grid_and_the_reverse_diff_adds_it(
-        fresh_demo_url: str, tmp_path: Path) -> None:
+    fresh_demo_url: str, tmp_path: Path
+) -> None:
     engine = create_engine(fresh_demo_url)
     with engine.connect() as conn:
         grids = read_layer_from_db(conn, "grids", 1)
@@ -183,12 +196,12 @@ def test_a_merge_removes_a_grid_and_the_reverse_diff_adds_it(
     by_code = grids.set_index("code")
     union = shapely.union(by_code.geometry[keeper], by_code.geometry[merged])
     kept = grids[grids["code"] != merged].copy()
-    kept.loc[kept["code"] == keeper, "geometry"] = shapely.MultiPolygon(
-        shapely.get_parts(union))
+    kept.loc[kept["code"] == keeper, "geometry"] = shapely.MultiPolygon(shapely.get_parts(union))
     path = write_layer(kept, tmp_path / "merged.gpkg", "grids")
     with engine.begin() as conn:
-        assert loading.load_file(conn, path, "grids", "cgcs2000",
-                                 ServiceAreaSettings()).release == 2
+        assert (
+            loading.load_file(conn, path, "grids", "cgcs2000", ServiceAreaSettings()).release == 2
+        )
     with engine.connect() as conn:
         second = history.release_summaries(conn)[1]
         forward = history.release_diff(conn, 1, 2)
@@ -227,10 +240,10 @@ def test_get_diff(api: httpx.Client, published: Transferred) -> None:
     assert sorted(c.code for c in diff.changed) == sorted([published.gainer, published.loser])
     assert diff.added == diff.removed == []
     assert sum(f.properties.area_m2 for f in diff.changes.features) == pytest.approx(
-        2 * published.strip_m2, rel=1e-5)
+        2 * published.strip_m2, rel=1e-5
+    )
     assert {f.properties.change for f in diff.changes.features} >= {"gained", "lost"}
-    assert all(f.geometry["type"] in ("Polygon", "MultiPolygon")
-               for f in diff.changes.features)
+    assert all(f.geometry["type"] in ("Polygon", "MultiPolygon") for f in diff.changes.features)
     same = ReleaseDiffAnswer.model_validate(api.get("/v1/releases/2/diff/2").json())
     assert (same.changed, same.changes.features) == ([], [])
 
@@ -251,21 +264,22 @@ def test_get_grid_history(api: httpx.Client, published: Transferred) -> None:
     assert api.get(f"/v1/grids/{published.loser}").json()["id"] == published.loser
 
 
-@pytest.mark.parametrize("path, status, named", [
-    ("/v1/releases/1/diff/9", 404, "releases are 1..2"),
-    ("/v1/releases/9/diff/1", 404, "release 9 does not exist"),
-    ("/v1/releases/one/diff/2", 422, "'one'"),
-    ("/v1/releases/1/diff/2?crs=utm", 422, "utm"),
-    ("/v1/grids/34010200100100/history", 422, "34010200100100"),
-    ("/v1/grids/340102999999999/history", 404, "340102999999999"),
-    ("/v1/grids/340102001001001/history?crs=utm", 422, "utm"),
-])
-def test_bad_requests_name_the_value(api: httpx.Client, path: str, status: int,
-                                     named: str) -> None:
+@pytest.mark.parametrize(
+    "path, status, named",
+    [
+        ("/v1/releases/1/diff/9", 404, "releases are 1..2"),
+        ("/v1/releases/9/diff/1", 404, "release 9 does not exist"),
+        ("/v1/releases/one/diff/2", 422, "'one'"),
+        ("/v1/releases/1/diff/2?crs=utm", 422, "utm"),
+        ("/v1/grids/34010200100100/history", 422, "34010200100100"),
+        ("/v1/grids/340102999999999/history", 404, "340102999999999"),
+        ("/v1/grids/340102001001001/history?crs=utm", 422, "utm"),
+    ],
+)
+def test_bad_requests_name_the_value(api: httpx.Client, path: str, status: int, named: str) -> None:
     answer = api.get(path)
     assert answer.status_code == status, answer.text
     assert named in answer.json()["detail"]
-
 
 
 def test_history_names_the_plan_that_made_a_geometry(fresh_demo_url: str) -> None:
@@ -292,7 +306,6 @@ def test_history_names_the_plan_that_made_a_geometry(fresh_demo_url: str) -> Non
         process.terminate()
         process.wait(timeout=20)
     assert answer.status_code == 200, answer.text
-    first, second = (f.properties for f in GridHistoryAnswer.model_validate(answer.json())
-                     .features)
+    first, second = (f.properties for f in GridHistoryAnswer.model_validate(answer.json()).features)
     assert (first.plan, second.plan) == (None, plan.id)
     assert second.comment == "market becomes its own strip"

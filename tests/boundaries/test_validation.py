@@ -34,13 +34,16 @@ def test_a_gap_is_found_and_located() -> None:
     shrunk = Polygon([(X1, Y0), (X2, Y0), (X2, Y1), (X1 + 0.001, Y1)])
     violations = check_layer(
         [UnitShape(C + "001", C, LEFT), UnitShape(C + "002", C, shrunk)],
-        [UnitShape(C, "340102001", DISTRICT)], [UnitShape("340102001", "340102", DISTRICT)],
-        district)
+        [UnitShape(C, "340102001", DISTRICT)],
+        [UnitShape("340102001", "340102", DISTRICT)],
+        district,
+    )
     gaps = [v for v in violations if v.rule == "gap"]
     assert len(gaps) == 1
     assert gaps[0].area_m2 is not None and gaps[0].area_m2 > 1000
     assert gaps[0].location is not None and gaps[0].location.intersects(
-        Polygon([(X1, Y0), (X1 + 0.001, Y1), (X1, Y1)]).buffer(1e-6))
+        Polygon([(X1, Y0), (X1 + 0.001, Y1), (X1, Y1)]).buffer(1e-6)
+    )
 
 
 def test_an_overlap_is_found() -> None:
@@ -63,8 +66,10 @@ def test_an_invalid_ring_is_found_with_its_location() -> None:
     district = UnitShape("340102", None, DISTRICT)
     violations = check_layer(
         [UnitShape(C + "001", C, LEFT), UnitShape(C + "002", C, bowtie)],
-        [UnitShape(C, "340102001", DISTRICT)], [UnitShape("340102001", "340102", DISTRICT)],
-        district)
+        [UnitShape(C, "340102001", DISTRICT)],
+        [UnitShape("340102001", "340102", DISTRICT)],
+        district,
+    )
     invalid = [v for v in violations if v.rule == "invalid_geometry"]
     assert len(invalid) == 1
     assert "Self-intersection" in invalid[0].message
@@ -73,17 +78,22 @@ def test_an_invalid_ring_is_found_with_its_location() -> None:
 
 
 def test_a_grid_in_two_pieces_is_not_contiguous() -> None:
-    two = shapely.MultiPolygon([
-        Polygon([(X1, Y0), (X2, Y0), (X2, 31.855), (X1, 31.855)]),
-        Polygon([(X1, 31.8551), (X2, 31.8551), (X2, Y1), (X1, Y1)]),
-    ])
+    two = shapely.MultiPolygon(
+        [
+            Polygon([(X1, Y0), (X2, Y0), (X2, 31.855), (X1, 31.855)]),
+            Polygon([(X1, 31.8551), (X2, 31.8551), (X2, Y1), (X1, Y1)]),
+        ]
+    )
     assert "not_contiguous" in layer((C + "001", LEFT), (C + "002", two))
 
 
-@pytest.mark.parametrize("code, rule", [
-    ("34010200100100", "bad_code"),       # 14 digits
-    ("340102001002001", "unknown_parent"),  # a community that does not exist
-])
+@pytest.mark.parametrize(
+    "code, rule",
+    [
+        ("34010200100100", "bad_code"),  # 14 digits
+        ("340102001002001", "unknown_parent"),  # a community that does not exist
+    ],
+)
 def test_bad_codes(code: str, rule: str) -> None:
     assert rule in layer((C + "001", LEFT), (code, RIGHT))
 

@@ -28,12 +28,12 @@ def test_a_broken_connection_loses_no_accepted_case(server: Any, demo_template: 
     direct = create_engine(url)
     with direct.begin() as conn:
         token = keys.create_key(conn, "durable-desk", Role.dispatcher)[1]
-        points = conn.execute(text("SELECT ST_X(point) x, ST_Y(point) y FROM compound "
-                                   "ORDER BY id LIMIT 50")).all()
+        points = conn.execute(
+            text("SELECT ST_X(point) x, ST_Y(point) y FROM compound ORDER BY id LIMIT 50")
+        ).all()
     parsed = make_url(url)
     proxy = CuttableProxy((parsed.host or "127.0.0.1", int(parsed.port or 5432)))
-    via_proxy = parsed.set(host="127.0.0.1", port=proxy.port).render_as_string(
-        hide_password=False)
+    via_proxy = parsed.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     process, base = start_api(via_proxy)
     headers = {"Authorization": f"Bearer {token}"}
     stop = threading.Event()
@@ -41,9 +41,19 @@ def test_a_broken_connection_loses_no_accepted_case(server: Any, demo_template: 
     def report(i: int) -> tuple[str, int]:
         marker = f"durability {uuid.uuid4()}"
         point = points[i % len(points)]
-        answer = httpx.post(f"{base}/v1/cases", headers=headers, timeout=60, json={
-            "category": "E0102", "description": marker, "lon": point.x, "lat": point.y,
-            "crs": "cgcs2000", "channel": "hotline"})
+        answer = httpx.post(
+            f"{base}/v1/cases",
+            headers=headers,
+            timeout=60,
+            json={
+                "category": "E0102",
+                "description": marker,
+                "lon": point.x,
+                "lat": point.y,
+                "crs": "cgcs2000",
+                "channel": "hotline",
+            },
+        )
         return marker, answer.status_code
 
     def saboteur() -> None:
@@ -67,8 +77,12 @@ def test_a_broken_connection_loses_no_accepted_case(server: Any, demo_template: 
         assert statuses.count(503) > 0, "the connection never broke mid-request"
         assert statuses.count(201) > 0
         with direct.connect() as conn:
-            stored = {r.description for r in conn.execute(text(
-                "SELECT description FROM civic_case WHERE description LIKE 'durability %'"))}
+            stored = {
+                r.description
+                for r in conn.execute(
+                    text("SELECT description FROM civic_case WHERE description LIKE 'durability %'")
+                )
+            }
         for marker, status in answers:
             assert (marker in stored) == (status == 201), (marker, status)
         # recovers by itself: the next case goes through without a restart
@@ -91,25 +105,37 @@ def test_a_commit_whose_answer_is_lost_is_settled(server: Any, demo_template: st
     direct = create_engine(url)
     with direct.begin() as conn:
         token = keys.create_key(conn, "settle-desk", Role.dispatcher)[1]
-        point = conn.execute(text("SELECT ST_X(point) x, ST_Y(point) y FROM compound "
-                                  "ORDER BY id LIMIT 1")).one()
+        point = conn.execute(
+            text("SELECT ST_X(point) x, ST_Y(point) y FROM compound ORDER BY id LIMIT 1")
+        ).one()
     parsed = make_url(url)
     proxy = CuttableProxy((parsed.host or "127.0.0.1", int(parsed.port or 5432)))
-    process, base = start_api(parsed.set(host="127.0.0.1", port=proxy.port).render_as_string(
-        hide_password=False))
+    process, base = start_api(
+        parsed.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    )
     try:
         for mode, status in (("before", 503), ("after", 201)):
             marker = f"settle {mode} {uuid.uuid4()}"
             proxy.broke.clear()
             proxy.break_commit = mode
-            answer = httpx.post(f"{base}/v1/cases", timeout=60, json={
-                "category": "E0102", "description": marker, "lon": point.x, "lat": point.y,
-                "crs": "cgcs2000"}, headers={"Authorization": f"Bearer {token}"})
+            answer = httpx.post(
+                f"{base}/v1/cases",
+                timeout=60,
+                json={
+                    "category": "E0102",
+                    "description": marker,
+                    "lon": point.x,
+                    "lat": point.y,
+                    "crs": "cgcs2000",
+                },
+                headers={"Authorization": f"Bearer {token}"},
+            )
             assert proxy.broke.is_set()
             assert answer.status_code == status, (mode, answer.text)
             with direct.connect() as conn:
-                stored = conn.execute(text("SELECT count(*) FROM civic_case "
-                                           "WHERE description = :m"), {"m": marker}).scalar()
+                stored = conn.execute(
+                    text("SELECT count(*) FROM civic_case WHERE description = :m"), {"m": marker}
+                ).scalar()
             assert stored == (1 if status == 201 else 0), mode
     finally:
         process.terminate()

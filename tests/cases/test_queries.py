@@ -57,20 +57,43 @@ class Planned:
 # Handling hours: E0102 4 h, E0503 4 h, C0105 48 h, E0601 72 h (the demo catalogue).
 CLOSE = ("accepted", "dispatched", "in_progress", "handled", "verified", "closed")
 PLAN = {
-    1: Planned("A", "E0102", CLOSE, sh("2025-05-01T09:00"), sh("2025-05-01T09:00"),
-               sh("2025-05-01T11:00")),                      # 2 h: on time
-    2: Planned("A", "E0503", CLOSE, sh("2025-05-02T10:00"), sh("2025-05-02T10:00"),
-               sh("2025-05-02T16:00"), description="=1+1"),  # 6 h of 4: late
-    3: Planned("B", "C0105", CLOSE, sh("2025-05-03T08:00"), sh("2025-05-03T08:00"),
-               sh("2025-05-04T08:00"), held_hours=2),        # 24 h - 2 h on hold = 22 h
-    4: Planned("B", "E0601", ("accepted",), sh("2025-05-10T12:00"),
-               sh("2025-05-10T12:00")),                      # open, long overdue
-    5: Planned("C", "E0102", (), sh("2025-05-31T23:30"),
-               flags=("near_boundary",)),                    # 15:30 UTC on 31 May
-    6: Planned("C", "E0102", ("void",), sh("2025-06-01T00:30"),
-               flags=("boundary_changed", "outside_district")),  # 16:30 UTC on 31 May
-    7: Planned("A", "E0503", ("accepted", "dispatched"), sh("2025-06-02T08:00"),
-               NOW - timedelta(hours=1)),                    # open, 1 h of 4: not overdue
+    1: Planned(
+        "A", "E0102", CLOSE, sh("2025-05-01T09:00"), sh("2025-05-01T09:00"), sh("2025-05-01T11:00")
+    ),  # 2 h: on time
+    2: Planned(
+        "A",
+        "E0503",
+        CLOSE,
+        sh("2025-05-02T10:00"),
+        sh("2025-05-02T10:00"),
+        sh("2025-05-02T16:00"),
+        description="=1+1",
+    ),  # 6 h of 4: late
+    3: Planned(
+        "B",
+        "C0105",
+        CLOSE,
+        sh("2025-05-03T08:00"),
+        sh("2025-05-03T08:00"),
+        sh("2025-05-04T08:00"),
+        held_hours=2,
+    ),  # 24 h - 2 h on hold = 22 h
+    4: Planned(
+        "B", "E0601", ("accepted",), sh("2025-05-10T12:00"), sh("2025-05-10T12:00")
+    ),  # open, long overdue
+    5: Planned(
+        "C", "E0102", (), sh("2025-05-31T23:30"), flags=("near_boundary",)
+    ),  # 15:30 UTC on 31 May
+    6: Planned(
+        "C",
+        "E0102",
+        ("void",),
+        sh("2025-06-01T00:30"),
+        flags=("boundary_changed", "outside_district"),
+    ),  # 16:30 UTC on 31 May
+    7: Planned(
+        "A", "E0503", ("accepted", "dispatched"), sh("2025-06-02T08:00"), NOW - timedelta(hours=1)
+    ),  # open, 1 h of 4: not overdue
 }
 
 
@@ -92,11 +115,14 @@ class Seeded:
 
 
 def _grids(conn: Connection) -> dict[str, Any]:
-    rows = conn.execute(text(
-        "SELECT g.code, g.community_code, cm.street_code, ST_X(p.p) AS x, ST_Y(p.p) AS y "
-        "FROM grid g JOIN community cm ON cm.code = g.community_code "
-        "JOIN grid_geometry gg ON gg.grid_code = g.code AND gg.valid_to_release IS NULL "
-        "CROSS JOIN LATERAL (SELECT ST_PointOnSurface(gg.geom) AS p) p ORDER BY g.code")).all()
+    rows = conn.execute(
+        text(
+            "SELECT g.code, g.community_code, cm.street_code, ST_X(p.p) AS x, ST_Y(p.p) AS y "
+            "FROM grid g JOIN community cm ON cm.code = g.community_code "
+            "JOIN grid_geometry gg ON gg.grid_code = g.code AND gg.valid_to_release IS NULL "
+            "CROSS JOIN LATERAL (SELECT ST_PointOnSurface(gg.geom) AS p) p ORDER BY g.code"
+        )
+    ).all()
     a = rows[0]
     b = next(r for r in rows[1:] if r.community_code == a.community_code)
     c = next(r for r in rows if r.street_code != a.street_code)
@@ -107,21 +133,36 @@ def _seed(conn: Connection, snap: snapshot.Snapshot, grids: dict[str, Any]) -> d
     ids = {}
     for number, planned in PLAN.items():
         grid = grids[planned.grid]
-        report = CaseReport.from_mapping({
-            "category": planned.category, "description": planned.description,
-            "lon": grid.x, "lat": grid.y, "crs": "cgcs2000", "channel": "hotline",
-            "reporter": {"name": "王小明", "phone": "13812345678"}})
+        report = CaseReport.from_mapping(
+            {
+                "category": planned.category,
+                "description": planned.description,
+                "lon": grid.x,
+                "lat": grid.y,
+                "crs": "cgcs2000",
+                "channel": "hotline",
+                "reporter": {"name": "王小明", "phone": "13812345678"},
+            }
+        )
         case, _ = cases.create_case(conn, snap, report, "seed", CaseSettings())
         assert case.grid.code == grid.code.strip()
         for to in planned.path:
             cases.transition(conn, case.id, to, "seed", "作废：重复上报" if to == "void" else "")
-        conn.execute(text(
-            "UPDATE civic_case SET created_at = :created, accepted_at = :accepted, "
-            "closed_at = coalesce(:closed, closed_at), held_seconds = :held, "
-            "flags = CAST(:flags AS text[]) WHERE id = :id"),
-            {"created": planned.created, "accepted": planned.accepted,
-             "closed": planned.closed, "held": planned.held_hours * 3600,
-             "flags": list(planned.flags), "id": case.id})
+        conn.execute(
+            text(
+                "UPDATE civic_case SET created_at = :created, accepted_at = :accepted, "
+                "closed_at = coalesce(:closed, closed_at), held_seconds = :held, "
+                "flags = CAST(:flags AS text[]) WHERE id = :id"
+            ),
+            {
+                "created": planned.created,
+                "accepted": planned.accepted,
+                "closed": planned.closed,
+                "held": planned.held_hours * 3600,
+                "flags": list(planned.flags),
+                "id": case.id,
+            },
+        )
         ids[number] = case.id
     return ids
 
@@ -136,8 +177,10 @@ def seeded(server: Any, demo_template: str) -> Iterator[Seeded]:
         snap = snapshot.build(conn, release)
         grids = _grids(conn)
         ids = _seed(conn, snap, grids)
-        tokens = {role: keys.create_key(conn, f"queries-{role.name}", role)[1]
-                  for role in (Role.viewer, Role.dispatcher)}
+        tokens = {
+            role: keys.create_key(conn, f"queries-{role.name}", role)[1]
+            for role in (Role.viewer, Role.dispatcher)
+        }
     engine.dispose()
     process, base = start_api(url)
     yield Seeded(url, ids, grids, base, tokens)
@@ -190,17 +233,24 @@ def test_every_filter_selects_the_right_cases(conn: Connection, seeded: Seeded) 
         assert chosen(conn, seeded, **filters) == cases_, filters
 
 
-@pytest.mark.parametrize("created_from, created_to, cases_", [
-    ("2025-05-31", "2025-05-31", {5}),      # 23:30 in Shanghai on 31 May is 31 May
-    ("2025-06-01", "2025-06-01", {6}),      # 00:30 on 1 June, though 31 May in UTC
-    (None, "2025-05-31", {1, 2, 3, 4, 5}),
-    ("2025-05-31T16:00Z", None, {6, 7}),    # an offset is honoured
-    ("2025-06-01T00:30", "2025-06-01T00:31", {6}),  # naive = Shanghai, to is exclusive
-    ("2025-06-01T00:00+08:00", "2025-06-01T00:30+08:00", set()),
-])
-def test_periods_are_days_in_shanghai(conn: Connection, seeded: Seeded,
-                                      created_from: str | None, created_to: str | None,
-                                      cases_: set[int]) -> None:
+@pytest.mark.parametrize(
+    "created_from, created_to, cases_",
+    [
+        ("2025-05-31", "2025-05-31", {5}),  # 23:30 in Shanghai on 31 May is 31 May
+        ("2025-06-01", "2025-06-01", {6}),  # 00:30 on 1 June, though 31 May in UTC
+        (None, "2025-05-31", {1, 2, 3, 4, 5}),
+        ("2025-05-31T16:00Z", None, {6, 7}),  # an offset is honoured
+        ("2025-06-01T00:30", "2025-06-01T00:31", {6}),  # naive = Shanghai, to is exclusive
+        ("2025-06-01T00:00+08:00", "2025-06-01T00:30+08:00", set()),
+    ],
+)
+def test_periods_are_days_in_shanghai(
+    conn: Connection,
+    seeded: Seeded,
+    created_from: str | None,
+    created_to: str | None,
+    cases_: set[int],
+) -> None:
     assert chosen(conn, seeded, created_from=created_from, created_to=created_to) == cases_
 
 
@@ -217,19 +267,21 @@ def test_keyset_pages_cover_every_case_once(conn: Connection, seeded: Seeded) ->
     assert found == sorted(seeded.ids.values())
 
 
-@pytest.mark.parametrize("filters, named", [
-    ({"status": "bogus"}, "reported"),
-    ({"flags": "far"}, "near_boundary"),
-    ({"grid": "12345"}, "15 digits"),
-    ({"community": "3401020060"}, "12-digit"),
-    ({"street": "x"}, "9-digit"),
-    ({"created_from": "yesterday"}, "2026-05-01"),
-    ({"created_to": "2025-02-30"}, "2026-05-01"),
-    ({"created_from": "2025-06-02", "created_to": "2025-06-01"}, "before"),
-    ({"overdue": "maybe"}, "true"),
-])
-def test_bad_filters_name_the_value_and_the_choices(filters: dict[str, Any], named: str
-                                                    ) -> None:
+@pytest.mark.parametrize(
+    "filters, named",
+    [
+        ({"status": "bogus"}, "reported"),
+        ({"flags": "far"}, "near_boundary"),
+        ({"grid": "12345"}, "15 digits"),
+        ({"community": "3401020060"}, "12-digit"),
+        ({"street": "x"}, "9-digit"),
+        ({"created_from": "yesterday"}, "2026-05-01"),
+        ({"created_to": "2025-02-30"}, "2026-05-01"),
+        ({"created_from": "2025-06-02", "created_to": "2025-06-01"}, "before"),
+        ({"overdue": "maybe"}, "true"),
+    ],
+)
+def test_bad_filters_name_the_value_and_the_choices(filters: dict[str, Any], named: str) -> None:
     with pytest.raises(InvalidInputError) as caught:
         CaseFilter.parse(**filters)
     assert named in caught.value.message
@@ -258,13 +310,19 @@ def test_counts_per_unit(conn: Connection, seeded: Seeded) -> None:
     by_grid = {u.code: u.cases for u in count_cases(conn, CaseFilter(), "grid")}
     assert by_grid == {a: 3, b: 2, c: 2}
     major = {u.code: (u.name, u.cases) for u in count_cases(conn, CaseFilter(), "major")}
-    assert major == {"C01": ("公用设施", 1), "E01": ("市容环境", 3), "E05": ("街面秩序", 2),
-                     "E06": ("矛盾纠纷", 1)}
+    assert major == {
+        "C01": ("公用设施", 1),
+        "E01": ("市容环境", 3),
+        "E05": ("街面秩序", 2),
+        "E06": ("矛盾纠纷", 1),
+    }
     status = {u.code: (u.name, u.cases) for u in count_cases(conn, CaseFilter(), "status")}
     assert status["closed"] == ("结案", 3) and status["void"] == ("作废", 1)
     may = CaseFilter.parse(created_from="2025-05-01", created_to="2025-05-31")
     assert {u.code: u.cases for u in count_cases(conn, may, "street")} == {
-        seeded.grids["A"].street_code.strip(): 4, seeded.grids["C"].street_code.strip(): 1}
+        seeded.grids["A"].street_code.strip(): 4,
+        seeded.grids["C"].street_code.strip(): 1,
+    }
 
 
 def test_h3_cells_hold_every_case(conn: Connection, seeded: Seeded) -> None:
@@ -294,16 +352,18 @@ def test_performance_as_worked_out_by_hand(conn: Connection, seeded: Seeded) -> 
     assert found[b].mean_handling_hours == pytest.approx(22.0)
     assert (found[b].open, found[b].overdue) == (1, 1)
     # C: nothing closed
-    assert (found[c].closed, found[c].closed_on_time_share, found[c].mean_handling_hours) \
-        == (0, None, None)
+    assert (found[c].closed, found[c].closed_on_time_share, found[c].mean_handling_hours) == (
+        0,
+        None,
+        None,
+    )
     assert (found[c].open, found[c].void) == (1, 1)
     assert (total.cases, total.closed, total.closed_on_time) == (7, 3, 2)
     assert total.closed_on_time_share == pytest.approx(0.6667)
     assert total.mean_handling_hours == pytest.approx(10.0)  # (2 + 6 + 22) / 3
     assert (total.open, total.overdue, total.void) == (3, 1, 1)
     by_community, _ = performance(conn, CaseFilter(), "community")
-    assert {u.code: u.closed for u in by_community}[seeded.grids["A"].community_code.strip()] \
-        == 3
+    assert {u.code: u.closed for u in by_community}[seeded.grids["A"].community_code.strip()] == 3
     with pytest.raises(InvalidInputError, match="category"):
         performance(conn, CaseFilter(), "category")
 
@@ -336,18 +396,42 @@ def _csv_rows(content: bytes) -> list[list[str]]:
 
 
 def test_csv_export_over_http(seeded: Seeded) -> None:
-    answer = seeded.get("/v1/cases/export", Role.dispatcher, format="csv", grid=seeded.grids[
-        "A"].code.strip())
+    answer = seeded.get(
+        "/v1/cases/export", Role.dispatcher, format="csv", grid=seeded.grids["A"].code.strip()
+    )
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"].startswith("text/csv")
     disposition = answer.headers["content-disposition"]
     assert disposition.startswith("attachment;") and 'filename="cases-' in disposition
     rows = _csv_rows(answer.content)
     assert tuple(rows[0]) == HEADERS
-    for header in ("案件编号", "状态", "类别编码", "类别", "大类", "事件/部件", "描述", "来源渠道",
-                   "上报时间", "立案时间", "结案时间", "处置时限(小时)", "是否超期", "网格编码",
-                   "网格名称", "社区", "街道", "网格长", "联系电话", "报告人", "报告人电话",
-                   "地址", "经度", "纬度", "标记"):
+    for header in (
+        "案件编号",
+        "状态",
+        "类别编码",
+        "类别",
+        "大类",
+        "事件/部件",
+        "描述",
+        "来源渠道",
+        "上报时间",
+        "立案时间",
+        "结案时间",
+        "处置时限(小时)",
+        "是否超期",
+        "网格编码",
+        "网格名称",
+        "社区",
+        "街道",
+        "网格长",
+        "联系电话",
+        "报告人",
+        "报告人电话",
+        "地址",
+        "经度",
+        "纬度",
+        "标记",
+    ):
         assert header in rows[0]
     column = {h: i for i, h in enumerate(rows[0])}
     assert [int(r[0]) for r in rows[1:]] == [seeded.ids[n] for n in (1, 2, 7)]
@@ -374,8 +458,11 @@ def test_xlsx_export_over_http(seeded: Seeded) -> None:
     assert rows[2][column["描述"]] == "=1+1"  # stored as text
     assert rows[3][column["事件/部件"]] == "部件"
     assert rows[1][column["报告人电话"]] == "13812345678"
-    masked = openpyxl.load_workbook(io.BytesIO(seeded.get(
-        "/v1/cases/export", Role.viewer, format="xlsx", status="closed").content)).active
+    masked = openpyxl.load_workbook(
+        io.BytesIO(
+            seeded.get("/v1/cases/export", Role.viewer, format="xlsx", status="closed").content
+        )
+    ).active
     masked_rows = list(masked.iter_rows(values_only=True))
     assert masked_rows[1][column["报告人"]] == "王**"
     assert masked_rows[1][column["报告人电话"]] == "138****5678"
@@ -394,8 +481,11 @@ def test_list_over_http_pages_and_masks(seeded: Seeded) -> None:
         found += body["cases"]
         if body["next"] is None:
             break
-        answer = httpx.get(body["next"], timeout=30, headers={
-            "Authorization": f"Bearer {seeded.tokens[Role.dispatcher]}"})
+        answer = httpx.get(
+            body["next"],
+            timeout=30,
+            headers={"Authorization": f"Bearer {seeded.tokens[Role.dispatcher]}"},
+        )
     assert [c["id"] for c in found] == sorted(seeded.ids.values())
     assert found[0]["reporter"] == {"name": "王小明", "phone": "13812345678"}
     viewer = seeded.get("/v1/cases", None, status="closed").json()
@@ -425,21 +515,25 @@ def test_counts_h3_performance_over_http(seeded: Seeded) -> None:
     assert one.status_code == 200 and one.json()["id"] == seeded.ids[1]
 
 
-@pytest.mark.parametrize("path, params, named", [
-    ("/v1/cases", {"status": "bogus"}, "bogus"),
-    ("/v1/cases", {"grid": "123"}, "123"),
-    ("/v1/cases", {"from": "yesterday"}, "yesterday"),
-    ("/v1/cases", {"overdue": "maybe"}, "maybe"),
-    ("/v1/cases", {"flag": "far"}, "boundary_changed"),
-    ("/v1/cases", {"category": "Z99"}, "E01"),
-    ("/v1/cases", {"limit": 0}, "limit"),
-    ("/v1/cases/counts", {"by": "planet"}, "planet"),
-    ("/v1/cases/performance", {"by": "status"}, "community"),
-    ("/v1/cases/h3", {"resolution": 16}, "0..15"),
-    ("/v1/cases/export", {"format": "pdf"}, "xlsx"),
-])
-def test_bad_query_values_are_a_named_422(seeded: Seeded, path: str, params: dict[str, Any],
-                                          named: str) -> None:
+@pytest.mark.parametrize(
+    "path, params, named",
+    [
+        ("/v1/cases", {"status": "bogus"}, "bogus"),
+        ("/v1/cases", {"grid": "123"}, "123"),
+        ("/v1/cases", {"from": "yesterday"}, "yesterday"),
+        ("/v1/cases", {"overdue": "maybe"}, "maybe"),
+        ("/v1/cases", {"flag": "far"}, "boundary_changed"),
+        ("/v1/cases", {"category": "Z99"}, "E01"),
+        ("/v1/cases", {"limit": 0}, "limit"),
+        ("/v1/cases/counts", {"by": "planet"}, "planet"),
+        ("/v1/cases/performance", {"by": "status"}, "community"),
+        ("/v1/cases/h3", {"resolution": 16}, "0..15"),
+        ("/v1/cases/export", {"format": "pdf"}, "xlsx"),
+    ],
+)
+def test_bad_query_values_are_a_named_422(
+    seeded: Seeded, path: str, params: dict[str, Any], named: str
+) -> None:
     answer = seeded.get(path, None, **params)
     assert answer.status_code == 422, answer.text
     assert answer.json()["code"] == "invalid_input"
@@ -454,15 +548,29 @@ def test_cli_export(seeded: Seeded, tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setenv("GEOGRID_DATABASE_URL", seeded.url)
     out = tmp_path / "cases.xlsx"
-    result = CliRunner().invoke(app, ["cases", "export", "--format", "xlsx", "--out", str(out),
-                                      "--status", "closed", "--category", "E01"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "cases",
+            "export",
+            "--format",
+            "xlsx",
+            "--out",
+            str(out),
+            "--status",
+            "closed",
+            "--category",
+            "E01",
+        ],
+    )
     assert result.exit_code == 0, result.output
     rows = list(openpyxl.load_workbook(out).active.iter_rows(values_only=True))
     assert rows[0] == HEADERS and [r[0] for r in rows[1:]] == [seeded.ids[1]]
     assert rows[1][HEADERS.index("报告人")] == "王**"  # masked unless --show-personal
     out_csv = tmp_path / "cases.csv"
-    result = CliRunner().invoke(app, ["cases", "export", "--out", str(out_csv), "--open",
-                                      "--show-personal"])
+    result = CliRunner().invoke(
+        app, ["cases", "export", "--out", str(out_csv), "--open", "--show-personal"]
+    )
     assert result.exit_code == 0, result.output
     rows_csv = _csv_rows(out_csv.read_bytes())
     assert {int(r[0]) for r in rows_csv[1:]} == {seeded.ids[n] for n in (4, 5, 7)}
@@ -471,21 +579,25 @@ def test_cli_export(seeded: Seeded, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert bad.exit_code == 1
 
 
-def test_cli_replaces_the_catalogue(fresh_demo_url: str, tmp_path: Path,
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_replaces_the_catalogue(
+    fresh_demo_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from geogrid.cli.main import app
 
     monkeypatch.setenv("GEOGRID_DATABASE_URL", fresh_demo_url)
     catalogue = tmp_path / "catalogue.csv"
-    catalogue.write_text("code,type,major_name,name,handling_hours\n"
-                         "E0102,event,市容环境,暴露垃圾,6\nC0105,component,公用设施,路灯,24\n",
-                         encoding="utf-8-sig")
+    catalogue.write_text(
+        "code,type,major_name,name,handling_hours\n"
+        "E0102,event,市容环境,暴露垃圾,6\nC0105,component,公用设施,路灯,24\n",
+        encoding="utf-8-sig",
+    )
     result = CliRunner().invoke(app, ["cases", "categories", str(catalogue)])
     assert result.exit_code == 0, result.output
     engine = create_engine(fresh_demo_url)
     with engine.connect() as conn:
-        active = dict(conn.execute(text(
-            "SELECT code, handling_hours FROM case_category WHERE active")).all())
+        active = dict(
+            conn.execute(text("SELECT code, handling_hours FROM case_category WHERE active")).all()
+        )
     engine.dispose()
     assert active == {"E0102": 6.0, "C0105": 24.0}
     broken = tmp_path / "broken.csv"

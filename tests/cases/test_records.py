@@ -48,8 +48,9 @@ def shared_edge(snap: snapshot.Snapshot, skip: int = 0) -> tuple[int, int, Any]:
         for b in snap.neighbours[a]:
             if b <= a:
                 continue
-            edge = shapely.intersection(snap.metric_grids_array[a].boundary,
-                                        snap.metric_grids_array[b].boundary)
+            edge = shapely.intersection(
+                snap.metric_grids_array[a].boundary, snap.metric_grids_array[b].boundary
+            )
             if edge.length > 200:
                 if found == skip:
                     return a, int(b), shapely.line_merge(edge)
@@ -62,13 +63,17 @@ def storage(point: Any) -> tuple[float, float]:
     return p.x, p.y
 
 
-def offset_into(snap: snapshot.Snapshot, grid: int, edge: Any, metres: float
-                ) -> tuple[float, float]:
+def offset_into(
+    snap: snapshot.Snapshot, grid: int, edge: Any, metres: float
+) -> tuple[float, float]:
     """A point ``metres`` from the middle of ``edge`` towards the inside of ``grid``."""
     middle = edge.interpolate(0.5, normalized=True)
     for sign in (1, -1):
-        side = edge.parallel_offset(metres, "left" if sign > 0 else "right") \
-            if edge.geom_type == "LineString" else None
+        side = (
+            edge.parallel_offset(metres, "left" if sign > 0 else "right")
+            if edge.geom_type == "LineString"
+            else None
+        )
         if side is None or side.is_empty:
             continue
         candidate = side.interpolate(side.project(middle))
@@ -78,18 +83,31 @@ def offset_into(snap: snapshot.Snapshot, grid: int, edge: Any, metres: float
 
 
 def report(lon: float, lat: float, crs: str = "cgcs2000", **extra: Any) -> CaseReport:
-    return CaseReport.from_mapping({"category": "E0102", "description": "垃圾堆放",
-                                    "lon": lon, "lat": lat, "crs": crs,
-                                    "reporter": {"name": "王小明", "phone": "13812345678"},
-                                    "channel": "hotline", **extra})
+    return CaseReport.from_mapping(
+        {
+            "category": "E0102",
+            "description": "垃圾堆放",
+            "lon": lon,
+            "lat": lat,
+            "crs": crs,
+            "reporter": {"name": "王小明", "phone": "13812345678"},
+            "channel": "hotline",
+            **extra,
+        }
+    )
 
 
 # --- routing ---------------------------------------------------------------------------------
 
+
 def test_inside_a_grid_far_from_edges(snap: snapshot.Snapshot) -> None:
-    grid = next(i for i, g in enumerate(snap.metric_grids_array)
-                if g.area > 200_000 and shapely.distance(g.centroid, g.boundary) > 50
-                and g.contains(g.centroid))
+    grid = next(
+        i
+        for i, g in enumerate(snap.metric_grids_array)
+        if g.area > 200_000
+        and shapely.distance(g.centroid, g.boundary) > 50
+        and g.contains(g.centroid)
+    )
     lon, lat = storage(snap.metric_grids_array[grid].centroid)
     routing = route(snap, lon, lat, SETTINGS)
     assert routing.grid_code == snap.grids[grid].code
@@ -99,8 +117,9 @@ def test_inside_a_grid_far_from_edges(snap: snapshot.Snapshot) -> None:
 
 def test_on_a_shared_vertex_goes_to_the_smallest_code_flagged(snap: snapshot.Snapshot) -> None:
     a, b, _ = shared_edge(snap)
-    shared = ({tuple(c) for c in shapely.get_coordinates(snap.index.geoms[a]).tolist()}
-              & {tuple(c) for c in shapely.get_coordinates(snap.index.geoms[b]).tolist()})
+    shared = {tuple(c) for c in shapely.get_coordinates(snap.index.geoms[a]).tolist()} & {
+        tuple(c) for c in shapely.get_coordinates(snap.index.geoms[b]).tolist()
+    }
     lon, lat = sorted(shared)[0]  # a vertex both grids store, exactly
     routing = route(snap, lon, lat, SETTINGS)
     assert routing.on_boundary and len(routing.candidates) >= 2
@@ -144,8 +163,9 @@ def test_gcj02_phone_coordinates_route_like_the_true_point(snap: snapshot.Snapsh
 def test_snapshot_and_postgis_routing_agree(engine: Engine, snap: snapshot.Snapshot) -> None:
     rng = random.Random(7)
     x0, y0, x1, y1 = shapely.total_bounds(snap.index.geoms)
-    points = [(rng.uniform(x0 - 0.01, x1 + 0.01), rng.uniform(y0 - 0.01, y1 + 0.01))
-              for _ in range(150)]
+    points = [
+        (rng.uniform(x0 - 0.01, x1 + 0.01), rng.uniform(y0 - 0.01, y1 + 0.01)) for _ in range(150)
+    ]
     a, _, edge = shared_edge(snap, skip=2)
     points += [offset_into(snap, a, edge, d) for d in (0.5, 5.0, 9.5, 10.5)]
     points += [tuple(c) for c in shapely.get_coordinates(snap.index.geoms[a])[:20]]
@@ -163,8 +183,10 @@ def test_snapshot_and_postgis_routing_agree(engine: Engine, snap: snapshot.Snaps
 
 # --- creating and reading -----------------------------------------------------------------
 
-def test_create_stores_the_case_routed_with_its_release(engine: Engine,
-                                                         snap: snapshot.Snapshot) -> None:
+
+def test_create_stores_the_case_routed_with_its_release(
+    engine: Engine, snap: snapshot.Snapshot
+) -> None:
     a, _, edge = shared_edge(snap, skip=4)
     lon, lat = offset_into(snap, a, edge, 60.0)
     case, replayed = cases.submit_case(engine, snap, report(lon, lat), "desk-1", SETTINGS)
@@ -185,33 +207,53 @@ def test_address_is_matched_to_a_compound(engine: Engine, snap: snapshot.Snapsho
     body = {"category": "C0105", "description": "路灯不亮", "address": "长江东路海棠小区3栋"}
     case, _ = cases.submit_case(engine, snap, CaseReport.from_mapping(body), "d", SETTINGS)
     with engine.connect() as conn:
-        row = conn.execute(text("SELECT id, ST_X(point) x, ST_Y(point) y FROM compound "
-                                "WHERE name = '海棠小区'")).one()
+        row = conn.execute(
+            text("SELECT id, ST_X(point) x, ST_Y(point) y FROM compound WHERE name = '海棠小区'")
+        ).one()
     assert case.compound_id == row.id
     assert (case.lon, case.lat) == pytest.approx((row.x, row.y))
     with pytest.raises(InvalidInputError, match="close names") as raised:
-        cases.submit_case(engine, snap, CaseReport.from_mapping(
-            {**body, "address": "海棠小去"}), "d", SETTINGS)
+        cases.submit_case(
+            engine, snap, CaseReport.from_mapping({**body, "address": "海棠小去"}), "d", SETTINGS
+        )
     assert "海棠小区" in str(raised.value)
 
 
-@pytest.mark.parametrize("body, message", [
-    ({"description": "x", "lon": 117.3, "lat": 31.9}, "category is required"),
-    ({"category": "E9999", "description": "x", "lon": 117.3, "lat": 31.9}, "catalogue code"),
-    ({"category": "E0102", "lon": 117.3, "lat": 31.9}, "description is required"),
-    ({"category": "E0102", "description": "x"}, "needs a location"),
-    ({"category": "E0102", "description": "x", "lon": 117.3}, "both lon and lat"),
-    ({"category": "E0102", "description": "x", "lon": 31.9, "lat": 117.3},
-     "did you swap lon and lat"),
-    ({"category": "E0102", "description": "x", "lon": 117.3, "lat": 31.9, "crs": "utm"},
-     "must be one of"),
-    ({"category": "E0102", "description": "x", "lon": 117.3, "lat": 31.9, "channel": "fax"},
-     "channel was"),
-    ({"category": "E0102", "description": "x", "lon": 117.3, "lat": 31.9,
-      "reporter": {"phone": "call me"}}, "reporter.phone"),
-])
-def test_bad_reports_are_refused_by_name(engine: Engine, snap: snapshot.Snapshot,
-                                         body: dict[str, Any], message: str) -> None:
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"description": "x", "lon": 117.3, "lat": 31.9}, "category is required"),
+        ({"category": "E9999", "description": "x", "lon": 117.3, "lat": 31.9}, "catalogue code"),
+        ({"category": "E0102", "lon": 117.3, "lat": 31.9}, "description is required"),
+        ({"category": "E0102", "description": "x"}, "needs a location"),
+        ({"category": "E0102", "description": "x", "lon": 117.3}, "both lon and lat"),
+        (
+            {"category": "E0102", "description": "x", "lon": 31.9, "lat": 117.3},
+            "did you swap lon and lat",
+        ),
+        (
+            {"category": "E0102", "description": "x", "lon": 117.3, "lat": 31.9, "crs": "utm"},
+            "must be one of",
+        ),
+        (
+            {"category": "E0102", "description": "x", "lon": 117.3, "lat": 31.9, "channel": "fax"},
+            "channel was",
+        ),
+        (
+            {
+                "category": "E0102",
+                "description": "x",
+                "lon": 117.3,
+                "lat": 31.9,
+                "reporter": {"phone": "call me"},
+            },
+            "reporter.phone",
+        ),
+    ],
+)
+def test_bad_reports_are_refused_by_name(
+    engine: Engine, snap: snapshot.Snapshot, body: dict[str, Any], message: str
+) -> None:
     before = _count(engine)
     with pytest.raises(InvalidInputError, match=message):
         cases.submit_case(engine, snap, CaseReport.from_mapping(body), "d", SETTINGS)
@@ -260,12 +302,16 @@ def test_every_legal_transition(engine: Engine, snap: snapshot.Snapshot) -> None
 
 
 def _path_to(status: str) -> list[str]:
-    return [] if status == "reported" else (
-        ["void"] if status == "void" else HAPPY[:HAPPY.index(status) + 1])
+    return (
+        []
+        if status == "reported"
+        else (["void"] if status == "void" else HAPPY[: HAPPY.index(status) + 1])
+    )
 
 
-def test_illegal_transitions_are_409_and_change_nothing(engine: Engine,
-                                                         snap: snapshot.Snapshot) -> None:
+def test_illegal_transitions_are_409_and_change_nothing(
+    engine: Engine, snap: snapshot.Snapshot
+) -> None:
     case_id = _new(engine, snap)
     for to in ("dispatched", "closed", "handled", "on_hold", "reported"):
         with pytest.raises(ConflictError):
@@ -285,30 +331,39 @@ def test_illegal_transitions_are_409_and_change_nothing(engine: Engine,
     assert all(e["actor"] == "desk-2" for e in events[1:])
 
 
-def test_overdue_counts_calendar_hours_without_time_on_hold(engine: Engine,
-                                                            snap: snapshot.Snapshot) -> None:
+def test_overdue_counts_calendar_hours_without_time_on_hold(
+    engine: Engine, snap: snapshot.Snapshot
+) -> None:
     case_id = _new(engine, snap)  # E0102: 4 handling hours
     _move(engine, case_id, "accepted")
     _move(engine, case_id, "on_hold")
     with engine.begin() as conn:  # accepted 5 h ago, on hold for the last 3 h
-        conn.execute(text("UPDATE civic_case SET accepted_at = now() - interval '5 hours', "
-                          "hold_started_at = now() - interval '3 hours' WHERE id = :id"),
-                     {"id": case_id})
+        conn.execute(
+            text(
+                "UPDATE civic_case SET accepted_at = now() - interval '5 hours', "
+                "hold_started_at = now() - interval '3 hours' WHERE id = :id"
+            ),
+            {"id": case_id},
+        )
         assert not cases.get_case(conn, case_id).overdue  # 2 h on the clock
     _move(engine, case_id, "accepted")
     with engine.connect() as conn:
         case = cases.get_case(conn, case_id)
     assert case.held_hours == pytest.approx(3.0, abs=0.01) and not case.overdue
     with engine.begin() as conn:
-        conn.execute(text("UPDATE civic_case SET accepted_at = now() - interval '7.5 hours' "
-                          "WHERE id = :id"), {"id": case_id})
+        conn.execute(
+            text("UPDATE civic_case SET accepted_at = now() - interval '7.5 hours' WHERE id = :id"),
+            {"id": case_id},
+        )
         assert cases.get_case(conn, case_id).overdue  # 4.5 h on the clock
 
 
 # --- re-routing ----------------------------------------------------------------------------
 
+
 def test_publish_reroutes_undispatched_cases_and_flags_the_others(
-        engine: Engine, snap: snapshot.Snapshot) -> None:
+    engine: Engine, snap: snapshot.Snapshot
+) -> None:
     a, b, edge = shared_edge(snap, skip=6)
     code_a, code_b = snap.grids[a].code, snap.grids[b].code
     strip = shapely.intersection(snap.metric_grids_array[a], edge.buffer(30))
@@ -321,14 +376,26 @@ def test_publish_reroutes_undispatched_cases_and_flags_the_others(
     with engine.begin() as conn:
         cases.reroute(conn, manual, code_a, "desk-3", "核实在本网格")
         plan = plans.create_plan(conn, "移交", "planner")
-        plans.add_edit(conn, plan.id, {
-            "op": "transfer", "from": code_a, "to": code_b, "crs": "cgcs2000",
-            "area": shapely.geometry.mapping(from_metric(strip))}, "planner")
+        plans.add_edit(
+            conn,
+            plan.id,
+            {
+                "op": "transfer",
+                "from": code_a,
+                "to": code_b,
+                "crs": "cgcs2000",
+                "area": shapely.geometry.mapping(from_metric(strip)),
+            },
+            "planner",
+        )
     with engine.connect() as conn:
         foreseen = {c["id"]: c for c in preview(conn, plan.id)["open_cases_rerouted"]}
     assert {i: (c["action"], c["to"]) for i, c in foreseen.items()} == {
-        reported: ("reroute", code_b), accepted: ("reroute", code_b),
-        dispatched: ("flag", code_b), manual: ("flag", code_b)}
+        reported: ("reroute", code_b),
+        accepted: ("reroute", code_b),
+        dispatched: ("flag", code_b),
+        manual: ("flag", code_b),
+    }
     with engine.begin() as conn:
         release = plans.publish_plan(conn, plan.id, "planner")
     with engine.connect() as conn:
@@ -348,8 +415,9 @@ def test_publish_reroutes_undispatched_cases_and_flags_the_others(
     assert (late.grid.code, late.release) == (code_b, release.id)
 
 
-def test_manual_reroute_needs_a_reason_and_a_current_grid(engine: Engine,
-                                                          snap: snapshot.Snapshot) -> None:
+def test_manual_reroute_needs_a_reason_and_a_current_grid(
+    engine: Engine, snap: snapshot.Snapshot
+) -> None:
     case_id = _new(engine, snap)
     with engine.begin() as conn, pytest.raises(InvalidInputError, match="reason"):
         cases.reroute(conn, case_id, snap.grids[0].code, "d", "")

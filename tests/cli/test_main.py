@@ -30,8 +30,9 @@ def engine(url: str) -> Iterator[Engine]:
 
 
 def run(url: str, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args), env={"GEOGRID_DATABASE_URL": url,
-                                                      "COLUMNS": "200"})
+    result = CliRunner().invoke(
+        app, list(args), env={"GEOGRID_DATABASE_URL": url, "COLUMNS": "200"}
+    )
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -44,16 +45,26 @@ def violations(url: str, *args: str) -> tuple[int, list[dict[str, object]]]:
 
 def largest_grid(engine: Engine) -> str:
     with engine.connect() as conn:
-        return str(conn.execute(text(
-            "SELECT grid_code FROM grid_geometry WHERE valid_to_release IS NULL "
-            "ORDER BY ST_Area(geom::geography) DESC LIMIT 1")).scalar_one())
+        return str(
+            conn.execute(
+                text(
+                    "SELECT grid_code FROM grid_geometry WHERE valid_to_release IS NULL "
+                    "ORDER BY ST_Area(geom::geography) DESC LIMIT 1"
+                )
+            ).scalar_one()
+        )
 
 
 def corrupt(engine: Engine, code: str, expression: str) -> None:
     """Rewrite one stored geometry behind the loader's back (a manual SQL edit)."""
     with engine.begin() as conn:
-        conn.execute(text(f"UPDATE grid_geometry SET geom = ST_Multi({expression}) "
-                          "WHERE grid_code = :code AND valid_to_release IS NULL"), {"code": code})
+        conn.execute(
+            text(
+                f"UPDATE grid_geometry SET geom = ST_Multi({expression}) "
+                "WHERE grid_code = :code AND valid_to_release IS NULL"
+            ),
+            {"code": code},
+        )
 
 
 def test_validate_passes_the_demo(url: str) -> None:
@@ -61,13 +72,17 @@ def test_validate_passes_the_demo(url: str) -> None:
     assert (code, found) == (0, [])
 
 
-@pytest.mark.parametrize("damage, rule", [
-    ("ST_Buffer(geom, -0.0003)", "gap"),
-    ("ST_Buffer(geom, 0.0003)", "overlap"),
-    ("ST_Translate(geom, 0.02, 0)", "outside_parent"),
-])
-def test_validate_catches_a_broken_layer_and_says_where(url: str, engine: Engine, damage: str,
-                                                        rule: str) -> None:
+@pytest.mark.parametrize(
+    "damage, rule",
+    [
+        ("ST_Buffer(geom, -0.0003)", "gap"),
+        ("ST_Buffer(geom, 0.0003)", "overlap"),
+        ("ST_Translate(geom, 0.02, 0)", "outside_parent"),
+    ],
+)
+def test_validate_catches_a_broken_layer_and_says_where(
+    url: str, engine: Engine, damage: str, rule: str
+) -> None:
     grid = largest_grid(engine)
     corrupt(engine, grid, damage)
     code, found = violations(url)
@@ -75,25 +90,38 @@ def test_validate_catches_a_broken_layer_and_says_where(url: str, engine: Engine
     hits = [f for f in found if f["properties"]["rule"] == rule]  # type: ignore[index]
     assert hits, found
     with engine.connect() as conn:
-        where = shapely.from_wkb(bytes(conn.execute(text(
-            "SELECT ST_AsBinary(ST_Buffer(geom, 0.001)) FROM grid_geometry "
-            "WHERE grid_code = :c AND valid_to_release IS NULL"), {"c": grid}).scalar_one()))
+        where = shapely.from_wkb(
+            bytes(
+                conn.execute(
+                    text(
+                        "SELECT ST_AsBinary(ST_Buffer(geom, 0.001)) FROM grid_geometry "
+                        "WHERE grid_code = :c AND valid_to_release IS NULL"
+                    ),
+                    {"c": grid},
+                ).scalar_one()
+            )
+        )
     located = [shapely.geometry.shape(f["geometry"]) for f in hits]  # type: ignore[arg-type]
     assert any(where.intersects(g) for g in located)
     if rule != "gap":
         assert any(grid in f["properties"]["codes"] for f in hits)  # type: ignore[index]
 
 
-def test_validate_names_an_invalid_ring_in_a_file(url: str, engine: Engine,
-                                                  tmp_path: Path) -> None:
+def test_validate_names_an_invalid_ring_in_a_file(url: str, engine: Engine, tmp_path: Path) -> None:
     with engine.connect() as conn:
-        grids = gpd.read_postgis(text(
-            "SELECT g.code, g.name, g.kind, gg.geom FROM grid g JOIN grid_geometry gg "
-            "ON gg.grid_code = g.code ORDER BY g.code"), conn, geom_col="geom")
+        grids = gpd.read_postgis(
+            text(
+                "SELECT g.code, g.name, g.kind, gg.geom FROM grid g JOIN grid_geometry gg "
+                "ON gg.grid_code = g.code ORDER BY g.code"
+            ),
+            conn,
+            geom_col="geom",
+        )
     minx, miny, maxx, maxy = grids.geometry.iloc[7].bounds
     geoms = list(grids.geometry)
-    geoms[7] = shapely.MultiPolygon([shapely.Polygon(
-        [(minx, miny), (maxx, maxy), (maxx, miny), (minx, maxy)])])
+    geoms[7] = shapely.MultiPolygon(
+        [shapely.Polygon([(minx, miny), (maxx, maxy), (maxx, miny), (minx, maxy)])]
+    )
     path = write_layer(grids.set_geometry(geoms), tmp_path / "bowtie.gpkg", "grids")
     code, found = violations(url, str(path))
     assert code == 1
@@ -103,8 +131,9 @@ def test_validate_names_an_invalid_ring_in_a_file(url: str, engine: Engine,
     assert point.distance(shapely.Point((minx + maxx) / 2, (miny + maxy) / 2)) < 1e-6
 
 
-def test_load_of_a_bad_file_exits_1_with_the_reason(url: str, engine: Engine,
-                                                    tmp_path: Path) -> None:
+def test_load_of_a_bad_file_exits_1_with_the_reason(
+    url: str, engine: Engine, tmp_path: Path
+) -> None:
     path = tmp_path / "empty.geojson"
     path.write_text('{"type": "FeatureCollection", "features": []}')
     before = fingerprint(engine)
@@ -119,8 +148,14 @@ def test_keys_create_list_revoke(url: str, engine: Engine) -> None:
     assert code == 0 and "shown only now" in err
     secret = out.strip()
     assert secret.startswith("gg_") and len(secret) > 40
-    assert count(engine, "SELECT count(*) FROM api_key WHERE name = 'desk 1' "
-                         "AND role = 'dispatcher' AND revoked_at IS NULL") == 1
+    assert (
+        count(
+            engine,
+            "SELECT count(*) FROM api_key WHERE name = 'desk 1' "
+            "AND role = 'dispatcher' AND revoked_at IS NULL",
+        )
+        == 1
+    )
     code, out, _ = run(url, "keys", "list")
     assert code == 0 and "desk 1" in out and secret not in out
     code, _, err = run(url, "keys", "create", "--role", "boss", "--name", "x")
@@ -128,8 +163,12 @@ def test_keys_create_list_revoke(url: str, engine: Engine) -> None:
     code, _, err = run(url, "keys", "create", "--role", "viewer", "--name", "desk 1")
     assert code == 1 and "exists already" in err
     assert run(url, "keys", "revoke", "desk 1")[0] == 0
-    assert count(engine, "SELECT count(*) FROM api_key WHERE name = 'desk 1' "
-                         "AND revoked_at IS NOT NULL") == 1
+    assert (
+        count(
+            engine, "SELECT count(*) FROM api_key WHERE name = 'desk 1' AND revoked_at IS NOT NULL"
+        )
+        == 1
+    )
     code, _, err = run(url, "keys", "revoke", "nobody")
     assert code == 1 and "no key" in err
 
@@ -145,8 +184,7 @@ def test_export_writes_every_grid(url: str, tmp_path: Path, suffix: str) -> None
     assert frame.crs is not None and frame.crs.to_epsg() == 4490
 
 
-def test_backup_reset_restore_gives_the_same_data(url: str, engine: Engine,
-                                                  tmp_path: Path) -> None:
+def test_backup_reset_restore_gives_the_same_data(url: str, engine: Engine, tmp_path: Path) -> None:
     run(url, "keys", "create", "--role", "admin", "--name", "keeper")
     before = fingerprint(engine)
     dump = tmp_path / "geogrid.dump"
@@ -162,8 +200,7 @@ def test_backup_reset_restore_gives_the_same_data(url: str, engine: Engine,
     assert count(engine, "SELECT count(*) FROM api_key WHERE name = 'keeper'") == 1
 
 
-def test_restore_of_a_bad_file_changes_nothing(url: str, engine: Engine,
-                                               tmp_path: Path) -> None:
+def test_restore_of_a_bad_file_changes_nothing(url: str, engine: Engine, tmp_path: Path) -> None:
     bogus = tmp_path / "bogus.dump"
     bogus.write_bytes(b"PGDMP not really")
     before = fingerprint(engine)

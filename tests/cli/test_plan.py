@@ -30,8 +30,9 @@ def engine(url: str) -> Iterator[Engine]:
 
 
 def run(url: str, *args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args), input=stdin,
-                                env={"GEOGRID_DATABASE_URL": url, "COLUMNS": "250"})
+    result = CliRunner().invoke(
+        app, list(args), input=stdin, env={"GEOGRID_DATABASE_URL": url, "COLUMNS": "250"}
+    )
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -81,37 +82,42 @@ def test_create_edit_preview_publish(url: str, engine: Engine, tmp_path: Path) -
 def test_edit_from_stdin_undo_and_discard(url: str, engine: Engine) -> None:
     a, b, strip = neighbours(engine)
     plan = create(url, "try")
-    code, out, err = run(url, "plan", "edit", str(plan), "--json", "-",
-                         stdin=json.dumps(transfer(a, b, strip)))
+    code, out, err = run(
+        url, "plan", "edit", str(plan), "--json", "-", stdin=json.dumps(transfer(a, b, strip))
+    )
     assert code == 0, err
     edit_id = re.search(r"edit (\d+) added", out).group(1)  # type: ignore[union-attr]
     assert run(url, "plan", "undo", str(plan), edit_id)[0] == 0
     assert json.loads(run(url, "plan", "preview", str(plan), "--json")[1])["edits"] == 0
     assert run(url, "plan", "discard", str(plan))[0] == 0
-    assert count(engine, f"SELECT count(*) FROM plan WHERE id = {plan} "
-                         "AND status = 'discarded'") == 1
+    assert (
+        count(engine, f"SELECT count(*) FROM plan WHERE id = {plan} AND status = 'discarded'") == 1
+    )
 
 
-def test_a_bad_edit_exits_1_naming_the_rule_and_changes_nothing(url: str, engine: Engine
-                                                                ) -> None:
+def test_a_bad_edit_exits_1_naming_the_rule_and_changes_nothing(url: str, engine: Engine) -> None:
     a, b, strip = neighbours(engine, same_community=False)
     plan = create(url, "bad")
     before = fingerprint(engine)
-    code, _, err = run(url, "plan", "edit", str(plan), "--json", "-",
-                       stdin=json.dumps(transfer(a, b, strip)))
+    code, _, err = run(
+        url, "plan", "edit", str(plan), "--json", "-", stdin=json.dumps(transfer(a, b, strip))
+    )
     assert code == 1
     assert "different_community" in err and "violation" in err
     assert fingerprint(engine) == before
     assert count(engine, "SELECT count(*) FROM plan_edit") == 0
 
 
-@pytest.mark.parametrize("args, named", [
-    (["plan", "show", "99"], "plan 99 does not exist"),
-    (["plan", "publish", "99"], "plan 99 does not exist"),
-    (["plan", "edit", "1", "--json", "/nonexistent/edit.json"], "cannot read"),
-    (["plan", "edit", "1"], "--json FILE"),
-    (["plan", "edit", "1", "--file", "/nonexistent/drawing.gpkg"], "no such file"),
-])
+@pytest.mark.parametrize(
+    "args, named",
+    [
+        (["plan", "show", "99"], "plan 99 does not exist"),
+        (["plan", "publish", "99"], "plan 99 does not exist"),
+        (["plan", "edit", "1", "--json", "/nonexistent/edit.json"], "cannot read"),
+        (["plan", "edit", "1"], "--json FILE"),
+        (["plan", "edit", "1", "--file", "/nonexistent/drawing.gpkg"], "no such file"),
+    ],
+)
 def test_errors_are_one_line(url: str, args: list[str], named: str) -> None:
     code, _, err = run(url, *args)
     assert code == 1 and named in err
@@ -123,8 +129,22 @@ def test_replace_with_a_drawing_file(url: str, engine: Engine, tmp_path: Path) -
     plan = create(url, "redraw")
     code, _, err = run(url, "plan", "edit", str(plan), "--file", str(path), "--crs", "gcj02")
     assert code == 1 and '"grids"' in err  # which grids the drawing replaces is required
-    code, out, err = run(url, "plan", "edit", str(plan), "--file", str(path), "--crs", "gcj02",
-                         "--grids", f"{a},{b}", "--comment", "从文件重画", "--as", "p-1")
+    code, out, err = run(
+        url,
+        "plan",
+        "edit",
+        str(plan),
+        "--file",
+        str(path),
+        "--crs",
+        "gcj02",
+        "--grids",
+        f"{a},{b}",
+        "--comment",
+        "从文件重画",
+        "--as",
+        "p-1",
+    )
     assert code == 0, err
     code, out, _ = run(url, "plan", "show", str(plan))
     assert code == 0 and "replace" in out and "从文件重画" in out

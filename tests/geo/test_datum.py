@@ -68,10 +68,17 @@ def test_vectorised_conversion_matches_scalar() -> None:
     assert (vx[17], vy[17]) == (float(sx), float(sy))
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("WGS84", "wgs84"), ("epsg:4326", "wgs84"), ("EPSG:4490", "cgcs2000"),
-    ("gcj02", "gcj02"), ("bd09", "bd09"), ("EPSG:4548", "EPSG:4548"),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("WGS84", "wgs84"),
+        ("epsg:4326", "wgs84"),
+        ("EPSG:4490", "cgcs2000"),
+        ("gcj02", "gcj02"),
+        ("bd09", "bd09"),
+        ("EPSG:4548", "EPSG:4548"),
+    ],
+)
 def test_crs_names(name: str, expected: str) -> None:
     assert datum.normalise_crs(name) == expected
 

@@ -15,25 +15,30 @@ from geogrid.io.layers import read_layer_from_db
 
 # Three grids: A (west), B (east, with a hole), C filling B's hole. Codes sort A < B < C.
 A = Polygon([(0, 0), (1, 0), (1, 1), (0, 1)])
-B = Polygon([(1, 0), (2, 0), (2, 1), (1, 1)], holes=[[(1.4, 0.4), (1.6, 0.4), (1.6, 0.6),
-                                                     (1.4, 0.6)]])
+B = Polygon(
+    [(1, 0), (2, 0), (2, 1), (1, 1)], holes=[[(1.4, 0.4), (1.6, 0.4), (1.6, 0.6), (1.4, 0.6)]]
+)
 C = Polygon([(1.4, 0.4), (1.6, 0.4), (1.6, 0.6), (1.4, 0.6)])
 TINY = GridIndex.build(["c", "a", "b"], [C, A, B], cell_m=20_000.0)
 
 
-@pytest.mark.parametrize("point, grid, on_boundary, candidates", [
-    ((0.5, 0.5), "a", False, ["a"]),                  # inside
-    ((1.5, 0.2), "b", False, ["b"]),                  # inside, beside the hole
-    ((1.5, 0.5), "c", False, ["c"]),                  # in the hole = in C
-    ((1.0, 0.5), "a", True, ["a", "b"]),              # shared edge: smallest code wins
-    ((1.0, 1.0), "a", True, ["a", "b"]),              # shared vertex on the district edge
-    ((1.4, 0.5), "b", True, ["b", "c"]),              # the hole's edge
-    ((0.0, 0.5), "a", True, ["a"]),                   # district edge, one grid
-    ((2.5, 0.5), None, False, []),                    # outside
-    ((0.5, -1e-12), None, False, []),                 # just outside
-])
-def test_edge_cases(point: tuple[float, float], grid: str | None, on_boundary: bool,
-                    candidates: list[str]) -> None:
+@pytest.mark.parametrize(
+    "point, grid, on_boundary, candidates",
+    [
+        ((0.5, 0.5), "a", False, ["a"]),  # inside
+        ((1.5, 0.2), "b", False, ["b"]),  # inside, beside the hole
+        ((1.5, 0.5), "c", False, ["c"]),  # in the hole = in C
+        ((1.0, 0.5), "a", True, ["a", "b"]),  # shared edge: smallest code wins
+        ((1.0, 1.0), "a", True, ["a", "b"]),  # shared vertex on the district edge
+        ((1.4, 0.5), "b", True, ["b", "c"]),  # the hole's edge
+        ((0.0, 0.5), "a", True, ["a"]),  # district edge, one grid
+        ((2.5, 0.5), None, False, []),  # outside
+        ((0.5, -1e-12), None, False, []),  # just outside
+    ],
+)
+def test_edge_cases(
+    point: tuple[float, float], grid: str | None, on_boundary: bool, candidates: list[str]
+) -> None:
     found = TINY.locate_one(*point)
     assert (TINY.codes[found.grid] if found.grid != OUTSIDE else None) == grid
     assert found.on_boundary is on_boundary
@@ -74,22 +79,26 @@ def demo_index(demo_engine: Engine) -> GridIndex:
 
 def postgis_covers(engine: Engine, x: np.ndarray, y: np.ndarray) -> list[tuple[str, ...]]:
     with engine.connect() as conn:
-        rows = conn.execute(text("""
+        rows = conn.execute(
+            text("""
             SELECT p.i, array_agg(trim(gg.grid_code) ORDER BY gg.grid_code)
             FROM unnest(CAST(:xs AS float8[]), CAST(:ys AS float8[])) WITH ORDINALITY
                  AS p(x, y, i)
             JOIN grid_geometry gg ON gg.valid_from_release <= 1
              AND (gg.valid_to_release IS NULL OR gg.valid_to_release > 1)
              AND ST_Covers(gg.geom, ST_SetSRID(ST_MakePoint(p.x, p.y), 4490))
-            GROUP BY p.i"""), {"xs": x.tolist(), "ys": y.tolist()}).all()
+            GROUP BY p.i"""),
+            {"xs": x.tolist(), "ys": y.tolist()},
+        ).all()
     found: list[tuple[str, ...]] = [()] * len(x)
     for i, codes in rows:
         found[i - 1] = tuple(codes)
     return found
 
 
-def edge_points(index: GridIndex, rng: np.random.Generator, n: int
-                ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def edge_points(
+    index: GridIndex, rng: np.random.Generator, n: int
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     pick = rng.choice(len(index.sx1), size=min(n, len(index.sx1)), replace=False)
     x1, y1, x2, y2 = index.sx1[pick], index.sy1[pick], index.sx2[pick], index.sy2[pick]
     mx, my = (x1 + x2) / 2, (y1 + y2) / 2
@@ -98,16 +107,23 @@ def edge_points(index: GridIndex, rng: np.random.Generator, n: int
     dx, dy = (x2 - x1) / kx, (y2 - y1) / ky
     length = np.hypot(dx, dy)
     nx, ny = -dy / length * 0.01 * kx, dx / length * 0.01 * ky
-    return {"vertex": (x1, y1), "midpoint": (mx, my), "left 1 cm": (mx + nx, my + ny),
-            "right 1 cm": (mx - nx, my - ny)}
+    return {
+        "vertex": (x1, y1),
+        "midpoint": (mx, my),
+        "left 1 cm": (mx + nx, my + ny),
+        "right 1 cm": (mx - nx, my - ny),
+    }
 
 
-def test_fast_path_answers_exactly_as_postgis(demo_index: GridIndex,
-                                              demo_engine: Engine) -> None:
+def test_fast_path_answers_exactly_as_postgis(demo_index: GridIndex, demo_engine: Engine) -> None:
     rng = np.random.default_rng(340102)
     b = demo_index.bounds
-    samples = {"random": (rng.uniform(b[:, 0].min(), b[:, 2].max(), 20_000),
-                          rng.uniform(b[:, 1].min(), b[:, 3].max(), 20_000))}
+    samples = {
+        "random": (
+            rng.uniform(b[:, 0].min(), b[:, 2].max(), 20_000),
+            rng.uniform(b[:, 1].min(), b[:, 3].max(), 20_000),
+        )
+    }
     samples |= edge_points(demo_index, rng, 2_500)
     for name, (x, y) in samples.items():
         grid, boundary = demo_index.locate_many(x, y)
@@ -122,8 +138,9 @@ def test_fast_path_answers_exactly_as_postgis(demo_index: GridIndex,
         assert wrong == [], f"{name}: {len(wrong)} answers differ from PostGIS, e.g. {wrong[:3]}"
 
 
-def test_every_candidate_matches_postgis_on_vertices(demo_index: GridIndex,
-                                                     demo_engine: Engine) -> None:
+def test_every_candidate_matches_postgis_on_vertices(
+    demo_index: GridIndex, demo_engine: Engine
+) -> None:
     rng = np.random.default_rng(7)
     x, y = edge_points(demo_index, rng, 800)["vertex"]
     expected = postgis_covers(demo_engine, x, y)
@@ -172,8 +189,12 @@ def test_one_point_equals_many_points_on_the_tiny_layer(x: float, y: float) -> N
 def test_one_point_equals_many_points_on_the_demo(demo_index: GridIndex) -> None:
     rng = np.random.default_rng(12)
     b = demo_index.bounds
-    samples = {"random": (rng.uniform(b[:, 0].min(), b[:, 2].max(), 20_000),
-                          rng.uniform(b[:, 1].min(), b[:, 3].max(), 20_000))}
+    samples = {
+        "random": (
+            rng.uniform(b[:, 0].min(), b[:, 2].max(), 20_000),
+            rng.uniform(b[:, 1].min(), b[:, 3].max(), 20_000),
+        )
+    }
     samples |= edge_points(demo_index, rng, 2_000)
     for name, (x, y) in samples.items():
         grid, boundary = demo_index.locate_many(x, y)

@@ -31,15 +31,32 @@ COLUMNS = {
     "district": ["code", "name"],
     "streets": ["code", "name", "kind"],
     "communities": ["code", "name", "short_name", "street_code"],
-    "grids": ["code", "name", "kind", "dedicated_unit_name", "dedicated_unit_type",
-              "community_code", "leader_name", "leader_phone", "party_branch_name",
-              "party_secretary_name", "party_secretary_phone"],
+    "grids": [
+        "code",
+        "name",
+        "kind",
+        "dedicated_unit_name",
+        "dedicated_unit_type",
+        "community_code",
+        "leader_name",
+        "leader_phone",
+        "party_branch_name",
+        "party_secretary_name",
+        "party_secretary_phone",
+    ],
     "compounds": ["id", "name", "kind", "households", "population", "smart_safe", "three_no"],
     "stations": ["id", "name", "kind", "community_code", "opening_hours", "address"],
 }
 EAST = ("340102100", "340102401")  # 大兴镇, 龙岗
-UNIT_TYPES = {"school", "hospital", "market", "transport", "industrial_park", "government",
-              "enterprise"}
+UNIT_TYPES = {
+    "school",
+    "hospital",
+    "market",
+    "transport",
+    "industrial_park",
+    "government",
+    "enterprise",
+}
 STATION_KINDS = {"party_mass", "doorstep", "courier_rest", "happiness", "mediation", "legal"}
 RADIUS_15MIN = 1000.0 / 1.3
 PHONE = re.compile(r"^1[3-9]\d{9}$")
@@ -54,8 +71,9 @@ def L() -> dict[str, gpd.GeoDataFrame]:
 @pytest.fixture(scope="module")
 def M(L) -> dict[str, np.ndarray]:
     """Every layer's geometries in EPSG:4548 metres."""
-    return {n: np.array([to_metric(g) for g in df.geometry.values], dtype=object)
-            for n, df in L.items()}
+    return {
+        n: np.array([to_metric(g) for g in df.geometry.values], dtype=object) for n, df in L.items()
+    }
 
 
 def _csv(name: str) -> list[dict[str, str]]:
@@ -114,15 +132,16 @@ def test_codes_and_names_match_the_official_lists(L):
     s, c = L["streets"], L["communities"]
     src_s = _csv("yaohai_340102_streets_2023.csv")
     src_c = _csv("yaohai_340102_communities_2023.csv")
-    assert sorted(zip(s.code, s.name, strict=True)) == sorted(
-        (r["code"], r["name"]) for r in src_s)
+    assert sorted(zip(s.code, s.name, strict=True)) == sorted((r["code"], r["name"]) for r in src_s)
     assert sorted(zip(c.code, c.name, c.street_code, strict=True)) == sorted(
-        (r["code"], r["name"], r["street_code"]) for r in src_c)
+        (r["code"], r["name"], r["street_code"]) for r in src_c
+    )
     assert all(re.fullmatch(r"340102\d{3}", x) for x in s.code)
     assert all(re.fullmatch(r"340102\d{6}", x) for x in c.code)
     assert all(cc.startswith(sc) for cc, sc in zip(c.code, c.street_code, strict=True))
     assert dict(zip(s.code, s.kind, strict=True)) == {
-        x: {"340102100": "town", "340102401": "zone"}.get(x, "street") for x in s.code}
+        x: {"340102100": "town", "340102401": "zone"}.get(x, "street") for x in s.code
+    }
     assert all(n.endswith("社区居委会") for n in c.name)
     assert (c.short_name == c.name.str.removesuffix("居委会")).all()
 
@@ -228,9 +247,11 @@ def test_shared_edges_share_vertices(L):
         own[gi].add(xy)
     uniq = np.unique(coords, axis=0)
     pi, gi = shapely.STRtree(shapely.boundary(polys)).query(
-        shapely.points(uniq), predicate="dwithin", distance=1e-9)
-    missing = [(tuple(uniq[p]), g) for p, g in zip(pi, gi, strict=True)
-               if tuple(uniq[p]) not in own[g]]
+        shapely.points(uniq), predicate="dwithin", distance=1e-9
+    )
+    missing = [
+        (tuple(uniq[p]), g) for p, g in zip(pi, gi, strict=True) if tuple(uniq[p]) not in own[g]
+    ]
     assert not missing, f"{len(missing)} T-junctions, e.g. {missing[:3]}"
 
 
@@ -289,11 +310,18 @@ def test_stations(L, M):
     pm = st[st.kind == "party_mass"]
     assert len(pm) == 66 and set(pm.community_code) == set(c.code)
     short = dict(zip(c.code, c.short_name, strict=True))
-    assert all(n == short[cc] + "左邻右舍党群服务站"
-               for n, cc in zip(pm.name, pm.community_code, strict=True))
+    assert all(
+        n == short[cc] + "左邻右舍党群服务站"
+        for n, cc in zip(pm.name, pm.community_code, strict=True)
+    )
     counts = st.kind.value_counts()
-    for kind, (lo, hi) in {"doorstep": (25, 40), "courier_rest": (12, 20), "happiness": (15, 25),
-                           "mediation": (20, 30), "legal": (10, 15)}.items():
+    for kind, (lo, hi) in {
+        "doorstep": (25, 40),
+        "courier_rest": (12, 20),
+        "happiness": (15, 25),
+        "mediation": (20, 30),
+        "legal": (10, 15),
+    }.items():
         assert lo <= counts[kind] <= hi, kind
     assert (st.opening_hours[st.kind == "courier_rest"] == "Mo-Su 00:00-24:00").all()
     assert st.opening_hours.str.fullmatch(r"[A-Za-z ,\-:;0-9]+").all()
@@ -321,17 +349,23 @@ def test_named_places(L, M):
     grid_of = _grid_of_compounds(M)
     comm_of = dict(zip(k.name, g.community_code.values[grid_of], strict=True))
     kind_of = dict(zip(k.name, k.kind, strict=True))
-    for name, where in {"恒通小区": "340102006004", "长春都市花园": "340102011007",
-                        "窑湾村": "340102003", "淮北新村": "340102004004"}.items():
+    for name, where in {
+        "恒通小区": "340102006004",
+        "长春都市花园": "340102011007",
+        "窑湾村": "340102003",
+        "淮北新村": "340102004004",
+    }.items():
         assert name in comm_of, name
         assert comm_of[name].startswith(where), (name, comm_of[name])
         assert kind_of[name] == "organised"
     stations = {r.name: r for r in st.itertuples()}
-    for name, kind, where in [("暖宝幸福驿站", "happiness", "340102006004"),
-                              ("左邻右舍百姓说事点", "mediation", "340102004005"),
-                              ("红星为民法治e站", "legal", "340102010"),
-                              ("胜利社区家门口服务站", "doorstep", "340102011002"),
-                              ("恒通社区左邻右舍党群服务站", "party_mass", "340102006004")]:
+    for name, kind, where in [
+        ("暖宝幸福驿站", "happiness", "340102006004"),
+        ("左邻右舍百姓说事点", "mediation", "340102004005"),
+        ("红星为民法治e站", "legal", "340102010"),
+        ("胜利社区家门口服务站", "doorstep", "340102011002"),
+        ("恒通社区左邻右舍党群服务站", "party_mass", "340102006004"),
+    ]:
         assert name in stations, name
         assert stations[name].kind == kind
         assert stations[name].community_code.startswith(where)

@@ -57,8 +57,11 @@ def transfer(grids: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, str, str]:
         strip = grids.geometry.iloc[j].intersection(edge.buffer(0.0002))
         gained = shapely.union(grids.geometry.iloc[i], strip)
         lost = shapely.difference(grids.geometry.iloc[j], strip)
-        if (shapely.get_num_geometries(gained) == 1 == shapely.get_num_geometries(lost)
-                and to_metric(gained).is_valid and to_metric(lost).is_valid):
+        if (
+            shapely.get_num_geometries(gained) == 1 == shapely.get_num_geometries(lost)
+            and to_metric(gained).is_valid
+            and to_metric(lost).is_valid
+        ):
             geoms = list(grids.geometry)
             geoms[i] = shapely.MultiPolygon(shapely.get_parts(gained))
             geoms[j] = shapely.MultiPolygon(shapely.get_parts(lost))
@@ -68,7 +71,8 @@ def transfer(grids: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, str, str]:
 
 
 def test_a_good_grids_file_publishes_release_2_and_keeps_release_1(
-        engine: Engine, release_1: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    engine: Engine, release_1: gpd.GeoDataFrame, tmp_path: Path
+) -> None:
     changed, gainer, loser = transfer(release_1)
     path = write_layer(changed, tmp_path / "grids.gpkg", "grids")
     report = load(engine, path)
@@ -85,7 +89,8 @@ def test_a_good_grids_file_publishes_release_2_and_keeps_release_1(
 
 
 def test_reloading_the_current_layer_publishes_nothing(
-        engine: Engine, release_1: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    engine: Engine, release_1: gpd.GeoDataFrame, tmp_path: Path
+) -> None:
     path = write_layer(release_1, tmp_path / "same.gpkg", "grids")
     before = fingerprint(engine)
     report = load(engine, path)
@@ -94,15 +99,18 @@ def test_reloading_the_current_layer_publishes_nothing(
 
 
 def test_a_gcj02_file_loads_to_within_a_centimetre(
-        engine: Engine, release_1: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    engine: Engine, release_1: gpd.GeoDataFrame, tmp_path: Path
+) -> None:
     path = write_layer(release_1, tmp_path / "amap.geojson", "grids", crs="gcj02")
     report = load(engine, path, crs="gcj02")
     assert report.release == 2
     with engine.connect() as conn:
         new = read_layer_from_db(conn, "grids", 2).set_index("code")
     old = release_1.set_index("code")
-    worst = max(to_metric(new.geometry[c]).hausdorff_distance(to_metric(old.geometry[c]))
-                for c in old.index[:50])
+    worst = max(
+        to_metric(new.geometry[c]).hausdorff_distance(to_metric(old.geometry[c]))
+        for c in old.index[:50]
+    )
     assert worst < 0.01
 
 
@@ -113,8 +121,9 @@ def bowtie(grids: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = grids.copy()
     minx, miny, maxx, maxy = out.geometry.iloc[5].bounds
     geoms = list(out.geometry)
-    geoms[5] = shapely.MultiPolygon([shapely.Polygon(
-        [(minx, miny), (maxx, maxy), (maxx, miny), (minx, maxy)])])
+    geoms[5] = shapely.MultiPolygon(
+        [shapely.Polygon([(minx, miny), (maxx, maxy), (maxx, miny), (minx, maxy)])]
+    )
     return out.set_geometry(geoms, crs=grids.crs)
 
 
@@ -124,30 +133,52 @@ def shifted_to_gcj02_but_called_wgs84(grids: gpd.GeoDataFrame, tmp_path: Path) -
 
 BAD_FILES = {
     "projected file called wgs84": (
-        lambda g, d: write_layer(g, d / "metric.gpkg", "grids", crs="EPSG:4548"), "wgs84",
-        "EPSG:4548"),
+        lambda g, d: write_layer(g, d / "metric.gpkg", "grids", crs="EPSG:4548"),
+        "wgs84",
+        "EPSG:4548",
+    ),
     "metres labelled as degrees": (
         lambda g, d: write_layer(
-            g.set_geometry([to_metric(x) for x in g.geometry], crs=4490), d / "m.geojson",
-            "grids", crs="cgcs2000"), "wgs84", "not degrees"),
+            g.set_geometry([to_metric(x) for x in g.geometry], crs=4490),
+            d / "m.geojson",
+            "grids",
+            crs="cgcs2000",
+        ),
+        "wgs84",
+        "not degrees",
+    ),
     "gcj02 coordinates taken as wgs84 (570 m off)": (
-        shifted_to_gcj02_but_called_wgs84, "wgs84", "invariant"),
+        shifted_to_gcj02_but_called_wgs84,
+        "wgs84",
+        "invariant",
+    ),
     "self-intersecting polygon": (
-        lambda g, d: write_layer(bowtie(g), d / "bowtie.gpkg", "grids"), "cgcs2000",
-        "invalid"),
+        lambda g, d: write_layer(bowtie(g), d / "bowtie.gpkg", "grids"),
+        "cgcs2000",
+        "invalid",
+    ),
     "missing columns": (
         lambda g, d: write_layer(g.drop(columns=["kind", "name"]), d / "cols.gpkg", "grids"),
-        "cgcs2000", "missing ['name', 'kind']"),
+        "cgcs2000",
+        "missing ['name', 'kind']",
+    ),
     "empty file": (
-        lambda g, d: _write_text(d / "empty.geojson",
-                                 json.dumps({"type": "FeatureCollection", "features": []})),
-        "wgs84", "no features"),
+        lambda g, d: _write_text(
+            d / "empty.geojson", json.dumps({"type": "FeatureCollection", "features": []})
+        ),
+        "wgs84",
+        "no features",
+    ),
     "a layer that leaves a gap": (
         lambda g, d: write_layer(g.drop(index=g.index[10]), d / "gap.gpkg", "grids"),
-        "cgcs2000", "gap"),
+        "cgcs2000",
+        "gap",
+    ),
     "not a geodata file": (
-        lambda g, d: _write_text(d / "notes.geojson", "this is not json"), "wgs84",
-        "cannot be read"),
+        lambda g, d: _write_text(d / "notes.geojson", "this is not json"),
+        "wgs84",
+        "cannot be read",
+    ),
 }
 
 
@@ -158,14 +189,16 @@ def _write_text(path: Path, content: str) -> Path:
 
 @pytest.mark.parametrize("case", list(BAD_FILES))
 def test_bad_files_fail_clearly_and_change_nothing(
-        case: str, engine: Engine, release_1: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    case: str, engine: Engine, release_1: gpd.GeoDataFrame, tmp_path: Path
+) -> None:
     make, crs, expected = BAD_FILES[case]
     path = make(release_1, tmp_path)
     before = fingerprint(engine)
     with pytest.raises(LoadError) as caught:
         load(engine, path, crs=crs)
     text_and_details = caught.value.message + " ".join(
-        v.message + v.rule for v in (caught.value.details or []))
+        v.message + v.rule for v in (caught.value.details or [])
+    )
     assert expected in text_and_details
     assert str(path) in caught.value.message or caught.value.details
     assert fingerprint(engine) == before
@@ -175,10 +208,10 @@ def test_bad_files_fail_clearly_and_change_nothing(
 
 
 def test_a_gap_is_reported_with_its_location(
-        engine: Engine, release_1: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    engine: Engine, release_1: gpd.GeoDataFrame, tmp_path: Path
+) -> None:
     dropped = release_1.iloc[10]
-    path = write_layer(release_1.drop(index=release_1.index[10]), tmp_path / "gap.gpkg",
-                       "grids")
+    path = write_layer(release_1.drop(index=release_1.index[10]), tmp_path / "gap.gpkg", "grids")
     with pytest.raises(LoadError) as caught:
         load(engine, path)
     gaps = [v for v in caught.value.details if v.rule == "gap"]
@@ -189,7 +222,8 @@ def test_a_gap_is_reported_with_its_location(
 
 
 def test_small_mismatches_are_snapped(
-        engine: Engine, release_1: gpd.GeoDataFrame, tmp_path: Path) -> None:
+    engine: Engine, release_1: gpd.GeoDataFrame, tmp_path: Path
+) -> None:
     # Nudge every vertex of one grid by ~0.2 m: a desktop-GIS drawing that almost fits.
     moved = release_1.copy()
     geoms = list(moved.geometry)
@@ -210,14 +244,16 @@ def test_read_layer_names_the_allowed_layers(tmp_path: Path) -> None:
 # ---- compounds and stations ------------------------------------------------------------------
 
 
-def load_layer(engine: Engine, path: Path, layer: str, crs: str | None = None
-               ) -> loading.LoadReport:
+def load_layer(
+    engine: Engine, path: Path, layer: str, crs: str | None = None
+) -> loading.LoadReport:
     with engine.begin() as conn:
         return loading.load_file(conn, path, layer, crs, ServiceAreaSettings())
 
 
 def test_a_stations_file_replaces_the_layer_and_redraws_service_areas(
-        engine: Engine, tmp_path: Path) -> None:
+    engine: Engine, tmp_path: Path
+) -> None:
     with engine.connect() as conn:
         stations = read_layer_from_db(conn, "stations")
     kept = stations[stations["kind"] != "courier_rest"].drop(columns=["community_code"])
@@ -230,12 +266,16 @@ def test_a_stations_file_replaces_the_layer_and_redraws_service_areas(
     assert count(engine, "SELECT count(*) FROM station WHERE kind = 'courier_rest'") == 0
 
 
-@pytest.mark.parametrize("column, value, expected", [
-    ("households", -5, "whole number >= 0"),
-    ("kind", "tower", "allowed: ['organised', 'scattered']"),
-])
-def test_a_bad_compounds_file_changes_nothing(engine: Engine, tmp_path: Path, column: str,
-                                              value: object, expected: str) -> None:
+@pytest.mark.parametrize(
+    "column, value, expected",
+    [
+        ("households", -5, "whole number >= 0"),
+        ("kind", "tower", "allowed: ['organised', 'scattered']"),
+    ],
+)
+def test_a_bad_compounds_file_changes_nothing(
+    engine: Engine, tmp_path: Path, column: str, value: object, expected: str
+) -> None:
     with engine.connect() as conn:
         compounds = read_layer_from_db(conn, "compounds")
     compounds[column] = compounds[column].astype(object)

@@ -30,8 +30,11 @@ from tests.conftest import LiveServer, start_api
 from tests.helpers import count
 
 COLLECTIONS: dict[str, type[BaseModel]] = {
-    "grids": GridCollection, "communities": CommunityCollection, "streets": StreetCollection,
-    "stations": StationCollection, "compounds": CompoundCollection,
+    "grids": GridCollection,
+    "communities": CommunityCollection,
+    "streets": StreetCollection,
+    "stations": StationCollection,
+    "compounds": CompoundCollection,
 }
 #: A box over the middle of Yaohai (WGS84 lon/lat).
 BOX = (117.33, 31.86, 117.37, 31.89)
@@ -78,16 +81,27 @@ def test_596_grids_come_in_three_pages_of_250(live_api: LiveServer) -> None:
     assert {p.release for p in parsed} == {1}
     codes = [f.id for p in parsed for f in p.features]
     assert codes == sorted(set(codes)) and len(codes) == 596
-    assert all(f.properties.code == f.id and f.properties.community.code == f.id[:12]
-               and f.properties.street.code == f.id[:9] for p in parsed for f in p.features)
+    assert all(
+        f.properties.code == f.id
+        and f.properties.community.code == f.id[:12]
+        and f.properties.street.code == f.id[:9]
+        for p in parsed
+        for f in p.features
+    )
 
 
-@pytest.mark.parametrize("path, expected", [
-    ("/v1/communities", 66), ("/v1/streets", 13), ("/v1/compounds", 640),
-    ("/v1/stations", "SELECT count(*) FROM station"),
-])
-def test_every_collection_counts_what_is_stored(live_api: LiveServer, demo_engine: Engine,
-                                                path: str, expected: int | str) -> None:
+@pytest.mark.parametrize(
+    "path, expected",
+    [
+        ("/v1/communities", 66),
+        ("/v1/streets", 13),
+        ("/v1/compounds", 640),
+        ("/v1/stations", "SELECT count(*) FROM station"),
+    ],
+)
+def test_every_collection_counts_what_is_stored(
+    live_api: LiveServer, demo_engine: Engine, path: str, expected: int | str
+) -> None:
     if isinstance(expected, str):
         expected = count(demo_engine, expected)
     model = COLLECTIONS[path.rsplit("/", 1)[1]]
@@ -111,14 +125,18 @@ def test_grid_filters(live_api: LiveServer, demo_engine: Engine) -> None:
     client = live_api.client()
     community = "340102001001"
     page = GridCollection.model_validate(fetch(client, "/v1/grids", community=community))
-    assert page.numberMatched == count(
-        demo_engine, f"SELECT count(*) FROM grid WHERE community_code = '{community}'") > 0
+    assert (
+        page.numberMatched
+        == count(demo_engine, f"SELECT count(*) FROM grid WHERE community_code = '{community}'")
+        > 0
+    )
     assert {f.properties.community.code for f in page.features} == {community}
     street = GridCollection.model_validate(fetch(client, "/v1/grids", street="340102001"))
     assert {f.properties.street.code for f in street.features} == {"340102001"}
     assert street.numberMatched > page.numberMatched
     dedicated = GridCollection.model_validate(
-        fetch(client, "/v1/grids", kind="dedicated", limit=10))
+        fetch(client, "/v1/grids", kind="dedicated", limit=10)
+    )
     assert dedicated.numberMatched == 76 and dedicated.numberReturned == 10
     assert {f.properties.kind for f in dedicated.features} == {"dedicated"}
     assert GridCollection.model_validate(fetch(client, "/v1/grids", release=1)).release == 1
@@ -129,53 +147,74 @@ def test_grid_filters(live_api: LiveServer, demo_engine: Engine) -> None:
 def test_station_and_community_filters(live_api: LiveServer, demo_engine: Engine) -> None:
     client = live_api.client()
     legal = StationCollection.model_validate(fetch(client, "/v1/stations", kind="legal"))
-    assert legal.numberMatched == count(
-        demo_engine, "SELECT count(*) FROM station WHERE kind = 'legal'") > 0
+    assert (
+        legal.numberMatched
+        == count(demo_engine, "SELECT count(*) FROM station WHERE kind = 'legal'")
+        > 0
+    )
     assert {f.properties.kind for f in legal.features} == {"legal"}
     assert all(f.geometry["type"] == "Point" for f in legal.features)
     served = StationCollection.model_validate(
-        fetch(client, "/v1/stations", community="340102001001"))
+        fetch(client, "/v1/stations", community="340102001001")
+    )
     assert served.numberMatched > 0
-    assert {f.properties.community.code for f in served.features  # type: ignore[union-attr]
-            } == {"340102001001"}
+    assert {
+        f.properties.community.code
+        for f in served.features  # type: ignore[union-attr]
+    } == {"340102001001"}
     within = CommunityCollection.model_validate(
-        fetch(client, "/v1/communities", street="340102001"))
+        fetch(client, "/v1/communities", street="340102001")
+    )
     assert within.numberMatched == count(
-        demo_engine, "SELECT count(*) FROM community WHERE street_code = '340102001'")
+        demo_engine, "SELECT count(*) FROM community WHERE street_code = '340102001'"
+    )
     assert {f.properties.street.code for f in within.features} == {"340102001"}
 
 
-@pytest.mark.parametrize("params, expected", [
-    ({"smart_safe": "true"}, 613),
-    ({"three_no": "true"}, 104),
-    ({"smart_safe": "true", "three_no": "true"}, 104),
-    ({"smart_safe": "false"}, 27),
-    ({"kind": "scattered"}, 84),
-    ({"kind": "organised", "smart_safe": "true"},
-     "SELECT count(*) FROM compound WHERE kind = 'organised' AND smart_safe"),
-])
-def test_compound_filters(live_api: LiveServer, demo_engine: Engine,
-                          params: dict[str, str], expected: int | str) -> None:
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        ({"smart_safe": "true"}, 613),
+        ({"three_no": "true"}, 104),
+        ({"smart_safe": "true", "three_no": "true"}, 104),
+        ({"smart_safe": "false"}, 27),
+        ({"kind": "scattered"}, 84),
+        (
+            {"kind": "organised", "smart_safe": "true"},
+            "SELECT count(*) FROM compound WHERE kind = 'organised' AND smart_safe",
+        ),
+    ],
+)
+def test_compound_filters(
+    live_api: LiveServer, demo_engine: Engine, params: dict[str, str], expected: int | str
+) -> None:
     if isinstance(expected, str):
         expected = count(demo_engine, expected)
-    page = CompoundCollection.model_validate(fetch(live_api.client(), "/v1/compounds",
-                                                   **params))
+    page = CompoundCollection.model_validate(fetch(live_api.client(), "/v1/compounds", **params))
     assert page.numberMatched == page.numberReturned == expected
     for feature in page.features:
         for name, value in params.items():
             assert str(getattr(feature.properties, name)).lower() == value
 
 
-def test_compounds_belong_to_the_grid_that_covers_their_point(live_api: LiveServer,
-                                                              demo_engine: Engine) -> None:
+def test_compounds_belong_to_the_grid_that_covers_their_point(
+    live_api: LiveServer, demo_engine: Engine
+) -> None:
     community = "340102006004"
     page = CompoundCollection.model_validate(
-        fetch(live_api.client(), "/v1/compounds", community=community))
+        fetch(live_api.client(), "/v1/compounds", community=community)
+    )
     with demo_engine.connect() as conn:
-        expected = {int(r.id): r.grid for r in conn.execute(text(
-            "SELECT cp.id, min(gg.grid_code) AS grid FROM compound cp "
-            "JOIN grid_geometry gg ON ST_Covers(gg.geom, cp.point) "
-            "WHERE gg.valid_to_release IS NULL GROUP BY cp.id"))}
+        expected = {
+            int(r.id): r.grid
+            for r in conn.execute(
+                text(
+                    "SELECT cp.id, min(gg.grid_code) AS grid FROM compound cp "
+                    "JOIN grid_geometry gg ON ST_Covers(gg.geom, cp.point) "
+                    "WHERE gg.valid_to_release IS NULL GROUP BY cp.id"
+                )
+            )
+        }
     assert page.numberMatched > 0
     assert page.numberMatched == sum(g.startswith(community) for g in expected.values())
     for feature in page.features:
@@ -190,10 +229,14 @@ def test_bbox_keeps_exactly_what_intersects_it(live_api: LiveServer, path: str) 
     client = live_api.client()
     everything = fetch(client, f"/v1/{path}", limit=MAX_LIMIT)
     box = shapely.box(*BOX)
-    expected = {f["id"] for f, g in zip(everything["features"], geometries(everything),
-                                        strict=True) if g.intersects(box)}
+    expected = {
+        f["id"]
+        for f, g in zip(everything["features"], geometries(everything), strict=True)
+        if g.intersects(box)
+    }
     inside = COLLECTIONS[path].model_validate(
-        fetch(client, f"/v1/{path}", bbox=",".join(map(str, BOX)), limit=MAX_LIMIT))
+        fetch(client, f"/v1/{path}", bbox=",".join(map(str, BOX)), limit=MAX_LIMIT)
+    )
     found = {f.id for f in inside.features}  # type: ignore[attr-defined]
     assert 0 < len(found) < everything["numberMatched"]
     # Coordinates are rounded to 1 cm, so a feature grazing the box may differ.
@@ -205,32 +248,38 @@ def test_bbox_is_read_in_the_request_crs(live_api: LiveServer) -> None:
     station = fetch(client, "/v1/stations", limit=1, crs="gcj02")["features"][0]
     lon, lat = station["geometry"]["coordinates"]
     near = f"{lon - 0.0001},{lat - 0.0001},{lon + 0.0001},{lat + 0.0001}"
-    assert station["id"] in {f["id"] for f in
-                             fetch(client, "/v1/stations", bbox=near, crs="gcj02")["features"]}
+    assert station["id"] in {
+        f["id"] for f in fetch(client, "/v1/stations", bbox=near, crs="gcj02")["features"]
+    }
     # The same numbers read as WGS84 are ~570 m away from the station.
-    assert station["id"] not in {f["id"] for f in
-                                 fetch(client, "/v1/stations", bbox=near)["features"]}
+    assert station["id"] not in {
+        f["id"] for f in fetch(client, "/v1/stations", bbox=near)["features"]
+    }
 
 
-@pytest.mark.parametrize("path, params, named", [
-    ("/v1/grids", {"kind": "village"}, ["village", "resident", "dedicated"]),
-    ("/v1/grids", {"community": "340102999999"}, ["340102999999", "66 communities"]),
-    ("/v1/grids", {"street": "12ab"}, ["12ab", "340102001"]),
-    ("/v1/grids", {"crs": "mercator"}, ["mercator", "gcj02", "bd09"]),
-    ("/v1/grids", {"bbox": "117.3,31.8,117.4"}, ["117.3,31.8,117.4", "minlon,minlat"]),
-    ("/v1/grids", {"bbox": "31.8,117.3,31.9,117.4"}, ["31.8,117.3,31.9,117.4", "swap"]),
-    ("/v1/grids", {"limit": "0"}, ["limit", "0"]),
-    ("/v1/communities", {"street": "340102999"}, ["340102999", "340102001"]),
-    ("/v1/stations", {"kind": "bank"}, ["bank", "party_mass", "legal"]),
-    ("/v1/stations", {"community": "x"}, ['"x"', "12-digit"]),
-    ("/v1/compounds", {"kind": "villa"}, ["villa", "organised", "scattered"]),
-    ("/v1/compounds", {"smart_safe": "maybe"}, ["smart_safe", "maybe"]),
-    ("/v1/streets", {"crs": "EPSG:3857"}, ["EPSG:3857", "wgs84"]),
-    ("/v1/grids/340102001001001", {"simplify": "-1"}, ["simplify", "-1"]),
-    ("/v1/tiling", {"crs": "utm"}, ["utm", "cgcs2000"]),
-])
+@pytest.mark.parametrize(
+    "path, params, named",
+    [
+        ("/v1/grids", {"kind": "village"}, ["village", "resident", "dedicated"]),
+        ("/v1/grids", {"community": "340102999999"}, ["340102999999", "66 communities"]),
+        ("/v1/grids", {"street": "12ab"}, ["12ab", "340102001"]),
+        ("/v1/grids", {"crs": "mercator"}, ["mercator", "gcj02", "bd09"]),
+        ("/v1/grids", {"bbox": "117.3,31.8,117.4"}, ["117.3,31.8,117.4", "minlon,minlat"]),
+        ("/v1/grids", {"bbox": "31.8,117.3,31.9,117.4"}, ["31.8,117.3,31.9,117.4", "swap"]),
+        ("/v1/grids", {"limit": "0"}, ["limit", "0"]),
+        ("/v1/communities", {"street": "340102999"}, ["340102999", "340102001"]),
+        ("/v1/stations", {"kind": "bank"}, ["bank", "party_mass", "legal"]),
+        ("/v1/stations", {"community": "x"}, ['"x"', "12-digit"]),
+        ("/v1/compounds", {"kind": "villa"}, ["villa", "organised", "scattered"]),
+        ("/v1/compounds", {"smart_safe": "maybe"}, ["smart_safe", "maybe"]),
+        ("/v1/streets", {"crs": "EPSG:3857"}, ["EPSG:3857", "wgs84"]),
+        ("/v1/grids/340102001001001", {"simplify": "-1"}, ["simplify", "-1"]),
+        ("/v1/tiling", {"crs": "utm"}, ["utm", "cgcs2000"]),
+    ],
+)
 def test_bad_filters_are_422_naming_the_value_and_what_is_allowed(
-        live_api: LiveServer, path: str, params: dict[str, str], named: list[str]) -> None:
+    live_api: LiveServer, path: str, params: dict[str, str], named: list[str]
+) -> None:
     answer = live_api.client().get(path, params=params)
     assert answer.status_code == 422
     body = answer.json()
@@ -240,8 +289,9 @@ def test_bad_filters_are_422_naming_the_value_and_what_is_allowed(
 
 
 def test_bad_filters_speak_chinese_when_asked(live_api: LiveServer) -> None:
-    answer = live_api.client(**{"Accept-Language": "zh"}).get("/v1/grids",
-                                                               params={"crs": "mercator"})
+    answer = live_api.client(**{"Accept-Language": "zh"}).get(
+        "/v1/grids", params={"crs": "mercator"}
+    )
     assert answer.status_code == 422
     assert "坐标系" in answer.json()["detail"] and "mercator" in answer.json()["detail"]
 
@@ -273,13 +323,13 @@ def test_coordinates_are_rounded_to_7_decimals(live_api: LiveServer) -> None:
     assert numbers and max(len(n) for n in numbers) == 7
 
 
-def test_viewers_see_masked_people_and_dispatchers_do_not(live_api: LiveServer,
-                                                          demo_engine: Engine) -> None:
+def test_viewers_see_masked_people_and_dispatchers_do_not(
+    live_api: LiveServer, demo_engine: Engine
+) -> None:
     viewer_text = live_api.client().get("/v1/grids", params={"limit": 50}).text
     viewer = GridCollection.model_validate_json(viewer_text)
     key = make_key(demo_engine, Role.dispatcher)
-    dispatcher = GridCollection.model_validate(fetch(live_api.client(key), "/v1/grids",
-                                                     limit=50))
+    dispatcher = GridCollection.model_validate(fetch(live_api.client(key), "/v1/grids", limit=50))
     checked = 0
     for masked, shown in zip(viewer.features, dispatcher.features, strict=True):
         for person in ("leader", "party_secretary"):
@@ -314,8 +364,9 @@ def test_simplify_drops_vertices_and_stays_valid(live_api: LiveServer) -> None:
 def test_one_grid_in_gcj02(live_api: LiveServer) -> None:
     client = live_api.client()
     plain = GridDetail.model_validate(fetch(client, "/v1/grids/340102001001001"))
-    shifted = GridDetail.model_validate(fetch(client, "/v1/grids/340102001001001",
-                                              crs="gcj02", simplify=10))
+    shifted = GridDetail.model_validate(
+        fetch(client, "/v1/grids/340102001001001", crs="gcj02", simplify=10)
+    )
     assert shifted.crs == "gcj02" and plain.crs == "wgs84"
     a = to_metric(shapely.geometry.shape(plain.geometry).centroid)
     b = to_metric(shapely.geometry.shape(shifted.geometry).centroid)
@@ -326,8 +377,9 @@ def test_the_demo_release_tiles_the_district(live_api: LiveServer) -> None:
     report = TilingReport.model_validate(fetch(live_api.client(), "/v1/tiling"))
     assert (report.release, report.valid, report.violations) == (1, True, 0)
     assert report.features.features == []
-    again = TilingReport.model_validate(fetch(live_api.client(), "/v1/tiling",
-                                              release=1, crs="gcj02"))
+    again = TilingReport.model_validate(
+        fetch(live_api.client(), "/v1/tiling", release=1, crs="gcj02")
+    )
     assert again.valid and again.crs == "gcj02"
 
 

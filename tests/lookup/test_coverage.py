@@ -57,16 +57,22 @@ def test_covered_households_match_an_independent_query(conn: Connection, minutes
 
 def test_covered_area_matches_an_independent_overlay(conn: Connection) -> None:
     report = coverage_gaps(conn, level="street", code="340102014", cache=CoverageCache())
-    expected = scalar(conn, """
+    expected = scalar(
+        conn,
+        """
         SELECT ST_Area(ST_Intersection(ST_Transform(st.geom, 4548),
                                        (SELECT ST_Transform(ST_Union(geom), 4548)
                                         FROM service_area WHERE minutes = 15)))
-        FROM street st WHERE code = '340102014'""")
+        FROM street st WHERE code = '340102014'""",
+    )
     (unit,) = report.units
     assert unit.covered_area_m2 == pytest.approx(expected, abs=1.0)
     assert unit.area_m2 == pytest.approx(
-        scalar(conn, "SELECT ST_Area(ST_Transform(geom, 4548)) FROM street "
-                     "WHERE code = '340102014'"), abs=0.01)
+        scalar(
+            conn, "SELECT ST_Area(ST_Transform(geom, 4548)) FROM street WHERE code = '340102014'"
+        ),
+        abs=0.01,
+    )
 
 
 def test_totals_add_up_across_levels(conn: Connection) -> None:
@@ -81,14 +87,20 @@ def test_totals_add_up_across_levels(conn: Connection) -> None:
         for unit in report.units:
             assert unit.covered_area_m2 + unit.gap_area_m2 == pytest.approx(unit.area_m2, abs=1)
             assert len(unit.uncovered_compounds) == unit.tally.compounds_uncovered
-    per_grid: dict[str, int] = dict(conn.execute(text("""
+    per_grid: dict[str, int] = dict(
+        conn.execute(
+            text("""
         SELECT trim(gg.grid_code), count(*) FROM compound c
         JOIN grid_geometry gg ON ST_Covers(gg.geom, c.point) AND gg.valid_to_release IS NULL
-        GROUP BY 1""")).all())
+        GROUP BY 1""")
+        ).all()
+    )
     grids = coverage_gaps(conn, level="grid", cache=cache)
-    assert {u.code: u.tally.compounds_covered + u.tally.compounds_uncovered
-            for u in grids.units if u.tally.compounds_covered + u.tally.compounds_uncovered
-            } == per_grid
+    assert {
+        u.code: u.tally.compounds_covered + u.tally.compounds_uncovered
+        for u in grids.units
+        if u.tally.compounds_covered + u.tally.compounds_uncovered
+    } == per_grid
 
 
 def test_the_east_is_covered_less_than_the_old_town(conn: Connection) -> None:
@@ -104,10 +116,14 @@ def test_uncovered_compounds_are_the_ones_outside_every_area(conn: Connection) -
     listed = [c.id for c in unit.uncovered_compounds]
     households = [c.households for c in unit.uncovered_compounds]
     assert households == sorted(households, reverse=True)
-    inside = scalar(conn, """
+    inside = scalar(
+        conn,
+        """
         SELECT count(*) FROM compound c WHERE c.id = ANY(:ids) AND EXISTS (
             SELECT 1 FROM service_area sa WHERE sa.minutes = 15 AND ST_Covers(sa.geom, c.point))
-        """, ids=listed)
+        """,
+        ids=listed,
+    )
     assert listed and inside == 0
     points = shapely.points([(c.lon, c.lat) for c in unit.uncovered_compounds])
     assert shapely.covers(unit.gap.buffer(1e-6), points).all()
@@ -156,8 +172,12 @@ def test_a_changed_compound_is_not_answered_from_the_cache(fresh_demo_url: str) 
             before = coverage_gaps(conn, cache=cache).tally
             assert len(cache) == 1
             assert coverage_gaps(conn, cache=cache).tally == before and len(cache) == 1
-            conn.execute(text("UPDATE compound SET households = households + 1000 WHERE id = ("
-                              "SELECT min(id) FROM compound)"))
+            conn.execute(
+                text(
+                    "UPDATE compound SET households = households + 1000 WHERE id = ("
+                    "SELECT min(id) FROM compound)"
+                )
+            )
             after = coverage_gaps(conn, cache=cache).tally
             assert after.households == before.households + 1000
             conn.execute(text("DELETE FROM station WHERE kind = 'party_mass'"))
@@ -168,15 +188,19 @@ def test_a_changed_compound_is_not_answered_from_the_cache(fresh_demo_url: str) 
         engine.dispose()
 
 
-@pytest.mark.parametrize("call, message", [
-    (dict(minutes=7), "5, 10, 15"),
-    (dict(level="county"), "district, street, community, grid"),
-    (dict(kinds=["doorstep", "bakery"]), "party_mass, doorstep"),
-    (dict(detour_factor=4.0), "[0.5, 3.0]"),
-    (dict(level="street", code="34010200"), "9 digits"),
-])
-def test_bad_input_names_what_is_allowed(conn: Connection, call: dict[str, Any],
-                                         message: str) -> None:
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (dict(minutes=7), "5, 10, 15"),
+        (dict(level="county"), "district, street, community, grid"),
+        (dict(kinds=["doorstep", "bakery"]), "party_mass, doorstep"),
+        (dict(detour_factor=4.0), "[0.5, 3.0]"),
+        (dict(level="street", code="34010200"), "9 digits"),
+    ],
+)
+def test_bad_input_names_what_is_allowed(
+    conn: Connection, call: dict[str, Any], message: str
+) -> None:
     with pytest.raises(InvalidInputError, match=message.replace("[", r"\[")):
         coverage_gaps(conn, **call)
 
@@ -192,8 +216,9 @@ def test_unknown_units_and_releases_are_not_found(conn: Connection) -> None:
 # --- over HTTP --------------------------------------------------------------------------------
 
 
-def test_district_answer_names_release_method_and_totals(live_api: LiveServer,
-                                                         conn: Connection) -> None:
+def test_district_answer_names_release_method_and_totals(
+    live_api: LiveServer, conn: Connection
+) -> None:
     answer = live_api.client().get("/v1/coverage")
     assert answer.status_code == 200
     body = CoverageAnswer.model_validate(answer.json())
@@ -213,30 +238,35 @@ def test_streets_add_up_to_the_district(live_api: LiveServer) -> None:
     client = live_api.client()
     district = CoverageAnswer.model_validate(client.get("/v1/coverage").json()).totals
     streets = CoverageAnswer.model_validate(
-        client.get("/v1/coverage", params={"level": "street"}).json())
+        client.get("/v1/coverage", params={"level": "street"}).json()
+    )
     assert len(streets.units) == 13
     assert sum(u.households.covered for u in streets.units) == district.households.covered
     assert sum(u.households.uncovered for u in streets.units) == district.households.uncovered
     assert sum(u.compounds.covered for u in streets.units) == district.compounds.covered
     assert sum(u.covered_area_m2 for u in streets.units) == pytest.approx(
-        district.covered_area_m2, abs=1.0)
+        district.covered_area_m2, abs=1.0
+    )
     assert streets.totals.households == district.households
     communities = client.get("/v1/coverage", params={"level": "community", "minutes": 10})
     assert len(CoverageAnswer.model_validate(communities.json()).units) == 66
 
 
-def test_geojson_gaps_and_covered_area_make_up_the_street(live_api: LiveServer,
-                                                          conn: Connection) -> None:
-    answer = live_api.client().get("/v1/coverage", params={
-        "level": "street", "code": EAST[0], "format": "geojson"})
+def test_geojson_gaps_and_covered_area_make_up_the_street(
+    live_api: LiveServer, conn: Connection
+) -> None:
+    answer = live_api.client().get(
+        "/v1/coverage", params={"level": "street", "code": EAST[0], "format": "geojson"}
+    )
     assert answer.status_code == 200
     body = GapCollection.model_validate(answer.json())
     (feature,) = body.features
     assert feature.properties.code == EAST[0] and body.release == 1
     to_metres = pyproj.Transformer.from_crs(4490, 4548, always_xy=True)
     gap = shapely.transform(shape(feature.geometry), to_metres.transform, interleaved=False)
-    area = scalar(conn, "SELECT ST_Area(ST_Transform(geom, 4548)) FROM street WHERE code = :c",
-                  c=EAST[0])
+    area = scalar(
+        conn, "SELECT ST_Area(ST_Transform(geom, 4548)) FROM street WHERE code = :c", c=EAST[0]
+    )
     covered = live_api.client().get("/v1/coverage", params={"level": "street", "code": EAST[0]})
     covered_m2 = covered.json()["units"][0]["covered_area_m2"]
     assert gap.area + covered_m2 == pytest.approx(area, abs=1.0)
@@ -258,7 +288,8 @@ def test_h3_households_add_up(live_api: LiveServer, conn: Connection) -> None:
     total = scalar(conn, "SELECT sum(households) FROM compound")
     assert sum(c.households.covered + c.households.uncovered for c in body.cells) == total
     assert body.totals.households.covered == scalar(
-        conn, COVERED_HOUSEHOLDS, minutes=15, kinds=list(STATION_KINDS))
+        conn, COVERED_HOUSEHOLDS, minutes=15, kinds=list(STATION_KINDS)
+    )
     assert all(c.cell.startswith("89") for c in body.cells)  # resolution-9 index prefix
 
 
@@ -267,7 +298,8 @@ def test_detour_factor_over_http(live_api: LiveServer) -> None:
 
     def covered(factor: float) -> int:
         body = CoverageAnswer.model_validate(
-            client.get("/v1/coverage", params={"detour_factor": factor}).json())
+            client.get("/v1/coverage", params={"detour_factor": factor}).json()
+        )
         assert body.method.source == "drawn" and body.method.detour_factor == factor
         return body.totals.households.covered
 
@@ -276,16 +308,19 @@ def test_detour_factor_over_http(live_api: LiveServer) -> None:
     assert too_big.status_code == 422 and "detour_factor" in too_big.json()["detail"]
 
 
-@pytest.mark.parametrize("params, named", [
-    ({"minutes": 20}, "5, 10, 15"),
-    ({"level": "province"}, "district, street, community, grid"),
-    ({"kind": "doorstep,teahouse"}, ", ".join(STATION_KINDS)),
-    ({"format": "kml"}, "json, geojson, h3"),
-    ({"level": "grid", "code": "3401020"}, "15 digits"),
-])
-def test_bad_parameters_are_422_naming_the_allowed_values(live_api: LiveServer,
-                                                          params: dict[str, Any],
-                                                          named: str) -> None:
+@pytest.mark.parametrize(
+    "params, named",
+    [
+        ({"minutes": 20}, "5, 10, 15"),
+        ({"level": "province"}, "district, street, community, grid"),
+        ({"kind": "doorstep,teahouse"}, ", ".join(STATION_KINDS)),
+        ({"format": "kml"}, "json, geojson, h3"),
+        ({"level": "grid", "code": "3401020"}, "15 digits"),
+    ],
+)
+def test_bad_parameters_are_422_naming_the_allowed_values(
+    live_api: LiveServer, params: dict[str, Any], named: str
+) -> None:
     answer = live_api.client().get("/v1/coverage", params=params)
     assert answer.status_code == 422
     assert answer.json()["code"] == "invalid_input"
@@ -295,16 +330,18 @@ def test_bad_parameters_are_422_naming_the_allowed_values(live_api: LiveServer,
 
 def test_unknown_code_or_release_is_404(live_api: LiveServer) -> None:
     client = live_api.client()
-    for params in ({"level": "street", "code": "340102099"},
-                   {"level": "grid", "code": "340102006004999"}, {"release": 42}):
+    for params in (
+        {"level": "street", "code": "340102099"},
+        {"level": "grid", "code": "340102006004999"},
+        {"release": 42},
+    ):
         answer = client.get("/v1/coverage", params=params)
         assert answer.status_code == 404, params
         assert answer.json()["code"] == "not_found"
 
 
 def test_errors_in_chinese(live_api: LiveServer) -> None:
-    answer = live_api.client(**{"Accept-Language": "zh"}).get("/v1/coverage",
-                                                                params={"minutes": 7})
+    answer = live_api.client(**{"Accept-Language": "zh"}).get("/v1/coverage", params={"minutes": 7})
     assert answer.json()["detail"] == "分钟数 7 无效：应为 5、10 或 15"
 
 
@@ -313,5 +350,5 @@ def test_kind_filter_over_http(live_api: LiveServer, conn: Connection) -> None:
     body = CoverageAnswer.model_validate(answer.json())
     assert body.kinds == ["doorstep", "legal"]
     assert body.totals.households.covered == scalar(
-        conn, COVERED_HOUSEHOLDS, minutes=15, kinds=["doorstep", "legal"])
-
+        conn, COVERED_HOUSEHOLDS, minutes=15, kinds=["doorstep", "legal"]
+    )

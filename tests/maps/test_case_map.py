@@ -67,16 +67,31 @@ def _seed_reported(conn: Connection) -> None:
     """A dozen cases made as the API makes them, moved through their life."""
     release = conn.execute(text("SELECT max(id) FROM boundary_release")).scalar_one()
     snap = snapshot.build(conn, release)
-    points = conn.execute(text(
-        "SELECT ST_X(p) AS x, ST_Y(p) AS y FROM (SELECT ST_PointOnSurface(geom) AS p "
-        f"FROM ({CURRENT}) g ORDER BY grid_code LIMIT 12) s")).all()
-    paths = [(), ("accepted",), ("accepted", "dispatched"), ("void",),
-             ("accepted", "dispatched", "in_progress", "handled", "verified", "closed")]
+    points = conn.execute(
+        text(
+            "SELECT ST_X(p) AS x, ST_Y(p) AS y FROM (SELECT ST_PointOnSurface(geom) AS p "
+            f"FROM ({CURRENT}) g ORDER BY grid_code LIMIT 12) s"
+        )
+    ).all()
+    paths = [
+        (),
+        ("accepted",),
+        ("accepted", "dispatched"),
+        ("void",),
+        ("accepted", "dispatched", "in_progress", "handled", "verified", "closed"),
+    ]
     for i, point in enumerate(points):
-        report = CaseReport.from_mapping({
-            "category": BULK_CATEGORIES[i % 4], "description": DESCRIPTION,
-            "lon": point.x, "lat": point.y, "crs": "cgcs2000", "channel": "hotline",
-            "reporter": {"name": REPORTER[0], "phone": REPORTER[1]}})
+        report = CaseReport.from_mapping(
+            {
+                "category": BULK_CATEGORIES[i % 4],
+                "description": DESCRIPTION,
+                "lon": point.x,
+                "lat": point.y,
+                "crs": "cgcs2000",
+                "channel": "hotline",
+                "reporter": {"name": REPORTER[0], "phone": REPORTER[1]},
+            }
+        )
         case, _ = cases.create_case(conn, snap, report, "seed", CaseSettings())
         for to in paths[i % len(paths)]:
             cases.transition(conn, case.id, to, "seed", "重复上报" if to == "void" else "")
@@ -84,7 +99,8 @@ def _seed_reported(conn: Connection) -> None:
 
 def _seed_bulk(conn: Connection) -> None:
     """BULK cases spread over every grid (a random point inside each), an hour apart."""
-    conn.execute(text(f"""
+    conn.execute(
+        text(f"""
         WITH g AS (SELECT grid_code, geom, row_number() OVER (ORDER BY grid_code) - 1 AS n,
                           count(*) OVER () AS total FROM ({CURRENT}) c),
              i AS (SELECT i, :now - make_interval(hours => i) AS created
@@ -100,9 +116,17 @@ def _seed_bulk(conn: Connection) -> None:
                i.created, 'bulk'
         FROM i JOIN g ON g.n = (i.i * 7) % g.total
         CROSS JOIN LATERAL (SELECT (CAST(:statuses AS text[]))[1 + i.i % 5] AS status) s
-    """), {"now": datetime.now(UTC), "bulk": BULK, "categories": list(BULK_CATEGORIES),
-           "statuses": list(BULK_STATUSES), "description": DESCRIPTION,
-           "name": BULK_REPORTER[0], "phone": BULK_REPORTER[1]})
+    """),
+        {
+            "now": datetime.now(UTC),
+            "bulk": BULK,
+            "categories": list(BULK_CATEGORIES),
+            "statuses": list(BULK_STATUSES),
+            "description": DESCRIPTION,
+            "name": BULK_REPORTER[0],
+            "phone": BULK_REPORTER[1],
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -139,18 +163,18 @@ def data_layers(html: str) -> dict[str, dict[str, Any]]:
 
 def overlays(html: str) -> list[str]:
     """Names of the layer control's overlays (folium writes them as JSON strings)."""
-    block = html[html.index("overlays :"):]
-    block = block[:block.index("}")]
+    block = html[html.index("overlays :") :]
+    block = block[: block.index("}")]
     return [json.loads(name) for name in re.findall(r'^\s*("(?:[^"\\]|\\.)*") :', block, re.M)]
 
 
 def summary(html: str) -> dict[str, int]:
     # geogrid.panel(map_x, "<html>", "topright", ...): the second argument
     start = html.index(",", html.index("geogrid.panel(")) + 1
-    panel, _ = json.JSONDecoder().raw_decode(html, len(html[start:]) - len(
-        html[start:].lstrip()) + start)
-    return {k: int(v.replace(",", "")) for k, v in
-            re.findall(r'data-n="(\w+)">([\d,]+)<', panel)}
+    panel, _ = json.JSONDecoder().raw_decode(
+        html, len(html[start:]) - len(html[start:].lstrip()) + start
+    )
+    return {k: int(v.replace(",", "")) for k, v in re.findall(r'data-n="(\w+)">([\d,]+)<', panel)}
 
 
 # --- the page ------------------------------------------------------------------------------
@@ -184,8 +208,9 @@ def test_the_summary_counts_total_open_and_overdue(site: Site) -> None:
     found = summary(site.get("/maps/cases").text)
     assert found == {
         "total": site.scalar("SELECT count(*) FROM case_view"),
-        "open": site.scalar("SELECT count(*) FROM case_view "
-                            "WHERE status NOT IN ('closed', 'void')"),
+        "open": site.scalar(
+            "SELECT count(*) FROM case_view WHERE status NOT IN ('closed', 'void')"
+        ),
         "overdue": site.scalar("SELECT count(*) FROM case_view WHERE overdue"),
     }
     assert found["open"] > found["overdue"] > 0
@@ -205,12 +230,12 @@ FILTERS: list[tuple[dict[str, str], str]] = [
 
 
 @pytest.mark.parametrize(("params", "where"), FILTERS)
-def test_filters_select_what_the_list_selects(site: Site, params: dict[str, str],
-                                              where: str) -> None:
+def test_filters_select_what_the_list_selects(
+    site: Site, params: dict[str, str], where: str
+) -> None:
     day = (datetime.now(UTC) - timedelta(days=20)).astimezone().date().isoformat()
     given = {k: day if v == "SHDAY" else v for k, v in params.items()}
-    expected = site.scalar(f"SELECT count(*) FROM case_view WHERE {where}",
-                           day=day)
+    expected = site.scalar(f"SELECT count(*) FROM case_view WHERE {where}", day=day)
     assert 0 < expected < BULK + 12, where
     html = site.get("/maps/cases", **given).text
     assert summary(html)["total"] == expected
@@ -228,16 +253,19 @@ def test_filters_select_what_the_list_selects(site: Site, params: dict[str, str]
 def test_street_and_community_filters_and_their_names(site: Site) -> None:
     street, street_name = site.scalar(
         "SELECT ARRAY[street_code, street_name] FROM case_view GROUP BY 1 ORDER BY count(*) "
-        "DESC LIMIT 1")
+        "DESC LIMIT 1"
+    )
     html = site.get("/maps/cases", street=street.strip()).text
     assert summary(html)["total"] == site.scalar(
-        "SELECT count(*) FROM case_view WHERE street_code = :s", s=street)
+        "SELECT count(*) FROM case_view WHERE street_code = :s", s=street
+    )
     assert f"街道：{street.strip()} {street_name}" in html
     community = site.scalar("SELECT min(community_code) FROM case_view")
     both = site.get("/maps/cases", community=community.strip(), status="reported").text
     assert summary(both)["total"] == site.scalar(
         "SELECT count(*) FROM case_view WHERE community_code = :c AND status = 'reported'",
-        c=community)
+        c=community,
+    )
     # the choropleth still draws every grid, with zero where nothing was selected
     grids = data_layers(both)["caseGrids"]["features"]
     assert len(grids) == site.scalar(f"SELECT count(*) FROM ({CURRENT}) c")
@@ -254,9 +282,16 @@ def test_the_heat_layer_takes_resolution_8_or_9(site: Site) -> None:
     assert answer.status_code == 422 and "8, 9" in answer.text
 
 
-@pytest.mark.parametrize("params", [{"status": "lost"}, {"from": "yesterday"},
-                                    {"street": "12"}, {"open": "maybe"},
-                                    {"category": "X9999"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"status": "lost"},
+        {"from": "yesterday"},
+        {"street": "12"},
+        {"open": "maybe"},
+        {"category": "X9999"},
+    ],
+)
 def test_bad_filters_are_refused_by_name(site: Site, params: dict[str, str]) -> None:
     answer = site.get("/maps/cases", **params)
     assert answer.status_code == 422
@@ -297,8 +332,7 @@ CLUSTERED = """() => {
 }"""
 
 
-def test_chromium_draws_the_choropleth_and_every_case_in_a_cluster(site: Site,
-                                                                  visit: Any) -> None:
+def test_chromium_draws_the_choropleth_and_every_case_in_a_cluster(site: Site, visit: Any) -> None:
     page: Visit = visit(f"{site.base}/maps/cases")
     grids = site.scalar(f"SELECT count(*) FROM ({CURRENT}) c")
     assert page.count(".leaflet-gg-choropleth-pane path") == grids
@@ -320,7 +354,8 @@ def test_chromium_draws_the_choropleth_and_every_case_in_a_cluster(site: Site,
     (ARTIFACTS / "cases-render.txt").write_text(
         f"/maps/cases with {BULK + 12} cases: {len(answer.content):,} bytes, answered in "
         f"{answer.elapsed.total_seconds() * 1000:.0f} ms; first render "
-        f"{shown['ready']:.0f} ms after navigation start (headless Chromium)\n")
+        f"{shown['ready']:.0f} ms after navigation start (headless Chromium)\n"
+    )
     # nothing outside 127.0.0.1, no console error (a failed load logs one), and every
     # request of the page answers
     assert_clean(page)

@@ -27,8 +27,14 @@ from geogrid.geo.datum import wgs84_to_gcj02
 from tests.conftest import ARTIFACTS, LiveServer
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 VIEWPORT = {"width": 1280, "height": 800}
 AMAP = "高德地图（GCJ-02）"
 OFFLINE = "离线底图（区界）"
@@ -48,14 +54,17 @@ def browser() -> Iterator[Any]:
     except ImportError:
         sync_playwright = None
     if sync_playwright is None or not CHROMIUM.exists():
-        reason = ("browser tests need Playwright (the test extra) and Debian's chromium at "
-                  f"{CHROMIUM}; ./scripts/test installs both")
+        reason = (
+            "browser tests need Playwright (the test extra) and Debian's chromium at "
+            f"{CHROMIUM}; ./scripts/test installs both"
+        )
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
-                                              headless=True)
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=ARGS, headless=True
+        )
         yield launched
         launched.close()
 
@@ -84,8 +93,7 @@ def visit(browser: Any) -> Iterator[Any]:
     contexts = []
 
     def open_page(url: str) -> Visit:
-        context = browser.new_context(viewport=VIEWPORT, locale="zh-CN",
-                                      service_workers="block")
+        context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", service_workers="block")
         contexts.append(context)
         page = context.new_page()
         found = Visit(page)
@@ -117,13 +125,15 @@ def scalar(engine: Engine, sql: str, **params: Any) -> Any:
 
 
 def controls(visit: Visit) -> dict[str, Any]:
-    return dict(visit.page.evaluate("""() => ({
+    return dict(
+        visit.page.evaluate("""() => ({
         layers: !!document.querySelector('.leaflet-control-layers'),
         legend: (document.querySelector('.geogrid-legend') || {}).textContent || '',
         search: !!document.querySelector('.leaflet-control-search input'),
         scale: !!document.querySelector('.leaflet-control-scale'),
         fullscreen: !!document.querySelector('.leaflet-control-zoom-fullscreen'),
-    })"""))
+    })""")
+    )
 
 
 def assert_clean(visit: Visit) -> None:
@@ -166,15 +176,17 @@ def metres(a: tuple[float, float], b: tuple[float, float]) -> float:
 # --- the overview ---------------------------------------------------------------------------
 
 
-def test_overview_draws_every_grid_and_station_offline(live_api: LiveServer,
-                                                       demo_engine: Engine, visit: Any) -> None:
+def test_overview_draws_every_grid_and_station_offline(
+    live_api: LiveServer, demo_engine: Engine, visit: Any
+) -> None:
     page = visit(f"{live_api.base_url}/maps/overview")
     grids = scalar(demo_engine, f"SELECT count(*) FROM ({CURRENT}) g")
     stations = scalar(demo_engine, "SELECT count(*) FROM station")
     assert page.count(".leaflet-gg-grids-pane path") == grids
     assert page.count(".leaflet-marker-pane .geogrid-station") == stations
     assert page.count(".leaflet-gg-communities-pane path") == scalar(
-        demo_engine, "SELECT count(*) FROM community")
+        demo_engine, "SELECT count(*) FROM community"
+    )
     assert page.count(".leaflet-gg-gaps-pane path") >= 1
     shown = controls(page)
     assert shown["layers"] and shown["search"] and shown["scale"] and shown["fullscreen"]
@@ -194,20 +206,23 @@ def test_overview_draws_every_grid_and_station_offline(live_api: LiveServer,
     assert_clean(page)
 
 
-def test_search_by_grid_code_zooms_to_it(live_api: LiveServer, demo_engine: Engine,
-                                         visit: Any) -> None:
+def test_search_by_grid_code_zooms_to_it(
+    live_api: LiveServer, demo_engine: Engine, visit: Any
+) -> None:
     code = scalar(demo_engine, "SELECT max(code) FROM grid WHERE kind = 'dedicated'")
     page = visit(f"{live_api.base_url}/maps/overview")
     before = page.page.evaluate("() => geogrid.map.getZoom()")
     page.page.locator(".leaflet-control-search input.search-input").press_sequentially(
-        code, delay=15)
+        code, delay=15
+    )
     page.page.wait_for_selector(".search-tip")
     tips = page.page.locator(".search-tip")
     assert code in tips.first.text_content()
     assert page.page.evaluate("() => document.querySelector('.search-tip').children.length") == 0
     tips.first.click()
     page.page.wait_for_selector(f"html[data-found='{code}']")
-    state = page.page.evaluate("""(code) => {
+    state = page.page.evaluate(
+        """(code) => {
         let found = null;
         geogrid.map.eachLayer((l) => {
             if (l.feature && l.feature.properties.code === code && l.getBounds) found = l;
@@ -215,7 +230,9 @@ def test_search_by_grid_code_zooms_to_it(live_api: LiveServer, demo_engine: Engi
         const view = geogrid.map.getBounds(), grid = found.getBounds();
         return {zoom: geogrid.map.getZoom(), center: view.contains(grid.getCenter()),
                 fits: view.pad(0.05).contains(grid), popup: !!found.isPopupOpen()};
-    }""", code)
+    }""",
+        code,
+    )
     assert state["zoom"] >= before + 2 and state["center"] and state["popup"]
     assert_clean(page)
     page.page.mouse.move(640, 760)
@@ -223,9 +240,9 @@ def test_search_by_grid_code_zooms_to_it(live_api: LiveServer, demo_engine: Engi
     page.screenshot("overview-search")
 
 
-def test_a_gcj02_base_moves_the_data_by_the_gcj02_offset(live_api: LiveServer,
-                                                         demo_engine: Engine,
-                                                         visit: Any) -> None:
+def test_a_gcj02_base_moves_the_data_by_the_gcj02_offset(
+    live_api: LiveServer, demo_engine: Engine, visit: Any
+) -> None:
     code = scalar(demo_engine, "SELECT min(code) FROM grid WHERE kind = 'resident'")
     page = visit(f"{live_api.base_url}/maps/overview")
     assert_clean(page)
@@ -241,14 +258,16 @@ def test_a_gcj02_base_moves_the_data_by_the_gcj02_offset(live_api: LiveServer,
     # the page's formula is geogrid.geo.datum's, everywhere in and around the district
     rng = np.random.default_rng(7)
     points = np.column_stack([rng.uniform(117.2, 117.5, 100), rng.uniform(31.7, 32.1, 100)])
-    shifted = np.array(page.page.evaluate(
-        "(pts) => pts.map((p) => geogrid.toGcj02(p[0], p[1]))", points.tolist()))
+    shifted = np.array(
+        page.page.evaluate("(pts) => pts.map((p) => geogrid.toGcj02(p[0], p[1]))", points.tolist())
+    )
     lon, lat = wgs84_to_gcj02(points[:, 0], points[:, 1])
     assert np.abs(shifted - np.column_stack([lon, lat])).max() < 1e-9
     page.screenshot("overview-amap")
     # only the chosen base's tiles were asked for (and refused: there is no network)
-    assert page.outside and all(urlsplit(u).hostname.endswith(".is.autonavi.com")
-                                for u in page.outside)
+    assert page.outside and all(
+        urlsplit(u).hostname.endswith(".is.autonavi.com") for u in page.outside
+    )
     choose_base(page, OFFLINE, "wgs84")
     back = tuple(page.page.evaluate(VERTEX, code))
     assert abs(back[0] - vertex[0]) < 1e-12 and abs(back[1] - vertex[1]) < 1e-12
@@ -260,18 +279,26 @@ def test_a_gcj02_base_moves_the_data_by_the_gcj02_offset(live_api: LiveServer,
 
 
 def test_grid_map_shows_the_grid_its_neighbours_and_the_stations_reaching_it(
-        live_api: LiveServer, demo_engine: Engine, visit: Any) -> None:
+    live_api: LiveServer, demo_engine: Engine, visit: Any
+) -> None:
     code = scalar(demo_engine, "SELECT min(code) FROM grid WHERE kind = 'resident'")
-    neighbours = scalar(demo_engine, f"""
+    neighbours = scalar(
+        demo_engine,
+        f"""
         WITH cur AS ({CURRENT})
         SELECT count(*) FROM cur a, cur b
         WHERE a.code = :code AND b.code <> :code
           AND ST_DWithin(ST_Transform(a.geom, 4548), ST_Transform(b.geom, 4548), 0.5)""",
-                        code=code)
-    stations = scalar(demo_engine, f"""
+        code=code,
+    )
+    stations = scalar(
+        demo_engine,
+        f"""
         WITH cur AS ({CURRENT})
         SELECT count(DISTINCT sa.station_id) FROM service_area sa, cur
-        WHERE cur.code = :code AND ST_Intersects(sa.geom, cur.geom)""", code=code)
+        WHERE cur.code = :code AND ST_Intersects(sa.geom, cur.geom)""",
+        code=code,
+    )
     page = visit(f"{live_api.base_url}/maps/grids/{code}")
     assert neighbours > 0 and stations > 0
     assert page.count(".leaflet-gg-grids-pane path") == 1 + neighbours
@@ -283,14 +310,16 @@ def test_grid_map_shows_the_grid_its_neighbours_and_the_stations_reaching_it(
     page.screenshot("grid")
 
 
-def test_coverage_map_colours_every_community(live_api: LiveServer, demo_engine: Engine,
-                                              visit: Any) -> None:
+def test_coverage_map_colours_every_community(
+    live_api: LiveServer, demo_engine: Engine, visit: Any
+) -> None:
     page = visit(f"{live_api.base_url}/maps/coverage?minutes=15")
     communities = scalar(demo_engine, "SELECT count(*) FROM community")
     assert page.count(".leaflet-gg-choropleth-pane path") == communities
     assert page.count(".leaflet-gg-gaps-pane path") >= 1
     assert page.count(".leaflet-marker-pane .geogrid-station") == scalar(
-        demo_engine, "SELECT count(*) FROM station")
+        demo_engine, "SELECT count(*) FROM station"
+    )
     fills = page.page.evaluate("""() => new Set([...document.querySelectorAll(
         '.leaflet-gg-choropleth-pane path')].map((p) => p.getAttribute('fill'))).size""")
     assert fills >= 2  # a choropleth, not one colour
@@ -308,8 +337,10 @@ def _located(page: Visit, code: str | None = None) -> str:
 
 def _click_at(page: Visit, lon: float, lat: float) -> tuple[float, float]:
     """Centre the map on a WGS84 point and click the middle; returns the clicked WGS84 point."""
-    page.page.evaluate("([lon, lat]) => geogrid.map.setView(geogrid.shown([lat, lon]), 16, "
-                       "{animate: false})", [lon, lat])
+    page.page.evaluate(
+        "([lon, lat]) => geogrid.map.setView(geogrid.shown([lat, lon]), 16, {animate: false})",
+        [lon, lat],
+    )
     box = page.page.locator(".folium-map").bounding_box()
     page.page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     clicked = page.page.evaluate("""() => {
@@ -324,14 +355,17 @@ def _click_at(page: Visit, lon: float, lat: float) -> tuple[float, float]:
     return float(clicked[0]), float(clicked[1])
 
 
-def test_locate_map_answers_the_point_and_every_click(live_api: LiveServer,
-                                                      demo_engine: Engine, visit: Any) -> None:
+def test_locate_map_answers_the_point_and_every_click(
+    live_api: LiveServer, demo_engine: Engine, visit: Any
+) -> None:
     with demo_engine.connect() as conn:
-        first, second = conn.execute(text(f"""
+        first, second = conn.execute(
+            text(f"""
             WITH cur AS ({CURRENT})
             SELECT code, ST_X(ST_PointOnSurface(geom)) AS lon, ST_Y(ST_PointOnSurface(geom)) AS lat
             FROM cur WHERE code IN ((SELECT min(code) FROM cur), (SELECT max(code) FROM cur))
-            ORDER BY code""")).all()
+            ORDER BY code""")
+        ).all()
     api = live_api.client()
 
     def expected(lon: float, lat: float) -> str:
@@ -359,19 +393,23 @@ def test_locate_map_answers_the_point_and_every_click(live_api: LiveServer,
     assert [e for e in page.errors if "ERR_FAILED" not in e] == []
 
 
-def test_map_files_open_offline(demo_url: str, browser: Any, visit: Any,
-                                demo_engine: Engine) -> None:
+def test_map_files_open_offline(
+    demo_url: str, browser: Any, visit: Any, demo_engine: Engine
+) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     out = ARTIFACTS / "map-file-overview.html"
-    result = CliRunner().invoke(app, ["map", "overview", "--out", str(out)],
-                                env={"GEOGRID_DATABASE_URL": demo_url})
+    result = CliRunner().invoke(
+        app, ["map", "overview", "--out", str(out)], env={"GEOGRID_DATABASE_URL": demo_url}
+    )
     assert result.exit_code == 0, result.stderr
     page = visit(out.resolve().as_uri())
     assert [u for u in page.requests if not u.startswith(("file:", "data:"))] == []
     assert page.count(".leaflet-gg-grids-pane path") == scalar(
-        demo_engine, f"SELECT count(*) FROM ({CURRENT}) g")
+        demo_engine, f"SELECT count(*) FROM ({CURRENT}) g"
+    )
     assert page.count(".leaflet-marker-pane .geogrid-station") == scalar(
-        demo_engine, "SELECT count(*) FROM station")
+        demo_engine, "SELECT count(*) FROM station"
+    )
     # the station icons are drawn with Font Awesome, loaded from the font inside the file
     assert page.page.evaluate("""() => [...document.fonts].some(
         (f) => f.family.includes('Font Awesome') && f.status === 'loaded')""")

@@ -16,8 +16,14 @@ from geogrid.access.roles import Role
 from geogrid.cli.main import app
 from tests.conftest import ARTIFACTS, LiveServer
 
-PAGES = ["/", "/maps/overview", "/maps/coverage", "/maps/coverage?minutes=10&kind=legal,doorstep",
-         "/maps/locate", "/maps/locate?lon=117.35568&lat=31.878116&crs=gcj02"]
+PAGES = [
+    "/",
+    "/maps/overview",
+    "/maps/coverage",
+    "/maps/coverage?minutes=10&kind=legal,doorstep",
+    "/maps/locate",
+    "/maps/locate?lon=117.35568&lat=31.878116&crs=gcj02",
+]
 #: The issue's budget for the overview page with its data (libraries are separate).
 OVERVIEW_BUDGET = 3_000_000
 
@@ -25,15 +31,21 @@ OVERVIEW_BUDGET = 3_000_000
 @pytest.fixture(scope="module")
 def grid_code(demo_engine: Engine) -> str:
     with demo_engine.connect() as conn:
-        return str(conn.execute(text(
-            "SELECT code FROM grid WHERE kind = 'resident' AND leader_phone IS NOT NULL "
-            "ORDER BY code LIMIT 1")).scalar_one())
+        return str(
+            conn.execute(
+                text(
+                    "SELECT code FROM grid WHERE kind = 'resident' AND leader_phone IS NOT NULL "
+                    "ORDER BY code LIMIT 1"
+                )
+            ).scalar_one()
+        )
 
 
 def leader(engine: Engine, code: str) -> tuple[str, str]:
     with engine.connect() as conn:
-        row = conn.execute(text("SELECT leader_name, leader_phone FROM grid WHERE code = :c"),
-                           {"c": code}).one()
+        row = conn.execute(
+            text("SELECT leader_name, leader_phone FROM grid WHERE code = :c"), {"c": code}
+        ).one()
     return str(row.leader_name), str(row.leader_phone)
 
 
@@ -70,8 +82,8 @@ def test_the_overview_page_keeps_to_its_budget(live_api: LiveServer) -> None:
     libraries = sum(len(live_api.client().get(u).content) for u in assets_of(answer.text))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "overview-weight.txt").write_text(
-        f"overview page with data: {size} bytes; vendored libraries (cached): {libraries} "
-        "bytes\n")
+        f"overview page with data: {size} bytes; vendored libraries (cached): {libraries} bytes\n"
+    )
     assert size <= OVERVIEW_BUDGET
 
 
@@ -83,7 +95,8 @@ def make_key(engine: Engine, role: Role) -> str:
 
 @pytest.mark.parametrize("path", ["/maps/overview", "/maps/grids/{code}"])
 def test_viewers_see_leaders_masked_and_dispatchers_in_full(
-        live_api: LiveServer, demo_engine: Engine, grid_code: str, path: str) -> None:
+    live_api: LiveServer, demo_engine: Engine, grid_code: str, path: str
+) -> None:
     name, phone = leader(demo_engine, grid_code)
     url = path.format(code=grid_code)
     anonymous = live_api.client().get(url).text
@@ -96,17 +109,21 @@ def test_viewers_see_leaders_masked_and_dispatchers_in_full(
     assert phone in dispatcher and name in dispatcher and "已脱敏" not in dispatcher
 
 
-@pytest.mark.parametrize("path, status, code", [
-    ("/maps/grids/123", 422, "invalid_input"),
-    ("/maps/grids/340102001001999", 404, "not_found"),
-    ("/maps/coverage?minutes=7", 422, "invalid_input"),
-    ("/maps/coverage?kind=bank", 422, "invalid_input"),
-    ("/maps/locate?lon=117.35", 422, "invalid_input"),
-    ("/maps/locate?lon=31.88&lat=117.35", 422, "invalid_input"),
-    ("/maps/overview?minutes=20", 422, "invalid_input"),
-])
-def test_bad_map_requests_get_the_one_error_shape(live_api: LiveServer, path: str,
-                                                   status: int, code: str) -> None:
+@pytest.mark.parametrize(
+    "path, status, code",
+    [
+        ("/maps/grids/123", 422, "invalid_input"),
+        ("/maps/grids/340102001001999", 404, "not_found"),
+        ("/maps/coverage?minutes=7", 422, "invalid_input"),
+        ("/maps/coverage?kind=bank", 422, "invalid_input"),
+        ("/maps/locate?lon=117.35", 422, "invalid_input"),
+        ("/maps/locate?lon=31.88&lat=117.35", 422, "invalid_input"),
+        ("/maps/overview?minutes=20", 422, "invalid_input"),
+    ],
+)
+def test_bad_map_requests_get_the_one_error_shape(
+    live_api: LiveServer, path: str, status: int, code: str
+) -> None:
     answer = live_api.client().get(path)
     assert answer.status_code == status
     assert answer.json()["code"] == code and set(answer.json()) == {"detail", "code"}
@@ -121,15 +138,17 @@ def test_static_paths_stay_inside_the_static_folder(live_api: LiveServer) -> Non
 # --- geogrid map --out ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("args", [["overview"], ["grid", "{code}"], ["coverage", "--minutes",
-                                                                     "10"]])
-def test_map_files_are_self_contained(demo_url: str, grid_code: str,
-                                      args: list[str]) -> None:
+@pytest.mark.parametrize(
+    "args", [["overview"], ["grid", "{code}"], ["coverage", "--minutes", "10"]]
+)
+def test_map_files_are_self_contained(demo_url: str, grid_code: str, args: list[str]) -> None:
     out = ARTIFACTS / f"map-file-{args[0]}.html"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    result = CliRunner().invoke(app, ["map", *[a.format(code=grid_code) for a in args],
-                                      "--out", str(out)],
-                                env={"GEOGRID_DATABASE_URL": demo_url, "COLUMNS": "200"})
+    result = CliRunner().invoke(
+        app,
+        ["map", *[a.format(code=grid_code) for a in args], "--out", str(out)],
+        env={"GEOGRID_DATABASE_URL": demo_url, "COLUMNS": "200"},
+    )
     assert result.exit_code == 0, result.stderr
     page = out.read_text(encoding="utf-8")
     assert maps.external_references(page) == []
@@ -138,20 +157,27 @@ def test_map_files_are_self_contained(demo_url: str, grid_code: str,
     assert "L.AwesomeMarkers" in page and "data:font/woff2;base64," in page
 
 
-def test_map_files_mask_leaders_unless_asked(demo_url: str, demo_engine: Engine,
-                                             grid_code: str) -> None:
+def test_map_files_mask_leaders_unless_asked(
+    demo_url: str, demo_engine: Engine, grid_code: str
+) -> None:
     name, phone = leader(demo_engine, grid_code)
     out = ARTIFACTS / "map-file-grid-personal.html"
     for flags, shown in (([], False), (["--show-personal"], True)):
-        result = CliRunner().invoke(app, ["map", "grid", grid_code, "--out", str(out), *flags],
-                                    env={"GEOGRID_DATABASE_URL": demo_url})
+        result = CliRunner().invoke(
+            app,
+            ["map", "grid", grid_code, "--out", str(out), *flags],
+            env={"GEOGRID_DATABASE_URL": demo_url},
+        )
         assert result.exit_code == 0, result.stderr
         page = out.read_text(encoding="utf-8")
         assert (phone in page) is shown and (name in page) is shown
 
 
 def test_map_command_reports_a_bad_grid_code(demo_url: str) -> None:
-    result = CliRunner().invoke(app, ["map", "grid", "999", "--out", "x.html"],
-                                env={"GEOGRID_DATABASE_URL": demo_url, "COLUMNS": "200"})
+    result = CliRunner().invoke(
+        app,
+        ["map", "grid", "999", "--out", "x.html"],
+        env={"GEOGRID_DATABASE_URL": demo_url, "COLUMNS": "200"},
+    )
     assert result.exit_code == 1
     assert "15 digits" in result.stderr

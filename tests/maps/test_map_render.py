@@ -50,46 +50,85 @@ def box(x: float, y: float, size: float = 0.004) -> shapely.Polygon:
     return shapely.box(x, y, x + size, y + size)
 
 
-def grid(code: str, kind: str = "resident", name: str = "网格", x: float = 117.30,
-         leader: tuple[str | None, str | None] = ("张**", "138****0000")) -> GridPlace:
-    return GridPlace(code, name, kind, "某医院" if kind == "dedicated" else None, "填海巷社区",
-                     "明光路街道", leader[0], leader[1], 120, 2, box(x, 31.85))
+def grid(
+    code: str,
+    kind: str = "resident",
+    name: str = "网格",
+    x: float = 117.30,
+    leader: tuple[str | None, str | None] = ("张**", "138****0000"),
+) -> GridPlace:
+    return GridPlace(
+        code,
+        name,
+        kind,
+        "某医院" if kind == "dedicated" else None,
+        "填海巷社区",
+        "明光路街道",
+        leader[0],
+        leader[1],
+        120,
+        2,
+        box(x, 31.85),
+    )
 
 
 def station(kind: str, name: str = "站点", x: float = 117.302) -> StationPlace:
-    areas = tuple(ServiceArea(m, "circle", d / 1.3, d, 1.3, shapely.Point(x, 31.852).buffer(0.003))
-                  for m, d in ((5, 300.0), (10, 500.0), (15, 1000.0)))
-    return StationPlace(7, name, kind, x, 31.852, "Mo-Fr 08:30-17:30", "铜陵北路1号", "填海巷社区",
-                        areas)
+    areas = tuple(
+        ServiceArea(m, "circle", d / 1.3, d, 1.3, shapely.Point(x, 31.852).buffer(0.003))
+        for m, d in ((5, 300.0), (10, 500.0), (15, 1000.0))
+    )
+    return StationPlace(
+        7, name, kind, x, 31.852, "Mo-Fr 08:30-17:30", "铜陵北路1号", "填海巷社区", areas
+    )
 
 
-def compound(kind: str = "organised", smart_safe: bool = True, three_no: bool = False,
-             name: str = "春晖城") -> CompoundPlace:
-    return CompoundPlace(1, name, kind, 402, smart_safe, three_no, "340102001001001", "第1网格",
-                         box(117.301, 31.851, 0.001))
+def compound(
+    kind: str = "organised", smart_safe: bool = True, three_no: bool = False, name: str = "春晖城"
+) -> CompoundPlace:
+    return CompoundPlace(
+        1,
+        name,
+        kind,
+        402,
+        smart_safe,
+        three_no,
+        "340102001001001",
+        "第1网格",
+        box(117.301, 31.851, 0.001),
+    )
 
 
-def overview(grids: list[GridPlace] | None = None, stations: list[StationPlace] | None = None,
-             compounds: list[CompoundPlace] | None = None, personal: bool = False) -> Overview:
+def overview(
+    grids: list[GridPlace] | None = None,
+    stations: list[StationPlace] | None = None,
+    compounds: list[CompoundPlace] | None = None,
+    personal: bool = False,
+) -> Overview:
     district = Area("340102", "瑶海区", box(117.29, 31.84, 0.03))
     return Overview(
-        release=3, district=district, streets=(Area("340102001", "明光路街道", district.geometry),),
+        release=3,
+        district=district,
+        streets=(Area("340102001", "明光路街道", district.geometry),),
         communities=(Area("340102001001", "填海巷社区", district.geometry, "明光路街道"),),
-        grids=tuple(grids if grids is not None else [grid("340102001001001"),
-                                                      grid("340102001001002", "dedicated",
-                                                           x=117.304)]),
+        grids=tuple(
+            grids
+            if grids is not None
+            else [grid("340102001001001"), grid("340102001001002", "dedicated", x=117.304)]
+        ),
         compounds=tuple(compounds if compounds is not None else [compound()]),
         stations=tuple(stations if stations is not None else [station("doorstep")]),
-        gap_minutes=15, gap=box(117.31, 31.86, 0.002), gap_area_m2=40_000.0,
+        gap_minutes=15,
+        gap=box(117.31, 31.86, 0.002),
+        gap_area_m2=40_000.0,
         hexes=(HexCell("89409b6a8b7ffff", 300, 120, box(117.30, 31.86, 0.002)),),
-        personal_data=personal)
+        personal_data=personal,
+    )
 
 
 def data_layers(html: str) -> list[dict[str, Any]]:
     """Every DataLayer's FeatureCollection, as the page holds it."""
     decoder = json.JSONDecoder()
-    return [decoder.raw_decode(html, m.end())[0]
-            for m in re.finditer(r"geogrid\.geoJSON\(", html)]
+    return [decoder.raw_decode(html, m.end())[0] for m in re.finditer(r"geogrid\.geoJSON\(", html)]
 
 
 class Elements(HTMLParser):
@@ -115,8 +154,9 @@ def features_of(html: str) -> list[dict[str, Any]]:
 
 
 def test_resident_and_dedicated_grids_are_styled_apart() -> None:
-    found = maps.render.grid_features([grid("340102001001001"),
-                                       grid("340102001001002", "dedicated")])
+    found = maps.render.grid_features(
+        [grid("340102001001001"), grid("340102001001002", "dedicated")]
+    )
     keys = [f["properties"]["s"] for f in found["features"]]
     assert keys == ["resident", "dedicated"]
     resident, dedicated = styles.GRIDS["resident"], styles.GRIDS["dedicated"]
@@ -125,15 +165,19 @@ def test_resident_and_dedicated_grids_are_styled_apart() -> None:
     assert "dashArray" in dedicated and "dashArray" not in resident
 
 
-@pytest.mark.parametrize("kind, smart_safe, three_no, expected", [
-    ("organised", False, False, "plain"),
-    ("organised", True, False, "smart_safe"),
-    ("organised", True, True, "three_no"),
-    ("scattered", True, True, "three_no_scattered"),
-    ("scattered", False, False, "plain_scattered"),
-])
-def test_compounds_are_styled_by_smart_safe_and_three_no(kind: str, smart_safe: bool,
-                                                         three_no: bool, expected: str) -> None:
+@pytest.mark.parametrize(
+    "kind, smart_safe, three_no, expected",
+    [
+        ("organised", False, False, "plain"),
+        ("organised", True, False, "smart_safe"),
+        ("organised", True, True, "three_no"),
+        ("scattered", True, True, "three_no_scattered"),
+        ("scattered", False, False, "plain_scattered"),
+    ],
+)
+def test_compounds_are_styled_by_smart_safe_and_three_no(
+    kind: str, smart_safe: bool, three_no: bool, expected: str
+) -> None:
     [f] = maps.render.compound_features([compound(kind, smart_safe, three_no)])["features"]
     assert f["properties"]["s"] == expected
     assert expected in styles.COMPOUNDS
@@ -146,39 +190,53 @@ def test_compound_classes_have_distinct_colours() -> None:
 
 def test_each_station_kind_has_its_own_marker_and_circle_colour() -> None:
     icons = styles.station_icons()
-    assert set(icons) == set(styles.STATION_KINDS) == {
-        "party_mass", "doorstep", "courier_rest", "happiness", "mediation", "legal"}
+    assert (
+        set(icons)
+        == set(styles.STATION_KINDS)
+        == {"party_mass", "doorstep", "courier_rest", "happiness", "mediation", "legal"}
+    )
     assert len({i["colour"] for i in icons.values()}) == 6
     assert len({i["icon"] for i in icons.values()}) == 6
     assert all("geogrid-station" in i["className"] for i in icons.values())
     for kind in styles.STATION_KINDS:
-        assert styles.CIRCLES[styles.circle_style(kind, 15)]["color"] == \
-            styles.STATION_KINDS[kind][1]
+        assert (
+            styles.CIRCLES[styles.circle_style(kind, 15)]["color"] == styles.STATION_KINDS[kind][1]
+        )
 
 
 def test_stations_are_drawn_one_layer_per_kind_with_circles_per_tier() -> None:
-    m = maps.overview_map(overview(stations=[
-        station("legal"), station("doorstep"), station("doorstep", x=117.31)]))
+    m = maps.overview_map(
+        overview(stations=[station("legal"), station("doorstep"), station("doorstep", x=117.31)])
+    )
     html = maps.page(m, "/static")
-    names = [layer.layer_name for layer in m._children.values()
-             if isinstance(layer, folium.FeatureGroup)]
+    names = [
+        layer.layer_name for layer in m._children.values() if isinstance(layer, folium.FeatureGroup)
+    ]
     assert "站点：法治e站（1）" in names and "站点：家门口服务站（2）" in names
     circles = [f for f in features_of(html) if "r" in f["properties"]]
     assert len(circles) == 3 * 3
     assert {f["properties"]["s"] for f in circles} >= {"legal_5", "doorstep_15"}
-    assert {f["properties"]["r"] for f in circles} == {round(d / 1.3, 1)
-                                                      for d in (300.0, 500.0, 1000.0)}
+    assert {f["properties"]["r"] for f in circles} == {
+        round(d / 1.3, 1) for d in (300.0, 500.0, 1000.0)
+    }
 
 
 def test_legend_lists_every_kind() -> None:
     html = maps.page(maps.overview_map(overview()), "/static")
-    for words in ("居民网格", "专属网格", "智慧平安小区", "三无小区", "左邻右舍党群服务站",
-                  "法治e站", "15 分钟生活圈未覆盖区域", "未覆盖住户"):
+    for words in (
+        "居民网格",
+        "专属网格",
+        "智慧平安小区",
+        "三无小区",
+        "左邻右舍党群服务站",
+        "法治e站",
+        "15 分钟生活圈未覆盖区域",
+        "未覆盖住户",
+    ):
         assert words in html
 
 
-@pytest.mark.parametrize("uncovered, key", [(1, "h0"), (200, "h1"), (201, "h2"),
-                                             (10_000, "h4")])
+@pytest.mark.parametrize("uncovered, key", [(1, "h0"), (200, "h1"), (201, "h2"), (10_000, "h4")])
 def test_heat_classes(uncovered: int, key: str) -> None:
     assert styles.hex_style(uncovered) == key
 
@@ -189,13 +247,26 @@ def test_heat_classes(uncovered: int, key: str) -> None:
 def test_gcj02_bases_are_flagged_and_not_loaded_until_chosen() -> None:
     m = maps.overview_map(overview(), tianditu_key="test-key")
     html = maps.page(m, "/static")
-    tiles = {layer.layer_name: layer for layer in m._children.values()
-             if isinstance(layer, folium.TileLayer | maps.render.TileGroup)}
+    tiles = {
+        layer.layer_name: layer
+        for layer in m._children.values()
+        if isinstance(layer, folium.TileLayer | maps.render.TileGroup)
+    }
     assert set(tiles) == {"OpenStreetMap", "天地图", "高德地图（GCJ-02）", "腾讯地图（GCJ-02）"}
-    datum = {name: (layer.options.get("datum") if isinstance(layer, folium.TileLayer)
-                    else layer.group_options["datum"]) for name, layer in tiles.items()}
-    assert datum == {"OpenStreetMap": "wgs84", "天地图": "wgs84",
-                     "高德地图（GCJ-02）": "gcj02", "腾讯地图（GCJ-02）": "gcj02"}
+    datum = {
+        name: (
+            layer.options.get("datum")
+            if isinstance(layer, folium.TileLayer)
+            else layer.group_options["datum"]
+        )
+        for name, layer in tiles.items()
+    }
+    assert datum == {
+        "OpenStreetMap": "wgs84",
+        "天地图": "wgs84",
+        "高德地图（GCJ-02）": "gcj02",
+        "腾讯地图（GCJ-02）": "gcj02",
+    }
     for layer in tiles.values():
         assert not layer.show
         assert f"{layer.get_name()}.addTo(" not in html
@@ -208,24 +279,32 @@ def test_gcj02_bases_are_flagged_and_not_loaded_until_chosen() -> None:
 
 def test_tianditu_is_offered_only_with_a_key() -> None:
     m = maps.overview_map(overview())
-    names = {layer.layer_name for layer in m._children.values()
-             if isinstance(layer, folium.map.Layer)}
+    names = {
+        layer.layer_name for layer in m._children.values() if isinstance(layer, folium.map.Layer)
+    }
     assert "天地图" not in names and "高德地图（GCJ-02）" in names
     assert "tianditu" not in maps.page(m, "/static")
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed: the same "
-                    "check runs in Chromium in test_map_browser.py")
+@pytest.mark.skipif(
+    shutil.which("node") is None,
+    reason="node is not installed: the same check runs in Chromium in test_map_browser.py",
+)
 def test_the_page_shifts_like_geogrid_datum() -> None:
     rng = np.random.default_rng(4)
     lon = np.concatenate([rng.uniform(117.25, 117.45, 200), [2.35, 121.5, 87.6]])
     lat = np.concatenate([rng.uniform(31.80, 32.05, 200), [48.85, 31.2, 43.8]])
-    script = (f"global.window = globalThis; global.document = {{}};\n{MAPS_JS.read_text()}\n"
-              f"const lon = {json.dumps(lon.tolist())}, lat = {json.dumps(lat.tolist())};\n"
-              "console.log(JSON.stringify(lon.map((x, i) => [geogrid.toGcj02(x, lat[i]),\n"
-              "  geogrid.fromGcj02(...geogrid.toGcj02(x, lat[i]))])));")
-    out = json.loads(subprocess.run(["node", "-e", script], capture_output=True, text=True,
-                                    check=True, timeout=60).stdout)
+    script = (
+        f"global.window = globalThis; global.document = {{}};\n{MAPS_JS.read_text()}\n"
+        f"const lon = {json.dumps(lon.tolist())}, lat = {json.dumps(lat.tolist())};\n"
+        "console.log(JSON.stringify(lon.map((x, i) => [geogrid.toGcj02(x, lat[i]),\n"
+        "  geogrid.fromGcj02(...geogrid.toGcj02(x, lat[i]))])));"
+    )
+    out = json.loads(
+        subprocess.run(
+            ["node", "-e", script], capture_output=True, text=True, check=True, timeout=60
+        ).stdout
+    )
     forward = np.array([o[0] for o in out])
     back = np.array([o[1] for o in out])
     expected_lon, expected_lat = wgs84_to_gcj02(lon, lat)
@@ -241,18 +320,28 @@ def test_the_page_shifts_like_geogrid_datum() -> None:
 
 def test_popups_escape_html_in_names() -> None:
     g = grid("340102001001001", name=EVIL, leader=(EVIL, "138****0000"))
-    for text in (popups.grid_popup(g), popups.grid_tooltip(g),
-                 popups.compound_popup(compound(name=EVIL)),
-                 popups.station_popup(station("legal", name=EVIL)),
-                 popups.station_tooltip(station("legal", name=EVIL))):
+    for text in (
+        popups.grid_popup(g),
+        popups.grid_tooltip(g),
+        popups.compound_popup(compound(name=EVIL)),
+        popups.station_popup(station("legal", name=EVIL)),
+        popups.station_tooltip(station("legal", name=EVIL)),
+    ):
         assert "<script" not in text and "<img" not in text
         assert "&lt;script&gt;" in text or "&lt;img" in text
 
 
 def test_the_page_carries_names_only_escaped() -> None:
-    html = maps.page(maps.overview_map(overview(
-        grids=[grid("340102001001001", name=EVIL)], stations=[station("legal", name=EVIL)],
-        compounds=[compound(name=EVIL)])), "/static")
+    html = maps.page(
+        maps.overview_map(
+            overview(
+                grids=[grid("340102001001001", name=EVIL)],
+                stations=[station("legal", name=EVIL)],
+                compounds=[compound(name=EVIL)],
+            )
+        ),
+        "/static",
+    )
     # Nothing in the data can close the script element early (every </ is escaped), so an
     # HTML parser sees exactly the page's own elements.
     parsed = Elements()
@@ -276,8 +365,9 @@ def test_script_json_cannot_end_a_script_element() -> None:
 
 
 def test_titles_and_legends_escape_names() -> None:
-    view = GridView(3, grid("340102001001001", name=EVIL), (), Area("1", EVIL, box(117.3, 31.85)),
-                    (), (), False)
+    view = GridView(
+        3, grid("340102001001001", name=EVIL), (), Area("1", EVIL, box(117.3, 31.85)), (), (), False
+    )
     html = maps.page(maps.grid_map(view), "/static")
     assert "<title>" + EVIL not in html
     assert "&lt;script&gt;" in html
@@ -287,18 +377,40 @@ def test_titles_and_legends_escape_names() -> None:
 
 
 def _db_grid(code: str) -> Grid:
-    return Grid(code, "第1网格", "resident", None, None, Unit("340102001001", "填海巷社区"),
-                Unit("340102001", "明光路街道"), Person("苏明春", "15959718518"), "党支部",
-                Person("孟莉", "15181021551"), 3, box(117.30, 31.85))
+    return Grid(
+        code,
+        "第1网格",
+        "resident",
+        None,
+        None,
+        Unit("340102001001", "填海巷社区"),
+        Unit("340102001", "明光路街道"),
+        Person("苏明春", "15959718518"),
+        "党支部",
+        Person("孟莉", "15181021551"),
+        3,
+        box(117.30, 31.85),
+    )
 
 
 def _db_compound(code: str) -> Compound:
-    return Compound(1, "春晖城", "organised", 402, 1145, True, False, Unit(code, "第1网格"),
-                    Unit("340102001001", "填海巷社区"), box(117.301, 31.851, 0.001))
+    return Compound(
+        1,
+        "春晖城",
+        "organised",
+        402,
+        1145,
+        True,
+        False,
+        Unit(code, "第1网格"),
+        Unit("340102001001", "填海巷社区"),
+        box(117.301, 31.851, 0.001),
+    )
 
 
-@pytest.mark.parametrize("show, name, phone", [(False, "苏**", "159****8518"),
-                                               (True, "苏明春", "15959718518")])
+@pytest.mark.parametrize(
+    "show, name, phone", [(False, "苏**", "159****8518"), (True, "苏明春", "15959718518")]
+)
 def test_leaders_are_masked_for_viewers(show: bool, name: str, phone: str) -> None:
     code = "340102001001001"
     [place] = mapdata._grid_places([_db_grid(code)], [_db_compound(code)], show, None)
@@ -370,15 +482,38 @@ def _tiny_map(kind: str) -> folium.Map:
     if kind == "overview":
         return maps.overview_map(data)
     if kind == "grid":
-        return maps.grid_map(GridView(3, data.grids[0], data.grids[1:], data.communities[0],
-                                      data.compounds, data.stations, False))
+        return maps.grid_map(
+            GridView(
+                3,
+                data.grids[0],
+                data.grids[1:],
+                data.communities[0],
+                data.compounds,
+                data.stations,
+                False,
+            )
+        )
     if kind == "coverage":
-        row = CommunityCoverage("340102001001", "填海巷社区", "明光路街道", 100, 80, 0.8, 0.9,
-                                1000.0, box(117.30, 31.85), box(117.30, 31.85, 0.001))
-        return maps.coverage_map(CoverageView(3, 15, ("legal",), "circle 1000 m / 1.3",
-                                              data.district, (row,), data.stations))
-    return maps.locate_map(LocateView(3, data.district, data.communities, data.grids,
-                                      (117.301, 31.851)))
+        row = CommunityCoverage(
+            "340102001001",
+            "填海巷社区",
+            "明光路街道",
+            100,
+            80,
+            0.8,
+            0.9,
+            1000.0,
+            box(117.30, 31.85),
+            box(117.30, 31.85, 0.001),
+        )
+        return maps.coverage_map(
+            CoverageView(
+                3, 15, ("legal",), "circle 1000 m / 1.3", data.district, (row,), data.stations
+            )
+        )
+    return maps.locate_map(
+        LocateView(3, data.district, data.communities, data.grids, (117.301, 31.851))
+    )
 
 
 # --- geometry -----------------------------------------------------------------------------
@@ -402,11 +537,14 @@ def test_coordinates_are_rounded_to_about_ten_centimetres() -> None:
     assert maps.render.geometry(shape)["coordinates"] == (117.123457, 31.987654)
 
 
-@pytest.mark.parametrize("hours, zh", [
-    ("Mo-Fr 08:30-17:30; Sa 09:00-12:00", "周一至周五 08:30-17:30；周六 09:00-12:00"),
-    ("Mo-Su 00:00-24:00", "周一至周日 00:00-24:00"),
-    ("24/7", "全天开放"),
-])
+@pytest.mark.parametrize(
+    "hours, zh",
+    [
+        ("Mo-Fr 08:30-17:30; Sa 09:00-12:00", "周一至周五 08:30-17:30；周六 09:00-12:00"),
+        ("Mo-Su 00:00-24:00", "周一至周日 00:00-24:00"),
+        ("24/7", "全天开放"),
+    ],
+)
 def test_opening_hours_in_chinese(hours: str, zh: str) -> None:
     assert popups.opening_hours_zh(hours) == zh
 

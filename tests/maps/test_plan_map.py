@@ -80,8 +80,9 @@ def chromium() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS,
-                                              headless=True)
+        launched = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=ARGS, headless=True
+        )
         yield launched
         launched.close()
 
@@ -100,7 +101,8 @@ class PlanPage:
     def remember(self, secret: str) -> None:
         """Hold the planner's key in the tab, as after typing it once."""
         self.context.add_init_script(
-            f"window.sessionStorage.setItem('geogrid.plannerKey', {json.dumps(secret)});")
+            f"window.sessionStorage.setItem('geogrid.plannerKey', {json.dumps(secret)});"
+        )
 
     def open(self, plan_id: int) -> None:
         self.page.goto(f"{self.base}/maps/plans/{plan_id}", wait_until="load")
@@ -117,19 +119,23 @@ class PlanPage:
 
     def preview_ready(self, edits: int) -> None:
         self.page.wait_for_selector(
-            f"{PANEL} .gg-preview[data-state=ready][data-edits='{edits}']", timeout=30_000)
+            f"{PANEL} .gg-preview[data-state=ready][data-edits='{edits}']", timeout=30_000
+        )
 
     def finished(self, action: str) -> str:
         """Wait for the panel's answer to ``action``; its state (done or error)."""
         self.page.wait_for_selector(
             f"{PANEL}[data-action={action}]:is([data-state=done], [data-state=error])",
-            timeout=30_000)
+            timeout=30_000,
+        )
         return str(self.attr("data-state"))
 
     def fit(self, shape: shapely.geometry.base.BaseGeometry) -> None:
         minx, miny, maxx, maxy = shape.bounds
-        self.page.evaluate(f"([b]) => geogrid.map.fitBounds(b, {{animate: false, {PADDING}}})",
-                           [[[miny, minx], [maxy, maxx]]])
+        self.page.evaluate(
+            f"([b]) => geogrid.map.fitBounds(b, {{animate: false, {PADDING}}})",
+            [[[miny, minx], [maxy, maxx]]],
+        )
 
     def click_at(self, point: shapely.Point) -> None:
         for x, y in self._screen([point.coords[0]]):
@@ -151,9 +157,12 @@ class PlanPage:
         self.page.wait_for_selector(f"{PANEL}[data-drawn={tool}]", timeout=5_000)
 
     def _screen(self, coords: list[tuple[float, float]]) -> list[tuple[float, float]]:
-        found = self.page.evaluate("""(ring) => ring.map(function (ll) {
+        found = self.page.evaluate(
+            """(ring) => ring.map(function (ll) {
             var p = geogrid.map.latLngToContainerPoint(geogrid.shown(L.latLng(ll[1], ll[0])));
-            return [p.x, p.y]; })""", [list(c) for c in coords])
+            return [p.x, p.y]; })""",
+            [list(c) for c in coords],
+        )
         box = self.page.locator(".leaflet-container").bounding_box()
         return [(box["x"] + x, box["y"] + y) for x, y in found]
 
@@ -177,8 +186,7 @@ def browse(chromium: Any, api: str) -> Iterator[PlanPage]:
             r.abort()
 
     context.route("**/*", route)
-    visit.page.on("console",
-                  lambda m: visit.errors.append(m.text) if m.type == "error" else None)
+    visit.page.on("console", lambda m: visit.errors.append(m.text) if m.type == "error" else None)
     visit.page.on("pageerror", lambda e: visit.errors.append(f"page error: {e}"))
     visit.page.on("dialog", lambda d: d.accept())
     try:
@@ -189,19 +197,24 @@ def browse(chromium: Any, api: str) -> Iterator[PlanPage]:
         context.close()
 
 
-def _drawing(engine: Engine, a: str, b: str
-             ) -> tuple[shapely.Polygon, shapely.Point, shapely.Point]:
+def _drawing(
+    engine: Engine, a: str, b: str
+) -> tuple[shapely.Polygon, shapely.Point, shapely.Point]:
     """A polygon along the edge ``a`` shares with ``b``, reaching ~20 m into both: the part
     inside ``a`` is the strip tests.plans.test_plans.neighbours moves, with few vertices to click.
     Also a point of each grid inside it (to click the grids on the same view)."""
     with engine.connect() as conn:
         layer = plans.base_layer(conn, current_release(conn).id)  # type: ignore[union-attr]
-    edge = shapely.intersection(layer.grids[a]["geometry"].boundary,
-                                layer.grids[b]["geometry"].boundary)
+    edge = shapely.intersection(
+        layer.grids[a]["geometry"].boundary, layer.grids[b]["geometry"].boundary
+    )
     area = shapely.simplify(edge.buffer(0.0002, quad_segs=2), 0.00002)
     assert area.geom_type == "Polygon" and area.is_valid
-    return (area, shapely.intersection(layer.grids[a]["geometry"], area).representative_point(),
-            shapely.intersection(layer.grids[b]["geometry"], area).representative_point())
+    return (
+        area,
+        shapely.intersection(layer.grids[a]["geometry"], area).representative_point(),
+        shapely.intersection(layer.grids[b]["geometry"], area).representative_point(),
+    )
 
 
 def _new_plan(engine: Engine, comment: str) -> int:
@@ -228,18 +241,17 @@ def test_plan_page_renders_offline(engine: Engine) -> None:
     assert layers["after"] == {"type": "FeatureCollection", "features": []}
 
 
-def test_the_layers_of_a_plan_page_need_a_planner(api: str, engine: Engine, secret: str
-                                                  ) -> None:
+def test_the_layers_of_a_plan_page_need_a_planner(api: str, engine: Engine, secret: str) -> None:
     plan_id = _new_plan(engine, "权限")
     assert httpx.get(f"{api}/maps/plans/{plan_id}/layers").status_code == 401
-    answer = httpx.get(f"{api}/maps/plans/{plan_id}/layers",
-                       headers={"Authorization": f"Bearer {secret}"})
+    answer = httpx.get(
+        f"{api}/maps/plans/{plan_id}/layers", headers={"Authorization": f"Bearer {secret}"}
+    )
     assert answer.status_code == 200 and answer.json()["plan"] == plan_id
     assert httpx.get(f"{api}/maps/plans/999999").status_code == 404
 
 
-def test_draw_a_transfer_see_it_and_undo_it(browse: PlanPage, engine: Engine, secret: str
-                                            ) -> None:
+def test_draw_a_transfer_see_it_and_undo_it(browse: PlanPage, engine: Engine, secret: str) -> None:
     a, b, _ = neighbours(engine)
     area, in_a, in_b = _drawing(engine, a, b)
     plan_id = _new_plan(engine, "画图划转")
@@ -269,15 +281,17 @@ def test_draw_a_transfer_see_it_and_undo_it(browse: PlanPage, engine: Engine, se
     # without a reload: the edit listed, the grids after it drawn, the preview's figures
     browse.preview_ready(edits=1)
     assert browse.text(f"{PANEL} .gg-edits li[data-edit='{edit_id}']").startswith(
-        f"#{edit_id} 划转区域（transfer）：在地图上绘制")
+        f"#{edit_id} 划转区域（transfer）：在地图上绘制"
+    )
     assert browse.count(".leaflet-gg-focus-pane path") == 2
     assert browse.attr("data-touched") == f"{a},{b}"
     assert browse.count(f"{PANEL} .gg-figures tbody[data-grid]") == 2
     gained = browse.text(f"{PANEL} .gg-figures tbody[data-grid='{b}']")
     lost = browse.text(f"{PANEL} .gg-figures tbody[data-grid='{a}']")
     assert "面积 m²" in gained and "住户 households" in gained and "Polsby–Popper" in gained
-    area_rows = [line for line in (gained, lost) for line in line.splitlines()
-                 if line.startswith("面积")]
+    area_rows = [
+        line for line in (gained, lost) for line in line.splitlines() if line.startswith("面积")
+    ]
     assert "(+" in area_rows[0] and "(-" in area_rows[1]  # b grew by the strip a lost
     browse.screenshot("transfer")
     # the key the planner typed stays for this tab only
@@ -318,8 +332,10 @@ def test_a_refused_edit_shows_why(browse: PlanPage, engine: Engine, secret: str)
 def test_draw_a_split_line(browse: PlanPage, engine: Engine, secret: str) -> None:
     with engine.connect() as conn:
         layer = plans.base_layer(conn, current_release(conn).id)  # type: ignore[union-attr]
-    code = max((c for c in layer.grids if layer.grids[c]["kind"] == "resident"),
-               key=lambda c: to_metric(layer.grids[c]["geometry"]).area)
+    code = max(
+        (c for c in layer.grids if layer.grids[c]["kind"] == "resident"),
+        key=lambda c: to_metric(layer.grids[c]["geometry"]).area,
+    )
     grid = layer.grids[code]["geometry"]
     minx, _, maxx, _ = grid.bounds
     inside = grid.representative_point()
@@ -359,8 +375,9 @@ def test_a_line_just_across_a_grid_splits_it(engine: Engine) -> None:
     line = {"type": "LineString", "coordinates": [[minx - 0.0005, y], [maxx + 0.0005, y]]}
     plan_id = _new_plan(engine, "短线拆分")
     with engine.begin() as conn:
-        plans.add_edit(conn, plan_id, {"op": "split", "grid": code, "line": line,
-                                       "crs": "cgcs2000"}, "test")
+        plans.add_edit(
+            conn, plan_id, {"op": "split", "grid": code, "line": line, "crs": "cgcs2000"}, "test"
+        )
     assert [e.op for e in _edits(engine, plan_id)] == ["split"]
 
 

@@ -53,11 +53,16 @@ def compound_on_edge(engine: Engine) -> tuple[int, str, str]:
     layer = _layer(engine)
     footprint = shapely.intersection(layer.grids[a]["geometry"], shapely.geometry.shape(area))
     with engine.begin() as conn:
-        compound = int(conn.execute(text(
-            "INSERT INTO compound (id, name, kind, households, geom) "
-            "SELECT max(id) + 1, '边界小区', min(kind), 120, "
-            "ST_Multi(ST_GeomFromText(:g, 4490)) FROM compound RETURNING id"),
-            {"g": footprint.wkt}).scalar_one())
+        compound = int(
+            conn.execute(
+                text(
+                    "INSERT INTO compound (id, name, kind, households, geom) "
+                    "SELECT max(id) + 1, '边界小区', min(kind), 120, "
+                    "ST_Multi(ST_GeomFromText(:g, 4490)) FROM compound RETURNING id"
+                ),
+                {"g": footprint.wkt},
+            ).scalar_one()
+        )
     return compound, a, b
 
 
@@ -65,16 +70,20 @@ def distant_grid(engine: Engine) -> tuple[int, str]:
     """A demo compound and a grid of its community that its grid does not touch."""
     layer = _layer(engine)
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT id, ST_AsBinary(point) AS p FROM compound "
-                                 "ORDER BY id")).all()
+        rows = conn.execute(
+            text("SELECT id, ST_AsBinary(point) AS p FROM compound ORDER BY id")
+        ).all()
     for row in rows:
         home = holder(layer.grids, shapely.from_wkb(bytes(row.p)))
         if home is None:
             continue
         source = layer.grids[home]["geometry"]
         for code, grid in sorted(layer.grids.items()):
-            if (code != home and grid["community_code"] == layer.grids[home]["community_code"]
-                    and not adjacent(source, grid["geometry"])):
+            if (
+                code != home
+                and grid["community_code"] == layer.grids[home]["community_code"]
+                and not adjacent(source, grid["geometry"])
+            ):
                 return row.id, code
     raise AssertionError("no community has two grids that do not touch")
 
@@ -84,9 +93,13 @@ def _published(engine: Engine, plan_id: int) -> tuple[int, list[tuple[str, str, 
         release = plans.publish_plan(conn, plan_id, "planner-1")
     with engine.connect() as conn:
         assert check_release(conn, release.id) == []
-        lineage = conn.execute(text("SELECT trim(grid_code), trim(source_code), area_share "
-                                    "FROM grid_lineage WHERE release_id = :r"),
-                               {"r": release.id}).all()
+        lineage = conn.execute(
+            text(
+                "SELECT trim(grid_code), trim(source_code), area_share "
+                "FROM grid_lineage WHERE release_id = :r"
+            ),
+            {"r": release.id},
+        ).all()
     return release.id, [(g, s, float(share)) for g, s, share in lineage]
 
 
@@ -109,17 +122,22 @@ def test_move_compound_publishes_and_the_point_changes_grid(engine: Engine) -> N
     compound, source, to = compound_on_edge(engine)
     with engine.begin() as conn:
         plan = plans.create_plan(conn, "move a compound", "planner-1")
-        plans.add_edit(conn, plan.id, {"op": "move_compound", "compound": compound, "to": to},
-                       "planner-1")
+        plans.add_edit(
+            conn, plan.id, {"op": "move_compound", "compound": compound, "to": to}, "planner-1"
+        )
         stored = plans.get_plan(conn, plan.id).edits[0].params
     assert plans.OPS["move_compound"].touches(stored) == {source, to}
     release, lineage = _published(engine, plan.id)
     assert release == 2
     assert {(source, source), (to, to), (to, source)} <= {(g, s) for g, s, _ in lineage}
     with engine.connect() as conn:
-        point = shapely.from_wkb(bytes(conn.execute(text(
-            "SELECT ST_AsBinary(point) FROM compound WHERE id = :c"), {"c": compound}
-        ).scalar_one()))
+        point = shapely.from_wkb(
+            bytes(
+                conn.execute(
+                    text("SELECT ST_AsBinary(point) FROM compound WHERE id = :c"), {"c": compound}
+                ).scalar_one()
+            )
+        )
     assert holder(_layer(engine).grids, point) == to
 
 
@@ -138,15 +156,22 @@ def demo_move(engine: Engine) -> tuple[int, str, str, Any]:
     """
     layer = _layer(engine)
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT id, ST_AsBinary(point) AS p, ST_AsBinary(geom) AS g "
-                                 "FROM compound ORDER BY id")).all()
+        rows = conn.execute(
+            text(
+                "SELECT id, ST_AsBinary(point) AS p, ST_AsBinary(geom) AS g "
+                "FROM compound ORDER BY id"
+            )
+        ).all()
         for row in rows:
             home = holder(layer.grids, shapely.from_wkb(bytes(row.p)))
             if home is None:
                 continue
             for code, grid in sorted(layer.grids.items()):
-                if (code == home or grid["community_code"] != layer.grids[home]["community_code"]
-                        or not adjacent(layer.grids[home]["geometry"], grid["geometry"])):
+                if (
+                    code == home
+                    or grid["community_code"] != layer.grids[home]["community_code"]
+                    or not adjacent(layer.grids[home]["geometry"], grid["geometry"])
+                ):
                     continue
                 trial = plans.Layer({c: dict(g) for c, g in layer.grids.items()}, layer.release)
                 try:
@@ -163,21 +188,26 @@ def test_a_demo_compound_moves_with_the_strip_that_joins_it(engine: Engine) -> N
     gap = to_metric(footprint).distance(to_metric(layer.grids[to]["geometry"]))
     assert gap >= 4.0  # the footprint alone does not reach the target grid
     with engine.connect() as conn:
-        households = conn.execute(text("SELECT households FROM compound WHERE id = :c"),
-                                  {"c": compound}).scalar_one()
+        households = conn.execute(
+            text("SELECT households FROM compound WHERE id = :c"), {"c": compound}
+        ).scalar_one()
     with engine.begin() as conn:
         plan = plans.create_plan(conn, "move a demo compound", "planner-1")
-        plans.add_edit(conn, plan.id, {"op": "move_compound", "compound": compound, "to": to},
-                       "planner-1")
+        plans.add_edit(
+            conn, plan.id, {"op": "move_compound", "compound": compound, "to": to}, "planner-1"
+        )
         shown = preview(conn, plan.id)
     assert shown["valid"] is True
     assert [(c["id"], c["from"], c["to"]) for c in shown["compounds_moved"]] == [
-        (compound, source, to)]
+        (compound, source, to)
+    ]
     figures = {g["code"]: g for g in shown["grids"]}
     assert set(figures) == {source, to}
     assert figures[to]["after"]["households"] - figures[to]["before"]["households"] == households
-    assert (figures[source]["before"]["households"] - figures[source]["after"]["households"]
-            == households)
+    assert (
+        figures[source]["before"]["households"] - figures[source]["after"]["households"]
+        == households
+    )
     # The grids trade just the compound's corridor: areas move one way, the total is kept.
     gained = figures[to]["after"]["area_m2"] - figures[to]["before"]["area_m2"]
     lost = figures[source]["before"]["area_m2"] - figures[source]["after"]["area_m2"]
@@ -189,9 +219,13 @@ def test_a_demo_compound_moves_with_the_strip_that_joins_it(engine: Engine) -> N
     assert after.release == release
     assert _single(after.grids[source]["geometry"]) and _single(after.grids[to]["geometry"])
     with engine.connect() as conn:
-        point = shapely.from_wkb(bytes(conn.execute(text(
-            "SELECT ST_AsBinary(point) FROM compound WHERE id = :c"), {"c": compound}
-        ).scalar_one()))
+        point = shapely.from_wkb(
+            bytes(
+                conn.execute(
+                    text("SELECT ST_AsBinary(point) FROM compound WHERE id = :c"), {"c": compound}
+                ).scalar_one()
+            )
+        )
     assert holder(after.grids, point) == to
 
 
@@ -205,16 +239,21 @@ def test_move_compound_that_would_cut_another_compound_is_refused(engine: Engine
     near, far = (to_metric(p) for p in nearest_points(footprint, edge))
     middle = shapely.Point((near.x + far.x) / 2, (near.y + far.y) / 2)
     width = max(shapely.bounds(to_metric(hull))[2:] - shapely.bounds(to_metric(hull))[:2])
-    blocker = shapely.difference(shapely.intersection(
-        grid, from_metric(middle.buffer(width))), footprint.buffer(0.00002))
+    blocker = shapely.difference(
+        shapely.intersection(grid, from_metric(middle.buffer(width))), footprint.buffer(0.00002)
+    )
     with engine.begin() as conn:
-        other = int(conn.execute(text(
-            "INSERT INTO compound (id, name, kind, households, geom) "
-            "SELECT max(id) + 1, '挡路小区', min(kind), 80, "
-            "ST_Multi(ST_GeomFromText(:g, 4490)) FROM compound RETURNING id"),
-            {"g": blocker.wkt}).scalar_one())
-    violation = _refused(engine, {"op": "move_compound", "compound": compound,
-                                  "to": to}).details[0]
+        other = int(
+            conn.execute(
+                text(
+                    "INSERT INTO compound (id, name, kind, households, geom) "
+                    "SELECT max(id) + 1, '挡路小区', min(kind), 80, "
+                    "ST_Multi(ST_GeomFromText(:g, 4490)) FROM compound RETURNING id"
+                ),
+                {"g": blocker.wkt},
+            ).scalar_one()
+        )
+    violation = _refused(engine, {"op": "move_compound", "compound": compound, "to": to}).details[0]
     assert violation.rule == "compound_cut" and str(other) in violation.message
     assert violation.location is not None and violation.location.intersects(blocker)
 
@@ -226,8 +265,9 @@ def _box_on_edge(engine: Engine, same_community: bool) -> tuple[str, str, dict[s
     """A ~60 m box around the middle of a long edge between two grids."""
     a, b, _ = neighbours(engine, same_community=same_community)
     layer = _layer(engine)
-    edge = shapely.intersection(layer.grids[a]["geometry"].boundary,
-                                layer.grids[b]["geometry"].boundary)
+    edge = shapely.intersection(
+        layer.grids[a]["geometry"].boundary, layer.grids[b]["geometry"].boundary
+    )
     middle = shapely.line_merge(edge) if edge.geom_type == "MultiLineString" else edge
     if middle.geom_type == "MultiLineString":
         middle = max(middle.geoms, key=lambda g: g.length)
@@ -237,8 +277,14 @@ def _box_on_edge(engine: Engine, same_community: bool) -> tuple[str, str, dict[s
 
 
 def carve(area: dict[str, Any]) -> dict[str, Any]:
-    return {"op": "carve", "area": area, "crs": "cgcs2000", "name": "菜市场网格",
-            "unit_name": "三里街菜市场", "unit_type": "market"}
+    return {
+        "op": "carve",
+        "area": area,
+        "crs": "cgcs2000",
+        "name": "菜市场网格",
+        "unit_name": "三里街菜市场",
+        "unit_type": "market",
+    }
 
 
 def test_carve_makes_a_dedicated_grid_with_lineage(engine: Engine) -> None:
@@ -250,9 +296,12 @@ def test_carve_makes_a_dedicated_grid_with_lineage(engine: Engine) -> None:
     assert {a, b} <= plans.OPS["carve"].touches(stored)
     _, lineage = _published(engine, plan.id)
     with engine.connect() as conn:
-        new = conn.execute(text(
-            "SELECT trim(code) AS code, kind, dedicated_unit_name, dedicated_unit_type FROM grid "
-            "WHERE kind = 'dedicated' AND dedicated_unit_name = '三里街菜市场'")).one()
+        new = conn.execute(
+            text(
+                "SELECT trim(code) AS code, kind, dedicated_unit_name, dedicated_unit_type FROM grid "
+                "WHERE kind = 'dedicated' AND dedicated_unit_name = '三里街菜市场'"
+            )
+        ).one()
     assert new.code[:12] == a[:12] and new.dedicated_unit_type == "market"
     sources = {s: share for g, s, share in lineage if g == new.code}
     assert {a, b} <= set(sources) and sum(sources.values()) == pytest.approx(1.0, abs=1e-6)
@@ -276,16 +325,30 @@ def drawn_grids(engine: Engine) -> tuple[str, str, list[dict[str, Any]]]:
     rest = shapely.difference(layer.grids[a]["geometry"], piece)
 
     def feature(code: str | None, geom: Any, name: str) -> dict[str, Any]:
-        return {"type": "Feature", "geometry": dict(shapely.geometry.mapping(geom)),
-                "properties": {"code": code, "name": name, "kind": "resident"}}
+        return {
+            "type": "Feature",
+            "geometry": dict(shapely.geometry.mapping(geom)),
+            "properties": {"code": code, "name": name, "kind": "resident"},
+        }
 
-    return a, b, [feature(a, rest, "甲"), feature(b, layer.grids[b]["geometry"], "乙"),
-                  feature(None, piece, "新网格")]
+    return (
+        a,
+        b,
+        [
+            feature(a, rest, "甲"),
+            feature(b, layer.grids[b]["geometry"], "乙"),
+            feature(None, piece, "新网格"),
+        ],
+    )
 
 
 def replace(codes: list[str], features: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"op": "replace", "grids": codes, "crs": "cgcs2000",
-            "layer": {"type": "FeatureCollection", "features": features}}
+    return {
+        "op": "replace",
+        "grids": codes,
+        "crs": "cgcs2000",
+        "layer": {"type": "FeatureCollection", "features": features},
+    }
 
 
 def test_replace_publishes_the_drawing(engine: Engine) -> None:
@@ -299,16 +362,21 @@ def test_replace_publishes_the_drawing(engine: Engine) -> None:
         shown = preview(conn, plan.id)
     assert shown["valid"] is True and {a, b} <= {g["code"] for g in shown["grids"]}
     _, lineage = _published(engine, plan.id)
-    created = {g for g, _, _ in lineage if g[:12] == a[:12] and g not in (a, b)
-               and (g, g) not in {(x, y) for x, y, _ in lineage}}
+    created = {
+        g
+        for g, _, _ in lineage
+        if g[:12] == a[:12] and g not in (a, b) and (g, g) not in {(x, y) for x, y, _ in lineage}
+    }
     assert len(created) == 1
     new = created.pop()
     sources = [(s, share) for g, s, share in lineage if g == new]
     assert [s for s, _ in sources] == [a] and sources[0][1] == pytest.approx(1.0, abs=1e-6)
     assert (a, a) in {(g, s) for g, s, _ in lineage}
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT name FROM grid WHERE code = :c"),
-                            {"c": a}).scalar_one() == "甲"
+        assert (
+            conn.execute(text("SELECT name FROM grid WHERE code = :c"), {"c": a}).scalar_one()
+            == "甲"
+        )
 
 
 def test_replace_whose_union_differs_is_refused(engine: Engine) -> None:
@@ -320,8 +388,9 @@ def test_replace_whose_union_differs_is_refused(engine: Engine) -> None:
 
 def test_replace_naming_a_grid_it_does_not_replace_is_refused(engine: Engine) -> None:
     a, b, features = drawn_grids(engine)
-    features[1]["properties"]["code"] = next(c for c in sorted(_layer(engine).grids)
-                                             if c not in (a, b))
+    features[1]["properties"]["code"] = next(
+        c for c in sorted(_layer(engine).grids) if c not in (a, b)
+    )
     assert _refused(engine, replace([a, b], features)).details[0].rule == "unknown_code"
 
 
@@ -337,8 +406,9 @@ def test_carve_cutting_a_dedicated_grid_is_refused(engine: Engine) -> None:
     assert violation.rule == "dedicated_cut" and violation.location is not None
 
 
-def test_the_new_ops_use_the_edits_route(fresh_demo_url: str, engine: Engine, tmp_path: Path
-                                         ) -> None:
+def test_the_new_ops_use_the_edits_route(
+    fresh_demo_url: str, engine: Engine, tmp_path: Path
+) -> None:
     _, _, across = _box_on_edge(engine, same_community=False)
     _, _, inside = _box_on_edge(engine, same_community=True)
     process, base = start_api(fresh_demo_url)
@@ -346,13 +416,12 @@ def test_the_new_ops_use_the_edits_route(fresh_demo_url: str, engine: Engine, tm
         with engine.begin() as conn:
             token = keys.create_key(conn, "ops-planner", Role.planner)[1]
         planner = {"Authorization": f"Bearer {token}"}
-        plan_id = httpx.post(f"{base}/v1/plans", json={"comment": "ops"},
-                             headers=planner).json()["id"]
-        bad = httpx.post(f"{base}/v1/plans/{plan_id}/edits", json=carve(across),
-                         headers=planner)
+        plan_id = httpx.post(f"{base}/v1/plans", json={"comment": "ops"}, headers=planner).json()[
+            "id"
+        ]
+        bad = httpx.post(f"{base}/v1/plans/{plan_id}/edits", json=carve(across), headers=planner)
         assert bad.status_code == 422 and "different_community" in bad.text
-        good = httpx.post(f"{base}/v1/plans/{plan_id}/edits", json=carve(inside),
-                          headers=planner)
+        good = httpx.post(f"{base}/v1/plans/{plan_id}/edits", json=carve(inside), headers=planner)
         assert good.status_code == 201 and "edit_id" in good.json()
         published = httpx.post(f"{base}/v1/plans/{plan_id}/publish", headers=planner)
         assert published.status_code == 200 and published.json() == {"release": 2}
@@ -360,18 +429,28 @@ def test_the_new_ops_use_the_edits_route(fresh_demo_url: str, engine: Engine, tm
         # replace with the drawing uploaded as a GeoPackage in GCJ-02 (multipart/form-data)
         a, b, features = drawn_grids(engine)
         path = drawing_file(tmp_path / "drawing.gpkg", features, "gcj02", 4326)
-        plan_id = httpx.post(f"{base}/v1/plans", json={"comment": "upload"},
-                             headers=planner).json()["id"]
+        plan_id = httpx.post(
+            f"{base}/v1/plans", json={"comment": "upload"}, headers=planner
+        ).json()["id"]
         edits = f"{base}/v1/plans/{plan_id}/edits"
         files = {"file": ("drawing.gpkg", path.read_bytes(), "application/geopackage+sqlite3")}
-        wrong = httpx.post(edits, data={"op": "transfer", "grids": f"{a},{b}"}, files=files,
-                           headers=planner)
+        wrong = httpx.post(
+            edits, data={"op": "transfer", "grids": f"{a},{b}"}, files=files, headers=planner
+        )
         assert wrong.status_code == 422 and "replace" in wrong.json()["detail"]
-        missing = httpx.post(edits, data={"op": "replace", "grids": f"{a},{b}"},
-                             files={"other": ("x.txt", b"x")}, headers=planner)
+        missing = httpx.post(
+            edits,
+            data={"op": "replace", "grids": f"{a},{b}"},
+            files={"other": ("x.txt", b"x")},
+            headers=planner,
+        )
         assert missing.status_code == 422 and '"file"' in missing.json()["detail"]
-        uploaded = httpx.post(edits, data={"op": "replace", "grids": f"{a},{b}", "crs": "gcj02",
-                                           "comment": "上传的图"}, files=files, headers=planner)
+        uploaded = httpx.post(
+            edits,
+            data={"op": "replace", "grids": f"{a},{b}", "crs": "gcj02", "comment": "上传的图"},
+            files=files,
+            headers=planner,
+        )
         assert uploaded.status_code == 201, uploaded.text
         shown = httpx.get(f"{base}/v1/plans/{plan_id}", headers=planner).json()
         assert [(e["op"], e["comment"]) for e in shown["edits"]] == [("replace", "上传的图")]
@@ -395,23 +474,28 @@ def test_replace_drawn_in_metres_fits_its_neighbours(engine: Engine) -> None:
     assert release == 2
 
 
-def drawing_file(path: Path, features: list[dict[str, Any]], crs: str, label: int | None
-                 ) -> Path:
+def drawing_file(path: Path, features: list[dict[str, Any]], crs: str, label: int | None) -> Path:
     """The drawing as a GeoPackage: coordinates in ``crs``, labelled EPSG:``label``."""
     frame = gpd.GeoDataFrame.from_features(features)
-    frame["geometry"] = [to_metric(g) if crs == "EPSG:4548" else geometry_from_storage(g, crs)
-                         for g in frame.geometry]
+    frame["geometry"] = [
+        to_metric(g) if crs == "EPSG:4548" else geometry_from_storage(g, crs)
+        for g in frame.geometry
+    ]
     frame = frame.set_crs(label) if label is not None else frame
     frame.to_file(path, layer="grids", driver="GPKG", engine="pyogrio")
     return path
 
 
-@pytest.mark.parametrize(("crs", "label", "sent"), [
-    ("bd09", 4326, "bd09"),  # Baidu coordinates, labelled WGS84 as such files usually are
-    ("EPSG:4548", 4548, None),  # metres: the file's own CRS, none sent
-])
-def test_replace_from_a_geopackage(engine: Engine, tmp_path: Path, crs: str, label: int,
-                                   sent: str | None) -> None:
+@pytest.mark.parametrize(
+    ("crs", "label", "sent"),
+    [
+        ("bd09", 4326, "bd09"),  # Baidu coordinates, labelled WGS84 as such files usually are
+        ("EPSG:4548", 4548, None),  # metres: the file's own CRS, none sent
+    ],
+)
+def test_replace_from_a_geopackage(
+    engine: Engine, tmp_path: Path, crs: str, label: int, sent: str | None
+) -> None:
     a, b, features = drawn_grids(engine)
     path = drawing_file(tmp_path / "drawing.gpkg", features, crs, label)
     layer, found = read_drawing(path, sent)
@@ -419,8 +503,12 @@ def test_replace_from_a_geopackage(engine: Engine, tmp_path: Path, crs: str, lab
     assert [f["properties"].get("code") for f in layer["features"]] == [a, b, None]
     with engine.begin() as conn:
         plan = plans.create_plan(conn, "redraw from a file", "planner-1")
-        plans.add_edit(conn, plan.id, {"op": "replace", "grids": [a, b], "layer": layer,
-                                       "crs": found}, "planner-1")
+        plans.add_edit(
+            conn,
+            plan.id,
+            {"op": "replace", "grids": [a, b], "layer": layer, "crs": found},
+            "planner-1",
+        )
     release, lineage = _published(engine, plan.id)
     assert release == 2 and (a, a) in {(g, s) for g, s, _ in lineage}
 

@@ -84,17 +84,24 @@ def totals(engine: Engine) -> tuple[float, int, int]:
     with engine.connect() as conn:
         release = current_release(conn)
         assert release is not None
-        area = conn.execute(text(
-            "SELECT sum(ST_Area(ST_Transform(geom, 4548))) FROM grid_geometry "
-            "WHERE valid_from_release <= :r AND (valid_to_release IS NULL "
-            "OR valid_to_release > :r)"), {"r": release.id}).scalar_one()
-        households, compounds = conn.execute(text(
-            "SELECT coalesce(sum(households), 0), count(*) FROM ("
-            " SELECT DISTINCT ON (c.id) c.id, c.households FROM compound c"
-            " JOIN grid_geometry g ON ST_Covers(g.geom, c.point)"
-            " WHERE g.valid_from_release <= :r AND (g.valid_to_release IS NULL"
-            "  OR g.valid_to_release > :r) ORDER BY c.id, g.grid_code) AS m"),
-            {"r": release.id}).one()
+        area = conn.execute(
+            text(
+                "SELECT sum(ST_Area(ST_Transform(geom, 4548))) FROM grid_geometry "
+                "WHERE valid_from_release <= :r AND (valid_to_release IS NULL "
+                "OR valid_to_release > :r)"
+            ),
+            {"r": release.id},
+        ).scalar_one()
+        households, compounds = conn.execute(
+            text(
+                "SELECT coalesce(sum(households), 0), count(*) FROM ("
+                " SELECT DISTINCT ON (c.id) c.id, c.households FROM compound c"
+                " JOIN grid_geometry g ON ST_Covers(g.geom, c.point)"
+                " WHERE g.valid_from_release <= :r AND (g.valid_to_release IS NULL"
+                "  OR g.valid_to_release > :r) ORDER BY c.id, g.grid_code) AS m"
+            ),
+            {"r": release.id},
+        ).one()
     return float(area), int(households), int(compounds)
 
 
@@ -104,8 +111,11 @@ def _edit_ids(engine: Engine, plan_id: int) -> list[int]:
 
 
 OPS = ("transfer", "merge", "split", "move_compound")
-edits = st.lists(st.tuples(st.sampled_from(OPS), st.integers(0, 10_000), st.booleans(),
-                           st.floats(5.0, 40.0)), min_size=1, max_size=4)
+edits = st.lists(
+    st.tuples(st.sampled_from(OPS), st.integers(0, 10_000), st.booleans(), st.floats(5.0, 40.0)),
+    min_size=1,
+    max_size=4,
+)
 
 
 @pytest.fixture(scope="module")
@@ -113,8 +123,9 @@ def moves(demo_engine: Engine, pairs: list[tuple[str, str]]) -> list[tuple[int, 
     """(compound, to) pairs that move_compound accepts on release 1, a few dozen."""
     with demo_engine.connect() as conn:
         layer = plans.base_layer(conn, 1)
-        rows = conn.execute(text("SELECT id, ST_AsBinary(point) AS p FROM compound "
-                                 "ORDER BY id")).all()
+        rows = conn.execute(
+            text("SELECT id, ST_AsBinary(point) AS p FROM compound ORDER BY id")
+        ).all()
         found: list[tuple[int, str]] = []
         for row in rows[::7]:
             home = holder(layer.grids, shapely.from_wkb(bytes(row.p)))
@@ -122,8 +133,7 @@ def moves(demo_engine: Engine, pairs: list[tuple[str, str]]) -> list[tuple[int, 
             for to in targets[:1]:
                 trial = plans.Layer({c: dict(g) for c, g in layer.grids.items()}, 1)
                 try:
-                    plans.OPS["move_compound"].apply(conn, trial, {"compound": row.id,
-                                                                   "to": to})
+                    plans.OPS["move_compound"].apply(conn, trial, {"compound": row.id, "to": to})
                 except EditRejectedError:
                     continue
                 found.append((row.id, to))
@@ -131,8 +141,12 @@ def moves(demo_engine: Engine, pairs: list[tuple[str, str]]) -> list[tuple[int, 
     return found
 
 
-def _edit(layer: plans.Layer, pairs: list[tuple[str, str]], moves: list[tuple[int, str]],
-          step: tuple[str, int, bool, float]) -> dict[str, Any] | None:
+def _edit(
+    layer: plans.Layer,
+    pairs: list[tuple[str, str]],
+    moves: list[tuple[int, str]],
+    step: tuple[str, int, bool, float],
+) -> dict[str, Any] | None:
     """The edit a step stands for on the plan's layer as it is, or None when none fits."""
     op, pick, flip, width = step
     if op == "move_compound":
@@ -149,31 +163,60 @@ def _edit(layer: plans.Layer, pairs: list[tuple[str, str]], moves: list[tuple[in
         geom = layer.grids[source]["geometry"]
         minx, miny, maxx, maxy = geom.bounds
         middle = geom.representative_point()
-        line = (shapely.LineString([(minx - 0.001, middle.y), (maxx + 0.001, middle.y)]) if flip
-                else shapely.LineString([(middle.x, miny - 0.001), (middle.x, maxy + 0.001)]))
-        return {"op": op, "grid": source, "line": dict(shapely.geometry.mapping(line)),
-                "crs": "cgcs2000"}
+        line = (
+            shapely.LineString([(minx - 0.001, middle.y), (maxx + 0.001, middle.y)])
+            if flip
+            else shapely.LineString([(middle.x, miny - 0.001), (middle.x, maxy + 0.001)])
+        )
+        return {
+            "op": op,
+            "grid": source,
+            "line": dict(shapely.geometry.mapping(line)),
+            "crs": "cgcs2000",
+        }
     piece = strip(layer.grids[source]["geometry"], layer.grids[target]["geometry"], width)
     if piece is None:
         return None
-    return {"op": "transfer", "from": source, "to": target, "crs": "cgcs2000",
-            "area": dict(shapely.geometry.mapping(piece))}
+    return {
+        "op": "transfer",
+        "from": source,
+        "to": target,
+        "crs": "cgcs2000",
+        "area": dict(shapely.geometry.mapping(piece)),
+    }
 
 
-examples = settings(max_examples=12, deadline=None, derandomize=True,
-                    phases=[Phase.explicit, Phase.generate],  # no shrinking: CI time
-                    suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                           HealthCheck.too_slow, HealthCheck.filter_too_much])
+examples = settings(
+    max_examples=12,
+    deadline=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],  # no shrinking: CI time
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
+)
 
 
 @examples
 @given(steps=edits)
 @example(steps=[("transfer", 0, False, 37.875)])  # 340102001001001 -> ...007: the spike bug
-@example(steps=[("move_compound", 0, False, 5.0), ("merge", 3, False, 5.0),
-                ("split", 5, True, 5.0), ("transfer", 8, True, 20.0)])
+@example(
+    steps=[
+        ("move_compound", 0, False, 5.0),
+        ("merge", 3, False, 5.0),
+        ("split", 5, True, 5.0),
+        ("transfer", 8, True, 20.0),
+    ]
+)
 def test_valid_edits_keep_invariants_area_and_households(
-        server: TestServer, demo_template: str, pairs: list[tuple[str, str]],
-        moves: list[tuple[int, str]], steps: list[tuple[str, int, bool, float]]) -> None:
+    server: TestServer,
+    demo_template: str,
+    pairs: list[tuple[str, str]],
+    moves: list[tuple[int, str]],
+    steps: list[tuple[str, int, bool, float]],
+) -> None:
     engine = create_engine(server.database(f"p{secrets.token_hex(3)}", template=demo_template))
     try:
         _publish_and_check(engine, pairs, moves, steps)
@@ -181,9 +224,12 @@ def test_valid_edits_keep_invariants_area_and_households(
         engine.dispose()
 
 
-def _publish_and_check(engine: Engine, pairs: list[tuple[str, str]],
-                       moves: list[tuple[int, str]], steps: list[tuple[str, int, bool, float]]
-                       ) -> None:
+def _publish_and_check(
+    engine: Engine,
+    pairs: list[tuple[str, str]],
+    moves: list[tuple[int, str]],
+    steps: list[tuple[str, int, bool, float]],
+) -> None:
     before = totals(engine)
     with engine.begin() as conn:
         plan = plans.create_plan(conn, "property", "hypothesis")

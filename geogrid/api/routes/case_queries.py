@@ -27,103 +27,166 @@ router = APIRouter(tags=["cases"])
 
 
 def case_filter(
-    status: Annotated[list[str] | None, Query(
-        description=f"Any of {', '.join(STATUSES)}; repeat or comma-separate")] = None,
+    status: Annotated[
+        list[str] | None,
+        Query(description=f"Any of {', '.join(STATUSES)}; repeat or comma-separate"),
+    ] = None,
     grid: Annotated[str | None, Query(description="Grid code (15 digits)")] = None,
     community: Annotated[str | None, Query(description="Community code (12 digits)")] = None,
     street: Annotated[str | None, Query(description="Street code (9 digits)")] = None,
-    category: Annotated[str | None, Query(
-        description="Category code (E0102), major class (E01, C01) or a name (市容环境)")]
-    = None,
-    created_from: Annotated[str | None, Query(
-        alias="from", description="Created at or after: a date or ISO time; Asia/Shanghai "
-                                  "without an offset", examples=["2026-05-01"])] = None,
-    created_to: Annotated[str | None, Query(
-        alias="to", description="Created before this time, or up to the end of this date",
-        examples=["2026-05-31"])] = None,
+    category: Annotated[
+        str | None,
+        Query(description="Category code (E0102), major class (E01, C01) or a name (市容环境)"),
+    ] = None,
+    created_from: Annotated[
+        str | None,
+        Query(
+            alias="from",
+            description="Created at or after: a date or ISO time; Asia/Shanghai without an offset",
+            examples=["2026-05-01"],
+        ),
+    ] = None,
+    created_to: Annotated[
+        str | None,
+        Query(
+            alias="to",
+            description="Created before this time, or up to the end of this date",
+            examples=["2026-05-31"],
+        ),
+    ] = None,
     overdue: Annotated[str | None, Query(description="true or false")] = None,
-    open: Annotated[str | None, Query(
-        description="true: not closed or void; false: closed or void")] = None,
-    flag: Annotated[list[str] | None, Query(
-        description=f"Any of {', '.join(FLAGS)}; repeat or comma-separate")] = None,
+    open: Annotated[
+        str | None, Query(description="true: not closed or void; false: closed or void")
+    ] = None,
+    flag: Annotated[
+        list[str] | None, Query(description=f"Any of {', '.join(FLAGS)}; repeat or comma-separate")
+    ] = None,
 ) -> CaseFilter:
     """The filters every case query takes, checked (422 naming the value and the choices)."""
-    return CaseFilter.parse(status=status, grid=grid, community=community, street=street,
-                            category=category, created_from=created_from,
-                            created_to=created_to, overdue=overdue, open=open, flags=flag)
+    return CaseFilter.parse(
+        status=status,
+        grid=grid,
+        community=community,
+        street=street,
+        category=category,
+        created_from=created_from,
+        created_to=created_to,
+        overdue=overdue,
+        open=open,
+        flags=flag,
+    )
 
 
 FilterDep = Annotated[CaseFilter, Depends(case_filter)]
 
 
-
 @router.get("/v1/cases")
 def list_cases(
-    request: Request, conn: ConnDep, principal: PrincipalDep, found: FilterDep,
-    limit: Annotated[int, Query(description=f"Page size; above {case_queries.MAX_LIMIT} it "
-                                            "is clamped")] = case_queries.DEFAULT_LIMIT,
-    after: Annotated[int | None, Query(
-        description="Continue after this case id; follow the next link")] = None,
+    request: Request,
+    conn: ConnDep,
+    principal: PrincipalDep,
+    found: FilterDep,
+    limit: Annotated[
+        int, Query(description=f"Page size; above {case_queries.MAX_LIMIT} it is clamped")
+    ] = case_queries.DEFAULT_LIMIT,
+    after: Annotated[
+        int | None, Query(description="Continue after this case id; follow the next link")
+    ] = None,
 ) -> Response:
     """Cases matching the filters, oldest id first, paged (personal data masked for viewers)."""
     page = case_queries.list_cases(conn, found, limit, after)
-    following = None if page.next_after is None else str(
-        request.url.include_query_params(after=page.next_after, limit=page.limit))
+    following = (
+        None
+        if page.next_after is None
+        else str(request.url.include_query_params(after=page.next_after, limit=page.limit))
+    )
     links = [{"rel": "self", "href": str(request.url)}]
     if following is not None:
         links.append({"rel": "next", "href": following})
-    return json_response({
-        "filter": found.describe(), "numberMatched": page.number_matched,
-        "numberReturned": len(page.items), "limit": page.limit,
-        "limit_requested": page.limit_requested, "next": following, "links": links,
-        "cases": [case_body(case, principal) for case in page.items]})
+    return json_response(
+        {
+            "filter": found.describe(),
+            "numberMatched": page.number_matched,
+            "numberReturned": len(page.items),
+            "limit": page.limit,
+            "limit_requested": page.limit_requested,
+            "next": following,
+            "links": links,
+            "cases": [case_body(case, principal) for case in page.items],
+        }
+    )
 
 
 @router.get("/v1/cases/counts")
 def count_cases(
-    conn: ConnDep, found: FilterDep,
-    by: Annotated[str, Query(description=f"One of {', '.join(case_queries.COUNT_BY)}")]
-    = "grid",
+    conn: ConnDep,
+    found: FilterDep,
+    by: Annotated[str, Query(description=f"One of {', '.join(case_queries.COUNT_BY)}")] = "grid",
 ) -> Response:
     """How many cases per grid, community, street, category, class or status."""
     counts = case_queries.count_cases(conn, found, by)
-    return json_response({"by": by, "filter": found.describe(),
-                  "total": sum(c.cases for c in counts),
-                  "counts": [asdict(c) for c in counts]})
+    return json_response(
+        {
+            "by": by,
+            "filter": found.describe(),
+            "total": sum(c.cases for c in counts),
+            "counts": [asdict(c) for c in counts],
+        }
+    )
 
 
 @router.get("/v1/cases/h3")
 def count_h3(
-    conn: ConnDep, found: FilterDep,
+    conn: ConnDep,
+    found: FilterDep,
     resolution: Annotated[int, Query(description="H3 resolution, 0..15")] = 9,
 ) -> Response:
     """How many cases per H3 cell, for heat maps."""
     cells = case_queries.count_h3(conn, found, resolution)
-    return json_response({"resolution": resolution, "filter": found.describe(),
-                  "total": sum(c.cases for c in cells), "cells": [asdict(c) for c in cells]})
+    return json_response(
+        {
+            "resolution": resolution,
+            "filter": found.describe(),
+            "total": sum(c.cases for c in cells),
+            "cells": [asdict(c) for c in cells],
+        }
+    )
 
 
 @router.get("/v1/cases/performance")
 def performance(
-    conn: ConnDep, found: FilterDep,
+    conn: ConnDep,
+    found: FilterDep,
     by: Annotated[str, Query(description="grid, community or street")] = "grid",
 ) -> Response:
     """Per unit: cases closed, share closed on time, mean handling hours, open and overdue."""
     units, total = case_queries.performance(conn, found, by)
-    return json_response({"by": by, "filter": found.describe(), "total": asdict(total),
-                  "units": [asdict(u) for u in units]})
+    return json_response(
+        {
+            "by": by,
+            "filter": found.describe(),
+            "total": asdict(total),
+            "units": [asdict(u) for u in units],
+        }
+    )
 
 
 @router.get("/v1/cases/export", responses=problems(413))
 def export_cases(
-    conn: ConnDep, principal: PrincipalDep, found: FilterDep,
+    conn: ConnDep,
+    principal: PrincipalDep,
+    found: FilterDep,
     format: Annotated[str, Query(description="csv (UTF-8 with BOM) or xlsx")] = "csv",
 ) -> Response:
     """The filtered cases as a CSV or XLSX file with Chinese headers (masked for viewers)."""
-    content = case_export.export_cases(conn, found, format,
-                                       masked=not principal.sees_personal_data)
+    content = case_export.export_cases(conn, found, format, masked=not principal.sees_personal_data)
     name = case_export.file_name(format)
     chinese = name.replace("cases", "案件清单", 1)
-    return Response(content, media_type=case_export.FORMATS[format], headers={
-        "Content-Disposition": f'attachment; filename="{name}"; '
-                               f"filename*=UTF-8''{quote(chinese)}"})
+    return Response(
+        content,
+        media_type=case_export.FORMATS[format],
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"; '
+            f"filename*=UTF-8''{quote(chinese)}"
+        },
+    )

@@ -24,11 +24,16 @@ from geogrid.errors import InvalidInputError
 
 router = APIRouter(tags=["cases"])
 
-CASE_EXAMPLE = {"category": "E0102", "description": "路口垃圾堆放两天无人清理",
-                "lon": 117.3338, "lat": 31.8717, "crs": "gcj02", "channel": "hotline",
-                "reporter": {"name": "张三", "phone": "13812340000"},
-                "photos": ["https://example.org/photo/1.jpg"]}
-
+CASE_EXAMPLE = {
+    "category": "E0102",
+    "description": "路口垃圾堆放两天无人清理",
+    "lon": 117.3338,
+    "lat": 31.8717,
+    "crs": "gcj02",
+    "channel": "hotline",
+    "reporter": {"name": "张三", "phone": "13812340000"},
+    "photos": ["https://example.org/photo/1.jpg"],
+}
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -41,33 +46,54 @@ def case_body(case: Case, principal: Principal) -> dict[str, Any]:
         case = case.masked()
     grid = case.grid
     return {
-        "id": case.id, "status": case.status, "status_zh": STATUS_ZH[case.status],
+        "id": case.id,
+        "status": case.status,
+        "status_zh": STATUS_ZH[case.status],
         "held_from": case.held_from,
         "next": sorted(legal_moves(case.status, case.held_from)),
-        "category": {"code": case.category.code, "name": case.category.name,
-                     "type": case.category.type, "major_name": case.category.major_name,
-                     "handling_hours": case.category.handling_hours},
-        "description": case.description, "channel": case.channel,
+        "category": {
+            "code": case.category.code,
+            "name": case.category.name,
+            "type": case.category.type,
+            "major_name": case.category.major_name,
+            "handling_hours": case.category.handling_hours,
+        },
+        "description": case.description,
+        "channel": case.channel,
         "channel_zh": cases.CHANNELS.get(case.channel, case.channel),
         "reporter": {"name": case.reporter.name, "phone": case.reporter.phone},
-        "address": case.address, "photos": list(case.photos),
+        "address": case.address,
+        "photos": list(case.photos),
         "location": {"lon": case.lon, "lat": case.lat, "crs": "cgcs2000"},
-        "input": case.input, "compound_id": case.compound_id,
+        "input": case.input,
+        "compound_id": case.compound_id,
         "grid": {
-            "code": grid.code, "name": grid.name, "kind": grid.kind,
+            "code": grid.code,
+            "name": grid.name,
+            "kind": grid.kind,
             "community": {"code": grid.community.code, "name": grid.community.name},
             "street": {"code": grid.street.code, "name": grid.street.name},
             "leader": {"name": grid.leader.name, "phone": grid.leader.phone},
-            "party_branch": {"name": grid.party_branch,
-                             "secretary": {"name": grid.party_secretary.name,
-                                           "phone": grid.party_secretary.phone}},
+            "party_branch": {
+                "name": grid.party_branch,
+                "secretary": {
+                    "name": grid.party_secretary.name,
+                    "phone": grid.party_secretary.phone,
+                },
+            },
         },
-        "release": case.release, "routed_by": case.routed_by, "flags": list(case.flags),
+        "release": case.release,
+        "routed_by": case.routed_by,
+        "flags": list(case.flags),
         "flags_zh": [FLAG_ZH.get(f, f) for f in case.flags],
-        "created_at": _time(case.created_at), "created_by": case.created_by,
-        "accepted_at": _time(case.accepted_at), "dispatched_at": _time(case.dispatched_at),
-        "closed_at": _time(case.closed_at), "due_at": _time(case.due_at),
-        "overdue": case.overdue, "held_hours": case.held_hours,
+        "created_at": _time(case.created_at),
+        "created_by": case.created_by,
+        "accepted_at": _time(case.accepted_at),
+        "dispatched_at": _time(case.dispatched_at),
+        "closed_at": _time(case.closed_at),
+        "due_at": _time(case.due_at),
+        "overdue": case.overdue,
+        "held_hours": case.held_hours,
         "events": [{**e, "at": _time(e["at"])} for e in case.events],
     }
 
@@ -81,31 +107,49 @@ def case_categories(request: Request) -> Response:
     """The case category catalogue (GB/T 30428 style): event and component classes."""
     with request.app.state.engine.connect() as conn:
         found = list_categories(conn)
-    return json_response([{"code": c.code, "name": c.name, "type": c.type,
-                           "type_zh": TYPE_ZH[c.type], "major_code": c.major_code,
-                           "major_name": c.major_name, "handling_hours": c.handling_hours}
-                          for c in found])
+    return json_response(
+        [
+            {
+                "code": c.code,
+                "name": c.name,
+                "type": c.type,
+                "type_zh": TYPE_ZH[c.type],
+                "major_code": c.major_code,
+                "major_name": c.major_name,
+                "handling_hours": c.handling_hours,
+            }
+            for c in found
+        ]
+    )
 
 
-@router.post("/v1/cases", status_code=201, dependencies=[require(Role.dispatcher)],
-             responses=problems(409))
+@router.post(
+    "/v1/cases", status_code=201, dependencies=[require(Role.dispatcher)], responses=problems(409)
+)
 def create_case(
-    request: Request, principal: PrincipalDep, snapshots: SnapshotsDep,
+    request: Request,
+    principal: PrincipalDep,
+    snapshots: SnapshotsDep,
     case_settings: CaseSettingsDep,
     body: Annotated[dict[str, Any], Body(examples=[CASE_EXAMPLE])],
-    idempotency_key: Annotated[str | None, Header(
-        description="Retries with the same key create the case once")] = None,
+    idempotency_key: Annotated[
+        str | None, Header(description="Retries with the same key create the case once")
+    ] = None,
 ) -> Response:
     """Report a case: it is routed to one grid at once (point in any crs, or an address)."""
     report = CaseReport.from_mapping(body)
     case, replayed = cases.submit_case(
-        request.app.state.engine, snapshots.current(), report, _actor(principal),
-        case_settings, idempotency_key)
+        request.app.state.engine,
+        snapshots.current(),
+        report,
+        _actor(principal),
+        case_settings,
+        idempotency_key,
+    )
     headers = {"Location": f"/v1/cases/{case.id}"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     return json_response(case_body(case, principal), 201, headers)
-
 
 
 @router.get("/v1/cases/{case_id}")
@@ -116,10 +160,15 @@ def read_case(request: Request, principal: PrincipalDep, case_id: int) -> Respon
     return json_response(case_body(case, principal))
 
 
-@router.post("/v1/cases/{case_id}/transitions", dependencies=[require(Role.dispatcher)],
-             responses=problems(409))
+@router.post(
+    "/v1/cases/{case_id}/transitions",
+    dependencies=[require(Role.dispatcher)],
+    responses=problems(409),
+)
 def transition_case(
-    request: Request, principal: PrincipalDep, case_id: int,
+    request: Request,
+    principal: PrincipalDep,
+    case_id: int,
     body: Annotated[dict[str, Any], Body(examples=[{"to": "accepted", "note": "立案"}])],
 ) -> Response:
     """Move a case to its next status; an illegal move is refused with 409."""
@@ -133,12 +182,16 @@ def transition_case(
     return json_response(case_body(case, principal))
 
 
-@router.post("/v1/cases/{case_id}/reroute", dependencies=[require(Role.dispatcher)],
-             responses=problems(409))
+@router.post(
+    "/v1/cases/{case_id}/reroute", dependencies=[require(Role.dispatcher)], responses=problems(409)
+)
 def reroute_case(
-    request: Request, principal: PrincipalDep, case_id: int,
-    body: Annotated[dict[str, Any], Body(examples=[{"grid": "340102006004002",
-                                                    "reason": "现场核实属隔壁网格"}])],
+    request: Request,
+    principal: PrincipalDep,
+    case_id: int,
+    body: Annotated[
+        dict[str, Any], Body(examples=[{"grid": "340102006004002", "reason": "现场核实属隔壁网格"}])
+    ],
 ) -> Response:
     """Send a case to another grid, with a reason; later releases never override it."""
     grid, reason = body.get("grid"), body.get("reason") or ""

@@ -55,19 +55,36 @@ def geojson(model: BaseModel) -> GeoJSONResponse:
     return GeoJSONResponse(model.model_dump_json())
 
 
-CrsQuery = Annotated[str, Query(
-    description="Coordinate system of the answer and of bbox: wgs84, cgcs2000, gcj02 "
-                "(AMap, Tencent, WeChat) or bd09 (Baidu)")]
-BBoxQuery = Annotated[str | None, Query(
-    description="minlon,minlat,maxlon,maxlat in crs: only features that intersect it",
-    examples=["117.33,31.86,117.37,31.89"])]
-LimitQuery = Annotated[int, Query(
-    ge=1, description=f"Page size (default {features.DEFAULT_LIMIT}); values above "
-                      f"{features.MAX_LIMIT} are clamped to it, and the answer says so")]
-CodeAfterQuery = Annotated[str | None, Query(
-    description="Continue after this code; follow the page's next link rather than set it")]
-IdAfterQuery = Annotated[int | None, Query(
-    description="Continue after this id; follow the page's next link rather than set it")]
+CrsQuery = Annotated[
+    str,
+    Query(
+        description="Coordinate system of the answer and of bbox: wgs84, cgcs2000, gcj02 "
+        "(AMap, Tencent, WeChat) or bd09 (Baidu)"
+    ),
+]
+BBoxQuery = Annotated[
+    str | None,
+    Query(
+        description="minlon,minlat,maxlon,maxlat in crs: only features that intersect it",
+        examples=["117.33,31.86,117.37,31.89"],
+    ),
+]
+LimitQuery = Annotated[
+    int,
+    Query(
+        ge=1,
+        description=f"Page size (default {features.DEFAULT_LIMIT}); values above "
+        f"{features.MAX_LIMIT} are clamped to it, and the answer says so",
+    ),
+]
+CodeAfterQuery = Annotated[
+    str | None,
+    Query(description="Continue after this code; follow the page's next link rather than set it"),
+]
+IdAfterQuery = Annotated[
+    int | None,
+    Query(description="Continue after this id; follow the page's next link rather than set it"),
+]
 CommunityQuery = Annotated[str | None, Query(description="Community code (12 digits)")]
 ReleaseQuery = Annotated[int | None, Query(ge=1, description="Boundary release; default current")]
 
@@ -85,9 +102,14 @@ def page_links(request: Request, page: features.Page[Any]) -> list[Link]:
 
 def page_members(request: Request, page: features.Page[Any]) -> dict[str, Any]:
     """The members every collection answer has besides its features."""
-    return {"numberMatched": page.number_matched, "numberReturned": len(page.items),
-            "limit": page.limit, "limit_requested": page.limit_requested, "crs": page.crs,
-            "links": page_links(request, page)}
+    return {
+        "numberMatched": page.number_matched,
+        "numberReturned": len(page.items),
+        "limit": page.limit,
+        "limit_requested": page.limit_requested,
+        "crs": page.crs,
+        "links": page_links(request, page),
+    }
 
 
 def geometry(geom: BaseGeometry) -> dict[str, Any]:
@@ -100,75 +122,164 @@ def unit_ref(unit: Unit | None) -> UnitRef | None:
 
 
 @router.get("/streets", response_model=StreetCollection)
-def list_streets(request: Request, conn: ConnDep, bbox: BBoxQuery = None,
-                 crs: CrsQuery = "wgs84", limit: LimitQuery = features.DEFAULT_LIMIT,
-                 after: CodeAfterQuery = None) -> Response:
+def list_streets(
+    request: Request,
+    conn: ConnDep,
+    bbox: BBoxQuery = None,
+    crs: CrsQuery = "wgs84",
+    limit: LimitQuery = features.DEFAULT_LIMIT,
+    after: CodeAfterQuery = None,
+) -> Response:
     """Streets, towns and development zones as a GeoJSON FeatureCollection, paged by code."""
     page = features.streets(conn, bbox=bbox, crs=crs, limit=limit, after=after)
-    return geojson(StreetCollection(**page_members(request, page), features=[
-        StreetFeature(id=s.code, geometry=geometry(s.geometry), properties=StreetProperties(
-            code=s.code, name=s.name, kind=s.kind,  # type: ignore[arg-type]
-            district_code=s.district_code))
-        for s in page.items]))
+    return geojson(
+        StreetCollection(
+            **page_members(request, page),
+            features=[
+                StreetFeature(
+                    id=s.code,
+                    geometry=geometry(s.geometry),
+                    properties=StreetProperties(
+                        code=s.code,
+                        name=s.name,
+                        kind=s.kind,  # type: ignore[arg-type]
+                        district_code=s.district_code,
+                    ),
+                )
+                for s in page.items
+            ],
+        )
+    )
 
 
 @router.get("/communities", response_model=CommunityCollection)
-def list_communities(request: Request, conn: ConnDep,
-                     street: Annotated[str | None, Query(description="Street code (9 digits)")]
-                     = None,
-                     bbox: BBoxQuery = None, crs: CrsQuery = "wgs84",
-                     limit: LimitQuery = features.DEFAULT_LIMIT, after: CodeAfterQuery = None
-                     ) -> Response:
+def list_communities(
+    request: Request,
+    conn: ConnDep,
+    street: Annotated[str | None, Query(description="Street code (9 digits)")] = None,
+    bbox: BBoxQuery = None,
+    crs: CrsQuery = "wgs84",
+    limit: LimitQuery = features.DEFAULT_LIMIT,
+    after: CodeAfterQuery = None,
+) -> Response:
     """Communities as a GeoJSON FeatureCollection, paged by code, optionally of one street."""
-    page = features.communities(conn, street=street, bbox=bbox, crs=crs, limit=limit,
-                                after=after)
-    return geojson(CommunityCollection(**page_members(request, page), features=[
-        CommunityFeature(id=c.code, geometry=geometry(c.geometry), properties=CommunityProperties(
-            code=c.code, name=c.name, street=UnitRef(code=c.street.code, name=c.street.name)))
-        for c in page.items]))
+    page = features.communities(conn, street=street, bbox=bbox, crs=crs, limit=limit, after=after)
+    return geojson(
+        CommunityCollection(
+            **page_members(request, page),
+            features=[
+                CommunityFeature(
+                    id=c.code,
+                    geometry=geometry(c.geometry),
+                    properties=CommunityProperties(
+                        code=c.code,
+                        name=c.name,
+                        street=UnitRef(code=c.street.code, name=c.street.name),
+                    ),
+                )
+                for c in page.items
+            ],
+        )
+    )
 
 
 @router.get("/stations", response_model=StationCollection)
-def list_stations(request: Request, conn: ConnDep,
-                  kind: Annotated[str | None, Query(
-                      description=f"One of {', '.join(features.STATION_KINDS)}")] = None,
-                  community: CommunityQuery = None, bbox: BBoxQuery = None,
-                  crs: CrsQuery = "wgs84", limit: LimitQuery = features.DEFAULT_LIMIT,
-                  after: IdAfterQuery = None) -> Response:
+def list_stations(
+    request: Request,
+    conn: ConnDep,
+    kind: Annotated[
+        str | None, Query(description=f"One of {', '.join(features.STATION_KINDS)}")
+    ] = None,
+    community: CommunityQuery = None,
+    bbox: BBoxQuery = None,
+    crs: CrsQuery = "wgs84",
+    limit: LimitQuery = features.DEFAULT_LIMIT,
+    after: IdAfterQuery = None,
+) -> Response:
     """Service stations as a GeoJSON FeatureCollection of points, paged by id."""
-    page = features.stations(conn, kind=kind, community=community, bbox=bbox, crs=crs,
-                             limit=limit, after=after)
-    return geojson(StationCollection(**page_members(request, page), features=[
-        StationFeature(id=s.id, geometry=geometry(s.geometry), properties=StationProperties(
-            id=s.id, name=s.name, kind=s.kind,  # type: ignore[arg-type]
-            community=unit_ref(s.community), opening_hours=s.opening_hours, address=s.address))
-        for s in page.items]))
+    page = features.stations(
+        conn, kind=kind, community=community, bbox=bbox, crs=crs, limit=limit, after=after
+    )
+    return geojson(
+        StationCollection(
+            **page_members(request, page),
+            features=[
+                StationFeature(
+                    id=s.id,
+                    geometry=geometry(s.geometry),
+                    properties=StationProperties(
+                        id=s.id,
+                        name=s.name,
+                        kind=s.kind,  # type: ignore[arg-type]
+                        community=unit_ref(s.community),
+                        opening_hours=s.opening_hours,
+                        address=s.address,
+                    ),
+                )
+                for s in page.items
+            ],
+        )
+    )
 
 
 @router.get("/compounds", response_model=CompoundCollection)
-def list_compounds(request: Request, conn: ConnDep,
-                   kind: Annotated[str | None, Query(
-                       description=f"One of {', '.join(features.COMPOUND_KINDS)}")] = None,
-                   smart_safe: Annotated[bool | None, Query(
-                       description="Only smart safe compounds (true) or only the others")]
-                   = None,
-                   three_no: Annotated[bool | None, Query(
-                       description="Only three-no compounds (true) or only the others")] = None,
-                   community: Annotated[str | None, Query(
-                       description="Community code (12 digits) of the grid holding the "
-                                   "compound's point")] = None,
-                   release: ReleaseQuery = None, bbox: BBoxQuery = None,
-                   crs: CrsQuery = "wgs84", limit: LimitQuery = features.DEFAULT_LIMIT,
-                   after: IdAfterQuery = None) -> Response:
+def list_compounds(
+    request: Request,
+    conn: ConnDep,
+    kind: Annotated[
+        str | None, Query(description=f"One of {', '.join(features.COMPOUND_KINDS)}")
+    ] = None,
+    smart_safe: Annotated[
+        bool | None, Query(description="Only smart safe compounds (true) or only the others")
+    ] = None,
+    three_no: Annotated[
+        bool | None, Query(description="Only three-no compounds (true) or only the others")
+    ] = None,
+    community: Annotated[
+        str | None,
+        Query(description="Community code (12 digits) of the grid holding the compound's point"),
+    ] = None,
+    release: ReleaseQuery = None,
+    bbox: BBoxQuery = None,
+    crs: CrsQuery = "wgs84",
+    limit: LimitQuery = features.DEFAULT_LIMIT,
+    after: IdAfterQuery = None,
+) -> Response:
     """Compounds as a GeoJSON FeatureCollection, paged by id, each with its grid."""
-    page = features.compounds(conn, kind=kind, smart_safe=smart_safe, three_no=three_no,
-                              community=community, release=release, bbox=bbox, crs=crs,
-                              limit=limit, after=after)
+    page = features.compounds(
+        conn,
+        kind=kind,
+        smart_safe=smart_safe,
+        three_no=three_no,
+        community=community,
+        release=release,
+        bbox=bbox,
+        crs=crs,
+        limit=limit,
+        after=after,
+    )
     assert page.release is not None
-    return geojson(CompoundCollection(**page_members(request, page), release=page.release,
-                                      features=[
-        CompoundFeature(id=c.id, geometry=geometry(c.geometry), properties=CompoundProperties(
-            id=c.id, name=c.name, kind=c.kind,  # type: ignore[arg-type]
-            households=c.households, population=c.population, smart_safe=c.smart_safe,
-            three_no=c.three_no, grid=unit_ref(c.grid), community=unit_ref(c.community)))
-        for c in page.items]))
+    return geojson(
+        CompoundCollection(
+            **page_members(request, page),
+            release=page.release,
+            features=[
+                CompoundFeature(
+                    id=c.id,
+                    geometry=geometry(c.geometry),
+                    properties=CompoundProperties(
+                        id=c.id,
+                        name=c.name,
+                        kind=c.kind,  # type: ignore[arg-type]
+                        households=c.households,
+                        population=c.population,
+                        smart_safe=c.smart_safe,
+                        three_no=c.three_no,
+                        grid=unit_ref(c.grid),
+                        community=unit_ref(c.community),
+                    ),
+                )
+                for c in page.items
+            ],
+        )
+    )

@@ -38,7 +38,8 @@ class CoverageKindMethod(BaseModel):
 
 class CoverageMethodInfo(BaseModel):
     source: Literal["stored", "drawn"] = Field(
-        description="stored service areas, or circles drawn for this request (detour_factor)")
+        description="stored service areas, or circles drawn for this request (detour_factor)"
+    )
     method: str = Field(description='"circle", "network", or "mixed" when kinds differ')
     minutes: int
     distance_m: float | None = Field(description="walking distance of the tier (m)")
@@ -138,34 +139,60 @@ class H3Answer(_Answer):
 def read_coverage(
     request: Request,
     conn: ConnDep,
-    minutes: Annotated[int, Query(description="Walking-time tier: 5, 10 or 15",
-                                  json_schema_extra={"enum": list(coverage.TIERS)})] = 15,
-    level: Annotated[str, Query(description="Units reported",
-                                json_schema_extra={"enum": list(coverage.LEVELS)})]
-    = "district",
+    minutes: Annotated[
+        int,
+        Query(
+            description="Walking-time tier: 5, 10 or 15",
+            json_schema_extra={"enum": list(coverage.TIERS)},
+        ),
+    ] = 15,
+    level: Annotated[
+        str, Query(description="Units reported", json_schema_extra={"enum": list(coverage.LEVELS)})
+    ] = "district",
     code: Annotated[str | None, Query(description="Only this unit of the level")] = None,
-    kind: Annotated[str | None, Query(
-        description=f"Station kinds counted, comma-separated: {', '.join(STATION_KINDS)}; "
-                    "default all")] = None,
-    detour_factor: Annotated[float | None, Query(
-        ge=coverage.DETOUR_FACTOR_RANGE[0], le=coverage.DETOUR_FACTOR_RANGE[1],
-        description="Draw circles of walking distance / this factor instead of using the "
-                    "stored service areas")] = None,
-    release: Annotated[int | None, Query(ge=1, description="Boundary release; default current")]
-    = None,
-    output: Annotated[str, Query(alias="format", description="json, geojson (gap polygons) or "
-                                 "h3 (households per H3 cell)",
-                                 json_schema_extra={"enum": list(FORMATS)})] = "json",
+    kind: Annotated[
+        str | None,
+        Query(
+            description=f"Station kinds counted, comma-separated: {', '.join(STATION_KINDS)}; "
+            "default all"
+        ),
+    ] = None,
+    detour_factor: Annotated[
+        float | None,
+        Query(
+            ge=coverage.DETOUR_FACTOR_RANGE[0],
+            le=coverage.DETOUR_FACTOR_RANGE[1],
+            description="Draw circles of walking distance / this factor instead of using the "
+            "stored service areas",
+        ),
+    ] = None,
+    release: Annotated[
+        int | None, Query(ge=1, description="Boundary release; default current")
+    ] = None,
+    output: Annotated[
+        str,
+        Query(
+            alias="format",
+            description="json, geojson (gap polygons) or h3 (households per H3 cell)",
+            json_schema_extra={"enum": list(FORMATS)},
+        ),
+    ] = "json",
     res: Annotated[int, Query(ge=0, le=15, description="H3 resolution (format=h3)")] = 9,
 ) -> CoverageAnswer | GapCollection | H3Answer:
     """What the 5/10/15-minute service areas leave out, per district, street, community or grid."""
     if output not in FORMATS:
-        raise InvalidInputError(f'format was "{output}" but must be one of {", ".join(FORMATS)}',
-                                zh=f"格式“{output}”无效：应为 json、geojson 或 h3")
+        raise InvalidInputError(
+            f'format was "{output}" but must be one of {", ".join(FORMATS)}',
+            zh=f"格式“{output}”无效：应为 json、geojson 或 h3",
+        )
     params: dict[str, Any] = {
-        "minutes": minutes, "level": level, "code": code,
-        "kinds": None if kind is None else kind.split(","), "detour_factor": detour_factor,
-        "release": release, "settings": request.app.state.settings.service_areas,
+        "minutes": minutes,
+        "level": level,
+        "code": code,
+        "kinds": None if kind is None else kind.split(","),
+        "detour_factor": detour_factor,
+        "release": release,
+        "settings": request.app.state.settings.service_areas,
     }
     if output == "h3":
         return _h3(coverage.coverage_h3(conn, resolution=res, **params))
@@ -176,57 +203,101 @@ def read_coverage(
 def _method(method: coverage.CoverageMethod) -> CoverageMethodInfo:
     return CoverageMethodInfo(
         source=method.source,  # type: ignore[arg-type]
-        method=method.method, minutes=method.minutes, distance_m=method.distance_m,
+        method=method.method,
+        minutes=method.minutes,
+        distance_m=method.distance_m,
         detour_factor=method.detour_factor,
         detour_factors={k.kind: k.detour_factor for k in method.kinds},
         walking_speed_m_per_min=method.walking_speed_m_per_min,
-        kinds=[CoverageKindMethod(kind=k.kind, method=k.method, distance_m=k.distance_m,
-                                  detour_factor=k.detour_factor, radius_m=k.radius_m,
-                                  stations=k.stations) for k in method.kinds],
+        kinds=[
+            CoverageKindMethod(
+                kind=k.kind,
+                method=k.method,
+                distance_m=k.distance_m,
+                detour_factor=k.detour_factor,
+                radius_m=k.radius_m,
+                stations=k.stations,
+            )
+            for k in method.kinds
+        ],
     )
 
 
 def _header(found: coverage.CoverageReport | coverage.H3Coverage) -> dict[str, Any]:
-    return {"release": found.release, "minutes": found.minutes, "level": found.level,
-            "code": found.code, "kinds": list(found.kinds), "method": _method(found.method)}
+    return {
+        "release": found.release,
+        "minutes": found.minutes,
+        "level": found.level,
+        "code": found.code,
+        "kinds": list(found.kinds),
+        "method": _method(found.method),
+    }
 
 
 def _counts(tally: coverage.Tally) -> tuple[CoverageCounts, CoverageHouseholds]:
-    return (CoverageCounts(covered=tally.compounds_covered, uncovered=tally.compounds_uncovered),
-            CoverageHouseholds(covered=tally.households_covered,
-                               uncovered=tally.households_uncovered,
-                               covered_share=tally.households_covered_share))
+    return (
+        CoverageCounts(covered=tally.compounds_covered, uncovered=tally.compounds_uncovered),
+        CoverageHouseholds(
+            covered=tally.households_covered,
+            uncovered=tally.households_uncovered,
+            covered_share=tally.households_covered_share,
+        ),
+    )
 
 
 def _report(report: coverage.CoverageReport) -> CoverageAnswer:
     units = []
     for unit in report.units:
         compounds, households = _counts(unit.tally)
-        units.append(CoverageUnit(
-            code=unit.code, name=unit.name, area_m2=unit.area_m2,
-            covered_area_m2=unit.covered_area_m2, gap_area_m2=unit.gap_area_m2,
-            covered_share=unit.covered_share, compounds=compounds, households=households,
-            uncovered_compounds=[UncoveredCompound(id=c.id, name=c.name, households=c.households)
-                                 for c in unit.uncovered_compounds]))
+        units.append(
+            CoverageUnit(
+                code=unit.code,
+                name=unit.name,
+                area_m2=unit.area_m2,
+                covered_area_m2=unit.covered_area_m2,
+                gap_area_m2=unit.gap_area_m2,
+                covered_share=unit.covered_share,
+                compounds=compounds,
+                households=households,
+                uncovered_compounds=[
+                    UncoveredCompound(id=c.id, name=c.name, households=c.households)
+                    for c in unit.uncovered_compounds
+                ],
+            )
+        )
     compounds, households = _counts(report.tally)
     area = report.area_m2
     totals = CoverageTotals(
-        units=len(units), area_m2=area, covered_area_m2=report.covered_area_m2,
-        covered_share=report.covered_area_m2 / area if area else 0.0, compounds=compounds,
-        households=households, compounds_outside=report.compounds_outside)
+        units=len(units),
+        area_m2=area,
+        covered_area_m2=report.covered_area_m2,
+        covered_share=report.covered_area_m2 / area if area else 0.0,
+        compounds=compounds,
+        households=households,
+        compounds_outside=report.compounds_outside,
+    )
     return CoverageAnswer(**_header(report), units=units, totals=totals)
 
 
 def _gaps(report: coverage.CoverageReport) -> GapCollection:
     features = [
-        GapFeature(id=unit.code, geometry=shapely.geometry.mapping(unit.gap),
-                   properties=GapProperties(
-                       code=unit.code, name=unit.name, level=report.level, area_m2=unit.area_m2,
-                       covered_area_m2=unit.covered_area_m2, gap_area_m2=unit.gap_area_m2,
-                       covered_share=unit.covered_share,
-                       compounds_uncovered=unit.tally.compounds_uncovered,
-                       households_uncovered=unit.tally.households_uncovered))
-        for unit in report.units if not unit.gap.is_empty
+        GapFeature(
+            id=unit.code,
+            geometry=shapely.geometry.mapping(unit.gap),
+            properties=GapProperties(
+                code=unit.code,
+                name=unit.name,
+                level=report.level,
+                area_m2=unit.area_m2,
+                covered_area_m2=unit.covered_area_m2,
+                gap_area_m2=unit.gap_area_m2,
+                covered_share=unit.covered_share,
+                compounds_uncovered=unit.tally.compounds_uncovered,
+                households_uncovered=unit.tally.households_uncovered,
+            ),
+        )
+        for unit in report.units
+        if not unit.gap.is_empty
     ]
     return GapCollection(**_header(report), features=features)
 
@@ -239,6 +310,9 @@ def _h3(found: coverage.H3Coverage) -> H3Answer:
         cells.append(H3CellCoverage(cell=cell.cell, compounds=compounds, households=households))
         total = total + cell.tally
     compounds, households = _counts(total)
-    return H3Answer(**_header(found), resolution=found.resolution, cells=cells,
-                    totals=H3Totals(cells=len(cells), compounds=compounds,
-                                    households=households))
+    return H3Answer(
+        **_header(found),
+        resolution=found.resolution,
+        cells=cells,
+        totals=H3Totals(cells=len(cells), compounds=compounds, households=households),
+    )

@@ -46,15 +46,18 @@ def grid_feature(grid: Grid, principal: Principal) -> GridFeature:
         id=grid.code,
         geometry=geometry(grid.geometry),
         properties=GridProperties(
-            code=grid.code, name=grid.name, kind=grid.kind,  # type: ignore[arg-type]
+            code=grid.code,
+            name=grid.name,
+            kind=grid.kind,  # type: ignore[arg-type]
             dedicated_unit_name=grid.dedicated_unit_name,
             dedicated_unit_type=grid.dedicated_unit_type,
             community=UnitRef(code=grid.community.code, name=grid.community.name),
             street=UnitRef(code=grid.street.code, name=grid.street.name),
             leader=Person(name=grid.leader.name, phone=grid.leader.phone),
             party_branch=grid.party_branch,
-            party_secretary=Person(name=grid.party_secretary.name,
-                                   phone=grid.party_secretary.phone),
+            party_secretary=Person(
+                name=grid.party_secretary.name, phone=grid.party_secretary.phone
+            ),
             release=grid.release,
         ),
     )
@@ -75,11 +78,25 @@ def list_grids(
     after: CodeAfterQuery = None,
 ) -> Response:
     """The grids of a release as a GeoJSON FeatureCollection, paged by code, people masked."""
-    page = features.grids(conn, community=community, street=street, kind=kind, release=release,
-                          bbox=bbox, crs=crs, limit=limit, after=after)
+    page = features.grids(
+        conn,
+        community=community,
+        street=street,
+        kind=kind,
+        release=release,
+        bbox=bbox,
+        crs=crs,
+        limit=limit,
+        after=after,
+    )
     assert page.release is not None
-    return geojson(GridCollection(**page_members(request, page), release=page.release,
-                                  features=[grid_feature(g, principal) for g in page.items]))
+    return geojson(
+        GridCollection(
+            **page_members(request, page),
+            release=page.release,
+            features=[grid_feature(g, principal) for g in page.items],
+        )
+    )
 
 
 @router.get("/grids/{code}", response_model=GridDetail)
@@ -89,9 +106,15 @@ def read_grid(
     principal: PrincipalDep,
     release: ReleaseQuery = None,
     crs: CrsQuery = "wgs84",
-    simplify: Annotated[float, Query(
-        ge=0, le=10_000, description="Simplify the boundary by this many metres "
-        "(topology-preserving, in EPSG:4548); 0 keeps every vertex")] = 0.0,
+    simplify: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=10_000,
+            description="Simplify the boundary by this many metres "
+            "(topology-preserving, in EPSG:4548); 0 keeps every vertex",
+        ),
+    ] = 0.0,
 ) -> Response:
     """One grid as a GeoJSON Feature with its community, street and people (masked for viewers)."""
     name = output_crs(crs)
@@ -110,8 +133,14 @@ def read_tiling(
     """The invariant check of a release: gaps, overlaps, spills and invalid grids as GeoJSON."""
     check = features.tiling_check(conn, release)
     found = features.violation_features(check, crs)
-    return geojson(TilingReport(
-        release=check.release, valid=check.valid, violations=len(check.violations),
-        crs=output_crs(crs),
-        features=ViolationCollection(features=[ViolationFeature.model_validate(f)
-                                               for f in found])))
+    return geojson(
+        TilingReport(
+            release=check.release,
+            valid=check.valid,
+            violations=len(check.violations),
+            crs=output_crs(crs),
+            features=ViolationCollection(
+                features=[ViolationFeature.model_validate(f) for f in found]
+            ),
+        )
+    )

@@ -15,7 +15,13 @@ router = APIRouter(prefix="/v1/keys", tags=["keys"], dependencies=[require(Role.
 @router.get("")
 def list_keys(conn: ConnDep) -> list[KeyInfo]:
     """Every API key (names, roles, prefixes; never the secrets)."""
-    return [KeyInfo(name=k.name, role=k.role.name, prefix=k.prefix,
-                    created_at=k.created_at.isoformat(),
-                    revoked_at=None if k.revoked_at is None else k.revoked_at.isoformat())
-            for k in keys.list_keys(conn)]
+    return [
+        KeyInfo(
+            name=k.name,
+            role=k.role.name,
+            prefix=k.prefix,
+            created_at=k.created_at.isoformat(),
+            revoked_at=None if k.revoked_at is None else k.revoked_at.isoformat(),
+        )
+        for k in keys.list_keys(conn)
+    ]

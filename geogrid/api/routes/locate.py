@@ -28,26 +28,33 @@ CRS_DOC = "wgs84, cgcs2000, gcj02 (AMap/Tencent/WeChat) or bd09 (Baidu)"
 BINARY = "application/octet-stream"
 
 
-
 def _answer(found: PointAnswer, principal: Principal) -> dict[str, Any]:
     grid = found.grid
     body: dict[str, Any] = {"grid": None}
     if grid is not None:
         show = principal.sees_personal_data
         body["grid"] = {
-            "code": grid.code, "name": grid.name, "kind": grid.kind,
+            "code": grid.code,
+            "name": grid.name,
+            "kind": grid.kind,
             "community": {"code": grid.community_code, "name": grid.community_name},
             "street": {"code": grid.street_code, "name": grid.street_name},
-            "leader": {"name": grid.leader_name if show else mask_name(grid.leader_name),
-                       "phone": grid.leader_phone if show else mask_phone(grid.leader_phone)},
+            "leader": {
+                "name": grid.leader_name if show else mask_name(grid.leader_name),
+                "phone": grid.leader_phone if show else mask_phone(grid.leader_phone),
+            },
         }
     body["on_boundary"] = found.on_boundary
     body["candidates"] = list(found.candidates)
     body["boundary_distance_m"] = found.boundary_distance_m
-    body["compound"] = (None if found.compound is None
-                        else {"id": found.compound[0], "name": found.compound[1]})
-    body["nearest"] = (None if found.nearest is None
-                       else {"code": found.nearest[0], "distance_m": found.nearest[1]})
+    body["compound"] = (
+        None if found.compound is None else {"id": found.compound[0], "name": found.compound[1]}
+    )
+    body["nearest"] = (
+        None
+        if found.nearest is None
+        else {"code": found.nearest[0], "distance_m": found.nearest[1]}
+    )
     body["release"] = found.release
     return body
 
@@ -65,8 +72,9 @@ async def locate_one(
     lon: Annotated[float, Query(description="Longitude, in the crs given")],
     lat: Annotated[float, Query(description="Latitude, in the crs given")],
     crs: Annotated[str, Query(description=CRS_DOC)] = "wgs84",
-    at: Annotated[str | None, Query(description="ISO 8601 moment; no offset = Asia/Shanghai")]
-    = None,
+    at: Annotated[
+        str | None, Query(description="ISO 8601 moment; no offset = Asia/Shanghai")
+    ] = None,
 ) -> Response:
     """Which grid holds this point (with its community, street and grid leader)."""
     # The hottest route reads the snapshot store and the caller without FastAPI dependencies:
@@ -77,13 +85,16 @@ async def locate_one(
     return json_response(_answer(locate_point(snapshot, x, y), principal))
 
 
-def _read_points(body: bytes, content_type: str, crs: str | None
-                 ) -> tuple[np.ndarray, np.ndarray, str, np.ndarray | None, str]:
+def _read_points(
+    body: bytes, content_type: str, crs: str | None
+) -> tuple[np.ndarray, np.ndarray, str, np.ndarray | None, str]:
     """Parse a batch: returns lon, lat, crs, ids (CSV only) and the reply format."""
     if content_type.startswith(BINARY):
         if len(body) % 16:
-            raise InvalidInputError(f"a binary batch is pairs of little-endian float64 "
-                                    f"(lon, lat), 16 bytes each; got {len(body)} bytes")
+            raise InvalidInputError(
+                f"a binary batch is pairs of little-endian float64 "
+                f"(lon, lat), 16 bytes each; got {len(body)} bytes"
+            )
         _limit(len(body) // 16)
         pairs = np.frombuffer(body, dtype="<f8").reshape(-1, 2)
         return pairs[:, 0], pairs[:, 1], crs or "wgs84", None, "binary"
@@ -120,20 +131,28 @@ def _read_points(body: bytes, content_type: str, crs: str | None
 
 def _limit(n: int) -> None:
     if n > MAX_POINTS:
-        raise TooLargeError(f"a batch holds at most {MAX_POINTS:,} points; this one has {n:,}",
-                            zh=f"单次最多 {MAX_POINTS:,} 个点，本次 {n:,} 个")
+        raise TooLargeError(
+            f"a batch holds at most {MAX_POINTS:,} points; this one has {n:,}",
+            zh=f"单次最多 {MAX_POINTS:,} 个点，本次 {n:,} 个",
+        )
 
 
-@router.post("", response_model=BatchLocateAnswer, responses={
-    **problems(413),
-    200: {"content": {"text/csv": {}, BINARY: {}}, "description":
-          "JSON, CSV (id,grid,on_boundary) or binary (16 bytes per point: 15-byte ASCII grid "
-          "code, zero bytes when outside, then one byte on_boundary)"}})
+@router.post(
+    "",
+    response_model=BatchLocateAnswer,
+    responses={
+        **problems(413),
+        200: {
+            "content": {"text/csv": {}, BINARY: {}},
+            "description": "JSON, CSV (id,grid,on_boundary) or binary (16 bytes per point: 15-byte ASCII grid "
+            "code, zero bytes when outside, then one byte on_boundary)",
+        },
+    },
+)
 async def locate_many(
     request: Request,
     snapshots: SnapshotsDep,
-    crs: Annotated[str | None, Query(description=CRS_DOC + "; for CSV and binary bodies")]
-    = None,
+    crs: Annotated[str | None, Query(description=CRS_DOC + "; for CSV and binary bodies")] = None,
 ) -> Response:
     """Locate a batch of up to 1,000,000 points, answers in input order."""
     body = await request.body()
@@ -142,8 +161,9 @@ async def locate_many(
     return await run_in_threadpool(_locate_batch, snapshots, body, content_type, crs)
 
 
-def _locate_batch(snapshots: SnapshotsDep, body: bytes, content_type: str, crs: str | None
-                  ) -> Response:
+def _locate_batch(
+    snapshots: SnapshotsDep, body: bytes, content_type: str, crs: str | None
+) -> Response:
     lon, lat, crs_name, ids, reply = _read_points(body, content_type, crs)
     x, y = points_to_storage(lon, lat, crs_name)
     snapshot = snapshots.current()
@@ -162,7 +182,8 @@ def _locate_batch(snapshots: SnapshotsDep, body: bytes, content_type: str, crs: 
         lines = ["id,grid,on_boundary"]
         lines += [f"{i},{c},{f}" for i, c, f in zip(ids, text_codes, flags, strict=True)]  # type: ignore[arg-type]
         return Response("\n".join(lines) + "\n", media_type="text/csv", headers=headers)
-    results = [{"grid": c or None, "on_boundary": b}
-               for c, b in zip(text_codes.tolist(), boundary.tolist(), strict=True)]
+    results = [
+        {"grid": c or None, "on_boundary": b}
+        for c, b in zip(text_codes.tolist(), boundary.tolist(), strict=True)
+    ]
     return json_response({"release": snapshot.release.id, "results": results}, headers=headers)
-

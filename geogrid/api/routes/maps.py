@@ -63,23 +63,32 @@ def _settings() -> MapSettings:
 
 @router.get("/", include_in_schema=False)
 @router.get("/maps/overview")
-def overview_page(request: Request, conn: ConnDep, principal: PrincipalDep,
-                  minutes: Annotated[int, Query(description="Tier of the gaps and heat layer: "
-                                                           "5, 10 or 15")] = 15) -> Response:
+def overview_page(
+    request: Request,
+    conn: ConnDep,
+    principal: PrincipalDep,
+    minutes: Annotated[int, Query(description="Tier of the gaps and heat layer: 5, 10 or 15")] = 15,
+) -> Response:
     """The district map: streets, communities, grids, compounds, stations, circles, gaps."""
     data = mapdata.overview(conn, principal, minutes=minutes)
-    return _html(request, maps.overview_map(
-        data, grid_link=f"{_root(request)}/maps/grids/",
-        tianditu_key=_settings().tianditu_key))
+    return _html(
+        request,
+        maps.overview_map(
+            data, grid_link=f"{_root(request)}/maps/grids/", tianditu_key=_settings().tianditu_key
+        ),
+    )
 
 
 @router.get("/maps/grids/{code}")
-def grid_page(code: str, request: Request, conn: ConnDep, principal: PrincipalDep
-              ) -> Response:
+def grid_page(code: str, request: Request, conn: ConnDep, principal: PrincipalDep) -> Response:
     """One grid with its neighbours, compounds, and the stations whose circles reach it."""
     data = mapdata.grid_view(conn, code, principal)
-    return _html(request, maps.grid_map(data, grid_link=f"{_root(request)}/maps/grids/",
-                                        tianditu_key=_settings().tianditu_key))
+    return _html(
+        request,
+        maps.grid_map(
+            data, grid_link=f"{_root(request)}/maps/grids/", tianditu_key=_settings().tianditu_key
+        ),
+    )
 
 
 @router.get("/maps/coverage")
@@ -87,8 +96,9 @@ def coverage_page(
     request: Request,
     conn: ConnDep,
     minutes: Annotated[int, Query(description="5, 10 or 15")] = 15,
-    kind: Annotated[str | None, Query(description="Station kinds, comma-separated; "
-                                                  "default all")] = None,
+    kind: Annotated[
+        str | None, Query(description="Station kinds, comma-separated; default all")
+    ] = None,
 ) -> Response:
     """Share of households covered per community, with the gap polygons on top."""
     kinds = [k for k in (kind or "").split(",") if k.strip()] or None
@@ -106,9 +116,15 @@ def locate_page(
 ) -> Response:
     """A dispatcher's map: the point's grid and nearest stations; click to move the point."""
     data = mapdata.locate_view(conn, lon, lat, crs)
-    return _html(request, maps.locate_map(data, api_root=_root(request),
-                                          grid_link=f"{_root(request)}/maps/grids/",
-                                          tianditu_key=_settings().tianditu_key))
+    return _html(
+        request,
+        maps.locate_map(
+            data,
+            api_root=_root(request),
+            grid_link=f"{_root(request)}/maps/grids/",
+            tianditu_key=_settings().tianditu_key,
+        ),
+    )
 
 
 @router.get("/maps/cases")
@@ -116,14 +132,17 @@ def cases_page(
     request: Request,
     conn: ConnDep,
     found: FilterDep,
-    resolution: Annotated[int, Query(description="H3 resolution of the heat layer: 8 or 9")]
-    = 8,
+    resolution: Annotated[int, Query(description="H3 resolution of the heat layer: 8 or 9")] = 8,
 ) -> Response:
     """Cases per grid, per H3 cell and as clustered markers, filtered as /v1/cases is."""
     # No reporter data on any map page, whoever asks: the page may be left open on a wall.
     data = mapdata_cases.case_view(conn, found, hex_resolution=resolution)
-    return _html(request, maps.case_map(data, grid_link=f"{_root(request)}/maps/grids/",
-                                        tianditu_key=_settings().tianditu_key))
+    return _html(
+        request,
+        maps.case_map(
+            data, grid_link=f"{_root(request)}/maps/grids/", tianditu_key=_settings().tianditu_key
+        ),
+    )
 
 
 @router.get("/maps/plans/{plan_id}")
@@ -132,12 +151,16 @@ def plan_page(plan_id: int, request: Request, conn: ConnDep) -> Response:
     # No key needed to open (grid outlines and the list of edits); the page's script sends the
     # planner's key its form asks for with every call that needs one (a page load cannot).
     data = mapdata_plans.plan_view(conn, plan_id)
-    return _html(request, maps.plan_map(data, api_root=_root(request),
-                                        tianditu_key=_settings().tianditu_key))
+    return _html(
+        request, maps.plan_map(data, api_root=_root(request), tianditu_key=_settings().tianditu_key)
+    )
 
 
-@router.get("/maps/plans/{plan_id}/layers", response_class=JSONResponse,
-            dependencies=[require(Role.planner)])
+@router.get(
+    "/maps/plans/{plan_id}/layers",
+    response_class=JSONResponse,
+    dependencies=[require(Role.planner)],
+)
 def plan_page_layers(plan_id: int, conn: ConnDep) -> JSONResponse:
     """The plan map's status, edits and touched grids (GeoJSON), redrawn after each change."""
     data = mapdata_plans.plan_view(conn, plan_id, with_base=False)

@@ -20,8 +20,9 @@ async def stations_nearest(
     request: Request,
     lon: Annotated[float, Query(description="Longitude, in the crs given")],
     lat: Annotated[float, Query(description="Latitude, in the crs given")],
-    crs: Annotated[str, Query(description="wgs84, cgcs2000, gcj02 or bd09; answers use it too")]
-    = "wgs84",
+    crs: Annotated[
+        str, Query(description="wgs84, cgcs2000, gcj02 or bd09; answers use it too")
+    ] = "wgs84",
     k: Annotated[int, Query(ge=1, le=50, description="How many stations")] = 3,
     kind: Annotated[str | None, Query(description="Station kinds, comma-separated")] = None,
 ) -> Response:
@@ -35,16 +36,28 @@ async def stations_nearest(
     for near in found:
         s = near.station
         out_lon, out_lat = point_from_storage(s.lon, s.lat, crs)
-        stations.append({
-            "id": s.id, "name": s.name, "kind": s.kind,
-            "lon": round(float(out_lon), 7), "lat": round(float(out_lat), 7),
-            "distance_m": near.distance_m, "walk_minutes": near.walk_minutes,
-            "within_minutes": near.within_minutes, "opening_hours": s.opening_hours,
-        })
-    body = {"stations": stations, "release": snapshot.release.id,
-            "method": {"distance": "straight line, EPSG:4548 metres",
-                       "walking_speed_m_per_min": settings.walking_speed_m_per_min,
-                       "detour_factor": settings.detour_factor,
-                       "detour_factor_by_kind": settings.detour_factor_by_kind,
-                       "within_minutes": "stored 5/10/15-minute service areas covering the point"}}
+        stations.append(
+            {
+                "id": s.id,
+                "name": s.name,
+                "kind": s.kind,
+                "lon": round(float(out_lon), 7),
+                "lat": round(float(out_lat), 7),
+                "distance_m": near.distance_m,
+                "walk_minutes": near.walk_minutes,
+                "within_minutes": near.within_minutes,
+                "opening_hours": s.opening_hours,
+            }
+        )
+    body = {
+        "stations": stations,
+        "release": snapshot.release.id,
+        "method": {
+            "distance": "straight line, EPSG:4548 metres",
+            "walking_speed_m_per_min": settings.walking_speed_m_per_min,
+            "detour_factor": settings.detour_factor,
+            "detour_factor_by_kind": settings.detour_factor_by_kind,
+            "within_minutes": "stored 5/10/15-minute service areas covering the point",
+        },
+    }
     return json_response(body)

@@ -39,13 +39,17 @@ from geogrid.settings import CaseSettings
 log = logging.getLogger("geogrid.api")
 
 
-
 def _format(request: Request) -> str:
     return "xml" if request.url.path.endswith(".xml") else "json"
 
 
-def _answer(request: Request, body: Any, status: int = 200, kind: str | None = None,
-            headers: dict[str, str] | None = None) -> Response:
+def _answer(
+    request: Request,
+    body: Any,
+    status: int = 200,
+    kind: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     """``body`` as JSON or as XML (root and item element from ``kind``), by the path's suffix."""
     fmt = _format(request)
     if fmt == "json":
@@ -55,12 +59,17 @@ def _answer(request: Request, body: Any, status: int = 200, kind: str | None = N
         content = open311.to_xml(root, body, item)
     else:
         content = open311.to_xml(kind or "response", body)
-    return Response(content, status_code=status, headers=headers,
-                    media_type=f"{open311.FORMATS[fmt]}; charset=utf-8")
+    return Response(
+        content,
+        status_code=status,
+        headers=headers,
+        media_type=f"{open311.FORMATS[fmt]}; charset=utf-8",
+    )
 
 
-def _error(request: Request, status: int, description: str,
-           headers: dict[str, str] | None = None) -> Response:
+def _error(
+    request: Request, status: int, description: str, headers: dict[str, str] | None = None
+) -> Response:
     return _answer(request, open311.errors_body(status, description), status, "errors", headers)
 
 
@@ -83,16 +92,22 @@ class Open311Route(APIRoute):
                 retry = {"Retry-After": "5"} if status == 503 else None
                 return _error(request, status, _message(request, exc), retry)
             except RequestValidationError as exc:
-                where = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: "
-                                  f"{e.get('msg')}" for e in exc.errors())
+                where = "; ".join(
+                    f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg')}"
+                    for e in exc.errors()
+                )
                 return _error(request, 400, where)
             except HTTPException as exc:
                 return _error(request, exc.status_code, str(exc.detail))
             except DBAPIError as exc:
                 if database_unreachable(exc):
                     log.warning("database unavailable: %s", exc.__class__.__name__)
-                    return _error(request, 503, "the database is unavailable; retry shortly",
-                                  {"Retry-After": "5"})
+                    return _error(
+                        request,
+                        503,
+                        "the database is unavailable; retry shortly",
+                        {"Retry-After": "5"},
+                    )
                 log.exception("database error")
                 return _error(request, 500, "internal error")
 
@@ -118,8 +133,9 @@ def discovery(request: Request, fmt: str) -> Response:
     with _engine(request).connect() as conn:
         code, name = open311.jurisdiction(conn)
     url = str(request.base_url).rstrip("/") + router.prefix
-    return _answer(request, open311.discovery(url, f"{name} ({code}) 网格化服务管理中心"), 200,
-                   "discovery")
+    return _answer(
+        request, open311.discovery(url, f"{name} ({code}) 网格化服务管理中心"), 200, "discovery"
+    )
 
 
 @router.get("/services.{fmt}")
@@ -133,8 +149,9 @@ def services(request: Request, fmt: str, jurisdiction_id: str | None = None) -> 
 
 
 @router.get("/services/{service_code}.{fmt}")
-def service_definition(request: Request, service_code: str, fmt: str,
-                       jurisdiction_id: str | None = None) -> Response:
+def service_definition(
+    request: Request, service_code: str, fmt: str, jurisdiction_id: str | None = None
+) -> Response:
     """A service's definition (its extra questions: none so far)."""
     _checked_format(fmt)
     with _engine(request).connect() as conn:
@@ -145,29 +162,40 @@ def service_definition(request: Request, service_code: str, fmt: str,
 
 @router.post("/requests.{fmt}", status_code=201)
 async def create_request(
-    request: Request, fmt: str, snapshots: SnapshotsDep, case_settings: CaseSettingsDep,
-    idempotency_key: Annotated[str | None, Header(
-        description="Retries with the same key create the case once")] = None,
+    request: Request,
+    fmt: str,
+    snapshots: SnapshotsDep,
+    case_settings: CaseSettingsDep,
+    idempotency_key: Annotated[
+        str | None, Header(description="Retries with the same key create the case once")
+    ] = None,
 ) -> Response:
     """Report a case (form-encoded, per GeoReport v2); needs a dispatcher api_key."""
     _checked_format(fmt)
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
-    case, replayed = await run_in_threadpool(_submit, request, snapshots, case_settings,
-                                             fields, idempotency_key)
+    case, replayed = await run_in_threadpool(
+        _submit, request, snapshots, case_settings, fields, idempotency_key
+    )
     headers = {"Location": f"{router.prefix}/requests/{case.id}.{fmt}"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     return _answer(request, open311.created_body(case), 201, "requests", headers)
 
 
-def _submit(request: Request, snapshots: Any, case_settings: CaseSettings,
-            form: Mapping[str, str], idempotency_key: str | None) -> tuple[cases.Case, bool]:
+def _submit(
+    request: Request,
+    snapshots: Any,
+    case_settings: CaseSettings,
+    form: Mapping[str, str],
+    idempotency_key: str | None,
+) -> tuple[cases.Case, bool]:
     engine = _engine(request)
     key = form.get("api_key") or _bearer(request)
     if not key:
-        raise AuthenticationError("api_key is required to post a service request",
-                                  zh="提交服务请求需要 api_key")
+        raise AuthenticationError(
+            "api_key is required to post a service request", zh="提交服务请求需要 api_key"
+        )
     with engine.connect() as conn:
         principal = keys.authenticate(conn, key)
         principal.require(Role.dispatcher)
@@ -177,8 +205,14 @@ def _submit(request: Request, snapshots: Any, case_settings: CaseSettings,
         except NotFoundError as exc:  # for POST the spec says 400: an invalid field
             raise InvalidInputError(exc.message, zh=exc.message_zh) from None
     report = open311.report_from_form(form, category)
-    return cases.submit_case(engine, snapshots.current(), report, principal.name or "open311",
-                             case_settings, idempotency_key)
+    return cases.submit_case(
+        engine,
+        snapshots.current(),
+        report,
+        principal.name or "open311",
+        case_settings,
+        idempotency_key,
+    )
 
 
 def _bearer(request: Request) -> str | None:
@@ -186,7 +220,6 @@ def _bearer(request: Request) -> str | None:
     if scheme.lower() != "bearer":
         return None
     return token.strip() or None
-
 
 
 @router.get("/requests.{fmt}")
@@ -203,13 +236,16 @@ def find_requests(request: Request, fmt: str) -> Response:
 
 
 @router.get("/requests/{request_id}.{fmt}")
-def read_request(request: Request, request_id: str, fmt: str,
-                 jurisdiction_id: str | None = None) -> Response:
+def read_request(
+    request: Request, request_id: str, fmt: str, jurisdiction_id: str | None = None
+) -> Response:
     """One service request."""
     _checked_format(fmt)
     if not (request_id.isdigit() and len(request_id) <= 18):
-        raise NotFoundError(f'service request "{request_id}" does not exist (ids are numbers)',
-                            zh=f"服务请求 {request_id} 不存在")
+        raise NotFoundError(
+            f'service request "{request_id}" does not exist (ids are numbers)',
+            zh=f"服务请求 {request_id} 不存在",
+        )
     with _engine(request).connect() as conn:
         open311.check_jurisdiction(conn, jurisdiction_id)
         found = open311.get_request(conn, int(request_id))

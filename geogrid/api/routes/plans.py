@@ -21,10 +21,18 @@ from geogrid.plans.preview import preview
 from geogrid.plans.replace import read_drawing
 
 EDIT_EXAMPLE = {
-    "op": "transfer", "from": "340102006004001", "to": "340102006004002",
-    "area": {"type": "Polygon", "coordinates": [[[117.337, 31.892], [117.338, 31.892],
-                                                 [117.338, 31.893], [117.337, 31.892]]]},
-    "crs": "wgs84", "comment": "划入新建楼栋"}
+    "op": "transfer",
+    "from": "340102006004001",
+    "to": "340102006004002",
+    "area": {
+        "type": "Polygon",
+        "coordinates": [
+            [[117.337, 31.892], [117.338, 31.892], [117.338, 31.893], [117.337, 31.892]]
+        ],
+    },
+    "crs": "wgs84",
+    "comment": "划入新建楼栋",
+}
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"], dependencies=[require(Role.planner)])
 
@@ -34,18 +42,32 @@ def _actor(principal: Principal) -> str:
 
 
 def _summary(plan: plans.Plan) -> dict[str, Any]:
-    return {"id": plan.id, "comment": plan.comment, "base_release": plan.base_release,
-            "status": plan.status, "created_by": plan.created_by,
-            "created_at": plan.created_at.isoformat(),
-            "edits": [{"edit_id": e.id, "op": e.op, "comment": e.comment,
-                       "created_by": e.created_by, "created_at": e.created_at.isoformat()}
-                      for e in plan.edits]}
+    return {
+        "id": plan.id,
+        "comment": plan.comment,
+        "base_release": plan.base_release,
+        "status": plan.status,
+        "created_by": plan.created_by,
+        "created_at": plan.created_at.isoformat(),
+        "edits": [
+            {
+                "edit_id": e.id,
+                "op": e.op,
+                "comment": e.comment,
+                "created_by": e.created_by,
+                "created_at": e.created_at.isoformat(),
+            }
+            for e in plan.edits
+        ],
+    }
 
 
 @router.post("", status_code=201)
-def create_plan(request: Request, principal: PrincipalDep,
-                body: Annotated[dict[str, Any], Body(examples=[{"comment": "新建小区"}])]
-                ) -> dict[str, Any]:
+def create_plan(
+    request: Request,
+    principal: PrincipalDep,
+    body: Annotated[dict[str, Any], Body(examples=[{"comment": "新建小区"}])],
+) -> dict[str, Any]:
     """Open a plan on the current boundary release."""
     with request.app.state.engine.begin() as conn:
         plan = plans.create_plan(conn, str(body.get("comment") or ""), _actor(principal))
@@ -77,21 +99,42 @@ def discard_plan(request: Request, principal: PrincipalDep, plan_id: int) -> Res
 #: The largest drawing file a replace edit takes.
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
-EDIT_BODY = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": {"type": "object", "required": ["op"],
-                                    "additionalProperties": True},
-                         "example": EDIT_EXAMPLE},
-    "multipart/form-data": {"schema": {
-        "type": "object", "required": ["file", "grids"],
-        "properties": {
-            "op": {"type": "string", "enum": ["replace"], "default": "replace"},
-            "grids": {"type": "string", "description": "codes of the grids the drawing "
-                      "replaces, comma-separated or repeated (alias: codes)"},
-            "crs": {"type": "string", "description": "wgs84, cgcs2000, gcj02, bd09 or "
-                    "EPSG:n; default the file's own"},
-            "comment": {"type": "string"},
-            "file": {"type": "string", "format": "binary",
-                     "description": "the drawing: a GeoPackage or GeoJSON file"}}}}}}}
+EDIT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "required": ["op"], "additionalProperties": True},
+                "example": EDIT_EXAMPLE,
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "grids"],
+                    "properties": {
+                        "op": {"type": "string", "enum": ["replace"], "default": "replace"},
+                        "grids": {
+                            "type": "string",
+                            "description": "codes of the grids the drawing "
+                            "replaces, comma-separated or repeated (alias: codes)",
+                        },
+                        "crs": {
+                            "type": "string",
+                            "description": "wgs84, cgcs2000, gcj02, bd09 or "
+                            "EPSG:n; default the file's own",
+                        },
+                        "comment": {"type": "string"},
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "the drawing: a GeoPackage or GeoJSON file",
+                        },
+                    },
+                }
+            },
+        },
+    }
+}
 
 
 async def _form_edit(request: Request) -> dict[str, Any]:
@@ -99,22 +142,32 @@ async def _form_edit(request: Request) -> dict[str, Any]:
     form = await request.form(max_files=1)
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
-        raise InvalidInputError('a multipart edit needs a "file" part: the drawing as a '
-                                "GeoPackage or GeoJSON file")
+        raise InvalidInputError(
+            'a multipart edit needs a "file" part: the drawing as a GeoPackage or GeoJSON file'
+        )
     op = str(form.get("op") or "replace")
     if op != "replace":
-        raise InvalidInputError(f'op was "{op}" but a file upload is only for "replace"; '
-                                "send other ops as JSON")
+        raise InvalidInputError(
+            f'op was "{op}" but a file upload is only for "replace"; send other ops as JSON'
+        )
     if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
         raise TooLargeError(f"the file has {upload.size} bytes; at most {MAX_UPLOAD_BYTES}")
     data = await upload.read()
-    codes = [c.strip() for value in (*form.getlist("grids"), *form.getlist("codes"))
-             for c in str(value).split(",") if c.strip()]
+    codes = [
+        c.strip()
+        for value in (*form.getlist("grids"), *form.getlist("codes"))
+        for c in str(value).split(",")
+        if c.strip()
+    ]
     crs = str(form.get("crs") or "").strip() or None
-    layer, crs = await run_in_threadpool(read_drawing, data, crs,
-                                         upload.filename or "the file")
-    return {"op": "replace", "grids": codes, "layer": layer, "crs": crs,
-            "comment": str(form.get("comment") or "")}
+    layer, crs = await run_in_threadpool(read_drawing, data, crs, upload.filename or "the file")
+    return {
+        "op": "replace",
+        "grids": codes,
+        "layer": layer,
+        "crs": crs,
+        "comment": str(form.get("comment") or ""),
+    }
 
 
 async def _edit_body(request: Request) -> dict[str, Any]:
@@ -125,8 +178,10 @@ async def _edit_body(request: Request) -> dict[str, Any]:
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        raise InvalidInputError('the edit must be a JSON object {"op", ...}, or '
-                                "multipart/form-data with a file for replace")
+        raise InvalidInputError(
+            'the edit must be a JSON object {"op", ...}, or '
+            "multipart/form-data with a file for replace"
+        )
     return body
 
 
@@ -135,8 +190,9 @@ def _store_edit(request: Request, plan_id: int, body: dict[str, Any], actor: str
         return plans.add_edit(conn, plan_id, body, actor)
 
 
-@router.post("/{plan_id}/edits", status_code=201, openapi_extra=EDIT_BODY,
-             responses=problems(409, 413))
+@router.post(
+    "/{plan_id}/edits", status_code=201, openapi_extra=EDIT_BODY, responses=problems(409, 413)
+)
 async def add_edit(request: Request, principal: PrincipalDep, plan_id: int) -> dict[str, Any]:
     """Add an edit (JSON, or a replace drawing as a file); 422 names the rule it breaks."""
     body = await _edit_body(request)
@@ -145,8 +201,7 @@ async def add_edit(request: Request, principal: PrincipalDep, plan_id: int) -> d
 
 
 @router.delete("/{plan_id}/edits/{edit_id}", status_code=204, responses=problems(409))
-def undo_edit(request: Request, principal: PrincipalDep, plan_id: int, edit_id: int
-              ) -> Response:
+def undo_edit(request: Request, principal: PrincipalDep, plan_id: int, edit_id: int) -> Response:
     """Undo an edit."""
     with request.app.state.engine.begin() as conn:
         plans.undo_edit(conn, plan_id, edit_id, _actor(principal))
