@@ -49,7 +49,7 @@ class DemoSettings(_Base):
 
 
 class ServiceAreaSettings(_Base):
-    """How 5/10/15-minute service areas are drawn (DESIGN.md "Service areas")."""
+    """How 5/10/15-minute service areas are drawn (docs/architecture.md, "Service areas")."""
 
     detour_factor: float = Field(default=1.3, gt=0.5, le=3.0)
     walking_speed_m_per_min: float = Field(default=67.0, gt=0)

@@ -1,4 +1,4 @@
-"""Roles and personal-data masking (DESIGN.md "Access").
+"""Roles and personal-data masking (docs/architecture.md, "Access").
 
 Roles are ordered viewer < dispatcher < planner < admin. Anonymous callers are viewers.
 Names and phone numbers of grid leaders, party contacts and case reporters are masked for

@@ -34,7 +34,7 @@ GRID_ATTRIBUTES = (
     "party_secretary_name",
     "party_secretary_phone",
 )
-# Serialises publishers: two plans never publish at once (DESIGN.md invariant 4).
+# Serialises publishers: two plans never publish at once (docs/architecture.md, Invariants).
 #: Advisory lock key: publishers hold it exclusively, case creation shared (the district code).
 PUBLISH_LOCK = 340102
 

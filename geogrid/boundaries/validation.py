@@ -1,4 +1,4 @@
-"""The DESIGN.md invariants, checked on a grid layer. One module, used by every writer.
+"""The invariants (docs/architecture.md), checked on a grid layer. One module, used by every writer.
 
 Checks run in shapely on EPSG:4548 metres so that tolerances are in m and m²:
 

@@ -115,12 +115,15 @@ def _invert_scalar(
     return p_lon, p_lat
 
 
-def point_to_storage(lon: float, lat: float, crs: str) -> tuple[float, float]:
-    """One point from ``crs`` (a canonical name) to storage, in plain floats (fast path).
+def convert_point(lon: float, lat: float, crs: str) -> tuple[float, float]:
+    """One point from ``crs`` (a canonical name) to storage, unchecked, in plain floats.
+
+    Client input goes through :func:`geogrid.geo.points.point_to_storage`, which checks it
+    first; this is the fast conversion underneath.
 
     Examples
     --------
-    >>> x, y = point_to_storage(117.355680, 31.878116, "gcj02")
+    >>> x, y = convert_point(117.355680, 31.878116, "gcj02")
     >>> (x, y) == tuple(float(v) for v in to_storage(117.355680, 31.878116, "gcj02"))
     True
     """

@@ -65,7 +65,7 @@ def point_to_storage(lon: float, lat: float, crs: str) -> tuple[float, float]:
     """Check a client's point and convert it to storage lon/lat (EPSG:4490)."""
     name = _crs(crs)
     check_point(lon, lat)
-    return datum.point_to_storage(lon, lat, name)
+    return datum.convert_point(lon, lat, name)
 
 
 def _crs(crs: str) -> str:

@@ -1,4 +1,4 @@
-"""Coverage gaps of the 15-minute life circle (DESIGN.md "Service areas and coverage").
+"""Coverage gaps of the 15-minute life circle (docs/architecture.md, "Service areas").
 
 What a tier of service areas does not reach, per district, street, community or grid: the
 share of area reached and the gap polygons, and the compounds and households covered and not.
@@ -422,7 +422,7 @@ def _prepare(
     if detour_factor is not None:
         check_detour_factor(detour_factor)
     if code is not None:
-        check_code(level, code)
+        check_unit_code(level, code)
     settings = settings or ServiceAreaSettings()
     cache = DEFAULT_CACHE if cache is None else cache
     release_id = _release_id(conn, release)
@@ -612,7 +612,7 @@ def check_kinds(kinds: Iterable[str] | None) -> tuple[str, ...]:
     return tuple(k for k in STATION_KINDS if k in asked) if asked else STATION_KINDS
 
 
-def check_code(level: str, code: str) -> str:
+def check_unit_code(level: str, code: str) -> str:
     """``code`` if it has the digits of a ``level`` code, else InvalidInputError."""
     digits = CODE_DIGITS[level]
     if len(code) != digits or not code.isdigit():

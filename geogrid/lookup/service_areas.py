@@ -1,4 +1,4 @@
-"""5/10/15-minute service areas of service stations (DESIGN.md "Service areas").
+"""5/10/15-minute service areas of service stations (docs/architecture.md, "Service areas").
 
 Default method: a circle whose radius is the tier's walking distance (GB 50180-2018: 300, 500
 and 1000 m) divided by a detour factor (default 1.3, per station kind configurable). Each stored

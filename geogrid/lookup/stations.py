@@ -47,7 +47,7 @@ def nearest_stations(
     """The ``k`` stations nearest to a storage-CRS point, nearest first.
 
     Distances are straight lines in EPSG:4548 metres; walking time is distance x detour
-    factor / walking speed (DESIGN.md "Service areas"); ``within_minutes`` lists the tiers
+    factor / walking speed (docs/architecture.md, "Service areas"); ``within_minutes`` lists the tiers
     whose stored service area covers the point.
     """
     if k < 1:

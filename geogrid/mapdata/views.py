@@ -9,7 +9,7 @@ Geometries are storage lon/lat (EPSG:4490, equal to WGS84 at map scale), already
 for the zoom the map is read at (:func:`tolerance_m`): polygon layers that tile (grids,
 communities, streets) go through GEOS' coverage simplification, which moves each shared edge
 once, so neighbours still meet exactly. Personal data (grid leaders' names and phones) is
-masked here unless the caller may see it (DESIGN.md "Access").
+masked here unless the caller may see it (docs/architecture.md, "Access").
 """
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ def multi(geom: BaseGeometry) -> BaseGeometry:
 
 
 def holder(grids: dict[str, dict[str, Any]], point: BaseGeometry) -> str | None:
-    """The grid holding ``point``: the smallest code on a shared edge (DESIGN.md "Storage")."""
+    """The grid holding ``point``: the smallest code on a shared edge (docs/architecture.md, "Storage")."""
     hits = [c for c, g in grids.items() if g["geometry"].covers(point)]
     return min(hits) if hits else None
 
@@ -147,7 +147,7 @@ def share_vertices(grids: dict[str, dict[str, Any]], codes: set[str]) -> set[str
 
     A cut that ends on a neighbour's edge makes a T-junction; projected to metres (where
     validation measures) a straight edge bends slightly away from the new vertex. Neighbours
-    must share vertices (DESIGN.md "Storage"), so the neighbour gets the vertex too.
+    must share vertices (docs/architecture.md, "Storage"), so the neighbour gets the vertex too.
 
     Returns
     -------

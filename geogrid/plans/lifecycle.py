@@ -251,7 +251,7 @@ def undo_edit(conn: Connection, plan_id: int, edit_id: int, actor: str) -> None:
 
 
 def check_plan_layer(conn: Connection, layer: Layer) -> list[Violation]:
-    """Every DESIGN.md invariant on the plan's layer (the shared validation module)."""
+    """Every invariant (docs/architecture.md) on the plan's layer (the shared validation module)."""
     district, streets, communities = fixed_units(conn)
     if district is None:
         return [Violation("no_district", "no district is loaded")]

@@ -1,7 +1,7 @@
 """The ``move_compound`` op: a compound, and the strip of its grid that joins it to the target
 grid, moved to an adjacent grid of the same community.
 
-A compound belongs to the grid holding its point-on-surface (DESIGN.md "Storage"). Demo
+A compound belongs to the grid holding its point-on-surface (docs/architecture.md, "Storage"). Demo
 compounds, like real ones, sit inside their grid, off its edges; moving the footprint alone
 would leave an island. So the op moves the **corridor**: the convex hull of the footprint and
 the nearest stretch of the shared edge with the target grid, clipped to the source grid. The

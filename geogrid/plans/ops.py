@@ -40,7 +40,7 @@ from geogrid.plans.move import apply_move_compound, normalise_move_compound, tou
 from geogrid.plans.params import grid_code, grid_codes, polygon, required_text, shape
 from geogrid.plans.replace import apply_replace, normalise_replace
 
-#: What a dedicated grid may serve (DESIGN.md grid kinds).
+#: What a dedicated grid may serve (docs/architecture.md).
 UNIT_TYPES = (
     "school",
     "hospital",

@@ -1,6 +1,6 @@
 """Parsing the parameters of plan edits: grid codes, geometries in any supported CRS, text.
 
-Each helper names the bad value and what is allowed (STYLE.md); geometries come back as
+Each helper names the bad value and what is allowed (docs/architecture.md, "Conventions"); geometries come back as
 GeoJSON mappings in storage coordinates (EPSG:4490), the form edits are stored in.
 """
 

@@ -1,6 +1,6 @@
 """Coverage gaps: the library on the demo database, and GET /v1/coverage over real HTTP.
 
-Figures are checked against independent PostGIS queries (DESIGN.md compound rule: covered when
+Figures are checked against independent PostGIS queries (the compound rule of docs/architecture.md: covered when
 its point-on-surface lies in a service area of the tier, counted in the grid holding it).
 """
 

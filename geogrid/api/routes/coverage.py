@@ -1,4 +1,4 @@
-"""Coverage gaps of the 5/10/15-minute service areas (DESIGN.md "Service areas and coverage")."""
+"""Coverage gaps of the 5/10/15-minute service areas (docs/architecture.md, "Service areas")."""
 
 from __future__ import annotations
 

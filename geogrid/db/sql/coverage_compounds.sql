@@ -1,4 +1,4 @@
--- Every compound with the grid of :release holding its point-on-surface (DESIGN.md: one rule
+-- Every compound with the grid of :release holding its point-on-surface (docs/architecture.md, "Storage": one rule
 -- for every count) and whether that point lies in a counted service area. A point on a shared
 -- grid edge goes to the lowest grid code among the grids that cover it; a point in no grid
 -- (outside the district) has no grid.

@@ -1,5 +1,5 @@
 -- One page of compounds, keyset-paged by id, with the number matched. A compound belongs to
--- the grid of release :release that holds its point-on-surface (DESIGN.md "Storage"); a point
+-- the grid of release :release that holds its point-on-surface (docs/architecture.md, "Storage"); a point
 -- on a shared edge goes to the smallest grid code (the locator's tie-break), so a compound has
 -- exactly one grid.
 WITH located AS (

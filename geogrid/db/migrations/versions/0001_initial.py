@@ -106,7 +106,7 @@ CREATE TABLE compound (
     three_no    boolean NOT NULL DEFAULT false,
     geom        geometry(MultiPolygon, 4490) NOT NULL
                 CHECK (ST_IsValid(geom) AND NOT ST_IsEmpty(geom)),
-    -- DESIGN.md: a compound belongs where its point-on-surface lies; one rule, stored once.
+    -- docs/architecture.md, "Storage": a compound belongs where its point-on-surface lies; one rule, stored once.
     point       geometry(Point, 4490) GENERATED ALWAYS AS (ST_PointOnSurface(geom)) STORED
 );
 
