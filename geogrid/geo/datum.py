@@ -41,9 +41,20 @@ class UnknownCRSError(ValueError):
     """A coordinate system name that geogrid does not know."""
 
 
-def _in_china(lon: Array, lat: Array) -> npt.NDArray[np.bool_]:
-    # The formula is defined for mainland China only; elsewhere GCJ-02 equals WGS84.
-    return (lon >= 72.004) & (lon <= 137.8347) & (lat >= 0.8293) & (lat <= 55.8271)
+#: The one "inside China" box (min lon, min lat, max lon, max lat), as the published GCJ-02
+#: formula defines it: outside it GCJ-02 equals WGS84, and geogrid refuses input points.
+CHINA = (72.004, 0.8293, 137.8347, 55.8271)
+
+
+def in_china(lon: Any, lat: Any) -> Any:
+    """Whether points lie in :data:`CHINA` (floats or numpy arrays, elementwise).
+
+    Examples
+    --------
+    >>> bool(in_china(117.3, 31.9)), bool(in_china(31.9, 117.3))
+    (True, False)
+    """
+    return (lon >= CHINA[0]) & (lon <= CHINA[2]) & (lat >= CHINA[1]) & (lat <= CHINA[3])
 
 
 def _offset_core(lon: Any, lat: Any, m: Any) -> tuple[Any, Any]:
@@ -84,7 +95,7 @@ def _offset_core(lon: Any, lat: Any, m: Any) -> tuple[Any, Any]:
 
 def _gcj_offset(lon: Array, lat: Array) -> tuple[Array, Array]:
     d_lon, d_lat = _offset_core(lon, lat, np)
-    inside = _in_china(lon, lat)
+    inside = in_china(lon, lat)
     return np.where(inside, d_lon, 0.0), np.where(inside, d_lat, 0.0)
 
 

@@ -13,14 +13,11 @@ import numpy.typing as npt
 
 from geogrid.errors import InvalidInputError
 from geogrid.geo import datum
-from geogrid.geo.datum import normalise_crs, to_storage
-
-#: Mainland China with a margin; GCJ-02's own formula uses a similar box.
-CHINA = (72.0, 0.8, 137.9, 55.9)
+from geogrid.geo.datum import CHINA, in_china, normalise_crs, to_storage
 
 
 def _in_china(lon: float, lat: float) -> bool:
-    return CHINA[0] <= lon <= CHINA[2] and CHINA[1] <= lat <= CHINA[3]
+    return bool(in_china(lon, lat))
 
 
 def check_point(lon: float, lat: float) -> None:
