@@ -94,17 +94,23 @@ def _dependencies(dependant: Dependant) -> Iterator[Callable[..., Any]]:
         yield from _dependencies(sub)
 
 
-def _statuses(route: APIRoute, open311: bool) -> set[int]:
+def _keys(route: APIRoute) -> tuple[bool, bool]:
+    """Whether ``route`` reads the caller's key, and whether it requires a role."""
     calls = list(_dependencies(route.dependant))
-    found: set[int] = set()
-    if get_principal in calls:
+    required = any(hasattr(call, REQUIRED_ROLE) for call in calls)
+    return required or get_principal in calls, required
+
+
+def _statuses(route: APIRoute, open311: bool, reads_key: bool, required: bool) -> set[int]:
+    found = {503}
+    if reads_key:
         found.add(401)
-    if any(hasattr(call, REQUIRED_ROLE) for call in calls):
-        found |= {401, 403}
-    found.add(503)
-    if route.dependant.path_params:
+    if required:
+        found.add(403)
+    dependant = route.dependant
+    if dependant.path_params:
         found.add(404)
-    if route.dependant.query_params or route.dependant.path_params or route.dependant.body_params:
+    if dependant.query_params or dependant.path_params or dependant.body_params:
         found.add(400 if open311 else 422)
     return found
 
@@ -115,11 +121,6 @@ def _error_content(open311: bool) -> dict[str, Any]:
     else:
         schema = {"$ref": "#/components/schemas/Problem"}
     return {"application/json": {"schema": schema}}
-
-
-def _secured(route: APIRoute) -> bool:
-    calls = list(_dependencies(route.dependant))
-    return get_principal in calls or any(hasattr(call, REQUIRED_ROLE) for call in calls)
 
 
 def build(app: FastAPI, routers: Sequence[APIRouter]) -> dict[str, Any]:
@@ -152,19 +153,18 @@ def build(app: FastAPI, routers: Sequence[APIRouter]) -> dict[str, Any]:
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
         open311 = route.path_format.startswith("/open311")
+        reads_key, required = _keys(route)
+        statuses = _statuses(route, open311, reads_key, required)
         for method in sorted(route.methods or ()):
             operation = doc["paths"][route.path_format][method.lower()]
             responses = operation["responses"]
             responses.pop("422", None)  # FastAPI's HTTPValidationError: never sent
-            for status in sorted(
-                _statuses(route, open311) | {int(s) for s in responses if s[0] in "45"}
-            ):
+            for status in sorted(statuses | {int(s) for s in responses if s[0] in "45"}):
                 entry = responses.setdefault(str(status), {})
                 entry["description"] = _DESCRIPTIONS.get(status, entry.get("description", ""))
                 entry["content"] = _error_content(open311)
-            if _secured(route):
+            if reads_key:
                 # Anonymous callers are viewers: the key is optional unless a role is required.
-                required = any(hasattr(c, REQUIRED_ROLE) for c in _dependencies(route.dependant))
                 operation["security"] = [{"bearer": []}] if required else [{"bearer": []}, {}]
             operation["operationId"] = route.name
     for unused in ("HTTPValidationError", "ValidationError"):
