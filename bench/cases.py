@@ -577,13 +577,13 @@ def _hooks(engine: Engine, phases: _Phases) -> Iterator[None]:
     import geogrid.api.deps
     import geogrid.api.routes.cases
     import geogrid.cases.records
+    import geogrid.cases.report
 
     undo = [
         phases.wrap(geogrid.api.deps, "_authenticate", "auth total (checkout .. return)", cpu=True),
-        phases.wrap(geogrid.cases.records.CaseReport, "from_mapping", "py: check the body"),
         phases.wrap(geogrid.cases.records, "point_to_storage", "py: datum to storage"),
         phases.wrap(geogrid.cases.records, "route", "py: route in snapshot"),
-        phases.wrap(geogrid.cases.records.CaseReport, "fingerprint", "py: fingerprint (sha256)"),
+        phases.wrap(geogrid.cases.report.CaseReport, "fingerprint", "py: fingerprint (sha256)"),
         phases.wrap(geogrid.cases.records, "case_from_row", "py: Case from row"),
         phases.wrap(geogrid.api.routes.cases, "case_body", "py: answer dict"),
         phases.wrap(geogrid.api.routes.cases, "_json", "py: orjson + Response"),

@@ -31,11 +31,12 @@ from sqlalchemy import create_engine, text
 from bench.peers import strtree_locate
 from bench.points import district, in_polygon
 from bench.report import Figure
+from geogrid.boundaries.grids import Grid, Person, Unit
 from geogrid.boundaries.releases import BoundaryRelease
 from geogrid.geo.datum import LocalMetric, to_metric
 from geogrid.geo.locator import GridIndex
 from geogrid.lookup.locate import locate_point
-from geogrid.lookup.snapshot import GridInfo, Snapshot
+from geogrid.lookup.snapshot import Snapshot
 
 
 def voronoi_layer(
@@ -72,7 +73,19 @@ def layer_snapshot(index: GridIndex) -> Snapshot:
     Grid attributes are placeholders; there are no compounds or stations.
     """
     grids = [
-        GridInfo(c, c, "resident", c[:12], c[:12], c[:9], c[:9], None, None) for c in index.codes
+        Grid(
+            c,
+            c,
+            "resident",
+            Unit(c[:12], c[:12]),
+            Unit(c[:9], c[:9]),
+            Person(None, None),
+            None,
+            Person(None, None),
+            release=0,
+            geometry=g,
+        )
+        for c, g in zip(index.codes, index.geoms, strict=True)
     ]
     metric_array = to_metric(np.array(index.geoms))
     tree = shapely.STRtree(metric_array)

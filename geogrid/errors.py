@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 
@@ -70,3 +71,37 @@ class PermissionDeniedError(GeogridError):
     """A valid key whose role is too low for the action."""
 
     code = "forbidden"
+
+
+def describe_validation(errors: Iterable[Mapping[str, Any]]) -> str:
+    """Pydantic's errors as one sentence naming each bad field, its value and what is allowed.
+
+    Examples
+    --------
+    >>> describe_validation([{"loc": ("body", "lat"), "msg": "Input should be a valid number",
+    ...                       "input": "north", "type": "float_parsing"},
+    ...                      {"loc": ("channel",), "type": "literal_error", "input": "fax",
+    ...                       "msg": "", "ctx": {"expected": "'hotline' or 'app'"}},
+    ...                      {"loc": ("body", "category"), "type": "missing", "msg": ""},
+    ...                      {"loc": (), "msg": "Value error, no place"}])
+    "lat: Input should be a valid number (got 'north'); channel was 'fax' but must be 'hotline' \
+or 'app'; category is required; no place"
+    """
+    parts = []
+    for error in errors:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("query", "body"))
+        given = error.get("input")
+        kind = error.get("type")
+        if kind == "missing" and where:
+            parts.append(f"{where} is required")
+            continue
+        if kind == "literal_error" and where:
+            expected = (error.get("ctx") or {}).get("expected")
+            parts.append(f"{where} was {given!r} but must be {expected}")
+            continue
+        message = str(error.get("msg", "")).removeprefix("Value error, ")
+        shown = given is not None and where and not isinstance(given, dict | list)
+        parts.append(
+            (f"{where}: " if where else "") + message + (f" (got {given!r})" if shown else "")
+        )
+    return "; ".join(parts)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Protocol, TypeVar
 
 from geogrid.errors import PermissionDeniedError
 
@@ -31,6 +32,15 @@ class Role(IntEnum):
             ) from None
 
 
+class Maskable(Protocol):
+    """Anything that carries personal data and can give a masked copy of itself."""
+
+    def masked(self: M) -> M: ...
+
+
+M = TypeVar("M", bound=Maskable)
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is asking: a key's name and role, or the anonymous viewer."""
@@ -41,6 +51,14 @@ class Principal:
     @property
     def sees_personal_data(self) -> bool:
         return self.role >= Role.dispatcher
+
+    def visible(self, thing: M) -> M:
+        """``thing`` as this principal may see it: masked below the dispatcher role.
+
+        The one place that decides masking; ``thing`` says how it masks itself (a person, a
+        grid, a case).
+        """
+        return thing if self.sees_personal_data else thing.masked()
 
     def require(self, role: Role) -> None:
         """Raise PermissionDeniedError unless this principal has at least ``role``."""

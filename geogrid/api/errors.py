@@ -27,6 +27,7 @@ from geogrid.errors import (
     NotFoundError,
     PermissionDeniedError,
     TooLargeError,
+    describe_validation,
 )
 
 log = logging.getLogger("geogrid.api")
@@ -126,18 +127,6 @@ def database_unreachable(exc: Exception) -> bool:
     return isinstance(exc, OperationalError) or getattr(exc, "connection_invalidated", False)
 
 
-def _describe(errors: list[dict[str, object]]) -> str:
-    parts = []
-    for error in errors:
-        where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("query", "body"))  # type: ignore[attr-defined]
-        given = error.get("input")
-        parts.append(
-            f"{where}: {error.get('msg')}"
-            + (f" (got {given!r})" if given is not None and not isinstance(given, dict) else "")
-        )
-    return "; ".join(parts)
-
-
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
@@ -153,7 +142,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(request, 422, "validation_error", _describe(list(exc.errors())))
+        return error_response(request, 422, "validation_error", describe_validation(exc.errors()))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:

@@ -27,7 +27,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from geogrid.api.deps import REQUIRED_ROLE, get_principal
 
@@ -87,6 +87,25 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {status: {"description": _DESCRIPTIONS[status], "model": Problem} for status in statuses}
 
 
+#: Schemas that request bodies declared through :func:`request_body` refer to.
+_BODY_SCHEMAS: dict[str, Any] = {}
+
+
+def request_body(
+    model: Any, examples: dict[str, Any], other_content: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """``openapi_extra=`` for a route that reads its JSON body itself (e.g. JSON or multipart).
+
+    ``model`` (a pydantic model or an annotated union) becomes the JSON body's schema, its
+    definitions components of the document; ``other_content`` adds other media types.
+    """
+    schema = TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}")
+    _BODY_SCHEMAS.update(schema.pop("$defs", {}))
+    json_content = {"schema": schema, "examples": {k: {"value": v} for k, v in examples.items()}}
+    content = {"application/json": json_content, **(other_content or {})}
+    return {"requestBody": {"required": True, "content": content}}
+
+
 def _dependencies(dependant: Dependant) -> Iterator[Callable[..., Any]]:
     for sub in dependant.dependencies:
         if sub.call is not None:
@@ -138,6 +157,7 @@ def build(app: FastAPI, routers: Sequence[APIRouter]) -> dict[str, Any]:
         tags=app.openapi_tags,
     )
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(_BODY_SCHEMAS)
     for model in (Problem, GeoReportError):
         schemas[model.__name__] = model.model_json_schema(
             ref_template="#/components/schemas/{model}"

@@ -36,26 +36,39 @@ class Unit:
 
 @dataclass(frozen=True)
 class Grid:
-    """One grid as of one release."""
+    """One grid: what it is, where it sits, who serves it — the one grid type of geogrid.
+
+    Read from a release with :func:`get_grid` it carries its ``release`` and ``geometry``
+    (EPSG:4490); the snapshot's grids carry them too; a case's grid (as the case was routed)
+    leaves the geometry out. Views for other uses (a map popup, an API answer) are built from
+    it where they are drawn.
+    """
 
     code: str
     name: str
     kind: str
-    dedicated_unit_name: str | None
-    dedicated_unit_type: str | None
     community: Unit
     street: Unit
     leader: Person
     party_branch: str | None
     party_secretary: Person
-    release: int
-    geometry: BaseGeometry
+    dedicated_unit_name: str | None = None
+    dedicated_unit_type: str | None = None
+    release: int | None = None
+    geometry: BaseGeometry | None = None
 
     def masked(self) -> Grid:
         """The same grid with personal data masked (for viewers)."""
         return replace(
             self, leader=self.leader.masked(), party_secretary=self.party_secretary.masked()
         )
+
+    @property
+    def shape(self) -> BaseGeometry:
+        """The geometry, which a grid read from a release always has."""
+        if self.geometry is None:
+            raise ValueError(f"grid {self.code} was read without its geometry")
+        return self.geometry
 
 
 def _grid(row: Any, release: int) -> Grid:

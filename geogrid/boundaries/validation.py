@@ -332,9 +332,8 @@ def check_release(conn: Connection, release_id: int) -> list[Violation]:
     rows = conn.execute(
         text(
             "SELECT gg.grid_code, g.community_code, ST_AsBinary(gg.geom) AS wkb "
-            "FROM grid_geometry gg JOIN grid g ON g.code = gg.grid_code "
-            "WHERE gg.valid_from_release <= :r "
-            "AND (gg.valid_to_release IS NULL OR gg.valid_to_release > :r) ORDER BY gg.grid_code"
+            "FROM grid_geometry_in(:r) gg JOIN grid g ON g.code = gg.grid_code "
+            "ORDER BY gg.grid_code"
         ),
         {"r": release_id},
     )

@@ -10,11 +10,13 @@ from geogrid.cases.export import HEADERS, case_table, export_cases, to_csv
 from geogrid.cases.importing import import_cases, read_rows
 from geogrid.cases.lifecycle import MOVES, STATUS_ZH, STATUSES, legal_moves
 from geogrid.cases.queries import CaseFilter, count_cases, count_h3, list_cases, performance
-from geogrid.cases.records import Case, CaseReport
+from geogrid.cases.records import Case
+from geogrid.cases.report import CHANNELS, CaseReport
 from geogrid.cases.rerouting import preview_reroutes
 from geogrid.cases.routing import FLAG_ZH, FLAGS, UnroutableError, route, route_in_release
 
 __all__ = [
+    "CHANNELS",
     "FLAGS",
     "FLAG_ZH",
     "HEADERS",

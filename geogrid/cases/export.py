@@ -23,10 +23,12 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import Connection
 
+from geogrid.access.roles import Principal
 from geogrid.cases.categories import TYPE_ZH
 from geogrid.cases.lifecycle import STATUS_ZH
 from geogrid.cases.queries import CaseFilter, case_rows
-from geogrid.cases.records import CHANNELS, Case, case_from_row
+from geogrid.cases.records import Case, case_from_row
+from geogrid.cases.report import CHANNELS
 from geogrid.cases.routing import FLAG_ZH
 from geogrid.errors import InvalidInputError, TooLargeError
 from geogrid.moments import LOCAL
@@ -103,9 +105,9 @@ class CaseTable:
 
 
 def case_table(
-    conn: Connection, found: CaseFilter, *, masked: bool, max_rows: int = MAX_EXPORT_ROWS
+    conn: Connection, found: CaseFilter, principal: Principal, max_rows: int = MAX_EXPORT_ROWS
 ) -> CaseTable:
-    """The cases ``found`` selects, by id, one row each (personal data masked if ``masked``).
+    """The cases ``found`` selects, by id, one row each, as ``principal`` may see them.
 
     Raises
     ------
@@ -121,11 +123,9 @@ def case_table(
         )
     table: list[tuple[Value, ...]] = []
     for row in rows:
-        case = case_from_row(row)
-        if masked:
-            case = case.masked()
+        case = principal.visible(case_from_row(row))
         table.append(tuple(value(case, row) for _, value in COLUMNS))
-    return CaseTable(HEADERS, table, masked)
+    return CaseTable(HEADERS, table, not principal.sees_personal_data)
 
 
 def _csv_cell(value: Value) -> str:
@@ -181,14 +181,14 @@ def _xlsx_cell(sheet: Any, value: Value) -> Any:
     return value
 
 
-def export_cases(conn: Connection, found: CaseFilter, fmt: str, *, masked: bool) -> bytes:
+def export_cases(conn: Connection, found: CaseFilter, fmt: str, principal: Principal) -> bytes:
     """The selected cases as ``fmt`` (csv or xlsx) bytes."""
     if fmt not in FORMATS:
         raise InvalidInputError(
             f'format was "{fmt}" but must be one of {list(FORMATS)}',
             zh=f"导出格式 {fmt} 无效，可选：{list(FORMATS)}",
         )
-    table = case_table(conn, found, masked=masked)
+    table = case_table(conn, found, principal)
     return to_csv(table) if fmt == "csv" else to_xlsx(table)
 
 

@@ -20,7 +20,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from geogrid.cases.records import CHANNELS, CaseReport, create_case
+from geogrid.cases.records import create_case
+from geogrid.cases.report import CHANNELS, CaseReport
 from geogrid.errors import GeogridError, LoadError
 from geogrid.lookup.snapshot import Snapshot
 from geogrid.settings import CaseSettings

@@ -13,7 +13,7 @@ GeoReport v2 (http://wiki.open311.org/GeoReport_v2) is what many city apps speak
 - GET answers are public, so reporters' names, phones and e-mails are never in them.
 
 This module knows nothing of HTTP: it turns form fields into a
-:class:`~geogrid.cases.records.CaseReport`, reads cases as Open311 requests and renders
+:class:`~geogrid.cases.report.CaseReport`, reads cases as Open311 requests and renders
 bodies as JSON-ready dicts or XML.
 """
 
@@ -30,7 +30,8 @@ from sqlalchemy import Connection, text
 
 from geogrid.cases.categories import TYPE_ZH, Category, list_categories
 from geogrid.cases.lifecycle import FINAL, STATUS_ZH
-from geogrid.cases.records import Case, CaseReport, case_from_row
+from geogrid.cases.records import Case, case_from_row
+from geogrid.cases.report import CaseReport
 from geogrid.errors import InvalidInputError, NotFoundError
 from geogrid.geo.datum import point_from_storage
 from geogrid.moments import LOCAL, parse_moment

@@ -7,9 +7,7 @@ transition, a manual or automatic re-route, a flag — is a ``case_event`` row.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -19,11 +17,12 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from geogrid.access.roles import mask_name, mask_phone
-from geogrid.boundaries.grids import Person, Unit, check_code
+from geogrid.boundaries.grids import Grid, Person, Unit, check_code
 from geogrid.boundaries.releases import PUBLISH_LOCK, current_release
 from geogrid.cases import addresses
 from geogrid.cases.categories import Category, get_category
 from geogrid.cases.lifecycle import FINAL, check_move
+from geogrid.cases.report import CaseReport
 from geogrid.cases.routing import Routing, route, route_in_release
 from geogrid.db.sqlfiles import sql
 from geogrid.errors import (
@@ -33,136 +32,8 @@ from geogrid.errors import (
     NotFoundError,
 )
 from geogrid.geo.points import point_to_storage
-from geogrid.lookup.snapshot import GridInfo, Snapshot
+from geogrid.lookup.snapshot import Snapshot
 from geogrid.settings import CaseSettings
-
-#: Where cases come from (the 12345 hotline, residents' phones, riders' 随手拍, patrols, ...).
-CHANNELS = {
-    "hotline": "12345热线",
-    "app": "居民手机",
-    "rider": "骑手随手拍",
-    "patrol": "网格员巡查",
-    "open311": "Open311",
-    "web": "网站",
-    "other": "其他",
-}
-_PHONE = re.compile(r"^[0-9+() -]{5,20}$")
-_URL = re.compile(r"^https?://[^\s]+$")
-
-
-@dataclass(frozen=True)
-class CaseReport:
-    """What a reporter says: what, where (a point or an address), who, how."""
-
-    category: str
-    description: str
-    channel: str = "other"
-    lon: float | None = None
-    lat: float | None = None
-    crs: str = "wgs84"
-    address: str | None = None
-    reporter_name: str | None = None
-    reporter_phone: str | None = None
-    photos: tuple[str, ...] = ()
-
-    @classmethod
-    def from_mapping(cls, body: dict[str, Any]) -> CaseReport:
-        """Check a request body; errors name the field and what is allowed."""
-
-        def text_field(name: str, limit: int, required: bool = False) -> str | None:
-            value = body.get(name)
-            if value is None or (isinstance(value, str) and not value.strip()):
-                if required:
-                    raise InvalidInputError(f"{name} is required", zh=f"缺少字段 {name}")
-                return None
-            if not isinstance(value, str) or len(value) > limit:
-                raise InvalidInputError(
-                    f"{name} must be text of at most {limit} characters",
-                    zh=f"{name} 应为不超过 {limit} 字的文本",
-                )
-            return value.strip()
-
-        reporter = body.get("reporter") or {}
-        if not isinstance(reporter, dict):
-            raise InvalidInputError('reporter must be an object {"name", "phone"}')
-        phone = reporter.get("phone")
-        if phone is not None and (not isinstance(phone, str) or not _PHONE.match(phone)):
-            raise InvalidInputError(
-                f'reporter.phone was "{phone}" but must be 5-20 digits '
-                "(spaces, +, -, parentheses allowed)",
-                zh=f"报告人电话 {phone} 格式无效",
-            )
-        name = reporter.get("name")
-        if name is not None and (not isinstance(name, str) or len(name) > 50):
-            raise InvalidInputError("reporter.name must be text of at most 50 characters")
-        channel = body.get("channel") or "other"
-        if channel not in CHANNELS:
-            raise InvalidInputError(
-                f'channel was "{channel}" but must be one of {list(CHANNELS)}',
-                zh=f"来源渠道 {channel} 无效，可选：{list(CHANNELS)}",
-            )
-        photos = body.get("photos") or []
-        if (
-            not isinstance(photos, list)
-            or len(photos) > 20
-            or not all(isinstance(p, str) and _URL.match(p) and len(p) <= 2000 for p in photos)
-        ):
-            raise InvalidInputError(
-                "photos must be a list of at most 20 http(s) URLs",
-                zh="照片应为不超过 20 个 http(s) 链接的列表",
-            )
-        lon, lat = body.get("lon"), body.get("lat")
-        address = text_field("address", 200)
-        if (lon is None) != (lat is None):
-            raise InvalidInputError(
-                "give both lon and lat, or an address",
-                zh="请同时提供 lon 和 lat，或提供地址 address",
-            )
-        if lon is None and address is None:
-            raise InvalidInputError(
-                "a case needs a location: lon and lat (with crs), or an address naming a compound",
-                zh="案件需要位置：经纬度或地址",
-            )
-        for key, value in (("lon", lon), ("lat", lat)):
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int | float)
-            ):
-                raise InvalidInputError(f"{key} must be a number but was {value!r}")
-        category = text_field("category", 50, required=True)
-        description = text_field("description", 4000, required=True)
-        assert category is not None and description is not None
-        return cls(
-            category=category,
-            description=description,
-            channel=channel,
-            lon=None if lon is None else float(lon),
-            lat=None if lat is None else float(lat),
-            crs=str(body.get("crs") or "wgs84"),
-            address=address,
-            reporter_name=name.strip() if name else None,
-            reporter_phone=phone,
-            photos=tuple(photos),
-        )
-
-    def fingerprint(self) -> str:
-        """A digest of the report, to tell a retry from a different report with the same key."""
-        return hashlib.sha256(
-            json.dumps(vars(self), sort_keys=True, ensure_ascii=False, default=list).encode()
-        ).hexdigest()
-
-
-@dataclass(frozen=True)
-class CaseGrid:
-    """The grid a case is routed to, with whom to call."""
-
-    code: str
-    name: str
-    kind: str
-    community: Unit
-    street: Unit
-    leader: Person
-    party_branch: str | None
-    party_secretary: Person
 
 
 @dataclass(frozen=True)
@@ -182,7 +53,7 @@ class Case:
     lat: float
     input: dict[str, Any] | None
     compound_id: int | None
-    grid: CaseGrid
+    grid: Grid
     release: int
     routed_by: str
     flags: tuple[str, ...]
@@ -198,16 +69,11 @@ class Case:
 
     def masked(self) -> Case:
         """The same case with reporter and grid people masked (for viewers)."""
-        grid = replace(
-            self.grid,
-            leader=self.grid.leader.masked(),
-            party_secretary=self.grid.party_secretary.masked(),
-        )
         events = tuple({**e, "actor": mask_name(e["actor"])} for e in self.events)
         return replace(
             self,
             reporter=Person(mask_name(self.reporter.name), mask_phone(self.reporter.phone)),
-            grid=grid,
+            grid=self.grid.masked(),
             events=events,
             created_by=mask_name(self.created_by) or "",
         )
@@ -237,15 +103,16 @@ def case_from_row(row: Any) -> Case:
         if row.input_lon is None
         else {"lon": row.input_lon, "lat": row.input_lat, "crs": row.input_crs},
         compound_id=row.compound_id,
-        grid=CaseGrid(
-            row.grid_code.strip(),
-            row.grid_name,
-            row.grid_kind,
-            Unit(row.community_code.strip(), row.community_name),
-            Unit(row.street_code.strip(), row.street_name),
-            Person(row.leader_name, row.leader_phone),
-            row.party_branch_name,
-            Person(row.party_secretary_name, row.party_secretary_phone),
+        grid=Grid(
+            code=row.grid_code.strip(),
+            name=row.grid_name,
+            kind=row.grid_kind,
+            community=Unit(row.community_code.strip(), row.community_name),
+            street=Unit(row.street_code.strip(), row.street_name),
+            leader=Person(row.leader_name, row.leader_phone),
+            party_branch=row.party_branch_name,
+            party_secretary=Person(row.party_secretary_name, row.party_secretary_phone),
+            release=row.release_id,
         ),
         release=row.release_id,
         routed_by=row.routed_by,
@@ -466,7 +333,7 @@ def _new_case(
     lon: float,
     lat: float,
     compound_id: int | None,
-    grid: GridInfo,
+    grid: Grid,
     routing: Routing,
     actor: str,
 ) -> Case:
@@ -487,16 +354,7 @@ def _new_case(
         if report.lon is None
         else {"lon": report.lon, "lat": report.lat, "crs": report.crs},
         compound_id=compound_id,
-        grid=CaseGrid(
-            grid.code,
-            grid.name,
-            grid.kind,
-            Unit(grid.community_code, grid.community_name),
-            Unit(grid.street_code, grid.street_name),
-            Person(grid.leader_name, grid.leader_phone),
-            grid.party_branch_name,
-            Person(grid.party_secretary_name, grid.party_secretary_phone),
-        ),
+        grid=replace(grid, geometry=None),
         release=routing.release,
         routed_by="auto",
         flags=routing.flags,

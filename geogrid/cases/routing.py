@@ -102,7 +102,8 @@ def route(snapshot: Snapshot, lon: float, lat: float, settings: CaseSettings) ->
     )
 
 
-_IN_RELEASE = "valid_from_release <= :r AND (valid_to_release IS NULL OR valid_to_release > :r)"
+#: The grids of release :r (the one release-validity rule, a SQL function; migration 0004).
+_IN_RELEASE = "grid_geometry_in(:r)"
 _POINT = "ST_SetSRID(ST_MakePoint(:x, :y), 4490)"
 
 
@@ -115,8 +116,8 @@ def route_in_release(
         r.grid_code.strip()
         for r in conn.execute(
             text(
-                f"SELECT grid_code FROM grid_geometry WHERE {_IN_RELEASE} "
-                f"AND ST_Covers(geom, {_POINT}) ORDER BY grid_code"
+                f"SELECT grid_code FROM {_IN_RELEASE} "
+                f"WHERE ST_Covers(geom, {_POINT}) ORDER BY grid_code"
             ),
             params,
         )
@@ -126,7 +127,7 @@ def route_in_release(
             text(
                 "SELECT grid_code, ST_Distance(ST_Transform(geom, 4548), "
                 f"ST_Transform({_POINT}, 4548)) AS d FROM (SELECT grid_code, geom FROM "
-                f"grid_geometry WHERE {_IN_RELEASE} ORDER BY geom <-> {_POINT} LIMIT 8) s "
+                f"{_IN_RELEASE} ORDER BY geom <-> {_POINT} LIMIT 8) s "
                 "ORDER BY d, grid_code LIMIT 1"
             ),
             params,
@@ -152,9 +153,9 @@ def route_in_release(
             text(
                 "SELECT min(ST_Distance(ST_Transform(geom, 4548), ST_Transform("
                 + _POINT
-                + ", 4548))) FROM grid_geometry WHERE "
+                + ", 4548))) FROM "
                 + _IN_RELEASE
-                + " AND grid_code <> :g "
+                + " WHERE grid_code <> :g "
                 "AND ST_DWithin(geom, " + _POINT + ", :deg)"
             ),
             {**params, "g": code, "deg": (settings.near_boundary_m + 1.0) / 90_000},

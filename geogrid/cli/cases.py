@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from geogrid.cli.support import PersonalOption, console, errors, transaction
+from geogrid.cli.support import PersonalOption, console, errors, personal_viewer, transaction
 
 cases_app = typer.Typer(
     help="Citizen cases: import, export the filtered list, replace the category catalogue.",
@@ -75,7 +75,7 @@ def cases_export(
             flags=flag,
         )
         with transaction() as conn:
-            content = export_cases(conn, found, fmt, masked=not show_personal)
+            content = export_cases(conn, found, fmt, personal_viewer(show_personal))
     out.write_bytes(content)
     console.print(f"cases written to {out} ({len(content) / 1e3:,.1f} kB)")
 

@@ -33,6 +33,7 @@ from geogrid.cli.support import (
     err,
     errors,
     fail,
+    personal_viewer,
     print_violations,
     steps,
     transaction,
@@ -326,7 +327,7 @@ def _write_map(
     """Gather a map's data, draw it with every asset inlined, and write it to ``out``."""
     from geogrid import maps
 
-    principal = Principal("geogrid map", Role.dispatcher if show_personal else Role.viewer)
+    principal = personal_viewer(show_personal)
     with errors(), transaction() as conn:
         drawn = draw(conn, principal)
     page = maps.page(drawn, None)

@@ -13,6 +13,7 @@ from rich.table import Table
 from sqlalchemy import Connection, Engine
 
 from geogrid import db
+from geogrid.access.roles import Principal, Role
 from geogrid.boundaries.validation import Violation
 from geogrid.errors import GeogridError, LoadError
 from geogrid.plans.layer import EditRejectedError
@@ -88,3 +89,8 @@ def print_violations(violations: list[Violation], stream: Console) -> None:
         where = "" if v.location is None else v.location.representative_point().wkt
         table.add_row(v.rule, where, v.message)
     stream.print(table)
+
+
+def personal_viewer(show_personal: bool) -> Principal:
+    """Who a command that writes maps or exports acts as: a dispatcher with --show-personal."""
+    return Principal("geogrid cli", Role.dispatcher if show_personal else Role.viewer)

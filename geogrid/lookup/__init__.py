@@ -8,8 +8,8 @@ Modules: ``collections``, ``coverage``, ``health``, ``locate``, ``service_areas`
 from geogrid.lookup.collections import MAX_LIMIT, Compound
 from geogrid.lookup.coverage import CoverageCache, coverage_gaps, coverage_h3
 from geogrid.lookup.locate import PointAnswer, code_table, locate_point, locate_points
-from geogrid.lookup.service_areas import STATION_KINDS
-from geogrid.lookup.snapshot import GridInfo, Snapshot, SnapshotStore
+from geogrid.lookup.service_areas import STATION_KINDS, Station
+from geogrid.lookup.snapshot import Snapshot, SnapshotStore
 from geogrid.lookup.stations import nearest_stations, parse_kinds
 
 __all__ = [
@@ -17,10 +17,10 @@ __all__ = [
     "STATION_KINDS",
     "Compound",
     "CoverageCache",
-    "GridInfo",
     "PointAnswer",
     "Snapshot",
     "SnapshotStore",
+    "Station",
     "code_table",
     "coverage_gaps",
     "coverage_h3",

@@ -33,7 +33,7 @@ from geogrid.geo.datum import (
     to_storage,
 )
 from geogrid.geo.output import CrsName, output_crs, output_geometries
-from geogrid.lookup.service_areas import STATION_KINDS
+from geogrid.lookup.service_areas import STATION_KINDS, Station
 
 DEFAULT_LIMIT = 1_000
 #: Larger page sizes are clamped to this, not refused.
@@ -85,19 +85,6 @@ class Community:
     code: str
     name: str
     street: Unit
-    geometry: BaseGeometry
-
-
-@dataclass(frozen=True)
-class Station:
-    """A service station (a point) and the community it serves."""
-
-    id: int
-    name: str
-    kind: str
-    community: Unit | None
-    opening_hours: str
-    address: str
     geometry: BaseGeometry
 
 

@@ -7,15 +7,16 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from geogrid.boundaries.grids import Grid
 from geogrid.geo.locator import OUTSIDE
-from geogrid.lookup.snapshot import GridInfo, Snapshot
+from geogrid.lookup.snapshot import Snapshot
 
 
 @dataclass(frozen=True)
 class PointAnswer:
     """Everything a dispatcher needs about one point."""
 
-    grid: GridInfo | None
+    grid: Grid | None
     on_boundary: bool
     candidates: tuple[str, ...]
     boundary_distance_m: float | None

@@ -7,12 +7,42 @@ area records its method, distance and factor, so every answer can say how it was
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
+from geogrid.boundaries.grids import Unit
 from geogrid.db.sqlfiles import sql
 from geogrid.settings import ServiceAreaSettings
 
 STATION_KINDS = ("party_mass", "doorstep", "courier_rest", "happiness", "mediation", "legal")
+
+
+@dataclass(frozen=True)
+class Station:
+    """A service station: the one station type of geogrid.
+
+    ``geometry`` is its point (EPSG:4490); ``areas`` its service areas by tier (minutes ->
+    polygon, prepared) when it was read with them, as the snapshot reads stations.
+    """
+
+    id: int
+    name: str
+    kind: str
+    community: Unit | None
+    opening_hours: str
+    address: str
+    geometry: BaseGeometry
+    areas: dict[int, BaseGeometry] = field(default_factory=dict)
+
+    @property
+    def lon(self) -> float:
+        return float(self.geometry.x)
+
+    @property
+    def lat(self) -> float:
+        return float(self.geometry.y)
 
 
 def detour_factor(kind: str, settings: ServiceAreaSettings) -> float:

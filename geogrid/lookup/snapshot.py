@@ -29,11 +29,13 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, Engine, text
 
+from geogrid.boundaries.grids import Grid, Person, Unit
 from geogrid.boundaries.releases import BoundaryRelease, get_release, release_at
 from geogrid.db.sqlfiles import sql
 from geogrid.errors import NotFoundError
 from geogrid.geo.datum import METRIC_SRID, STORAGE_SRID, LocalMetric, to_metric
 from geogrid.geo.locator import OUTSIDE, GridIndex, Location
+from geogrid.lookup.service_areas import Station
 
 log = logging.getLogger("geogrid.lookup.snapshot")
 CHANNEL = "geogrid_release"
@@ -42,43 +44,12 @@ _POINT_WKB = struct.Struct("<BIdd")
 
 
 @dataclass(frozen=True)
-class GridInfo:
-    """What an answer says about a grid (personal data unmasked; callers mask)."""
-
-    code: str
-    name: str
-    kind: str
-    community_code: str
-    community_name: str
-    street_code: str
-    street_name: str
-    leader_name: str | None
-    leader_phone: str | None
-    party_branch_name: str | None = None
-    party_secretary_name: str | None = None
-    party_secretary_phone: str | None = None
-
-
-@dataclass(frozen=True)
-class Station:
-    """A service station with its service areas (minutes -> polygon, storage lon/lat)."""
-
-    id: int
-    name: str
-    kind: str
-    lon: float
-    lat: float
-    opening_hours: str
-    areas: dict[int, BaseGeometry]
-
-
-@dataclass(frozen=True)
 class Snapshot:
     """Everything the hot paths need about one release, immutable once built."""
 
     release: BoundaryRelease
     index: GridIndex
-    grids: list[GridInfo]
+    grids: list[Grid]
     metric_grids: list[BaseGeometry]
     metric_grids_array: npt.NDArray[np.object_]
     grid_boundaries: list[BaseGeometry]
@@ -93,7 +64,7 @@ class Snapshot:
     station_xy: npt.NDArray[np.float64]  # metric (EPSG:4548) x, y per station
     built_in_s: float
 
-    def grid(self, code: str) -> GridInfo | None:
+    def grid(self, code: str) -> Grid | None:
         """The grid with ``code`` in this release, if there is one."""
         i = bisect.bisect_left(self.index.codes, code)
         if i < len(self.grids) and self.index.codes[i] == code:
@@ -157,21 +128,20 @@ def build(conn: Connection, release_id: int) -> Snapshot:
     index = GridIndex.build(codes, list(geoms), release_id)
     by_code = {r.code.strip(): r for r in rows}
     grids = [
-        GridInfo(
-            c,
-            by_code[c].name,
-            by_code[c].kind,
-            by_code[c].community_code,
-            by_code[c].community_name,
-            by_code[c].street_code,
-            by_code[c].street_name,
-            by_code[c].leader_name,
-            by_code[c].leader_phone,
-            by_code[c].party_branch_name,
-            by_code[c].party_secretary_name,
-            by_code[c].party_secretary_phone,
+        Grid(
+            code=code,
+            name=row.name,
+            kind=row.kind,
+            community=Unit(row.community_code, row.community_name),
+            street=Unit(row.street_code, row.street_name),
+            leader=Person(row.leader_name, row.leader_phone),
+            party_branch=row.party_branch_name,
+            party_secretary=Person(row.party_secretary_name, row.party_secretary_phone),
+            release=release_id,
+            geometry=geometry,
         )
-        for c in index.codes
+        for code, geometry in zip(index.codes, index.geoms, strict=True)
+        for row in (by_code[code],)
     ]
     metric_array = to_metric(np.array(index.geoms))
     metric = list(metric_array)
@@ -235,12 +205,22 @@ def _stations(conn: Connection) -> list[Station]:
         areas.setdefault(r.station_id, {})[int(r.minutes)] = geom
     rows = conn.execute(
         text(
-            "SELECT id, name, kind, opening_hours, ST_X(geom) AS lon, "
-            "ST_Y(geom) AS lat FROM station ORDER BY id"
+            "SELECT s.id, s.name, s.kind, s.opening_hours, s.address, s.community_code, "
+            "c.name AS community_name, ST_AsBinary(s.geom) AS wkb "
+            "FROM station s LEFT JOIN community c ON c.code = s.community_code ORDER BY s.id"
         )
     )
     return [
-        Station(r.id, r.name, r.kind, r.lon, r.lat, r.opening_hours, areas.get(r.id, {}))
+        Station(
+            r.id,
+            r.name,
+            r.kind,
+            None if r.community_code is None else Unit(r.community_code.strip(), r.community_name),
+            r.opening_hours,
+            r.address,
+            shapely.from_wkb(bytes(r.wkb)),
+            areas.get(r.id, {}),
+        )
         for r in rows
     ]
 
@@ -388,9 +368,7 @@ __all__ = [
     "METRIC_SRID",
     "OUTSIDE",
     "STORAGE_SRID",
-    "GridInfo",
     "Snapshot",
     "SnapshotStore",
-    "Station",
     "build",
 ]

@@ -9,8 +9,8 @@ import numpy as np
 import shapely
 
 from geogrid.errors import InvalidInputError
-from geogrid.lookup.service_areas import STATION_KINDS, detour_factor
-from geogrid.lookup.snapshot import Snapshot, Station
+from geogrid.lookup.service_areas import STATION_KINDS, Station, detour_factor
+from geogrid.lookup.snapshot import Snapshot
 from geogrid.settings import ServiceAreaSettings
 
 

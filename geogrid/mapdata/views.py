@@ -25,7 +25,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
-from geogrid.access.roles import Principal, mask_name, mask_phone
+from geogrid.access.roles import ANONYMOUS, Principal
 from geogrid.boundaries.grids import Grid, get_grid
 from geogrid.boundaries.releases import current_release
 from geogrid.errors import InvalidInputError, NotFoundError
@@ -134,10 +134,6 @@ def current_release_id(conn: Connection) -> int:
     return release.id
 
 
-def _person(name: str | None, phone: str | None, show: bool) -> tuple[str | None, str | None]:
-    return (name, phone) if show else (mask_name(name), mask_phone(phone))
-
-
 def _bbox(geometry: BaseGeometry, margin_deg: float) -> str:
     minx, miny, maxx, maxy = geometry.bounds
     return f"{minx - margin_deg},{miny - margin_deg},{maxx + margin_deg},{maxy + margin_deg}"
@@ -202,7 +198,7 @@ def _compound_places(
 def _grid_places(
     grids: Sequence[Grid],
     compounds: Iterable[features.Compound],
-    show_personal: bool,
+    principal: Principal,
     tolerance: float | None,
 ) -> tuple[GridPlace, ...]:
     """Grids with their households and compounds counted (a compound counts in one grid)."""
@@ -219,7 +215,7 @@ def _grid_places(
     )
     places = []
     for grid, shape in zip(grids, shapes, strict=True):
-        name, phone = _person(grid.leader.name, grid.leader.phone, show_personal)
+        leader = principal.visible(grid.leader)
         places.append(
             GridPlace(
                 grid.code,
@@ -228,8 +224,8 @@ def _grid_places(
                 grid.dedicated_unit_name,
                 grid.community.name,
                 grid.street.name,
-                name,
-                phone,
+                leader.name,
+                leader.phone,
                 households[grid.code],
                 counted[grid.code],
                 shape,
@@ -325,7 +321,7 @@ def overview(conn: Connection, principal: Principal, *, minutes: int = 15) -> Ov
         district=district_area(conn, tolerance),
         streets=_streets(conn, tolerance),
         communities=_communities(conn, tolerance),
-        grids=_grid_places(grids, compounds, principal.sees_personal_data, tolerance),
+        grids=_grid_places(grids, compounds, principal, tolerance),
         compounds=_compound_places(compounds, tolerance),
         stations=_stations(conn),
         gap_minutes=minutes,
@@ -353,11 +349,12 @@ def grid_view(conn: Connection, code: str, principal: Principal) -> GridView:
     [own] = [i for i, g in enumerate(nearby) if g.code == grid.code]
     touching = shapely.dwithin(metric, metric[own], 0.5)
     compounds = _compounds(conn, _bbox(grid.geometry, 0.003))
-    places = _grid_places(nearby, compounds, principal.sees_personal_data, tolerance)
+    places = _grid_places(nearby, compounds, principal, tolerance)
     community = next(c for c in _communities(conn, tolerance) if c.code == grid.community.code)
     reaching = tuple(
         s for s in _stations(conn) if any(a.geometry.intersects(grid.geometry) for a in s.areas)
     )
+    assert grid.release is not None  # get_grid reads a grid in a release
     return GridView(
         release=grid.release,
         grid=places[own],
@@ -437,7 +434,7 @@ def locate_view(
         district=district,
         communities=_communities(conn, tolerance),
         # People are never drawn on the locate map: its answers come from /v1/locate.
-        grids=_grid_places(grids, (), False, tolerance),
+        grids=_grid_places(grids, (), ANONYMOUS, tolerance),
         point=point,
         center=(float(centre.x), float(centre.y)),
     )

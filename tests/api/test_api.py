@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 
 from geogrid.access import keys
 from geogrid.access.roles import Role
-from geogrid.api.schemas import GridFeature, Health, KeyInfo
+from geogrid.api.schemas.lookup import GridFeature, Health, KeyInfo
 from tests.conftest import LiveServer, start_api
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from geogrid.access import keys
 from geogrid.access.roles import Role
-from geogrid.api.schemas import BatchLocateAnswer, LocateAnswer, NearestStations
+from geogrid.api.schemas.lookup import BatchLocateAnswer, LocateAnswer, NearestStations
 from geogrid.geo import datum
 from geogrid.io import loading
 from geogrid.io.files import write_layer

@@ -80,6 +80,33 @@ def test_operation_ids_are_the_route_names(document: dict[str, Any]) -> None:
     assert "locate_one" in ids and "create_case" in ids and names
 
 
+def _is_free_form(schema: dict[str, Any]) -> bool:
+    if schema.get("type") == "array":
+        return _is_free_form(schema.get("items", {}))
+    return "$ref" not in schema and "properties" not in schema and "anyOf" not in schema
+
+
+def test_no_json_answer_has_an_empty_schema(document: dict[str, Any]) -> None:
+    for path, method, operation in _operations(document):
+        for status, response in operation["responses"].items():
+            for media, content in response.get("content", {}).items():
+                if "json" in media:
+                    assert not _is_free_form(content["schema"]), (method, path, status, media)
+
+
+def test_request_bodies_are_typed(document: dict[str, Any]) -> None:
+    edit = document["paths"]["/v1/plans/{plan_id}/edits"]["post"]["requestBody"]["content"]
+    union = edit["application/json"]["schema"]
+    assert union["discriminator"]["propertyName"] == "op"
+    assert set(union["discriminator"]["mapping"]) >= {"transfer", "merge", "split", "replace"}
+    assert "multipart/form-data" in edit
+    report = document["paths"]["/v1/cases"]["post"]["requestBody"]["content"]
+    assert report["application/json"]["schema"]["$ref"] == "#/components/schemas/CaseReport"
+    for path in ("/v1/cases/{case_id}/transitions", "/v1/cases/{case_id}/reroute", "/v1/plans"):
+        body = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+        assert "$ref" in body["schema"], path
+
+
 def test_geojson_answers_declare_their_schema(document: dict[str, Any]) -> None:
     for path in (
         "/v1/grids",
@@ -101,7 +128,7 @@ def test_geojson_answers_declare_their_schema(document: dict[str, Any]) -> None:
 def _validator(doc: dict[str, Any], path: str, method: str, status: int) -> Draft202012Validator:
     """A validator of the body ``doc`` declares for ``status`` (its refs resolve in ``doc``)."""
     response = doc["paths"][path][method]["responses"][str(status)]
-    [schema] = [c["schema"] for c in response["content"].values()]
+    [schema] = [c["schema"] for m, c in response["content"].items() if "json" in m]
     return Draft202012Validator({**schema, "components": doc["components"]})
 
 
@@ -112,7 +139,7 @@ def live(server: Any, demo_template: str) -> Iterator[tuple[str, dict[Role, str]
     with engine.begin() as conn:
         tokens = {
             role: keys.create_key(conn, f"openapi-{role.name}", role)[1]
-            for role in (Role.viewer, Role.dispatcher)
+            for role in (Role.viewer, Role.dispatcher, Role.planner, Role.admin)
         }
     engine.dispose()
     process, base = start_api(url)
@@ -199,3 +226,122 @@ def test_real_error_bodies_match_the_document(
             ),
             409,
         )
+
+
+def test_real_answers_match_the_document(
+    document: dict[str, Any], live: tuple[str, dict[Role, str]]
+) -> None:
+    """Every JSON route, asked for real, answers what the document declares."""
+    base, tokens = live
+
+    def client(role: Role | None = None) -> httpx.Client:
+        headers = {} if role is None else {"Authorization": f"Bearer {tokens[role]}"}
+        return httpx.Client(base_url=base, timeout=60, headers=headers)
+
+    def check(answer: httpx.Response, path: str, method: str = "get") -> Any:
+        assert answer.status_code < 300, (path, answer.text)
+        body = answer.json()
+        _validator(document, path, method, answer.status_code).validate(body)
+        return body
+
+    code = "340102001001001"
+    with (
+        client() as anyone,
+        client(Role.dispatcher) as dispatcher,
+        client(Role.planner) as planner,
+        client(Role.admin) as admin,
+    ):
+        grid = shapely.geometry.shape(
+            check(anyone.get(f"/v1/grids/{code}"), "/v1/grids/{code}")["geometry"]
+        )
+        lon, lat = grid.representative_point().coords[0]
+        for path, params in (
+            ("/v1/health", {}),
+            ("/v1/me", {}),
+            ("/v1/locate", {"lon": lon, "lat": lat}),
+            ("/v1/stations/nearest", {"lon": lon, "lat": lat}),
+            ("/v1/grids", {"limit": 2}),
+            ("/v1/streets", {"limit": 2}),
+            ("/v1/communities", {"limit": 2}),
+            ("/v1/stations", {"limit": 2}),
+            ("/v1/compounds", {"limit": 2}),
+            ("/v1/coverage", {"level": "street"}),
+            ("/v1/releases", {}),
+            ("/v1/releases/1/diff/1", {}),
+            (f"/v1/grids/{code}/history", {}),
+            ("/v1/case-categories", {}),
+            ("/open311/v2/discovery.json", {}),
+            ("/open311/v2/services.json", {}),
+            ("/open311/v2/services/E0102.json", {}),
+        ):
+            template = (
+                path.replace("/1/diff/1", "/{n}/diff/{m}")
+                .replace(code, "{code}")
+                .replace("discovery.json", "discovery.{fmt}")
+                .replace("services.json", "services.{fmt}")
+                .replace("E0102.json", "{service_code}.{fmt}")
+            )
+            check(anyone.get(path, params=params), template)
+        check(anyone.post("/v1/locate", json={"points": [[lon, lat]]}), "/v1/locate", "post")
+        check(admin.get("/v1/keys"), "/v1/keys")
+
+        report = {"category": "E0102", "description": "路口垃圾堆放", "lon": lon, "lat": lat}
+        case = check(dispatcher.post("/v1/cases", json=report), "/v1/cases", "post")
+        one = "/v1/cases/{case_id}"
+        check(dispatcher.get(f"/v1/cases/{case['id']}"), one)
+        check(anyone.get(f"/v1/cases/{case['id']}"), one)  # masked, same shape
+        moved = dispatcher.post(f"/v1/cases/{case['id']}/transitions", json={"to": "accepted"})
+        check(moved, one + "/transitions", "post")
+        rerouted = dispatcher.post(
+            f"/v1/cases/{case['id']}/reroute", json={"grid": "340102001001002", "reason": "核实"}
+        )
+        check(rerouted, one + "/reroute", "post")
+        for path in ("/v1/cases", "/v1/cases/counts", "/v1/cases/h3", "/v1/cases/performance"):
+            check(anyone.get(path), path)
+        form = {
+            "api_key": tokens[Role.dispatcher],
+            "service_code": "E0102",
+            "lat": lat,
+            "long": lon,
+        }
+        created = check(
+            anyone.post("/open311/v2/requests.json", data=form),
+            "/open311/v2/requests.{fmt}",
+            "post",
+        )
+        request_id = created[0]["service_request_id"]
+        check(anyone.get("/open311/v2/requests.json"), "/open311/v2/requests.{fmt}")
+        check(
+            anyone.get(f"/open311/v2/requests/{request_id}.json"),
+            "/open311/v2/requests/{request_id}.{fmt}",
+        )
+
+        plan = check(planner.post("/v1/plans", json={"comment": "契约"}), "/v1/plans", "post")
+        edit = {"op": "revert", "release": 1, "grids": [code], "comment": "no change"}
+        check(
+            planner.post(f"/v1/plans/{plan['id']}/edits", json=edit),
+            "/v1/plans/{plan_id}/edits",
+            "post",
+        )
+        check(planner.get("/v1/plans"), "/v1/plans")
+        check(planner.get(f"/v1/plans/{plan['id']}"), "/v1/plans/{plan_id}")
+        check(planner.get(f"/v1/plans/{plan['id']}/preview"), "/v1/plans/{plan_id}/preview")
+        check(planner.get(f"/maps/plans/{plan['id']}/layers"), "/maps/plans/{plan_id}/layers")
+        check(
+            planner.post(f"/v1/plans/{plan['id']}/publish"), "/v1/plans/{plan_id}/publish", "post"
+        )
+
+
+def test_a_bad_plan_edit_names_the_field(live: tuple[str, dict[Role, str]]) -> None:
+    base, tokens = live
+    headers = {"Authorization": f"Bearer {tokens[Role.planner]}"}
+    with httpx.Client(base_url=base, timeout=60, headers=headers) as planner:
+        plan = planner.post("/v1/plans", json={}).json()
+        for edit, named in (
+            ({"op": "teleport"}, "teleport"),
+            ({"op": "split", "grid": "340102001001001"}, "line"),
+            ({"op": "revert", "release": "one"}, "release"),
+        ):
+            answer = planner.post(f"/v1/plans/{plan['id']}/edits", json=edit)
+            assert answer.status_code == 422, answer.text
+            assert answer.json()["code"] == "validation_error" and named in answer.json()["detail"]

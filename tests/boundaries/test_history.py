@@ -17,7 +17,7 @@ import pytest
 import shapely
 from sqlalchemy import Engine, create_engine, text
 
-from geogrid.api.schemas import GridHistoryAnswer, ReleaseDiffAnswer, ReleaseInfo
+from geogrid.api.schemas.lookup import GridHistoryAnswer, ReleaseDiffAnswer, ReleaseInfo
 from geogrid.boundaries import history
 from geogrid.errors import InvalidInputError, NotFoundError
 from geogrid.geo.datum import to_metric

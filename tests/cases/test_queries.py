@@ -21,11 +21,11 @@ from sqlalchemy import Connection, create_engine, text
 from typer.testing import CliRunner
 
 from geogrid.access import keys
-from geogrid.access.roles import Role
+from geogrid.access.roles import ANONYMOUS, Principal, Role
 from geogrid.cases import records as cases
 from geogrid.cases.export import HEADERS, case_table, to_csv
 from geogrid.cases.queries import CaseFilter, count_cases, count_h3, list_cases, performance
-from geogrid.cases.records import CaseReport
+from geogrid.cases.report import CaseReport
 from geogrid.errors import InvalidInputError
 from geogrid.lookup import snapshot
 from geogrid.settings import CaseSettings
@@ -372,7 +372,7 @@ def test_performance_as_worked_out_by_hand(conn: Connection, seeded: Seeded) -> 
 
 
 def test_table_rows_and_masking(conn: Connection, seeded: Seeded) -> None:
-    table = case_table(conn, CaseFilter(statuses=("closed",)), masked=False)
+    table = case_table(conn, CaseFilter(statuses=("closed",)), Principal("t", Role.dispatcher))
     assert table.headers[:6] == ("案件编号", "状态", "类别编码", "类别", "大类", "事件/部件")
     column = {h: i for i, h in enumerate(table.headers)}
     assert [r[0] for r in table.rows] == [seeded.ids[n] for n in (1, 2, 3)]
@@ -382,7 +382,7 @@ def test_table_rows_and_masking(conn: Connection, seeded: Seeded) -> None:
     assert first[column["报告人电话"]] == "13812345678"
     assert table.rows[1][column["按期结案"]] == "否"
     assert table.rows[2][column["处置用时(小时)"]] == pytest.approx(22.0)
-    masked = case_table(conn, CaseFilter(statuses=("closed",)), masked=True)
+    masked = case_table(conn, CaseFilter(statuses=("closed",)), ANONYMOUS)
     assert masked.rows[0][column["报告人"]] == "王**"
     assert masked.rows[0][column["报告人电话"]] == "138****5678"
     leader = masked.rows[0][column["联系电话"]]

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from geogrid.cases import records as cases
 from geogrid.cases.lifecycle import MOVES, STATUSES, legal_moves
-from geogrid.cases.records import CaseReport
+from geogrid.cases.report import CaseReport
 from geogrid.cases.routing import UnroutableError, route, route_in_release
 from geogrid.errors import ConflictError, InvalidInputError
 from geogrid.geo.datum import from_metric, point_from_storage, to_metric
@@ -193,7 +193,7 @@ def test_create_stores_the_case_routed_with_its_release(
     assert not replayed
     assert case.status == "reported" and case.grid.code == snap.grids[a].code
     assert case.release == snap.release.id and case.category.name == "暴露垃圾"
-    assert case.grid.community.code == snap.grids[a].community_code
+    assert case.grid.community.code == snap.grids[a].community.code
     with engine.connect() as conn:
         stored = cases.get_case(conn, case.id, with_events=True)
     assert stored.reporter.phone == "13812345678"

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, create_engine, text
 
 from geogrid.access import keys
 from geogrid.access.roles import Role
-from geogrid.api.schemas import (
+from geogrid.api.schemas.lookup import (
     CommunityCollection,
     CompoundCollection,
     GridCollection,

@@ -19,7 +19,7 @@ from geogrid import maps
 from geogrid.access import keys
 from geogrid.access.roles import Role
 from geogrid.cases import records as cases
-from geogrid.cases.records import CaseReport
+from geogrid.cases.report import CaseReport
 from geogrid.lookup import snapshot
 from geogrid.settings import CaseSettings
 from tests.conftest import ARTIFACTS, start_api

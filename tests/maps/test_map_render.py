@@ -22,6 +22,7 @@ import pytest
 import shapely
 
 from geogrid import maps
+from geogrid.access.roles import Principal, Role
 from geogrid.boundaries.grids import Grid, Person, Unit
 from geogrid.geo.datum import wgs84_to_gcj02
 from geogrid.lookup.collections import Compound
@@ -381,15 +382,13 @@ def _db_grid(code: str) -> Grid:
         code,
         "第1网格",
         "resident",
-        None,
-        None,
         Unit("340102001001", "填海巷社区"),
         Unit("340102001", "明光路街道"),
         Person("苏明春", "15959718518"),
         "党支部",
         Person("孟莉", "15181021551"),
-        3,
-        box(117.30, 31.85),
+        release=3,
+        geometry=box(117.30, 31.85),
     )
 
 
@@ -413,7 +412,8 @@ def _db_compound(code: str) -> Compound:
 )
 def test_leaders_are_masked_for_viewers(show: bool, name: str, phone: str) -> None:
     code = "340102001001001"
-    [place] = mapdata._grid_places([_db_grid(code)], [_db_compound(code)], show, None)
+    who = Principal("t", Role.dispatcher if show else Role.viewer)
+    [place] = mapdata._grid_places([_db_grid(code)], [_db_compound(code)], who, None)
     assert (place.leader_name, place.leader_phone) == (name, phone)
     assert (place.households, place.compounds) == (402, 1)
     html = maps.page(maps.overview_map(overview(grids=[place], personal=show)), "/static")

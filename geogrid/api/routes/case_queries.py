@@ -17,6 +17,7 @@ from geogrid.api.deps import ConnDep, PrincipalDep
 from geogrid.api.openapi import problems
 from geogrid.api.responses import json_response
 from geogrid.api.routes.cases import case_body
+from geogrid.api.schemas.cases import CaseCells, CaseCounts, CasePage, CasePerformance
 from geogrid.cases import export as case_export
 from geogrid.cases import queries as case_queries
 from geogrid.cases.lifecycle import STATUSES
@@ -80,7 +81,7 @@ def case_filter(
 FilterDep = Annotated[CaseFilter, Depends(case_filter)]
 
 
-@router.get("/v1/cases")
+@router.get("/v1/cases", response_model=CasePage)
 def list_cases(
     request: Request,
     conn: ConnDep,
@@ -117,7 +118,7 @@ def list_cases(
     )
 
 
-@router.get("/v1/cases/counts")
+@router.get("/v1/cases/counts", response_model=CaseCounts)
 def count_cases(
     conn: ConnDep,
     found: FilterDep,
@@ -135,7 +136,7 @@ def count_cases(
     )
 
 
-@router.get("/v1/cases/h3")
+@router.get("/v1/cases/h3", response_model=CaseCells)
 def count_h3(
     conn: ConnDep,
     found: FilterDep,
@@ -153,7 +154,7 @@ def count_h3(
     )
 
 
-@router.get("/v1/cases/performance")
+@router.get("/v1/cases/performance", response_model=CasePerformance)
 def performance(
     conn: ConnDep,
     found: FilterDep,
@@ -171,7 +172,17 @@ def performance(
     )
 
 
-@router.get("/v1/cases/export", responses=problems(413))
+@router.get(
+    "/v1/cases/export",
+    response_class=Response,
+    responses={
+        **problems(413),
+        200: {
+            "description": "A CSV (UTF-8 with BOM) or XLSX file with Chinese headers",
+            "content": {media: {} for media in case_export.FORMATS.values()},
+        },
+    },
+)
 def export_cases(
     conn: ConnDep,
     principal: PrincipalDep,
@@ -179,7 +190,7 @@ def export_cases(
     format: Annotated[str, Query(description="csv (UTF-8 with BOM) or xlsx")] = "csv",
 ) -> Response:
     """The filtered cases as a CSV or XLSX file with Chinese headers (masked for viewers)."""
-    content = case_export.export_cases(conn, found, format, masked=not principal.sees_personal_data)
+    content = case_export.export_cases(conn, found, format, principal)
     name = case_export.file_name(format)
     chinese = name.replace("cases", "案件清单", 1)
     return Response(

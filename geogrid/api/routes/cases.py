@@ -15,25 +15,16 @@ from geogrid.access.roles import Principal, Role
 from geogrid.api.deps import CaseSettingsDep, PrincipalDep, SnapshotsDep, require
 from geogrid.api.openapi import problems
 from geogrid.api.responses import json_response
+from geogrid.api.schemas.bodies import Reroute, Transition
+from geogrid.api.schemas.cases import CaseAnswer, CategoryInfo
 from geogrid.cases import records as cases
 from geogrid.cases.categories import TYPE_ZH, list_categories
 from geogrid.cases.lifecycle import STATUS_ZH, legal_moves
-from geogrid.cases.records import Case, CaseReport
+from geogrid.cases.records import Case
+from geogrid.cases.report import CHANNELS, EXAMPLE, CaseReport
 from geogrid.cases.routing import FLAG_ZH
-from geogrid.errors import InvalidInputError
 
 router = APIRouter(tags=["cases"])
-
-CASE_EXAMPLE = {
-    "category": "E0102",
-    "description": "路口垃圾堆放两天无人清理",
-    "lon": 117.3338,
-    "lat": 31.8717,
-    "crs": "gcj02",
-    "channel": "hotline",
-    "reporter": {"name": "张三", "phone": "13812340000"},
-    "photos": ["https://example.org/photo/1.jpg"],
-}
 
 
 def _time(moment: datetime | None) -> str | None:
@@ -42,8 +33,7 @@ def _time(moment: datetime | None) -> str | None:
 
 def case_body(case: Case, principal: Principal) -> dict[str, Any]:
     """A case as the API shows it (masked below the dispatcher role)."""
-    if not principal.sees_personal_data:
-        case = case.masked()
+    case = principal.visible(case)
     grid = case.grid
     return {
         "id": case.id,
@@ -60,7 +50,7 @@ def case_body(case: Case, principal: Principal) -> dict[str, Any]:
         },
         "description": case.description,
         "channel": case.channel,
-        "channel_zh": cases.CHANNELS.get(case.channel, case.channel),
+        "channel_zh": CHANNELS.get(case.channel, case.channel),
         "reporter": {"name": case.reporter.name, "phone": case.reporter.phone},
         "address": case.address,
         "photos": list(case.photos),
@@ -102,7 +92,7 @@ def _actor(principal: Principal) -> str:
     return principal.name or "anonymous"
 
 
-@router.get("/v1/case-categories")
+@router.get("/v1/case-categories", response_model=list[CategoryInfo])
 def case_categories(request: Request) -> Response:
     """The case category catalogue (GB/T 30428 style): event and component classes."""
     with request.app.state.engine.connect() as conn:
@@ -124,20 +114,23 @@ def case_categories(request: Request) -> Response:
 
 
 @router.post(
-    "/v1/cases", status_code=201, dependencies=[require(Role.dispatcher)], responses=problems(409)
+    "/v1/cases",
+    response_model=CaseAnswer,
+    status_code=201,
+    dependencies=[require(Role.dispatcher)],
+    responses=problems(409),
 )
 def create_case(
     request: Request,
     principal: PrincipalDep,
     snapshots: SnapshotsDep,
     case_settings: CaseSettingsDep,
-    body: Annotated[dict[str, Any], Body(examples=[CASE_EXAMPLE])],
+    report: Annotated[CaseReport, Body(examples=[EXAMPLE])],
     idempotency_key: Annotated[
         str | None, Header(description="Retries with the same key create the case once")
     ] = None,
 ) -> Response:
     """Report a case: it is routed to one grid at once (point in any crs, or an address)."""
-    report = CaseReport.from_mapping(body)
     case, replayed = cases.submit_case(
         request.app.state.engine,
         snapshots.current(),
@@ -152,7 +145,7 @@ def create_case(
     return json_response(case_body(case, principal), 201, headers)
 
 
-@router.get("/v1/cases/{case_id}")
+@router.get("/v1/cases/{case_id}", response_model=CaseAnswer)
 def read_case(request: Request, principal: PrincipalDep, case_id: int) -> Response:
     """One case with its full history (reporter and people masked for viewers)."""
     with request.app.state.engine.connect() as conn:
@@ -162,6 +155,7 @@ def read_case(request: Request, principal: PrincipalDep, case_id: int) -> Respon
 
 @router.post(
     "/v1/cases/{case_id}/transitions",
+    response_model=CaseAnswer,
     dependencies=[require(Role.dispatcher)],
     responses=problems(409),
 )
@@ -169,35 +163,31 @@ def transition_case(
     request: Request,
     principal: PrincipalDep,
     case_id: int,
-    body: Annotated[dict[str, Any], Body(examples=[{"to": "accepted", "note": "立案"}])],
+    body: Annotated[Transition, Body(examples=[{"to": "accepted", "note": "立案"}])],
 ) -> Response:
     """Move a case to its next status; an illegal move is refused with 409."""
-    to = body.get("to")
-    note = body.get("note") or ""
-    if not isinstance(to, str) or not isinstance(note, str):
-        raise InvalidInputError('the body must be {"to": STATUS, "note": TEXT}')
     with request.app.state.engine.begin() as conn:
-        cases.transition(conn, case_id, to, _actor(principal), note)
+        cases.transition(conn, case_id, body.to, _actor(principal), body.note)
         case = cases.get_case(conn, case_id, with_events=True)
     return json_response(case_body(case, principal))
 
 
 @router.post(
-    "/v1/cases/{case_id}/reroute", dependencies=[require(Role.dispatcher)], responses=problems(409)
+    "/v1/cases/{case_id}/reroute",
+    response_model=CaseAnswer,
+    dependencies=[require(Role.dispatcher)],
+    responses=problems(409),
 )
 def reroute_case(
     request: Request,
     principal: PrincipalDep,
     case_id: int,
     body: Annotated[
-        dict[str, Any], Body(examples=[{"grid": "340102006004002", "reason": "现场核实属隔壁网格"}])
+        Reroute, Body(examples=[{"grid": "340102006004002", "reason": "现场核实属隔壁网格"}])
     ],
 ) -> Response:
     """Send a case to another grid, with a reason; later releases never override it."""
-    grid, reason = body.get("grid"), body.get("reason") or ""
-    if not isinstance(grid, str) or not isinstance(reason, str):
-        raise InvalidInputError('the body must be {"grid": CODE, "reason": TEXT}')
     with request.app.state.engine.begin() as conn:
-        cases.reroute(conn, case_id, grid, _actor(principal), reason)
+        cases.reroute(conn, case_id, body.grid, _actor(principal), body.reason)
         case = cases.get_case(conn, case_id, with_events=True)
     return json_response(case_body(case, principal))

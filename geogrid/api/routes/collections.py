@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from shapely.geometry.base import BaseGeometry
 
 from geogrid.api.deps import ConnDep
-from geogrid.api.schemas import (
+from geogrid.api.schemas.lookup import (
     CommunityCollection,
     CommunityFeature,
     CommunityProperties,

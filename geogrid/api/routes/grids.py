@@ -20,7 +20,7 @@ from geogrid.api.routes.collections import (
     geometry,
     page_members,
 )
-from geogrid.api.schemas import (
+from geogrid.api.schemas.lookup import (
     GridCollection,
     GridDetail,
     GridFeature,
@@ -40,8 +40,8 @@ router = APIRouter(prefix="/v1", tags=["grids"], default_response_class=GeoJSONR
 
 def grid_feature(grid: Grid, principal: Principal) -> GridFeature:
     """``grid`` (geometry already in the answer's crs) as a Feature, masked for viewers."""
-    if not principal.sees_personal_data:
-        grid = grid.masked()
+    grid = principal.visible(grid)
+    assert grid.release is not None  # grids of collections and get_grid name their release
     return GridFeature(
         id=grid.code,
         geometry=geometry(grid.geometry),

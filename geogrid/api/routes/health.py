@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from geogrid.api.deps import ConnDep, PrincipalDep
-from geogrid.api.schemas import Health, Me
+from geogrid.api.schemas.lookup import Health, Me
 from geogrid.lookup import health
 
 router = APIRouter(prefix="/v1", tags=["health"])

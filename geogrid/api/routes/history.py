@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 
 from geogrid.api.deps import ConnDep
 from geogrid.api.routes.collections import CrsQuery, GeoJSONResponse, geojson, geometry
-from geogrid.api.schemas import (
+from geogrid.api.schemas.lookup import (
     ChangeCollection,
     ChangedGridInfo,
     ChangeFeature,

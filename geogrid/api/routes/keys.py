@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from geogrid.access import keys
 from geogrid.access.roles import Role
 from geogrid.api.deps import ConnDep, require
-from geogrid.api.schemas import KeyInfo
+from geogrid.api.schemas.lookup import KeyInfo
 
 router = APIRouter(prefix="/v1/keys", tags=["keys"], dependencies=[require(Role.admin)])
 

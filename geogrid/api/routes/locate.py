@@ -10,11 +10,11 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from geogrid.access.roles import Principal, mask_name, mask_phone
+from geogrid.access.roles import Principal
 from geogrid.api.deps import SnapshotsDep, get_principal
 from geogrid.api.openapi import problems
 from geogrid.api.responses import json_response
-from geogrid.api.schemas import BatchLocateAnswer, LocateAnswer
+from geogrid.api.schemas.lookup import BatchLocateAnswer, LocateAnswer
 from geogrid.errors import InvalidInputError, TooLargeError
 from geogrid.geo.points import point_to_storage, points_to_storage
 from geogrid.lookup.locate import PointAnswer, code_table, locate_point, locate_points
@@ -32,17 +32,14 @@ def _answer(found: PointAnswer, principal: Principal) -> dict[str, Any]:
     grid = found.grid
     body: dict[str, Any] = {"grid": None}
     if grid is not None:
-        show = principal.sees_personal_data
+        leader = principal.visible(grid.leader)
         body["grid"] = {
             "code": grid.code,
             "name": grid.name,
             "kind": grid.kind,
-            "community": {"code": grid.community_code, "name": grid.community_name},
-            "street": {"code": grid.street_code, "name": grid.street_name},
-            "leader": {
-                "name": grid.leader_name if show else mask_name(grid.leader_name),
-                "phone": grid.leader_phone if show else mask_phone(grid.leader_phone),
-            },
+            "community": {"code": grid.community.code, "name": grid.community.name},
+            "street": {"code": grid.street.code, "name": grid.street.name},
+            "leader": {"name": leader.name, "phone": leader.phone},
         }
     body["on_boundary"] = found.on_boundary
     body["candidates"] = list(found.candidates)

@@ -15,6 +15,7 @@ from geogrid import maps
 from geogrid.access.roles import Role
 from geogrid.api.deps import ConnDep, PrincipalDep, require
 from geogrid.api.routes.case_queries import FilterDep
+from geogrid.api.schemas.plans import PlanLayers
 from geogrid.mapdata import cases as mapdata_cases
 from geogrid.mapdata import plans as mapdata_plans
 from geogrid.mapdata import views as mapdata
@@ -159,6 +160,7 @@ def plan_page(plan_id: int, request: Request, conn: ConnDep) -> Response:
 @router.get(
     "/maps/plans/{plan_id}/layers",
     response_class=JSONResponse,
+    response_model=PlanLayers,
     dependencies=[require(Role.planner)],
 )
 def plan_page_layers(plan_id: int, conn: ConnDep) -> JSONResponse:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from geogrid.api.responses import json_response
-from geogrid.api.schemas import NearestStations
+from geogrid.api.schemas.lookup import NearestStations
 from geogrid.geo.datum import normalise_crs, point_from_storage
 from geogrid.geo.points import point_to_storage
 from geogrid.lookup.stations import nearest_stations, parse_kinds

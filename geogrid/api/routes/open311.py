@@ -25,6 +25,16 @@ from geogrid.access import keys
 from geogrid.access.roles import Role
 from geogrid.api.deps import CaseSettingsDep, SnapshotsDep
 from geogrid.api.errors import OPEN311_STATUS, database_unreachable, status_for
+from geogrid.api.openapi import problems
+from geogrid.api.schemas.open311 import (
+    XML,
+    XML_CREATED,
+    Discovery,
+    RequestCreated,
+    Service,
+    ServiceDefinition,
+    ServiceRequest,
+)
 from geogrid.cases import open311
 from geogrid.cases import records as cases
 from geogrid.cases.categories import list_categories
@@ -114,6 +124,38 @@ class Open311Route(APIRoute):
         return handler
 
 
+#: The form fields of ``POST requests`` (application/x-www-form-urlencoded, per the spec).
+REQUEST_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["service_code"],
+                    "properties": {
+                        name: {"type": "string", "description": description}
+                        for name, description in (
+                            ("api_key", "a key with the dispatcher role (or a Bearer header)"),
+                            ("service_code", "the category code, see services.json"),
+                            ("jurisdiction_id", "optional; this endpoint's one jurisdiction"),
+                            ("lat", "WGS84 latitude (or give address_string)"),
+                            ("long", "WGS84 longitude"),
+                            ("crs", "geogrid's extension: wgs84, cgcs2000, gcj02 or bd09"),
+                            ("address_string", "text naming a compound, instead of a point"),
+                            ("description", "what happened (default: the service's name)"),
+                            ("first_name", "the reporter"),
+                            ("last_name", "the reporter"),
+                            ("phone", "the reporter's phone"),
+                            ("media_url", "a photo, as an http(s) URL"),
+                        )
+                    },
+                }
+            }
+        },
+    }
+}
+
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
 
 
@@ -126,7 +168,7 @@ def _engine(request: Request) -> Any:
     return request.app.state.engine
 
 
-@router.get("/discovery.{fmt}")
+@router.get("/discovery.{fmt}", response_model=Discovery, responses=XML)
 def discovery(request: Request, fmt: str) -> Response:
     """Where the endpoint is, what it speaks, how to get a key."""
     _checked_format(fmt)
@@ -138,7 +180,7 @@ def discovery(request: Request, fmt: str) -> Response:
     )
 
 
-@router.get("/services.{fmt}")
+@router.get("/services.{fmt}", response_model=list[Service], responses=XML)
 def services(request: Request, fmt: str, jurisdiction_id: str | None = None) -> Response:
     """The services: the case category catalogue."""
     _checked_format(fmt)
@@ -148,7 +190,7 @@ def services(request: Request, fmt: str, jurisdiction_id: str | None = None) -> 
     return _answer(request, [open311.service(c) for c in found], 200, "services")
 
 
-@router.get("/services/{service_code}.{fmt}")
+@router.get("/services/{service_code}.{fmt}", response_model=ServiceDefinition, responses=XML)
 def service_definition(
     request: Request, service_code: str, fmt: str, jurisdiction_id: str | None = None
 ) -> Response:
@@ -160,7 +202,13 @@ def service_definition(
     return _answer(request, open311.service_definition(category), 200, "service_definition")
 
 
-@router.post("/requests.{fmt}", status_code=201)
+@router.post(
+    "/requests.{fmt}",
+    status_code=201,
+    response_model=list[RequestCreated],
+    responses={**XML_CREATED, **problems(403, 409)},
+    openapi_extra=REQUEST_FORM,
+)
 async def create_request(
     request: Request,
     fmt: str,
@@ -222,7 +270,7 @@ def _bearer(request: Request) -> str | None:
     return token.strip() or None
 
 
-@router.get("/requests.{fmt}")
+@router.get("/requests.{fmt}", response_model=list[ServiceRequest], responses=XML)
 def find_requests(request: Request, fmt: str) -> Response:
     """Service requests: by service_request_id, service_code, start_date/end_date, status."""
     _checked_format(fmt)
@@ -235,7 +283,7 @@ def find_requests(request: Request, fmt: str) -> Response:
     return _answer(request, [open311.request_body(r) for r in found], 200, "requests")
 
 
-@router.get("/requests/{request_id}.{fmt}")
+@router.get("/requests/{request_id}.{fmt}", response_model=list[ServiceRequest], responses=XML)
 def read_request(
     request: Request, request_id: str, fmt: str, jurisdiction_id: str | None = None
 ) -> Response:

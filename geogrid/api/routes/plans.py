@@ -10,11 +10,21 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile
 
 from geogrid.access.roles import Principal, Role
 from geogrid.api.deps import PrincipalDep, require
-from geogrid.api.openapi import problems
+from geogrid.api.openapi import problems, request_body
+from geogrid.api.schemas.bodies import PlanCreate, PlanEdit
+from geogrid.api.schemas.plans import (
+    EditAdded,
+    PlanCreated,
+    PlanPreview,
+    PlanPublished,
+    PlanSummary,
+)
 from geogrid.errors import InvalidInputError, TooLargeError
 from geogrid.plans import lifecycle as plans
 from geogrid.plans.preview import preview
@@ -62,26 +72,26 @@ def _summary(plan: plans.Plan) -> dict[str, Any]:
     }
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=PlanCreated)
 def create_plan(
     request: Request,
     principal: PrincipalDep,
-    body: Annotated[dict[str, Any], Body(examples=[{"comment": "新建小区"}])],
+    body: Annotated[PlanCreate, Body(examples=[{"comment": "新建小区"}])],
 ) -> dict[str, Any]:
     """Open a plan on the current boundary release."""
     with request.app.state.engine.begin() as conn:
-        plan = plans.create_plan(conn, str(body.get("comment") or ""), _actor(principal))
+        plan = plans.create_plan(conn, body.comment, _actor(principal))
     return {"id": plan.id, "base_release": plan.base_release}
 
 
-@router.get("")
+@router.get("", response_model=list[PlanSummary])
 def list_plans(request: Request) -> list[dict[str, Any]]:
     """Open plans with their edits."""
     with request.app.state.engine.connect() as conn:
         return [_summary(p) for p in plans.open_plans(conn)]
 
 
-@router.get("/{plan_id}")
+@router.get("/{plan_id}", response_model=PlanSummary)
 def read_plan(request: Request, plan_id: int) -> dict[str, Any]:
     """One plan with its edits."""
     with request.app.state.engine.connect() as conn:
@@ -99,42 +109,35 @@ def discard_plan(request: Request, principal: PrincipalDep, plan_id: int) -> Res
 #: The largest drawing file a replace edit takes.
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
-EDIT_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {"type": "object", "required": ["op"], "additionalProperties": True},
-                "example": EDIT_EXAMPLE,
+#: A replace edit may come as a file upload instead of JSON.
+_MULTIPART_EDIT = {
+    "multipart/form-data": {
+        "schema": {
+            "type": "object",
+            "required": ["file", "grids"],
+            "properties": {
+                "op": {"type": "string", "enum": ["replace"], "default": "replace"},
+                "grids": {
+                    "type": "string",
+                    "description": "codes of the grids the drawing "
+                    "replaces, comma-separated or repeated (alias: codes)",
+                },
+                "crs": {
+                    "type": "string",
+                    "description": "wgs84, cgcs2000, gcj02, bd09 or EPSG:n; default the file's own",
+                },
+                "comment": {"type": "string"},
+                "file": {
+                    "type": "string",
+                    "format": "binary",
+                    "description": "the drawing: a GeoPackage or GeoJSON file",
+                },
             },
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file", "grids"],
-                    "properties": {
-                        "op": {"type": "string", "enum": ["replace"], "default": "replace"},
-                        "grids": {
-                            "type": "string",
-                            "description": "codes of the grids the drawing "
-                            "replaces, comma-separated or repeated (alias: codes)",
-                        },
-                        "crs": {
-                            "type": "string",
-                            "description": "wgs84, cgcs2000, gcj02, bd09 or "
-                            "EPSG:n; default the file's own",
-                        },
-                        "comment": {"type": "string"},
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": "the drawing: a GeoPackage or GeoJSON file",
-                        },
-                    },
-                }
-            },
-        },
+        }
     }
 }
+EDIT_BODY = request_body(PlanEdit, {"transfer": EDIT_EXAMPLE}, _MULTIPART_EDIT)
+_EDITS: TypeAdapter[Any] = TypeAdapter(PlanEdit)
 
 
 async def _form_edit(request: Request) -> dict[str, Any]:
@@ -182,7 +185,12 @@ async def _edit_body(request: Request) -> dict[str, Any]:
             'the edit must be a JSON object {"op", ...}, or '
             "multipart/form-data with a file for replace"
         )
-    return body
+    try:
+        edit = _EDITS.validate_python(body)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from None
+    params: dict[str, Any] = edit.model_dump(by_alias=True, exclude_none=True)
+    return params
 
 
 def _store_edit(request: Request, plan_id: int, body: dict[str, Any], actor: str) -> int:
@@ -191,7 +199,11 @@ def _store_edit(request: Request, plan_id: int, body: dict[str, Any], actor: str
 
 
 @router.post(
-    "/{plan_id}/edits", status_code=201, openapi_extra=EDIT_BODY, responses=problems(409, 413)
+    "/{plan_id}/edits",
+    response_model=EditAdded,
+    status_code=201,
+    openapi_extra=EDIT_BODY,
+    responses=problems(409, 413),
 )
 async def add_edit(request: Request, principal: PrincipalDep, plan_id: int) -> dict[str, Any]:
     """Add an edit (JSON, or a replace drawing as a file); 422 names the rule it breaks."""
@@ -208,14 +220,14 @@ def undo_edit(request: Request, principal: PrincipalDep, plan_id: int, edit_id: 
     return Response(status_code=204)
 
 
-@router.get("/{plan_id}/preview")
+@router.get("/{plan_id}/preview", response_model=PlanPreview)
 def preview_plan(request: Request, plan_id: int) -> dict[str, Any]:
     """Every touched grid before and after, compounds moved or cut, and the invariant check."""
     with request.app.state.engine.connect() as conn:
         return preview(conn, plan_id)
 
 
-@router.post("/{plan_id}/publish", responses=problems(409))
+@router.post("/{plan_id}/publish", response_model=PlanPublished, responses=problems(409))
 def publish_plan(request: Request, principal: PrincipalDep, plan_id: int) -> dict[str, Any]:
     """Publish the plan as a new boundary release (409 if its base moved under it)."""
     with request.app.state.engine.begin() as conn:

@@ -11,10 +11,8 @@ SELECT c.id, c.name, c.households, ST_X(c.point) AS lon, ST_Y(c.point) AS lat,
 FROM compound c
 LEFT JOIN LATERAL (
     SELECT trim(gg.grid_code) AS grid_code
-    FROM grid_geometry gg
-    WHERE gg.valid_from_release <= :release
-      AND (gg.valid_to_release IS NULL OR gg.valid_to_release > :release)
-      AND ST_Covers(gg.geom, c.point)
+    FROM grid_geometry_in(:release) gg
+    WHERE ST_Covers(gg.geom, c.point)
     ORDER BY gg.grid_code
     LIMIT 1
 ) g ON true

@@ -16,11 +16,9 @@ units AS (
     SELECT trim(code), name, ST_Transform(geom, 4548) FROM community WHERE :level = 'community'
     UNION ALL
     SELECT trim(g.code), g.name, ST_Transform(gg.geom, 4548)
-    FROM grid_geometry gg
+    FROM grid_geometry_in(:release) gg
     JOIN grid g ON g.code = gg.grid_code
     WHERE :level = 'grid'
-      AND gg.valid_from_release <= :release
-      AND (gg.valid_to_release IS NULL OR gg.valid_to_release > :release)
 ),
 clipped AS MATERIALIZED (
     SELECT u.code, u.name, u.geom,

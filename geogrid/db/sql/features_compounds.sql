@@ -10,12 +10,10 @@ WITH located AS (
     LEFT JOIN LATERAL (
         SELECT g.code AS grid_code, g.name AS grid_name, g.community_code,
                c.name AS community_name
-        FROM grid_geometry gg
+        FROM grid_geometry_in(:release) gg
         JOIN grid g ON g.code = gg.grid_code
         JOIN community c ON c.code = g.community_code
-        WHERE gg.valid_from_release <= :release
-          AND (gg.valid_to_release IS NULL OR gg.valid_to_release > :release)
-          AND ST_Covers(gg.geom, cp.point)
+        WHERE ST_Covers(gg.geom, cp.point)
         ORDER BY g.code
         LIMIT 1
     ) AS holder ON true

@@ -5,13 +5,11 @@ WITH matched AS (
            g.community_code, c.name AS community_name, c.street_code, s.name AS street_name,
            g.leader_name, g.leader_phone, g.party_branch_name,
            g.party_secretary_name, g.party_secretary_phone, gg.geom
-    FROM grid_geometry gg
+    FROM grid_geometry_in(:release) gg
     JOIN grid g ON g.code = gg.grid_code
     JOIN community c ON c.code = g.community_code
     JOIN street s ON s.code = c.street_code
-    WHERE gg.valid_from_release <= :release
-      AND (gg.valid_to_release IS NULL OR gg.valid_to_release > :release)
-      AND (:community IS NULL OR g.community_code = :community)
+    WHERE (:community IS NULL OR g.community_code = :community)
       AND (:street IS NULL OR c.street_code = :street)
       AND (:kind IS NULL OR g.kind = :kind)
       AND (:minlon IS NULL

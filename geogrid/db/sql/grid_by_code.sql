@@ -3,9 +3,7 @@ SELECT g.code, g.name, g.kind, g.dedicated_unit_name, g.dedicated_unit_type,
        g.leader_name, g.leader_phone, g.party_branch_name,
        g.party_secretary_name, g.party_secretary_phone, ST_AsBinary(gg.geom) AS wkb
 FROM grid g
-JOIN grid_geometry gg ON gg.grid_code = g.code
+JOIN grid_geometry_in(:release) gg ON gg.grid_code = g.code
 JOIN community c ON c.code = g.community_code
 JOIN street s ON s.code = c.street_code
 WHERE g.code = :code
-  AND gg.valid_from_release <= :release
-  AND (gg.valid_to_release IS NULL OR gg.valid_to_release > :release)

@@ -4,9 +4,7 @@ SELECT g.code, g.community_code, c.street_code, g.name, g.kind,
        g.leader_name, g.leader_phone, g.party_branch_name,
        g.party_secretary_name, g.party_secretary_phone,
        gg.valid_from_release, gg.geom AS geometry
-FROM grid_geometry gg
+FROM grid_geometry_in(:release) gg
 JOIN grid g ON g.code = gg.grid_code
 JOIN community c ON c.code = g.community_code
-WHERE gg.valid_from_release <= :release
-  AND (gg.valid_to_release IS NULL OR gg.valid_to_release > :release)
 ORDER BY g.code

@@ -4,14 +4,10 @@
 -- new), polygons only, measured in EPSG:4548 metres. Grid names are not versioned: the
 -- current name is given.
 WITH old AS (
-    SELECT id, grid_code, geom FROM grid_geometry
-    WHERE valid_from_release <= :old
-      AND (valid_to_release IS NULL OR valid_to_release > :old)
+    SELECT id, grid_code, geom FROM grid_geometry_in(:old)
 ),
 new AS (
-    SELECT id, grid_code, geom FROM grid_geometry
-    WHERE valid_from_release <= :new
-      AND (valid_to_release IS NULL OR valid_to_release > :new)
+    SELECT id, grid_code, geom FROM grid_geometry_in(:new)
 ),
 differing AS (
     SELECT coalesce(n.grid_code, o.grid_code) AS code,

@@ -3,10 +3,8 @@ SELECT g.code, g.name, g.kind, g.community_code, c.name AS community_name,
        c.street_code, s.name AS street_name, g.leader_name, g.leader_phone,
        g.party_branch_name, g.party_secretary_name, g.party_secretary_phone,
        ST_AsBinary(gg.geom) AS wkb
-FROM grid_geometry gg
+FROM grid_geometry_in(:release) gg
 JOIN grid g ON g.code = gg.grid_code
 JOIN community c ON c.code = g.community_code
 JOIN street s ON s.code = c.street_code
-WHERE gg.valid_from_release <= :release
-  AND (gg.valid_to_release IS NULL OR gg.valid_to_release > :release)
 ORDER BY g.code

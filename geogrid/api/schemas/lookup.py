@@ -1,4 +1,4 @@
-"""Response models: they document the API and validate what it sends."""
+"""Answers about places: grids, collections, locate, nearest stations, releases, health."""
 
 from __future__ import annotations
 

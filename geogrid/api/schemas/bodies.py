@@ -1,0 +1,139 @@
+"""Request bodies of the write routes (the case report is the core's own model).
+
+Plan edits are a union discriminated by ``op``. The models check the shape of a body (its
+fields and their types); the plan's ops check what the values mean (a grid code exists, an
+area touches the grid, the result tiles the district) and answer 422 naming the rule.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+GridCode = Annotated[str, Field(description="Grid code: 15 digits", examples=["340102006004001"])]
+Crs = Annotated[
+    str,
+    Field(description="Coordinate system of the geometry: wgs84, cgcs2000, gcj02, bd09 or EPSG:n"),
+]
+Comment = Annotated[str, Field(max_length=2000, description="Why, for the plan's history")]
+
+
+class GeoJSONGeometry(BaseModel):
+    """A GeoJSON geometry (RFC 7946) in the edit's ``crs``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["Point", "LineString", "Polygon", "MultiLineString", "MultiPolygon"]
+    coordinates: list[Any]
+
+
+class PersonBody(BaseModel):
+    name: Annotated[str, Field(max_length=50)] | None = None
+    phone: Annotated[str, Field(max_length=20)] | None = None
+
+
+class _Edit(BaseModel):
+    comment: Comment = ""
+
+
+class TransferEdit(_Edit):
+    """Give an area of one grid to an adjacent grid of the same community."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    op: Literal["transfer"]
+    from_: GridCode = Field(alias="from")
+    to: GridCode
+    area: GeoJSONGeometry
+    crs: Crs = "wgs84"
+
+
+class MergeEdit(_Edit):
+    """Merge adjacent grids of one community into a new grid."""
+
+    op: Literal["merge"]
+    grids: list[GridCode] = Field(min_length=2)
+    name: Annotated[str, Field(max_length=100)] | None = None
+
+
+class SplitEdit(_Edit):
+    """Split a grid along a line into new grids."""
+
+    op: Literal["split"]
+    grid: GridCode
+    line: GeoJSONGeometry
+    crs: Crs = "wgs84"
+
+
+class RevertEdit(_Edit):
+    """Put grids (or, without ``grids``, the whole layer) back as they were in a release."""
+
+    op: Literal["revert"]
+    release: int = Field(ge=1, strict=True)
+    grids: list[GridCode] | None = None
+
+
+class ReassignEdit(_Edit):
+    """Change a grid's leader, party secretary or party branch."""
+
+    op: Literal["reassign"]
+    grid: GridCode
+    leader: PersonBody | None = None
+    party_secretary: PersonBody | None = None
+    party_branch: Annotated[str, Field(max_length=100)] | None = None
+
+
+class MoveCompoundEdit(_Edit):
+    """Move a compound, with the strip that joins it to the target grid."""
+
+    op: Literal["move_compound"]
+    compound: int | str = Field(description="The compound's id")
+    to: GridCode
+
+
+class CarveEdit(_Edit):
+    """Carve a dedicated grid (a campus, hospital, market ...) out of the grids it covers."""
+
+    op: Literal["carve"]
+    area: GeoJSONGeometry
+    crs: Crs = "wgs84"
+    name: Annotated[str, Field(max_length=100)]
+    unit_name: Annotated[str, Field(max_length=100)]
+    unit_type: str
+
+
+class ReplaceEdit(_Edit):
+    """Replace grids by a drawing (a GeoJSON FeatureCollection; or upload a file instead)."""
+
+    op: Literal["replace"]
+    grids: list[GridCode] = Field(min_length=1)
+    layer: dict[str, Any] = Field(description="A GeoJSON FeatureCollection in crs")
+    crs: Crs = "wgs84"
+
+
+PlanEdit = Annotated[
+    TransferEdit
+    | MergeEdit
+    | SplitEdit
+    | RevertEdit
+    | ReassignEdit
+    | MoveCompoundEdit
+    | CarveEdit
+    | ReplaceEdit,
+    Field(discriminator="op"),
+]
+
+
+class PlanCreate(BaseModel):
+    comment: Comment = ""
+
+
+class Transition(BaseModel):
+    to: str = Field(description="The next status (see the case's ``next``)", examples=["accepted"])
+    note: Annotated[str, Field(max_length=4000)] = ""
+
+
+class Reroute(BaseModel):
+    grid: GridCode
+    reason: Annotated[str, Field(max_length=4000)] = ""
