@@ -586,8 +586,9 @@ def _hooks(engine: Engine, phases: _Phases) -> Iterator[None]:
         phases.wrap(geogrid.cases.report.CaseReport, "fingerprint", "py: fingerprint (sha256)"),
         phases.wrap(geogrid.cases.records, "case_from_row", "py: Case from row"),
         phases.wrap(geogrid.api.routes.cases, "case_body", "py: answer dict"),
-        phases.wrap(geogrid.api.routes.cases, "_json", "py: orjson + Response"),
-        phases.wrap(geogrid.cases.records, "submit_case", "submit_case total", cpu=True),
+        phases.wrap(geogrid.api.routes.cases, "json_response", "py: orjson + Response"),
+        # the route calls the package's submit_case (geogrid.cases), so that is the one to wrap
+        phases.wrap(geogrid.cases, "submit_case", "submit_case total", cpu=True),
         phases.wrap(engine.dialect, "do_ping", "pool pre-ping (SELECT 1)"),
         phases.wrap(engine.dialect, "do_commit", "commit (WAL flush)"),
         phases.wrap(engine.dialect, "do_rollback", "rollback on return (auth conn)"),

@@ -19,9 +19,9 @@ from sqlalchemy import Engine, create_engine
 
 from bench.database import demo_database
 from bench.report import Figure, table
+from geogrid import plans
 from geogrid.boundaries import releases
 from geogrid.geo.datum import to_metric
-from geogrid.plans import lifecycle as plans
 
 #: Strip width in degrees of CGCS2000 (~20 m at 31.8° N).
 STRIP_DEG = 0.0002

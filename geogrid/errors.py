@@ -5,18 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from geogrid.i18n import Message
+
 
 class GeogridError(Exception):
     """Base of every error geogrid raises on purpose. ``code`` is stable for clients."""
 
     code = "error"
 
-    def __init__(self, message: str, *, details: Any = None, zh: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: str | Message, *, details: Any = None) -> None:
+        super().__init__(str(message))
+        #: The message as given: a :class:`~geogrid.i18n.Message` renders in every language.
+        self.text = message
+        self.message = str(message)
         self.details = details
-        #: The same message in Chinese, for clients that ask with Accept-Language: zh.
-        self.message_zh = zh
+        #: The same message in Chinese, for clients that ask with Accept-Language: zh (None
+        #: when the catalogue has no translation of it).
+        self.message_zh = message.translated("zh") if isinstance(message, Message) else None
 
 
 class EmbeddedDatabaseError(GeogridError):

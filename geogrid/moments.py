@@ -6,6 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from geogrid.errors import InvalidInputError
+from geogrid.i18n import tr
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 
@@ -27,8 +28,10 @@ def parse_moment(value: str) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInputError(
-            f'at was "{value}" but must be an ISO 8601 date or time, e.g. 2026-05-01 or '
-            "2026-05-01T09:30 (Asia/Shanghai) or 2026-05-01T01:30Z",
-            zh=f"时间“{value}”无效：应为 ISO 8601 格式，例如 2026-05-01T09:30",
+            tr(
+                'at was "{value}" but must be an ISO 8601 date or time, e.g. '
+                "2026-05-01 or 2026-05-01T09:30 (Asia/Shanghai) or 2026-05-01T01:30Z",
+                value=value,
+            ),
         ) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=LOCAL)

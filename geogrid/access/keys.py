@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from geogrid.access.roles import Principal, Role
 from geogrid.errors import AuthenticationError, InvalidInputError, NotFoundError
+from geogrid.i18n import tr
 
 PREFIX = "gg_"
 
@@ -91,11 +92,9 @@ def authenticate(conn: Connection, key: str) -> Principal:
         {"hash": hash_key(key.strip())},
     ).one_or_none()
     if row is None:
-        raise AuthenticationError("the API key is not known", zh="API 密钥无效")
+        raise AuthenticationError(tr("the API key is not known"))
     if row.revoked_at is not None:
-        raise AuthenticationError(
-            f'the API key "{row.name}" was revoked', zh=f"API 密钥“{row.name}”已被吊销"
-        )
+        raise AuthenticationError(tr('the API key "{name}" was revoked', name=row.name))
     return Principal(row.name, Role[row.role])
 
 

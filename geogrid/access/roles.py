@@ -12,6 +12,7 @@ from enum import IntEnum
 from typing import Protocol, TypeVar
 
 from geogrid.errors import PermissionDeniedError
+from geogrid.i18n import tr
 
 
 class Role(IntEnum):
@@ -65,8 +66,14 @@ class Principal:
         if self.role < role:
             who = f'key "{self.name}"' if self.name else "anonymous callers"
             raise PermissionDeniedError(
-                f"this needs the {role.name} role; {who} have the {self.role.name} role",
-                zh=f"权限不足：需要 {ROLE_ZH[role]} 角色，当前为 {ROLE_ZH[self.role]}",
+                tr(
+                    "this needs the {needs} role; {who} have the {has} role",
+                    needs=role.name,
+                    who=who,
+                    has=self.role.name,
+                    needs_zh=ROLE_ZH[role],
+                    has_zh=ROLE_ZH[self.role],
+                ),
             )
 
 

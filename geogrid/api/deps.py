@@ -7,23 +7,41 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from geogrid.access import keys
 from geogrid.access.keys import KeyCache
 from geogrid.access.roles import ANONYMOUS, ROLE_ZH, Principal, Role
 from geogrid.errors import AuthenticationError
+from geogrid.i18n import tr
 from geogrid.lookup.snapshot import SnapshotStore
 from geogrid.settings import CaseSettings
 
 
 def get_conn(request: Request) -> Iterator[Connection]:
-    """A connection from the app's pool, in a transaction committed when the route returns."""
+    """A connection from the app's pool, in a transaction committed when the route returns.
+
+    The dependency ends with the route function, before the answer is sent (``scope=
+    "function"``): a 2xx is only sent once the transaction is committed, a route that raises
+    rolls it back, and the connection goes back to the pool as soon as the work is done.
+    """
     with request.app.state.engine.begin() as conn:
         yield conn
 
 
-ConnDep = Annotated[Connection, Depends(get_conn)]
+#: How every route that reads or writes the database gets its connection.
+ConnDep = Annotated[Connection, Depends(get_conn, scope="function")]
+
+
+async def get_engine(request: Request) -> Engine:
+    """The app's engine, for the two writes that manage their own transactions: a case report
+    (it settles a COMMIT whose answer was lost) and publishing a plan (it answers only once
+    this process serves the new release, after the commit)."""
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
 def _authenticate(request: Request, token: str) -> Principal:
@@ -43,8 +61,7 @@ async def get_principal(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationError(
-            'the Authorization header must be "Bearer <key>"',
-            zh="Authorization 请求头应为“Bearer <密钥>”",
+            tr('the Authorization header must be "Bearer <key>"'),
         )
     cache: KeyCache = request.app.state.key_cache
     principal = cache.get(token)
@@ -85,8 +102,11 @@ def require(role: Role) -> Any:
     async def check(principal: PrincipalDep) -> Principal:
         if principal.name is None and role > Role.viewer:
             raise AuthenticationError(
-                f"this needs an API key with the {role.name} role",
-                zh=f"需要具有{ROLE_ZH[role]}角色的 API 密钥",
+                tr(
+                    "this needs an API key with the {name} role",
+                    name=role.name,
+                    role_zh=ROLE_ZH[role],
+                ),
             )
         principal.require(role)
         return principal

@@ -142,6 +142,26 @@ def _error_content(open311: bool) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
 
+def _nullable(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "null" or any(
+        s.get("type") == "null" for s in schema.get("anyOf", ())
+    )
+
+
+def _restore_nulls(example: Any, schema: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """Put back the null members FastAPI's encoder drops from examples (exclude_none)."""
+    if "$ref" in schema:
+        schema = schemas.get(schema["$ref"].rsplit("/", 1)[-1], {})
+    if not isinstance(example, dict):
+        return
+    for name, member in schema.get("properties", {}).items():
+        if name not in example and name in schema.get("required", ()) and _nullable(member):
+            example[name] = None
+        elif name in example:
+            for option in (member, *member.get("anyOf", ())):
+                _restore_nulls(example[name], option, schemas)
+
+
 def build(app: FastAPI, routers: Sequence[APIRouter]) -> dict[str, Any]:
     """The OpenAPI document of ``app``, with every error status and the security declared.
 
@@ -189,6 +209,9 @@ def build(app: FastAPI, routers: Sequence[APIRouter]) -> dict[str, Any]:
             operation["operationId"] = route.name
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
+    for schema in schemas.values():
+        for example in schema.get("examples", ()):
+            _restore_nulls(example, schema, schemas)
     return doc
 
 

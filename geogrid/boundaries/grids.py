@@ -13,6 +13,7 @@ from geogrid.access.roles import mask_name, mask_phone
 from geogrid.boundaries.releases import current_release
 from geogrid.db.sqlfiles import sql
 from geogrid.errors import InvalidInputError, NotFoundError
+from geogrid.i18n import tr
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,10 @@ def check_code(code: str) -> None:
     """Raise InvalidInputError unless ``code`` is a 15-digit grid code."""
     if len(code) != 15 or not code.isdigit():
         raise InvalidInputError(
-            f'grid code was "{code}" but must be 15 digits (community code + 3-digit sequence)',
-            zh=f"网格编码“{code}”无效：应为 15 位数字（社区编码 + 3 位序号）",
+            tr(
+                'grid code was "{code}" but must be 15 digits (community code + 3-digit sequence)',
+                code=code,
+            ),
         )
 
 
@@ -111,14 +114,11 @@ def get_grid(conn: Connection, code: str, release: int | None = None) -> Grid:
     if release is None:
         current = current_release(conn)
         if current is None:
-            raise NotFoundError(
-                "no boundary release is published yet", zh="尚未发布任何网格边界版本"
-            )
+            raise NotFoundError(tr("no boundary release is published yet"))
         release = current.id
     row = conn.execute(text(sql("grid_by_code")), {"code": code, "release": release}).one_or_none()
     if row is None:
         raise NotFoundError(
-            f"grid {code} does not exist in release {release}",
-            zh=f"边界版本 {release} 中不存在网格 {code}",
+            tr("grid {code} does not exist in release {release}", code=code, release=release),
         )
     return _grid(row, release)

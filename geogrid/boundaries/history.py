@@ -28,6 +28,7 @@ from geogrid.boundaries.releases import BoundaryRelease, get_release
 from geogrid.db.sqlfiles import sql
 from geogrid.errors import NotFoundError
 from geogrid.geo.output import CrsName, output_crs, output_geometries
+from geogrid.i18n import tr
 
 Change = Literal["gained", "lost"]
 
@@ -270,8 +271,7 @@ def grid_history(conn: Connection, code: str, crs: str = "wgs84") -> GridHistory
     rows = [] if grid is None else conn.execute(text(sql("history_grid")), {"code": code}).all()
     if grid is None or not rows:
         raise NotFoundError(
-            f"grid {code} has never existed in any boundary release",
-            zh=f"任何网格边界版本中都不存在网格 {code}",
+            tr("grid {code} has never existed in any boundary release", code=code),
         )
     shapes = output_geometries(shapely.from_wkb([bytes(r.wkb) for r in rows]), name)
     versions = [_version(r, shape) for r, shape in zip(rows, shapes, strict=True)]

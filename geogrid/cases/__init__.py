@@ -10,7 +10,14 @@ from geogrid.cases.export import HEADERS, case_table, export_cases, to_csv
 from geogrid.cases.importing import import_cases, read_rows
 from geogrid.cases.lifecycle import MOVES, STATUS_ZH, STATUSES, legal_moves
 from geogrid.cases.queries import CaseFilter, count_cases, count_h3, list_cases, performance
-from geogrid.cases.records import Case
+from geogrid.cases.records import (
+    Case,
+    create_case,
+    get_case,
+    reroute,
+    submit_case,
+    transition,
+)
 from geogrid.cases.report import CHANNELS, CaseReport
 from geogrid.cases.rerouting import preview_reroutes
 from geogrid.cases.routing import FLAG_ZH, FLAGS, UnroutableError, route, route_in_release
@@ -31,7 +38,9 @@ __all__ = [
     "case_table",
     "count_cases",
     "count_h3",
+    "create_case",
     "export_cases",
+    "get_case",
     "import_cases",
     "legal_moves",
     "list_cases",
@@ -41,7 +50,10 @@ __all__ = [
     "read_catalogue",
     "read_rows",
     "replace_catalogue",
+    "reroute",
     "route",
     "route_in_release",
+    "submit_case",
     "to_csv",
+    "transition",
 ]

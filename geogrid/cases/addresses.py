@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from geogrid.errors import InvalidInputError
+from geogrid.i18n import tr
 
 
 @dataclass(frozen=True)
@@ -44,17 +45,23 @@ def match_compound(conn: Connection, address: str) -> CompoundMatch:
         return _match(by_name[around[0]])
     if around:
         raise InvalidInputError(
-            f'address "{address}" matches several compounds: {sorted(around)[:10]}; '
-            "name one of them",
+            tr(
+                'address "{address}" matches several compounds: {value}; name one of them',
+                address=address,
+                value=sorted(around)[:10],
+            ),
             details={"candidates": sorted(around)[:10]},
-            zh=f"地址“{address}”对应多个小区：{sorted(around)[:10]}，请指明其一",
         )
     close = difflib.get_close_matches(wanted, list(by_name), n=5, cutoff=0.3)
     raise InvalidInputError(
-        f'address "{address}" names no compound; close names: {close or "none"}. '
-        "Send lon and lat instead if the place is not a compound.",
+        tr(
+            'address "{address}" names no compound; close names: {close}. Send lon '
+            "and lat instead if the place is not a compound.",
+            address=address,
+            close=close or "none",
+            close_zh=close or "无",
+        ),
         details={"close_names": close},
-        zh=f"地址“{address}”未匹配到小区；相近名称：{close or '无'}。若不在小区内，请提供经纬度。",
     )
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import Connection, text
 
 from geogrid.errors import InvalidInputError, LoadError
+from geogrid.i18n import tr
 
 TYPE_ZH = {"event": "事件", "component": "部件"}
 _CODE = re.compile(r"^[EC][0-9]{4}$")
@@ -75,9 +76,12 @@ def get_category(conn: Connection, code: str) -> Category:
     )
     hint = [label for label in labels if any(m in label for m in close)] or labels[:10]
     raise InvalidInputError(
-        f'category was "{code}" but must be a catalogue code such as {hint} '
-        "(GET /v1/case-categories lists them all)",
-        zh=f"案件类别 {code} 不存在，可选如：{hint}（完整列表见 GET /v1/case-categories）",
+        tr(
+            'category was "{code}" but must be a catalogue code such as {hint} '
+            "(GET /v1/case-categories lists them all)",
+            code=code,
+            hint=hint,
+        ),
     )
 
 

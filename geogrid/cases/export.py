@@ -31,6 +31,7 @@ from geogrid.cases.records import Case, case_from_row
 from geogrid.cases.report import CHANNELS
 from geogrid.cases.routing import FLAG_ZH
 from geogrid.errors import InvalidInputError, TooLargeError
+from geogrid.i18n import tr
 from geogrid.moments import LOCAL
 
 #: More rows than this are refused (413): narrow the filter, e.g. by month or street.
@@ -117,9 +118,11 @@ def case_table(
     rows = case_rows(conn, found, max_rows + 1)
     if len(rows) > max_rows:
         raise TooLargeError(
-            f"more than {max_rows} cases match; an export holds at most "
-            f"{max_rows}: narrow the filter (e.g. from/to, street)",
-            zh=f"符合条件的案件超过 {max_rows} 件，请缩小筛选范围（如时间、街道）",
+            tr(
+                "more than {max_rows} cases match; an export holds at most {max_rows}: "
+                "narrow the filter (e.g. from/to, street)",
+                max_rows=max_rows,
+            ),
         )
     table: list[tuple[Value, ...]] = []
     for row in rows:
@@ -185,8 +188,7 @@ def export_cases(conn: Connection, found: CaseFilter, fmt: str, principal: Princ
     """The selected cases as ``fmt`` (csv or xlsx) bytes."""
     if fmt not in FORMATS:
         raise InvalidInputError(
-            f'format was "{fmt}" but must be one of {list(FORMATS)}',
-            zh=f"导出格式 {fmt} 无效，可选：{list(FORMATS)}",
+            tr('format was "{fmt}" but must be one of {FORMATS}', fmt=fmt, FORMATS=list(FORMATS)),
         )
     table = case_table(conn, found, principal)
     return to_csv(table) if fmt == "csv" else to_xlsx(table)

@@ -23,6 +23,7 @@ from sqlalchemy import Connection
 from geogrid.cases.records import create_case
 from geogrid.cases.report import CHANNELS, CaseReport
 from geogrid.errors import GeogridError, LoadError
+from geogrid.i18n import tr
 from geogrid.lookup.snapshot import Snapshot
 from geogrid.settings import CaseSettings
 
@@ -66,7 +67,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
             ]
     except (OSError, UnicodeDecodeError, ValueError, KeyError) as exc:
         raise LoadError(f"cannot read {path}: {exc}") from None
-    raise LoadError(f'file "{path.name}" must be .csv or .xlsx', zh="文件应为 .csv 或 .xlsx")
+    raise LoadError(tr('file "{name}" must be .csv or .xlsx', name=path.name))
 
 
 def _xlsx_rows(path: Path) -> list[dict[str, Any]]:
@@ -163,8 +164,11 @@ def import_cases(
     if result.refused and not skip_bad:
         listed = "; ".join(f"line {line}: {why}" for line, why in result.refused[:20])
         raise LoadError(
-            f"{len(result.refused)} rows cannot be imported, so none was: {listed}",
+            tr(
+                "{refused} rows cannot be imported, so none was: {listed}",
+                refused=len(result.refused),
+                listed=listed,
+            ),
             details=[{"line": line, "reason": why} for line, why in result.refused],
-            zh=f"{len(result.refused)} 行无法导入，整个文件未导入：{listed}",
         )
     return result

@@ -9,6 +9,7 @@ in_progress. closed and void are final.
 from __future__ import annotations
 
 from geogrid.errors import ConflictError, InvalidInputError
+from geogrid.i18n import tr
 
 STATUSES = (
     "reported",
@@ -85,14 +86,19 @@ def check_move(status: str, to: str, held_from: str | None = None) -> None:
     """
     if to not in STATUSES:
         raise InvalidInputError(
-            f'to was "{to}" but must be one of {list(STATUSES)}',
-            zh=f"目标状态 {to} 无效，可选：{list(STATUSES)}",
+            tr('to was "{to}" but must be one of {STATUSES}', to=to, STATUSES=list(STATUSES)),
         )
     allowed = legal_moves(status, held_from)
     if to not in allowed:
         raise ConflictError(
-            f"a {status} case cannot move to {to}; it may move to {sorted(allowed)}",
+            tr(
+                "a {status} case cannot move to {to}; it may move to {allowed}",
+                status=status,
+                to=to,
+                allowed=sorted(allowed),
+                status_zh=STATUS_ZH[status],
+                to_zh=STATUS_ZH[to],
+                allowed_zh=[STATUS_ZH[s] for s in sorted(allowed)],
+            ),
             details={"status": status, "to": to, "allowed": sorted(allowed)},
-            zh=f"{STATUS_ZH[status]}状态的案件不能转为{STATUS_ZH[to]}；"
-            f"可转为：{[STATUS_ZH[s] for s in sorted(allowed)]}",
         )

@@ -34,6 +34,7 @@ from geogrid.cases.records import Case, case_from_row
 from geogrid.cases.report import CaseReport
 from geogrid.errors import InvalidInputError, NotFoundError
 from geogrid.geo.datum import point_from_storage
+from geogrid.i18n import tr
 from geogrid.moments import LOCAL, parse_moment
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -86,9 +87,10 @@ class RequestQuery:
             for part in _split(ids_text):
                 if not (part.isdigit() and len(part) <= 18):
                     raise InvalidInputError(
-                        f'service_request_id was "{part}" but must be a number (several: '
-                        "comma separated)",
-                        zh=f"service_request_id“{part}”应为数字",
+                        tr(
+                            'service_request_id was "{part}" but must be a number (several: comma separated)',
+                            part=part,
+                        ),
                     )
                 ids.append(int(part))
             if len(ids) > MAX_REQUESTS:
@@ -97,22 +99,22 @@ class RequestQuery:
         statuses = frozenset(_split(params.get("status", "").lower())) or cls.statuses
         if not statuses <= {"open", "closed"}:
             raise InvalidInputError(
-                f'status was "{params["status"]}" but must be open, closed or both (comma '
-                "separated)",
-                zh=f"status“{params['status']}”无效，可选 open、closed",
+                tr(
+                    'status was "{status}" but must be open, closed or both (comma separated)',
+                    status=params["status"],
+                ),
             )
         start = _moment(params, "start_date")
         end = _moment(params, "end_date")
         if start is not None and end is not None:
             if end < start:
-                raise InvalidInputError(
-                    "end_date must not be before start_date", zh="end_date 不能早于 start_date"
-                )
+                raise InvalidInputError(tr("end_date must not be before start_date"))
             if end - start > MAX_SPAN:
                 raise InvalidInputError(
-                    f"start_date to end_date spans {(end - start).days} days; at most 90 days "
-                    "may be asked for at once",
-                    zh="start_date 与 end_date 相隔不能超过 90 天",
+                    tr(
+                        "start_date to end_date spans {days} days; at most 90 days may be asked for at once",
+                        days=(end - start).days,
+                    ),
                 )
         elif start is not None:
             end = start + MAX_SPAN
@@ -139,9 +141,12 @@ def _moment(params: Mapping[str, str], name: str) -> datetime | None:
         return parse_moment(value)
     except InvalidInputError:
         raise InvalidInputError(
-            f'{name} was "{value}" but must be an ISO 8601 time such as 2026-05-01T00:00:00Z '
-            "(no offset means Asia/Shanghai)",
-            zh=f"{name}“{value}”无效：应为 ISO 8601 时间",
+            tr(
+                '{name} was "{value}" but must be an ISO 8601 time such as '
+                "2026-05-01T00:00:00Z (no offset means Asia/Shanghai)",
+                name=name,
+                value=value,
+            ),
         ) from None
 
 
@@ -152,9 +157,7 @@ def jurisdiction(conn: Connection) -> tuple[str, str]:
     """The district this server answers for: (code, name), e.g. ("340102", "瑶海区")."""
     row = conn.execute(text("SELECT code, name FROM district ORDER BY code LIMIT 1")).first()
     if row is None:
-        raise NotFoundError(
-            "no district is loaded; run: geogrid load demo", zh="尚未加载行政区数据"
-        )
+        raise NotFoundError(tr("no district is loaded; run: geogrid load demo"))
     return str(row.code).strip(), str(row.name)
 
 
@@ -165,9 +168,12 @@ def check_jurisdiction(conn: Connection, jurisdiction_id: str | None) -> None:
     code, name = jurisdiction(conn)
     if jurisdiction_id.strip() != code:
         raise NotFoundError(
-            f'jurisdiction_id was "{jurisdiction_id}" but this server only '
-            f"answers for {code} ({name})",
-            zh=f"jurisdiction_id“{jurisdiction_id}”不存在，本服务仅为 {code}（{name}）",
+            tr(
+                'jurisdiction_id was "{jurisdiction_id}" but this server only answers for {code} ({name})',
+                jurisdiction_id=jurisdiction_id,
+                code=code,
+                name=name,
+            ),
         )
 
 
@@ -221,8 +227,7 @@ def find_service(conn: Connection, service_code: str | None) -> Category:
     """
     if service_code is None or not service_code.strip():
         raise InvalidInputError(
-            "service_code is required (GET services lists them)",
-            zh="缺少 service_code（可用 GET services 查询）",
+            tr("service_code is required (GET services lists them)"),
         )
     code = service_code.strip()
     known = list_categories(conn)
@@ -231,9 +236,12 @@ def find_service(conn: Connection, service_code: str | None) -> Category:
             return category
     sample = [f"{c.code} {c.name}" for c in known[:5]]
     raise NotFoundError(
-        f'service_code was "{code}" but must be one of the {len(known)} codes '
-        f"GET services lists, such as {sample}",
-        zh=f"service_code“{code}”不存在，可选如：{sample}",
+        tr(
+            'service_code was "{code}" but must be one of the {known} codes GET services lists, such as {sample}',
+            code=code,
+            known=len(known),
+            sample=sample,
+        ),
     )
 
 
@@ -264,8 +272,7 @@ def report_from_form(form: Mapping[str, str], category: Category) -> CaseReport:
     lat_text, lon_text = _field(form, "lat", 40), _field(form, "long", 40)
     if (lat_text is None) != (lon_text is None):
         raise InvalidInputError(
-            "give both lat and long, or an address_string",
-            zh="请同时提供 lat 和 long，或提供 address_string",
+            tr("give both lat and long, or an address_string"),
         )
     if lat_text is not None and lon_text is not None:
         body["lat"], body["lon"] = _number("lat", lat_text), _number("long", lon_text)
@@ -273,15 +280,16 @@ def report_from_form(form: Mapping[str, str], category: Category) -> CaseReport:
     if lat_text is None and body["address"] is None:
         what = " (address_id is not supported)" if _field(form, "address_id", 200) else ""
         raise InvalidInputError(
-            f"a request needs lat and long (WGS84), or an address_string naming a compound{what}",
-            zh="请求需要位置：lat 和 long（WGS84），或 address_string",
+            tr(
+                "a request needs lat and long (WGS84), or an address_string naming a compound{what}",
+                what=what,
+            ),
         )
     body["description"] = _field(form, "description", 2000) or category.name
     media_url = _field(form, "media_url", 2000)
     if media_url is not None and not _URL.match(media_url):
         raise InvalidInputError(
-            f'media_url was "{media_url}" but must be an http(s) URL',
-            zh=f"media_url“{media_url}”应为 http(s) 链接",
+            tr('media_url was "{media_url}" but must be an http(s) URL', media_url=media_url),
         )
     body["photos"] = [media_url] if media_url else []
     body["reporter"] = {
@@ -297,8 +305,12 @@ def _field(form: Mapping[str, str], name: str, limit: int) -> str | None:
         return None
     if len(value) > limit:
         raise InvalidInputError(
-            f"{name} must be at most {limit} characters, not {len(value)}",
-            zh=f"{name} 不能超过 {limit} 个字符",
+            tr(
+                "{name} must be at most {limit} characters, not {value}",
+                name=name,
+                limit=limit,
+                value=len(value),
+            ),
         )
     return value.strip()
 
@@ -308,8 +320,11 @@ def _number(name: str, value: str) -> float:
         return float(value)
     except ValueError:
         raise InvalidInputError(
-            f'{name} was "{value}" but must be a decimal number (WGS84 degrees)',
-            zh=f"{name}“{value}”应为十进制度数",
+            tr(
+                '{name} was "{value}" but must be a decimal number (WGS84 degrees)',
+                name=name,
+                value=value,
+            ),
         ) from None
 
 
@@ -341,7 +356,7 @@ def get_request(conn: Connection, request_id: int) -> ServiceRequest:
     row = conn.execute(text(_SELECT + "WHERE v.id = :id"), {"id": request_id}).one_or_none()
     if row is None:
         raise NotFoundError(
-            f"service request {request_id} does not exist", zh=f"服务请求 {request_id} 不存在"
+            tr("service request {request_id} does not exist", request_id=request_id)
         )
     return _request(row)
 

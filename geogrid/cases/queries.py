@@ -26,6 +26,7 @@ from geogrid.cases.records import Case, case_from_row
 from geogrid.cases.routing import FLAGS
 from geogrid.db.sqlfiles import sql
 from geogrid.errors import InvalidInputError
+from geogrid.i18n import tr
 from geogrid.moments import LOCAL, parse_moment
 
 DEFAULT_LIMIT = 100
@@ -62,14 +63,18 @@ class CaseFilter:
         for status in self.statuses:
             if status not in STATUSES:
                 raise InvalidInputError(
-                    f'status was "{status}" but must be one of {list(STATUSES)}',
-                    zh=f"状态 {status} 无效，可选：{list(STATUSES)}",
+                    tr(
+                        'status was "{status}" but must be one of {STATUSES}',
+                        status=status,
+                        STATUSES=list(STATUSES),
+                    ),
                 )
         for flag in self.flags:
             if flag not in FLAGS:
                 raise InvalidInputError(
-                    f'flag was "{flag}" but must be one of {list(FLAGS)}',
-                    zh=f"标记 {flag} 无效，可选：{list(FLAGS)}",
+                    tr(
+                        'flag was "{flag}" but must be one of {FLAGS}', flag=flag, FLAGS=list(FLAGS)
+                    ),
                 )
         if self.grid is not None:
             check_code(self.grid)
@@ -77,14 +82,21 @@ class CaseFilter:
             code = getattr(self, level)
             if code is not None and (len(code) != digits or not code.isdigit()):
                 raise InvalidInputError(
-                    f'{level} was "{code}" but must be a {digits}-digit {level} code',
-                    zh=f"{level} 编码“{code}”无效：应为 {digits} 位数字",
+                    tr(
+                        '{level} was "{code}" but must be a {digits}-digit {level} code',
+                        level=level,
+                        code=code,
+                        digits=digits,
+                    ),
                 )
         start, end = self.period()
         if start is not None and end is not None and start >= end:
             raise InvalidInputError(
-                f"from ({start.isoformat()}) must be before to ({end.isoformat()})",
-                zh=f"起始时间 {start.isoformat()} 应早于结束时间 {end.isoformat()}",
+                tr(
+                    "from ({start}) must be before to ({end})",
+                    start=start.isoformat(),
+                    end=end.isoformat(),
+                ),
             )
 
     @classmethod
@@ -162,8 +174,7 @@ def _flag(name: str, value: str | bool | None) -> bool | None:
     if word in _TRUE or word in _FALSE:
         return word in _TRUE
     raise InvalidInputError(
-        f'{name} was "{value}" but must be one of ["true", "false"]',
-        zh=f"{name} 为“{value}”，应为 true 或 false",
+        tr('{name} was "{value}" but must be one of ["true", "false"]', name=name, value=value),
     )
 
 
@@ -177,9 +188,13 @@ def _moment(name: str, value: str | None) -> date | datetime | None:
         return parse_moment(word)
     except (ValueError, InvalidInputError):
         raise InvalidInputError(
-            f'{name} was "{value}" but must be a date such as 2026-05-01 or an ISO 8601 time '
-            "such as 2026-05-01T09:30 (Asia/Shanghai unless it has an offset)",
-            zh=f"时间 {name}=“{value}”无效：应为日期（如 2026-05-01）或 ISO 8601 时间",
+            tr(
+                '{name} was "{value}" but must be a date such as 2026-05-01 or an ISO '
+                "8601 time such as 2026-05-01T09:30 (Asia/Shanghai unless it has an "
+                "offset)",
+                name=name,
+                value=value,
+            ),
         ) from None
 
 
@@ -223,9 +238,13 @@ def category_codes(conn: Connection, category: str) -> list[str]:
         )
     ]
     raise InvalidInputError(
-        f'category was "{category}" but must be a catalogue code such as E0102, a major class '
-        f"such as {majors}, or a category or class name (GET /v1/case-categories)",
-        zh=f"类别 {category} 不存在：应为类别编码（如 E0102）、大类（如 {majors}）或名称",
+        tr(
+            'category was "{category}" but must be a catalogue code such as E0102, '
+            "a major class such as {majors}, or a category or class name (GET "
+            "/v1/case-categories)",
+            category=category,
+            majors=majors,
+        ),
     )
 
 
@@ -260,9 +279,7 @@ class CasePage:
 def clamp_limit(limit: int, largest: int = MAX_LIMIT) -> int:
     """A page size within 1..``largest`` (larger ones are clamped, smaller refused)."""
     if limit < 1:
-        raise InvalidInputError(
-            f"limit was {limit} but must be at least 1", zh=f"limit 为 {limit}，应不小于 1"
-        )
+        raise InvalidInputError(tr("limit was {limit} but must be at least 1", limit=limit))
     return min(limit, largest)
 
 
@@ -352,8 +369,10 @@ def count_h3(conn: Connection, found: CaseFilter, resolution: int = 9) -> list[C
     """
     if isinstance(resolution, bool) or not 0 <= resolution <= 15:
         raise InvalidInputError(
-            f"resolution was {resolution} but must be an H3 resolution in 0..15",
-            zh=f"H3 分辨率 {resolution} 无效：应在 0 到 15 之间",
+            tr(
+                "resolution was {resolution} but must be an H3 resolution in 0..15",
+                resolution=resolution,
+            ),
         )
     rows = conn.execute(
         text(
@@ -476,6 +495,5 @@ def _performance(
 def _check_by(by: str, allowed: tuple[str, ...]) -> None:
     if by not in allowed:
         raise InvalidInputError(
-            f'by was "{by}" but must be one of {list(allowed)}',
-            zh=f"分组方式 by={by} 无效，可选：{list(allowed)}",
+            tr('by was "{by}" but must be one of {allowed}', by=by, allowed=list(allowed)),
         )

@@ -32,6 +32,7 @@ from geogrid.errors import (
     NotFoundError,
 )
 from geogrid.geo.points import point_to_storage
+from geogrid.i18n import tr
 from geogrid.lookup.snapshot import Snapshot
 from geogrid.settings import CaseSettings
 
@@ -134,7 +135,7 @@ def get_case(conn: Connection, case_id: int, *, with_events: bool = False) -> Ca
         text("SELECT * FROM case_view WHERE id = :id"), {"id": case_id}
     ).one_or_none()
     if row is None:
-        raise NotFoundError(f"case {case_id} does not exist", zh=f"案件 {case_id} 不存在")
+        raise NotFoundError(tr("case {case_id} does not exist", case_id=case_id))
     case = case_from_row(row)
     if not with_events:
         return case
@@ -252,9 +253,12 @@ def create_case(
     ).one()
     if existing.request_hash != digest:
         raise ConflictError(
-            f'Idempotency-Key "{idempotency_key}" was used for case {existing.id} with a '
-            "different report; use a new key for a new report",
-            zh=f"幂等键 {idempotency_key} 已用于另一内容不同的案件 {existing.id}",
+            tr(
+                'Idempotency-Key "{idempotency_key}" was used for case {id} with a '
+                "different report; use a new key for a new report",
+                idempotency_key=idempotency_key,
+                id=existing.id,
+            ),
         )
     return get_case(conn, existing.id), True
 
@@ -384,7 +388,7 @@ def _locked(conn: Connection, case_id: int) -> Any:
         {"id": case_id},
     ).one_or_none()
     if row is None:
-        raise NotFoundError(f"case {case_id} does not exist", zh=f"案件 {case_id} 不存在")
+        raise NotFoundError(tr("case {case_id} does not exist", case_id=case_id))
     return row
 
 
@@ -399,9 +403,7 @@ def transition(conn: Connection, case_id: int, to: str, actor: str, note: str = 
     row = _locked(conn, case_id)
     check_move(row.status, to, row.held_from)
     if to == "void" and not note.strip():
-        raise InvalidInputError(
-            "voiding a case needs a note saying why", zh="作废案件需要填写原因（note）"
-        )
+        raise InvalidInputError(tr("voiding a case needs a note saying why"))
     conn.execute(
         text(sql("case_transition")),
         {"id": case_id, "to": to, "from": row.status, "actor": actor, "note": note},
@@ -416,12 +418,15 @@ def reroute(conn: Connection, case_id: int, grid_code: str, actor: str, reason: 
     """
     check_code(grid_code)
     if not reason.strip():
-        raise InvalidInputError("re-routing a case needs a reason", zh="改派案件需要填写原因")
+        raise InvalidInputError(tr("re-routing a case needs a reason"))
     row = _locked(conn, case_id)
     if row.status in FINAL:
         raise ConflictError(
-            f"case {case_id} is {row.status} and cannot be re-routed",
-            zh=f"案件 {case_id} 已结案或作废，不能改派",
+            tr(
+                "case {case_id} is {status} and cannot be re-routed",
+                case_id=case_id,
+                status=row.status,
+            ),
         )
     found = conn.execute(
         text("SELECT 1 FROM grid_geometry WHERE valid_to_release IS NULL AND grid_code = :g"),
@@ -429,8 +434,7 @@ def reroute(conn: Connection, case_id: int, grid_code: str, actor: str, reason: 
     ).first()
     if found is None:
         raise InvalidInputError(
-            f"grid {grid_code} is not in the current boundary release",
-            zh=f"网格 {grid_code} 不在当前边界版本中",
+            tr("grid {grid_code} is not in the current boundary release", grid_code=grid_code),
         )
     current = current_release(conn)
     release = None if current is None else current.id

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, text
 
 from geogrid.errors import InvalidInputError
+from geogrid.i18n import tr
 from geogrid.lookup.locate import locate_point
 from geogrid.lookup.snapshot import Snapshot
 from geogrid.settings import CaseSettings
@@ -66,11 +67,13 @@ def _flags(
 
 def _unroutable(distance: float, settings: CaseSettings) -> UnroutableError:
     return UnroutableError(
-        f"the location is {distance:.0f} m outside the district's grids; cases are routed "
-        f"up to {settings.outside_max_m:.0f} m outside (GEOGRID_OUTSIDE_MAX_M)",
+        tr(
+            "the location is {distance:.0f} m outside the district's grids; cases "
+            "are routed up to {outside_max_m:.0f} m outside (GEOGRID_OUTSIDE_MAX_M)",
+            distance=distance,
+            outside_max_m=settings.outside_max_m,
+        ),
         details={"distance_m": round(distance, 1), "outside_max_m": settings.outside_max_m},
-        zh=f"位置在辖区网格外 {distance:.0f} 米，超出属地兜底范围 {settings.outside_max_m:.0f} 米，"
-        "无法派遣",
     )
 
 

@@ -12,8 +12,8 @@ import shapely
 import typer
 from rich.table import Table
 
+from geogrid import plans
 from geogrid.cli.support import console, errors, fail, transaction
-from geogrid.plans import lifecycle as plans
 
 plan_app = typer.Typer(
     help="Boundary plans: edits checked at once, previewed, published as a new boundary release.",

@@ -16,6 +16,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geogrid.errors import InvalidInputError
 from geogrid.geo.datum import CRS_NAMES, UnknownCRSError, geometry_from_storage, normalise_crs
+from geogrid.i18n import tr
 
 #: 1e-7 degree is about 1 cm on the ground: finer digits only make the answer longer.
 COORDINATE_DECIMALS = 7
@@ -37,8 +38,9 @@ def output_crs(crs: str) -> CrsName:
         name = ""
     if name not in CRS_NAMES:
         raise InvalidInputError(
-            f'crs was "{crs}" but must be one of {list(CRS_NAMES)}',
-            zh=f"坐标系“{crs}”无效：应为 {list(CRS_NAMES)} 之一",
+            tr(
+                'crs was "{crs}" but must be one of {CRS_NAMES}', crs=crs, CRS_NAMES=list(CRS_NAMES)
+            ),
         )
     return cast(CrsName, name)
 

@@ -14,6 +14,7 @@ import numpy.typing as npt
 from geogrid.errors import InvalidInputError
 from geogrid.geo import datum
 from geogrid.geo.datum import CHINA, in_china, normalise_crs, to_storage
+from geogrid.i18n import tr
 
 
 def _in_china(lon: float, lat: float) -> bool:
@@ -35,26 +36,42 @@ def check_point(lon: float, lat: float) -> None:
     for name, value in (("lon", lon), ("lat", lat)):
         if not math.isfinite(value):
             raise InvalidInputError(
-                f"{name} must be a finite number but was {value}",
-                zh=f"{name} 必须是有限数值，收到 {value}",
+                tr("{name} must be a finite number but was {value}", name=name, value=value),
             )
     swapped = "; did you swap lon and lat?" if _in_china(lat, lon) else ""
     swapped_zh = "；经纬度是否填反了？" if swapped else ""
     if not -90 <= lat <= 90:
         raise InvalidInputError(
-            f"lat must be within [-90, 90] but was {lat}{swapped}",
-            zh=f"纬度 lat 必须在 [-90, 90] 之间，收到 {lat}{swapped_zh}",
+            tr(
+                "lat must be within [-90, 90] but was {lat}{swapped}",
+                lat=lat,
+                swapped=swapped,
+                swapped_zh=swapped_zh,
+            ),
         )
     if not -180 <= lon <= 180:
         raise InvalidInputError(
-            f"lon must be within [-180, 180] but was {lon}{swapped}",
-            zh=f"经度 lon 必须在 [-180, 180] 之间，收到 {lon}{swapped_zh}",
+            tr(
+                "lon must be within [-180, 180] but was {lon}{swapped}",
+                lon=lon,
+                swapped=swapped,
+                swapped_zh=swapped_zh,
+            ),
         )
     if not _in_china(lon, lat):
         raise InvalidInputError(
-            f"point (lon {lon}, lat {lat}) is far outside China (lon {CHINA[0]}..{CHINA[2]}, "
-            f"lat {CHINA[1]}..{CHINA[3]}){swapped}",
-            zh=f"坐标（经度 {lon}，纬度 {lat}）远在中国境外{swapped_zh}",
+            tr(
+                "point (lon {lon}, lat {lat}) is far outside China (lon "
+                "{min_lon}..{max_lon}, lat {min_lat}..{max_lat}){swapped}",
+                lon=lon,
+                lat=lat,
+                min_lon=CHINA[0],
+                max_lon=CHINA[2],
+                min_lat=CHINA[1],
+                max_lat=CHINA[3],
+                swapped=swapped,
+                swapped_zh=swapped_zh,
+            ),
         )
 
 
@@ -96,6 +113,11 @@ def points_to_storage(
             check_point(float(x[first]), float(y[first]))
         except InvalidInputError as exc:
             raise InvalidInputError(
-                f"point {first}: {exc.message}", zh=f"第 {first} 个点：{exc.message_zh}"
+                tr(
+                    "point {first}: {message}",
+                    first=first,
+                    message=exc.message,
+                    message_zh=exc.message_zh,
+                )
             ) from None
     return to_storage(x, y, name)

@@ -33,6 +33,7 @@ from geogrid.geo.datum import (
     to_storage,
 )
 from geogrid.geo.output import CrsName, output_crs, output_geometries
+from geogrid.i18n import tr
 from geogrid.lookup.service_areas import STATION_KINDS, Station
 
 DEFAULT_LIMIT = 1_000
@@ -128,9 +129,7 @@ def clamp_limit(limit: int) -> int:
     (10000, 250)
     """
     if limit < 1:
-        raise InvalidInputError(
-            f"limit was {limit} but must be at least 1", zh=f"limit 为 {limit}，应至少为 1"
-        )
+        raise InvalidInputError(tr("limit was {limit} but must be at least 1", limit=limit))
     return min(limit, MAX_LIMIT)
 
 
@@ -156,17 +155,21 @@ def parse_bbox(bbox: str | None, crs: str) -> BBox | None:
         values = []
     if len(values) != 4 or not all(math.isfinite(v) for v in values):
         raise InvalidInputError(
-            f'bbox was "{bbox}" but must be four numbers "minlon,minlat,maxlon,maxlat"',
-            zh=f"bbox“{bbox}”无效：应为四个数“最小经度,最小纬度,最大经度,最大纬度”",
+            tr(
+                'bbox was "{bbox}" but must be four numbers "minlon,minlat,maxlon,maxlat"',
+                bbox=bbox,
+            ),
         )
     minlon, minlat, maxlon, maxlat = values
     if not (-180 <= minlon <= maxlon <= 180 and -90 <= minlat <= maxlat <= 90):
         swapped = "; did you swap lon and lat?" if abs(minlat) > 90 or abs(maxlat) > 90 else ""
         raise InvalidInputError(
-            f'bbox was "{bbox}" but needs -180 <= minlon <= maxlon <= 180 and '
-            f"-90 <= minlat <= maxlat <= 90{swapped}",
-            zh=f"bbox“{bbox}”无效：需要 -180 ≤ 最小经度 ≤ 最大经度 ≤ 180 且 "
-            "-90 ≤ 最小纬度 ≤ 最大纬度 ≤ 90",
+            tr(
+                'bbox was "{bbox}" but needs -180 <= minlon <= maxlon <= 180 and -90 '
+                "<= minlat <= maxlat <= 90{swapped}",
+                bbox=bbox,
+                swapped=swapped,
+            ),
         )
     lon, lat = to_storage(
         [minlon, maxlon, maxlon, minlon], [minlat, minlat, maxlat, maxlat], output_crs(crs)
@@ -178,8 +181,12 @@ def _choice(name: str, value: str | None, allowed: Sequence[str]) -> str | None:
     if value is None or value in allowed:
         return value
     raise InvalidInputError(
-        f'{name} was "{value}" but must be one of {list(allowed)}',
-        zh=f"{name}“{value}”无效：应为 {list(allowed)} 之一",
+        tr(
+            '{name} was "{value}" but must be one of {allowed}',
+            name=name,
+            value=value,
+            allowed=list(allowed),
+        ),
     )
 
 
@@ -205,7 +212,14 @@ def _unit_code(conn: Connection, unit: str, value: str | None) -> str | None:
         allowed = f"the {digits}-digit code of one of the {len(known)} {plural}"
         allowed_zh = f"{len(known)} 个{zh}之一的 {digits} 位编码"
     raise InvalidInputError(
-        f'{unit} was "{value}" but must be {allowed}', zh=f"{zh}编码“{value}”无效：应为{allowed_zh}"
+        tr(
+            '{unit} was "{value}" but must be {allowed}',
+            unit=unit,
+            value=value,
+            allowed=allowed,
+            zh=zh,
+            allowed_zh=allowed_zh,
+        )
     )
 
 
@@ -214,7 +228,7 @@ def _release_id(conn: Connection, release: int | None) -> int:
         return get_release(conn, release).id
     current = current_release(conn)
     if current is None:
-        raise NotFoundError("no boundary release is published yet", zh="尚未发布任何网格边界版本")
+        raise NotFoundError(tr("no boundary release is published yet"))
     return current.id
 
 
@@ -236,8 +250,10 @@ def simplified(geometry: BaseGeometry, tolerance_m: float) -> BaseGeometry:
     """
     if tolerance_m < 0 or not math.isfinite(tolerance_m):
         raise InvalidInputError(
-            f"simplify was {tolerance_m} but must be a finite number >= 0",
-            zh=f"simplify 为 {tolerance_m}，应为不小于 0 的有限数值",
+            tr(
+                "simplify was {tolerance_m} but must be a finite number >= 0",
+                tolerance_m=tolerance_m,
+            ),
         )
     if tolerance_m == 0:
         return geometry

@@ -35,6 +35,7 @@ from geogrid.db.sqlfiles import sql
 from geogrid.errors import NotFoundError
 from geogrid.geo.datum import METRIC_SRID, STORAGE_SRID, LocalMetric, to_metric
 from geogrid.geo.locator import OUTSIDE, GridIndex, Location
+from geogrid.i18n import tr
 from geogrid.lookup.service_areas import Station
 
 log = logging.getLogger("geogrid.lookup.snapshot")
@@ -259,8 +260,7 @@ class SnapshotStore:
             snap = self._current
         if snap is None:
             raise NotFoundError(
-                "no boundary release is published yet; run: geogrid load demo",
-                zh="尚未发布任何网格边界版本",
+                tr("no boundary release is published yet; run: geogrid load demo"),
             )
         return snap
 
@@ -287,8 +287,9 @@ class SnapshotStore:
             release = release_at(conn, moment)
         if release is None:
             raise NotFoundError(
-                f"no boundary release was published by {moment.isoformat()}",
-                zh=f"{moment.isoformat()} 之前尚未发布网格边界版本",
+                tr(
+                    "no boundary release was published by {isoformat}", isoformat=moment.isoformat()
+                ),
             )
         return self.release(release.id)
 

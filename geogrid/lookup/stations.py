@@ -9,6 +9,7 @@ import numpy as np
 import shapely
 
 from geogrid.errors import InvalidInputError
+from geogrid.i18n import tr
 from geogrid.lookup.service_areas import STATION_KINDS, Station, detour_factor
 from geogrid.lookup.snapshot import Snapshot
 from geogrid.settings import ServiceAreaSettings
@@ -30,8 +31,11 @@ def parse_kinds(kinds: Iterable[str] | None) -> set[str] | None:
     unknown = sorted(chosen - set(STATION_KINDS))
     if unknown:
         raise InvalidInputError(
-            f"kind was {unknown} but must be among {list(STATION_KINDS)}",
-            zh=f"站点类型 {unknown} 无效，可选：{list(STATION_KINDS)}",
+            tr(
+                "kind was {unknown} but must be among {STATION_KINDS}",
+                unknown=unknown,
+                STATION_KINDS=list(STATION_KINDS),
+            ),
         )
     return chosen or None
 

@@ -11,6 +11,7 @@ from geogrid.cases.lifecycle import STATUS_ZH
 from geogrid.cases.queries import CaseFilter
 from geogrid.db.sqlfiles import sql
 from geogrid.errors import InvalidInputError
+from geogrid.i18n import tr
 from geogrid.lookup import collections as features
 from geogrid.mapdata.types import (
     CaseCell,
@@ -105,8 +106,11 @@ def case_view(
     """
     if hex_resolution not in CASE_HEX_RESOLUTIONS:
         raise InvalidInputError(
-            f"resolution was {hex_resolution} but must be one of {list(CASE_HEX_RESOLUTIONS)}",
-            zh=f"H3 分辨率 {hex_resolution} 无效，可选：{list(CASE_HEX_RESOLUTIONS)}",
+            tr(
+                "resolution was {hex_resolution} but must be one of {CASE_HEX_RESOLUTIONS}",
+                hex_resolution=hex_resolution,
+                CASE_HEX_RESOLUTIONS=list(CASE_HEX_RESOLUTIONS),
+            ),
         )
     chosen = found or CaseFilter()
     release = current_release_id(conn)

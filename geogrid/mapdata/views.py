@@ -31,6 +31,7 @@ from geogrid.boundaries.releases import current_release
 from geogrid.errors import InvalidInputError, NotFoundError
 from geogrid.geo.datum import from_metric, to_metric
 from geogrid.geo.points import point_to_storage
+from geogrid.i18n import tr
 from geogrid.lookup import collections as features
 from geogrid.lookup import coverage
 from geogrid.lookup.service_areas import STATION_KINDS
@@ -128,8 +129,7 @@ def current_release_id(conn: Connection) -> int:
     release = current_release(conn)
     if release is None:
         raise NotFoundError(
-            "no boundary release is published yet; run: geogrid load demo",
-            zh="尚未发布任何网格边界版本",
+            tr("no boundary release is published yet; run: geogrid load demo"),
         )
     return release.id
 
@@ -147,7 +147,7 @@ def district_area(conn: Connection, tolerance: float) -> Area:
         text("SELECT code, name, ST_AsBinary(geom) AS wkb FROM district ORDER BY code LIMIT 1")
     ).one_or_none()
     if row is None:
-        raise NotFoundError("no district is loaded; run: geogrid load demo", zh="尚未加载区界数据")
+        raise NotFoundError(tr("no district is loaded; run: geogrid load demo"))
     return Area(
         str(row.code).strip(), row.name, simplify_one(shapely.from_wkb(bytes(row.wkb)), tolerance)
     )
@@ -421,8 +421,7 @@ def locate_view(
     """
     if (lon is None) != (lat is None):
         raise InvalidInputError(
-            "lon and lat must be given together (or neither, for a map without a point)",
-            zh="lon 与 lat 须同时给出（或都不给）",
+            tr("lon and lat must be given together (or neither, for a map without a point)"),
         )
     point = None if lon is None or lat is None else point_to_storage(lon, lat, crs)
     tolerance = tolerance_m(LOCATE_ZOOM)

@@ -7,14 +7,13 @@ all come from ``maps/static`` (served by the API, or inlined for a file that ope
 
 from geogrid.maps.assets import STATIC_DIR, ExternalAssetError, check_offline, external_references
 from geogrid.maps.assets import render_page as page
+from geogrid.maps.plan_map import plan_layers, plan_map
 from geogrid.maps.render import (
     case_map,
     coverage_map,
     grid_map,
     locate_map,
     overview_map,
-    plan_layers,
-    plan_map,
 )
 
 __all__ = [

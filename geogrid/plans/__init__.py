@@ -1,23 +1,48 @@
 """Boundary planning: plans, their edits (ops), preview and atomic publish.
 
-Modules: ``geometry``, ``layer``, ``lifecycle``, ``move``, ``ops``, ``params``, ``preview``,
-``replace``.
+Modules: ``lifecycle`` (open, edit, undo, publish), ``layer`` (edits replayed in memory),
+``ops`` (transfer, merge, split, revert, reassign, carve, move_compound, replace) with
+``geometry``, ``params``, ``move`` and ``replace``, and ``preview``.
 """
 
 from geogrid.plans.geometry import adjacent, holder
-from geogrid.plans.layer import EditRejectedError
-from geogrid.plans.lifecycle import build_layer, get_plan
+from geogrid.plans.layer import EditRejectedError, Layer, base_layer
+from geogrid.plans.lifecycle import (
+    Edit,
+    Plan,
+    add_edit,
+    build_layer,
+    create_plan,
+    discard_plan,
+    get_plan,
+    open_plans,
+    publish_plan,
+    undo_edit,
+)
 from geogrid.plans.move import corridor
+from geogrid.plans.ops import OPS, Op
 from geogrid.plans.preview import preview
 from geogrid.plans.replace import read_drawing
 
 __all__ = [
+    "OPS",
+    "Edit",
     "EditRejectedError",
+    "Layer",
+    "Op",
+    "Plan",
+    "add_edit",
     "adjacent",
+    "base_layer",
     "build_layer",
     "corridor",
+    "create_plan",
+    "discard_plan",
     "get_plan",
     "holder",
+    "open_plans",
     "preview",
+    "publish_plan",
     "read_drawing",
+    "undo_edit",
 ]

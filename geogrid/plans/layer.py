@@ -14,6 +14,7 @@ from sqlalchemy import Connection, text
 from geogrid.boundaries import releases
 from geogrid.boundaries.validation import Violation
 from geogrid.errors import InvalidInputError
+from geogrid.i18n import tr
 from geogrid.plans.geometry import share_vertices
 
 
@@ -42,9 +43,7 @@ class Layer:
         """Grid ``code``'s attributes; EditRejectedError when the layer has no such grid."""
         found = self.grids.get(str(code))
         if found is None:
-            raise EditRejectedError(
-                f"grid {code} is not in the plan's layer", zh=f"方案的网格图层中没有网格 {code}"
-            )
+            raise EditRejectedError(tr("grid {code} is not in the plan's layer", code=code))
         return found
 
     def share_vertices(self, codes: set[str]) -> None:

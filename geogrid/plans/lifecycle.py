@@ -26,6 +26,7 @@ from geogrid.boundaries.releases import GRID_ATTRIBUTES, PUBLISH_LOCK, BoundaryR
 from geogrid.boundaries.validation import UnitShape, Violation, check_layer, fixed_units
 from geogrid.errors import ConflictError, InvalidInputError, NotFoundError
 from geogrid.geo.datum import STORAGE_SRID
+from geogrid.i18n import tr
 from geogrid.plans.geometry import MIN_AREA_M2, metric_area
 from geogrid.plans.layer import EditRejectedError, Layer, base_layer, next_code, reject
 from geogrid.plans.ops import OPS, Op
@@ -101,7 +102,7 @@ def get_plan(conn: Connection, plan_id: int) -> Plan:
     """Plan ``plan_id`` with its active edits; NotFoundError if there is none."""
     row = conn.execute(text("SELECT * FROM plan WHERE id = :id"), {"id": plan_id}).one_or_none()
     if row is None:
-        raise NotFoundError(f"plan {plan_id} does not exist", zh=f"方案 {plan_id} 不存在")
+        raise NotFoundError(tr("plan {plan_id} does not exist", plan_id=plan_id))
     return _plan(conn, row)
 
 
@@ -144,9 +145,7 @@ def create_plan(conn: Connection, comment: str, actor: str) -> Plan:
     """Open a plan on the current release."""
     current = releases.current_release(conn)
     if current is None:
-        raise NotFoundError(
-            "no boundary release is published yet; load grids first", zh="尚未发布任何网格边界版本"
-        )
+        raise NotFoundError(tr("no boundary release is published yet; load grids first"))
     row = conn.execute(
         text(
             "INSERT INTO plan (comment, base_release, created_by) VALUES (:c, :b, :a) RETURNING *"
@@ -161,8 +160,12 @@ def _require_open(plan: Plan) -> None:
     if plan.status != "open":
         state = "发布" if plan.status == "published" else "废弃"
         raise ConflictError(
-            f"plan {plan.id} is {plan.status}; only open plans change",
-            zh=f"方案 {plan.id} 已{state}",
+            tr(
+                "plan {id} is {status}; only open plans change",
+                id=plan.id,
+                status=plan.status,
+                state=state,
+            ),
         )
 
 
@@ -300,10 +303,15 @@ def publish_plan(conn: Connection, plan_id: int, actor: str) -> BoundaryRelease:
         clash = sorted(changed if "*" in touched else touched & changed)
         if clash:
             raise ConflictError(
-                f"plan {plan_id} is based on release {base} but release {current.id} is "
-                f"current, and it changed grids this plan edits: {clash}",
+                tr(
+                    "plan {plan_id} is based on release {base} but release {id} is "
+                    "current, and it changed grids this plan edits: {clash}",
+                    plan_id=plan_id,
+                    base=base,
+                    id=current.id,
+                    clash=clash,
+                ),
                 details={"base_release": base, "current_release": current.id, "changed": clash},
-                zh=f"方案基于版本 {base}，当前为版本 {current.id}，方案涉及的网格已改：{clash}",
             )
         base = current.id  # rebase: the plan touches none of the grids that changed
     layer = build_layer(conn, plan, base)

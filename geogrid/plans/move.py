@@ -28,6 +28,7 @@ from sqlalchemy import Connection, text
 from geogrid.boundaries.validation import Violation
 from geogrid.errors import InvalidInputError, NotFoundError
 from geogrid.geo.datum import from_metric, to_metric
+from geogrid.i18n import tr
 from geogrid.plans.geometry import (
     MIN_AREA_M2,
     adjacent,
@@ -103,7 +104,7 @@ def apply_move_compound(conn: Connection, layer: Layer, params: dict[str, Any]) 
         {"id": compound},
     ).one_or_none()
     if row is None:
-        raise NotFoundError(f"compound {compound} does not exist", zh=f"小区 {compound} 不存在")
+        raise NotFoundError(tr("compound {compound} does not exist", compound=compound))
     point, footprint = shapely.from_wkb(bytes(row.p)), shapely.from_wkb(bytes(row.g))
     code_to = params["to"]
     target = layer.grid(code_to)

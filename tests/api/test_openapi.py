@@ -107,6 +107,16 @@ def test_request_bodies_are_typed(document: dict[str, Any]) -> None:
         assert "$ref" in body["schema"], path
 
 
+def test_every_example_in_the_document_is_valid(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    checked = 0
+    for schema in schemas.values():
+        for example in schema.get("examples", []):
+            Draft202012Validator({**schema, "components": document["components"]}).validate(example)
+            checked += 1
+    assert checked >= 3  # the case report, the locate answer, the error body
+
+
 def test_geojson_answers_declare_their_schema(document: dict[str, Any]) -> None:
     for path in (
         "/v1/grids",
@@ -174,6 +184,9 @@ def test_real_error_bodies_match_the_document(
             client.get("/v1/locate", params={"lon": "east", "lat": 31.9}),
             422,
         )
+        keyed = {"Authorization": "Bearer nope"}
+        bad_key = client.get("/v1/locate", params={"lon": 117.3, "lat": 31.9}, headers=keyed)
+        _check(document, "/v1/locate", "get", bad_key, 401)
         _check(document, "/v1/grids/{code}", "get", client.get("/v1/grids/340102999999999"), 404)
         _check(
             document,

@@ -283,7 +283,7 @@ def test_bad_requests_name_the_value(api: httpx.Client, path: str, status: int, 
 
 
 def test_history_names_the_plan_that_made_a_geometry(fresh_demo_url: str) -> None:
-    from geogrid.plans import lifecycle as plans
+    from geogrid import plans
     from tests.plans.test_plans import neighbours
     from tests.plans.test_plans import transfer as plan_transfer
 

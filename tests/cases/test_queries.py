@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import Connection, create_engine, text
 from typer.testing import CliRunner
 
+from geogrid import cases
 from geogrid.access import keys
 from geogrid.access.roles import ANONYMOUS, Principal, Role
-from geogrid.cases import records as cases
 from geogrid.cases.export import HEADERS, case_table, to_csv
 from geogrid.cases.queries import CaseFilter, count_cases, count_h3, list_cases, performance
 from geogrid.cases.report import CaseReport

@@ -12,7 +12,7 @@ import shapely
 from shapely.geometry import Point
 from sqlalchemy import Engine, create_engine, text
 
-from geogrid.cases import records as cases
+from geogrid import cases, plans
 from geogrid.cases.lifecycle import MOVES, STATUSES, legal_moves
 from geogrid.cases.report import CaseReport
 from geogrid.cases.routing import UnroutableError, route, route_in_release
@@ -20,7 +20,6 @@ from geogrid.errors import ConflictError, InvalidInputError
 from geogrid.geo.datum import from_metric, point_from_storage, to_metric
 from geogrid.geo.points import point_to_storage
 from geogrid.lookup import snapshot
-from geogrid.plans import lifecycle as plans
 from geogrid.plans.preview import preview
 from geogrid.settings import CaseSettings
 

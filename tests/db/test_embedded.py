@@ -14,7 +14,7 @@ from geogrid.db import embedded
 from geogrid.errors import EmbeddedDatabaseError
 
 #: These start and stop real PostgreSQL clusters of their own.
-pytestmark = pytest.mark.database
+makes_a_cluster = pytest.mark.database
 
 
 def test_missing_binaries_fail_with_the_apt_command(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -38,6 +38,7 @@ def _cleanup(cluster: embedded.Cluster) -> None:
     shutil.rmtree(cluster.data_dir.parent, ignore_errors=True)
 
 
+@makes_a_cluster
 def test_cluster_is_created_reused_and_stopped(project_home: Path) -> None:
     cluster = embedded.cluster_location(project_home, "geogrid")
     try:
@@ -62,6 +63,7 @@ def test_cluster_is_created_reused_and_stopped(project_home: Path) -> None:
         _cleanup(cluster)
 
 
+@makes_a_cluster
 @pytest.mark.skipif(os.geteuid() != 0, reason="the root-only-home case needs root")
 def test_as_root_a_root_only_home_moves_the_data_where_the_user_can_reach_it() -> None:
     private = Path(tempfile.mkdtemp(prefix="geogrid-private-"))

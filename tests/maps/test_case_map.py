@@ -15,10 +15,9 @@ import httpx
 import pytest
 from sqlalchemy import Connection, create_engine, text
 
-from geogrid import maps
+from geogrid import cases, maps
 from geogrid.access import keys
 from geogrid.access.roles import Role
-from geogrid.cases import records as cases
 from geogrid.cases.report import CaseReport
 from geogrid.lookup import snapshot
 from geogrid.settings import CaseSettings

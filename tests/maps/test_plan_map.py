@@ -23,13 +23,12 @@ import pytest
 import shapely
 from sqlalchemy import Engine, create_engine
 
-from geogrid import maps
+from geogrid import maps, plans
 from geogrid.access import keys
 from geogrid.access.roles import Role
 from geogrid.boundaries.releases import current_release
 from geogrid.geo.datum import to_metric
 from geogrid.mapdata import plans as mapdata_plans
-from geogrid.plans import lifecycle as plans
 from tests.conftest import ARTIFACTS, start_api
 from tests.maps.test_map_browser import ARGS, CHROMIUM, VIEWPORT
 from tests.plans.test_plans import neighbours, transfer

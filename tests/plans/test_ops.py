@@ -14,13 +14,13 @@ import shapely.affinity
 from shapely.ops import nearest_points
 from sqlalchemy import Engine, create_engine, text
 
+from geogrid import plans
 from geogrid.access import keys
 from geogrid.access.roles import Role
 from geogrid.boundaries.releases import current_release
 from geogrid.boundaries.validation import check_release
 from geogrid.errors import InvalidInputError
 from geogrid.geo.datum import from_metric, geometry_from_storage, to_metric
-from geogrid.plans import lifecycle as plans
 from geogrid.plans.geometry import adjacent, holder
 from geogrid.plans.lifecycle import EditRejectedError
 from geogrid.plans.move import corridor

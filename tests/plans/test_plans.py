@@ -10,13 +10,13 @@ import pytest
 import shapely
 from sqlalchemy import Engine, create_engine, text
 
+from geogrid import plans
 from geogrid.access import keys
 from geogrid.access.roles import Role
 from geogrid.boundaries.releases import current_release
 from geogrid.boundaries.validation import check_release
 from geogrid.errors import ConflictError
 from geogrid.geo.datum import to_metric
-from geogrid.plans import lifecycle as plans
 from geogrid.plans.lifecycle import EditRejectedError
 from geogrid.plans.preview import preview
 from tests.conftest import start_api

@@ -28,10 +28,10 @@ from hypothesis import strategies as st
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Engine, create_engine, text
 
+from geogrid import plans
 from geogrid.boundaries.releases import current_release
 from geogrid.boundaries.validation import check_release
 from geogrid.geo.datum import METRIC_SRID, STORAGE_SRID, to_metric
-from geogrid.plans import lifecycle as plans
 from geogrid.plans.geometry import holder
 from geogrid.plans.lifecycle import EditRejectedError
 

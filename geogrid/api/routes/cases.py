@@ -9,15 +9,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Request, Response
+from fastapi import APIRouter, Body, Header, Response
 
+from geogrid import cases
 from geogrid.access.roles import Principal, Role
-from geogrid.api.deps import CaseSettingsDep, PrincipalDep, SnapshotsDep, require
+from geogrid.api.deps import (
+    CaseSettingsDep,
+    ConnDep,
+    EngineDep,
+    PrincipalDep,
+    SnapshotsDep,
+    require,
+)
 from geogrid.api.openapi import problems
 from geogrid.api.responses import json_response
 from geogrid.api.schemas.bodies import Reroute, Transition
 from geogrid.api.schemas.cases import CaseAnswer, CategoryInfo
-from geogrid.cases import records as cases
 from geogrid.cases.categories import TYPE_ZH, list_categories
 from geogrid.cases.lifecycle import STATUS_ZH, legal_moves
 from geogrid.cases.records import Case
@@ -93,10 +100,9 @@ def _actor(principal: Principal) -> str:
 
 
 @router.get("/v1/case-categories", response_model=list[CategoryInfo])
-def case_categories(request: Request) -> Response:
+def case_categories(conn: ConnDep) -> Response:
     """The case category catalogue (GB/T 30428 style): event and component classes."""
-    with request.app.state.engine.connect() as conn:
-        found = list_categories(conn)
+    found = list_categories(conn)
     return json_response(
         [
             {
@@ -121,7 +127,7 @@ def case_categories(request: Request) -> Response:
     responses=problems(409),
 )
 def create_case(
-    request: Request,
+    engine: EngineDep,
     principal: PrincipalDep,
     snapshots: SnapshotsDep,
     case_settings: CaseSettingsDep,
@@ -132,7 +138,7 @@ def create_case(
 ) -> Response:
     """Report a case: it is routed to one grid at once (point in any crs, or an address)."""
     case, replayed = cases.submit_case(
-        request.app.state.engine,
+        engine,
         snapshots.current(),
         report,
         _actor(principal),
@@ -146,10 +152,9 @@ def create_case(
 
 
 @router.get("/v1/cases/{case_id}", response_model=CaseAnswer)
-def read_case(request: Request, principal: PrincipalDep, case_id: int) -> Response:
+def read_case(conn: ConnDep, principal: PrincipalDep, case_id: int) -> Response:
     """One case with its full history (reporter and people masked for viewers)."""
-    with request.app.state.engine.connect() as conn:
-        case = cases.get_case(conn, case_id, with_events=True)
+    case = cases.get_case(conn, case_id, with_events=True)
     return json_response(case_body(case, principal))
 
 
@@ -160,15 +165,14 @@ def read_case(request: Request, principal: PrincipalDep, case_id: int) -> Respon
     responses=problems(409),
 )
 def transition_case(
-    request: Request,
+    conn: ConnDep,
     principal: PrincipalDep,
     case_id: int,
     body: Annotated[Transition, Body(examples=[{"to": "accepted", "note": "立案"}])],
 ) -> Response:
     """Move a case to its next status; an illegal move is refused with 409."""
-    with request.app.state.engine.begin() as conn:
-        cases.transition(conn, case_id, body.to, _actor(principal), body.note)
-        case = cases.get_case(conn, case_id, with_events=True)
+    cases.transition(conn, case_id, body.to, _actor(principal), body.note)
+    case = cases.get_case(conn, case_id, with_events=True)
     return json_response(case_body(case, principal))
 
 
@@ -179,7 +183,7 @@ def transition_case(
     responses=problems(409),
 )
 def reroute_case(
-    request: Request,
+    conn: ConnDep,
     principal: PrincipalDep,
     case_id: int,
     body: Annotated[
@@ -187,7 +191,6 @@ def reroute_case(
     ],
 ) -> Response:
     """Send a case to another grid, with a reason; later releases never override it."""
-    with request.app.state.engine.begin() as conn:
-        cases.reroute(conn, case_id, body.grid, _actor(principal), body.reason)
-        case = cases.get_case(conn, case_id, with_events=True)
+    cases.reroute(conn, case_id, body.grid, _actor(principal), body.reason)
+    case = cases.get_case(conn, case_id, with_events=True)
     return json_response(case_body(case, principal))

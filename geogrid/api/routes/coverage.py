@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from geogrid.api.deps import ConnDep
 from geogrid.errors import InvalidInputError
+from geogrid.i18n import tr
 from geogrid.lookup import coverage
 from geogrid.lookup.service_areas import STATION_KINDS
 
@@ -182,8 +183,11 @@ def read_coverage(
     """What the 5/10/15-minute service areas leave out, per district, street, community or grid."""
     if output not in FORMATS:
         raise InvalidInputError(
-            f'format was "{output}" but must be one of {", ".join(FORMATS)}',
-            zh=f"格式“{output}”无效：应为 json、geojson 或 h3",
+            tr(
+                'format was "{output}" but must be one of {FORMATS_join}',
+                output=output,
+                FORMATS_join=", ".join(FORMATS),
+            ),
         )
     params: dict[str, Any] = {
         "minutes": minutes,

@@ -17,6 +17,7 @@ from geogrid.api.responses import json_response
 from geogrid.api.schemas.lookup import BatchLocateAnswer, LocateAnswer
 from geogrid.errors import InvalidInputError, TooLargeError
 from geogrid.geo.points import point_to_storage, points_to_storage
+from geogrid.i18n import tr
 from geogrid.lookup.locate import PointAnswer, code_table, locate_point, locate_points
 from geogrid.lookup.snapshot import Snapshot, SnapshotStore
 from geogrid.moments import parse_moment
@@ -63,14 +64,21 @@ async def _snapshot_at(snapshots: SnapshotStore, at: str | None) -> Snapshot:
     return await run_in_threadpool(snapshots.at, parse_moment(at))
 
 
-@router.get("", response_model=LocateAnswer)
+@router.get(
+    "",
+    response_model=LocateAnswer,
+    # The key is read without a dependency (below), so say here what a dependency would say.
+    responses=problems(401),
+    openapi_extra={"security": [{"bearer": []}, {}]},
+)
 async def locate_one(
     request: Request,
-    lon: Annotated[float, Query(description="Longitude, in the crs given")],
-    lat: Annotated[float, Query(description="Latitude, in the crs given")],
-    crs: Annotated[str, Query(description=CRS_DOC)] = "wgs84",
+    lon: Annotated[float, Query(description="Longitude, in the crs given", examples=[117.3338])],
+    lat: Annotated[float, Query(description="Latitude, in the crs given", examples=[31.8717])],
+    crs: Annotated[str, Query(description=CRS_DOC, examples=["gcj02"])] = "wgs84",
     at: Annotated[
-        str | None, Query(description="ISO 8601 moment; no offset = Asia/Shanghai")
+        str | None,
+        Query(description="ISO 8601 moment; no offset = Asia/Shanghai", examples=["2026-06-01"]),
     ] = None,
 ) -> Response:
     """Which grid holds this point (with its community, street and grid leader)."""
@@ -129,8 +137,11 @@ def _read_points(
 def _limit(n: int) -> None:
     if n > MAX_POINTS:
         raise TooLargeError(
-            f"a batch holds at most {MAX_POINTS:,} points; this one has {n:,}",
-            zh=f"单次最多 {MAX_POINTS:,} 个点，本次 {n:,} 个",
+            tr(
+                "a batch holds at most {MAX_POINTS:,} points; this one has {n:,}",
+                MAX_POINTS=MAX_POINTS,
+                n=n,
+            ),
         )
 
 

@@ -18,12 +18,14 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
+from geogrid import cases
 from geogrid.access import keys
 from geogrid.access.roles import Role
-from geogrid.api.deps import CaseSettingsDep, SnapshotsDep
+from geogrid.api.deps import CaseSettingsDep, ConnDep, EngineDep, SnapshotsDep
 from geogrid.api.errors import OPEN311_STATUS, database_unreachable, status_for
 from geogrid.api.openapi import problems
 from geogrid.api.schemas.open311 import (
@@ -36,7 +38,6 @@ from geogrid.api.schemas.open311 import (
     ServiceRequest,
 )
 from geogrid.cases import open311
-from geogrid.cases import records as cases
 from geogrid.cases.categories import list_categories
 from geogrid.errors import (
     AuthenticationError,
@@ -44,6 +45,7 @@ from geogrid.errors import (
     InvalidInputError,
     NotFoundError,
 )
+from geogrid.i18n import tr
 from geogrid.settings import CaseSettings
 
 log = logging.getLogger("geogrid.api")
@@ -164,16 +166,11 @@ def _checked_format(fmt: str) -> None:
         raise NotFoundError(f'the format was "{fmt}" but must be json or xml')
 
 
-def _engine(request: Request) -> Any:
-    return request.app.state.engine
-
-
 @router.get("/discovery.{fmt}", response_model=Discovery, responses=XML)
-def discovery(request: Request, fmt: str) -> Response:
+def discovery(request: Request, conn: ConnDep, fmt: str) -> Response:
     """Where the endpoint is, what it speaks, how to get a key."""
     _checked_format(fmt)
-    with _engine(request).connect() as conn:
-        code, name = open311.jurisdiction(conn)
+    code, name = open311.jurisdiction(conn)
     url = str(request.base_url).rstrip("/") + router.prefix
     return _answer(
         request, open311.discovery(url, f"{name} ({code}) 网格化服务管理中心"), 200, "discovery"
@@ -181,24 +178,28 @@ def discovery(request: Request, fmt: str) -> Response:
 
 
 @router.get("/services.{fmt}", response_model=list[Service], responses=XML)
-def services(request: Request, fmt: str, jurisdiction_id: str | None = None) -> Response:
+def services(
+    request: Request, conn: ConnDep, fmt: str, jurisdiction_id: str | None = None
+) -> Response:
     """The services: the case category catalogue."""
     _checked_format(fmt)
-    with _engine(request).connect() as conn:
-        open311.check_jurisdiction(conn, jurisdiction_id)
-        found = list_categories(conn)
+    open311.check_jurisdiction(conn, jurisdiction_id)
+    found = list_categories(conn)
     return _answer(request, [open311.service(c) for c in found], 200, "services")
 
 
 @router.get("/services/{service_code}.{fmt}", response_model=ServiceDefinition, responses=XML)
 def service_definition(
-    request: Request, service_code: str, fmt: str, jurisdiction_id: str | None = None
+    request: Request,
+    conn: ConnDep,
+    service_code: str,
+    fmt: str,
+    jurisdiction_id: str | None = None,
 ) -> Response:
     """A service's definition (its extra questions: none so far)."""
     _checked_format(fmt)
-    with _engine(request).connect() as conn:
-        open311.check_jurisdiction(conn, jurisdiction_id)
-        category = open311.find_service(conn, service_code)
+    open311.check_jurisdiction(conn, jurisdiction_id)
+    category = open311.find_service(conn, service_code)
     return _answer(request, open311.service_definition(category), 200, "service_definition")
 
 
@@ -211,6 +212,7 @@ def service_definition(
 )
 async def create_request(
     request: Request,
+    engine: EngineDep,
     fmt: str,
     snapshots: SnapshotsDep,
     case_settings: CaseSettingsDep,
@@ -223,7 +225,7 @@ async def create_request(
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     case, replayed = await run_in_threadpool(
-        _submit, request, snapshots, case_settings, fields, idempotency_key
+        _submit, request, engine, snapshots, case_settings, fields, idempotency_key
     )
     headers = {"Location": f"{router.prefix}/requests/{case.id}.{fmt}"}
     if replayed:
@@ -233,17 +235,15 @@ async def create_request(
 
 def _submit(
     request: Request,
+    engine: Engine,
     snapshots: Any,
     case_settings: CaseSettings,
     form: Mapping[str, str],
     idempotency_key: str | None,
 ) -> tuple[cases.Case, bool]:
-    engine = _engine(request)
     key = form.get("api_key") or _bearer(request)
     if not key:
-        raise AuthenticationError(
-            "api_key is required to post a service request", zh="提交服务请求需要 api_key"
-        )
+        raise AuthenticationError(tr("api_key is required to post a service request"))
     with engine.connect() as conn:
         principal = keys.authenticate(conn, key)
         principal.require(Role.dispatcher)
@@ -251,7 +251,7 @@ def _submit(
         try:
             category = open311.find_service(conn, form.get("service_code"))
         except NotFoundError as exc:  # for POST the spec says 400: an invalid field
-            raise InvalidInputError(exc.message, zh=exc.message_zh) from None
+            raise InvalidInputError(exc.text) from None
     report = open311.report_from_form(form, category)
     return cases.submit_case(
         engine,
@@ -271,30 +271,34 @@ def _bearer(request: Request) -> str | None:
 
 
 @router.get("/requests.{fmt}", response_model=list[ServiceRequest], responses=XML)
-def find_requests(request: Request, fmt: str) -> Response:
+def find_requests(request: Request, conn: ConnDep, fmt: str) -> Response:
     """Service requests: by service_request_id, service_code, start_date/end_date, status."""
     _checked_format(fmt)
     # Lists may come comma separated or as repeated parameters; both mean the same.
     params = {k: ",".join(request.query_params.getlist(k)) for k in request.query_params}
     query = open311.RequestQuery.from_params(params)
-    with _engine(request).connect() as conn:
-        open311.check_jurisdiction(conn, request.query_params.get("jurisdiction_id"))
-        found = open311.find_requests(conn, query)
+    open311.check_jurisdiction(conn, request.query_params.get("jurisdiction_id"))
+    found = open311.find_requests(conn, query)
     return _answer(request, [open311.request_body(r) for r in found], 200, "requests")
 
 
 @router.get("/requests/{request_id}.{fmt}", response_model=list[ServiceRequest], responses=XML)
 def read_request(
-    request: Request, request_id: str, fmt: str, jurisdiction_id: str | None = None
+    request: Request,
+    conn: ConnDep,
+    request_id: str,
+    fmt: str,
+    jurisdiction_id: str | None = None,
 ) -> Response:
     """One service request."""
     _checked_format(fmt)
     if not (request_id.isdigit() and len(request_id) <= 18):
         raise NotFoundError(
-            f'service request "{request_id}" does not exist (ids are numbers)',
-            zh=f"服务请求 {request_id} 不存在",
+            tr(
+                'service request "{request_id}" does not exist (ids are numbers)',
+                request_id=request_id,
+            ),
         )
-    with _engine(request).connect() as conn:
-        open311.check_jurisdiction(conn, jurisdiction_id)
-        found = open311.get_request(conn, int(request_id))
+    open311.check_jurisdiction(conn, jurisdiction_id)
+    found = open311.get_request(conn, int(request_id))
     return _answer(request, [open311.request_body(found)], 200, "requests")

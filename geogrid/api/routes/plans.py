@@ -14,8 +14,9 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile
 
+from geogrid import plans
 from geogrid.access.roles import Principal, Role
-from geogrid.api.deps import PrincipalDep, require
+from geogrid.api.deps import ConnDep, EngineDep, PrincipalDep, require
 from geogrid.api.openapi import problems, request_body
 from geogrid.api.schemas.bodies import PlanCreate, PlanEdit
 from geogrid.api.schemas.plans import (
@@ -26,7 +27,6 @@ from geogrid.api.schemas.plans import (
     PlanSummary,
 )
 from geogrid.errors import InvalidInputError, TooLargeError
-from geogrid.plans import lifecycle as plans
 from geogrid.plans.preview import preview
 from geogrid.plans.replace import read_drawing
 
@@ -74,35 +74,31 @@ def _summary(plan: plans.Plan) -> dict[str, Any]:
 
 @router.post("", status_code=201, response_model=PlanCreated)
 def create_plan(
-    request: Request,
+    conn: ConnDep,
     principal: PrincipalDep,
     body: Annotated[PlanCreate, Body(examples=[{"comment": "新建小区"}])],
 ) -> dict[str, Any]:
     """Open a plan on the current boundary release."""
-    with request.app.state.engine.begin() as conn:
-        plan = plans.create_plan(conn, body.comment, _actor(principal))
+    plan = plans.create_plan(conn, body.comment, _actor(principal))
     return {"id": plan.id, "base_release": plan.base_release}
 
 
 @router.get("", response_model=list[PlanSummary])
-def list_plans(request: Request) -> list[dict[str, Any]]:
+def list_plans(conn: ConnDep) -> list[dict[str, Any]]:
     """Open plans with their edits."""
-    with request.app.state.engine.connect() as conn:
-        return [_summary(p) for p in plans.open_plans(conn)]
+    return [_summary(p) for p in plans.open_plans(conn)]
 
 
 @router.get("/{plan_id}", response_model=PlanSummary)
-def read_plan(request: Request, plan_id: int) -> dict[str, Any]:
+def read_plan(conn: ConnDep, plan_id: int) -> dict[str, Any]:
     """One plan with its edits."""
-    with request.app.state.engine.connect() as conn:
-        return _summary(plans.get_plan(conn, plan_id))
+    return _summary(plans.get_plan(conn, plan_id))
 
 
 @router.delete("/{plan_id}", status_code=204, responses=problems(409))
-def discard_plan(request: Request, principal: PrincipalDep, plan_id: int) -> Response:
+def discard_plan(conn: ConnDep, principal: PrincipalDep, plan_id: int) -> Response:
     """Discard an open plan."""
-    with request.app.state.engine.begin() as conn:
-        plans.discard_plan(conn, plan_id, _actor(principal))
+    plans.discard_plan(conn, plan_id, _actor(principal))
     return Response(status_code=204)
 
 
@@ -193,11 +189,6 @@ async def _edit_body(request: Request) -> dict[str, Any]:
     return params
 
 
-def _store_edit(request: Request, plan_id: int, body: dict[str, Any], actor: str) -> int:
-    with request.app.state.engine.begin() as conn:
-        return plans.add_edit(conn, plan_id, body, actor)
-
-
 @router.post(
     "/{plan_id}/edits",
     response_model=EditAdded,
@@ -205,32 +196,34 @@ def _store_edit(request: Request, plan_id: int, body: dict[str, Any], actor: str
     openapi_extra=EDIT_BODY,
     responses=problems(409, 413),
 )
-async def add_edit(request: Request, principal: PrincipalDep, plan_id: int) -> dict[str, Any]:
+async def add_edit(
+    request: Request, conn: ConnDep, principal: PrincipalDep, plan_id: int
+) -> dict[str, Any]:
     """Add an edit (JSON, or a replace drawing as a file); 422 names the rule it breaks."""
     body = await _edit_body(request)
-    edit_id = await run_in_threadpool(_store_edit, request, plan_id, body, _actor(principal))
+    edit_id = await run_in_threadpool(plans.add_edit, conn, plan_id, body, _actor(principal))
     return {"edit_id": edit_id}
 
 
 @router.delete("/{plan_id}/edits/{edit_id}", status_code=204, responses=problems(409))
-def undo_edit(request: Request, principal: PrincipalDep, plan_id: int, edit_id: int) -> Response:
+def undo_edit(conn: ConnDep, principal: PrincipalDep, plan_id: int, edit_id: int) -> Response:
     """Undo an edit."""
-    with request.app.state.engine.begin() as conn:
-        plans.undo_edit(conn, plan_id, edit_id, _actor(principal))
+    plans.undo_edit(conn, plan_id, edit_id, _actor(principal))
     return Response(status_code=204)
 
 
 @router.get("/{plan_id}/preview", response_model=PlanPreview)
-def preview_plan(request: Request, plan_id: int) -> dict[str, Any]:
+def preview_plan(conn: ConnDep, plan_id: int) -> dict[str, Any]:
     """Every touched grid before and after, compounds moved or cut, and the invariant check."""
-    with request.app.state.engine.connect() as conn:
-        return preview(conn, plan_id)
+    return preview(conn, plan_id)
 
 
 @router.post("/{plan_id}/publish", response_model=PlanPublished, responses=problems(409))
-def publish_plan(request: Request, principal: PrincipalDep, plan_id: int) -> dict[str, Any]:
+def publish_plan(
+    request: Request, engine: EngineDep, principal: PrincipalDep, plan_id: int
+) -> dict[str, Any]:
     """Publish the plan as a new boundary release (409 if its base moved under it)."""
-    with request.app.state.engine.begin() as conn:
+    with engine.begin() as conn:
         release = plans.publish_plan(conn, plan_id, _actor(principal))
     # Answer only once this process serves the new release.
     request.app.state.snapshots.refresh()

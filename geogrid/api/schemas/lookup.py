@@ -220,7 +220,27 @@ class NearestGrid(BaseModel):
     distance_m: float
 
 
+LOCATE_EXAMPLE: dict[str, Any] = {
+    "grid": {
+        "code": "340102006004001",
+        "name": "第1网格",
+        "kind": "resident",
+        "community": {"code": "340102006004", "name": "站北社区"},
+        "street": {"code": "340102006", "name": "胜利路街道"},
+        "leader": {"name": "张**", "phone": "138****0000"},
+    },
+    "on_boundary": False,
+    "candidates": ["340102006004001"],
+    "boundary_distance_m": 41.7,
+    "compound": {"id": 231, "name": "海棠小区"},
+    "nearest": None,
+    "release": 1,
+}
+
+
 class LocateAnswer(BaseModel):
+    model_config = {"json_schema_extra": {"examples": [LOCATE_EXAMPLE]}}
+
     grid: LocatedGrid | None
     on_boundary: bool
     candidates: list[str]

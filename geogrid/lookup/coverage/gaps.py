@@ -34,172 +34,28 @@ from sqlalchemy import Connection, text
 from geogrid.boundaries.releases import current_release, get_release
 from geogrid.db.sqlfiles import sql
 from geogrid.errors import InvalidInputError, NotFoundError
+from geogrid.i18n import tr
+from geogrid.lookup.coverage.checks import (
+    check_detour_factor,
+    check_kinds,
+    check_level,
+    check_minutes,
+    check_unit_code,
+)
+from geogrid.lookup.coverage.report import (
+    CODE_DIGITS,
+    LEVEL_ZH,
+    CompoundCoverage,
+    CoverageMethod,
+    CoverageReport,
+    H3Cell,
+    H3Coverage,
+    KindMethod,
+    Tally,
+    UnitCoverage,
+)
 from geogrid.lookup.service_areas import STATION_KINDS
 from geogrid.settings import ServiceAreaSettings
-
-#: Levels a coverage figure is given for, and the digits of their codes.
-LEVELS = ("district", "street", "community", "grid")
-CODE_DIGITS = {"district": 6, "street": 9, "community": 12, "grid": 15}
-LEVEL_ZH = {"district": "区", "street": "街道", "community": "社区", "grid": "网格"}
-#: Walking-time tiers (GB 50180-2018).
-TIERS = (5, 10, 15)
-#: Range accepted for a detour factor given with a request.
-DETOUR_FACTOR_RANGE = (0.5, 3.0)
-
-
-@dataclass(frozen=True)
-class KindMethod:
-    """How the service areas of one station kind were drawn."""
-
-    kind: str
-    method: str
-    distance_m: float
-    detour_factor: float
-    #: Circle radius (distance / detour factor); None for network isochrones.
-    radius_m: float | None
-    stations: int
-
-
-@dataclass(frozen=True)
-class CoverageMethod:
-    """Which service areas a figure counts and how they were drawn."""
-
-    #: "stored" (the service_area rows) or "drawn" (circles drawn for this request).
-    source: str
-    #: "circle", "network", or "mixed" when kinds differ.
-    method: str
-    minutes: int
-    #: The tier's walking distance in metres (None when kinds differ).
-    distance_m: float | None
-    #: The one detour factor used, or None when kinds use different factors.
-    detour_factor: float | None
-    walking_speed_m_per_min: float
-    kinds: tuple[KindMethod, ...]
-
-
-@dataclass(frozen=True)
-class CompoundCoverage:
-    """One compound: where it counts and whether it is covered."""
-
-    id: int
-    name: str
-    households: int
-    lon: float
-    lat: float
-    #: The grid holding its point-on-surface; None when the point is in no grid.
-    grid_code: str | None
-    covered: bool
-
-
-@dataclass(frozen=True)
-class Tally:
-    """Compounds and households covered and not."""
-
-    compounds_covered: int = 0
-    compounds_uncovered: int = 0
-    households_covered: int = 0
-    households_uncovered: int = 0
-
-    @property
-    def households(self) -> int:
-        return self.households_covered + self.households_uncovered
-
-    @property
-    def households_covered_share(self) -> float | None:
-        """Covered share of households; None where nobody lives."""
-        return self.households_covered / self.households if self.households else None
-
-    def add(self, compound: CompoundCoverage) -> Tally:
-        if compound.covered:
-            return Tally(
-                self.compounds_covered + 1,
-                self.compounds_uncovered,
-                self.households_covered + compound.households,
-                self.households_uncovered,
-            )
-        return Tally(
-            self.compounds_covered,
-            self.compounds_uncovered + 1,
-            self.households_covered,
-            self.households_uncovered + compound.households,
-        )
-
-    def __add__(self, other: Tally) -> Tally:
-        return Tally(
-            self.compounds_covered + other.compounds_covered,
-            self.compounds_uncovered + other.compounds_uncovered,
-            self.households_covered + other.households_covered,
-            self.households_uncovered + other.households_uncovered,
-        )
-
-
-@dataclass(frozen=True)
-class UnitCoverage:
-    """Coverage of one district, street, community or grid. Areas in m² (EPSG:4548)."""
-
-    code: str
-    name: str
-    area_m2: float
-    covered_area_m2: float
-    gap_area_m2: float
-    #: What the service areas leave out of the unit (EPSG:4490; empty when fully covered).
-    gap: BaseGeometry
-    tally: Tally
-    #: Compounds of the unit left uncovered, most households first.
-    uncovered_compounds: tuple[CompoundCoverage, ...]
-
-    @property
-    def covered_share(self) -> float:
-        return self.covered_area_m2 / self.area_m2 if self.area_m2 else 0.0
-
-
-@dataclass(frozen=True)
-class CoverageReport:
-    """Coverage of every unit of one level (or the one unit asked for)."""
-
-    release: int
-    minutes: int
-    level: str
-    code: str | None
-    kinds: tuple[str, ...]
-    method: CoverageMethod
-    units: tuple[UnitCoverage, ...]
-    #: Compounds whose point lies in no grid of the release (counted nowhere).
-    compounds_outside: int
-
-    @property
-    def tally(self) -> Tally:
-        return sum((u.tally for u in self.units), Tally())
-
-    @property
-    def area_m2(self) -> float:
-        return sum(u.area_m2 for u in self.units)
-
-    @property
-    def covered_area_m2(self) -> float:
-        return sum(u.covered_area_m2 for u in self.units)
-
-
-@dataclass(frozen=True)
-class H3Cell:
-    """Households covered and not in one H3 cell (a compound counts in its point's cell)."""
-
-    cell: str
-    tally: Tally
-
-
-@dataclass(frozen=True)
-class H3Coverage:
-    """Coverage as H3 cells, for heat maps. Only cells holding a compound are listed."""
-
-    release: int
-    minutes: int
-    level: str
-    code: str | None
-    kinds: tuple[str, ...]
-    method: CoverageMethod
-    resolution: int
-    cells: tuple[H3Cell, ...]
 
 
 @dataclass(frozen=True)
@@ -374,8 +230,7 @@ def coverage_h3(
     """
     if not 0 <= resolution <= 15:
         raise InvalidInputError(
-            f"res was {resolution} but must be an H3 resolution in 0..15",
-            zh=f"H3 分辨率 {resolution} 无效：应在 0 到 15 之间",
+            tr("res was {resolution} but must be an H3 resolution in 0..15", resolution=resolution),
         )
     found = _prepare(conn, minutes, level, code, kinds, detour_factor, release, settings, cache)
     codes = {unit.code for unit in found.units}
@@ -459,9 +314,11 @@ def _prepare(
     units = tuple(u for u in overlay.units if code is None or u.code == code)
     if code is not None and not units:
         raise NotFoundError(
-            f"{level} {code} does not exist"
-            + (f" in release {release_id}" if level == "grid" else ""),
-            zh=f"{LEVEL_ZH[level]} {code} 不存在",
+            tr("grid {code} does not exist in release {release}", code=code, release=release_id)
+            if level == "grid"
+            else tr(
+                "{level} {code} does not exist", level=level, code=code, level_zh=LEVEL_ZH[level]
+            )
         )
     return _Prepared(release_id, chosen, overlay, units)
 
@@ -471,7 +328,7 @@ def _release_id(conn: Connection, release: int | None) -> int:
         return get_release(conn, release).id
     current = current_release(conn)
     if current is None:
-        raise NotFoundError("no boundary release is published yet", zh="尚未发布任何网格边界版本")
+        raise NotFoundError(tr("no boundary release is published yet"))
     return current.id
 
 
@@ -564,79 +421,3 @@ def _station_counts(conn: Connection, factors: dict[str, float]) -> list[tuple[s
         )
     }
     return [(k, f, counts[k]) for k, f in factors.items() if k in counts]
-
-
-# --- validation -------------------------------------------------------------------------------
-
-
-def check_minutes(minutes: int) -> int:
-    """``minutes`` if it is a tier, else InvalidInputError naming the tiers."""
-    if minutes not in TIERS:
-        raise InvalidInputError(
-            f"minutes was {minutes} but must be one of 5, 10, 15",
-            zh=f"分钟数 {minutes} 无效：应为 5、10 或 15",
-        )
-    return minutes
-
-
-def check_level(level: str) -> str:
-    """``level`` if it is known, else InvalidInputError naming the levels."""
-    if level not in LEVELS:
-        raise InvalidInputError(
-            f'level was "{level}" but must be one of {", ".join(LEVELS)}',
-            zh=f"层级“{level}”无效：应为 district、street、community 或 grid",
-        )
-    return level
-
-
-def check_kinds(kinds: Iterable[str] | None) -> tuple[str, ...]:
-    """The station kinds asked for, validated, deduplicated and in canonical order.
-
-    Examples
-    --------
-    >>> check_kinds(["legal", "doorstep", "legal"])
-    ('doorstep', 'legal')
-    >>> check_kinds(None) == STATION_KINDS
-    True
-    """
-    if kinds is None:
-        return STATION_KINDS
-    asked = {k.strip() for k in kinds if k.strip()}
-    unknown = sorted(asked - set(STATION_KINDS))
-    if unknown:
-        raise InvalidInputError(
-            f'kind was "{",".join(unknown)}" but each kind must be one of '
-            f"{', '.join(STATION_KINDS)}",
-            zh=f"站点类型“{','.join(unknown)}”无效：应为 {', '.join(STATION_KINDS)} 之一",
-        )
-    return tuple(k for k in STATION_KINDS if k in asked) if asked else STATION_KINDS
-
-
-def check_unit_code(level: str, code: str) -> str:
-    """``code`` if it has the digits of a ``level`` code, else InvalidInputError."""
-    digits = CODE_DIGITS[level]
-    if len(code) != digits or not code.isdigit():
-        hint = next(
-            (
-                f"; a {len(code)}-digit code is a {name} code (level={name})"
-                for name, n in CODE_DIGITS.items()
-                if n == len(code) and code.isdigit() and name != level
-            ),
-            "",
-        )
-        raise InvalidInputError(
-            f'code was "{code}" but a {level} code must be {digits} digits{hint}',
-            zh=f"编码“{code}”无效：{LEVEL_ZH[level]}编码应为 {digits} 位数字",
-        )
-    return code
-
-
-def check_detour_factor(detour_factor: float) -> float:
-    """``detour_factor`` if it is within DETOUR_FACTOR_RANGE, else InvalidInputError."""
-    low, high = DETOUR_FACTOR_RANGE
-    if not low <= detour_factor <= high:
-        raise InvalidInputError(
-            f"detour_factor was {detour_factor} but must be within [{low}, {high}]",
-            zh=f"绕行系数 {detour_factor} 无效：应在 {low} 到 {high} 之间",
-        )
-    return detour_factor
