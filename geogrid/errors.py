@@ -34,6 +34,15 @@ class DatabaseUnavailableError(GeogridError):
     """The database does not answer; the caller may retry later."""
 
     code = "database_unavailable"
+    #: Seconds a client should wait before retrying (the Retry-After header).
+    retry_after_s = 5
+
+
+class DatabaseBusyError(DatabaseUnavailableError):
+    """Every database connection of this process is in use; the caller may retry at once."""
+
+    code = "database_busy"
+    retry_after_s = 1
 
 
 class NotFoundError(GeogridError):

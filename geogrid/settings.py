@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The checkout geogrid runs from (holds pyproject.toml when installed editable).
@@ -39,7 +39,49 @@ class DatabaseSettings(_Base):
         default="geogrid",
         description="Unprivileged system user that runs the embedded cluster when run as root.",
     )
-    pool_size: int = 5
+    pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=200,
+        description="Requests of one process that may use the database at once (each holds "
+        "one connection); more wait up to GEOGRID_POOL_TIMEOUT_S, then get 503",
+    )
+    pool_timeout_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=60,
+        description="Seconds a request waits for a free database connection before a 503 "
+        "with Retry-After",
+    )
+    timeout_interactive_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=600,
+        description="Statement timeout and deadline of a request's database work: reads and "
+        "writes a person waits for",
+    )
+    timeout_long_s: float = Field(
+        default=120.0,
+        gt=0,
+        le=3600,
+        description="Statement timeout and deadline of long work: publishing a plan, "
+        "exports, imports and batches",
+    )
+    connect_timeout_s: int = Field(
+        default=3,
+        ge=2,
+        le=60,
+        description="Seconds to open a new database connection (libpq's connect_timeout, at "
+        "least 2); no more than the interactive timeout, since opening cannot be cut short",
+    )
+
+    @model_validator(mode="after")
+    def _connecting_fits_the_deadline(self) -> DatabaseSettings:
+        if self.connect_timeout_s > self.timeout_interactive_s:
+            raise ValueError(
+                "GEOGRID_CONNECT_TIMEOUT_S must not exceed GEOGRID_TIMEOUT_INTERACTIVE_S"
+            )
+        return self
 
 
 class DemoSettings(_Base):
@@ -71,6 +113,13 @@ class ApiSettings(_Base):
         le=300,
         description="Seconds a process remembers an authenticated key (0: look up every "
         "request); a revocation clears every process's memory at once",
+    )
+    key_outage_s: float = Field(
+        default=3600.0,
+        ge=0,
+        le=86_400,
+        description="While the database is unavailable, a key verified within this many "
+        "seconds keeps working (keys cannot be revoked while the database is down)",
     )
 
 

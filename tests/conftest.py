@@ -129,11 +129,13 @@ class LiveServer:
 
 
 def start_api(
-    database_url: str, expect_healthy: bool = True
+    database_url: str, expect_healthy: bool = True, settings: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Start uvicorn on a free port; wait for /v1/health (any answer unless expect_healthy)."""
+    """Start uvicorn on a free port; wait for /v1/health (any answer unless expect_healthy).
+
+    ``settings`` are more environment variables (``GEOGRID_...``) for the server."""
     port = _free_port()
-    env = {**os.environ, "GEOGRID_DATABASE_URL": database_url}
+    env = {**os.environ, "GEOGRID_DATABASE_URL": database_url, **(settings or {})}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = open(ARTIFACTS / f"uvicorn-{port}.log", "wb")  # noqa: SIM115 (lives with the process)
     process = subprocess.Popen(

@@ -20,6 +20,9 @@ class CuttableProxy:
         self.port = int(self.listener.getsockname()[1])
         self.up = threading.Event()
         self.up.set()
+        #: Cleared by :meth:`hang`: connections stay open but nothing is forwarded.
+        self.flowing = threading.Event()
+        self.flowing.set()
         self.lock = threading.Lock()
         self.pairs: list[tuple[socket.socket, socket.socket]] = []
         self.closed = False
@@ -51,6 +54,8 @@ class CuttableProxy:
         wrote_case = False  # only a COMMIT that stores a case is broken
         try:
             while True:
+                if not self.flowing.wait(0.5):
+                    continue
                 ready, _, _ = select.select([a, b], [], [], 0.5)
                 for sock in ready:
                     data = sock.recv(65536)
@@ -88,6 +93,13 @@ class CuttableProxy:
 
     def resume(self) -> None:
         self.up.set()
+        self.flowing.set()
+
+    def hang(self) -> None:
+        """Stop forwarding without closing anything, as a frozen database host or a stalled
+        network path does: connections stay open and new ones are accepted, but nothing
+        reaches the other side until :meth:`resume`."""
+        self.flowing.clear()
 
     def close(self) -> None:
         self.closed = True

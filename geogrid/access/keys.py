@@ -102,31 +102,46 @@ def authenticate(conn: Connection, key: str) -> Principal:
 KEYS_CHANNEL = "geogrid_keys"
 
 
+@dataclass(frozen=True)
+class CachedKey:
+    """A key's principal as last verified, and whether that is recent enough to trust."""
+
+    principal: Principal
+    fresh: bool
+
+
 class KeyCache:
     """Keys a process has recently authenticated, so a request needs no key lookup.
 
-    An entry lives ``ttl_s`` seconds; a revocation empties the cache as soon as its NOTIFY
-    arrives (``clear``), so a revoked key stops working within moments, and within ``ttl_s``
-    even if the notification were lost. Unknown and revoked keys are never remembered.
+    An entry is fresh for ``ttl_s`` seconds; after that the key is looked up again. A
+    revocation empties the cache as soon as its NOTIFY arrives (``clear``), so a revoked key
+    stops working within moments, and within ``ttl_s`` even if the notification were lost.
+    Past its freshness an entry is kept ``outage_s`` seconds more: when the database cannot
+    be asked, the caller may trust a key verified that recently (keys cannot
+    be revoked while the database is down). Unknown and revoked keys are never remembered.
     """
 
-    def __init__(self, ttl_s: float, max_entries: int = 10_000) -> None:
+    def __init__(self, ttl_s: float, outage_s: float = 0.0, max_entries: int = 10_000) -> None:
         self._ttl_s = ttl_s
+        self._outage_s = outage_s
         self._max = max_entries
-        self._entries: dict[str, tuple[float, Principal]] = {}
+        self._entries: dict[str, tuple[float, Principal]] = {}  # hash -> (verified at, who)
 
-    def get(self, key: str) -> Principal | None:
+    def get(self, key: str) -> CachedKey | None:
         found = self._entries.get(hash_key(key.strip()))
-        if found is None or found[0] < time.monotonic():
+        if found is None:
             return None
-        return found[1]
+        age = time.monotonic() - found[0]
+        if age > self._ttl_s + self._outage_s:
+            return None
+        return CachedKey(found[1], fresh=age <= self._ttl_s)
 
     def put(self, key: str, principal: Principal) -> None:
-        if self._ttl_s <= 0:
+        if self._ttl_s <= 0 and self._outage_s <= 0:
             return
         if len(self._entries) >= self._max:
             self._entries = {}
-        self._entries[hash_key(key.strip())] = (time.monotonic() + self._ttl_s, principal)
+        self._entries[hash_key(key.strip())] = (time.monotonic(), principal)
 
     def clear(self) -> None:
         self._entries = {}

@@ -1,47 +1,85 @@
-"""Typed dependencies: a pooled connection and the caller's principal."""
+"""Typed dependencies: a pooled connection (through the database gate) and the caller's principal."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Connection, Engine
 
 from geogrid.access import keys
 from geogrid.access.keys import KeyCache
 from geogrid.access.roles import ANONYMOUS, ROLE_ZH, Principal, Role
-from geogrid.errors import AuthenticationError
+from geogrid.api.database import Database, Work
+from geogrid.errors import AuthenticationError, DatabaseUnavailableError
 from geogrid.i18n import tr
 from geogrid.lookup.snapshot import SnapshotStore
 from geogrid.settings import CaseSettings
 
 
-def get_conn(request: Request) -> Iterator[Connection]:
-    """A connection from the app's pool, in a transaction committed when the route returns.
+def _connection(kind: Work) -> Any:
+    async def connection(request: Request) -> AsyncIterator[Connection]:
+        database: Database = request.app.state.database
+        async with database.work(kind):
+            conn = await anyio.to_thread.run_sync(_begin, database.engine)
+            try:
+                yield conn
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    await anyio.to_thread.run_sync(conn.close)  # rolls back
+                raise
+            await anyio.to_thread.run_sync(_commit, conn)
 
-    The dependency ends with the route function, before the answer is sent (``scope=
-    "function"``): a 2xx is only sent once the transaction is committed, a route that raises
-    rolls it back, and the connection goes back to the pool as soon as the work is done.
-    """
-    with request.app.state.engine.begin() as conn:
-        yield conn
-
-
-#: How every route that reads or writes the database gets its connection.
-ConnDep = Annotated[Connection, Depends(get_conn, scope="function")]
-
-
-async def get_engine(request: Request) -> Engine:
-    """The app's engine, for the two writes that manage their own transactions: a case report
-    (it settles a COMMIT whose answer was lost) and publishing a plan (it answers only once
-    this process serves the new release, after the commit)."""
-    engine: Engine = request.app.state.engine
-    return engine
+    return Depends(connection, scope="function")
 
 
-EngineDep = Annotated[Engine, Depends(get_engine)]
+def _begin(engine: Engine) -> Connection:
+    conn = engine.connect()
+    conn.begin()
+    return conn
+
+
+def _commit(conn: Connection) -> None:
+    with conn:
+        conn.commit()
+
+
+#: How every route that reads or writes the database gets its connection: a pooled connection
+#: in a transaction committed when the route returns. The dependency ends with the route
+#: function, before the answer is sent (``scope="function"``): a 2xx is only sent once the
+#: transaction is committed, a route that raises rolls it back, and the connection goes back
+#: to the pool as soon as the work is done. Interactive work: a short deadline.
+ConnDep = Annotated[Connection, _connection(Work.interactive)]
+#: The same for long work (exports, batches): the long deadline.
+LongConnDep = Annotated[Connection, _connection(Work.long)]
+
+
+def _engine(kind: Work) -> Any:
+    async def engine(request: Request) -> AsyncIterator[Engine]:
+        database: Database = request.app.state.database
+        async with database.work(kind):
+            yield database.engine
+
+    return Depends(engine, scope="function")
+
+
+#: The engine, for the two writes that manage their own transactions: a case report (it
+#: settles a COMMIT whose answer was lost) and publishing a plan (it answers only once this
+#: process serves the new release, after the commit). Held like a connection: one slot, and
+#: the deadline of the work's class.
+EngineDep = Annotated[Engine, _engine(Work.interactive)]
+LongEngineDep = Annotated[Engine, _engine(Work.long)]
+
+
+async def get_database(request: Request) -> Database:
+    """The process's gate to the database (for work that is not one connection per route)."""
+    database: Database = request.app.state.database
+    return database
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
 def _authenticate(request: Request, token: str) -> Principal:
@@ -53,7 +91,9 @@ async def get_principal(request: Request) -> Principal:
     """Who is calling: the key's principal, or the anonymous viewer with no header.
 
     Anonymous requests (the hot path) touch no database and no worker thread; nor does a key
-    seen in the last ``GEOGRID_KEY_CACHE_S`` seconds (a revocation clears the cache).
+    seen in the last ``GEOGRID_KEY_CACHE_S`` seconds (a revocation clears the cache). While the
+    database is unavailable, a key verified within the last ``GEOGRID_KEY_OUTAGE_S`` seconds
+    keeps working, so keyed callers keep what answers from memory (locate) during an outage.
     """
     header = request.headers.get("authorization")
     if header is None:
@@ -64,10 +104,20 @@ async def get_principal(request: Request) -> Principal:
             tr('the Authorization header must be "Bearer <key>"'),
         )
     cache: KeyCache = request.app.state.key_cache
-    principal = cache.get(token)
-    if principal is None:
-        principal = await run_in_threadpool(_authenticate, request, token)
-        cache.put(token, principal)
+    known = cache.get(token)
+    if known is not None and known.fresh:
+        return known.principal
+    database: Database = request.app.state.database
+    if known is not None and database.unavailable_recently():
+        return known.principal
+    try:
+        principal = await database.run(_authenticate, request, token)
+    except DatabaseUnavailableError:
+        if known is None:
+            raise
+        # The database is away: a key verified within GEOGRID_KEY_OUTAGE_S keeps working.
+        return known.principal
+    cache.put(token, principal)
     return principal
 
 

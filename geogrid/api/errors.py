@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
 from geogrid.boundaries.validation import Violation
@@ -133,7 +134,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(GeogridError)
     async def domain_error(request: Request, exc: GeogridError) -> JSONResponse:
         status = status_for(exc)
-        headers = {"Retry-After": RETRY_AFTER_S} if status == 503 else None
+        headers = None
+        if status == 503:
+            headers = {"Retry-After": str(getattr(exc, "retry_after_s", RETRY_AFTER_S))}
         if status == 401:
             headers = {"WWW-Authenticate": "Bearer"}
         return error_response(
@@ -152,8 +155,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeoutError)
     async def database_down(request: Request, exc: Exception) -> JSONResponse:
-        if database_unreachable(exc):
+        if database_unreachable(exc) or isinstance(exc, PoolTimeoutError):
             log.warning("database unavailable: %s", exc.__class__.__name__)
             return error_response(
                 request,

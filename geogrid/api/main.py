@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from geogrid import db
 from geogrid.access.keys import KEYS_CHANNEL, KeyCache
 from geogrid.api import errors, openapi
+from geogrid.api.database import Database
 from geogrid.api.routes import (
     case_queries,
     cases,
@@ -51,7 +52,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = db.resolve_url(settings.database)
-        app.state.engine = db.make_engine(url, settings.database.pool_size)
+        # Room for every slot, the release watcher's connection and one snapshot build.
+        app.state.engine = db.make_engine(
+            url, settings.database.pool_size + 2, settings.database.connect_timeout_s
+        )
+        app.state.database = Database(app.state.engine, settings.database)
         app.state.snapshots = SnapshotStore(app.state.engine)
         app.state.snapshots.listen(KEYS_CHANNEL, app.state.key_cache.clear)
         try:
@@ -73,12 +78,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.case_settings = CaseSettings()
-    app.state.key_cache = KeyCache(settings.api.key_cache_s)
+    app.state.key_cache = KeyCache(settings.api.key_cache_s, settings.api.key_outage_s)
     errors.install(app)
     # In this order: fixed paths first (/v1/stations/nearest before any /v1/stations/{id},
     # /v1/cases/counts before /v1/cases/{case_id}); then the web maps (HTML) and Open311
     # GeoReport v2 over cases.
-    routers = [
+    routers = [health.probes] + [
         module.router
         for module in (
             locate,

@@ -15,7 +15,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from geogrid.db import embedded
+from geogrid.db import deadlines, embedded
 from geogrid.settings import DatabaseSettings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -41,15 +41,22 @@ def resolve_url(settings: DatabaseSettings) -> str:
     return embedded.start(embedded_cluster(settings))
 
 
-def make_engine(url: str, pool_size: int = 5) -> Engine:
-    """An engine with a connection pool that checks connections before handing them out."""
-    return create_engine(
+def make_engine(url: str, pool_size: int = 5, connect_timeout_s: int = 5) -> Engine:
+    """An engine whose pool checks each connection as it hands it out and honours deadlines.
+
+    ``pool_size`` connections are kept; as many again may open in a burst. Every checkout sets
+    the statement timeout of the current :class:`~geogrid.db.deadlines.Deadline` (none outside
+    one), which doubles as the liveness check (see :mod:`geogrid.db.deadlines`).
+    """
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
-        connect_args={"connect_timeout": 5, "application_name": "geogrid"},
+        pool_timeout=30,
+        connect_args={"connect_timeout": connect_timeout_s, "application_name": "geogrid"},
     )
+    deadlines.install(engine)
+    return engine
 
 
 def alembic_config(url: str) -> Config:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 
 from geogrid.boundaries.releases import current_release
 
@@ -17,6 +17,12 @@ class Health:
     postgres_version: str
     postgis_version: str
     release: int | None
+
+
+def ping(engine: Engine) -> None:
+    """One round trip to the database; raises the driver's error when it does not answer."""
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
 
 
 def check(conn: Connection) -> Health:

@@ -264,6 +264,11 @@ class SnapshotStore:
             )
         return snap
 
+    @property
+    def serving(self) -> Snapshot | None:
+        """The snapshot served now, without building one (None before the first)."""
+        return self._current
+
     def release(self, release_id: int) -> Snapshot:
         """The snapshot of any release (older ones are kept in a small LRU)."""
         snap = self._current

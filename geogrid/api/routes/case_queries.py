@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from geogrid.api.deps import ConnDep, PrincipalDep
+from geogrid.api.deps import ConnDep, LongConnDep, PrincipalDep
 from geogrid.api.openapi import problems
 from geogrid.api.responses import json_response
 from geogrid.api.routes.cases import case_body
@@ -184,7 +184,7 @@ def performance(
     },
 )
 def export_cases(
-    conn: ConnDep,
+    conn: LongConnDep,
     principal: PrincipalDep,
     found: FilterDep,
     format: Annotated[str, Query(description="csv (UTF-8 with BOM) or xlsx")] = "csv",

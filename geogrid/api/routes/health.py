@@ -1,17 +1,52 @@
-"""Health and identity."""
+"""Health and identity: liveness (the process answers), readiness (the database answers)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import time
 
+from fastapi import APIRouter, Request
+
+from geogrid.api.database import Database, Work
 from geogrid.api.deps import ConnDep, PrincipalDep
-from geogrid.api.schemas.lookup import Health, Me
+from geogrid.api.openapi import problems
+from geogrid.api.schemas.lookup import Health, Liveness, Me, Readiness
 from geogrid.lookup import health
 
 router = APIRouter(prefix="/v1", tags=["health"])
+#: Probes for load balancers and orchestrators, at the root as they usually are.
+probes = APIRouter(tags=["health"])
+STARTED = time.monotonic()
 
 
-@router.get("/health")
+@probes.get("/livez")
+async def livez(request: Request) -> Liveness:
+    """The process answers (from memory, never waiting on the database): 200 while it can
+    serve locate, whatever the database does."""
+    snapshot = request.app.state.snapshots.serving
+    release = None if snapshot is None else snapshot.release
+    return Liveness(
+        status="ok",
+        release=None if release is None else release.id,
+        release_published_at=None if release is None else release.published_at,
+        uptime_s=round(time.monotonic() - STARTED, 3),
+    )
+
+
+@probes.get("/readyz", responses=problems(503))
+async def readyz(request: Request) -> Readiness:
+    """The database answers within a second (503 otherwise): send this process traffic."""
+    database: Database = request.app.state.database
+    started = time.perf_counter()
+    await database.run(health.ping, database.engine, kind=Work.probe)
+    snapshot = request.app.state.snapshots.serving
+    return Readiness(
+        status="ready",
+        database_ms=round((time.perf_counter() - started) * 1000, 2),
+        release=None if snapshot is None else snapshot.release.id,
+    )
+
+
+@router.get("/health", responses=problems(503))
 def get_health(conn: ConnDep) -> Health:
     """Database reachability, PostGIS version and the current boundary release."""
     found = health.check(conn)

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from geogrid.access.roles import Principal
+from geogrid.api.database import Database
 from geogrid.api.deps import SnapshotsDep, get_principal
 from geogrid.api.openapi import problems
 from geogrid.api.responses import json_response
@@ -57,11 +58,12 @@ def _answer(found: PointAnswer, principal: Principal) -> dict[str, Any]:
     return body
 
 
-async def _snapshot_at(snapshots: SnapshotStore, at: str | None) -> Snapshot:
+async def _snapshot_at(request: Request, snapshots: SnapshotStore, at: str | None) -> Snapshot:
     if at is None:
         return snapshots.current()
-    # Finding an older release asks the database: keep that off the event loop.
-    return await run_in_threadpool(snapshots.at, parse_moment(at))
+    # Finding an older release asks the database: off the event loop, through the gate.
+    database: Database = request.app.state.database
+    return await database.run(snapshots.at, parse_moment(at))
 
 
 @router.get(
@@ -86,7 +88,7 @@ async def locate_one(
     # resolving them costs about a tenth of the request.
     principal = await get_principal(request)
     x, y = point_to_storage(lon, lat, crs)
-    snapshot = await _snapshot_at(request.app.state.snapshots, at)
+    snapshot = await _snapshot_at(request, request.app.state.snapshots, at)
     return json_response(_answer(locate_point(snapshot, x, y), principal))
 
 

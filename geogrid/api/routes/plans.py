@@ -16,7 +16,7 @@ from starlette.datastructures import UploadFile
 
 from geogrid import plans
 from geogrid.access.roles import Principal, Role
-from geogrid.api.deps import ConnDep, EngineDep, PrincipalDep, require
+from geogrid.api.deps import ConnDep, LongEngineDep, PrincipalDep, require
 from geogrid.api.openapi import problems, request_body
 from geogrid.api.schemas.bodies import PlanCreate, PlanEdit
 from geogrid.api.schemas.plans import (
@@ -220,7 +220,7 @@ def preview_plan(conn: ConnDep, plan_id: int) -> dict[str, Any]:
 
 @router.post("/{plan_id}/publish", response_model=PlanPublished, responses=problems(409))
 def publish_plan(
-    request: Request, engine: EngineDep, principal: PrincipalDep, plan_id: int
+    request: Request, engine: LongEngineDep, principal: PrincipalDep, plan_id: int
 ) -> dict[str, Any]:
     """Publish the plan as a new boundary release (409 if its base moved under it)."""
     with engine.begin() as conn:

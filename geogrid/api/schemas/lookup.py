@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class Health(BaseModel):
@@ -12,6 +13,19 @@ class Health(BaseModel):
     database: bool
     postgres_version: str
     postgis_version: str
+    release: int | None
+
+
+class Liveness(BaseModel):
+    status: Literal["ok"]
+    release: int | None = Field(description="The boundary release this process serves")
+    release_published_at: datetime | None
+    uptime_s: float
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    database_ms: float = Field(description="How long the database took to answer")
     release: int | None
 
 
