@@ -114,6 +114,15 @@ class ApiSettings(_Base):
         description="Seconds a process remembers an authenticated key (0: look up every "
         "request); a revocation clears every process's memory at once",
     )
+    log_level: str = Field(
+        default="info", pattern="^(debug|info|warning|error)$", description="Log level"
+    )
+    log_format: str = Field(
+        default="json",
+        pattern="^(json|console)$",
+        description="json: one JSON object per line (for collectors); console: readable text",
+    )
+    access_log: bool = Field(default=True, description="One log line per request")
     key_outage_s: float = Field(
         default=3600.0,
         ge=0,

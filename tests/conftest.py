@@ -131,7 +131,8 @@ class LiveServer:
 def start_api(
     database_url: str, expect_healthy: bool = True, settings: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Start uvicorn on a free port; wait for /v1/health (any answer unless expect_healthy).
+    """Start `geogrid serve` (as shipped) on a free port; wait for /v1/health (any answer unless
+    expect_healthy).
 
     ``settings`` are more environment variables (``GEOGRID_...``) for the server."""
     port = _free_port()
@@ -142,9 +143,8 @@ def start_api(
         [
             sys.executable,
             "-m",
-            "uvicorn",
-            "geogrid.api.main:create_app",
-            "--factory",
+            "geogrid.cli.main",
+            "serve",
             "--host",
             "127.0.0.1",
             "--port",

@@ -103,6 +103,12 @@ async def get_principal(request: Request) -> Principal:
         raise AuthenticationError(
             tr('the Authorization header must be "Bearer <key>"'),
         )
+    principal = await _verify(request, token)
+    request.state.caller = principal.name  # named in the request's log line
+    return principal
+
+
+async def _verify(request: Request, token: str) -> Principal:
     cache: KeyCache = request.app.state.key_cache
     known = cache.get(token)
     if known is not None and known.fresh:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from geogrid import db
 from geogrid.access.keys import KEYS_CHANNEL, KeyCache
-from geogrid.api import errors, openapi
+from geogrid.api import errors, observability, openapi
 from geogrid.api.database import Database
 from geogrid.api.routes import (
     case_queries,
@@ -64,9 +66,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except (OperationalError, NotFoundError):
             log.warning("no snapshot yet: database unreachable or no release published")
         app.state.snapshots.start_watching()
+        sampler = asyncio.create_task(_sample_metrics(app))
         try:
             yield
         finally:
+            sampler.cancel()
             app.state.snapshots.stop()
             app.state.engine.dispose()
 
@@ -80,10 +84,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.case_settings = CaseSettings()
     app.state.key_cache = KeyCache(settings.api.key_cache_s, settings.api.key_outage_s)
     errors.install(app)
+    observability.configure_logging(settings.api.log_level, settings.api.log_format)
+    app.state.metrics = observability.Metrics()
+    app.add_middleware(
+        observability.RequestMiddleware,
+        metrics=app.state.metrics,
+        access_log=settings.api.access_log,
+    )
     # In this order: fixed paths first (/v1/stations/nearest before any /v1/stations/{id},
     # /v1/cases/counts before /v1/cases/{case_id}); then the web maps (HTML) and Open311
     # GeoReport v2 over cases.
-    routers = [health.probes] + [
+    routers = [health.probes, health.metrics] + [
         module.router
         for module in (
             locate,
@@ -107,3 +118,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount(maps.STATIC_PATH, maps.static_files(), name="static")
     openapi.install(app, routers)
     return app
+
+
+async def _sample_metrics(app: FastAPI) -> None:
+    """Refresh the gauges of /metrics once a second."""
+    while True:
+        with contextlib.suppress(Exception):  # a gauge must never take the process down
+            app.state.metrics.sample(app.state)
+        await asyncio.sleep(1.0)

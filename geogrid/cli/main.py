@@ -6,11 +6,12 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import OperationalError
 
 from geogrid import db
 from geogrid.access import keys
@@ -442,15 +443,32 @@ def serve(
 
     settings = ApiSettings()
     with errors():
-        database()
+        try:
+            database()
+        except OperationalError:
+            # A configured server that does not answer yet: serve anyway. /livez answers,
+            # /readyz and database routes say 503 until it does (docs/operations.md).
+            err.print("[yellow]the database does not answer; serving anyway (503 until it does)")
     uvicorn.run(
         "geogrid.api.main:create_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
-        log_level="info",
+        **uvicorn_options(settings),
     )
+
+
+def uvicorn_options(settings: ApiSettings) -> dict[str, Any]:
+    """How ``geogrid serve`` runs uvicorn (bench/shipped.py serves its baseline the same way)."""
+    return {
+        # The app logs (JSON, one line per request, with its id: docs/operations.md);
+        # uvicorn's own access log would be a second, slower line per request.
+        "log_config": None,
+        "access_log": False,
+        "log_level": settings.log_level,
+        "server_header": False,  # no banner naming the server software
+    }
 
 
 @app.command("demo")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from geogrid.api.database import Database, Work
 from geogrid.api.deps import ConnDep, PrincipalDep
@@ -16,6 +16,17 @@ router = APIRouter(prefix="/v1", tags=["health"])
 #: Probes for load balancers and orchestrators, at the root as they usually are.
 probes = APIRouter(tags=["health"])
 STARTED = time.monotonic()
+
+
+#: Prometheus scrapes /metrics (text exposition format, not JSON: not in the OpenAPI).
+metrics = APIRouter(include_in_schema=False)
+
+
+@metrics.get("/metrics")
+async def get_metrics(request: Request) -> Response:
+    """Requests per route and their latencies, the database gate, the release served."""
+    body, media_type = request.app.state.metrics.exposition()
+    return Response(body, media_type=media_type)
 
 
 @probes.get("/livez")

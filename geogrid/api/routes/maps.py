@@ -14,6 +14,7 @@ from starlette.types import Scope
 from geogrid import maps
 from geogrid.access.roles import Role
 from geogrid.api.deps import ConnDep, PrincipalDep, require
+from geogrid.api.observability import csp_nonce, with_nonce
 from geogrid.api.routes.case_queries import FilterDep
 from geogrid.api.schemas.plans import PlanLayers
 from geogrid.mapdata import cases as mapdata_cases
@@ -48,7 +49,9 @@ def _root(request: Request) -> str:
 
 
 def _html(request: Request, folium_map: object) -> Response:
-    page = maps.page(folium_map, f"{_root(request)}{STATIC_PATH}").encode("utf-8")
+    html = maps.page(folium_map, f"{_root(request)}{STATIC_PATH}")
+    # The page's inline scripts run under this request's Content-Security-Policy nonce.
+    page = with_nonce(html, csp_nonce(request)).encode("utf-8")
     # The page embeds data as of now and, for dispatchers, personal data: never share it.
     headers = {"Cache-Control": "private, no-cache", "Vary": "Accept-Encoding, Authorization"}
     if "gzip" in request.headers.get("accept-encoding", "").lower():
