@@ -35,7 +35,7 @@ ARTIFACTS = REPO / "tests" / "artifacts"
 def _server_url() -> str:
     explicit = os.environ.get("GEOGRID_TEST_DATABASE_URL") or os.environ.get("GEOGRID_DATABASE_URL")
     if explicit:
-        return explicit
+        return db.normalise_url(explicit)
     return db.resolve_url(DatabaseSettings(database_url=None))
 
 
