@@ -129,9 +129,12 @@ class LiveServer:
 
 
 def start_api(
-    database_url: str, expect_healthy: bool = True
+    database_url: str, expect_healthy: bool = True, factory: str = "geogrid.api.main:create_app"
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Start uvicorn on a free port; wait for /v1/health (any answer unless expect_healthy)."""
+    """Start uvicorn on a free port; wait for /v1/health (any answer unless expect_healthy).
+
+    ``factory`` is the app factory uvicorn calls (a test may serve geogrid's app plus a route).
+    """
     port = _free_port()
     env = {**os.environ, "GEOGRID_DATABASE_URL": database_url}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -141,7 +144,7 @@ def start_api(
             sys.executable,
             "-m",
             "uvicorn",
-            "geogrid.api.main:create_app",
+            factory,
             "--factory",
             "--host",
             "127.0.0.1",

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 
 from geogrid.access import keys
 from geogrid.access.roles import Role
+from tests.api import failing_app
 from tests.conftest import start_api
 
 ROOT = "/open311/v2"
@@ -89,7 +90,8 @@ def site(server: Any, demo_template: str) -> Iterator[Site]:
             )
         ).one()
     engine.dispose()
-    process, base = start_api(url)
+    # geogrid's app plus one route under /open311 that fails like a bug (tests/api/failing_app.py)
+    process, base = start_api(url, factory=failing_app.FACTORY)
     yield Site(base, tokens, (row.x, row.y), (row.code.strip(), row.grid_name), row.name)
     process.terminate()
     process.wait(timeout=20)
@@ -104,6 +106,21 @@ def _created_id(answer: httpx.Response) -> int:
         "account_id",
     }
     return int(body[0]["service_request_id"])
+
+
+def _spec_error(answer: httpx.Response, fmt: str, status: int) -> str:
+    """The description of GeoReport's one-error list, checked to say ``status``."""
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith(
+        "application/json" if fmt == "json" else "text/xml"
+    )
+    if fmt == "json":
+        [error] = answer.json()
+        assert error["code"] == status and error["description"]
+        return str(error["description"])
+    root = ET.fromstring(answer.content)
+    assert root.tag == "errors" and root.findtext("error/code") == str(status)
+    return root.findtext("error/description") or ""
 
 
 def _xml_requests(answer: httpx.Response) -> list[dict[str, str | None]]:
@@ -206,6 +223,24 @@ def test_keys_are_checked_in_the_spec_error_format(site: Site, fmt: str) -> None
             root = ET.fromstring(answer.content)
             assert root.tag == "errors" and root.findtext("error/code") == "403"
             assert root.findtext("error/description")
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_unknown_paths_methods_and_failures_answer_in_the_spec_error_format(
+    site: Site, fmt: str
+) -> None:
+    wrong_method = httpx.delete(f"{site.endpoint}/requests.{fmt}", timeout=30)
+    assert "Method Not Allowed" in _spec_error(wrong_method, fmt, 405)
+    assert wrong_method.headers["allow"]
+    assert _spec_error(httpx.put(f"{site.endpoint}/services.{fmt}", timeout=30), fmt, 405)
+    assert _spec_error(site.get(f"/no-such-thing.{fmt}"), fmt, 404)
+    assert _spec_error(httpx.get(f"{site.base}/open311/v3/services.{fmt}", timeout=30), fmt, 404)
+    failed = site.get(f"/failing.{fmt}")
+    assert _spec_error(failed, fmt, 500) == "internal error"
+    assert failing_app.SECRET not in failed.text
+    # elsewhere the API keeps its own shape
+    elsewhere = httpx.delete(f"{site.base}/v1/locate", timeout=30)
+    assert elsewhere.status_code == 405 and elsewhere.json()["code"] == "http_error"
 
 
 def test_bad_requests_answer_400_or_404(site: Site) -> None:
