@@ -243,6 +243,24 @@ def test_unknown_paths_methods_and_failures_answer_in_the_spec_error_format(
     assert elsewhere.status_code == 405 and elsewhere.json()["code"] == "http_error"
 
 
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_json_body_is_refused_saying_where_api_key_goes(site: Site, fmt: str) -> None:
+    fields = {
+        "api_key": site.tokens[Role.dispatcher],
+        "service_code": "E0102",
+        "lat": site.point[1],
+        "long": site.point[0],
+    }
+    answer = httpx.post(f"{site.endpoint}/requests.{fmt}", json=fields, timeout=30)
+    description = _spec_error(answer, fmt, 400)  # not 403 "api_key is required": it was sent
+    assert "application/json" in description
+    assert "application/x-www-form-urlencoded" in description and "api_key" in description
+    in_zh = httpx.post(
+        f"{site.endpoint}/requests.json", json=fields, timeout=30, headers={"Accept-Language": "zh"}
+    )
+    assert "表单" in _spec_error(in_zh, "json", 400)
+
+
 def test_bad_requests_answer_400_or_404(site: Site) -> None:
     unknown = site.post(service_code="X9999")
     assert unknown.status_code == 400

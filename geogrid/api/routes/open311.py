@@ -3,9 +3,9 @@
 Every path ends in ``.json`` or ``.xml``, which picks the format of the answer, errors
 included: every error under /open311 uses the spec's shape (``[{"code", "description"}]`` or
 ``<errors><error>…``), not the rest of the API's; geogrid/api/errors.py writes them. GET is
-public and shows no reporter data; ``POST requests`` needs an ``api_key`` (form field, or
-``Authorization: Bearer``) with the dispatcher role. Mapping and rendering live in
-geogrid.cases.open311.
+public and shows no reporter data; ``POST requests`` takes a form, as the spec says (any other
+body is a 400 that says so), and needs an ``api_key`` (form field, or ``Authorization:
+Bearer``) with the dispatcher role. Mapping and rendering live in geogrid.cases.open311.
 """
 
 from __future__ import annotations
@@ -163,6 +163,7 @@ async def create_request(
 ) -> Response:
     """Report a case (form-encoded, per GeoReport v2); needs a dispatcher api_key."""
     _checked_format(fmt)
+    _checked_form(request)
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     case, replayed = await run_in_threadpool(
@@ -172,6 +173,24 @@ async def create_request(
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     return _answer(request, open311.created_body(case), 201, "requests", headers)
+
+
+#: The bodies ``POST requests`` reads: GeoReport v2's form (multipart works the same).
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _checked_form(request: Request) -> None:
+    """Refuse a body that is not a form: its fields, api_key among them, would go unread."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media and media not in FORM_TYPES:
+        raise InvalidInputError(
+            tr(
+                "the body was {media} but GeoReport v2 takes a form "
+                "(application/x-www-form-urlencoded): send api_key and the other fields as "
+                'form fields; the key may instead come as "Authorization: Bearer <key>"',
+                media=media,
+            )
+        )
 
 
 def _submit(
