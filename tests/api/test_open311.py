@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,9 +12,11 @@ import httpx
 import pytest
 from georeport import GeoReport
 from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
 
 from geogrid.access import keys
 from geogrid.access.roles import Role
+from geogrid.cli.main import app as cli
 from tests.api import failing_app
 from tests.conftest import start_api
 
@@ -27,6 +30,7 @@ class Site:
     point: tuple[float, float]  # a compound's point (WGS84 = storage here)
     grid: tuple[str, str]  # the grid holding it: code, name
     compound: str  # that compound's name, for address_string
+    database_url: str
 
     @property
     def endpoint(self) -> str:
@@ -92,7 +96,7 @@ def site(server: Any, demo_template: str) -> Iterator[Site]:
     engine.dispose()
     # geogrid's app plus one route under /open311 that fails like a bug (tests/api/failing_app.py)
     process, base = start_api(url, factory=failing_app.FACTORY)
-    yield Site(base, tokens, (row.x, row.y), (row.code.strip(), row.grid_name), row.name)
+    yield Site(base, tokens, (row.x, row.y), (row.code.strip(), row.grid_name), row.name, url)
     process.terminate()
     process.wait(timeout=20)
 
@@ -356,3 +360,15 @@ def test_discovery(site: Site) -> None:
         "formats"
     ]
     assert site.get("/discovery.yaml").status_code == 404
+
+
+def test_discovery_gives_the_command_that_makes_a_working_key(site: Site) -> None:
+    key_service = site.get("/discovery.json").json()["key_service"]
+    command = shlex.split(key_service[key_service.index("geogrid ") :])
+    assert command[0] == "geogrid"
+    made = CliRunner().invoke(
+        cli, command[1:], env={"GEOGRID_DATABASE_URL": site.database_url, "COLUMNS": "200"}
+    )
+    assert made.exit_code == 0, made.output
+    key = made.stdout.strip().splitlines()[-1]
+    _created_id(site.post(role=None, api_key=key))
