@@ -17,14 +17,16 @@ APT_UPDATED=0
 
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 
+# Every apt-get waits up to 10 minutes for the dpkg/apt lock (apt >= 1.9.11) instead of
+# failing: a freshly booted Ubuntu runs unattended-upgrades and apt-daily while we start.
 apt_install() {
   if [ "$APT_UPDATED" -eq 0 ]; then
     say "apt-get update"
-    $SUDO apt-get update -qq
+    $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
     APT_UPDATED=1
   fi
   say "apt-get install $*"
-  $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
 pg_version() {
