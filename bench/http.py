@@ -58,6 +58,13 @@ class WrkRun:
     requests_per_s: float
     p50_ms: float
     p99_ms: float
+    requests: int = 0
+    #: Requests wrk gave up on (no answer within its 2 s timeout); not in the latencies.
+    timeouts: int = 0
+
+
+#: A run where more of the requests than this time out measures a server in trouble: stop.
+MAX_TIMEOUT_SHARE = 0.01
 
 
 @contextmanager
@@ -166,7 +173,7 @@ _UNIT_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
 def wrk(url: str, seconds: int, script: Path | None = None) -> WrkRun:
-    """One wrk run on core 1; raises when any response was not 2xx or a socket failed."""
+    """One wrk run on core 1 (see :func:`parse_wrk` for what stops the benchmark)."""
     command = [
         "taskset",
         "-c",
@@ -180,16 +187,30 @@ def wrk(url: str, seconds: int, script: Path | None = None) -> WrkRun:
     if script is not None:
         command += ["-s", str(script)]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    return parse_wrk(out, url)
+
+
+def parse_wrk(out: str, url: str = "") -> WrkRun:
+    """The figures of one wrk run, from its ``--latency`` output.
+
+    A request that timed out is counted (a busy machine may stall one now and then), unless
+    more than ``MAX_TIMEOUT_SHARE`` of them did. Raises RuntimeError for an answer that was
+    not 2xx or 3xx, a connect, read or write error, or too many timeouts: the run measured
+    a failure, not a speed.
+    """
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    errors = re.search(r"Socket errors: (.*)", out)
-    if bad or errors:
+    found = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    connect, read, write, timeouts = (int(n) for n in found.groups()) if found else (0, 0, 0, 0)
+    done = re.search(r"^\s*(\d+) requests in ", out, re.M)
+    requests = int(done.group(1)) if done else 0
+    if bad or connect or read or write or timeouts > MAX_TIMEOUT_SHARE * requests:
         raise RuntimeError(f"wrk saw failures for {url}:\n{out}")
     percentiles = {
         int(p): float(v) * _UNIT_MS[u]
         for p, v, u in re.findall(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
     }
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    return WrkRun(rate, percentiles[50], percentiles[99])
+    return WrkRun(rate, percentiles[50], percentiles[99], requests, timeouts)
 
 
 def throughput(
@@ -216,9 +237,10 @@ def throughput(
                 continue
             runs[e.name].append(wrk(url, seconds, lua))
             last = runs[e.name][-1]
+            timeouts = f"  {last.timeouts} timed out" if last.timeouts else ""
             print(
                 f"  round {round_ + 1}/{rounds} {e.name:>12}: {last.requests_per_s:6.0f} req/s"
-                f"  p50 {last.p50_ms:6.2f} ms  p99 {last.p99_ms:6.2f} ms",
+                f"  p50 {last.p50_ms:6.2f} ms  p99 {last.p99_ms:6.2f} ms{timeouts}",
                 flush=True,
             )
     return runs
@@ -345,13 +367,22 @@ def figures(runs: dict[str, list[WrkRun]], points: int) -> list[Figure]:
     ]
 
 
+def _timeouts(runs: Sequence[WrkRun]) -> str:
+    timeouts = sum(r.timeouts for r in runs)
+    if not timeouts:
+        return ""
+    return (
+        f"; {timeouts} of {sum(r.requests for r in runs)} requests timed out (not in the latencies)"
+    )
+
+
 def summary(runs: dict[str, list[WrkRun]]) -> Sequence[str]:
-    """One line per endpoint: medians over the rounds (and their range)."""
+    """One line per endpoint: medians over the rounds (and their range), and any timeouts."""
     return [
         f"{name:>12}: {median([r.requests_per_s for r in rs]):6.0f} req/s "
         f"({min(r.requests_per_s for r in rs):.0f}-{max(r.requests_per_s for r in rs):.0f}), "
         f"p50 {median([r.p50_ms for r in rs]):.2f} ms, "
         f"p99 {median([r.p99_ms for r in rs]):.2f} ms "
-        f"({min(r.p99_ms for r in rs):.1f}-{max(r.p99_ms for r in rs):.1f})"
+        f"({min(r.p99_ms for r in rs):.1f}-{max(r.p99_ms for r in rs):.1f}){_timeouts(rs)}"
         for name, rs in runs.items()
     ]

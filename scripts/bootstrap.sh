@@ -17,14 +17,36 @@ APT_UPDATED=0
 
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 
+# apt-get that waits for other apt and dpkg processes instead of failing: a freshly booted
+# Ubuntu runs apt-daily and unattended-upgrades while we start. DPkg::Lock::Timeout
+# (apt >= 1.9.11) waits for the dpkg lock; the package lists and archives locks it does not
+# cover (apt 2.6 still fails at once), so "Could not get lock" is retried, 10 minutes in all.
+apt_get() {
+  local deadline=$((SECONDS + 600)) errors status
+  errors="$(mktemp)"
+  while true; do
+    status=0
+    $SUDO env LC_ALL=C DEBIAN_FRONTEND=noninteractive \
+      apt-get -o DPkg::Lock::Timeout=600 "$@" 2>"$errors" || status=$?
+    if [ "$status" -eq 0 ] || ! grep -q "Could not get lock" "$errors" \
+      || [ "$SECONDS" -ge "$deadline" ]; then
+      cat "$errors" >&2
+      rm -f "$errors"
+      return "$status"
+    fi
+    say "another apt or dpkg process holds a lock; waiting for it"
+    sleep 3
+  done
+}
+
 apt_install() {
   if [ "$APT_UPDATED" -eq 0 ]; then
     say "apt-get update"
-    $SUDO apt-get update -qq
+    apt_get update -qq
     APT_UPDATED=1
   fi
   say "apt-get install $*"
-  $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  apt_get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
 pg_version() {

@@ -35,7 +35,7 @@ ARTIFACTS = REPO / "tests" / "artifacts"
 def _server_url() -> str:
     explicit = os.environ.get("GEOGRID_TEST_DATABASE_URL") or os.environ.get("GEOGRID_DATABASE_URL")
     if explicit:
-        return explicit
+        return db.normalise_url(explicit)
     return db.resolve_url(DatabaseSettings(database_url=None))
 
 
@@ -129,12 +129,18 @@ class LiveServer:
 
 
 def start_api(
-    database_url: str, expect_healthy: bool = True, settings: dict[str, str] | None = None
+    database_url: str,
+    expect_healthy: bool = True,
+    settings: dict[str, str] | None = None,
+    factory: str | None = None,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start `geogrid serve` (as shipped) on a free port; wait for /v1/health (any answer unless
     expect_healthy).
 
-    ``settings`` are more environment variables (``GEOGRID_...``) for the server."""
+    ``settings`` are more environment variables (``GEOGRID_...``) for the server. ``factory``
+    serves another app factory under uvicorn instead (a test may serve geogrid's app plus a
+    route).
+    """
     port = _free_port()
     env = {**os.environ, "GEOGRID_DATABASE_URL": database_url, **(settings or {})}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -143,8 +149,11 @@ def start_api(
         [
             sys.executable,
             "-m",
-            "geogrid.cli.main",
-            "serve",
+            *(
+                ("geogrid.cli.main", "serve")
+                if factory is None
+                else ("uvicorn", factory, "--factory")
+            ),
             "--host",
             "127.0.0.1",
             "--port",

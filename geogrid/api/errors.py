@@ -1,15 +1,18 @@
-"""The one place that maps errors to HTTP status codes and the one error shape.
+"""The one place that maps errors to HTTP status codes and each protocol's error shape.
 
-Every error answers ``{"detail": ..., "code": ...}``; ``detail`` is in Chinese when the request
-says ``Accept-Language: zh``. No database message ever reaches a client; a database that does
-not answer is a 503 with Retry-After.
+Errors answer ``{"detail": ..., "code": ...}``, except under ``/open311``, where every error
+(a domain error, bad input, an unknown path or method, a failure) answers GeoReport v2's
+``[{"code", "description"}]``, in XML when the path ends in ``.xml``. ``detail`` is in Chinese
+when the request says ``Accept-Language: zh``. No database message ever reaches a client; a
+database that does not answer is a 503 with Retry-After.
 """
 
 from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, Request
+import orjson
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -17,6 +20,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
 from geogrid.boundaries.validation import Violation
+from geogrid.cases import open311
 from geogrid.errors import (
     AuthenticationError,
     ConflictError,
@@ -45,8 +49,10 @@ STATUS: dict[type[GeogridError], int] = {
     EmbeddedDatabaseError: 503,
 }
 
-#: Open311 GeoReport v2 (api/routes/open311.py) answers 400 for anything wrong with a request
-#: and 403 for a missing or bad key, as the spec says.
+#: Open311 GeoReport v2 (api/routes/open311.py) lives under this path.
+OPEN311_PATH = "/open311"
+#: Open311 GeoReport v2 answers 400 for anything wrong with a request and 403 for a missing
+#: or bad key, as the spec says.
 OPEN311_STATUS: dict[type[GeogridError], int] = {
     InvalidInputError: 400,
     LoadError: 400,
@@ -82,6 +88,12 @@ def _wants_chinese(request: Request) -> bool:
     return request.headers.get("accept-language", "").strip().lower().startswith("zh")
 
 
+def speaks_open311(request: Request) -> bool:
+    """Whether the request is under the Open311 path, where errors take GeoReport's shape."""
+    path = request.url.path
+    return path == OPEN311_PATH or path.startswith(OPEN311_PATH + "/")
+
+
 def error_response(
     request: Request,
     status: int,
@@ -90,11 +102,37 @@ def error_response(
     headers: dict[str, str] | None = None,
     detail_zh: str | None = None,
     extra: dict[str, object] | None = None,
-) -> JSONResponse:
+) -> Response:
+    """The error in the request's protocol: GeoReport's list under /open311, else
+    ``{"detail", "code"}`` (with ``extra``)."""
+    if speaks_open311(request):
+        return open311_error(request, status, detail, headers, detail_zh)
     if _wants_chinese(request):
         detail = detail_zh or ZH.get(code, "{detail}").format(detail=detail)
     body: dict[str, object] = {"detail": detail, "code": code, **(extra or {})}
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+def open311_error(
+    request: Request,
+    status: int,
+    description: str,
+    headers: dict[str, str] | None = None,
+    description_zh: str | None = None,
+) -> Response:
+    """GeoReport v2's error list, in XML when the path ends in ``.xml``, else JSON."""
+    if _wants_chinese(request) and description_zh:
+        description = description_zh
+    body = open311.errors_body(status, description)
+    fmt = "xml" if request.url.path.endswith(".xml") else "json"
+    root, item = open311.XML_ROOTS["errors"]
+    content = orjson.dumps(body) if fmt == "json" else open311.to_xml(root, body, item)
+    return Response(
+        content,
+        status_code=status,
+        headers=headers,
+        media_type=f"{open311.FORMATS[fmt]}; charset=utf-8",
+    )
 
 
 def _extra(details: object) -> dict[str, object] | None:
@@ -132,11 +170,17 @@ def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
     @app.exception_handler(GeogridError)
+<<<<<<< HEAD
     async def domain_error(request: Request, exc: GeogridError) -> JSONResponse:
         status = status_for(exc)
         headers = None
         if status == 503:
             headers = {"Retry-After": str(getattr(exc, "retry_after_s", RETRY_AFTER_S))}
+=======
+    async def domain_error(request: Request, exc: GeogridError) -> Response:
+        status = status_for(exc, OPEN311_STATUS if speaks_open311(request) else STATUS)
+        headers = {"Retry-After": RETRY_AFTER_S} if status == 503 else None
+>>>>>>> defects
         if status == 401:
             headers = {"WWW-Authenticate": "Bearer"}
         return error_response(
@@ -144,20 +188,28 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(request, 422, "validation_error", describe_validation(exc.errors()))
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        status = 400 if speaks_open311(request) else 422
+        return error_response(
+            request, status, "validation_error", describe_validation(exc.errors())
+        )
 
     @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> Response:
         return error_response(
             request, exc.status_code, "http_error", str(exc.detail), dict(exc.headers or {})
         )
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)
+<<<<<<< HEAD
     @app.exception_handler(PoolTimeoutError)
     async def database_down(request: Request, exc: Exception) -> JSONResponse:
         if database_unreachable(exc) or isinstance(exc, PoolTimeoutError):
+=======
+    async def database_down(request: Request, exc: Exception) -> Response:
+        if database_unreachable(exc):
+>>>>>>> defects
             log.warning("database unavailable: %s", exc.__class__.__name__)
             return error_response(
                 request,
@@ -170,6 +222,6 @@ def install(app: FastAPI) -> None:
         return error_response(request, 500, "internal_error", "internal error")
 
     @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path)
         return error_response(request, 500, "internal_error", "internal error")

@@ -3,8 +3,8 @@
 CSV is UTF-8 with a byte-order mark, so Excel opens the Chinese text correctly; XLSX stores
 codes and phone numbers as text (Excel would show 15-digit grid codes as 3.40102E+14) and
 times as Excel dates. Times are Beijing time (Asia/Shanghai) without an offset, as Excel has
-none. Text a citizen typed is never run as a formula: CSV cells starting with = + - @ get a
-leading apostrophe, XLSX cells are typed as text.
+none. Text a citizen typed is never run as a formula: CSV text cells starting like one get a
+leading apostrophe (geogrid.io.spreadsheets), XLSX cells are typed as text.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from geogrid.cases.report import CHANNELS
 from geogrid.cases.routing import FLAG_ZH
 from geogrid.errors import InvalidInputError, TooLargeError
 from geogrid.i18n import tr
+from geogrid.io.spreadsheets import text_cell
 from geogrid.moments import LOCAL
 
 #: More rows than this are refused (413): narrow the filter, e.g. by month or street.
@@ -41,7 +42,6 @@ FORMATS = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 Value = str | int | float | datetime | None
 
 
@@ -137,7 +137,7 @@ def _csv_cell(value: Value) -> str:
     if isinstance(value, datetime):
         return value.strftime(TIME_FORMAT)
     if isinstance(value, str):
-        return "'" + value if value.startswith(_FORMULA_START) else value
+        return text_cell(value)
     return str(value)
 
 

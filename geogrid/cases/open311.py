@@ -41,6 +41,8 @@ SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 #: When this endpoint's contract last changed (discovery's ``changeset``).
 CHANGESET = "2026-11-27T00:00:00+08:00"
 FORMATS = {"json": "application/json", "xml": "text/xml"}
+#: The command that makes a key ``POST requests`` accepts (run by whoever runs this server).
+KEY_COMMAND = "geogrid keys create --role dispatcher --name NAME"
 #: GeoReport v2: a date range may span at most 90 days and defaults to the last 90 days.
 MAX_SPAN = timedelta(days=90)
 MAX_REQUESTS = 1000
@@ -182,8 +184,8 @@ def discovery(endpoint_url: str, contact: str) -> dict[str, Any]:
     return {
         "changeset": CHANGESET,
         "contact": contact,
-        "key_service": "API keys with the dispatcher role: geogrid keys create NAME "
-        "--role dispatcher",
+        "key_service": "an api_key with the dispatcher role, from this server's operator, "
+        f"who creates one with: {KEY_COMMAND}",
         "endpoints": [
             {
                 "specification": SPECIFICATION,

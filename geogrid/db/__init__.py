@@ -13,6 +13,7 @@ from geogrid.db.engine import (
     embedded_cluster,
     make_engine,
     migrate,
+    normalise_url,
     quote_ident,
     resolve_url,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "embedded_cluster",
     "make_engine",
     "migrate",
+    "normalise_url",
     "quote_ident",
     "resolve_url",
     "sql",

@@ -20,6 +20,9 @@ from geogrid.settings import DatabaseSettings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+#: A PostgreSQL URL naming no driver: SQLAlchemy 2.1 would pick psycopg (3), which geogrid
+#: does not ship; ``postgres://`` is the libpq/Heroku spelling SQLAlchemy does not know at all.
+_BARE_POSTGRES = re.compile(r"^(postgres|postgresql)://", re.IGNORECASE)
 
 
 def quote_ident(name: str) -> str:
@@ -34,10 +37,25 @@ def embedded_cluster(settings: DatabaseSettings) -> embedded.Cluster:
     return embedded.cluster_location(settings.home, settings.cluster_user)
 
 
+def normalise_url(url: str) -> str:
+    """``url`` with the driver geogrid ships (psycopg2) when it names none.
+
+    Examples
+    --------
+    >>> normalise_url("postgresql://u:pw@db:5432/geogrid")
+    'postgresql+psycopg2://u:pw@db:5432/geogrid'
+    >>> normalise_url("postgres://db/geogrid")
+    'postgresql+psycopg2://db/geogrid'
+    >>> normalise_url("postgresql+psycopg2://db/geogrid")
+    'postgresql+psycopg2://db/geogrid'
+    """
+    return _BARE_POSTGRES.sub("postgresql+psycopg2://", url.strip(), count=1)
+
+
 def resolve_url(settings: DatabaseSettings) -> str:
     """The database URL: the configured server, or the embedded cluster (started if needed)."""
     if settings.database_url:
-        return settings.database_url
+        return normalise_url(settings.database_url)
     return embedded.start(embedded_cluster(settings))
 
 

@@ -2,14 +2,15 @@
 the grids it replaces.
 
 A drawing comes as a GeoJSON FeatureCollection in the edit (``layer``) or as a file
-(GeoPackage or GeoJSON, read with pyogrio: :func:`read_drawing`), in any supported CRS.
+(GeoPackage, GeoJSON or a zipped Shapefile, read with pyogrio: :func:`read_drawing`), in any
+supported CRS.
 Features may carry ``code`` (a grid they keep), ``name`` and ``kind``; features without a code
 become new grids with new codes.
 """
 
 from __future__ import annotations
 
-import io
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from geogrid.boundaries.releases import GRID_ATTRIBUTES
 from geogrid.boundaries.validation import Violation
 from geogrid.errors import InvalidInputError
 from geogrid.geo.datum import CRS_NAMES
+from geogrid.i18n import tr
 from geogrid.plans.geometry import clean, metric_area, multi, single_part
 from geogrid.plans.layer import Layer, next_code, reject
 from geogrid.plans.params import crs_name, grid_code, grid_codes, polygon
@@ -32,16 +34,19 @@ REPLACE_TOLERANCE_M2 = 1.0
 #: A drawing file may hold at most this many features (a few grids are redrawn at once).
 MAX_FEATURES = 1000
 
+log = logging.getLogger("geogrid.plans")
+
 
 def read_drawing(
     source: bytes | str | Path, crs: str | None = None, name: str = "drawing"
 ) -> tuple[dict[str, Any], str]:
-    """A drawing file (GeoPackage or GeoJSON) as a FeatureCollection and the CRS of its numbers.
+    """A drawing file (GeoPackage, GeoJSON or a zipped Shapefile) as a FeatureCollection and
+    the CRS of its numbers.
 
     Parameters
     ----------
     source : bytes, str or Path
-        The file's content (an upload) or its path.
+        The file's content (an upload, read in memory) or its path.
     crs : str, optional
         wgs84, cgcs2000, gcj02, bd09 or EPSG:n; defaults to the file's own. GCJ-02 and BD-09
         files are usually labelled EPSG:4326: say so.
@@ -55,11 +60,9 @@ def read_drawing(
         them), coordinates as in the file; and the canonical CRS name they are in. Together
         they are the ``layer`` and ``crs`` of a replace edit.
     """
-    data: Any = io.BytesIO(source) if isinstance(source, bytes) else Path(source)
+    data: Any = source if isinstance(source, bytes) else Path(source)
     try:
         layers = pyogrio.list_layers(data)
-        if isinstance(data, io.BytesIO):
-            data.seek(0)
         if len(layers) == 0:
             raise InvalidInputError(f"{name}: holds no layer")
         names = [str(n) for n in layers[:, 0]]
@@ -68,12 +71,20 @@ def read_drawing(
             raise InvalidInputError(
                 f'{name}: has layers {names}; call the drawing "grids" or send one layer'
             )
-        frame = pyogrio.read_dataframe(data, layer=chosen, max_features=MAX_FEATURES + 1)
+        # A GeoJSON's one layer is named after its file, and pyogrio names bytes afresh on
+        # every read (/vsimem/pyogrio_<uuid>): name a layer only to choose among several.
+        layer = chosen if len(names) > 1 else None
+        frame = pyogrio.read_dataframe(data, layer=layer, max_features=MAX_FEATURES + 1)
     except InvalidInputError:
         raise
     except Exception as exc:  # pyogrio raises several error types for unreadable files
+        # GDAL's reason names the in-memory path the bytes were given: it stays in the log.
+        log.info("drawing %s unreadable: %s", name, exc)
         raise InvalidInputError(
-            f"{name}: cannot be read as a GeoPackage or GeoJSON ({exc})"
+            tr(
+                "{name}: cannot be read as a GeoPackage, GeoJSON or zipped Shapefile",
+                name=name,
+            )
         ) from None
     if len(frame) == 0 or len(frame) > MAX_FEATURES:
         raise InvalidInputError(

@@ -158,6 +158,34 @@ def test_csv_and_binary_batches_agree_with_json(live_api: LiveServer) -> None:
     assert binary.headers["x-geogrid-release"] == "1"
 
 
+def test_csv_ids_come_back_as_one_field_and_never_as_formulas(live_api: LiveServer) -> None:
+    sent = ["a,1", "=cmd|' /C calc'!A0", "+1", "-2", "@SUM(A1)", "\tx", 'say "hi"', "p-1"]
+    body = io.StringIO()
+    writer = csv.writer(body)
+    writer.writerow(["id", "lon", "lat"])
+    writer.writerows([i, *HENGTONG] for i in sent)
+    answer = live_api.client().post(
+        "/v1/locate", content=body.getvalue(), headers={"content-type": "text/csv"}
+    )
+    assert answer.status_code == 200, answer.text
+    rows = list(csv.reader(io.StringIO(answer.text)))
+    assert rows[0] == ["id", "grid", "on_boundary"]
+    assert all(len(row) == 3 for row in rows)
+    # OWASP: text a spreadsheet would run gets an apostrophe; other text comes back as sent
+    assert [row[0] for row in rows[1:]] == [
+        "a,1",
+        "'=cmd|' /C calc'!A0",
+        "'+1",
+        "'-2",
+        "'@SUM(A1)",
+        "'\tx",
+        'say "hi"',
+        "p-1",
+    ]
+    [grid] = {row[1] for row in rows[1:]}
+    assert grid.startswith("340102006004") and {row[2] for row in rows[1:]} == {"false"}
+
+
 def test_a_batch_in_gcj02_matches_wgs84(live_api: LiveServer) -> None:
     points = batch_points(300, seed=3)
     gx, gy = datum.from_storage(points[:, 0], points[:, 1], "gcj02")

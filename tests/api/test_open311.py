@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,9 +12,12 @@ import httpx
 import pytest
 from georeport import GeoReport
 from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
 
 from geogrid.access import keys
 from geogrid.access.roles import Role
+from geogrid.cli.main import app as cli
+from tests.api import failing_app
 from tests.conftest import start_api
 
 ROOT = "/open311/v2"
@@ -26,6 +30,7 @@ class Site:
     point: tuple[float, float]  # a compound's point (WGS84 = storage here)
     grid: tuple[str, str]  # the grid holding it: code, name
     compound: str  # that compound's name, for address_string
+    database_url: str
 
     @property
     def endpoint(self) -> str:
@@ -89,8 +94,9 @@ def site(server: Any, demo_template: str) -> Iterator[Site]:
             )
         ).one()
     engine.dispose()
-    process, base = start_api(url)
-    yield Site(base, tokens, (row.x, row.y), (row.code.strip(), row.grid_name), row.name)
+    # geogrid's app plus one route under /open311 that fails like a bug (tests/api/failing_app.py)
+    process, base = start_api(url, factory=failing_app.FACTORY)
+    yield Site(base, tokens, (row.x, row.y), (row.code.strip(), row.grid_name), row.name, url)
     process.terminate()
     process.wait(timeout=20)
 
@@ -104,6 +110,21 @@ def _created_id(answer: httpx.Response) -> int:
         "account_id",
     }
     return int(body[0]["service_request_id"])
+
+
+def _spec_error(answer: httpx.Response, fmt: str, status: int) -> str:
+    """The description of GeoReport's one-error list, checked to say ``status``."""
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith(
+        "application/json" if fmt == "json" else "text/xml"
+    )
+    if fmt == "json":
+        [error] = answer.json()
+        assert error["code"] == status and error["description"]
+        return str(error["description"])
+    root = ET.fromstring(answer.content)
+    assert root.tag == "errors" and root.findtext("error/code") == str(status)
+    return root.findtext("error/description") or ""
 
 
 def _xml_requests(answer: httpx.Response) -> list[dict[str, str | None]]:
@@ -208,6 +229,42 @@ def test_keys_are_checked_in_the_spec_error_format(site: Site, fmt: str) -> None
             assert root.findtext("error/description")
 
 
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_unknown_paths_methods_and_failures_answer_in_the_spec_error_format(
+    site: Site, fmt: str
+) -> None:
+    wrong_method = httpx.delete(f"{site.endpoint}/requests.{fmt}", timeout=30)
+    assert "Method Not Allowed" in _spec_error(wrong_method, fmt, 405)
+    assert wrong_method.headers["allow"]
+    assert _spec_error(httpx.put(f"{site.endpoint}/services.{fmt}", timeout=30), fmt, 405)
+    assert _spec_error(site.get(f"/no-such-thing.{fmt}"), fmt, 404)
+    assert _spec_error(httpx.get(f"{site.base}/open311/v3/services.{fmt}", timeout=30), fmt, 404)
+    failed = site.get(f"/failing.{fmt}")
+    assert _spec_error(failed, fmt, 500) == "internal error"
+    assert failing_app.SECRET not in failed.text
+    # elsewhere the API keeps its own shape
+    elsewhere = httpx.delete(f"{site.base}/v1/locate", timeout=30)
+    assert elsewhere.status_code == 405 and elsewhere.json()["code"] == "http_error"
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_a_json_body_is_refused_saying_where_api_key_goes(site: Site, fmt: str) -> None:
+    fields = {
+        "api_key": site.tokens[Role.dispatcher],
+        "service_code": "E0102",
+        "lat": site.point[1],
+        "long": site.point[0],
+    }
+    answer = httpx.post(f"{site.endpoint}/requests.{fmt}", json=fields, timeout=30)
+    description = _spec_error(answer, fmt, 400)  # not 403 "api_key is required": it was sent
+    assert "application/json" in description
+    assert "application/x-www-form-urlencoded" in description and "api_key" in description
+    in_zh = httpx.post(
+        f"{site.endpoint}/requests.json", json=fields, timeout=30, headers={"Accept-Language": "zh"}
+    )
+    assert "表单" in _spec_error(in_zh, "json", 400)
+
+
 def test_bad_requests_answer_400_or_404(site: Site) -> None:
     unknown = site.post(service_code="X9999")
     assert unknown.status_code == 400
@@ -303,3 +360,15 @@ def test_discovery(site: Site) -> None:
         "formats"
     ]
     assert site.get("/discovery.yaml").status_code == 404
+
+
+def test_discovery_gives_the_command_that_makes_a_working_key(site: Site) -> None:
+    key_service = site.get("/discovery.json").json()["key_service"]
+    command = shlex.split(key_service[key_service.index("geogrid ") :])
+    assert command[0] == "geogrid"
+    made = CliRunner().invoke(
+        cli, command[1:], env={"GEOGRID_DATABASE_URL": site.database_url, "COLUMNS": "200"}
+    )
+    assert made.exit_code == 0, made.output
+    key = made.stdout.strip().splitlines()[-1]
+    _created_id(site.post(role=None, api_key=key))

@@ -67,6 +67,15 @@ def corrupt(engine: Engine, code: str, expression: str) -> None:
         )
 
 
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_db_up_takes_a_url_that_names_no_driver(url: str, scheme: str) -> None:
+    # The form most users write; SQLAlchemy alone would reach for psycopg 3, not shipped.
+    bare = f"{scheme}://{url.split('://', 1)[1]}"
+    code, out, err = run(bare, "db", "up")
+    assert code == 0, out + err
+    assert "database ready" in out and "postgresql+psycopg2://" in out
+
+
 def test_validate_passes_the_demo(url: str) -> None:
     code, found = violations(url)
     assert (code, found) == (0, [])

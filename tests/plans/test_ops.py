@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -459,6 +462,66 @@ def test_the_new_ops_use_the_edits_route(
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_a_geojson_drawing_uploads_and_a_bad_file_names_no_internal_path(
+    fresh_demo_url: str, engine: Engine
+) -> None:
+    a, b, features = drawn_grids(engine)
+    # As geojson.io and most tools write it: no "name", so its layer is named after the file.
+    drawing = json.dumps({"type": "FeatureCollection", "features": features}).encode()
+    with engine.begin() as conn:
+        token = keys.create_key(conn, "upload-planner", Role.planner)[1]
+    planner = {"Authorization": f"Bearer {token}"}
+    process, base = start_api(fresh_demo_url)
+    try:
+        plan_id = httpx.post(
+            f"{base}/v1/plans", json={"comment": "geojson"}, headers=planner
+        ).json()["id"]
+        edits = f"{base}/v1/plans/{plan_id}/edits"
+        form = {"op": "replace", "grids": f"{a},{b}", "crs": "cgcs2000"}
+        files = {"file": ("drawing.geojson", drawing, "application/geo+json")}
+        uploaded = httpx.post(edits, data=form, files=files, headers=planner)
+        assert uploaded.status_code == 201, uploaded.text
+        for content in (b"not a drawing", b'{"type": "FeatureCollection", "features": ['):
+            files = {"file": ("mine.geojson", content, "application/geo+json")}
+            bad = httpx.post(edits, data=form, files=files, headers=planner)
+            assert bad.status_code == 422
+            detail = bad.json()["detail"]
+            assert detail.startswith("mine.geojson: cannot be read")
+            assert "vsimem" not in bad.text and "pyogrio" not in bad.text
+        published = httpx.post(f"{base}/v1/plans/{plan_id}/publish", headers=planner)
+        assert published.status_code == 200 and published.json() == {"release": 2}
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _drawing_bytes(fmt: str, folder: Path) -> bytes:
+    """Two hand-drawn squares, one keeping a grid's code, as the bytes of a ``fmt`` file."""
+    squares = [shapely.box(117.30, 31.85, 117.31, 31.86), shapely.box(117.31, 31.85, 117.32, 31.86)]
+    frame = gpd.GeoDataFrame(
+        {"code": ["340102006004001", None], "name": ["甲", "新"]}, geometry=squares, crs=4326
+    )
+    if fmt == "geojson":
+        return frame.to_json().encode()  # no "name" member, as most tools write it
+    if fmt == "gpkg":
+        frame.to_file(folder / "drawing.gpkg", layer="grids", driver="GPKG", engine="pyogrio")
+        return (folder / "drawing.gpkg").read_bytes()
+    frame.to_file(folder / "drawing.shp", driver="ESRI Shapefile", engine="pyogrio")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for part in sorted(folder.glob("drawing.*")):
+            archive.write(part, part.name)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "gpkg", "shp.zip"])
+def test_a_drawing_is_read_from_the_bytes_of_each_format(fmt: str, tmp_path: Path) -> None:
+    layer, crs = read_drawing(_drawing_bytes(fmt, tmp_path), name=f"drawing.{fmt}")
+    assert crs == "wgs84"
+    assert [f["properties"].get("code") for f in layer["features"]] == ["340102006004001", None]
+    assert [f["geometry"]["type"] for f in layer["features"]] == ["Polygon", "Polygon"]
 
 
 def test_replace_drawn_in_metres_fits_its_neighbours(engine: Engine) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ from geogrid.api.schemas.lookup import BatchLocateAnswer, LocateAnswer
 from geogrid.errors import InvalidInputError, TooLargeError
 from geogrid.geo.points import point_to_storage, points_to_storage
 from geogrid.i18n import tr
+from geogrid.io.spreadsheets import csv_cell
 from geogrid.lookup.locate import PointAnswer, code_table, locate_point, locate_points
 from geogrid.lookup.snapshot import Snapshot, SnapshotStore
 from geogrid.moments import parse_moment
@@ -187,11 +189,14 @@ def _locate_batch(
         out["on_boundary"] = boundary
         return Response(out.tobytes(), media_type=BINARY, headers=headers)
     text_codes = codes.astype(str)
-    if reply == "csv":
-        flags = np.where(boundary, "true", "false")
-        lines = ["id,grid,on_boundary"]
-        lines += [f"{i},{c},{f}" for i, c, f in zip(ids, text_codes, flags, strict=True)]  # type: ignore[arg-type]
-        return Response("\n".join(lines) + "\n", media_type="text/csv", headers=headers)
+    if reply == "csv" and ids is not None:
+        # The ids are the caller's text: quoted where CSV needs it, never a spreadsheet formula.
+        answer = io.StringIO()
+        writer = csv.writer(answer, lineterminator="\n")
+        writer.writerow(("id", "grid", "on_boundary"))
+        flags = np.where(boundary, "true", "false").tolist()
+        writer.writerows(zip(map(csv_cell, ids.tolist()), text_codes.tolist(), flags, strict=True))
+        return Response(answer.getvalue(), media_type="text/csv", headers=headers)
     results = [
         {"grid": c or None, "on_boundary": b}
         for c, b in zip(text_codes.tolist(), boundary.tolist(), strict=True)

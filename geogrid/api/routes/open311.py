@@ -1,32 +1,27 @@
 """Open311 GeoReport v2 at /open311/v2/: the case catalogue and cases, in JSON and XML.
 
 Every path ends in ``.json`` or ``.xml``, which picks the format of the answer, errors
-included: errors use the spec's shape (``[{"code", "description"}]`` or
-``<errors><error>…``), not the rest of the API's. GET is public and shows no reporter data;
-``POST requests`` needs an ``api_key`` (form field, or ``Authorization: Bearer``) with the
-dispatcher role. Mapping and rendering live in geogrid.cases.open311.
+included: every error under /open311 uses the spec's shape (``[{"code", "description"}]`` or
+``<errors><error>…``), not the rest of the API's; geogrid/api/errors.py writes them. GET is
+public and shows no reporter data; ``POST requests`` takes a form, as the spec says (any other
+body is a 400 that says so), and needs an ``api_key`` (form field, or ``Authorization:
+Bearer``) with the dispatcher role. Mapping and rendering live in geogrid.cases.open311.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
-from starlette.exceptions import HTTPException
 
 from geogrid import cases
 from geogrid.access import keys
 from geogrid.access.roles import Role
 from geogrid.api.deps import CaseSettingsDep, ConnDep, EngineDep, SnapshotsDep
-from geogrid.api.errors import OPEN311_STATUS, database_unreachable, status_for
 from geogrid.api.openapi import problems
 from geogrid.api.schemas.open311 import (
     XML,
@@ -39,16 +34,9 @@ from geogrid.api.schemas.open311 import (
 )
 from geogrid.cases import open311
 from geogrid.cases.categories import list_categories
-from geogrid.errors import (
-    AuthenticationError,
-    GeogridError,
-    InvalidInputError,
-    NotFoundError,
-)
+from geogrid.errors import AuthenticationError, InvalidInputError, NotFoundError
 from geogrid.i18n import tr
 from geogrid.settings import CaseSettings
-
-log = logging.getLogger("geogrid.api")
 
 
 def _format(request: Request) -> str:
@@ -77,53 +65,6 @@ def _answer(
         headers=headers,
         media_type=f"{open311.FORMATS[fmt]}; charset=utf-8",
     )
-
-
-def _error(
-    request: Request, status: int, description: str, headers: dict[str, str] | None = None
-) -> Response:
-    return _answer(request, open311.errors_body(status, description), status, "errors", headers)
-
-
-def _message(request: Request, exc: GeogridError) -> str:
-    wants_zh = request.headers.get("accept-language", "").strip().lower().startswith("zh")
-    return exc.message_zh if wants_zh and exc.message_zh else exc.message
-
-
-class Open311Route(APIRoute):
-    """A route whose errors answer in the spec's error format, in the path's format."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
-
-        async def handler(request: Request) -> Response:
-            try:
-                return await handle(request)
-            except GeogridError as exc:
-                status = status_for(exc, OPEN311_STATUS)
-                retry = {"Retry-After": "5"} if status == 503 else None
-                return _error(request, status, _message(request, exc), retry)
-            except RequestValidationError as exc:
-                where = "; ".join(
-                    f"{'.'.join(str(p) for p in e.get('loc', ())[1:])}: {e.get('msg')}"
-                    for e in exc.errors()
-                )
-                return _error(request, 400, where)
-            except HTTPException as exc:
-                return _error(request, exc.status_code, str(exc.detail))
-            except DBAPIError as exc:
-                if database_unreachable(exc):
-                    log.warning("database unavailable: %s", exc.__class__.__name__)
-                    return _error(
-                        request,
-                        503,
-                        "the database is unavailable; retry shortly",
-                        {"Retry-After": "5"},
-                    )
-                log.exception("database error")
-                return _error(request, 500, "internal error")
-
-        return handler
 
 
 #: The form fields of ``POST requests`` (application/x-www-form-urlencoded, per the spec).
@@ -158,7 +99,7 @@ REQUEST_FORM = {
     }
 }
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
+router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
 
 def _checked_format(fmt: str) -> None:
@@ -222,6 +163,7 @@ async def create_request(
 ) -> Response:
     """Report a case (form-encoded, per GeoReport v2); needs a dispatcher api_key."""
     _checked_format(fmt)
+    _checked_form(request)
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     case, replayed = await run_in_threadpool(
@@ -231,6 +173,24 @@ async def create_request(
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     return _answer(request, open311.created_body(case), 201, "requests", headers)
+
+
+#: The bodies ``POST requests`` reads: GeoReport v2's form (multipart works the same).
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _checked_form(request: Request) -> None:
+    """Refuse a body that is not a form: its fields, api_key among them, would go unread."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media and media not in FORM_TYPES:
+        raise InvalidInputError(
+            tr(
+                "the body was {media} but GeoReport v2 takes a form "
+                "(application/x-www-form-urlencoded): send api_key and the other fields as "
+                'form fields; the key may instead come as "Authorization: Bearer <key>"',
+                media=media,
+            )
+        )
 
 
 def _submit(

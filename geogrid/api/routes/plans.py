@@ -126,7 +126,7 @@ _MULTIPART_EDIT = {
                 "file": {
                     "type": "string",
                     "format": "binary",
-                    "description": "the drawing: a GeoPackage or GeoJSON file",
+                    "description": "the drawing: a GeoPackage, GeoJSON or zipped Shapefile",
                 },
             },
         }

@@ -1,0 +1,38 @@
+"""Text for spreadsheets: CSV cells that Excel, WPS and LibreOffice show, never run.
+
+A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is a formula to a
+spreadsheet (``=cmd|' /C calc'!A0``), even inside CSV quotes. OWASP's advice ("CSV
+Injection"): quote every cell as CSV requires and put an apostrophe before such text, which
+the spreadsheet shows as text. Only text is guarded: a number such as ``-3.5`` stays a number.
+"""
+
+from __future__ import annotations
+
+#: How a cell starts when a spreadsheet would run it as a formula.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_cell(value: str) -> str:
+    """``value`` as a spreadsheet cell that is never a formula.
+
+    Examples
+    --------
+    >>> text_cell("=cmd|' /C calc'!A0")
+    "'=cmd|' /C calc'!A0"
+    >>> text_cell("-1")
+    "'-1"
+    >>> text_cell("a,1")
+    'a,1'
+    """
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def csv_cell(value: object) -> object:
+    """A value for ``csv.writer``: text guarded by :func:`text_cell`, anything else as it is.
+
+    Examples
+    --------
+    >>> csv_cell("+86 138"), csv_cell(-117.3)
+    ("'+86 138", -117.3)
+    """
+    return text_cell(value) if isinstance(value, str) else value
