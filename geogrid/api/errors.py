@@ -170,17 +170,11 @@ def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
     @app.exception_handler(GeogridError)
-<<<<<<< HEAD
-    async def domain_error(request: Request, exc: GeogridError) -> JSONResponse:
-        status = status_for(exc)
+    async def domain_error(request: Request, exc: GeogridError) -> Response:
+        status = status_for(exc, OPEN311_STATUS if speaks_open311(request) else STATUS)
         headers = None
         if status == 503:
             headers = {"Retry-After": str(getattr(exc, "retry_after_s", RETRY_AFTER_S))}
-=======
-    async def domain_error(request: Request, exc: GeogridError) -> Response:
-        status = status_for(exc, OPEN311_STATUS if speaks_open311(request) else STATUS)
-        headers = {"Retry-After": RETRY_AFTER_S} if status == 503 else None
->>>>>>> defects
         if status == 401:
             headers = {"WWW-Authenticate": "Bearer"}
         return error_response(
@@ -202,14 +196,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)
-<<<<<<< HEAD
     @app.exception_handler(PoolTimeoutError)
-    async def database_down(request: Request, exc: Exception) -> JSONResponse:
-        if database_unreachable(exc) or isinstance(exc, PoolTimeoutError):
-=======
     async def database_down(request: Request, exc: Exception) -> Response:
-        if database_unreachable(exc):
->>>>>>> defects
+        if database_unreachable(exc) or isinstance(exc, PoolTimeoutError):
             log.warning("database unavailable: %s", exc.__class__.__name__)
             return error_response(
                 request,

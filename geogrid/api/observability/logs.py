@@ -8,6 +8,7 @@ served names its ``request_id``.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import sys
 from typing import Any
@@ -18,10 +19,25 @@ import structlog
 #: The access logger's name; one line per request, written by the request middleware.
 ACCESS = "geogrid.access"
 
+#: The id of the request being served (set by the request middleware). One context variable
+#: read by one processor: structlog's general ``merge_contextvars`` copies the whole context
+#: on every line, which the hot path cannot afford.
+REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "geogrid_request_id", default=None
+)
+
+
+def add_request_id(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Name the request being served, if any, in the line."""
+    request_id = REQUEST_ID.get()
+    if request_id is not None:
+        event.setdefault("request_id", request_id)
+    return event
+
 
 def _shared() -> list[Any]:
     return [
-        structlog.contextvars.merge_contextvars,
+        add_request_id,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
@@ -73,4 +89,4 @@ def access_logger() -> Any:
     return structlog.get_logger(ACCESS)
 
 
-__all__ = ["ACCESS", "access_logger", "configure_logging"]
+__all__ = ["ACCESS", "REQUEST_ID", "access_logger", "add_request_id", "configure_logging"]

@@ -11,9 +11,9 @@ import secrets
 import time
 from typing import Any
 
-import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from geogrid.api.observability import logs
 from geogrid.api.observability.headers import (
     SECURITY_HEADERS,
     content_security_policy,
@@ -55,7 +55,7 @@ class RequestMiddleware:
         started = time.perf_counter()
         request_id = _request_id(scope)
         status = 500
-        structlog.contextvars.bind_contextvars(request_id=request_id.decode())
+        bound = logs.REQUEST_ID.set(request_id.decode())
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status
@@ -77,7 +77,7 @@ class RequestMiddleware:
             self.metrics.observe(scope["method"], template, status, seconds)
             if self.access_log:
                 self._log(scope, request_id, template, status, seconds)
-            structlog.contextvars.unbind_contextvars("request_id")
+            logs.REQUEST_ID.reset(bound)
 
     def _log(
         self, scope: Scope, request_id: bytes, template: str, status: int, seconds: float
