@@ -6,8 +6,9 @@ Split by concern so each part of the system asks only for what it uses.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The checkout geogrid runs from (holds pyproject.toml when installed editable).
@@ -155,4 +156,34 @@ class CaseSettings(_Base):
         le=50_000,
         description="A case outside every grid but this close goes to the nearest grid "
         "(flagged outside_district); farther is unroutable",
+    )
+
+
+def _rate(value: str) -> str:
+    from limits import parse  # a rate the limits library reads: "120/minute", "10 per second"
+
+    try:
+        parse(value)
+    except ValueError as error:
+        raise ValueError(f'"{value}" is not a rate such as "120/minute"') from error
+    return value
+
+
+Rate = Annotated[str, AfterValidator(_rate)]
+
+
+class RateLimitSettings(_Base):
+    """Rate limits (docs/operations.md): per key and per client address, shared by every
+    process through PostgreSQL."""
+
+    rate_limits: bool = Field(default=True, description="Whether to limit at all")
+    rate_writes: Rate = Field(
+        default="300/minute",
+        description="Writes (POST, PUT, DELETE that change something) per key and per address",
+    )
+    rate_batches: Rate = Field(
+        default="60/minute", description="Batch locates per key and per address"
+    )
+    rate_failed_authentication: Rate = Field(
+        default="20/minute", description="Requests with a wrong key per client address"
     )

@@ -71,12 +71,18 @@ class Database:
         """Slots taken now (requests using the database)."""
         return self.slots - self._free.value
 
-    def unavailable_recently(self, within_s: float = 1.0) -> bool:
-        """Whether the database failed within the last ``within_s`` seconds, with no answer
-        since: callers with a fallback (a cached key) use it without waiting."""
-        return self.last_failure > self.last_answer and (
-            time.monotonic() - self.last_failure < within_s
-        )
+    @property
+    def down(self) -> bool:
+        """Whether the database failed and has not answered since: callers with a fallback (a
+        cached key) use it without waiting. Any answer, or the app's probe once a second
+        (:meth:`probe_if_down`), ends it."""
+        return self.last_failure > self.last_answer
+
+    async def probe_if_down(self) -> None:
+        """While the database is down, ask it once (a second at most)."""
+        if self.down:
+            with contextlib.suppress(Exception):
+                await self.run(_ping, self.engine, kind=Work.probe)
 
     @contextlib.asynccontextmanager
     async def work(self, kind: Work = Work.interactive) -> AsyncIterator[Deadline]:
@@ -130,6 +136,11 @@ class Database:
         """``fn(*args)`` in a worker thread, holding a slot, under a deadline of ``kind``."""
         async with self.work(kind):
             return await anyio.to_thread.run_sync(fn, *args)
+
+
+def _ping(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")
 
 
 __all__ = ["Database", "Work"]

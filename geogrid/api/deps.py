@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Engine
 
 from geogrid.access import keys
 from geogrid.access.keys import KeyCache
+from geogrid.access.ratelimits import Budget, RateLimits
 from geogrid.access.roles import ANONYMOUS, ROLE_ZH, Principal, Role
 from geogrid.api.database import Database, Work
 from geogrid.errors import AuthenticationError, DatabaseUnavailableError
@@ -82,9 +83,24 @@ async def get_database(request: Request) -> Database:
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
+def client_address(request: Request) -> str:
+    """The caller's address (behind a proxy: as uvicorn's --forwarded-allow-ips trusts it)."""
+    return request.client.host if request.client else "unknown"
+
+
 def _authenticate(request: Request, token: str) -> Principal:
+    """Look the key up; an address that sent too many wrong keys is refused before that."""
+    limits: RateLimits | None = request.app.state.rate_limits
+    address = f"address:{client_address(request)}"
+    if limits is not None:
+        limits.check(Budget.failed_authentication, address)
     with request.app.state.engine.connect() as conn:
-        return keys.authenticate(conn, token)
+        try:
+            return keys.authenticate(conn, token)
+        except AuthenticationError:
+            if limits is not None:
+                limits.spend(Budget.failed_authentication, address)
+            raise
 
 
 async def get_principal(request: Request) -> Principal:
@@ -114,7 +130,7 @@ async def _verify(request: Request, token: str) -> Principal:
     if known is not None and known.fresh:
         return known.principal
     database: Database = request.app.state.database
-    if known is not None and database.unavailable_recently():
+    if known is not None and database.down:
         return known.principal
     try:
         principal = await database.run(_authenticate, request, token)
@@ -146,6 +162,28 @@ async def get_case_settings(request: Request) -> CaseSettings:
 
 
 CaseSettingsDep = Annotated[CaseSettings, Depends(get_case_settings)]
+
+
+#: The attribute by which a dependency made by :func:`limited` names its budget.
+BUDGET = "budget"
+
+
+def limited(budget: Budget) -> Any:
+    """A dependency that spends one request from ``budget`` of the caller's key and address
+    (429 with Retry-After when either has nothing left)."""
+
+    async def spend(request: Request, principal: PrincipalDep) -> None:
+        limits: RateLimits | None = request.app.state.rate_limits
+        if limits is None:
+            return
+        who = [f"address:{client_address(request)}"]
+        if principal.name is not None:
+            who.insert(0, f"key:{principal.name}")
+        database: Database = request.app.state.database
+        await database.run(limits.spend, budget, *who)
+
+    setattr(spend, BUDGET, budget)  # read by api/openapi.py: this route answers 429
+    return Depends(spend)
 
 
 #: The attribute by which a dependency made by :func:`require` names its role.

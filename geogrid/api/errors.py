@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
+from geogrid.access.ratelimits import RateLimitedError
 from geogrid.boundaries.validation import Violation
 from geogrid.cases import open311
 from geogrid.errors import (
@@ -47,6 +48,7 @@ STATUS: dict[type[GeogridError], int] = {
     ConflictError: 409,
     DatabaseUnavailableError: 503,
     EmbeddedDatabaseError: 503,
+    RateLimitedError: 429,
 }
 
 #: Open311 GeoReport v2 (api/routes/open311.py) lives under this path.
@@ -63,6 +65,7 @@ OPEN311_STATUS: dict[type[GeogridError], int] = {
     ConflictError: 409,
     DatabaseUnavailableError: 503,
     EmbeddedDatabaseError: 503,
+    RateLimitedError: 429,
 }
 
 #: Chinese detail per error code, used with Accept-Language: zh.
@@ -173,7 +176,7 @@ def install(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: GeogridError) -> Response:
         status = status_for(exc, OPEN311_STATUS if speaks_open311(request) else STATUS)
         headers = None
-        if status == 503:
+        if status in (429, 503):
             headers = {"Retry-After": str(getattr(exc, "retry_after_s", RETRY_AFTER_S))}
         if status == 401:
             headers = {"WWW-Authenticate": "Bearer"}

@@ -10,10 +10,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI
+from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from geogrid import db
 from geogrid.access.keys import KEYS_CHANNEL, KeyCache
+from geogrid.access.ratelimits import Budget, PostgresStorage, RateLimits
 from geogrid.api import errors, observability, openapi
 from geogrid.api.database import Database
 from geogrid.api.routes import (
@@ -33,7 +35,13 @@ from geogrid.api.routes import (
 )
 from geogrid.errors import NotFoundError
 from geogrid.lookup.snapshot import SnapshotStore
-from geogrid.settings import ApiSettings, CaseSettings, DatabaseSettings, ServiceAreaSettings
+from geogrid.settings import (
+    ApiSettings,
+    CaseSettings,
+    DatabaseSettings,
+    RateLimitSettings,
+    ServiceAreaSettings,
+)
 
 log = logging.getLogger("geogrid.api")
 
@@ -45,6 +53,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     api: ApiSettings = field(default_factory=ApiSettings)
     service_areas: ServiceAreaSettings = field(default_factory=ServiceAreaSettings)
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -59,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             url, settings.database.pool_size + 2, settings.database.connect_timeout_s
         )
         app.state.database = Database(app.state.engine, settings.database)
+        app.state.rate_limits = _rate_limits(app.state.engine, settings.rate_limits)
         app.state.snapshots = SnapshotStore(app.state.engine)
         app.state.snapshots.listen(KEYS_CHANNEL, app.state.key_cache.clear)
         try:
@@ -91,14 +101,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics=app.state.metrics,
         access_log=settings.api.access_log,
     )
-    # In this order: fixed paths first (/v1/stations/nearest before any /v1/stations/{id},
-    # /v1/cases/counts before /v1/cases/{case_id}); then the web maps (HTML) and Open311
-    # GeoReport v2 over cases.
-    routers = [health.probes, health.metrics] + [
+    # In this order: the hot paths first (routes are matched in turn); fixed paths before
+    # parameters (/v1/stations/nearest before any /v1/stations/{id}, /v1/cases/counts before
+    # /v1/cases/{case_id}); then the web maps (HTML) and Open311 GeoReport v2 over cases.
+    routers = [locate.router, nearby.router, health.probes, health.metrics] + [
         module.router
         for module in (
-            locate,
-            nearby,
             health,
             grids,
             collections,
@@ -120,9 +128,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _rate_limits(engine: Engine, settings: RateLimitSettings) -> RateLimits | None:
+    if not settings.rate_limits:
+        return None
+    rates = {
+        Budget.writes: settings.rate_writes,
+        Budget.batches: settings.rate_batches,
+        Budget.failed_authentication: settings.rate_failed_authentication,
+    }
+    return RateLimits(PostgresStorage(engine), rates)
+
+
 async def _sample_metrics(app: FastAPI) -> None:
-    """Refresh the gauges of /metrics once a second."""
+    """Once a second: refresh the gauges of /metrics, and ask a database that failed whether it
+    is back. Hourly: drop spent rate-limit counters."""
+    ticks = 0
     while True:
         with contextlib.suppress(Exception):  # a gauge must never take the process down
             app.state.metrics.sample(app.state)
+        await app.state.database.probe_if_down()
+        if ticks % 3600 == 0 and app.state.rate_limits is not None:
+            with contextlib.suppress(Exception):
+                await app.state.database.run(app.state.rate_limits.storage.forget_expired)
+        ticks += 1
         await asyncio.sleep(1.0)

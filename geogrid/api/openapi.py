@@ -29,7 +29,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from geogrid.api.deps import REQUIRED_ROLE, get_principal
+from geogrid.api.deps import BUDGET, REQUIRED_ROLE, get_principal
 
 _DESCRIPTIONS = {
     400: "Bad request: a parameter or the body is invalid (the body names it)",
@@ -39,6 +39,7 @@ _DESCRIPTIONS = {
     409: "Conflict with the current state (the body says which)",
     413: "The request is too large (the body says the limit)",
     422: "Invalid input: the body names the bad value and what is allowed",
+    429: "Too many requests from this key or address; retry after `Retry-After` seconds",
     503: "The database is unavailable; retry after `Retry-After` seconds",
 }
 
@@ -113,15 +114,21 @@ def _dependencies(dependant: Dependant) -> Iterator[Callable[..., Any]]:
         yield from _dependencies(sub)
 
 
-def _keys(route: APIRoute) -> tuple[bool, bool]:
-    """Whether ``route`` reads the caller's key, and whether it requires a role."""
+def _keys(route: APIRoute) -> tuple[bool, bool, bool]:
+    """Whether ``route`` reads the caller's key, whether it requires a role, and whether it
+    spends from a rate-limit budget."""
     calls = list(_dependencies(route.dependant))
     required = any(hasattr(call, REQUIRED_ROLE) for call in calls)
-    return required or get_principal in calls, required
+    budget = any(hasattr(call, BUDGET) for call in calls)
+    return required or get_principal in calls, required, budget
 
 
-def _statuses(route: APIRoute, open311: bool, reads_key: bool, required: bool) -> set[int]:
+def _statuses(
+    route: APIRoute, open311: bool, reads_key: bool, required: bool, budget: bool
+) -> set[int]:
     found = {503}
+    if reads_key or budget:
+        found.add(429)  # too many wrong keys from an address, or a spent budget
     if reads_key:
         found.add(401)
     if required:
@@ -193,8 +200,8 @@ def build(app: FastAPI, routers: Sequence[APIRouter]) -> dict[str, Any]:
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
         open311 = route.path_format.startswith("/open311")
-        reads_key, required = _keys(route)
-        statuses = _statuses(route, open311, reads_key, required)
+        reads_key, required, budget = _keys(route)
+        statuses = _statuses(route, open311, reads_key, required, budget)
         for method in sorted(route.methods or ()):
             operation = doc["paths"][route.path_format][method.lower()]
             responses = operation["responses"]

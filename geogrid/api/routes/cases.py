@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Response
 
 from geogrid import cases
+from geogrid.access.ratelimits import Budget
 from geogrid.access.roles import Principal, Role
 from geogrid.api.deps import (
     CaseSettingsDep,
@@ -19,6 +20,7 @@ from geogrid.api.deps import (
     EngineDep,
     PrincipalDep,
     SnapshotsDep,
+    limited,
     require,
 )
 from geogrid.api.openapi import problems
@@ -123,7 +125,7 @@ def case_categories(conn: ConnDep) -> Response:
     "/v1/cases",
     response_model=CaseAnswer,
     status_code=201,
-    dependencies=[require(Role.dispatcher)],
+    dependencies=[require(Role.dispatcher), limited(Budget.writes)],
     responses=problems(409),
 )
 def create_case(
@@ -161,7 +163,7 @@ def read_case(conn: ConnDep, principal: PrincipalDep, case_id: int) -> Response:
 @router.post(
     "/v1/cases/{case_id}/transitions",
     response_model=CaseAnswer,
-    dependencies=[require(Role.dispatcher)],
+    dependencies=[require(Role.dispatcher), limited(Budget.writes)],
     responses=problems(409),
 )
 def transition_case(
@@ -179,7 +181,7 @@ def transition_case(
 @router.post(
     "/v1/cases/{case_id}/reroute",
     response_model=CaseAnswer,
-    dependencies=[require(Role.dispatcher)],
+    dependencies=[require(Role.dispatcher), limited(Budget.writes)],
     responses=problems(409),
 )
 def reroute_case(

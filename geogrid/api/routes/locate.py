@@ -11,9 +11,10 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from geogrid.access.ratelimits import Budget
 from geogrid.access.roles import Principal
 from geogrid.api.database import Database
-from geogrid.api.deps import SnapshotsDep, get_principal
+from geogrid.api.deps import SnapshotsDep, get_principal, limited
 from geogrid.api.openapi import problems
 from geogrid.api.responses import json_response
 from geogrid.api.schemas.lookup import BatchLocateAnswer, LocateAnswer
@@ -72,7 +73,7 @@ async def _snapshot_at(request: Request, snapshots: SnapshotStore, at: str | Non
     "",
     response_model=LocateAnswer,
     # The key is read without a dependency (below), so say here what a dependency would say.
-    responses=problems(401),
+    responses=problems(401, 429),
     openapi_extra={"security": [{"bearer": []}, {}]},
 )
 async def locate_one(
@@ -152,6 +153,7 @@ def _limit(n: int) -> None:
 @router.post(
     "",
     response_model=BatchLocateAnswer,
+    dependencies=[limited(Budget.batches)],
     responses={
         **problems(413),
         200: {

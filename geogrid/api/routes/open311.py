@@ -20,8 +20,9 @@ from sqlalchemy import Engine
 
 from geogrid import cases
 from geogrid.access import keys
+from geogrid.access.ratelimits import Budget
 from geogrid.access.roles import Role
-from geogrid.api.deps import CaseSettingsDep, ConnDep, EngineDep, SnapshotsDep
+from geogrid.api.deps import CaseSettingsDep, ConnDep, EngineDep, SnapshotsDep, limited
 from geogrid.api.openapi import problems
 from geogrid.api.schemas.open311 import (
     XML,
@@ -150,6 +151,7 @@ def service_definition(
     response_model=list[RequestCreated],
     responses={**XML_CREATED, **problems(403, 409)},
     openapi_extra=REQUEST_FORM,
+    dependencies=[limited(Budget.writes)],
 )
 async def create_request(
     request: Request,

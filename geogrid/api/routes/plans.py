@@ -15,8 +15,9 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile
 
 from geogrid import plans
+from geogrid.access.ratelimits import Budget
 from geogrid.access.roles import Principal, Role
-from geogrid.api.deps import ConnDep, LongEngineDep, PrincipalDep, require
+from geogrid.api.deps import ConnDep, LongEngineDep, PrincipalDep, limited, require
 from geogrid.api.openapi import problems, request_body
 from geogrid.api.schemas.bodies import PlanCreate, PlanEdit
 from geogrid.api.schemas.plans import (
@@ -45,6 +46,8 @@ EDIT_EXAMPLE = {
 }
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"], dependencies=[require(Role.planner)])
+#: Every plan write spends from the writes budget of the planner's key and address.
+WRITES = limited(Budget.writes)
 
 
 def _actor(principal: Principal) -> str:
@@ -72,7 +75,7 @@ def _summary(plan: plans.Plan) -> dict[str, Any]:
     }
 
 
-@router.post("", status_code=201, response_model=PlanCreated)
+@router.post("", status_code=201, response_model=PlanCreated, dependencies=[WRITES])
 def create_plan(
     conn: ConnDep,
     principal: PrincipalDep,
@@ -95,7 +98,7 @@ def read_plan(conn: ConnDep, plan_id: int) -> dict[str, Any]:
     return _summary(plans.get_plan(conn, plan_id))
 
 
-@router.delete("/{plan_id}", status_code=204, responses=problems(409))
+@router.delete("/{plan_id}", status_code=204, responses=problems(409), dependencies=[WRITES])
 def discard_plan(conn: ConnDep, principal: PrincipalDep, plan_id: int) -> Response:
     """Discard an open plan."""
     plans.discard_plan(conn, plan_id, _actor(principal))
@@ -195,6 +198,7 @@ async def _edit_body(request: Request) -> dict[str, Any]:
     status_code=201,
     openapi_extra=EDIT_BODY,
     responses=problems(409, 413),
+    dependencies=[WRITES],
 )
 async def add_edit(
     request: Request, conn: ConnDep, principal: PrincipalDep, plan_id: int
@@ -205,7 +209,12 @@ async def add_edit(
     return {"edit_id": edit_id}
 
 
-@router.delete("/{plan_id}/edits/{edit_id}", status_code=204, responses=problems(409))
+@router.delete(
+    "/{plan_id}/edits/{edit_id}",
+    status_code=204,
+    responses=problems(409),
+    dependencies=[WRITES],
+)
 def undo_edit(conn: ConnDep, principal: PrincipalDep, plan_id: int, edit_id: int) -> Response:
     """Undo an edit."""
     plans.undo_edit(conn, plan_id, edit_id, _actor(principal))
@@ -218,7 +227,12 @@ def preview_plan(conn: ConnDep, plan_id: int) -> dict[str, Any]:
     return preview(conn, plan_id)
 
 
-@router.post("/{plan_id}/publish", response_model=PlanPublished, responses=problems(409))
+@router.post(
+    "/{plan_id}/publish",
+    response_model=PlanPublished,
+    responses=problems(409),
+    dependencies=[WRITES],
+)
 def publish_plan(
     request: Request, engine: LongEngineDep, principal: PrincipalDep, plan_id: int
 ) -> dict[str, Any]:

@@ -1,0 +1,159 @@
+"""Rate limits per key and per client address, counted in PostgreSQL so every process agrees.
+
+The limits and their strategy come from the ``limits`` library (fixed windows: "120/minute");
+its storages are Redis, Memcached, MongoDB or one process's memory. geogrid already has one
+store every worker and host shares, PostgreSQL, so :class:`PostgresStorage` is a ``limits``
+storage on an UNLOGGED table: one upsert per hit, no new service to run. Written here because
+``limits`` ships no SQL storage.
+
+Budgets: ``writes`` (every POST, PUT, DELETE that changes something), ``batches`` (the
+million-point locate), ``failed_authentication`` (a wrong key, per client address). A request
+spends from the budget of its key and from that of its address; either running out is a 429
+with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import time
+from datetime import UTC, datetime
+
+from limits import RateLimitItem, parse
+from limits.storage import Storage
+from limits.strategies import FixedWindowRateLimiter
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from geogrid.errors import GeogridError
+from geogrid.i18n import Message, tr
+
+_INCR = text(
+    """
+    INSERT INTO rate_limit_counter AS c (key, hits, expires_at)
+    VALUES (:key, :amount, clock_timestamp() + make_interval(secs => :expiry))
+    ON CONFLICT (key) DO UPDATE SET
+        hits = CASE WHEN c.expires_at <= clock_timestamp() THEN excluded.hits
+                    ELSE c.hits + excluded.hits END,
+        expires_at = CASE WHEN c.expires_at <= clock_timestamp() THEN excluded.expires_at
+                          ELSE c.expires_at END
+    RETURNING hits
+    """
+)
+_GET = text(
+    "SELECT hits, expires_at FROM rate_limit_counter "
+    "WHERE key = :key AND expires_at > clock_timestamp()"
+)
+
+
+class PostgresStorage(Storage):
+    """A ``limits`` storage on the ``rate_limit_counter`` table (migration 0005)."""
+
+    STORAGE_SCHEME = ["geogrid+postgresql"]  # noqa: RUF012 (the limits base class declares it so)
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(None, wrap_exceptions=False)
+        self.engine = engine
+
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return SQLAlchemyError
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        with self.engine.begin() as conn:
+            return int(
+                conn.execute(_INCR, {"key": key, "amount": amount, "expiry": expiry}).one()[0]
+            )
+
+    def _row(self, key: str) -> tuple[int, datetime] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(_GET, {"key": key}).one_or_none()
+        return None if row is None else (int(row.hits), row.expires_at)
+
+    def get(self, key: str) -> int:
+        row = self._row(key)
+        return 0 if row is None else row[0]
+
+    def get_expiry(self, key: str) -> float:
+        row = self._row(key)
+        return time.time() if row is None else row[1].astimezone(UTC).timestamp()
+
+    def check(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1 FROM rate_limit_counter LIMIT 1"))
+        except SQLAlchemyError:
+            return False
+        return True
+
+    def reset(self) -> int | None:
+        with self.engine.begin() as conn:
+            return conn.execute(text("DELETE FROM rate_limit_counter")).rowcount
+
+    def clear(self, key: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(text("DELETE FROM rate_limit_counter WHERE key = :key"), {"key": key})
+
+    def forget_expired(self) -> int:
+        """Delete counters whose window has passed (they would be reset on their next hit)."""
+        with self.engine.begin() as conn:
+            sql = "DELETE FROM rate_limit_counter WHERE expires_at <= clock_timestamp()"
+            return conn.execute(text(sql)).rowcount
+
+
+class Budget(enum.Enum):
+    """What a request spends from."""
+
+    writes = "writes"
+    batches = "batches"
+    failed_authentication = "failed_authentication"
+
+
+class RateLimitedError(GeogridError):
+    """A key or a client address has spent its budget; ``retry_after_s`` says when to retry."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str | Message, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class RateLimits:
+    """The budgets, each a ``limits`` rate ("120/minute") per identity (a key, an address)."""
+
+    def __init__(self, storage: PostgresStorage, rates: dict[Budget, str]) -> None:
+        self.storage = storage
+        self._limiter = FixedWindowRateLimiter(storage)
+        self._items: dict[Budget, RateLimitItem] = {b: parse(rate) for b, rate in rates.items()}
+
+    def spend(self, budget: Budget, *identities: str) -> None:
+        """Count one request against each identity; raise when any has nothing left."""
+        item = self._items[budget]
+        for identity in identities:
+            if not self._limiter.hit(item, budget.value, identity):
+                self._refuse(budget, item, identity)
+
+    def check(self, budget: Budget, *identities: str) -> None:
+        """Raise if any identity has already spent its budget (counting nothing)."""
+        item = self._items[budget]
+        for identity in identities:
+            if not self._limiter.test(item, budget.value, identity):
+                self._refuse(budget, item, identity)
+
+    def _refuse(self, budget: Budget, item: RateLimitItem, identity: str) -> None:
+        reset = self._limiter.get_window_stats(item, budget.value, identity).reset_time
+        wait = max(1, math.ceil(reset - time.time()))
+        raise RateLimitedError(
+            tr(
+                "too many requests ({budget}: {rate} for {who}); retry in {seconds} s",
+                budget=budget.value,
+                rate=str(item),
+                who=identity,
+                seconds=wait,
+            ),
+            retry_after_s=wait,
+        )
+
+
+__all__ = ["Budget", "PostgresStorage", "RateLimitedError", "RateLimits"]
