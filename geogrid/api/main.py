@@ -23,6 +23,7 @@ from geogrid.api.routes import (
     cases,
     collections,
     coverage,
+    docs,
     grids,
     health,
     history,
@@ -81,10 +82,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             sampler.cancel()
+            observability.logs.flush()
             app.state.snapshots.stop()
             app.state.engine.dispose()
 
     app = FastAPI(
+        # Metrics are Prometheus' (/metrics); FastAPI's OpenTelemetry hooks would cost every
+        # request a check.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+        # /docs and /redoc are api/routes/docs.py: the same pages, from this origin.
+        docs_url=None,
+        redoc_url=None,
         title="geogrid",
         summary="Grid governance for Yaohai District, Hefei: grids, compounds, stations.",
         version="0.1.0",
@@ -120,6 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             open311,
         )
     ]
+    routers.append(docs.router)
     for router in routers:
         app.include_router(router)
     # The vendored scripts, styles and fonts the maps load from this origin.
@@ -146,6 +155,7 @@ async def _sample_metrics(app: FastAPI) -> None:
     while True:
         with contextlib.suppress(Exception):  # a gauge must never take the process down
             app.state.metrics.sample(app.state)
+            observability.logs.flush()
         await app.state.database.probe_if_down()
         if ticks % 3600 == 0 and app.state.rate_limits is not None:
             with contextlib.suppress(Exception):

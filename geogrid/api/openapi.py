@@ -136,7 +136,8 @@ def _statuses(
     dependant = route.dependant
     if dependant.path_params:
         found.add(404)
-    if dependant.query_params or dependant.path_params or dependant.body_params:
+    declared = (route.openapi_extra or {}).get("parameters")  # api/queries.py
+    if dependant.query_params or dependant.path_params or dependant.body_params or declared:
         found.add(400 if open311 else 422)
     return found
 

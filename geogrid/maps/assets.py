@@ -65,6 +65,9 @@ FOLIUM = Package("folium", "0.20.0", "pypi-sdist", "MIT", ("LICENSE.txt",))
 DRAW = Package("leaflet-draw", "1.0.2", "npm", "MIT", ("package.json",))
 #: folium.plugins.MarkerCluster's version (the case map clusters its markers).
 MARKERCLUSTER = Package("leaflet.markercluster", "1.1.0", "npm", "MIT", ("MIT-LICENCE.txt",))
+#: The API's documentation pages (/docs, /redoc), served from this origin like the maps.
+SWAGGER_UI = Package("swagger-ui-dist", "5.35.0", "npm", "Apache-2.0", ("LICENSE", "NOTICE"))
+REDOC = Package("redoc", "2.5.2", "npm", "MIT", ("LICENSE",))
 
 PACKAGES = (
     LEAFLET,
@@ -77,6 +80,8 @@ PACKAGES = (
     FOLIUM,
     DRAW,
     MARKERCLUSTER,
+    SWAGGER_UI,
+    REDOC,
 )
 
 
@@ -103,6 +108,16 @@ _FA_FONTS = tuple(
 
 #: Every CDN URL a geogrid map may reference, and the vendored file that replaces it.
 VENDORED: dict[str, Asset] = {
+    # The URLs FastAPI's documentation pages name by default.
+    "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js": Asset(
+        SWAGGER_UI, "swagger-ui-bundle.js"
+    ),
+    "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css": Asset(
+        SWAGGER_UI, "swagger-ui.css", ("favicon-32x32.png",)
+    ),
+    "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js": Asset(
+        REDOC, "bundles/redoc.standalone.js"
+    ),
     "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js": Asset(LEAFLET, "dist/leaflet.js"),
     "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css": Asset(
         LEAFLET,

@@ -83,6 +83,11 @@ def test_every_request_leaves_one_json_log_line_with_its_id(live_api: LiveServer
     assert by_id[1]["route"] == "/v1/grids/{code}" and by_id[3]["route"] == "unmatched"
     assert all(line["event"] == "request" and line["method"] == "GET" for line in by_id)
     assert all(isinstance(line["ms"], float) for line in by_id)
+    assert all(
+        re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", str(line["timestamp"]))
+        and line["level"] == "info"
+        for line in by_id
+    )
 
 
 def test_a_key_in_the_query_never_reaches_the_log(live_api: LiveServer) -> None:

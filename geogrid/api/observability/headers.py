@@ -62,6 +62,7 @@ def content_security_policy(nonce: str | None) -> bytes:
             "img-src 'self' data: blob: " + " ".join(TILE_HOSTS),
             "font-src 'self' data:",
             "connect-src 'self'",
+            "worker-src 'self' blob:",  # ReDoc searches in a worker it makes from a blob
             "object-src 'none'",
             "base-uri 'self'",
             "frame-ancestors 'self'",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import sys
+import time
 from typing import Any
 
 import orjson
@@ -43,24 +44,50 @@ def _shared() -> list[Any]:
     ]
 
 
+class _FlushedEverySecond:
+    """Standard output for the access log, flushed by :func:`flush` (once a second, from the
+    app) rather than after every line, as nginx's ``access_log ... buffer= flush=1s`` does:
+    writing each line through to a pipe costs more than making it. Lines of other loggers
+    still flush at once (and take any access lines before them along)."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.write = stream.write
+
+    def flush(self) -> None:
+        """Deferred: see :func:`flush`."""
+
+
+_ACCESS_OUT: _FlushedEverySecond | None = None
+
+
+def flush() -> None:
+    """Write out access lines still buffered (the app calls this once a second and at exit)."""
+    if _ACCESS_OUT is not None:
+        _ACCESS_OUT.stream.flush()
+
+
 def configure_logging(level: str = "info", fmt: str = "json") -> None:
     """Send every log line of this process to standard output as JSON (or, with ``fmt=
     "console"``, as readable text for a terminal)."""
     numeric = logging.getLevelNamesMapping()[level.upper()]
+    global _ACCESS, _ACCESS_OUT
     if fmt == "console":
         renderer: Any = structlog.dev.ConsoleRenderer(colors=False)
-        access_renderer: Any = renderer
         factory: Any = structlog.PrintLoggerFactory(sys.stdout)
     else:
         renderer = structlog.processors.JSONRenderer()
-        access_renderer = structlog.processors.JSONRenderer(serializer=orjson.dumps)
-        factory = structlog.BytesLoggerFactory(sys.stdout.buffer)
+        out: Any = sys.stdout.buffer
+        if not sys.stdout.isatty():  # a terminal shows each line as it comes
+            out = _ACCESS_OUT = _FlushedEverySecond(out)
+        factory = structlog.BytesLoggerFactory(out)
     structlog.configure(
-        processors=[*_shared(), access_renderer],
+        processors=[*_shared(), renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=factory,
         cache_logger_on_first_use=True,
     )
+    _ACCESS = AccessLog(out if fmt == "json" else None, structlog.get_logger(ACCESS))
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
@@ -85,8 +112,53 @@ def configure_logging(level: str = "info", fmt: str = "json") -> None:
         logger.propagate = True
 
 
-def access_logger() -> Any:
-    return structlog.get_logger(ACCESS)
+class AccessLog:
+    """Writes the one line per request.
+
+    In JSON the line is the middleware's fields as one orjson object, written straight to the
+    buffered output: the same bytes structlog's JSON renderer would make, without its bound
+    logger and processor chain, which cost more than the rest of the line (measured in the
+    app: 7.3 µs of a 13.7 µs line, against 0.4 µs). In console format it goes through
+    structlog like every other line.
+    """
+
+    def __init__(self, out: Any | None, logger: Any) -> None:
+        self._write = None if out is None else out.write
+        self._logger = logger
+
+    def write(self, fields: dict[str, Any]) -> None:
+        if self._write is not None:
+            fields["event"] = "request"
+            self._write(orjson.dumps(fields) + b"\n")
+        else:
+            self._logger.info("request", **fields)
 
 
-__all__ = ["ACCESS", "REQUEST_ID", "access_logger", "add_request_id", "configure_logging"]
+_ACCESS: AccessLog | None = None
+_SECOND: list[Any] = [None, ""]
+
+
+def now_iso() -> str:
+    """The UTC time as ISO 8601 with microseconds (the date part made once a second)."""
+    now = time.time()
+    second = int(now)
+    if second != _SECOND[0]:
+        _SECOND[0], _SECOND[1] = second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+    return f"{_SECOND[1]}.{int((now - second) * 1_000_000):06d}Z"
+
+
+def access_log() -> AccessLog:
+    """The per-request log (after :func:`configure_logging`)."""
+    return _ACCESS if _ACCESS is not None else AccessLog(None, structlog.get_logger(ACCESS))
+
+
+__all__ = [
+    "ACCESS",
+    "REQUEST_ID",
+    "AccessLog",
+    "access_log",
+    "add_request_id",
+    "configure_logging",
+    "flush",
+    "now_iso",
+]

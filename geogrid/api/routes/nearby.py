@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Request, Response
 
-from fastapi import APIRouter, Query, Request, Response
-
+from geogrid.api.queries import query_parameters, read_query
 from geogrid.api.responses import json_response
-from geogrid.api.schemas.lookup import NearestStations
+from geogrid.api.schemas.lookup import NearestQuery, NearestStations
 from geogrid.geo.datum import normalise_crs, point_from_storage
 from geogrid.geo.points import point_to_storage
 from geogrid.lookup.stations import nearest_stations, parse_kinds
@@ -15,20 +14,18 @@ from geogrid.lookup.stations import nearest_stations, parse_kinds
 router = APIRouter(prefix="/v1/stations", tags=["stations"])
 
 
-@router.get("/nearest", response_model=NearestStations)
-async def stations_nearest(
-    request: Request,
-    lon: Annotated[float, Query(description="Longitude, in the crs given")],
-    lat: Annotated[float, Query(description="Latitude, in the crs given")],
-    crs: Annotated[
-        str, Query(description="wgs84, cgcs2000, gcj02 or bd09; answers use it too")
-    ] = "wgs84",
-    k: Annotated[int, Query(ge=1, le=50, description="How many stations")] = 3,
-    kind: Annotated[str | None, Query(description="Station kinds, comma-separated")] = None,
-) -> Response:
+@router.get(
+    "/nearest",
+    response_model=NearestStations,
+    openapi_extra=query_parameters(NearestQuery),
+)
+async def stations_nearest(request: Request) -> Response:
     """The nearest service stations, with walking minutes and the circles that reach here."""
-    x, y = point_to_storage(lon, lat, crs)
-    crs = normalise_crs(crs)
+    # The query is read without FastAPI's parameters: see routes/locate.py.
+    query = read_query(NearestQuery, request)
+    x, y = point_to_storage(query.lon, query.lat, query.crs)
+    crs = normalise_crs(query.crs)
+    k, kind = query.k, query.kind
     settings = request.app.state.settings.service_areas
     snapshot = request.app.state.snapshots.current()  # no dependency: see routes/locate.py
     found = nearest_stations(snapshot, x, y, k, parse_kinds((kind or "").split(",")), settings)

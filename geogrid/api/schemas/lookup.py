@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Health(BaseModel):
@@ -14,6 +14,40 @@ class Health(BaseModel):
     postgres_version: str
     postgis_version: str
     release: int | None
+
+
+CRS_DOC = "wgs84, cgcs2000, gcj02 (AMap/Tencent/WeChat) or bd09 (Baidu)"
+
+
+class PointQuery(BaseModel):
+    """A point in one of the supported geographic coordinate systems."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    # Ranges are checked with the point (geogrid/geo/points.py), which names the rule.
+    lon: float = Field(description="Longitude, in the crs given", examples=[117.3338])
+    lat: float = Field(description="Latitude, in the crs given", examples=[31.8717])
+    crs: str = Field(default="wgs84", max_length=16, description=CRS_DOC, examples=["gcj02"])
+
+
+class LocateQuery(PointQuery):
+    """The query of ``GET /v1/locate``."""
+
+    at: str | None = Field(
+        default=None,
+        max_length=40,
+        description="ISO 8601 moment; no offset = Asia/Shanghai",
+        examples=["2026-06-01"],
+    )
+
+
+class NearestQuery(PointQuery):
+    """The query of ``GET /v1/stations/nearest`` (answers use ``crs`` too)."""
+
+    k: int = Field(default=3, ge=1, le=50, description="How many stations")
+    kind: str | None = Field(
+        default=None, max_length=200, description="Station kinds, comma-separated"
+    )
 
 
 class Liveness(BaseModel):
