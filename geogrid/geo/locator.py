@@ -361,10 +361,11 @@ class GridIndex:
         count = self.loc_off[slot + 1] - start
         best_x = np.full(len(px), -np.inf)
         best_owner = np.full(len(px), OUTSIDE, dtype=np.int64)
+        best_seg = np.zeros(len(px), dtype=np.int64)
         crossed = np.zeros(len(px), dtype=bool)
         unsure = np.zeros(len(px), dtype=bool)
         with np.errstate(divide="ignore", invalid="ignore"):
-            self._cross(px, py, xw, start, count, best_x, best_owner, crossed, unsure)
+            self._cross(px, py, xw, start, count, best_x, best_owner, best_seg, crossed, unsure)
         grid = best_owner.astype(np.int32)
         # Rounding can put a point that lies a hair below or west of a cell into it.
         yb = self.y0 + (cell // self.nx) * self.ch
@@ -390,6 +391,7 @@ class GridIndex:
         count: I64,
         best_x: F64,
         best_owner: I64,
+        best_seg: I64,
         crossed: npt.NDArray[np.bool_],
         unsure: npt.NDArray[np.bool_],
     ) -> None:
@@ -426,7 +428,17 @@ class GridIndex:
             farther = hit & (xi > bx + _INTERCEPT_EPS)
             tied = hit & ~farther & (np.abs(xi - bx) <= _INTERCEPT_EPS)
             conflict = tied & (owner >= 0) & (best_owner[live] >= 0) & (owner != best_owner[live])
-            unsure[live] |= conflict
+            # A tie is the two copies of a shared segment, or two segments that meet near the
+            # point's latitude: then which one is east is not known.
+            b = best_seg[live]
+            copy = (
+                (x1 == self.sx2[b])
+                & (y1 == self.sy2[b])
+                & (x2 == self.sx1[b])
+                & (y2 == self.sy1[b])
+            )
+            unsure[live] |= conflict | (tied & ~copy)
+            best_seg[live] = np.where(farther, s, b)
             new_owner = np.where(
                 farther,
                 owner,
@@ -466,7 +478,7 @@ class GridIndex:
         yb = self.y0 + cj * self.ch
         if y - yb < _EDGE_EPS or x - xw < _EDGE_EPS:
             return None
-        best_x, best_owner, crossed = -math.inf, OUTSIDE, False
+        best_x, best_owner, best_s, crossed = -math.inf, OUTSIDE, 0, False
         seg_x1, seg_y1, seg_x2, seg_y2 = self._sx1, self._sy1, self._sx2, self._sy2
         for s in self._local[slot]:
             x1, y1, x2, y2 = seg_x1[s], seg_y1[s], seg_x2[s], seg_y2[s]
@@ -491,10 +503,17 @@ class GridIndex:
                 continue
             owner = self._east_owner[s]
             if xi > best_x + _INTERCEPT_EPS:
-                best_x, best_owner = xi, owner
+                best_x, best_owner, best_s = xi, owner, s
             elif abs(xi - best_x) <= _INTERCEPT_EPS:
                 if owner >= 0 and best_owner >= 0 and owner != best_owner:
                     return None
+                if not (
+                    x1 == seg_x2[best_s]
+                    and y1 == seg_y2[best_s]
+                    and x2 == seg_x1[best_s]
+                    and y2 == seg_y1[best_s]
+                ):
+                    return None  # not a shared segment's copies: which is east is not known
                 best_owner = max(owner, best_owner)
             crossed = True
         if crossed:

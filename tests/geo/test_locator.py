@@ -45,6 +45,30 @@ def test_edge_cases(
     assert [TINY.codes[c] for c in found.candidates] == candidates
 
 
+# Two edges that end at one vertex V, a hair above V's latitude: their crossings of the point's
+# parallel round to the same longitude. A (between them) is west of the point, outside is east.
+V = (117.39957643203192, 31.86855840412002)
+NW, N, S = (
+    (117.39686305515286, 31.871437037843528),
+    (117.39957016784116, 31.869006566458637),
+    (
+        117.39958627319012,
+        31.86785432758564,
+    ),
+)
+WEDGE = [Polygon([V, N, NW]), Polygon([V, NW, (NW[0], S[1]), S])]
+
+
+@pytest.mark.parametrize("cell_m", [7.0, 25.0, 100.0])
+def test_edges_meeting_just_below_the_point_are_too_close_to_call(cell_m: float) -> None:
+    index = GridIndex.build(["a", "b"], WEDGE, cell_m=cell_m)
+    x, y = 117.39957643203194, 31.868558404120023  # 2e-14 east of V, 3e-15 north
+    assert not any(g.covers(shapely.Point(x, y)) for g in WEDGE)
+    assert index.exact(x, y).grid == OUTSIDE
+    assert index.locate_one(x, y).grid == OUTSIDE
+    assert index.locate_many(np.array([x]), np.array([y]))[0].tolist() == [OUTSIDE]
+
+
 coordinate = st.floats(min_value=-0.2, max_value=2.2, allow_nan=False)
 
 
