@@ -38,6 +38,9 @@ from geogrid.geo.locator import GridIndex
 from geogrid.lookup.locate import locate_point
 from geogrid.lookup.snapshot import Snapshot
 
+#: What GridIndex.cell_kinds numbers 0 (pure), 1 (line) and 2 (walk).
+CELL_KINDS = ("pure", "line", "walk")
+
 
 def voronoi_layer(
     box: tuple[float, float, float, float], n: int, seed: int = 3
@@ -158,15 +161,16 @@ def _agreement(index: GridIndex, x: np.ndarray, y: np.ndarray) -> int:
 def _locate_one_profile(
     index: GridIndex, x: np.ndarray, y: np.ndarray, repeats: int
 ) -> dict[str, float]:
-    """locate_one per call: overall, and for points in pure and in mixed raster cells."""
-    ci = np.floor((x - index.x0) / index.cw).astype(np.int64)
-    cj = np.floor((y - index.y0) / index.ch).astype(np.int64)
-    mixed = index.cell_label[cj * index.nx + ci] == -2
+    """locate_one per call: overall, and for points in each kind of raster cell."""
+    kinds = index.cell_kinds(x, y)
     out = {
         "locate_one_us": _per_call_us(index.locate_one, x.tolist(), y.tolist(), repeats),
-        "points_in_mixed_cells": float(mixed.mean()),
+        "cell_m": index.raster.cell_m,
+        "raster_cells": float(index.raster.nx * index.raster.ny),
     }
-    for name, chosen in (("pure", ~mixed), ("mixed", mixed)):
+    for kind, name in enumerate(CELL_KINDS):
+        chosen = kinds == kind
+        out[f"points_in_{name}_cells"] = float(chosen.mean())
         if chosen.any():
             out[f"locate_one_{name}_us"] = _per_call_us(
                 index.locate_one, x[chosen].tolist(), y[chosen].tolist(), repeats
@@ -207,7 +211,6 @@ def measure(url: str, grids: int, points: int, repeats: int) -> dict[str, float]
     index = GridIndex.build(codes, geoms, 1)
     out["build_s"] = time.perf_counter() - started
     out["rss_index_mib"] = _rss_mib()
-    out["mixed_cells"] = float((index.cell_label == -2).mean())
     x, y = in_polygon(area, points, seed=11)
     out["points"] = float(len(x))
     out["agree"] = float(_agreement(index, x, y))
@@ -272,9 +275,14 @@ def figures(demo: dict[str, float], big: dict[str, float]) -> list[Figure]:
             ("<=", 1.2),
             f"{int(big['points']):,} pts in the district, all answers checked",
         ),
-        versus("  locate_one, points in pure cells", "locate_one_pure_us", "µs"),
-        versus("  locate_one, points in mixed cells", "locate_one_mixed_us", "µs"),
-        versus("  points in mixed raster cells", "points_in_mixed_cells", "%", scale=100),
+        *(
+            versus(f"  locate_one, points in {kind} cells", f"locate_one_{kind}_us", "µs")
+            for kind in CELL_KINDS
+        ),
+        *(
+            versus(f"  points in {kind} raster cells", f"points_in_{kind}_cells", "%", scale=100)
+            for kind in CELL_KINDS[1:]
+        ),
         versus(
             "locate_point", "locate_point_us", "µs", ("<=", 1.2), "no compounds in either layer"
         ),
