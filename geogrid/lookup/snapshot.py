@@ -96,10 +96,14 @@ class Snapshot:
     def distance_to_other_grid(self, metric_point: BaseGeometry, grid: int) -> float | None:
         """Metres from a point in ``grid`` to the nearest other grid (None: there is none).
 
-        Any other grid is at least as far as ``grid``'s own boundary; usually a neighbour
-        sharing that boundary attains it, and only otherwise is the whole layer searched.
+        Any other grid is at least as far as ``grid``'s own boundary. When the grid is enclosed
+        (every edge of it is another grid's too) the nearest boundary point lies in another
+        grid, so that is the answer; otherwise a neighbour sharing that boundary usually
+        attains it, and only failing that is the whole layer searched.
         """
         to_edge = float(shapely.distance(metric_point, self.grid_boundaries[grid]))
+        if self.index.enclosed[grid]:
+            return to_edge
         neighbours = self.neighbours[grid]
         best = (
             float(shapely.distance(metric_point, self.metric_grids_array[neighbours]).min())
