@@ -33,10 +33,9 @@ from bench.points import district, in_polygon
 from bench.report import Figure
 from geogrid.boundaries.grids import Grid, Person, Unit
 from geogrid.boundaries.releases import BoundaryRelease
-from geogrid.geo.datum import LocalMetric, to_metric
 from geogrid.geo.locator import GridIndex
 from geogrid.lookup.locate import locate_point
-from geogrid.lookup.snapshot import Snapshot
+from geogrid.lookup.snapshot import Snapshot, assemble
 
 #: What GridIndex.cell_kinds numbers 0 (pure), 1 (line) and 2 (walk).
 CELL_KINDS = ("pure", "line", "walk")
@@ -71,7 +70,7 @@ def demo_layer(url: str) -> tuple[list[str], list[BaseGeometry]]:
 
 
 def layer_snapshot(index: GridIndex) -> Snapshot:
-    """A snapshot of an indexed layer, built as geogrid.lookup.snapshot.build builds one.
+    """A snapshot of an indexed layer, assembled as geogrid.lookup.snapshot.build assembles one.
 
     Grid attributes are placeholders; there are no compounds or stations.
     """
@@ -90,35 +89,8 @@ def layer_snapshot(index: GridIndex) -> Snapshot:
         )
         for c, g in zip(index.codes, index.geoms, strict=True)
     ]
-    metric_array = to_metric(np.array(index.geoms))
-    tree = shapely.STRtree(metric_array)
-    pairs = tree.query(metric_array, predicate="dwithin", distance=0.01)
-    keep = pairs[0] != pairs[1]
-    first, second = pairs[0][keep], pairs[1][keep]
-    order = np.argsort(first, kind="stable")
-    neighbours = np.split(
-        second[order], np.searchsorted(first[order], np.arange(1, len(metric_array)))
-    )
-    bounds = tuple(float(v) for v in shapely.total_bounds(np.array(index.geoms)))
     release = BoundaryRelease(index.release, datetime.now(UTC), "bench", "", "bench")
-    return Snapshot(
-        release=release,
-        index=index,
-        grids=grids,
-        metric_grids=list(metric_array),
-        metric_grids_array=metric_array,
-        grid_boundaries=list(shapely.boundary(metric_array)),
-        neighbours=neighbours,
-        metric_tree=tree,
-        metric=LocalMetric(bounds),  # type: ignore[arg-type]
-        compound_ids=np.array([], dtype=np.int64),
-        compound_names=[],
-        compound_geoms=[],
-        compound_cells={},
-        stations=[],
-        station_xy=np.empty((0, 2)),
-        built_in_s=0.0,
-    )
+    return assemble(release, index, grids)
 
 
 def _per_call_us(
