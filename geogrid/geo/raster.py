@@ -469,11 +469,13 @@ class Raster:
         y1 = floats[k + 1]
         a = floats[k + 4] * (y - y1)
         b = (x - x1) * floats[k + 5]
+        # Sure when |a - b| > _SIDE_EPS (|a| + |b|), which is |a + b| unless a and b have
+        # opposite signs: then a - b has no cancellation and its sign is sure anyway.
         if a > b:
-            if a - b > _SIDE_EPS * (abs(a) + abs(b)):
+            if a - b > _SIDE_EPS * abs(a + b):
                 left: int = self._edge_ints[k + 6]
                 return left
-        elif b - a > _SIDE_EPS * (abs(a) + abs(b)):
+        elif b - a > _SIDE_EPS * abs(a + b):
             right: int = self._edge_ints[k + 7]
             return right
         return None
