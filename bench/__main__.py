@@ -74,15 +74,10 @@ def run(plan: Plan) -> tuple[list[Figure], list[str]]:
         figures += bulk.build_figures(engine, plan.repeats)
 
         section(f"cost growth: demo layer vs {plan.growth_grids:,} Voronoi grids, one process each")
-        demo = growth.run(url, 0, plan.growth_points, plan.growth_repeats)
-        big = growth.run(url, plan.growth_grids, plan.growth_points, plan.growth_repeats)
-        for layer in (demo, big):
-            print(
-                f"  {int(layer['grids']):>7,} grids: "
-                + ", ".join(f"{k} {v:.3g}" for k, v in layer.items() if k != "grids"),
-                flush=True,
-            )
-        figures += growth.figures(demo, big)
+        grown = growth.run(url, plan.growth_grids, plan.growth_points, plan.growth_repeats)
+        for line in growth.details(grown):
+            print("  " + line, flush=True)
+        figures += growth.figures(grown)
 
         with http.server(url, Path(tmp)) as base:
             if http.have_wrk():

@@ -1,20 +1,30 @@
-"""Cost growth: single-point locate on the 596 demo grids against a synthetic 100,000-grid layer.
+"""Cost growth: one point on the 596 demo grids against a synthetic 100,000-grid layer.
 
-Each layer is measured in its own process (``python -m bench.growth``), on core 0, so that its
-peak resident set (VmHWM) is its own. The synthetic layer is the Voronoi diagram of
-random points in the district's bounding box, clipped to the box. Both layers are asked about
-the same random points inside the district:
+``python -m bench.growth`` makes its own throwaway demo database, measures, prints the table and
+drops the database; ``python -m bench`` runs the same section. The synthetic layer is the
+Voronoi diagram of random points in the district's bounding box, clipped to the box. Two fresh
+processes, on core 0:
 
-* ``GridIndex.locate_one`` (the index alone), and
-* ``geogrid.lookup.locate.locate_point`` (the whole single-point answer) on a snapshot built
-  from the layer as ``geogrid.lookup.snapshot.build`` builds one, without compounds or
-  stations (the synthetic layer has none, so the demo's are left out too).
+* *timing*: both layers in one process, asked about the same random points inside the district
+  in alternating passes (demo, then big, figure by figure), the best pass of each after a
+  warm-up round: on a shared machine a slow pass measures the neighbours, and alternating keeps
+  a slow spell from landing on one layer only. Every answer of ``locate_one`` and
+  ``locate_many`` is checked against an STRtree. ``locate_one`` is
+  ``GridIndex.locate_one`` per call (also by the kind of raster cell the point is in);
+  ``locate_point`` is ``geogrid.lookup.locate.locate_point`` (the whole single-point answer)
+  on a snapshot assembled as ``geogrid.lookup.snapshot.build`` assembles one, without compounds
+  or stations (the synthetic layer has none, so the demo's are left out too), with its two
+  costly parts.
+* *memory*: the big layer alone: the process's peak resident set (VmHWM) after
+  ``GridIndex.build`` and after the snapshot, the snapshot's build time, and
+  ``GridIndex.build``'s (the best of 3, like the demo's builds in ``bench.bulk``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import subprocess
@@ -28,15 +38,20 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import create_engine, text
 
+from bench.database import demo_database
 from bench.peers import strtree_locate
 from bench.points import district, in_polygon
-from bench.report import Figure
+from bench.report import Figure, table
 from geogrid.boundaries.grids import Grid, Person, Unit
 from geogrid.boundaries.releases import BoundaryRelease
-from geogrid.geo.datum import LocalMetric, to_metric
 from geogrid.geo.locator import GridIndex
 from geogrid.lookup.locate import locate_point
-from geogrid.lookup.snapshot import Snapshot
+from geogrid.lookup.snapshot import Snapshot, assemble
+
+#: What GridIndex.cell_kinds numbers 0 (pure), 1 (line) and 2 (walk).
+CELL_KINDS = ("pure", "line", "walk")
+LAYERS = ("demo", "big")
+Result = dict[str, dict[str, float]]
 
 
 def voronoi_layer(
@@ -68,7 +83,7 @@ def demo_layer(url: str) -> tuple[list[str], list[BaseGeometry]]:
 
 
 def layer_snapshot(index: GridIndex) -> Snapshot:
-    """A snapshot of an indexed layer, built as geogrid.lookup.snapshot.build builds one.
+    """A snapshot of an indexed layer, assembled as geogrid.lookup.snapshot.build assembles one.
 
     Grid attributes are placeholders; there are no compounds or stations.
     """
@@ -87,49 +102,16 @@ def layer_snapshot(index: GridIndex) -> Snapshot:
         )
         for c, g in zip(index.codes, index.geoms, strict=True)
     ]
-    metric_array = to_metric(np.array(index.geoms))
-    tree = shapely.STRtree(metric_array)
-    pairs = tree.query(metric_array, predicate="dwithin", distance=0.01)
-    keep = pairs[0] != pairs[1]
-    first, second = pairs[0][keep], pairs[1][keep]
-    order = np.argsort(first, kind="stable")
-    neighbours = np.split(
-        second[order], np.searchsorted(first[order], np.arange(1, len(metric_array)))
-    )
-    bounds = tuple(float(v) for v in shapely.total_bounds(np.array(index.geoms)))
     release = BoundaryRelease(index.release, datetime.now(UTC), "bench", "", "bench")
-    return Snapshot(
-        release=release,
-        index=index,
-        grids=grids,
-        metric_grids=list(metric_array),
-        metric_grids_array=metric_array,
-        grid_boundaries=list(shapely.boundary(metric_array)),
-        neighbours=neighbours,
-        metric_tree=tree,
-        metric=LocalMetric(bounds),  # type: ignore[arg-type]
-        compound_ids=np.array([], dtype=np.int64),
-        compound_names=[],
-        compound_geoms=[],
-        compound_cells={},
-        stations=[],
-        station_xy=np.empty((0, 2)),
-        built_in_s=0.0,
-    )
+    return assemble(release, index, grids)
 
 
-def _per_call_us(
-    fn: Callable[[float, float], object], xs: list[float], ys: list[float], repeats: int
-) -> float:
-    """Microseconds per call over all the points: the best of ``repeats`` passes (after one
-    warm-up pass), since on a shared machine the slower passes measure the neighbours."""
-    times = []
-    for _ in range(repeats + 1):
-        started = time.perf_counter()
-        for x, y in zip(xs, ys, strict=True):
-            fn(x, y)
-        times.append((time.perf_counter() - started) / len(xs) * 1e6)
-    return min(times[1:])
+def _pass_us(fn: Callable[[float, float], object], xs: list[float], ys: list[float]) -> float:
+    """Microseconds per call over one pass through the points."""
+    started = time.perf_counter()
+    for x, y in zip(xs, ys, strict=True):
+        fn(x, y)
+    return (time.perf_counter() - started) / len(xs) * 1e6
 
 
 def _rss_mib() -> float:
@@ -155,30 +137,24 @@ def _agreement(index: GridIndex, x: np.ndarray, y: np.ndarray) -> int:
     return int(((found == reference) & (one == reference)).sum())
 
 
-def _locate_one_profile(
-    index: GridIndex, x: np.ndarray, y: np.ndarray, repeats: int
-) -> dict[str, float]:
-    """locate_one per call: overall, and for points in pure and in mixed raster cells."""
-    ci = np.floor((x - index.x0) / index.cw).astype(np.int64)
-    cj = np.floor((y - index.y0) / index.ch).astype(np.int64)
-    mixed = index.cell_label[cj * index.nx + ci] == -2
-    out = {
-        "locate_one_us": _per_call_us(index.locate_one, x.tolist(), y.tolist(), repeats),
-        "points_in_mixed_cells": float(mixed.mean()),
-    }
-    for name, chosen in (("pure", ~mixed), ("mixed", mixed)):
-        if chosen.any():
-            out[f"locate_one_{name}_us"] = _per_call_us(
-                index.locate_one, x[chosen].tolist(), y[chosen].tolist(), repeats
+Passes = dict[str, tuple[Callable[[float, float], object], list[float], list[float]]]
+
+
+def _passes(index: GridIndex, snap: Snapshot, x: np.ndarray, y: np.ndarray) -> Passes:
+    """What is timed on one layer: locate_one (all points, and by kind of cell), locate_point
+    and its two costly parts (on a fifth of the points: they are ten times slower)."""
+    kinds = index.cell_kinds(x, y)
+    passes: Passes = {"locate_one_us": (index.locate_one, x.tolist(), y.tolist())}
+    for kind, name in enumerate(CELL_KINDS):
+        if (kinds == kind).any():
+            chosen = kinds == kind
+            passes[f"locate_one_{name}_us"] = (
+                index.locate_one,
+                x[chosen].tolist(),
+                y[chosen].tolist(),
             )
-    return out
-
-
-def _locate_point_profile(
-    snap: Snapshot, x: np.ndarray, y: np.ndarray, repeats: int
-) -> dict[str, float]:
-    """locate_point per call, and its parts: index, metric point, distance to other grids."""
-    xs, ys = x.tolist(), y.tolist()
+    few = max(len(x) // 5, 1)
+    xs, ys = x[:few].tolist(), y[:few].tolist()
     grids = [snap.locate(a, b).grid for a, b in zip(xs, ys, strict=True)]
     points = [snap.metric_point(a, b) for a, b in zip(xs, ys, strict=True)]
     at = {(a, b): i for i, (a, b) in enumerate(zip(xs, ys, strict=True))}
@@ -188,46 +164,85 @@ def _locate_point_profile(
         if grids[i] >= 0:
             snap.distance_to_other_grid(points[i], grids[i])
 
-    return {
-        "locate_point_us": _per_call_us(lambda a, b: locate_point(snap, a, b), xs, ys, repeats),
-        "metric_point_us": _per_call_us(snap.metric_point, xs, ys, repeats),
-        "boundary_distance_us": _per_call_us(boundary, xs, ys, repeats),
-    }
+    passes["locate_point_us"] = (lambda a, b: locate_point(snap, a, b), xs, ys)
+    passes["metric_point_us"] = (snap.metric_point, xs, ys)
+    passes["boundary_distance_us"] = (boundary, xs, ys)
+    return passes
 
 
-def measure(url: str, grids: int, points: int, repeats: int) -> dict[str, float]:
-    """Everything about one layer (``grids`` = 0: the demo), in this process."""
+def measure_timing(url: str, grids: int, points: int, repeats: int) -> Result:
+    """Both layers in this process, timed in alternating passes (the best of ``repeats``)."""
     os.sched_setaffinity(0, {0})
     engine = create_engine(url)
     area = district(engine)
     engine.dispose()
-    codes, geoms = demo_layer(url) if grids == 0 else voronoi_layer(area.bounds, grids)
+    x, y = in_polygon(area, points, seed=11)
+    out: Result = {}
+    passes: dict[str, Passes] = {}
+    for layer in LAYERS:
+        codes, geoms = demo_layer(url) if layer == "demo" else voronoi_layer(area.bounds, grids)
+        started = time.perf_counter()
+        index = GridIndex.build(codes, geoms, 1)
+        build_s = time.perf_counter() - started
+        kinds = index.cell_kinds(x, y)
+        out[layer] = {
+            "grids": float(len(codes)),
+            "build_s": build_s,
+            "points": float(len(x)),
+            "agree": float(_agreement(index, x, y)),
+            "cell_m": index.raster.cell_m,
+            "raster_cells": float(index.raster.nx * index.raster.ny),
+        } | {
+            f"points_in_{name}_cells": float((kinds == k).mean())
+            for k, name in enumerate(CELL_KINDS)
+        }
+        passes[layer] = _passes(index, layer_snapshot(index), x, y)
+    for round_ in range(repeats + 1):  # round 0 warms up
+        for name in passes["demo"]:
+            for layer in LAYERS:
+                if name in passes[layer]:
+                    taken = _pass_us(*passes[layer][name])
+                    if round_:
+                        out[layer][name] = min(out[layer].get(name, math.inf), taken)
+    return out
+
+
+def measure_memory(url: str, grids: int, builds: int = 3) -> dict[str, float]:
+    """The big layer alone: this process's peak resident set after the index and after the
+    snapshot, then the build times (the best of ``builds``, the first included)."""
+    os.sched_setaffinity(0, {0})
+    engine = create_engine(url)
+    area = district(engine)
+    engine.dispose()
+    codes, geoms = voronoi_layer(area.bounds, grids)
     out = {"grids": float(len(codes)), "rss_layer_mib": _rss_mib()}
     started = time.perf_counter()
     index = GridIndex.build(codes, geoms, 1)
-    out["build_s"] = time.perf_counter() - started
+    times = [time.perf_counter() - started]
     out["rss_index_mib"] = _rss_mib()
-    out["mixed_cells"] = float((index.cell_label == -2).mean())
-    x, y = in_polygon(area, points, seed=11)
-    out["points"] = float(len(x))
-    out["agree"] = float(_agreement(index, x, y))
-    out |= _locate_one_profile(index, x, y, repeats)
     started = time.perf_counter()
     snap = layer_snapshot(index)
     out["snapshot_s"] = time.perf_counter() - started
     out["rss_snapshot_mib"] = _rss_mib()
-    few = max(len(x) // 5, 1)  # locate_point is ten times slower: a fifth of the points
-    out |= _locate_point_profile(snap, x[:few], y[:few], repeats)
+    del snap, index
+    for _ in range(builds - 1):
+        started = time.perf_counter()
+        GridIndex.build(codes, geoms, 1)
+        times.append(time.perf_counter() - started)
+    out["build_s"] = min(times)
     return out
 
 
-def run(url: str, grids: int, points: int, repeats: int) -> dict[str, float]:
-    """:func:`measure` in a fresh process."""
+def _child(url: str, part: str, grids: int, points: int, repeats: int) -> object:
+    """A measurement in a fresh process (``python -m bench.growth --part ...``)."""
     out = subprocess.run(
         [
             sys.executable,
             "-m",
             "bench.growth",
+            "--part",
+            part,
+            "--url",
             url,
             "--grids",
             str(grids),
@@ -241,10 +256,27 @@ def run(url: str, grids: int, points: int, repeats: int) -> dict[str, float]:
         check=True,
         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
     )
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def figures(demo: dict[str, float], big: dict[str, float]) -> list[Figure]:
+def run(url: str, grids: int, points: int, repeats: int) -> Result:
+    """Timing and memory, each in a fresh process: ``{"demo": {...}, "big": {...}}``."""
+    timing: Result = _child(url, "timing", grids, points, repeats)  # type: ignore[assignment]
+    memory: dict[str, float] = _child(url, "memory", grids, points, repeats)  # type: ignore[assignment]
+    timing["big"]["build_in_timing_s"] = timing["big"].pop("build_s")
+    return {"demo": timing["demo"], "big": timing["big"] | memory}
+
+
+def details(result: Result) -> list[str]:
+    """One line per layer, every figure measured."""
+    return [
+        f"{int(layer['grids']):>7,} grids: " + ", ".join(f"{k} {v:.3g}" for k, v in layer.items())
+        for layer in result.values()
+    ]
+
+
+def figures(result: Result) -> list[Figure]:
+    demo, big = result["demo"], result["big"]
     n = f"{int(big['grids']):,} grids"
     for layer in (demo, big):
         if layer["agree"] != layer["points"]:
@@ -252,7 +284,7 @@ def figures(demo: dict[str, float], big: dict[str, float]) -> list[Figure]:
                 f"locate_one/locate_many differ from STRtree on the "
                 f"{int(layer['grids'])}-grid layer"
             )
-    peer = "596 demo grids"
+    peer = f"{int(demo['grids'])} demo grids"
 
     def versus(
         name: str,
@@ -272,14 +304,38 @@ def figures(demo: dict[str, float], big: dict[str, float]) -> list[Figure]:
             ("<=", 1.2),
             f"{int(big['points']):,} pts in the district, all answers checked",
         ),
-        versus("  locate_one, points in pure cells", "locate_one_pure_us", "µs"),
-        versus("  locate_one, points in mixed cells", "locate_one_mixed_us", "µs"),
-        versus("  points in mixed raster cells", "points_in_mixed_cells", "%", scale=100),
+        *(
+            versus(f"  locate_one, points in {kind} cells", f"locate_one_{kind}_us", "µs")
+            for kind in CELL_KINDS
+            if f"locate_one_{kind}_us" in big and f"locate_one_{kind}_us" in demo
+        ),
+        *(
+            versus(f"  points in {kind} raster cells", f"points_in_{kind}_cells", "%", scale=100)
+            for kind in CELL_KINDS[1:]
+        ),
+        versus(
+            "  raster cell side",
+            "cell_m",
+            "m",
+            note=f"{big['raster_cells'] / 1e6:.1f} M cells against {demo['raster_cells'] / 1e6:.2f} M",
+        ),
         versus(
             "locate_point", "locate_point_us", "µs", ("<=", 1.2), "no compounds in either layer"
         ),
         versus("  metric point (part of locate_point)", "metric_point_us", "µs"),
         versus("  boundary distance (part of locate_point)", "boundary_distance_us", "µs"),
+        Figure(
+            f"GridIndex.build, {n}",
+            big["build_s"],
+            "s",
+            goal=("<", 5.0),
+            note=f"{peer}: {demo['build_s']:.3f} s",
+        ),
+        Figure(
+            f"snapshot of {n}, after GridIndex.build (Grid objects, snapshot.assemble)",
+            big["snapshot_s"],
+            "s",
+        ),
         Figure(
             f"peak RSS, GridIndex.build of {n}",
             big["rss_index_mib"],
@@ -291,20 +347,33 @@ def figures(demo: dict[str, float], big: dict[str, float]) -> list[Figure]:
             f"peak RSS with the snapshot of {n}",
             big["rss_snapshot_mib"],
             "MiB",
-            note=f"snapshot parts built in {big['snapshot_s']:.1f} s",
+            goal=("<", 1024.0),
         ),
-        versus("GridIndex.build", "build_s", "s"),
     ]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("url", help="the bench database (district, demo grids)")
-    parser.add_argument("--grids", type=int, default=0, help="0: the demo layer")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.growth", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--grids", type=int, default=100_000, help="the synthetic layer's size")
     parser.add_argument("--points", type=int, default=100_000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5, help="timed passes (best of)")
+    parser.add_argument("--part", choices=["timing", "memory"], help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    print(json.dumps(measure(args.url, args.grids, args.points, args.repeats)))
+    if args.part == "timing":
+        print(json.dumps(measure_timing(args.url, args.grids, args.points, args.repeats)))
+    elif args.part == "memory":
+        print(json.dumps(measure_memory(args.url, args.grids)))
+    else:
+        started = time.perf_counter()
+        with demo_database() as url:
+            result = run(url, args.grids, args.points, args.repeats)
+        for line in details(result):
+            print("  " + line)
+        print("\n" + table(figures(result)))
+        print(f"\n{time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Coordinates and geometry: the four datums, input points, snapping, the point-in-grid index,
 output geometries.
 
-Modules: ``datum``, ``locator``, ``output``, ``points``, ``snapping``.
+Modules: ``datum``, ``locator`` (with ``rings`` and ``raster`` behind it), ``output``, ``points``,
+``snapping``.
 """
 
 from geogrid.geo.datum import (

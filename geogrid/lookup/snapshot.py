@@ -54,7 +54,7 @@ class Snapshot:
     metric_grids: list[BaseGeometry]
     metric_grids_array: npt.NDArray[np.object_]
     grid_boundaries: list[BaseGeometry]
-    neighbours: list[npt.NDArray[np.int64]]
+    neighbours: list[npt.NDArray[np.int64]]  # grids within 1 cm; only for grids not enclosed
     metric_tree: shapely.STRtree
     metric: LocalMetric
     compound_ids: npt.NDArray[np.int64]
@@ -96,10 +96,14 @@ class Snapshot:
     def distance_to_other_grid(self, metric_point: BaseGeometry, grid: int) -> float | None:
         """Metres from a point in ``grid`` to the nearest other grid (None: there is none).
 
-        Any other grid is at least as far as ``grid``'s own boundary; usually a neighbour
-        sharing that boundary attains it, and only otherwise is the whole layer searched.
+        Any other grid is at least as far as ``grid``'s own boundary. When the grid is enclosed
+        (every edge of it is another grid's too) the nearest boundary point lies in another
+        grid, so that is the answer; otherwise a neighbour sharing that boundary usually
+        attains it, and only failing that is the whole layer searched.
         """
         to_edge = float(shapely.distance(metric_point, self.grid_boundaries[grid]))
+        if self.index.enclosed[grid]:
+            return to_edge
         neighbours = self.neighbours[grid]
         best = (
             float(shapely.distance(metric_point, self.metric_grids_array[neighbours]).min())
@@ -144,20 +148,64 @@ def build(conn: Connection, release_id: int) -> Snapshot:
         for code, geometry in zip(index.codes, index.geoms, strict=True)
         for row in (by_code[code],)
     ]
-    metric_array = to_metric(np.array(index.geoms))
-    metric = list(metric_array)
-    tree = shapely.STRtree(metric_array)
-    pairs = tree.query(metric_array, predicate="dwithin", distance=0.01)
-    keep = pairs[0] != pairs[1]
-    first, second = pairs[0][keep], pairs[1][keep]
-    order = np.argsort(first, kind="stable")
-    neighbours = np.split(second[order], np.searchsorted(first[order], np.arange(1, len(metric))))
-    bounds = tuple(float(v) for v in shapely.total_bounds(np.array(index.geoms)))
     compounds = conn.execute(
         text("SELECT id, name, ST_AsBinary(geom) AS wkb FROM compound ORDER BY id")
     ).all()
-    compound_geoms = shapely.from_wkb([bytes(r.wkb) for r in compounds])
-    stations = _stations(conn)
+    return assemble(
+        release,
+        index,
+        grids,
+        Compounds(
+            np.array([r.id for r in compounds], dtype=np.int64),
+            [r.name for r in compounds],
+            shapely.from_wkb([bytes(r.wkb) for r in compounds]),
+        ),
+        _stations(conn),
+        started,
+    )
+
+
+@dataclass(frozen=True)
+class Compounds:
+    """Compounds as a snapshot takes them: ids, names and footprints (storage lon/lat)."""
+
+    ids: npt.NDArray[np.int64]
+    names: list[str]
+    geoms: npt.NDArray[np.object_]
+
+
+NO_COMPOUNDS = Compounds(np.array([], dtype=np.int64), [], np.array([], dtype=object))
+
+
+def assemble(
+    release: BoundaryRelease,
+    index: GridIndex,
+    grids: list[Grid],
+    compounds: Compounds = NO_COMPOUNDS,
+    stations: list[Station] | None = None,
+    started: float | None = None,
+) -> Snapshot:
+    """The snapshot of an indexed release: what :func:`build` makes of what it reads.
+
+    ``grids`` are in the index's order; ``started`` (a ``time.perf_counter()``) dates
+    ``built_in_s``. Neighbours (grids within 1 cm) are found only for grids that are not
+    enclosed, the only ones whose distance to another grid asks them.
+    """
+    started = time.perf_counter() if started is None else started
+    stations = [] if stations is None else stations
+    metric_array = to_metric(np.array(index.geoms))
+    tree = shapely.STRtree(metric_array)
+    open_grids = np.flatnonzero(~index.enclosed)
+    pairs = tree.query(metric_array[open_grids], predicate="dwithin", distance=0.01)
+    first, second = open_grids[pairs[0]], pairs[1]
+    keep = first != second
+    first, second = first[keep], second[keep]
+    order = np.argsort(first, kind="stable")
+    nearby = np.split(second[order], np.searchsorted(first[order], open_grids[1:]))
+    neighbours = [np.empty(0, dtype=np.int64)] * len(grids)
+    for g, found in zip(open_grids.tolist(), nearby, strict=True):
+        neighbours[g] = found
+    bounds = tuple(float(v) for v in shapely.total_bounds(np.array(index.geoms)))
     station_xy = np.array([[s.lon, s.lat] for s in stations]).reshape(-1, 2)
     if len(stations):
         points = to_metric(shapely.points(station_xy))
@@ -166,16 +214,16 @@ def build(conn: Connection, release_id: int) -> Snapshot:
         release=release,
         index=index,
         grids=grids,
-        metric_grids=metric,
+        metric_grids=list(metric_array),
         metric_grids_array=metric_array,
         grid_boundaries=list(shapely.boundary(metric_array)),
         neighbours=neighbours,
         metric_tree=tree,
         metric=LocalMetric(bounds),  # type: ignore[arg-type]
-        compound_ids=np.array([r.id for r in compounds], dtype=np.int64),
-        compound_names=[r.name for r in compounds],
-        compound_geoms=list(compound_geoms),
-        compound_cells=_cells(compound_geoms),
+        compound_ids=compounds.ids,
+        compound_names=compounds.names,
+        compound_geoms=list(compounds.geoms),
+        compound_cells=_cells(compounds.geoms),
         stations=stations,
         station_xy=station_xy,
         built_in_s=time.perf_counter() - started,
@@ -372,9 +420,12 @@ class SnapshotStore:
 __all__ = [
     "CHANNEL",
     "METRIC_SRID",
+    "NO_COMPOUNDS",
     "OUTSIDE",
     "STORAGE_SRID",
+    "Compounds",
     "Snapshot",
     "SnapshotStore",
+    "assemble",
     "build",
 ]
