@@ -8,6 +8,7 @@ area records its method, distance and factor, so every answer can say how it was
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
@@ -36,11 +37,11 @@ class Station:
     geometry: BaseGeometry
     areas: dict[int, BaseGeometry] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def lon(self) -> float:
         return float(self.geometry.x)
 
-    @property
+    @cached_property
     def lat(self) -> float:
         return float(self.geometry.y)
 

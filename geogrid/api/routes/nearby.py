@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 
 from geogrid.api.queries import query_parameters, read_query
@@ -10,6 +12,7 @@ from geogrid.api.schemas.lookup import NearestQuery, NearestStations
 from geogrid.geo.datum import normalise_crs, point_from_storage
 from geogrid.geo.points import point_to_storage
 from geogrid.lookup.stations import nearest_stations, parse_kinds
+from geogrid.settings import ServiceAreaSettings
 
 router = APIRouter(prefix="/v1/stations", tags=["stations"])
 
@@ -46,15 +49,24 @@ async def stations_nearest(request: Request) -> Response:
                 "opening_hours": s.opening_hours,
             }
         )
-    body = {
-        "stations": stations,
-        "release": snapshot.release.id,
-        "method": {
-            "distance": "straight line, EPSG:4548 metres",
-            "walking_speed_m_per_min": settings.walking_speed_m_per_min,
-            "detour_factor": settings.detour_factor,
-            "detour_factor_by_kind": settings.detour_factor_by_kind,
-            "within_minutes": "stored 5/10/15-minute service areas covering the point",
-        },
-    }
+    body = {"stations": stations, "release": snapshot.release.id, "method": _method(request)}
     return json_response(body)
+
+
+def _method(request: Request) -> dict[str, Any]:
+    """How the answer was measured (made once per app: its settings never change)."""
+    state = request.app.state
+    method: dict[str, Any] | None = getattr(state, "nearest_method", None)
+    if method is None:
+        method = state.nearest_method = _describe(state.settings.service_areas)
+    return method
+
+
+def _describe(settings: ServiceAreaSettings) -> dict[str, Any]:
+    return {
+        "distance": "straight line, EPSG:4548 metres",
+        "walking_speed_m_per_min": settings.walking_speed_m_per_min,
+        "detour_factor": settings.detour_factor,
+        "detour_factor_by_kind": settings.detour_factor_by_kind,
+        "within_minutes": "stored 5/10/15-minute service areas covering the point",
+    }
