@@ -146,8 +146,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        detail = str(exc.detail)
+        if isinstance(exc.__cause__, RecursionError):  # FastAPI's 400 for a body json can't read
+            detail = "the JSON body nests too deeply to read"
         return error_response(
-            request, exc.status_code, "http_error", str(exc.detail), dict(exc.headers or {})
+            request, exc.status_code, "http_error", detail, dict(exc.headers or {})
         )
 
     @app.exception_handler(OperationalError)

@@ -35,7 +35,8 @@ from geogrid.cases.report import CaseReport
 from geogrid.errors import InvalidInputError, NotFoundError
 from geogrid.geo.datum import point_from_storage
 from geogrid.i18n import tr
-from geogrid.moments import LOCAL, parse_moment
+from geogrid.limits import check_text
+from geogrid.moments import LOCAL, in_range, read_iso
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 #: When this endpoint's contract last changed (discovery's ``changeset``).
@@ -81,6 +82,8 @@ class RequestQuery:
         >>> q.start.isoformat(), q.end.isoformat()
         ('2026-01-31T00:00:00+08:00', '2026-05-01T00:00:00+08:00')
         """
+        for key, value in params.items():
+            check_text(key, value, 20 * MAX_REQUESTS)
         ids_text = params.get("service_request_id", "").strip()
         if ids_text:
             ids = []
@@ -138,8 +141,8 @@ def _moment(params: Mapping[str, str], name: str) -> datetime | None:
     if not value:
         return None
     try:
-        return parse_moment(value)
-    except InvalidInputError:
+        moment = read_iso(value)
+    except ValueError:
         raise InvalidInputError(
             tr(
                 '{name} was "{value}" but must be an ISO 8601 time such as '
@@ -148,6 +151,7 @@ def _moment(params: Mapping[str, str], name: str) -> datetime | None:
                 value=value,
             ),
         ) from None
+    return in_range(name, moment, value)
 
 
 # ---- jurisdiction and services ---------------------------------------------------------------

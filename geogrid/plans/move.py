@@ -29,6 +29,7 @@ from geogrid.boundaries.validation import Violation
 from geogrid.errors import InvalidInputError, NotFoundError
 from geogrid.geo.datum import from_metric, to_metric
 from geogrid.i18n import tr
+from geogrid.limits import INT64_MAX
 from geogrid.plans.geometry import (
     MIN_AREA_M2,
     adjacent,
@@ -57,6 +58,8 @@ def normalise_move_compound(params: dict[str, Any]) -> dict[str, Any]:
         isinstance(compound, bool)
         or not isinstance(compound, int | str)
         or not str(compound).strip().isdigit()
+        or len(str(compound).strip()) > 19
+        or not 1 <= int(compound) <= INT64_MAX
     ):
         raise InvalidInputError('"compound" must be the id of a compound')
     return {"compound": int(compound), "to": grid_code(params, "to")}

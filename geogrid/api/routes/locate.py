@@ -18,6 +18,7 @@ from geogrid.api.schemas.lookup import BatchLocateAnswer, LocateAnswer
 from geogrid.errors import InvalidInputError, TooLargeError
 from geogrid.geo.points import point_to_storage, points_to_storage
 from geogrid.i18n import tr
+from geogrid.limits import Latitude, Longitude, Word
 from geogrid.lookup.locate import PointAnswer, code_table, locate_point, locate_points
 from geogrid.lookup.snapshot import Snapshot, SnapshotStore
 from geogrid.moments import parse_moment
@@ -73,12 +74,17 @@ async def _snapshot_at(snapshots: SnapshotStore, at: str | None) -> Snapshot:
 )
 async def locate_one(
     request: Request,
-    lon: Annotated[float, Query(description="Longitude, in the crs given", examples=[117.3338])],
-    lat: Annotated[float, Query(description="Latitude, in the crs given", examples=[31.8717])],
-    crs: Annotated[str, Query(description=CRS_DOC, examples=["gcj02"])] = "wgs84",
+    lon: Annotated[
+        Longitude, Query(description="Longitude, in the crs given", examples=[117.3338])
+    ],
+    lat: Annotated[Latitude, Query(description="Latitude, in the crs given", examples=[31.8717])],
+    crs: Annotated[Word, Query(description=CRS_DOC, examples=["gcj02"])] = "wgs84",
     at: Annotated[
-        str | None,
-        Query(description="ISO 8601 moment; no offset = Asia/Shanghai", examples=["2026-06-01"]),
+        Word | None,
+        Query(
+            description="ISO 8601 moment; no offset = Asia/Shanghai; 1900-01-01 to 2100-12-31",
+            examples=["2026-06-01"],
+        ),
     ] = None,
 ) -> Response:
     """Which grid holds this point (with its community, street and grid leader)."""
@@ -160,7 +166,7 @@ def _limit(n: int) -> None:
 async def locate_many(
     request: Request,
     snapshots: SnapshotsDep,
-    crs: Annotated[str | None, Query(description=CRS_DOC + "; for CSV and binary bodies")] = None,
+    crs: Annotated[Word | None, Query(description=CRS_DOC + "; for CSV and binary bodies")] = None,
 ) -> Response:
     """Locate a batch of up to 1,000,000 points, answers in input order."""
     body = await request.body()

@@ -10,6 +10,7 @@ from geogrid.api.responses import json_response
 from geogrid.api.schemas.lookup import NearestStations
 from geogrid.geo.datum import normalise_crs, point_from_storage
 from geogrid.geo.points import point_to_storage
+from geogrid.limits import Kinds, Latitude, Longitude, Word
 from geogrid.lookup.stations import nearest_stations, parse_kinds
 
 router = APIRouter(prefix="/v1/stations", tags=["stations"])
@@ -18,13 +19,13 @@ router = APIRouter(prefix="/v1/stations", tags=["stations"])
 @router.get("/nearest", response_model=NearestStations)
 async def stations_nearest(
     request: Request,
-    lon: Annotated[float, Query(description="Longitude, in the crs given")],
-    lat: Annotated[float, Query(description="Latitude, in the crs given")],
+    lon: Annotated[Longitude, Query(description="Longitude, in the crs given")],
+    lat: Annotated[Latitude, Query(description="Latitude, in the crs given")],
     crs: Annotated[
-        str, Query(description="wgs84, cgcs2000, gcj02 or bd09; answers use it too")
+        Word, Query(description="wgs84, cgcs2000, gcj02 or bd09; answers use it too")
     ] = "wgs84",
     k: Annotated[int, Query(ge=1, le=50, description="How many stations")] = 3,
-    kind: Annotated[str | None, Query(description="Station kinds, comma-separated")] = None,
+    kind: Annotated[Kinds | None, Query(description="Station kinds, comma-separated")] = None,
 ) -> Response:
     """The nearest service stations, with walking minutes and the circles that reach here."""
     x, y = point_to_storage(lon, lat, crs)

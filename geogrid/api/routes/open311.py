@@ -46,6 +46,7 @@ from geogrid.errors import (
     NotFoundError,
 )
 from geogrid.i18n import tr
+from geogrid.limits import IdempotencyKey, Word
 from geogrid.settings import CaseSettings
 
 log = logging.getLogger("geogrid.api")
@@ -167,7 +168,7 @@ def _checked_format(fmt: str) -> None:
 
 
 @router.get("/discovery.{fmt}", response_model=Discovery, responses=XML)
-def discovery(request: Request, conn: ConnDep, fmt: str) -> Response:
+def discovery(request: Request, conn: ConnDep, fmt: Word) -> Response:
     """Where the endpoint is, what it speaks, how to get a key."""
     _checked_format(fmt)
     code, name = open311.jurisdiction(conn)
@@ -179,7 +180,7 @@ def discovery(request: Request, conn: ConnDep, fmt: str) -> Response:
 
 @router.get("/services.{fmt}", response_model=list[Service], responses=XML)
 def services(
-    request: Request, conn: ConnDep, fmt: str, jurisdiction_id: str | None = None
+    request: Request, conn: ConnDep, fmt: Word, jurisdiction_id: Word | None = None
 ) -> Response:
     """The services: the case category catalogue."""
     _checked_format(fmt)
@@ -192,9 +193,9 @@ def services(
 def service_definition(
     request: Request,
     conn: ConnDep,
-    service_code: str,
-    fmt: str,
-    jurisdiction_id: str | None = None,
+    service_code: Word,
+    fmt: Word,
+    jurisdiction_id: Word | None = None,
 ) -> Response:
     """A service's definition (its extra questions: none so far)."""
     _checked_format(fmt)
@@ -213,11 +214,12 @@ def service_definition(
 async def create_request(
     request: Request,
     engine: EngineDep,
-    fmt: str,
+    fmt: Word,
     snapshots: SnapshotsDep,
     case_settings: CaseSettingsDep,
     idempotency_key: Annotated[
-        str | None, Header(description="Retries with the same key create the case once")
+        IdempotencyKey | None,
+        Header(description="Retries with the same key create the case once"),
     ] = None,
 ) -> Response:
     """Report a case (form-encoded, per GeoReport v2); needs a dispatcher api_key."""
@@ -271,7 +273,7 @@ def _bearer(request: Request) -> str | None:
 
 
 @router.get("/requests.{fmt}", response_model=list[ServiceRequest], responses=XML)
-def find_requests(request: Request, conn: ConnDep, fmt: str) -> Response:
+def find_requests(request: Request, conn: ConnDep, fmt: Word) -> Response:
     """Service requests: by service_request_id, service_code, start_date/end_date, status."""
     _checked_format(fmt)
     # Lists may come comma separated or as repeated parameters; both mean the same.
@@ -286,9 +288,9 @@ def find_requests(request: Request, conn: ConnDep, fmt: str) -> Response:
 def read_request(
     request: Request,
     conn: ConnDep,
-    request_id: str,
-    fmt: str,
-    jurisdiction_id: str | None = None,
+    request_id: Word,
+    fmt: Word,
+    jurisdiction_id: Word | None = None,
 ) -> Response:
     """One service request."""
     _checked_format(fmt)
