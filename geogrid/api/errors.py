@@ -11,11 +11,12 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException
 
 from geogrid.boundaries.validation import Violation
+from geogrid.cases import open311
 from geogrid.errors import (
     AuthenticationError,
     ConflictError,
@@ -127,18 +128,37 @@ def database_unreachable(exc: Exception) -> bool:
     return isinstance(exc, OperationalError) or getattr(exc, "connection_invalidated", False)
 
 
+def domain_response(request: Request, exc: GeogridError) -> Response:
+    """The answer to a domain error, in the protocol's shape: GeoReport's under ``/open311``
+    (JSON or XML by the path's suffix), ``{"detail", "code"}`` everywhere else.
+
+    Routes raise and the handlers below call this; middleware that answers before any route
+    (api/body_size.py) calls it directly.
+    """
+    if request.url.path.startswith("/open311/"):
+        status = status_for(exc, OPEN311_STATUS)
+        text = exc.message_zh if _wants_chinese(request) and exc.message_zh else exc.message
+        body = open311.errors_body(status, text)
+        if request.url.path.endswith(".xml"):
+            root, item = open311.XML_ROOTS["errors"]
+            content = open311.to_xml(root, body, item)
+            return Response(content, status, media_type="text/xml; charset=utf-8")
+        return JSONResponse(body, status)
+    status = status_for(exc)
+    headers = {"Retry-After": RETRY_AFTER_S} if status == 503 else None
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
+    return error_response(
+        request, status, exc.code, exc.message, headers, exc.message_zh, _extra(exc.details)
+    )
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
     @app.exception_handler(GeogridError)
-    async def domain_error(request: Request, exc: GeogridError) -> JSONResponse:
-        status = status_for(exc)
-        headers = {"Retry-After": RETRY_AFTER_S} if status == 503 else None
-        if status == 401:
-            headers = {"WWW-Authenticate": "Bearer"}
-        return error_response(
-            request, status, exc.code, exc.message, headers, exc.message_zh, _extra(exc.details)
-        )
+    async def domain_error(request: Request, exc: GeogridError) -> Response:
+        return domain_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from geogrid import db
 from geogrid.access.keys import KEYS_CHANNEL, KeyCache
 from geogrid.api import errors, openapi
+from geogrid.api.body_size import BodySizeLimit
 from geogrid.api.routes import (
     case_queries,
     cases,
@@ -75,6 +76,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.case_settings = CaseSettings()
     app.state.key_cache = KeyCache(settings.api.key_cache_s)
     errors.install(app)
+    app.add_middleware(
+        BodySizeLimit,
+        default=settings.api.max_body_bytes,
+        routes={
+            "POST /v1/locate": settings.api.max_locate_body_bytes,
+            "POST /v1/plans/{plan_id}/edits": settings.api.max_plan_edit_body_bytes,
+        },
+    )
     # In this order: fixed paths first (/v1/stations/nearest before any /v1/stations/{id},
     # /v1/cases/counts before /v1/cases/{case_id}); then the web maps (HTML) and Open311
     # GeoReport v2 over cases.
