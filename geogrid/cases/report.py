@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from geogrid.errors import InvalidInputError, describe_validation
-from geogrid.limits import NOTE, URL, WORD, Address, Finite, Name, Phone, Text, Word
+from geogrid.limits import NOTE, URL, WORD, Address, Latitude, Longitude, Name, Phone, Text, Word
 
 #: Where cases come from (the 12345 hotline, residents' phones, riders' 随手拍, patrols, ...).
 CHANNELS = {
@@ -80,8 +80,8 @@ class CaseReport(BaseModel):
     )
     description: Annotated[str, Text(NOTE, min_length=1, multiline=True)]
     channel: Channel = "other"
-    lon: Finite | None = Field(default=None, strict=True, description="Longitude, in crs")
-    lat: Finite | None = Field(default=None, strict=True, description="Latitude, in crs")
+    lon: Longitude | None = Field(default=None, strict=True, description="Longitude, in crs")
+    lat: Latitude | None = Field(default=None, strict=True, description="Latitude, in crs")
     crs: Word = Field(default="wgs84", description="wgs84, cgcs2000, gcj02 or bd09")
     address: Address | None = Field(
         default=None, description="Instead of a point: text naming a compound"

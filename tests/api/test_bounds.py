@@ -139,7 +139,10 @@ def test_a_non_finite_coordinate_is_a_422(api: Api) -> None:
     refused(api.call("POST", "/v1/cases", Role.dispatcher, content=raw, headers=headers), "lon")
 
 
-@pytest.mark.parametrize("name", ["description", "address_string", "first_name", "phone"])
+@pytest.mark.parametrize(
+    "name",
+    ["description", "address_string", "first_name", "phone", "api_key", "jurisdiction_id"],
+)
 def test_nul_in_an_open311_post_is_a_400_in_its_shape(api: Api, name: str) -> None:
     form = {"service_code": "E0102", "lat": "31.8717", "long": "117.3338", name: "a\x00b"}
     answer = api.call("POST", "/open311/v2/requests.json", Role.dispatcher, data=form)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -46,7 +46,7 @@ from geogrid.errors import (
     NotFoundError,
 )
 from geogrid.i18n import tr
-from geogrid.limits import IdempotencyKey, Word
+from geogrid.limits import ADDRESS, URL, WORD, IdempotencyKey, Word, check_text
 from geogrid.settings import CaseSettings
 
 log = logging.getLogger("geogrid.api")
@@ -137,20 +137,24 @@ REQUEST_FORM = {
                     "type": "object",
                     "required": ["service_code"],
                     "properties": {
-                        name: {"type": "string", "description": description}
-                        for name, description in (
-                            ("api_key", "a key with the dispatcher role (or a Bearer header)"),
-                            ("service_code", "the category code, see services.json"),
-                            ("jurisdiction_id", "optional; this endpoint's one jurisdiction"),
-                            ("lat", "WGS84 latitude (or give address_string)"),
-                            ("long", "WGS84 longitude"),
-                            ("crs", "geogrid's extension: wgs84, cgcs2000, gcj02 or bd09"),
-                            ("address_string", "text naming a compound, instead of a point"),
-                            ("description", "what happened (default: the service's name)"),
-                            ("first_name", "the reporter"),
-                            ("last_name", "the reporter"),
-                            ("phone", "the reporter's phone"),
-                            ("media_url", "a photo, as an http(s) URL"),
+                        name: {"type": "string", "maxLength": longest, "description": description}
+                        for name, longest, description in (
+                            (
+                                "api_key",
+                                WORD,
+                                "a key with the dispatcher role (or a Bearer header)",
+                            ),
+                            ("service_code", WORD, "the category code, see services.json"),
+                            ("jurisdiction_id", WORD, "optional; this endpoint's one jurisdiction"),
+                            ("lat", 40, "WGS84 latitude (or give address_string)"),
+                            ("long", 40, "WGS84 longitude"),
+                            ("crs", 20, "geogrid's extension: wgs84, cgcs2000, gcj02 or bd09"),
+                            ("address_string", ADDRESS, "text naming a compound, not a point"),
+                            ("description", 2000, "what happened (default: the service's name)"),
+                            ("first_name", 25, "the reporter"),
+                            ("last_name", 25, "the reporter"),
+                            ("phone", 20, "the reporter's phone"),
+                            ("media_url", URL, "a photo, as an http(s) URL"),
                         )
                     },
                 }
@@ -161,6 +165,11 @@ REQUEST_FORM = {
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
 
+#: The format of the answer, by the path's suffix (any other is a 404, as an unknown path).
+Format = Annotated[
+    Word, Path(description="json or xml", json_schema_extra={"enum": list(open311.FORMATS)})
+]
+
 
 def _checked_format(fmt: str) -> None:
     if fmt not in open311.FORMATS:
@@ -168,7 +177,7 @@ def _checked_format(fmt: str) -> None:
 
 
 @router.get("/discovery.{fmt}", response_model=Discovery, responses=XML)
-def discovery(request: Request, conn: ConnDep, fmt: Word) -> Response:
+def discovery(request: Request, conn: ConnDep, fmt: Format) -> Response:
     """Where the endpoint is, what it speaks, how to get a key."""
     _checked_format(fmt)
     code, name = open311.jurisdiction(conn)
@@ -180,7 +189,7 @@ def discovery(request: Request, conn: ConnDep, fmt: Word) -> Response:
 
 @router.get("/services.{fmt}", response_model=list[Service], responses=XML)
 def services(
-    request: Request, conn: ConnDep, fmt: Word, jurisdiction_id: Word | None = None
+    request: Request, conn: ConnDep, fmt: Format, jurisdiction_id: Word | None = None
 ) -> Response:
     """The services: the case category catalogue."""
     _checked_format(fmt)
@@ -194,7 +203,7 @@ def service_definition(
     request: Request,
     conn: ConnDep,
     service_code: Word,
-    fmt: Word,
+    fmt: Format,
     jurisdiction_id: Word | None = None,
 ) -> Response:
     """A service's definition (its extra questions: none so far)."""
@@ -214,7 +223,7 @@ def service_definition(
 async def create_request(
     request: Request,
     engine: EngineDep,
-    fmt: Word,
+    fmt: Format,
     snapshots: SnapshotsDep,
     case_settings: CaseSettingsDep,
     idempotency_key: Annotated[
@@ -243,6 +252,8 @@ def _submit(
     form: Mapping[str, str],
     idempotency_key: str | None,
 ) -> tuple[cases.Case, bool]:
+    for name in ("api_key", "service_code", "jurisdiction_id"):
+        check_text(name, form.get(name) or "", WORD)  # the report's own fields: report_from_form
     key = form.get("api_key") or _bearer(request)
     if not key:
         raise AuthenticationError(tr("api_key is required to post a service request"))
@@ -273,7 +284,7 @@ def _bearer(request: Request) -> str | None:
 
 
 @router.get("/requests.{fmt}", response_model=list[ServiceRequest], responses=XML)
-def find_requests(request: Request, conn: ConnDep, fmt: Word) -> Response:
+def find_requests(request: Request, conn: ConnDep, fmt: Format) -> Response:
     """Service requests: by service_request_id, service_code, start_date/end_date, status."""
     _checked_format(fmt)
     # Lists may come comma separated or as repeated parameters; both mean the same.
@@ -289,7 +300,7 @@ def read_request(
     request: Request,
     conn: ConnDep,
     request_id: Word,
-    fmt: Word,
+    fmt: Format,
     jurisdiction_id: Word | None = None,
 ) -> Response:
     """One service request."""

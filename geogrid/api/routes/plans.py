@@ -29,7 +29,7 @@ from geogrid.api.schemas.plans import (
 )
 from geogrid.errors import InvalidInputError, TooLargeError
 from geogrid.i18n import tr
-from geogrid.limits import Id32
+from geogrid.limits import COMMENT, WORD, Id32
 from geogrid.plans.preview import preview
 from geogrid.plans.replace import read_drawing
 
@@ -118,14 +118,16 @@ _MULTIPART_EDIT = {
                 "op": {"type": "string", "enum": ["replace"], "default": "replace"},
                 "grids": {
                     "type": "string",
+                    "maxLength": 16_000,
                     "description": "codes of the grids the drawing "
                     "replaces, comma-separated or repeated (alias: codes)",
                 },
                 "crs": {
                     "type": "string",
+                    "maxLength": WORD,
                     "description": "wgs84, cgcs2000, gcj02, bd09 or EPSG:n; default the file's own",
                 },
-                "comment": {"type": "string"},
+                "comment": {"type": "string", "maxLength": COMMENT},
                 "file": {
                     "type": "string",
                     "format": "binary",
