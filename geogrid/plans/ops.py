@@ -27,6 +27,7 @@ from sqlalchemy import Connection
 from geogrid.boundaries.releases import GRID_ATTRIBUTES
 from geogrid.boundaries.validation import Violation
 from geogrid.errors import InvalidInputError
+from geogrid.i18n import tr
 from geogrid.limits import NAME, TITLE, check_phone, check_text
 from geogrid.plans.geometry import (
     MIN_AREA_M2,
@@ -139,6 +140,11 @@ def _apply_transfer(conn: Connection, layer: Layer, params: dict[str, Any]) -> N
 
 def _normalise_merge(params: dict[str, Any]) -> dict[str, Any]:
     found: dict[str, Any] = {"grids": grid_codes(params, "grids", minimum=2)}
+    twice = sorted({c for c in found["grids"] if found["grids"].count(c) > 1})
+    if twice:
+        raise InvalidInputError(
+            tr("grids lists {twice} more than once; a merge takes distinct grids", twice=twice)
+        )
     if params.get("name"):
         found["name"] = check_text("name", str(params["name"]).strip(), TITLE)
     return found

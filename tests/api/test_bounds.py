@@ -219,3 +219,12 @@ def test_a_plan_that_previews_valid_publishes(api: Api, grid: str) -> None:
     assert shown.status_code == 200 and shown.json()["valid"] is True
     published = api.call("POST", f"/v1/plans/{plan}/publish", Role.planner)
     assert published.status_code == 200, published.text
+
+
+# ---- found by fuzzing (tests/api/test_fuzz.py) -----------------------------------------------
+
+
+def test_a_merge_listing_a_grid_twice_is_a_422(api: Api, plan: int, grid: str) -> None:
+    # was a KeyError (500): the merge deleted the same grid twice
+    body = {"op": "merge", "grids": [grid, grid], "comment": "", "name": None}
+    refused(edit(api, plan, json=body), "more than once")
