@@ -7,11 +7,14 @@ database stores (PostgreSQL text holds no NUL; ``integer`` and ``bigint`` have r
 number has the grid table's CHECK pattern) and the OpenAPI document shows every bound.
 
 - :class:`Text` — at most ``max_length`` characters, no control characters (a multi-line text
-  may hold tab, line feed and carriage return), no unpaired surrogates;
+  may hold tab, line feed and carriage return), no unpaired surrogates; named uses of it:
+  :data:`Word`, :data:`Name`, :data:`Title`, :data:`Address`, :data:`Comment`, :data:`Note`;
 - :data:`Int64`, :data:`Id`, :data:`Id32` — integers a ``bigint`` or ``integer`` column holds;
-- :data:`Finite` — a float that is a number (no inf or nan);
+- :data:`Finite`, :data:`Longitude`, :data:`Latitude` — floats that are numbers (no inf, NaN);
 - :data:`Phone` — the phone numbers the database accepts;
-- :func:`check_json` — a parsed JSON document of bounded depth with finite numbers.
+- :func:`check_text`, :func:`check_phone` — the same rules for values that come as plain data
+  (stored plan edits, form fields);
+- :func:`check_json` — a parsed JSON document of bounded depth, finite numbers, clean text.
 
 The limits themselves are in characters; docs/architecture.md ("Bounds") lists them.
 """

@@ -118,7 +118,7 @@ def test_viewers_see_leaders_masked_and_dispatchers_in_full(
         ("/maps/coverage?kind=bank", 422, "invalid_input"),
         ("/maps/locate?lon=117.35", 422, "invalid_input"),
         ("/maps/locate?lon=31.88&lat=117.35", 422, "invalid_input"),
-        ("/maps/overview?minutes=20", 422, "validation_error"),  # its range is in the OpenAPI
+        ("/maps/overview?minutes=20", 422, "invalid_input"),
     ],
 )
 def test_bad_map_requests_get_the_one_error_shape(

@@ -144,8 +144,6 @@ def read_coverage(
     minutes: Annotated[
         int,
         Query(
-            ge=5,
-            le=15,
             description="Walking-time tier: 5, 10 or 15",
             json_schema_extra={"enum": list(coverage.TIERS)},
         ),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gzip
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -17,12 +17,16 @@ from geogrid.api.deps import ConnDep, PrincipalDep, require
 from geogrid.api.routes.case_queries import FilterDep
 from geogrid.api.schemas.plans import PlanLayers
 from geogrid.limits import Id32, Kinds, Latitude, Longitude, Word
+from geogrid.lookup.coverage import TIERS
 from geogrid.mapdata import cases as mapdata_cases
 from geogrid.mapdata import plans as mapdata_plans
 from geogrid.mapdata import views as mapdata
 from geogrid.settings import MapSettings
 
 router = APIRouter(tags=["maps"], default_response_class=HTMLResponse)
+
+#: The walking-time tiers a map draws, as the OpenAPI shows them (checked by the coverage).
+TIER: dict[str, Any] = {"enum": list(TIERS)}
 
 #: Where maps/static is mounted (api.main); pages refer to it relative to the app's root.
 STATIC_PATH = "/static"
@@ -70,7 +74,8 @@ def overview_page(
     conn: ConnDep,
     principal: PrincipalDep,
     minutes: Annotated[
-        int, Query(ge=5, le=15, description="Tier of the gaps and heat layer: 5, 10 or 15")
+        int,
+        Query(description="Tier of the gaps and heat layer: 5, 10 or 15", json_schema_extra=TIER),
     ] = 15,
 ) -> Response:
     """The district map: streets, communities, grids, compounds, stations, circles, gaps."""
@@ -99,7 +104,7 @@ def grid_page(code: Word, request: Request, conn: ConnDep, principal: PrincipalD
 def coverage_page(
     request: Request,
     conn: ConnDep,
-    minutes: Annotated[int, Query(ge=5, le=15, description="5, 10 or 15")] = 15,
+    minutes: Annotated[int, Query(description="5, 10 or 15", json_schema_extra=TIER)] = 15,
     kind: Annotated[
         Kinds | None, Query(description="Station kinds, comma-separated; default all")
     ] = None,
