@@ -142,7 +142,11 @@ def cases_page(
     conn: ConnDep,
     found: FilterDep,
     resolution: Annotated[
-        int, Query(ge=8, le=9, description="H3 resolution of the heat layer: 8 or 9")
+        int,
+        Query(
+            description="H3 resolution of the heat layer: 8 or 9",
+            json_schema_extra={"enum": list(mapdata_cases.CASE_HEX_RESOLUTIONS)},
+        ),
     ] = 8,
 ) -> Response:
     """Cases per grid, per H3 cell and as clustered markers, filtered as /v1/cases is."""
