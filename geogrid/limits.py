@@ -242,6 +242,16 @@ def check_text(
     return value
 
 
+def ascii_digits(text: str) -> bool:
+    """Whether ``text`` is one or more of 0-9 (``str.isdigit`` also takes ², ٣ and others,
+    which ``int`` then refuses or a code column does not hold).
+
+    >>> ascii_digits("340102"), ascii_digits("²"), ascii_digits("٣"), ascii_digits("")
+    (True, False, False, False)
+    """
+    return text.isascii() and text.isdigit()
+
+
 def _path(parts: tuple[str | int, ...]) -> str:
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in parts).lstrip(".")
 
@@ -326,6 +336,7 @@ __all__ = [
     "Text",
     "Title",
     "Word",
+    "ascii_digits",
     "check_json",
     "check_phone",
     "check_text",

@@ -35,7 +35,7 @@ from geogrid.cases.report import CaseReport
 from geogrid.errors import InvalidInputError, NotFoundError
 from geogrid.geo.datum import point_from_storage
 from geogrid.i18n import tr
-from geogrid.limits import check_text
+from geogrid.limits import ascii_digits, check_text
 from geogrid.moments import LOCAL, in_range, read_iso
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -88,7 +88,7 @@ class RequestQuery:
         if ids_text:
             ids = []
             for part in _split(ids_text):
-                if not (part.isdigit() and len(part) <= 18):
+                if not (ascii_digits(part) and len(part) <= 18):
                     raise InvalidInputError(
                         tr(
                             'service_request_id was "{part}" but must be a number (several: comma separated)',

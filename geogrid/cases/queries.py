@@ -27,6 +27,7 @@ from geogrid.cases.routing import FLAGS
 from geogrid.db.sqlfiles import sql
 from geogrid.errors import InvalidInputError
 from geogrid.i18n import tr
+from geogrid.limits import ascii_digits
 from geogrid.moments import LOCAL, in_range, read_iso
 
 DEFAULT_LIMIT = 100
@@ -80,7 +81,7 @@ class CaseFilter:
             check_code(self.grid)
         for level, digits in _UNIT_DIGITS.items():
             code = getattr(self, level)
-            if code is not None and (len(code) != digits or not code.isdigit()):
+            if code is not None and (len(code) != digits or not ascii_digits(code)):
                 raise InvalidInputError(
                     tr(
                         '{level} was "{code}" but must be a {digits}-digit {level} code',

@@ -228,3 +228,25 @@ def test_a_merge_listing_a_grid_twice_is_a_422(api: Api, plan: int, grid: str) -
     # was a KeyError (500): the merge deleted the same grid twice
     body = {"op": "merge", "grids": [grid, grid], "comment": "", "name": None}
     refused(edit(api, plan, json=body), "more than once")
+
+
+# "²".isdigit() is True and int("²") a ValueError: each of these was a 500.
+
+
+def test_a_superscript_request_id_is_a_404_in_open311s_shape(api: Api) -> None:
+    answer = api.call("GET", "/open311/v2/requests/².json")
+    assert answer.status_code == 404 and answer.json()[0]["code"] == 404
+
+
+def test_a_superscript_in_open311s_id_list_is_a_400(api: Api) -> None:
+    answer = api.call("GET", "/open311/v2/requests.json", params={"service_request_id": "3,²"})
+    assert answer.status_code == 400 and "²" in answer.json()[0]["description"]
+
+
+def test_a_superscript_epsg_code_is_a_422(api: Api) -> None:
+    refused(api.call("GET", "/v1/grids", params={"crs": "EPSG:²"}), "EPSG:²")
+
+
+def test_a_superscript_compound_id_is_a_422(api: Api, plan: int, grid: str) -> None:
+    body = {"op": "move_compound", "compound": "²", "to": grid}
+    refused(edit(api, plan, json=body), "compound")

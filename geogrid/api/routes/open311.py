@@ -46,7 +46,7 @@ from geogrid.errors import (
     NotFoundError,
 )
 from geogrid.i18n import tr
-from geogrid.limits import ADDRESS, URL, WORD, IdempotencyKey, Word, check_text
+from geogrid.limits import ADDRESS, URL, WORD, IdempotencyKey, Word, ascii_digits, check_text
 from geogrid.settings import CaseSettings
 
 log = logging.getLogger("geogrid.api")
@@ -305,7 +305,7 @@ def read_request(
 ) -> Response:
     """One service request."""
     _checked_format(fmt)
-    if not (request_id.isdigit() and len(request_id) <= 18):
+    if not (ascii_digits(request_id) and len(request_id) <= 18):
         raise NotFoundError(
             tr(
                 'service request "{request_id}" does not exist (ids are numbers)',
