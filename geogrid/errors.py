@@ -103,7 +103,9 @@ or 'app'; category is required; no place"
     """
     parts = []
     for error in errors:
-        where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("query", "body"))
+        where = ".".join(
+            str(p) for p in error.get("loc", ()) if p not in ("query", "body", "path", "header")
+        )
         given = error.get("input")
         kind = error.get("type")
         if kind == "missing" and where:
@@ -116,6 +118,23 @@ or 'app'; category is required; no place"
         message = str(error.get("msg", "")).removeprefix("Value error, ")
         shown = given is not None and where and not isinstance(given, dict | list)
         parts.append(
-            (f"{where}: " if where else "") + message + (f" (got {given!r})" if shown else "")
+            (f"{where}: " if where else "") + message + (f" (got {_shown(given)})" if shown else "")
         )
     return "; ".join(parts)
+
+
+#: How much of a bad value an error message repeats.
+SHOWN_CHARACTERS = 80
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)``, cut to :data:`SHOWN_CHARACTERS` (a 4000-character text is not echoed).
+
+    >>> _shown("x" * 200)
+    "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx… (200 characters)"
+    """
+    text = repr(value)
+    if len(text) <= SHOWN_CHARACTERS:
+        return text
+    size = f" ({len(value)} characters)" if isinstance(value, str | bytes) else ""
+    return text[:SHOWN_CHARACTERS] + "…" + size

@@ -115,6 +115,24 @@ class ApiSettings(_Base):
         description="Seconds a process remembers an authenticated key (0: look up every "
         "request); a revocation clears every process's memory at once",
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=0,
+        description="Largest request body in bytes of any route without a limit of its own "
+        "(JSON writes, forms); larger ones are refused with 413 before they are read",
+    )
+    max_locate_body_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=0,
+        description="Largest body of a batch POST /v1/locate (a million points as JSON or CSV "
+        "is about 30-40 MB, as binary 16 MB)",
+    )
+    max_plan_edit_body_bytes: int = Field(
+        default=24 * 1024 * 1024,
+        ge=0,
+        description="Largest body of POST /v1/plans/{id}/edits (a replace drawing, as GeoJSON "
+        "or an uploaded file of up to 20 MB)",
+    )
     log_level: str = Field(
         default="info", pattern="^(debug|info|warning|error)$", description="Log level"
     )

@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 
 import orjson
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
@@ -169,20 +169,39 @@ def database_unreachable(exc: Exception) -> bool:
     return isinstance(exc, OperationalError) or getattr(exc, "connection_invalidated", False)
 
 
+def domain_response(request: Request, exc: GeogridError) -> Response:
+    """The answer to a domain error, in the protocol's shape: GeoReport's under ``/open311``
+    (JSON or XML by the path's suffix), ``{"detail", "code"}`` everywhere else.
+
+    Routes raise and the handlers below call this; middleware that answers before any route
+    (api/body_size.py) calls it directly.
+    """
+    if request.url.path.startswith("/open311/"):
+        status = status_for(exc, OPEN311_STATUS)
+        text = exc.message_zh if _wants_chinese(request) and exc.message_zh else exc.message
+        body = open311.errors_body(status, text)
+        if request.url.path.endswith(".xml"):
+            root, item = open311.XML_ROOTS["errors"]
+            content = open311.to_xml(root, body, item)
+            return Response(content, status, media_type="text/xml; charset=utf-8")
+        return JSONResponse(body, status)
+    status = status_for(exc)
+    headers = None
+    if status in (429, 503):
+        headers = {"Retry-After": str(getattr(exc, "retry_after_s", RETRY_AFTER_S))}
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer"}
+    return error_response(
+        request, status, exc.code, exc.message, headers, exc.message_zh, _extra(exc.details)
+    )
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
     @app.exception_handler(GeogridError)
     async def domain_error(request: Request, exc: GeogridError) -> Response:
-        status = status_for(exc, OPEN311_STATUS if speaks_open311(request) else STATUS)
-        headers = None
-        if status in (429, 503):
-            headers = {"Retry-After": str(getattr(exc, "retry_after_s", RETRY_AFTER_S))}
-        if status == 401:
-            headers = {"WWW-Authenticate": "Bearer"}
-        return error_response(
-            request, status, exc.code, exc.message, headers, exc.message_zh, _extra(exc.details)
-        )
+        return domain_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -193,8 +212,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
+        detail = str(exc.detail)
+        if isinstance(exc.__cause__, RecursionError):  # FastAPI's 400 for a body json can't read
+            detail = "the JSON body nests too deeply to read"
         return error_response(
-            request, exc.status_code, "http_error", str(exc.detail), dict(exc.headers or {})
+            request, exc.status_code, "http_error", detail, dict(exc.headers or {})
         )
 
     @app.exception_handler(OperationalError)

@@ -17,6 +17,7 @@ from geogrid import db
 from geogrid.access.keys import KEYS_CHANNEL, KeyCache
 from geogrid.access.ratelimits import Budget, PostgresStorage, RateLimits
 from geogrid.api import errors, observability, openapi
+from geogrid.api.body_size import BodySizeLimit
 from geogrid.api.database import Database
 from geogrid.api.routes import (
     case_queries,
@@ -102,8 +103,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.case_settings = CaseSettings()
     app.state.key_cache = KeyCache(settings.api.key_cache_s, settings.api.key_outage_s)
     errors.install(app)
+    app.add_middleware(
+        BodySizeLimit,
+        default=settings.api.max_body_bytes,
+        routes={
+            "POST /v1/locate": settings.api.max_locate_body_bytes,
+            "POST /v1/plans/{plan_id}/edits": settings.api.max_plan_edit_body_bytes,
+        },
+    )
     observability.configure_logging(settings.api.log_level, settings.api.log_format)
     app.state.metrics = observability.Metrics()
+    # Added last, so outermost: a 413 from the body limit has an id, headers and a log line.
     app.add_middleware(
         observability.RequestMiddleware,
         metrics=app.state.metrics,

@@ -10,6 +10,8 @@ derives here, in one place, from the route's dependencies and parameters:
   caller is authenticated against it, and a process without a snapshot has nothing to say);
 - a route with path parameters answers 404 for what does not exist;
 - a route with parameters or a body answers 422 for bad input (400 under ``/open311``);
+- a route with a body answers 413 when it is too large (api/body_size.py) and 400 when it
+  cannot be parsed at all (JSON nested too deep to read);
 - a route declares any other status it can answer itself, with :func:`problems` (409, 413).
 
 Every error status carries the protocol's body (``geogrid/api/errors.py`` sends them):
@@ -139,7 +141,15 @@ def _statuses(
     declared = (route.openapi_extra or {}).get("parameters")  # api/queries.py
     if dependant.query_params or dependant.path_params or dependant.body_params or declared:
         found.add(400 if open311 else 422)
+    if dependant.body_params or _reads_body(route):
+        # Every body is bounded (api/body_size.py); one that cannot be parsed is a 400.
+        found |= {400, 413}
     return found
+
+
+def _reads_body(route: APIRoute) -> bool:
+    """Whether ``route`` takes a body it reads itself (declared with :func:`request_body`)."""
+    return "requestBody" in (route.openapi_extra or {})
 
 
 def _error_content(open311: bool) -> dict[str, Any]:

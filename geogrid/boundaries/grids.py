@@ -14,6 +14,7 @@ from geogrid.boundaries.releases import current_release
 from geogrid.db.sqlfiles import sql
 from geogrid.errors import InvalidInputError, NotFoundError
 from geogrid.i18n import tr
+from geogrid.limits import ascii_digits
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def _grid(row: Any, release: int) -> Grid:
 
 def check_code(code: str) -> None:
     """Raise InvalidInputError unless ``code`` is a 15-digit grid code."""
-    if len(code) != 15 or not code.isdigit():
+    if len(code) != 15 or not ascii_digits(code):
         raise InvalidInputError(
             tr(
                 'grid code was "{code}" but must be 15 digits (community code + 3-digit sequence)',

@@ -23,6 +23,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
 from geogrid.geo.datum import from_metric, to_metric
+from geogrid.limits import ascii_digits
 
 TILING_TOLERANCE_M2 = 1.0
 OVERLAP_TOLERANCE_M2 = 0.01
@@ -138,7 +139,7 @@ def _check_codes(grids: Sequence[UnitShape]) -> list[Violation]:
                 Violation("duplicate_code", f"grid code {grid.code} appears twice", (grid.code,))
             )
         seen.add(grid.code)
-        if len(grid.code) != 15 or not grid.code.isdigit():
+        if len(grid.code) != 15 or not ascii_digits(grid.code):
             found.append(
                 Violation("bad_code", f'grid code "{grid.code}" must be 15 digits', (grid.code,))
             )

@@ -35,7 +35,8 @@ from geogrid.cases.report import CaseReport
 from geogrid.errors import InvalidInputError, NotFoundError
 from geogrid.geo.datum import point_from_storage
 from geogrid.i18n import tr
-from geogrid.moments import LOCAL, parse_moment
+from geogrid.limits import ascii_digits, check_text
+from geogrid.moments import LOCAL, in_range, read_iso
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 #: When this endpoint's contract last changed (discovery's ``changeset``).
@@ -83,11 +84,13 @@ class RequestQuery:
         >>> q.start.isoformat(), q.end.isoformat()
         ('2026-01-31T00:00:00+08:00', '2026-05-01T00:00:00+08:00')
         """
+        for key, value in params.items():
+            check_text(key, value, 20 * MAX_REQUESTS)
         ids_text = params.get("service_request_id", "").strip()
         if ids_text:
             ids = []
             for part in _split(ids_text):
-                if not (part.isdigit() and len(part) <= 18):
+                if not (ascii_digits(part) and len(part) <= 18):
                     raise InvalidInputError(
                         tr(
                             'service_request_id was "{part}" but must be a number (several: comma separated)',
@@ -140,8 +143,8 @@ def _moment(params: Mapping[str, str], name: str) -> datetime | None:
     if not value:
         return None
     try:
-        return parse_moment(value)
-    except InvalidInputError:
+        moment = read_iso(value)
+    except ValueError:
         raise InvalidInputError(
             tr(
                 '{name} was "{value}" but must be an ISO 8601 time such as '
@@ -150,6 +153,7 @@ def _moment(params: Mapping[str, str], name: str) -> datetime | None:
                 value=value,
             ),
         ) from None
+    return in_range(name, moment, value)
 
 
 # ---- jurisdiction and services ---------------------------------------------------------------

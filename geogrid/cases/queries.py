@@ -27,7 +27,8 @@ from geogrid.cases.routing import FLAGS
 from geogrid.db.sqlfiles import sql
 from geogrid.errors import InvalidInputError
 from geogrid.i18n import tr
-from geogrid.moments import LOCAL, parse_moment
+from geogrid.limits import ascii_digits
+from geogrid.moments import LOCAL, in_range, read_iso
 
 DEFAULT_LIMIT = 100
 #: Larger pages are clamped to this, not refused (a case is a large object).
@@ -80,7 +81,7 @@ class CaseFilter:
             check_code(self.grid)
         for level, digits in _UNIT_DIGITS.items():
             code = getattr(self, level)
-            if code is not None and (len(code) != digits or not code.isdigit()):
+            if code is not None and (len(code) != digits or not ascii_digits(code)):
                 raise InvalidInputError(
                     tr(
                         '{level} was "{code}" but must be a {digits}-digit {level} code',
@@ -183,10 +184,8 @@ def _moment(name: str, value: str | None) -> date | datetime | None:
         return None
     word = value.strip()
     try:
-        if _DATE.match(word):
-            return date.fromisoformat(word)
-        return parse_moment(word)
-    except (ValueError, InvalidInputError):
+        found = date.fromisoformat(word) if _DATE.match(word) else read_iso(word)
+    except ValueError:
         raise InvalidInputError(
             tr(
                 '{name} was "{value}" but must be a date such as 2026-05-01 or an ISO '
@@ -196,6 +195,7 @@ def _moment(name: str, value: str | None) -> date | datetime | None:
                 value=value,
             ),
         ) from None
+    return in_range(name, found, value)
 
 
 def _start(moment: date | datetime | None) -> datetime | None:

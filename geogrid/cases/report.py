@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from geogrid.errors import InvalidInputError, describe_validation
+from geogrid.limits import NOTE, URL, WORD, Address, Latitude, Longitude, Name, Phone, Text, Word
 
 #: Where cases come from (the 12345 hotline, residents' phones, riders' 随手拍, patrols, ...).
 CHANNELS = {
@@ -36,12 +37,7 @@ CHANNELS = {
 }
 Channel = Literal["hotline", "app", "rider", "patrol", "open311", "web", "other"]
 
-Phone = Annotated[
-    str,
-    StringConstraints(pattern=r"^[0-9+() -]{5,20}$"),
-    Field(description="5-20 digits; spaces, +, - and parentheses allowed"),
-]
-PhotoUrl = Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$", max_length=2000)]
+PhotoUrl = Annotated[str, Text(URL), StringConstraints(pattern=r"^https?://[^\s]+$")]
 
 EXAMPLE: dict[str, Any] = {
     "category": "E0102",
@@ -64,8 +60,10 @@ class Reporter(BaseModel):
 
     model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
 
-    name: Annotated[str, StringConstraints(max_length=50)] | None = None
-    phone: Phone | None = None
+    name: Name | None = None
+    phone: Phone | None = Field(
+        default=None, description="5-20 digits; spaces, +, - and parentheses allowed"
+    )
 
     _blank = field_validator("name", "phone", mode="before")(_blank_to_none)
 
@@ -77,15 +75,15 @@ class CaseReport(BaseModel):
         frozen=True, str_strip_whitespace=True, json_schema_extra={"examples": [dict(EXAMPLE)]}
     )
 
-    category: Annotated[str, StringConstraints(min_length=1, max_length=50)] = Field(
+    category: Annotated[str, Text(WORD, min_length=1)] = Field(
         description="Category code (E0102), see /v1/case-categories"
     )
-    description: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    description: Annotated[str, Text(NOTE, min_length=1, multiline=True)]
     channel: Channel = "other"
-    lon: float | None = Field(default=None, strict=True, description="Longitude, in crs")
-    lat: float | None = Field(default=None, strict=True, description="Latitude, in crs")
-    crs: str = Field(default="wgs84", description="wgs84, cgcs2000, gcj02 or bd09")
-    address: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+    lon: Longitude | None = Field(default=None, strict=True, description="Longitude, in crs")
+    lat: Latitude | None = Field(default=None, strict=True, description="Latitude, in crs")
+    crs: Word = Field(default="wgs84", description="wgs84, cgcs2000, gcj02 or bd09")
+    address: Address | None = Field(
         default=None, description="Instead of a point: text naming a compound"
     )
     reporter: Reporter = Reporter()

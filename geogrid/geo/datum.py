@@ -240,7 +240,7 @@ def normalise_crs(crs: str) -> str:
     name = aliases.get(name, name)
     if name in CRS_NAMES:
         return name
-    if name.startswith("epsg:") and name[5:].isdigit():
+    if name.startswith("epsg:") and name[5:].isascii() and name[5:].isdigit():  # not "²"
         try:
             pyproj.CRS.from_epsg(int(name[5:]))
         except pyproj.exceptions.CRSError as exc:

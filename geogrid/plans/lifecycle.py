@@ -27,9 +27,11 @@ from geogrid.boundaries.validation import UnitShape, Violation, check_layer, fix
 from geogrid.errors import ConflictError, InvalidInputError, NotFoundError
 from geogrid.geo.datum import STORAGE_SRID
 from geogrid.i18n import tr
+from geogrid.limits import COMMENT, check_json, check_text
 from geogrid.plans.geometry import MIN_AREA_M2, metric_area
 from geogrid.plans.layer import EditRejectedError, Layer, base_layer, next_code, reject
 from geogrid.plans.ops import OPS, Op
+from geogrid.plans.rows import row_violations
 
 __all__ = [
     "MIN_AREA_M2",
@@ -143,6 +145,7 @@ def _audit(
 
 def create_plan(conn: Connection, comment: str, actor: str) -> Plan:
     """Open a plan on the current release."""
+    check_text("comment", comment, COMMENT, multiline=True)
     current = releases.current_release(conn)
     if current is None:
         raise NotFoundError(tr("no boundary release is published yet; load grids first"))
@@ -196,6 +199,9 @@ def build_layer(conn: Connection, plan: Plan, base: int | None = None) -> Layer:
 
 def add_edit(conn: Connection, plan_id: int, params: dict[str, Any], actor: str) -> int:
     """Check an edit against the plan as it stands and store it; returns the edit id."""
+    # Edits are stored as jsonb: bounded depth, finite numbers, no NUL in any text.
+    check_json(params, name="the edit")
+    comment = check_text("comment", str(params.get("comment") or ""), COMMENT, multiline=True)
     plan = get_plan(conn, plan_id)
     _require_open(plan)
     name = str(params.get("op") or "")
@@ -205,7 +211,7 @@ def add_edit(conn: Connection, plan_id: int, params: dict[str, Any], actor: str)
     normalised = op.normalise(params)
     layer = build_layer(conn, plan)
     op.apply(conn, layer, normalised)
-    comment = str(params.get("comment") or "")
+    reject(row_violations(layer.grids))
     edit_id = int(
         conn.execute(
             text(
@@ -259,7 +265,7 @@ def check_plan_layer(conn: Connection, layer: Layer) -> list[Violation]:
     if district is None:
         return [Violation("no_district", "no district is loaded")]
     units = [UnitShape(c, g["community_code"], g["geometry"]) for c, g in layer.grids.items()]
-    return check_layer(units, communities, streets, district)
+    return row_violations(layer.grids) + check_layer(units, communities, streets, district)
 
 
 def _frame(layer: Layer) -> gpd.GeoDataFrame:

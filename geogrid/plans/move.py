@@ -29,6 +29,7 @@ from geogrid.boundaries.validation import Violation
 from geogrid.errors import InvalidInputError, NotFoundError
 from geogrid.geo.datum import from_metric, to_metric
 from geogrid.i18n import tr
+from geogrid.limits import INT64_MAX, ascii_digits
 from geogrid.plans.geometry import (
     MIN_AREA_M2,
     adjacent,
@@ -56,7 +57,9 @@ def normalise_move_compound(params: dict[str, Any]) -> dict[str, Any]:
     if (
         isinstance(compound, bool)
         or not isinstance(compound, int | str)
-        or not str(compound).strip().isdigit()
+        or not ascii_digits(str(compound).strip())
+        or len(str(compound).strip()) > 19
+        or not 1 <= int(compound) <= INT64_MAX
     ):
         raise InvalidInputError('"compound" must be the id of a compound')
     return {"compound": int(compound), "to": grid_code(params, "to")}

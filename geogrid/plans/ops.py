@@ -27,6 +27,8 @@ from sqlalchemy import Connection
 from geogrid.boundaries.releases import GRID_ATTRIBUTES
 from geogrid.boundaries.validation import Violation
 from geogrid.errors import InvalidInputError
+from geogrid.i18n import tr
+from geogrid.limits import NAME, TITLE, check_phone, check_text
 from geogrid.plans.geometry import (
     MIN_AREA_M2,
     adjacent,
@@ -138,8 +140,13 @@ def _apply_transfer(conn: Connection, layer: Layer, params: dict[str, Any]) -> N
 
 def _normalise_merge(params: dict[str, Any]) -> dict[str, Any]:
     found: dict[str, Any] = {"grids": grid_codes(params, "grids", minimum=2)}
+    twice = sorted({c for c in found["grids"] if found["grids"].count(c) > 1})
+    if twice:
+        raise InvalidInputError(
+            tr("grids lists {twice} more than once; a merge takes distinct grids", twice=twice)
+        )
     if params.get("name"):
-        found["name"] = str(params["name"])[:100]
+        found["name"] = check_text("name", str(params["name"]).strip(), TITLE)
     return found
 
 
@@ -287,16 +294,30 @@ def _apply_revert(conn: Connection, layer: Layer, params: dict[str, Any]) -> Non
 
 
 def _normalise_reassign(params: dict[str, Any]) -> dict[str, Any]:
+    # What the grid table holds (migration 0001): a phone its CHECK accepts, names without
+    # control characters; so a plan that previews valid also publishes.
     found: dict[str, Any] = {"grid": grid_code(params, "grid")}
     for key in ("leader", "party_secretary"):
         person = params.get(key)
         if person is not None:
             if not isinstance(person, dict):
                 raise InvalidInputError(f'"{key}" must be {{"name", "phone"}}')
-            found[key] = {"name": person.get("name"), "phone": person.get("phone")}
+            found[key] = {
+                "name": _optional_text(f"{key}.name", person.get("name"), NAME),
+                "phone": check_phone(
+                    f"{key}.phone", _optional_text(f"{key}.phone", person.get("phone"), 20)
+                ),
+            }
     if params.get("party_branch") is not None:
-        found["party_branch"] = str(params["party_branch"])
+        found["party_branch"] = _optional_text("party_branch", params["party_branch"], TITLE)
     return found
+
+
+def _optional_text(name: str, value: Any, limit: int) -> str | None:
+    """``value`` as checked text, or None when it is missing or blank."""
+    if value is None or not str(value).strip():
+        return None
+    return check_text(name, str(value).strip(), limit)
 
 
 def _apply_reassign(conn: Connection, layer: Layer, params: dict[str, Any]) -> None:

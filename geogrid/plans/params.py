@@ -14,6 +14,7 @@ from shapely.geometry.base import BaseGeometry
 from geogrid.boundaries.validation import Violation
 from geogrid.errors import InvalidInputError
 from geogrid.geo.datum import geometry_to_storage, normalise_crs
+from geogrid.limits import TITLE, ascii_digits, check_text
 from geogrid.plans.geometry import clean
 from geogrid.plans.layer import EditRejectedError
 
@@ -21,7 +22,7 @@ from geogrid.plans.layer import EditRejectedError
 def grid_code(params: dict[str, Any], key: str) -> str:
     """``params[key]`` as a 15-digit grid code."""
     value = str(params.get(key) or "").strip()
-    if len(value) != 15 or not value.isdigit():
+    if len(value) != 15 or not ascii_digits(value):
         raise InvalidInputError(f'"{key}" was "{value}" but must be a 15-digit grid code')
     return value
 
@@ -78,9 +79,10 @@ def polygon(params: dict[str, Any], key: str) -> dict[str, Any]:
     return dict(shapely.geometry.mapping(stored))
 
 
-def required_text(params: dict[str, Any], key: str, limit: int = 100) -> str:
-    """``params[key]`` as non-empty text of at most ``limit`` characters."""
+def required_text(params: dict[str, Any], key: str, limit: int = TITLE) -> str:
+    """``params[key]`` as non-empty text of at most ``limit`` characters (no control
+    characters: the grid table stores it)."""
     value = str(params.get(key) or "").strip()
     if not value:
         raise InvalidInputError(f'"{key}" is required')
-    return value[:limit]
+    return check_text(key, value, limit)

@@ -23,6 +23,7 @@ from geogrid.boundaries.validation import Violation
 from geogrid.errors import InvalidInputError
 from geogrid.geo.datum import CRS_NAMES
 from geogrid.i18n import tr
+from geogrid.limits import TITLE, check_text
 from geogrid.plans.geometry import clean, metric_area, multi, single_part
 from geogrid.plans.layer import Layer, next_code, reject
 from geogrid.plans.params import crs_name, grid_code, grid_codes, polygon
@@ -160,7 +161,7 @@ def normalise_replace(params: dict[str, Any]) -> dict[str, Any]:
             ),
         }
         if props.get("name"):
-            found["name"] = str(props["name"])[:100]
+            found["name"] = check_text(f"feature {n}: name", str(props["name"]).strip(), TITLE)
         if props.get("kind"):
             kind = str(props["kind"])
             if kind not in ("resident", "dedicated"):

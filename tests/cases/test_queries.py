@@ -527,7 +527,7 @@ def test_counts_h3_performance_over_http(seeded: Seeded) -> None:
         ("/v1/cases", {"limit": 0}, "limit"),
         ("/v1/cases/counts", {"by": "planet"}, "planet"),
         ("/v1/cases/performance", {"by": "status"}, "community"),
-        ("/v1/cases/h3", {"resolution": 16}, "0..15"),
+        ("/v1/cases/h3", {"resolution": 16}, "15"),
         ("/v1/cases/export", {"format": "pdf"}, "xlsx"),
     ],
 )
@@ -536,7 +536,8 @@ def test_bad_query_values_are_a_named_422(
 ) -> None:
     answer = seeded.get(path, None, **params)
     assert answer.status_code == 422, answer.text
-    assert answer.json()["code"] == "invalid_input"
+    # the value's type refuses it (a range in the OpenAPI) or the core does
+    assert answer.json()["code"] in ("invalid_input", "validation_error")
     assert named in answer.json()["detail"]
 
 

@@ -397,6 +397,15 @@ def test_replace_naming_a_grid_it_does_not_replace_is_refused(engine: Engine) ->
     assert _refused(engine, replace([a, b], features)).details[0].rule == "unknown_code"
 
 
+def test_replace_cannot_make_a_grid_dedicated(engine: Engine) -> None:
+    # It used to be stored and previewed; publishing then broke the grid table's CHECK that a
+    # dedicated grid names its unit (a 500). Dedicated grids are carved.
+    a, b, features = drawn_grids(engine)
+    features[0]["properties"]["kind"] = "dedicated"
+    violation = _refused(engine, replace([a, b], features)).details[0]
+    assert violation.rule == "grid_attributes" and a in violation.message
+
+
 def test_carve_cutting_a_dedicated_grid_is_refused(engine: Engine) -> None:
     _, _, area = _box_on_edge(engine, same_community=True)
     with engine.begin() as conn:

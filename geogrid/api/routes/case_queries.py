@@ -23,44 +23,46 @@ from geogrid.cases import queries as case_queries
 from geogrid.cases.lifecycle import STATUSES
 from geogrid.cases.queries import CaseFilter
 from geogrid.cases.routing import FLAGS
+from geogrid.limits import INT64_MAX, Int64, Word
 
 router = APIRouter(tags=["cases"])
 
 
 def case_filter(
     status: Annotated[
-        list[str] | None,
+        list[Word] | None,
         Query(description=f"Any of {', '.join(STATUSES)}; repeat or comma-separate"),
     ] = None,
-    grid: Annotated[str | None, Query(description="Grid code (15 digits)")] = None,
-    community: Annotated[str | None, Query(description="Community code (12 digits)")] = None,
-    street: Annotated[str | None, Query(description="Street code (9 digits)")] = None,
+    grid: Annotated[Word | None, Query(description="Grid code (15 digits)")] = None,
+    community: Annotated[Word | None, Query(description="Community code (12 digits)")] = None,
+    street: Annotated[Word | None, Query(description="Street code (9 digits)")] = None,
     category: Annotated[
-        str | None,
+        Word | None,
         Query(description="Category code (E0102), major class (E01, C01) or a name (市容环境)"),
     ] = None,
     created_from: Annotated[
-        str | None,
+        Word | None,
         Query(
             alias="from",
-            description="Created at or after: a date or ISO time; Asia/Shanghai without an offset",
+            description="Created at or after: a date or ISO time; Asia/Shanghai without an "
+            "offset; 1900-01-01 to 2100-12-31",
             examples=["2026-05-01"],
         ),
     ] = None,
     created_to: Annotated[
-        str | None,
+        Word | None,
         Query(
             alias="to",
             description="Created before this time, or up to the end of this date",
             examples=["2026-05-31"],
         ),
     ] = None,
-    overdue: Annotated[str | None, Query(description="true or false")] = None,
+    overdue: Annotated[Word | None, Query(description="true or false")] = None,
     open: Annotated[
-        str | None, Query(description="true: not closed or void; false: closed or void")
+        Word | None, Query(description="true: not closed or void; false: closed or void")
     ] = None,
     flag: Annotated[
-        list[str] | None, Query(description=f"Any of {', '.join(FLAGS)}; repeat or comma-separate")
+        list[Word] | None, Query(description=f"Any of {', '.join(FLAGS)}; repeat or comma-separate")
     ] = None,
 ) -> CaseFilter:
     """The filters every case query takes, checked (422 naming the value and the choices)."""
@@ -88,10 +90,15 @@ def list_cases(
     principal: PrincipalDep,
     found: FilterDep,
     limit: Annotated[
-        int, Query(description=f"Page size; above {case_queries.MAX_LIMIT} it is clamped")
+        int,
+        Query(
+            ge=1,
+            le=INT64_MAX,
+            description=f"Page size; above {case_queries.MAX_LIMIT} it is clamped",
+        ),
     ] = case_queries.DEFAULT_LIMIT,
     after: Annotated[
-        int | None, Query(description="Continue after this case id; follow the next link")
+        Int64 | None, Query(description="Continue after this case id; follow the next link")
     ] = None,
 ) -> Response:
     """Cases matching the filters, oldest id first, paged (personal data masked for viewers)."""
@@ -122,7 +129,7 @@ def list_cases(
 def count_cases(
     conn: ConnDep,
     found: FilterDep,
-    by: Annotated[str, Query(description=f"One of {', '.join(case_queries.COUNT_BY)}")] = "grid",
+    by: Annotated[Word, Query(description=f"One of {', '.join(case_queries.COUNT_BY)}")] = "grid",
 ) -> Response:
     """How many cases per grid, community, street, category, class or status."""
     counts = case_queries.count_cases(conn, found, by)
@@ -140,7 +147,7 @@ def count_cases(
 def count_h3(
     conn: ConnDep,
     found: FilterDep,
-    resolution: Annotated[int, Query(description="H3 resolution, 0..15")] = 9,
+    resolution: Annotated[int, Query(ge=0, le=15, description="H3 resolution, 0..15")] = 9,
 ) -> Response:
     """How many cases per H3 cell, for heat maps."""
     cells = case_queries.count_h3(conn, found, resolution)
@@ -158,7 +165,7 @@ def count_h3(
 def performance(
     conn: ConnDep,
     found: FilterDep,
-    by: Annotated[str, Query(description="grid, community or street")] = "grid",
+    by: Annotated[Word, Query(description="grid, community or street")] = "grid",
 ) -> Response:
     """Per unit: cases closed, share closed on time, mean handling hours, open and overdue."""
     units, total = case_queries.performance(conn, found, by)
@@ -187,7 +194,7 @@ def export_cases(
     conn: LongConnDep,
     principal: PrincipalDep,
     found: FilterDep,
-    format: Annotated[str, Query(description="csv (UTF-8 with BOM) or xlsx")] = "csv",
+    format: Annotated[Word, Query(description="csv (UTF-8 with BOM) or xlsx")] = "csv",
 ) -> Response:
     """The filtered cases as a CSV or XLSX file with Chinese headers (masked for viewers)."""
     content = case_export.export_cases(conn, found, format, principal)

@@ -32,6 +32,7 @@ from geogrid.cases.lifecycle import STATUS_ZH, legal_moves
 from geogrid.cases.records import Case
 from geogrid.cases.report import CHANNELS, EXAMPLE, CaseReport
 from geogrid.cases.routing import FLAG_ZH
+from geogrid.limits import Id, IdempotencyKey
 
 router = APIRouter(tags=["cases"])
 
@@ -135,7 +136,8 @@ def create_case(
     case_settings: CaseSettingsDep,
     report: Annotated[CaseReport, Body(examples=[EXAMPLE])],
     idempotency_key: Annotated[
-        str | None, Header(description="Retries with the same key create the case once")
+        IdempotencyKey | None,
+        Header(description="Retries with the same key create the case once"),
     ] = None,
 ) -> Response:
     """Report a case: it is routed to one grid at once (point in any crs, or an address)."""
@@ -154,7 +156,7 @@ def create_case(
 
 
 @router.get("/v1/cases/{case_id}", response_model=CaseAnswer)
-def read_case(conn: ConnDep, principal: PrincipalDep, case_id: int) -> Response:
+def read_case(conn: ConnDep, principal: PrincipalDep, case_id: Id) -> Response:
     """One case with its full history (reporter and people masked for viewers)."""
     case = cases.get_case(conn, case_id, with_events=True)
     return json_response(case_body(case, principal))
@@ -169,7 +171,7 @@ def read_case(conn: ConnDep, principal: PrincipalDep, case_id: int) -> Response:
 def transition_case(
     conn: ConnDep,
     principal: PrincipalDep,
-    case_id: int,
+    case_id: Id,
     body: Annotated[Transition, Body(examples=[{"to": "accepted", "note": "立案"}])],
 ) -> Response:
     """Move a case to its next status; an illegal move is refused with 409."""
@@ -187,7 +189,7 @@ def transition_case(
 def reroute_case(
     conn: ConnDep,
     principal: PrincipalDep,
-    case_id: int,
+    case_id: Id,
     body: Annotated[
         Reroute, Body(examples=[{"grid": "340102006004002", "reason": "现场核实属隔壁网格"}])
     ],

@@ -32,6 +32,7 @@ from geogrid.api.schemas.lookup import (
     UnitRef,
 )
 from geogrid.boundaries.grids import Unit
+from geogrid.limits import INT64_MAX, Id32, Int64, Text, Word
 from geogrid.lookup import collections as features
 
 GEOJSON = "application/geo+json"
@@ -56,14 +57,14 @@ def geojson(model: BaseModel) -> GeoJSONResponse:
 
 
 CrsQuery = Annotated[
-    str,
+    Word,
     Query(
         description="Coordinate system of the answer and of bbox: wgs84, cgcs2000, gcj02 "
         "(AMap, Tencent, WeChat) or bd09 (Baidu)"
     ),
 ]
 BBoxQuery = Annotated[
-    str | None,
+    Annotated[str, Text(200)] | None,
     Query(
         description="minlon,minlat,maxlon,maxlat in crs: only features that intersect it",
         examples=["117.33,31.86,117.37,31.89"],
@@ -73,20 +74,21 @@ LimitQuery = Annotated[
     int,
     Query(
         ge=1,
+        le=INT64_MAX,
         description=f"Page size (default {features.DEFAULT_LIMIT}); values above "
         f"{features.MAX_LIMIT} are clamped to it, and the answer says so",
     ),
 ]
 CodeAfterQuery = Annotated[
-    str | None,
+    Word | None,
     Query(description="Continue after this code; follow the page's next link rather than set it"),
 ]
 IdAfterQuery = Annotated[
-    int | None,
+    Int64 | None,
     Query(description="Continue after this id; follow the page's next link rather than set it"),
 ]
-CommunityQuery = Annotated[str | None, Query(description="Community code (12 digits)")]
-ReleaseQuery = Annotated[int | None, Query(ge=1, description="Boundary release; default current")]
+CommunityQuery = Annotated[Word | None, Query(description="Community code (12 digits)")]
+ReleaseQuery = Annotated[Id32 | None, Query(description="Boundary release; default current")]
 
 router = APIRouter(prefix="/v1", tags=["collections"], default_response_class=GeoJSONResponse)
 
@@ -156,7 +158,7 @@ def list_streets(
 def list_communities(
     request: Request,
     conn: ConnDep,
-    street: Annotated[str | None, Query(description="Street code (9 digits)")] = None,
+    street: Annotated[Word | None, Query(description="Street code (9 digits)")] = None,
     bbox: BBoxQuery = None,
     crs: CrsQuery = "wgs84",
     limit: LimitQuery = features.DEFAULT_LIMIT,
@@ -188,7 +190,7 @@ def list_stations(
     request: Request,
     conn: ConnDep,
     kind: Annotated[
-        str | None, Query(description=f"One of {', '.join(features.STATION_KINDS)}")
+        Word | None, Query(description=f"One of {', '.join(features.STATION_KINDS)}")
     ] = None,
     community: CommunityQuery = None,
     bbox: BBoxQuery = None,
@@ -227,7 +229,7 @@ def list_compounds(
     request: Request,
     conn: ConnDep,
     kind: Annotated[
-        str | None, Query(description=f"One of {', '.join(features.COMPOUND_KINDS)}")
+        Word | None, Query(description=f"One of {', '.join(features.COMPOUND_KINDS)}")
     ] = None,
     smart_safe: Annotated[
         bool | None, Query(description="Only smart safe compounds (true) or only the others")
@@ -236,7 +238,7 @@ def list_compounds(
         bool | None, Query(description="Only three-no compounds (true) or only the others")
     ] = None,
     community: Annotated[
-        str | None,
+        Word | None,
         Query(description="Community code (12 digits) of the grid holding the compound's point"),
     ] = None,
     release: ReleaseQuery = None,

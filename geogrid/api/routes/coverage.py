@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from geogrid.api.deps import ConnDep
 from geogrid.errors import InvalidInputError
 from geogrid.i18n import tr
+from geogrid.limits import Id32, Kinds, Word
 from geogrid.lookup import coverage
 from geogrid.lookup.service_areas import STATION_KINDS
 
@@ -148,11 +149,11 @@ def read_coverage(
         ),
     ] = 15,
     level: Annotated[
-        str, Query(description="Units reported", json_schema_extra={"enum": list(coverage.LEVELS)})
+        Word, Query(description="Units reported", json_schema_extra={"enum": list(coverage.LEVELS)})
     ] = "district",
-    code: Annotated[str | None, Query(description="Only this unit of the level")] = None,
+    code: Annotated[Word | None, Query(description="Only this unit of the level")] = None,
     kind: Annotated[
-        str | None,
+        Kinds | None,
         Query(
             description=f"Station kinds counted, comma-separated: {', '.join(STATION_KINDS)}; "
             "default all"
@@ -167,11 +168,9 @@ def read_coverage(
             "stored service areas",
         ),
     ] = None,
-    release: Annotated[
-        int | None, Query(ge=1, description="Boundary release; default current")
-    ] = None,
+    release: Annotated[Id32 | None, Query(description="Boundary release; default current")] = None,
     output: Annotated[
-        str,
+        Word,
         Query(
             alias="format",
             description="json, geojson (gap polygons) or h3 (households per H3 cell)",

@@ -33,6 +33,7 @@ from geogrid.api.schemas.lookup import (
 )
 from geogrid.boundaries.grids import Grid, get_grid
 from geogrid.geo.output import output_crs, output_geometries
+from geogrid.limits import Word
 from geogrid.lookup import collections as features
 
 router = APIRouter(prefix="/v1", tags=["grids"], default_response_class=GeoJSONResponse)
@@ -68,9 +69,9 @@ def list_grids(
     request: Request,
     conn: ConnDep,
     principal: PrincipalDep,
-    community: Annotated[str | None, Query(description="Community code (12 digits)")] = None,
-    street: Annotated[str | None, Query(description="Street code (9 digits)")] = None,
-    kind: Annotated[str | None, Query(description="resident or dedicated")] = None,
+    community: Annotated[Word | None, Query(description="Community code (12 digits)")] = None,
+    street: Annotated[Word | None, Query(description="Street code (9 digits)")] = None,
+    kind: Annotated[Word | None, Query(description="resident or dedicated")] = None,
     release: ReleaseQuery = None,
     bbox: BBoxQuery = None,
     crs: CrsQuery = "wgs84",
@@ -101,7 +102,7 @@ def list_grids(
 
 @router.get("/grids/{code}", response_model=GridDetail)
 def read_grid(
-    code: str,
+    code: Word,
     conn: ConnDep,
     principal: PrincipalDep,
     release: ReleaseQuery = None,

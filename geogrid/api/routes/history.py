@@ -21,6 +21,7 @@ from geogrid.api.schemas.lookup import (
     UnitRef,
 )
 from geogrid.boundaries import history
+from geogrid.limits import Id32, Word
 from geogrid.moments import LOCAL
 
 router = APIRouter(prefix="/v1", tags=["history"])
@@ -52,7 +53,7 @@ def list_releases(conn: ConnDep) -> list[ReleaseInfo]:
 
 
 @router.get("/releases/{n}/diff/{m}")
-def diff_releases(n: int, m: int, conn: ConnDep, crs: CrsQuery = "wgs84") -> ReleaseDiffAnswer:
+def diff_releases(n: Id32, m: Id32, conn: ConnDep, crs: CrsQuery = "wgs84") -> ReleaseDiffAnswer:
     """Grids added, removed and changed from release n to m, changed areas as GeoJSON."""
     diff = history.release_diff(conn, n, m, crs)
     return ReleaseDiffAnswer(
@@ -79,7 +80,7 @@ def diff_releases(n: int, m: int, conn: ConnDep, crs: CrsQuery = "wgs84") -> Rel
 @router.get(
     "/grids/{code}/history", response_model=GridHistoryAnswer, response_class=GeoJSONResponse
 )
-def read_grid_history(code: str, conn: ConnDep, crs: CrsQuery = "wgs84") -> Response:
+def read_grid_history(code: Word, conn: ConnDep, crs: CrsQuery = "wgs84") -> Response:
     """Every geometry a grid has had, with its validity, as a GeoJSON FeatureCollection."""
     found = history.grid_history(conn, code, crs)
     return geojson(

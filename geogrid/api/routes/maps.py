@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gzip
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
@@ -17,12 +17,17 @@ from geogrid.api.deps import ConnDep, PrincipalDep, require
 from geogrid.api.observability import csp_nonce, with_nonce
 from geogrid.api.routes.case_queries import FilterDep
 from geogrid.api.schemas.plans import PlanLayers
+from geogrid.limits import Id32, Kinds, Latitude, Longitude, Word
+from geogrid.lookup.coverage import TIERS
 from geogrid.mapdata import cases as mapdata_cases
 from geogrid.mapdata import plans as mapdata_plans
 from geogrid.mapdata import views as mapdata
 from geogrid.settings import MapSettings
 
 router = APIRouter(tags=["maps"], default_response_class=HTMLResponse)
+
+#: The walking-time tiers a map draws, as the OpenAPI shows them (checked by the coverage).
+TIER: dict[str, Any] = {"enum": list(TIERS)}
 
 #: Where maps/static is mounted (api.main); pages refer to it relative to the app's root.
 STATIC_PATH = "/static"
@@ -71,7 +76,10 @@ def overview_page(
     request: Request,
     conn: ConnDep,
     principal: PrincipalDep,
-    minutes: Annotated[int, Query(description="Tier of the gaps and heat layer: 5, 10 or 15")] = 15,
+    minutes: Annotated[
+        int,
+        Query(description="Tier of the gaps and heat layer: 5, 10 or 15", json_schema_extra=TIER),
+    ] = 15,
 ) -> Response:
     """The district map: streets, communities, grids, compounds, stations, circles, gaps."""
     data = mapdata.overview(conn, principal, minutes=minutes)
@@ -84,7 +92,7 @@ def overview_page(
 
 
 @router.get("/maps/grids/{code}")
-def grid_page(code: str, request: Request, conn: ConnDep, principal: PrincipalDep) -> Response:
+def grid_page(code: Word, request: Request, conn: ConnDep, principal: PrincipalDep) -> Response:
     """One grid with its neighbours, compounds, and the stations whose circles reach it."""
     data = mapdata.grid_view(conn, code, principal)
     return _html(
@@ -99,9 +107,9 @@ def grid_page(code: str, request: Request, conn: ConnDep, principal: PrincipalDe
 def coverage_page(
     request: Request,
     conn: ConnDep,
-    minutes: Annotated[int, Query(description="5, 10 or 15")] = 15,
+    minutes: Annotated[int, Query(description="5, 10 or 15", json_schema_extra=TIER)] = 15,
     kind: Annotated[
-        str | None, Query(description="Station kinds, comma-separated; default all")
+        Kinds | None, Query(description="Station kinds, comma-separated; default all")
     ] = None,
 ) -> Response:
     """Share of households covered per community, with the gap polygons on top."""
@@ -114,9 +122,9 @@ def coverage_page(
 def locate_page(
     request: Request,
     conn: ConnDep,
-    lon: Annotated[float | None, Query(description="Longitude of the first point")] = None,
-    lat: Annotated[float | None, Query(description="Latitude of the first point")] = None,
-    crs: Annotated[str, Query(description="wgs84, cgcs2000, gcj02 or bd09")] = "wgs84",
+    lon: Annotated[Longitude | None, Query(description="Longitude of the first point")] = None,
+    lat: Annotated[Latitude | None, Query(description="Latitude of the first point")] = None,
+    crs: Annotated[Word, Query(description="wgs84, cgcs2000, gcj02 or bd09")] = "wgs84",
 ) -> Response:
     """A dispatcher's map: the point's grid and nearest stations; click to move the point."""
     data = mapdata.locate_view(conn, lon, lat, crs)
@@ -136,7 +144,13 @@ def cases_page(
     request: Request,
     conn: ConnDep,
     found: FilterDep,
-    resolution: Annotated[int, Query(description="H3 resolution of the heat layer: 8 or 9")] = 8,
+    resolution: Annotated[
+        int,
+        Query(
+            description="H3 resolution of the heat layer: 8 or 9",
+            json_schema_extra={"enum": list(mapdata_cases.CASE_HEX_RESOLUTIONS)},
+        ),
+    ] = 8,
 ) -> Response:
     """Cases per grid, per H3 cell and as clustered markers, filtered as /v1/cases is."""
     # No reporter data on any map page, whoever asks: the page may be left open on a wall.
@@ -150,7 +164,7 @@ def cases_page(
 
 
 @router.get("/maps/plans/{plan_id}")
-def plan_page(plan_id: int, request: Request, conn: ConnDep) -> Response:
+def plan_page(plan_id: Id32, request: Request, conn: ConnDep) -> Response:
     """A plan before and after: draw and submit edits, undo them, publish, read the preview."""
     # No key needed to open (grid outlines and the list of edits); the page's script sends the
     # planner's key its form asks for with every call that needs one (a page load cannot).
@@ -166,7 +180,7 @@ def plan_page(plan_id: int, request: Request, conn: ConnDep) -> Response:
     response_model=PlanLayers,
     dependencies=[require(Role.planner)],
 )
-def plan_page_layers(plan_id: int, conn: ConnDep) -> JSONResponse:
+def plan_page_layers(plan_id: Id32, conn: ConnDep) -> JSONResponse:
     """The plan map's status, edits and touched grids (GeoJSON), redrawn after each change."""
     data = mapdata_plans.plan_view(conn, plan_id, with_base=False)
     return JSONResponse(maps.plan_layers(data), headers={"Cache-Control": "no-store"})

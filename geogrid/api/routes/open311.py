@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Path, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
@@ -37,6 +37,7 @@ from geogrid.cases import open311
 from geogrid.cases.categories import list_categories
 from geogrid.errors import AuthenticationError, InvalidInputError, NotFoundError
 from geogrid.i18n import tr
+from geogrid.limits import ADDRESS, URL, WORD, IdempotencyKey, Word, ascii_digits, check_text
 from geogrid.settings import CaseSettings
 
 
@@ -78,20 +79,24 @@ REQUEST_FORM = {
                     "type": "object",
                     "required": ["service_code"],
                     "properties": {
-                        name: {"type": "string", "description": description}
-                        for name, description in (
-                            ("api_key", "a key with the dispatcher role (or a Bearer header)"),
-                            ("service_code", "the category code, see services.json"),
-                            ("jurisdiction_id", "optional; this endpoint's one jurisdiction"),
-                            ("lat", "WGS84 latitude (or give address_string)"),
-                            ("long", "WGS84 longitude"),
-                            ("crs", "geogrid's extension: wgs84, cgcs2000, gcj02 or bd09"),
-                            ("address_string", "text naming a compound, instead of a point"),
-                            ("description", "what happened (default: the service's name)"),
-                            ("first_name", "the reporter"),
-                            ("last_name", "the reporter"),
-                            ("phone", "the reporter's phone"),
-                            ("media_url", "a photo, as an http(s) URL"),
+                        name: {"type": "string", "maxLength": longest, "description": description}
+                        for name, longest, description in (
+                            (
+                                "api_key",
+                                WORD,
+                                "a key with the dispatcher role (or a Bearer header)",
+                            ),
+                            ("service_code", WORD, "the category code, see services.json"),
+                            ("jurisdiction_id", WORD, "optional; this endpoint's one jurisdiction"),
+                            ("lat", 40, "WGS84 latitude (or give address_string)"),
+                            ("long", 40, "WGS84 longitude"),
+                            ("crs", 20, "geogrid's extension: wgs84, cgcs2000, gcj02 or bd09"),
+                            ("address_string", ADDRESS, "text naming a compound, not a point"),
+                            ("description", 2000, "what happened (default: the service's name)"),
+                            ("first_name", 25, "the reporter"),
+                            ("last_name", 25, "the reporter"),
+                            ("phone", 20, "the reporter's phone"),
+                            ("media_url", URL, "a photo, as an http(s) URL"),
                         )
                     },
                 }
@@ -102,6 +107,11 @@ REQUEST_FORM = {
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
+#: The format of the answer, by the path's suffix (any other is a 404, as an unknown path).
+Format = Annotated[
+    Word, Path(description="json or xml", json_schema_extra={"enum": list(open311.FORMATS)})
+]
+
 
 def _checked_format(fmt: str) -> None:
     if fmt not in open311.FORMATS:
@@ -109,7 +119,7 @@ def _checked_format(fmt: str) -> None:
 
 
 @router.get("/discovery.{fmt}", response_model=Discovery, responses=XML)
-def discovery(request: Request, conn: ConnDep, fmt: str) -> Response:
+def discovery(request: Request, conn: ConnDep, fmt: Format) -> Response:
     """Where the endpoint is, what it speaks, how to get a key."""
     _checked_format(fmt)
     code, name = open311.jurisdiction(conn)
@@ -121,7 +131,7 @@ def discovery(request: Request, conn: ConnDep, fmt: str) -> Response:
 
 @router.get("/services.{fmt}", response_model=list[Service], responses=XML)
 def services(
-    request: Request, conn: ConnDep, fmt: str, jurisdiction_id: str | None = None
+    request: Request, conn: ConnDep, fmt: Format, jurisdiction_id: Word | None = None
 ) -> Response:
     """The services: the case category catalogue."""
     _checked_format(fmt)
@@ -134,9 +144,9 @@ def services(
 def service_definition(
     request: Request,
     conn: ConnDep,
-    service_code: str,
-    fmt: str,
-    jurisdiction_id: str | None = None,
+    service_code: Word,
+    fmt: Format,
+    jurisdiction_id: Word | None = None,
 ) -> Response:
     """A service's definition (its extra questions: none so far)."""
     _checked_format(fmt)
@@ -156,11 +166,12 @@ def service_definition(
 async def create_request(
     request: Request,
     engine: EngineDep,
-    fmt: str,
+    fmt: Format,
     snapshots: SnapshotsDep,
     case_settings: CaseSettingsDep,
     idempotency_key: Annotated[
-        str | None, Header(description="Retries with the same key create the case once")
+        IdempotencyKey | None,
+        Header(description="Retries with the same key create the case once"),
     ] = None,
 ) -> Response:
     """Report a case (form-encoded, per GeoReport v2); needs a dispatcher api_key."""
@@ -203,6 +214,8 @@ def _submit(
     form: Mapping[str, str],
     idempotency_key: str | None,
 ) -> tuple[cases.Case, bool]:
+    for name in ("api_key", "service_code", "jurisdiction_id"):
+        check_text(name, form.get(name) or "", WORD)  # the report's own fields: report_from_form
     key = form.get("api_key") or _bearer(request)
     if not key:
         raise AuthenticationError(tr("api_key is required to post a service request"))
@@ -233,7 +246,7 @@ def _bearer(request: Request) -> str | None:
 
 
 @router.get("/requests.{fmt}", response_model=list[ServiceRequest], responses=XML)
-def find_requests(request: Request, conn: ConnDep, fmt: str) -> Response:
+def find_requests(request: Request, conn: ConnDep, fmt: Format) -> Response:
     """Service requests: by service_request_id, service_code, start_date/end_date, status."""
     _checked_format(fmt)
     # Lists may come comma separated or as repeated parameters; both mean the same.
@@ -248,13 +261,13 @@ def find_requests(request: Request, conn: ConnDep, fmt: str) -> Response:
 def read_request(
     request: Request,
     conn: ConnDep,
-    request_id: str,
-    fmt: str,
-    jurisdiction_id: str | None = None,
+    request_id: Word,
+    fmt: Format,
+    jurisdiction_id: Word | None = None,
 ) -> Response:
     """One service request."""
     _checked_format(fmt)
-    if not (request_id.isdigit() and len(request_id) <= 18):
+    if not (ascii_digits(request_id) and len(request_id) <= 18):
         raise NotFoundError(
             tr(
                 'service request "{request_id}" does not exist (ids are numbers)',

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Body, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
@@ -28,6 +29,8 @@ from geogrid.api.schemas.plans import (
     PlanSummary,
 )
 from geogrid.errors import InvalidInputError, TooLargeError
+from geogrid.i18n import tr
+from geogrid.limits import COMMENT, WORD, Id32
 from geogrid.plans.preview import preview
 from geogrid.plans.replace import read_drawing
 
@@ -93,13 +96,13 @@ def list_plans(conn: ConnDep) -> list[dict[str, Any]]:
 
 
 @router.get("/{plan_id}", response_model=PlanSummary)
-def read_plan(conn: ConnDep, plan_id: int) -> dict[str, Any]:
+def read_plan(conn: ConnDep, plan_id: Id32) -> dict[str, Any]:
     """One plan with its edits."""
     return _summary(plans.get_plan(conn, plan_id))
 
 
 @router.delete("/{plan_id}", status_code=204, responses=problems(409), dependencies=[WRITES])
-def discard_plan(conn: ConnDep, principal: PrincipalDep, plan_id: int) -> Response:
+def discard_plan(conn: ConnDep, principal: PrincipalDep, plan_id: Id32) -> Response:
     """Discard an open plan."""
     plans.discard_plan(conn, plan_id, _actor(principal))
     return Response(status_code=204)
@@ -118,14 +121,16 @@ _MULTIPART_EDIT = {
                 "op": {"type": "string", "enum": ["replace"], "default": "replace"},
                 "grids": {
                     "type": "string",
+                    "maxLength": 16_000,
                     "description": "codes of the grids the drawing "
                     "replaces, comma-separated or repeated (alias: codes)",
                 },
                 "crs": {
                     "type": "string",
+                    "maxLength": WORD,
                     "description": "wgs84, cgcs2000, gcj02, bd09 or EPSG:n; default the file's own",
                 },
-                "comment": {"type": "string"},
+                "comment": {"type": "string", "maxLength": COMMENT},
                 "file": {
                     "type": "string",
                     "format": "binary",
@@ -176,9 +181,13 @@ async def _edit_body(request: Request) -> dict[str, Any]:
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
         return await _form_edit(request)
     try:
-        body = await request.json()
-    except ValueError:
-        body = None
+        # orjson refuses what json.loads lets through: nesting deeper than 1024 levels (a
+        # RecursionError there), numbers beyond a double (inf), NaN and unpaired surrogates.
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInputError(
+            tr("the edit is not valid JSON: {reason}", reason=str(exc))
+        ) from None
     if not isinstance(body, dict):
         raise InvalidInputError(
             'the edit must be a JSON object {"op", ...}, or '
@@ -201,7 +210,7 @@ async def _edit_body(request: Request) -> dict[str, Any]:
     dependencies=[WRITES],
 )
 async def add_edit(
-    request: Request, conn: ConnDep, principal: PrincipalDep, plan_id: int
+    request: Request, conn: ConnDep, principal: PrincipalDep, plan_id: Id32
 ) -> dict[str, Any]:
     """Add an edit (JSON, or a replace drawing as a file); 422 names the rule it breaks."""
     body = await _edit_body(request)
@@ -215,14 +224,14 @@ async def add_edit(
     responses=problems(409),
     dependencies=[WRITES],
 )
-def undo_edit(conn: ConnDep, principal: PrincipalDep, plan_id: int, edit_id: int) -> Response:
+def undo_edit(conn: ConnDep, principal: PrincipalDep, plan_id: Id32, edit_id: Id32) -> Response:
     """Undo an edit."""
     plans.undo_edit(conn, plan_id, edit_id, _actor(principal))
     return Response(status_code=204)
 
 
 @router.get("/{plan_id}/preview", response_model=PlanPreview)
-def preview_plan(conn: ConnDep, plan_id: int) -> dict[str, Any]:
+def preview_plan(conn: ConnDep, plan_id: Id32) -> dict[str, Any]:
     """Every touched grid before and after, compounds moved or cut, and the invariant check."""
     return preview(conn, plan_id)
 
@@ -234,7 +243,7 @@ def preview_plan(conn: ConnDep, plan_id: int) -> dict[str, Any]:
     dependencies=[WRITES],
 )
 def publish_plan(
-    request: Request, engine: LongEngineDep, principal: PrincipalDep, plan_id: int
+    request: Request, engine: LongEngineDep, principal: PrincipalDep, plan_id: Id32
 ) -> dict[str, Any]:
     """Publish the plan as a new boundary release (409 if its base moved under it)."""
     with engine.begin() as conn:

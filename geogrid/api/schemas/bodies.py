@@ -11,12 +11,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-GridCode = Annotated[str, Field(description="Grid code: 15 digits", examples=["340102006004001"])]
+from geogrid.limits import Comment as CommentText
+from geogrid.limits import Id, Id32, Name, Note, Phone, Title, Word
+
+GridCode = Annotated[Word, Field(description="Grid code: 15 digits", examples=["340102006004001"])]
 Crs = Annotated[
-    str,
+    Word,
     Field(description="Coordinate system of the geometry: wgs84, cgcs2000, gcj02, bd09 or EPSG:n"),
 ]
-Comment = Annotated[str, Field(max_length=2000, description="Why, for the plan's history")]
+Comment = Annotated[CommentText, Field(description="Why, for the plan's history")]
 
 
 class GeoJSONGeometry(BaseModel):
@@ -29,8 +32,10 @@ class GeoJSONGeometry(BaseModel):
 
 
 class PersonBody(BaseModel):
-    name: Annotated[str, Field(max_length=50)] | None = None
-    phone: Annotated[str, Field(max_length=20)] | None = None
+    name: Name | None = None
+    phone: Phone | None = Field(
+        default=None, description="5-20 digits; spaces, +, - and parentheses allowed"
+    )
 
 
 class _Edit(BaseModel):
@@ -53,8 +58,8 @@ class MergeEdit(_Edit):
     """Merge adjacent grids of one community into a new grid."""
 
     op: Literal["merge"]
-    grids: list[GridCode] = Field(min_length=2)
-    name: Annotated[str, Field(max_length=100)] | None = None
+    grids: list[GridCode] = Field(min_length=2, max_length=100)
+    name: Title | None = None
 
 
 class SplitEdit(_Edit):
@@ -70,8 +75,8 @@ class RevertEdit(_Edit):
     """Put grids (or, without ``grids``, the whole layer) back as they were in a release."""
 
     op: Literal["revert"]
-    release: int = Field(ge=1, strict=True)
-    grids: list[GridCode] | None = None
+    release: Id32 = Field(strict=True)
+    grids: list[GridCode] | None = Field(default=None, max_length=1000)
 
 
 class ReassignEdit(_Edit):
@@ -81,14 +86,14 @@ class ReassignEdit(_Edit):
     grid: GridCode
     leader: PersonBody | None = None
     party_secretary: PersonBody | None = None
-    party_branch: Annotated[str, Field(max_length=100)] | None = None
+    party_branch: Title | None = None
 
 
 class MoveCompoundEdit(_Edit):
     """Move a compound, with the strip that joins it to the target grid."""
 
     op: Literal["move_compound"]
-    compound: int | str = Field(description="The compound's id")
+    compound: Id | Word = Field(description="The compound's id")
     to: GridCode
 
 
@@ -98,16 +103,16 @@ class CarveEdit(_Edit):
     op: Literal["carve"]
     area: GeoJSONGeometry
     crs: Crs = "wgs84"
-    name: Annotated[str, Field(max_length=100)]
-    unit_name: Annotated[str, Field(max_length=100)]
-    unit_type: str
+    name: Title
+    unit_name: Title
+    unit_type: Word
 
 
 class ReplaceEdit(_Edit):
     """Replace grids by a drawing (a GeoJSON FeatureCollection; or upload a file instead)."""
 
     op: Literal["replace"]
-    grids: list[GridCode] = Field(min_length=1)
+    grids: list[GridCode] = Field(min_length=1, max_length=1000)
     layer: dict[str, Any] = Field(description="A GeoJSON FeatureCollection in crs")
     crs: Crs = "wgs84"
 
@@ -130,10 +135,10 @@ class PlanCreate(BaseModel):
 
 
 class Transition(BaseModel):
-    to: str = Field(description="The next status (see the case's ``next``)", examples=["accepted"])
-    note: Annotated[str, Field(max_length=4000)] = ""
+    to: Word = Field(description="The next status (see the case's ``next``)", examples=["accepted"])
+    note: Note = ""
 
 
 class Reroute(BaseModel):
     grid: GridCode
-    reason: Annotated[str, Field(max_length=4000)] = ""
+    reason: Note = ""

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from geogrid.limits import Kinds, Latitude, Longitude, Word
 
 
 class Health(BaseModel):
@@ -22,21 +24,18 @@ CRS_DOC = "wgs84, cgcs2000, gcj02 (AMap/Tencent/WeChat) or bd09 (Baidu)"
 class PointQuery(BaseModel):
     """A point in one of the supported geographic coordinate systems."""
 
-    model_config = ConfigDict(allow_inf_nan=False)
-
     # Ranges are checked with the point (geogrid/geo/points.py), which names the rule.
-    lon: float = Field(description="Longitude, in the crs given", examples=[117.3338])
-    lat: float = Field(description="Latitude, in the crs given", examples=[31.8717])
-    crs: str = Field(default="wgs84", max_length=16, description=CRS_DOC, examples=["gcj02"])
+    lon: Longitude = Field(description="Longitude, in the crs given", examples=[117.3338])
+    lat: Latitude = Field(description="Latitude, in the crs given", examples=[31.8717])
+    crs: Word = Field(default="wgs84", description=CRS_DOC, examples=["gcj02"])
 
 
 class LocateQuery(PointQuery):
     """The query of ``GET /v1/locate``."""
 
-    at: str | None = Field(
+    at: Word | None = Field(
         default=None,
-        max_length=40,
-        description="ISO 8601 moment; no offset = Asia/Shanghai",
+        description="ISO 8601 moment; no offset = Asia/Shanghai; 1900-01-01 to 2100-12-31",
         examples=["2026-06-01"],
     )
 
@@ -45,9 +44,7 @@ class NearestQuery(PointQuery):
     """The query of ``GET /v1/stations/nearest`` (answers use ``crs`` too)."""
 
     k: int = Field(default=3, ge=1, le=50, description="How many stations")
-    kind: str | None = Field(
-        default=None, max_length=200, description="Station kinds, comma-separated"
-    )
+    kind: Kinds | None = Field(default=None, description="Station kinds, comma-separated")
 
 
 class Liveness(BaseModel):

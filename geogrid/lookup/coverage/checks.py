@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from geogrid.errors import InvalidInputError
 from geogrid.i18n import tr
+from geogrid.limits import ascii_digits
 from geogrid.lookup.coverage.report import CODE_DIGITS, DETOUR_FACTOR_RANGE, LEVEL_ZH, LEVELS, TIERS
 from geogrid.lookup.service_areas import STATION_KINDS
 
@@ -62,12 +63,12 @@ def check_kinds(kinds: Iterable[str] | None) -> tuple[str, ...]:
 def check_unit_code(level: str, code: str) -> str:
     """``code`` if it has the digits of a ``level`` code, else InvalidInputError."""
     digits = CODE_DIGITS[level]
-    if len(code) != digits or not code.isdigit():
+    if len(code) != digits or not ascii_digits(code):
         hint = next(
             (
                 f"; a {len(code)}-digit code is a {name} code (level={name})"
                 for name, n in CODE_DIGITS.items()
-                if n == len(code) and code.isdigit() and name != level
+                if n == len(code) and ascii_digits(code) and name != level
             ),
             "",
         )
