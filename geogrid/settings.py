@@ -32,6 +32,12 @@ class DatabaseSettings(_Base):
         default=None,
         description="SQLAlchemy URL of an existing PostgreSQL+PostGIS server. Unset: embedded.",
     )
+    database_replica_url: str | None = Field(
+        default=None,
+        description="URL of a hot standby of that server (streaming replication): release-"
+        "pinned reads go there once it has replayed the release they need, else to the "
+        "primary. Unset: everything reads the primary",
+    )
     home: Path = Field(
         default_factory=_default_home,
         description="Project-local folder for the embedded cluster (git-ignored).",
