@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -436,7 +440,14 @@ def map_cases(
 def serve(
     host: Annotated[str | None, typer.Option(help="Default GEOGRID_HOST or 127.0.0.1.")] = None,
     port: Annotated[int | None, typer.Option(help="Default GEOGRID_PORT or 8000.")] = None,
-    workers: Annotated[int, typer.Option(min=1)] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Processes serving the same port; each follows new releases by itself "
+            "(docs/operations.md, Running as a fleet).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the API (starting the embedded database when needed)."""
     import uvicorn
@@ -449,26 +460,54 @@ def serve(
             # A configured server that does not answer yet: serve anyway. /livez answers,
             # /readyz and database routes say 503 until it does (docs/operations.md).
             err.print("[yellow]the database does not answer; serving anyway (503 until it does)")
-    uvicorn.run(
-        "geogrid.api.main:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        **uvicorn_options(settings),
-    )
+    with _metrics_dir(workers):
+        uvicorn.run(
+            "geogrid.api.main:create_app",
+            factory=True,
+            host=host or settings.host,
+            port=port or settings.port,
+            workers=workers,
+            **uvicorn_options(settings),
+        )
+
+
+@contextmanager
+def _metrics_dir(workers: int) -> Iterator[None]:
+    """With several workers, a private folder where each writes its metrics, so that /metrics
+    answers for all of them (prometheus-client's multiprocess mode), removed at the end; an
+    operator's own PROMETHEUS_MULTIPROC_DIR is used as it is."""
+    if workers == 1 or os.environ.get(MULTIPROC_DIR):
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="geogrid-metrics-")
+    os.environ[MULTIPROC_DIR] = folder  # the workers, started after this, inherit it
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROC_DIR]
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+#: prometheus-client's multiprocess mode is on when this names a folder.
+MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def uvicorn_options(settings: ApiSettings) -> dict[str, Any]:
     """How ``geogrid serve`` runs uvicorn (bench/shipped.py serves its baseline the same way)."""
-    return {
+    options: dict[str, Any] = {
         # The app logs (JSON, one line per request, with its id: docs/operations.md);
         # uvicorn's own access log would be a second, slower line per request.
         "log_config": None,
         "access_log": False,
         "log_level": settings.log_level,
         "server_header": False,  # no banner naming the server software
+        # The client address and scheme a trusted reverse proxy forwards (rate limits count
+        # per address; links name the public scheme): docs/operations.md, "Behind nginx".
+        "proxy_headers": True,
     }
+    if settings.forwarded_allow_ips is not None:
+        options["forwarded_allow_ips"] = settings.forwarded_allow_ips
+    return options
 
 
 @app.command("demo")
