@@ -143,7 +143,8 @@ class Replica:
     """A hot standby of the primary, and the newest release it is known to have replayed.
 
     Release-pinned reads go to the replica only when it has replayed the release they need
-    (:meth:`serves`); otherwise, and while it fails, they read from the primary. Its own gate
+    (:meth:`may_serve`, then :meth:`begin`); otherwise, and while it fails, they read from the
+    primary. Its own gate
     (:class:`Database`) gives it ``GEOGRID_POOL_SIZE`` slots and the same deadlines.
     """
 

@@ -105,13 +105,14 @@ def _commit(conn: Connection) -> None:
 #: transaction is committed, a route that raises rolls it back, and the connection goes back
 #: to the pool as soon as the work is done. Interactive work: a short deadline.
 ConnDep = Annotated[Connection, _connection(Work.interactive)]
-#: The same for reads pinned to published releases, which touch nothing but release data
-#: (grids, communities, streets, stations, compounds, coverage, history; never cases, plans or
-#: keys): on the hot standby (``GEOGRID_DATABASE_REPLICA_URL``) once it has replayed the
-#: release the read needs (:func:`needed_release`), else, and while it fails, on the primary.
-ReleaseConnDep = Annotated[Connection, _connection(Work.interactive, pinned=True)]
 #: The same for long work (exports, batches): the long deadline.
 LongConnDep = Annotated[Connection, _connection(Work.long)]
+#: The same, interactive, for reads pinned to published releases, which touch nothing but
+#: release data (grids, communities, streets, stations, compounds, coverage, history; never
+#: cases, plans or keys): on the hot standby (``GEOGRID_DATABASE_REPLICA_URL``) once it has
+#: replayed the release the read needs (:func:`needed_release`), else, and while it fails, on
+#: the primary.
+ReleaseConnDep = Annotated[Connection, _connection(Work.interactive, pinned=True)]
 
 
 def _engine(kind: Work) -> Any:
