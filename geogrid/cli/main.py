@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -31,6 +27,7 @@ from geogrid.cli.cases import (
     cases_app,
 )
 from geogrid.cli.plan import plan_app
+from geogrid.cli.serving import serve_api
 from geogrid.cli.support import (
     PersonalOption,
     console,
@@ -450,8 +447,6 @@ def serve(
     ] = 1,
 ) -> None:
     """Serve the API (starting the embedded database when needed)."""
-    import uvicorn
-
     settings = ApiSettings()
     with errors():
         try:
@@ -460,54 +455,10 @@ def serve(
             # A configured server that does not answer yet: serve anyway. /livez answers,
             # /readyz and database routes say 503 until it does (docs/operations.md).
             err.print("[yellow]the database does not answer; serving anyway (503 until it does)")
-    with _metrics_dir(workers):
-        uvicorn.run(
-            "geogrid.api.main:create_app",
-            factory=True,
-            host=host or settings.host,
-            port=port or settings.port,
-            workers=workers,
-            **uvicorn_options(settings),
-        )
-
-
-@contextmanager
-def _metrics_dir(workers: int) -> Iterator[None]:
-    """With several workers, a private folder where each writes its metrics, so that /metrics
-    answers for all of them (prometheus-client's multiprocess mode), removed at the end; an
-    operator's own PROMETHEUS_MULTIPROC_DIR is used as it is."""
-    if workers == 1 or os.environ.get(MULTIPROC_DIR):
-        yield
-        return
-    folder = tempfile.mkdtemp(prefix="geogrid-metrics-")
-    os.environ[MULTIPROC_DIR] = folder  # the workers, started after this, inherit it
-    try:
-        yield
-    finally:
-        del os.environ[MULTIPROC_DIR]
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-#: prometheus-client's multiprocess mode is on when this names a folder.
-MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
-
-
-def uvicorn_options(settings: ApiSettings) -> dict[str, Any]:
-    """How ``geogrid serve`` runs uvicorn (bench/shipped.py serves its baseline the same way)."""
-    options: dict[str, Any] = {
-        # The app logs (JSON, one line per request, with its id: docs/operations.md);
-        # uvicorn's own access log would be a second, slower line per request.
-        "log_config": None,
-        "access_log": False,
-        "log_level": settings.log_level,
-        "server_header": False,  # no banner naming the server software
-        # The client address and scheme a trusted reverse proxy forwards (rate limits count
-        # per address; links name the public scheme): docs/operations.md, "Behind nginx".
-        "proxy_headers": True,
-    }
-    if settings.forwarded_allow_ips is not None:
-        options["forwarded_allow_ips"] = settings.forwarded_allow_ips
-    return options
+    address = (host or settings.host, port or settings.port)
+    if workers > 1:
+        err.print(f"serving on http://{address[0]}:{address[1]} with {workers} workers")
+    serve_api(*address, workers, settings)
 
 
 @app.command("demo")

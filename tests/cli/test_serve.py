@@ -1,10 +1,12 @@
-"""`geogrid serve --workers N`: every worker follows new releases; /metrics counts them all."""
+"""`geogrid serve --workers N`: each worker listens on a socket of its own, follows new releases
+by itself, and /metrics counts them all."""
 
 from __future__ import annotations
 
 import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,7 +14,7 @@ from sqlalchemy import Engine, create_engine
 
 from geogrid.access import keys
 from geogrid.access.roles import Role
-from geogrid.cli.main import uvicorn_options
+from geogrid.cli.serving import uvicorn_options
 from geogrid.settings import ApiSettings
 from tests.conftest import start_api
 from tests.plans.test_plans import neighbours, transfer
@@ -33,6 +35,16 @@ def livez(base: str) -> dict[str, int]:
     return answer
 
 
+def listening(port: int) -> int:
+    """How many sockets listen on the port (/proc/net/tcp; state 0A is LISTEN)."""
+    rows = Path("/proc/net/tcp").read_text(encoding="ascii").splitlines()[1:]
+    return sum(
+        1
+        for row in rows
+        if int(row.split()[1].rsplit(":", 1)[1], 16) == port and row.split()[3] == "0A"
+    )
+
+
 def test_every_worker_follows_a_publish_and_metrics_count_them_all(
     fresh_demo_url: str, engine: Engine
 ) -> None:
@@ -46,6 +58,9 @@ def test_every_worker_follows_a_publish_and_metrics_count_them_all(
             workers.add(livez(base)["pid"])
             asked += 1
         assert len(workers) == WORKERS
+        # One listening socket per worker (SO_REUSEPORT): the kernel spreads connections over
+        # them, kept-alive ones included, instead of handing a burst to one worker.
+        assert listening(int(base.rsplit(":", 1)[1])) == WORKERS
 
         a, b, strip = neighbours(engine)
         with httpx.Client(
