@@ -61,6 +61,8 @@ class WrkRun:
     requests: int = 0
     #: Requests wrk gave up on (no answer within its 2 s timeout); not in the latencies.
     timeouts: int = 0
+    #: Answers that were not 2xx or 3xx (only with ``allow_errors``); in the rate.
+    errors: int = 0
 
 
 #: A run where more of the requests than this time out measures a server in trouble: stop.
@@ -172,7 +174,7 @@ def lua_script(path: Path, prefix: str, lon: np.ndarray, lat: np.ndarray) -> Pat
 _UNIT_MS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
-def wrk(url: str, seconds: int, script: Path | None = None) -> WrkRun:
+def wrk(url: str, seconds: int, script: Path | None = None, allow_errors: bool = False) -> WrkRun:
     """One wrk run on core 1 (see :func:`parse_wrk` for what stops the benchmark)."""
     command = [
         "taskset",
@@ -187,30 +189,39 @@ def wrk(url: str, seconds: int, script: Path | None = None) -> WrkRun:
     if script is not None:
         command += ["-s", str(script)]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
-    return parse_wrk(out, url)
+    return parse_wrk(out, url, allow_errors)
 
 
-def parse_wrk(out: str, url: str = "") -> WrkRun:
+def parse_wrk(out: str, url: str = "", allow_errors: bool = False) -> WrkRun:
     """The figures of one wrk run, from its ``--latency`` output.
 
     A request that timed out is counted (a busy machine may stall one now and then), unless
     more than ``MAX_TIMEOUT_SHARE`` of them did. Raises RuntimeError for an answer that was
     not 2xx or 3xx, a connect, read or write error, or too many timeouts: the run measured
-    a failure, not a speed.
+    a failure, not a speed. With ``allow_errors`` answers that were not 2xx or 3xx (a 503
+    when a deadline passed) are counted like timeouts instead.
     """
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = int(bad.group(1)) if bad else 0
     found = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     connect, read, write, timeouts = (int(n) for n in found.groups()) if found else (0, 0, 0, 0)
     done = re.search(r"^\s*(\d+) requests in ", out, re.M)
     requests = int(done.group(1)) if done else 0
-    if bad or connect or read or write or timeouts > MAX_TIMEOUT_SHARE * requests:
+    lost = timeouts + (errors if allow_errors else 0)
+    if (
+        (errors and not allow_errors)
+        or connect
+        or read
+        or write
+        or lost > MAX_TIMEOUT_SHARE * requests
+    ):
         raise RuntimeError(f"wrk saw failures for {url}:\n{out}")
     percentiles = {
         int(p): float(v) * _UNIT_MS[u]
         for p, v, u in re.findall(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
     }
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    return WrkRun(rate, percentiles[50], percentiles[99], requests, timeouts)
+    return WrkRun(rate, percentiles[50], percentiles[99], requests, timeouts, errors)
 
 
 def throughput(

@@ -1,5 +1,5 @@
 """``python -m bench.launch HOST PORT``: the bare echo app under uvicorn with the options of
-``geogrid serve`` (geogrid.cli.main.uvicorn_options), one worker."""
+``geogrid serve`` (geogrid.cli.serving.uvicorn_options), one worker."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 import uvicorn
 
-from geogrid.cli.main import uvicorn_options
+from geogrid.cli.serving import uvicorn_options
 from geogrid.settings import ApiSettings
 
 if __name__ == "__main__":

@@ -32,6 +32,12 @@ class DatabaseSettings(_Base):
         default=None,
         description="SQLAlchemy URL of an existing PostgreSQL+PostGIS server. Unset: embedded.",
     )
+    database_replica_url: str | None = Field(
+        default=None,
+        description="URL of a hot standby of that server (streaming replication): release-"
+        "pinned reads go there once it has replayed the release they need, else to the "
+        "primary. Unset: everything reads the primary",
+    )
     home: Path = Field(
         default_factory=_default_home,
         description="Project-local folder for the embedded cluster (git-ignored).",
@@ -107,6 +113,12 @@ class ApiSettings(_Base):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    forwarded_allow_ips: str | None = Field(
+        default=None,
+        description="Addresses (comma-separated, CIDR allowed, * for any) of the reverse "
+        "proxies whose X-Forwarded-For and X-Forwarded-Proto geogrid serve trusts. Unset: "
+        "uvicorn's FORWARDED_ALLOW_IPS, else 127.0.0.1 (a proxy on the same host)",
+    )
     environment: str = Field(default="development", pattern="^(development|test|production)$")
     key_cache_s: float = Field(
         default=5.0,

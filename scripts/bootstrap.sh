@@ -5,7 +5,8 @@
 #   - a virtualenv in .venv with geogrid installed (editable), plus extras given in $EXTRAS,
 #   - with the test extra: Debian's chromium (and a CJK font) for the browser tests, which
 #     drive /usr/bin/chromium through Playwright; Playwright's own browser download is never
-#     used (`playwright install` is not run).
+#     used (`playwright install` is not run); and Debian's nginx, which
+#     tests/deploy/test_nginx.py runs with deploy/nginx/geogrid.conf.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -101,6 +102,19 @@ ensure_browser() {
   say "chromium for the browser tests: ok"
 }
 
+ensure_nginx() {
+  case ",${EXTRAS:-}," in *,test,*) ;; *) return 0 ;; esac
+  if [ ! -x /usr/sbin/nginx ]; then
+    apt_install nginx
+    # The package starts Debian's welcome site on port 80; the test runs its own nginx.
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
+      $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
+    fi
+  fi
+  say "nginx for the reverse-proxy test: ok"
+}
+
 ensure_postgis
 ensure_python
 ensure_browser
+ensure_nginx

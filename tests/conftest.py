@@ -138,13 +138,14 @@ def start_api(
     expect_healthy: bool = True,
     settings: dict[str, str] | None = None,
     factory: str | None = None,
+    workers: int = 1,
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start `geogrid serve` (as shipped) on a free port; wait for /v1/health (any answer unless
     expect_healthy).
 
     ``settings`` are more environment variables (``GEOGRID_...``) for the server. ``factory``
     serves another app factory under uvicorn instead (a test may serve geogrid's app plus a
-    route).
+    route). ``workers`` is `geogrid serve --workers`.
     """
     port = _free_port()
     env = {**os.environ, "GEOGRID_DATABASE_URL": database_url, **(settings or {})}
@@ -163,6 +164,7 @@ def start_api(
             "127.0.0.1",
             "--port",
             str(port),
+            *(("--workers", str(workers)) if workers != 1 else ()),
         ],
         cwd=REPO,
         env=env,

@@ -10,23 +10,33 @@ Budgets: ``writes`` (every POST, PUT, DELETE that changes something), ``batches`
 million-point locate), ``failed_authentication`` (a wrong key, per client address). A request
 spends from the budget of its key and from that of its address; either running out is a 429
 with ``Retry-After``.
+
+A process whose database is a hot standby (a read-only deployment) cannot write the table:
+there each process counts in its own memory (``limits``' MemoryStorage), so every process
+of such a deployment has the whole budget.
 """
 
 from __future__ import annotations
 
 import enum
+import logging
 import math
 import time
 from datetime import UTC, datetime
 
 from limits import RateLimitItem, parse
-from limits.storage import Storage
+from limits.storage import MemoryStorage, Storage
 from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from geogrid.errors import GeogridError
 from geogrid.i18n import Message, tr
+
+log = logging.getLogger("geogrid.access.ratelimits")
+#: SQLSTATEs of a hot standby refusing the counters: no unlogged tables during recovery
+#: (feature_not_supported), no writes (read_only_sql_transaction).
+_ON_STANDBY = frozenset({"0A000", "25006"})
 
 _INCR = text(
     """
@@ -131,15 +141,26 @@ class RateLimits:
         """Count one request against each identity; raise when any has nothing left."""
         item = self._items[budget]
         for identity in identities:
-            if not self._limiter.hit(item, budget.value, identity):
+            if not self._ask(True, item, budget.value, identity):
                 self._refuse(budget, item, identity)
 
     def check(self, budget: Budget, *identities: str) -> None:
         """Raise if any identity has already spent its budget (counting nothing)."""
         item = self._items[budget]
         for identity in identities:
-            if not self._limiter.test(item, budget.value, identity):
+            if not self._ask(False, item, budget.value, identity):
                 self._refuse(budget, item, identity)
+
+    def _ask(self, count: bool, item: RateLimitItem, *keys: str) -> bool:
+        """``limiter.hit`` (``count``) or ``limiter.test``: whether the budget has room."""
+        try:
+            return (self._limiter.hit if count else self._limiter.test)(item, *keys)
+        except DBAPIError as error:
+            if getattr(error.orig, "pgcode", None) not in _ON_STANDBY:
+                raise
+        log.info("the database is a hot standby: rate limits are counted in this process")
+        self._limiter = FixedWindowRateLimiter(MemoryStorage())
+        return (self._limiter.hit if count else self._limiter.test)(item, *keys)
 
     def _refuse(self, budget: Budget, item: RateLimitItem, identity: str) -> None:
         reset = self._limiter.get_window_stats(item, budget.value, identity).reset_time

@@ -22,10 +22,11 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import anyio
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from geogrid.boundaries.releases import newest_release_id
 from geogrid.db import deadlines
 from geogrid.db.deadlines import Deadline
 from geogrid.errors import DatabaseBusyError, DatabaseUnavailableError
@@ -138,9 +139,54 @@ class Database:
             return await anyio.to_thread.run_sync(fn, *args)
 
 
+class Replica:
+    """A hot standby of the primary, and the newest release it is known to have replayed.
+
+    Release-pinned reads go to the replica only when it has replayed the release they need
+    (:meth:`may_serve`, then :meth:`begin`); otherwise, and while it fails, they read from the
+    primary. Its own gate
+    (:class:`Database`) gives it ``GEOGRID_POOL_SIZE`` slots and the same deadlines.
+    """
+
+    #: While the replica is known to be behind, ask it again at most this often (seconds); in
+    #: between, pinned reads go straight to the primary.
+    RECHECK_S = 0.1
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        #: The newest release seen on the replica (0: none yet). Replay only moves forward.
+        self.release = 0
+        self._checked = 0.0
+
+    def may_serve(self, release: int) -> bool:
+        """Whether a read needing ``release`` should try the replica (it may still turn out
+        behind: :meth:`begin` says)."""
+        if self.database.down:
+            return False
+        return self.release >= release or time.monotonic() - self._checked >= self.RECHECK_S
+
+    def begin(self, release: int) -> Connection | None:
+        """A connection in a transaction when the replica has replayed ``release`` (asked
+        only when not known yet: one tiny query), else None (in a worker thread, holding a
+        slot of the replica's gate)."""
+        conn = self.database.engine.connect()
+        try:
+            conn.begin()
+            if self.release < release:
+                self._checked = time.monotonic()
+                self.release = max(self.release, newest_release_id(conn) or 0)
+                if self.release < release:
+                    conn.close()
+                    return None
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+
 def _ping(engine: Engine) -> None:
     with engine.connect() as conn:
         conn.exec_driver_sql("SELECT 1")
 
 
-__all__ = ["Database", "Work"]
+__all__ = ["Database", "Replica", "Work"]

@@ -2,29 +2,36 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import anyio
 from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from geogrid.access import keys
 from geogrid.access.keys import KeyCache
 from geogrid.access.ratelimits import Budget, RateLimits
 from geogrid.access.roles import ANONYMOUS, ROLE_ZH, Principal, Role
-from geogrid.api.database import Database, Work
-from geogrid.errors import AuthenticationError, DatabaseUnavailableError
+from geogrid.api.database import Database, Replica, Work
+from geogrid.api.observability import Metrics
+from geogrid.errors import AuthenticationError, DatabaseBusyError, DatabaseUnavailableError
 from geogrid.i18n import tr
 from geogrid.lookup.snapshot import SnapshotStore
 from geogrid.settings import CaseSettings
 
 
-def _connection(kind: Work) -> Any:
+def _connection(kind: Work, pinned: bool = False) -> Any:
     async def connection(request: Request) -> AsyncIterator[Connection]:
-        database: Database = request.app.state.database
-        async with database.work(kind):
-            conn = await anyio.to_thread.run_sync(_begin, database.engine)
+        async with contextlib.AsyncExitStack() as held:
+            conn = await _on_replica(request, kind, held) if pinned else None
+            if conn is None:
+                database: Database = request.app.state.database
+                await held.enter_async_context(database.work(kind))
+                conn = await anyio.to_thread.run_sync(_begin, database.engine)
             try:
                 yield conn
             except BaseException:
@@ -34,6 +41,51 @@ def _connection(kind: Work) -> Any:
             await anyio.to_thread.run_sync(_commit, conn)
 
     return Depends(connection, scope="function")
+
+
+#: Query and path parameters by which a release-pinned route names the release(s) it reads
+#: (``/v1/releases/{n}/diff/{m}`` names two).
+RELEASE_PARAMETERS = ("release", "n", "m")
+
+
+def needed_release(request: Request) -> int:
+    """The release a release-pinned read must not miss: the newest this process knows is
+    published (what it has told clients, or is about to), or a newer one the request names."""
+    snapshots: SnapshotStore = request.app.state.snapshots
+    needed = snapshots.newest or 0
+    for name in RELEASE_PARAMETERS:
+        value = request.query_params.get(name) or request.path_params.get(name)
+        if isinstance(value, str) and value.isdigit() and len(value) <= 9:
+            needed = max(needed, int(value))
+    return needed
+
+
+async def _on_replica(
+    request: Request, kind: Work, held: contextlib.AsyncExitStack
+) -> Connection | None:
+    """A connection to the hot standby, its slot kept by ``held``, when it has replayed the
+    release the request needs; None to read from the primary (no standby, behind, failing)."""
+    replica: Replica | None = request.app.state.replica
+    metrics: Metrics = request.app.state.metrics
+    if replica is None:
+        return None
+    release = needed_release(request)
+    if not replica.may_serve(release):
+        metrics.pinned_read("primary")
+        return None
+    try:
+        async with contextlib.AsyncExitStack() as attempt:
+            await attempt.enter_async_context(replica.database.work(kind))
+            conn = await anyio.to_thread.run_sync(replica.begin, release)
+            if conn is not None:
+                held.push_async_exit(attempt.pop_all())
+    except DatabaseBusyError:
+        raise  # as busy as the primary would be: 503, not more load on the primary
+    except (DatabaseUnavailableError, DBAPIError, PoolTimeoutError):
+        # The gate noted the failure: pinned reads use the primary until a probe answers.
+        conn = None
+    metrics.pinned_read("primary" if conn is None else "replica")
+    return conn
 
 
 def _begin(engine: Engine) -> Connection:
@@ -55,6 +107,12 @@ def _commit(conn: Connection) -> None:
 ConnDep = Annotated[Connection, _connection(Work.interactive)]
 #: The same for long work (exports, batches): the long deadline.
 LongConnDep = Annotated[Connection, _connection(Work.long)]
+#: The same, interactive, for reads pinned to published releases, which touch nothing but
+#: release data (grids, communities, streets, stations, compounds, coverage, history; never
+#: cases, plans or keys): on the hot standby (``GEOGRID_DATABASE_REPLICA_URL``) once it has
+#: replayed the release the read needs (:func:`needed_release`), else, and while it fails, on
+#: the primary.
+ReleaseConnDep = Annotated[Connection, _connection(Work.interactive, pinned=True)]
 
 
 def _engine(kind: Work) -> Any:

@@ -79,12 +79,16 @@ ZH = {
     "conflict": "冲突：{detail}",
     "edit_rejected": "编辑被拒绝：{detail}",
     "database_unavailable": "数据库暂时不可用，请稍后重试",
+    "read_only": "本服务器只读（连接的是数据库热备库），写入请发往连接主库的服务器",
     "embedded_database": "数据库暂时不可用，请稍后重试",
     "validation_error": "请求参数无效：{detail}",
     "internal_error": "服务器内部错误",
     "http_error": "{detail}",
 }
 RETRY_AFTER_S = "5"
+#: SQLSTATE of a write sent to a hot standby (read_only_sql_transaction): a read-only
+#: deployment, whose GEOGRID_DATABASE_URL is a standby, was asked to write.
+READ_ONLY = "25006"
 
 
 def _wants_chinese(request: Request) -> bool:
@@ -231,6 +235,14 @@ def install(app: FastAPI) -> None:
                 "database_unavailable",
                 "the database is unavailable; retry shortly",
                 {"Retry-After": RETRY_AFTER_S},
+            )
+        if getattr(getattr(exc, "orig", None), "pgcode", None) == READ_ONLY:
+            return error_response(
+                request,
+                503,
+                "read_only",
+                "this server reads a hot standby of the database and cannot write; send "
+                "writes to a server of the primary",
             )
         log.exception("database error")
         return error_response(request, 500, "internal_error", "internal error")

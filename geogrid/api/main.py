@@ -18,7 +18,7 @@ from geogrid.access.keys import KEYS_CHANNEL, KeyCache
 from geogrid.access.ratelimits import Budget, PostgresStorage, RateLimits
 from geogrid.api import errors, observability, openapi
 from geogrid.api.body_size import BodySizeLimit
-from geogrid.api.database import Database
+from geogrid.api.database import Database, Replica
 from geogrid.api.routes import (
     case_queries,
     cases,
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             url, settings.database.pool_size + 2, settings.database.connect_timeout_s
         )
         app.state.database = Database(app.state.engine, settings.database)
+        app.state.replica = _replica(settings.database)
         app.state.rate_limits = _rate_limits(app.state.engine, settings.rate_limits)
         app.state.snapshots = SnapshotStore(app.state.engine)
         app.state.snapshots.listen(KEYS_CHANNEL, app.state.key_cache.clear)
@@ -86,6 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             observability.logs.flush()
             app.state.snapshots.stop()
             app.state.engine.dispose()
+            if app.state.replica is not None:
+                app.state.replica.database.engine.dispose()
 
     app = FastAPI(
         # Metrics are Prometheus' (/metrics); FastAPI's OpenTelemetry hooks would cost every
@@ -102,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.case_settings = CaseSettings()
     app.state.key_cache = KeyCache(settings.api.key_cache_s, settings.api.key_outage_s)
+    app.state.replica = None  # the lifespan makes it when GEOGRID_DATABASE_REPLICA_URL is set
     errors.install(app)
     app.add_middleware(
         BodySizeLimit,
@@ -147,6 +151,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+def _replica(settings: DatabaseSettings) -> Replica | None:
+    """The hot standby's engine and gate, when GEOGRID_DATABASE_REPLICA_URL names one."""
+    if not settings.database_replica_url:
+        return None
+    url = db.normalise_url(settings.database_replica_url)
+    engine = db.make_engine(url, settings.pool_size, settings.connect_timeout_s)
+    return Replica(Database(engine, settings))
+
+
 def _rate_limits(engine: Engine, settings: RateLimitSettings) -> RateLimits | None:
     if not settings.rate_limits:
         return None
@@ -167,6 +180,8 @@ async def _sample_metrics(app: FastAPI) -> None:
             app.state.metrics.sample(app.state)
             observability.logs.flush()
         await app.state.database.probe_if_down()
+        if app.state.replica is not None:
+            await app.state.replica.database.probe_if_down()
         if ticks % 3600 == 0 and app.state.rate_limits is not None:
             with contextlib.suppress(Exception):
                 await app.state.database.run(app.state.rate_limits.storage.forget_expired)

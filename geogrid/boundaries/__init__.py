@@ -11,6 +11,7 @@ from geogrid.boundaries.releases import (
     current_release,
     get_release,
     grid_layer,
+    newest_release_id,
     release_at,
 )
 from geogrid.boundaries.validation import (
@@ -40,5 +41,6 @@ __all__ = [
     "get_release",
     "grid_layer",
     "invalid_geometry",
+    "newest_release_id",
     "release_at",
 ]

@@ -63,6 +63,16 @@ def current_release(conn: Connection) -> BoundaryRelease | None:
     return None if row is None else _release(row)
 
 
+def newest_release_id(conn: Connection) -> int | None:
+    """The id of the newest published release (one index lookup), or None before the first.
+
+    What a process compares to know whether it is behind, and whether a hot standby has
+    replayed a release yet.
+    """
+    newest = conn.execute(text("SELECT max(id) FROM boundary_release")).scalar()
+    return None if newest is None else int(newest)
+
+
 def get_release(conn: Connection, release_id: int) -> BoundaryRelease:
     """Release ``release_id``; raises NotFoundError naming the releases that exist."""
     row = conn.execute(text(f"{_SELECT} WHERE id = :id"), {"id": release_id}).one_or_none()

@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -27,6 +27,7 @@ from geogrid.cli.cases import (
     cases_app,
 )
 from geogrid.cli.plan import plan_app
+from geogrid.cli.serving import serve_api
 from geogrid.cli.support import (
     PersonalOption,
     console,
@@ -436,11 +437,16 @@ def map_cases(
 def serve(
     host: Annotated[str | None, typer.Option(help="Default GEOGRID_HOST or 127.0.0.1.")] = None,
     port: Annotated[int | None, typer.Option(help="Default GEOGRID_PORT or 8000.")] = None,
-    workers: Annotated[int, typer.Option(min=1)] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Processes serving the same port; each follows new releases by itself "
+            "(docs/operations.md, Running as a fleet).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the API (starting the embedded database when needed)."""
-    import uvicorn
-
     settings = ApiSettings()
     with errors():
         try:
@@ -449,26 +455,10 @@ def serve(
             # A configured server that does not answer yet: serve anyway. /livez answers,
             # /readyz and database routes say 503 until it does (docs/operations.md).
             err.print("[yellow]the database does not answer; serving anyway (503 until it does)")
-    uvicorn.run(
-        "geogrid.api.main:create_app",
-        factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers,
-        **uvicorn_options(settings),
-    )
-
-
-def uvicorn_options(settings: ApiSettings) -> dict[str, Any]:
-    """How ``geogrid serve`` runs uvicorn (bench/shipped.py serves its baseline the same way)."""
-    return {
-        # The app logs (JSON, one line per request, with its id: docs/operations.md);
-        # uvicorn's own access log would be a second, slower line per request.
-        "log_config": None,
-        "access_log": False,
-        "log_level": settings.log_level,
-        "server_header": False,  # no banner naming the server software
-    }
+    address = (host or settings.host, port or settings.port)
+    if workers > 1:
+        err.print(f"serving on http://{address[0]}:{address[1]} with {workers} workers")
+    serve_api(*address, workers, settings)
 
 
 @app.command("demo")

@@ -5,6 +5,9 @@ With no ``GEOGRID_DATABASE_URL`` geogrid runs its own cluster with the system's 
 an unprivileged system user (``GEOGRID_CLUSTER_USER``, created when missing) and its data sits
 where that user can reach it: the project folder when every parent is traversable, otherwise
 ``/var/lib/geogrid/clusters/<hash>``; :func:`cluster_location` says which.
+
+:func:`make_standby` copies a running cluster into a hot standby of it (``pg_basebackup -R``:
+streaming replication, read-only queries), which :func:`start` starts like any cluster.
 """
 
 from __future__ import annotations
@@ -50,6 +53,11 @@ class Cluster:
     @property
     def socket_dir(self) -> Path:
         return self.data_dir.parent
+
+    @property
+    def is_standby(self) -> bool:
+        """Made by :func:`make_standby`: it replays its primary and takes no writes."""
+        return (self.data_dir / "standby.signal").exists()
 
     def port(self) -> int:
         return int(self.port_file.read_text().strip())
@@ -238,8 +246,50 @@ def start(cluster: Cluster) -> str:
                     f"{result.stderr.strip() or result.stdout.strip()} (log: {cluster.log_file})"
                 )
         _wait_ready(cluster)
-        _ensure_database(cluster, DATABASE_NAME)
+        if not cluster.is_standby:  # a standby has its primary's databases, and no writes
+            _ensure_database(cluster, DATABASE_NAME)
     return cluster.url()
+
+
+def make_standby(primary: Cluster, standby: Cluster) -> Cluster:
+    """Copy the running ``primary`` into ``standby``'s empty data folder as a hot standby.
+
+    ``pg_basebackup -R`` writes the connection to the primary and ``standby.signal``: once
+    started (:func:`start`), the standby streams the primary's changes and answers read-only
+    queries, as a replica in production does.
+
+    Raises
+    ------
+    EmbeddedDatabaseError
+        When the folder is not empty or pg_basebackup fails.
+    """
+    if standby.data_dir.exists() and any(standby.data_dir.iterdir()):
+        raise EmbeddedDatabaseError(f"{standby.data_dir} is not empty; a standby needs a new one")
+    with _locked(standby):
+        _chown_tree(standby)
+        result = _run(
+            standby,
+            str(standby.bin_dir / "pg_basebackup"),
+            "-D",
+            str(standby.data_dir),
+            "-R",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(primary.port()),
+            "-U",
+            SUPERUSER,
+        )
+    if result.returncode != 0:
+        raise EmbeddedDatabaseError(
+            f"pg_basebackup of {primary.data_dir} into {standby.data_dir} failed: "
+            f"{result.stderr.strip()}"
+        )
+    return standby
 
 
 def _initdb(cluster: Cluster) -> None:

@@ -5,8 +5,10 @@ index, grid attributes, metric geometries for distances, compounds and stations 
 release, and is replaced, never patched: :class:`SnapshotStore` builds the new one aside while
 the old one keeps answering, then swaps a single reference. A background watcher learns of new
 releases by PostgreSQL ``LISTEN geogrid_release`` (publishers ``NOTIFY`` in their transaction),
-with a release-counter poll as a fallback, so a process answers from a new release within a
-second of its publication.
+with a release-counter poll every half second as a fallback, so a process answers from a new
+release within a second of its publication. A hot standby carries no NOTIFY (``LISTEN`` fails
+during recovery): there the watcher follows releases by the poll alone, and listens again once
+the server is promoted.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -30,7 +33,12 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, Engine, text
 
 from geogrid.boundaries.grids import Grid, Person, Unit
-from geogrid.boundaries.releases import BoundaryRelease, get_release, release_at
+from geogrid.boundaries.releases import (
+    BoundaryRelease,
+    get_release,
+    newest_release_id,
+    release_at,
+)
 from geogrid.db.sqlfiles import sql
 from geogrid.errors import NotFoundError
 from geogrid.geo.datum import METRIC_SRID, STORAGE_SRID, LocalMetric, to_metric
@@ -40,6 +48,8 @@ from geogrid.lookup.service_areas import Station
 
 log = logging.getLogger("geogrid.lookup.snapshot")
 CHANNEL = "geogrid_release"
+#: SQLSTATE of LISTEN on a server in recovery (a hot standby): read_only_sql_transaction.
+_READ_ONLY = "25006"
 _COMPOUND_CELL = 0.002  # degrees, about 200 m: a lookup cell for compound footprints
 _POINT_WKB = struct.Struct("<BIdd")
 
@@ -291,6 +301,11 @@ class SnapshotStore:
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
         self.on_swap: Callable[[Snapshot], None] | None = None
+        #: The newest release this process knows is published (it may still be building its
+        #: snapshot): a read that must not miss a release needs at least this one.
+        self.newest: int | None = None
+        #: Whether the watcher follows releases by polling alone (the database is a standby).
+        self.polling = False
         #: Other NOTIFY channels the watcher listens on, with what to call when one fires.
         self._listeners: dict[str, Callable[[], None]] = {}
 
@@ -352,13 +367,14 @@ class SnapshotStore:
         """Build and swap in the newest release if it is not the current one."""
         with self._build_lock:
             with self._engine.connect() as conn:
-                newest = conn.execute(text("SELECT max(id) FROM boundary_release")).scalar()
+                newest = newest_release_id(conn)
                 if newest is None:
                     return False
+                self.newest = max(newest, self.newest or 0)
                 current = self._current
                 if current is not None and current.release.id == newest:
                     return False
-                built = build(conn, int(newest))
+                built = build(conn, newest)
             self._current = built
             log.info(
                 "serving boundary release %s (snapshot built in %.2f s)", newest, built.built_in_s
@@ -396,25 +412,60 @@ class SnapshotStore:
                 try:
                     dbapi = raw.driver_connection
                     dbapi.set_session(autocommit=True)  # type: ignore[union-attr]
-                    with dbapi.cursor() as cur:  # type: ignore[union-attr]
-                        for channel in (CHANNEL, *self._listeners):
-                            cur.execute(f"LISTEN {channel}")
-                    for callback in self._listeners.values():
-                        callback()
-                    while not self._stop.is_set():
-                        ready = select.select([dbapi], [], [], poll_s)[0]  # type: ignore[type-var]
-                        if ready:
-                            dbapi.poll()  # type: ignore[union-attr]
-                            fired = {n.channel for n in dbapi.notifies}  # type: ignore[union-attr]
-                            dbapi.notifies.clear()  # type: ignore[union-attr]
-                            for channel in fired & set(self._listeners):
-                                self._listeners[channel]()
-                        self.refresh()
+                    if self._listen(dbapi):
+                        self._follow_notifications(dbapi, poll_s)
+                    else:
+                        self._follow_by_polling(dbapi, poll_s)
                 finally:
                     raw.invalidate()
             except Exception:  # the database went away: keep the old snapshot, retry
                 log.warning("release watcher lost the database; retrying", exc_info=True)
                 self._stop.wait(2.0)
+
+    def _listen(self, dbapi: Any) -> bool:
+        """LISTEN on every channel; False on a hot standby, which refuses LISTEN."""
+        with dbapi.cursor() as cur:
+            for channel in (CHANNEL, *self._listeners):
+                try:
+                    cur.execute(f"LISTEN {channel}")
+                except Exception as error:
+                    if getattr(error, "pgcode", None) == _READ_ONLY:
+                        return False
+                    raise
+        return True
+
+    def _follow_notifications(self, dbapi: Any, poll_s: float) -> None:
+        self.polling = False
+        # Notifications may have been missed while no one listened.
+        for callback in self._listeners.values():
+            callback()
+        while not self._stop.is_set():
+            if select.select([dbapi], [], [], poll_s)[0]:
+                dbapi.poll()
+                fired = {n.channel for n in dbapi.notifies}
+                dbapi.notifies.clear()
+                for channel in fired & set(self._listeners):
+                    self._listeners[channel]()
+            self.refresh()
+
+    def _follow_by_polling(self, dbapi: Any, poll_s: float) -> None:
+        """On a hot standby: poll the release counter until the server is promoted."""
+        if not self.polling:
+            # Said once: a standby stays one, and the poll is how it is followed.
+            log.info(
+                "the database is a hot standby (no NOTIFY): following releases by polling "
+                "every %.1f s",
+                poll_s,
+            )
+            self.polling = True
+        with dbapi.cursor() as cur:
+            while not self._stop.is_set():
+                self.refresh()
+                self._stop.wait(poll_s)
+                cur.execute("SELECT pg_is_in_recovery()")
+                if not cur.fetchone()[0]:
+                    log.info("the database was promoted: listening for releases again")
+                    return
 
 
 __all__ = [

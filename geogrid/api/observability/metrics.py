@@ -17,6 +17,7 @@ from typing import Any, Literal
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
+    Counter,
     Gauge,
     Histogram,
     generate_latest,
@@ -66,6 +67,21 @@ class Metrics:
         self.snapshot_build = gauge(
             "geogrid_snapshot_build_seconds", "Time to build the served snapshot", "max"
         )
+        self.replica_release = gauge(
+            "geogrid_replica_release",
+            "The newest release seen replayed on the hot standby (GEOGRID_DATABASE_REPLICA_URL)",
+            "max",
+        )
+        self.replica_in_use = gauge(
+            "geogrid_db_replica_slots_in_use", "Requests using the hot standby now", "livesum"
+        )
+        self.pinned_reads = Counter(
+            "geogrid_release_reads",
+            "Release-pinned reads, by the database that served them (replica or primary)",
+            ("database",),
+            registry=self.registry,
+        )
+        self._pinned = {name: self.pinned_reads.labels(name) for name in ("replica", "primary")}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (method, route, status)
@@ -74,6 +90,10 @@ class Metrics:
             child = self._children[key] = self.requests.labels(method, route, str(status))
         child.observe(seconds)
 
+    def pinned_read(self, database: Literal["replica", "primary"]) -> None:
+        """Count a release-pinned read served by ``database``."""
+        self._pinned[database].inc()
+
     def sample(self, app_state: Any) -> None:
         """Refresh the gauges from the app's live state (called about once a second)."""
         database = getattr(app_state, "database", None)
@@ -81,6 +101,10 @@ class Metrics:
             self.db_slots.set(database.slots)
             self.db_in_use.set(database.in_use)
             self.pool_checked_out.set(database.engine.pool.checkedout())
+        replica = getattr(app_state, "replica", None)
+        if replica is not None:
+            self.replica_release.set(replica.release)
+            self.replica_in_use.set(replica.database.in_use)
         snapshots = getattr(app_state, "snapshots", None)
         snapshot = None if snapshots is None else snapshots.serving
         if snapshot is not None:

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from shapely.geometry.base import BaseGeometry
 
-from geogrid.api.deps import ConnDep
+from geogrid.api.deps import ReleaseConnDep
 from geogrid.api.schemas.lookup import (
     CommunityCollection,
     CommunityFeature,
@@ -126,7 +126,7 @@ def unit_ref(unit: Unit | None) -> UnitRef | None:
 @router.get("/streets", response_model=StreetCollection)
 def list_streets(
     request: Request,
-    conn: ConnDep,
+    conn: ReleaseConnDep,
     bbox: BBoxQuery = None,
     crs: CrsQuery = "wgs84",
     limit: LimitQuery = features.DEFAULT_LIMIT,
@@ -157,7 +157,7 @@ def list_streets(
 @router.get("/communities", response_model=CommunityCollection)
 def list_communities(
     request: Request,
-    conn: ConnDep,
+    conn: ReleaseConnDep,
     street: Annotated[Word | None, Query(description="Street code (9 digits)")] = None,
     bbox: BBoxQuery = None,
     crs: CrsQuery = "wgs84",
@@ -188,7 +188,7 @@ def list_communities(
 @router.get("/stations", response_model=StationCollection)
 def list_stations(
     request: Request,
-    conn: ConnDep,
+    conn: ReleaseConnDep,
     kind: Annotated[
         Word | None, Query(description=f"One of {', '.join(features.STATION_KINDS)}")
     ] = None,
@@ -227,7 +227,7 @@ def list_stations(
 @router.get("/compounds", response_model=CompoundCollection)
 def list_compounds(
     request: Request,
-    conn: ConnDep,
+    conn: ReleaseConnDep,
     kind: Annotated[
         Word | None, Query(description=f"One of {', '.join(features.COMPOUND_KINDS)}")
     ] = None,

@@ -8,7 +8,7 @@ import shapely
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from geogrid.api.deps import ConnDep
+from geogrid.api.deps import ReleaseConnDep
 from geogrid.errors import InvalidInputError
 from geogrid.i18n import tr
 from geogrid.limits import Id32, Kinds, Word
@@ -140,7 +140,7 @@ class H3Answer(_Answer):
 @router.get("")
 def read_coverage(
     request: Request,
-    conn: ConnDep,
+    conn: ReleaseConnDep,
     minutes: Annotated[
         int,
         Query(

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from geogrid.access.roles import Principal
-from geogrid.api.deps import ConnDep, PrincipalDep
+from geogrid.api.deps import PrincipalDep, ReleaseConnDep
 from geogrid.api.routes.collections import (
     BBoxQuery,
     CodeAfterQuery,
@@ -67,7 +67,7 @@ def grid_feature(grid: Grid, principal: Principal) -> GridFeature:
 @router.get("/grids", response_model=GridCollection)
 def list_grids(
     request: Request,
-    conn: ConnDep,
+    conn: ReleaseConnDep,
     principal: PrincipalDep,
     community: Annotated[Word | None, Query(description="Community code (12 digits)")] = None,
     street: Annotated[Word | None, Query(description="Street code (9 digits)")] = None,
@@ -103,7 +103,7 @@ def list_grids(
 @router.get("/grids/{code}", response_model=GridDetail)
 def read_grid(
     code: Word,
-    conn: ConnDep,
+    conn: ReleaseConnDep,
     principal: PrincipalDep,
     release: ReleaseQuery = None,
     crs: CrsQuery = "wgs84",
@@ -127,7 +127,7 @@ def read_grid(
 
 @router.get("/tiling", response_model=TilingReport)
 def read_tiling(
-    conn: ConnDep,
+    conn: ReleaseConnDep,
     release: ReleaseQuery = None,
     crs: CrsQuery = "wgs84",
 ) -> Response:

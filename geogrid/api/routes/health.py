@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from fastapi import APIRouter, Request, Response
@@ -40,6 +41,7 @@ async def livez(request: Request) -> Liveness:
         release=None if release is None else release.id,
         release_published_at=None if release is None else release.published_at,
         uptime_s=round(time.monotonic() - STARTED, 3),
+        pid=os.getpid(),
     )
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Response
 
-from geogrid.api.deps import ConnDep
+from geogrid.api.deps import ReleaseConnDep
 from geogrid.api.routes.collections import CrsQuery, GeoJSONResponse, geojson, geometry
 from geogrid.api.schemas.lookup import (
     ChangeCollection,
@@ -33,7 +33,7 @@ def moment(value: datetime) -> str:
 
 
 @router.get("/releases")
-def list_releases(conn: ConnDep) -> list[ReleaseInfo]:
+def list_releases(conn: ReleaseConnDep) -> list[ReleaseInfo]:
     """Every boundary release, oldest first, with its grids and what it changed."""
     return [
         ReleaseInfo(
@@ -53,7 +53,9 @@ def list_releases(conn: ConnDep) -> list[ReleaseInfo]:
 
 
 @router.get("/releases/{n}/diff/{m}")
-def diff_releases(n: Id32, m: Id32, conn: ConnDep, crs: CrsQuery = "wgs84") -> ReleaseDiffAnswer:
+def diff_releases(
+    n: Id32, m: Id32, conn: ReleaseConnDep, crs: CrsQuery = "wgs84"
+) -> ReleaseDiffAnswer:
     """Grids added, removed and changed from release n to m, changed areas as GeoJSON."""
     diff = history.release_diff(conn, n, m, crs)
     return ReleaseDiffAnswer(
@@ -80,7 +82,7 @@ def diff_releases(n: Id32, m: Id32, conn: ConnDep, crs: CrsQuery = "wgs84") -> R
 @router.get(
     "/grids/{code}/history", response_model=GridHistoryAnswer, response_class=GeoJSONResponse
 )
-def read_grid_history(code: Word, conn: ConnDep, crs: CrsQuery = "wgs84") -> Response:
+def read_grid_history(code: Word, conn: ReleaseConnDep, crs: CrsQuery = "wgs84") -> Response:
     """Every geometry a grid has had, with its validity, as a GeoJSON FeatureCollection."""
     found = history.grid_history(conn, code, crs)
     return geojson(

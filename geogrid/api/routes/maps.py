@@ -13,7 +13,7 @@ from starlette.types import Scope
 
 from geogrid import maps
 from geogrid.access.roles import Role
-from geogrid.api.deps import ConnDep, PrincipalDep, require
+from geogrid.api.deps import ConnDep, PrincipalDep, ReleaseConnDep, require
 from geogrid.api.observability import csp_nonce, with_nonce
 from geogrid.api.routes.case_queries import FilterDep
 from geogrid.api.schemas.plans import PlanLayers
@@ -74,7 +74,7 @@ def _settings() -> MapSettings:
 @router.get("/maps/overview")
 def overview_page(
     request: Request,
-    conn: ConnDep,
+    conn: ReleaseConnDep,
     principal: PrincipalDep,
     minutes: Annotated[
         int,
@@ -92,7 +92,9 @@ def overview_page(
 
 
 @router.get("/maps/grids/{code}")
-def grid_page(code: Word, request: Request, conn: ConnDep, principal: PrincipalDep) -> Response:
+def grid_page(
+    code: Word, request: Request, conn: ReleaseConnDep, principal: PrincipalDep
+) -> Response:
     """One grid with its neighbours, compounds, and the stations whose circles reach it."""
     data = mapdata.grid_view(conn, code, principal)
     return _html(
@@ -106,7 +108,7 @@ def grid_page(code: Word, request: Request, conn: ConnDep, principal: PrincipalD
 @router.get("/maps/coverage")
 def coverage_page(
     request: Request,
-    conn: ConnDep,
+    conn: ReleaseConnDep,
     minutes: Annotated[int, Query(description="5, 10 or 15", json_schema_extra=TIER)] = 15,
     kind: Annotated[
         Kinds | None, Query(description="Station kinds, comma-separated; default all")
@@ -121,7 +123,7 @@ def coverage_page(
 @router.get("/maps/locate")
 def locate_page(
     request: Request,
-    conn: ConnDep,
+    conn: ReleaseConnDep,
     lon: Annotated[Longitude | None, Query(description="Longitude of the first point")] = None,
     lat: Annotated[Latitude | None, Query(description="Latitude of the first point")] = None,
     crs: Annotated[Word, Query(description="wgs84, cgcs2000, gcj02 or bd09")] = "wgs84",

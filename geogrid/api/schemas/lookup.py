@@ -52,6 +52,7 @@ class Liveness(BaseModel):
     release: int | None = Field(description="The boundary release this process serves")
     release_published_at: datetime | None
     uptime_s: float
+    pid: int = Field(description="The process that answered (one of several behind a port)")
 
 
 class Readiness(BaseModel):
