@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
@@ -19,6 +20,7 @@ from geogrid.access.ratelimits import Budget, PostgresStorage, RateLimits
 from geogrid.api import errors, observability, openapi
 from geogrid.api.body_size import BodySizeLimit
 from geogrid.api.database import Database, Replica
+from geogrid.api.fastpath import FastPath
 from geogrid.api.routes import (
     case_queries,
     cases,
@@ -115,6 +117,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "POST /v1/plans/{plan_id}/edits": settings.api.max_plan_edit_body_bytes,
         },
     )
+    # locate and nearest station, straight from the ASGI stack (api/fastpath.py).
+    app.add_middleware(
+        FastPath, routes=[_route(locate.router, ""), _route(nearby.router, "/nearest")]
+    )
     observability.configure_logging(settings.api.log_level, settings.api.log_format)
     app.state.metrics = observability.Metrics()
     # Added last, so outermost: a 413 from the body limit has an id, headers and a log line.
@@ -187,3 +193,12 @@ async def _sample_metrics(app: FastAPI) -> None:
                 await app.state.database.run(app.state.rate_limits.storage.forget_expired)
         ticks += 1
         await asyncio.sleep(1.0)
+
+
+def _route(router: APIRouter, path: str) -> APIRoute:
+    """The GET route at ``router.prefix + path``."""
+    full = router.prefix + path
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.path == full and "GET" in (route.methods or ()):
+            return route
+    raise LookupError(f"no GET route at {full}")

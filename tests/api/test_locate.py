@@ -323,3 +323,17 @@ def datum_tz():  # type: ignore[no-untyped-def]
     from geogrid.moments import LOCAL
 
     return LOCAL
+
+
+def test_the_fast_path_answers_as_the_ordinary_one(live_api: LiveServer) -> None:
+    # at= needs the database, so it goes the ordinary way through FastAPI (api/fastpath.py);
+    # a moment after the newest release names the same release: the answers must be equal.
+    rng = np.random.default_rng(11)
+    with live_api.client() as client:
+        lons, lats = rng.uniform(117.30, 117.40, 20), rng.uniform(31.84, 31.92, 20)
+        for lon, lat in zip(lons, lats, strict=True):
+            fast = client.get("/v1/locate", params={"lon": lon, "lat": lat})
+            ordinary = client.get("/v1/locate", params={"lon": lon, "lat": lat, "at": "2100-01-01"})
+            assert fast.status_code == ordinary.status_code == 200
+            assert fast.json() == ordinary.json()
+            assert fast.headers["content-type"] == ordinary.headers["content-type"]
