@@ -70,47 +70,39 @@ MAX_TIMEOUT_SHARE = 0.01
 
 
 @contextmanager
+def pinned(command: list[str], env: dict[str, str], log: Path, ready: str) -> Iterator[int]:
+    """Run ``command`` on the server core until the block ends; it is up once ``ready`` (a
+    URL) answers 200. Yields its process id."""
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            ["taskset", "-c", SERVER_CPU, *command],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_ready(process, ready, log)
+            yield process.pid
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@contextmanager
 def server(database_url: str, workdir: Path) -> Iterator[str]:
     """bench.app under uvicorn (one worker, access log off) pinned to core 0; yield its URL."""
     port = _free_port()
     env = {**os.environ, "GEOGRID_DATABASE_URL": database_url, "BENCH_CPUS": SERVER_CPU}
-    log = open(workdir / "uvicorn.log", "wb")  # noqa: SIM115 (lives with the process)
-    process = subprocess.Popen(
-        [
-            "taskset",
-            "-c",
-            SERVER_CPU,
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench.app:create_bench_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    command = [sys.executable, "-m", "uvicorn", "bench.app:create_bench_app", "--factory"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    command += ["--no-access-log", "--log-level", "warning"]
     base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(process, base, workdir / "uvicorn.log")
+    with pinned(command, env, workdir / "uvicorn.log", base + "/v1/health"):
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 def _free_port() -> int:
@@ -119,18 +111,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_healthy(process: subprocess.Popen[bytes], base: str, log: Path) -> None:
-    deadline = time.monotonic() + 60
+def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the bench server exited early; see {log}")
         try:
-            if httpx.get(f"{base}/v1/health", timeout=10).status_code == 200:
+            if httpx.get(url, timeout=10).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"the bench server did not answer within 60 s; see {log}")
+    raise RuntimeError(f"the bench server did not answer within 90 s; see {log}")
 
 
 def have_wrk() -> bool:

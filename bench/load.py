@@ -37,7 +37,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench.database import demo_database
-from bench.http import CLIENT_CPU, REPO, SERVER_CPU, _free_port
+from bench.http import CLIENT_CPU, _free_port, pinned
 from bench.report import Figure, table
 from geogrid.access import keys
 from geogrid.access.roles import Role
@@ -50,37 +50,13 @@ DEADLINE_S = 5.0  # GEOGRID_TIMEOUT_INTERACTIVE_S as shipped
 
 @contextmanager
 def serve(database_url: str, log: Path, **settings: str) -> Iterator[tuple[str, int]]:
-    """``geogrid serve`` pinned to core 0; yields its base URL and process id."""
+    """``geogrid serve`` pinned to core 0, once ready; yields its base URL and process id."""
     port = _free_port()
     env = {**os.environ, "GEOGRID_DATABASE_URL": database_url, **settings}
-    with open(log, "wb") as out:
-        command = [sys.executable, "-m", "geogrid.cli.main", "serve", "--port", str(port)]
-        process = subprocess.Popen(
-            ["taskset", "-c", SERVER_CPU, *command],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    if httpx.get(base + "/readyz", timeout=5).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"the server did not become ready; see {log}")
-                time.sleep(0.2)
-            yield base, process.pid
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    command = [sys.executable, "-m", "geogrid.cli.main", "serve", "--port", str(port)]
+    base = f"http://127.0.0.1:{port}"
+    with pinned(command, env, log, base + "/readyz") as pid:
+        yield base, pid
 
 
 # --- 1. 200 connections ---------------------------------------------------------------------

@@ -19,15 +19,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
 import numpy as np
 
 from bench import points
@@ -35,51 +32,16 @@ from bench.database import demo_database
 from bench.http import (
     CLIENT_CPU,
     CONNECTIONS,
-    REPO,
     SERVER_CPU,
     WrkRun,
     _free_port,
     lua_script,
+    pinned,
     summary,
     wrk,
 )
 from bench.report import Figure, median, table
 from geogrid import db
-
-
-def _wait(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"a bench server exited early; see {log}")
-        try:
-            if httpx.get(url, timeout=10).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"a bench server did not answer within 60 s; see {log}")
-
-
-@contextmanager
-def _pinned(command: list[str], env: dict[str, str], log: Path, health: str) -> Iterator[None]:
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            ["taskset", "-c", SERVER_CPU, *command],
-            cwd=REPO,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait(process, health, log)
-            yield
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 @contextmanager
@@ -92,8 +54,8 @@ def servers(database_url: str, workdir: Path) -> Iterator[tuple[str, str]]:
     serve = [sys.executable, "-m", "geogrid.cli.main", "serve", "--port", str(shipped_port)]
     bare = [sys.executable, "-m", "bench.launch", "127.0.0.1", str(echo_port)]
     with (
-        _pinned(serve, env, workdir / "geogrid-serve.log", shipped + "/v1/health"),
-        _pinned(bare, env, workdir / "echo.log", echo + "/echo?lon=1&lat=2"),
+        pinned(serve, env, workdir / "geogrid-serve.log", shipped + "/v1/health"),
+        pinned(bare, env, workdir / "echo.log", echo + "/echo?lon=1&lat=2"),
     ):
         yield shipped, echo
 

@@ -31,6 +31,7 @@ from geogrid.db import deadlines
 from geogrid.db.deadlines import Deadline
 from geogrid.errors import DatabaseBusyError, DatabaseUnavailableError
 from geogrid.i18n import tr
+from geogrid.lookup import health
 from geogrid.settings import DatabaseSettings
 
 T = TypeVar("T")
@@ -83,7 +84,7 @@ class Database:
         """While the database is down, ask it once (a second at most)."""
         if self.down:
             with contextlib.suppress(Exception):
-                await self.run(_ping, self.engine, kind=Work.probe)
+                await self.run(health.ping, self.engine, kind=Work.probe)
 
     @contextlib.asynccontextmanager
     async def work(self, kind: Work = Work.interactive) -> AsyncIterator[Deadline]:
@@ -182,11 +183,6 @@ class Replica:
             conn.close()
             raise
         return conn
-
-
-def _ping(engine: Engine) -> None:
-    with engine.connect() as conn:
-        conn.exec_driver_sql("SELECT 1")
 
 
 __all__ = ["Database", "Replica", "Work"]
