@@ -2,7 +2,9 @@
 
 Errors answer ``{"detail": ..., "code": ...}``, except under ``/open311``, where every error
 (a domain error, bad input, an unknown path or method, a failure) answers GeoReport v2's
-``[{"code", "description"}]``, in XML when the path ends in ``.xml``. ``detail`` is in Chinese
+``[{"code", "description"}]``, in XML when the path ends in ``.xml``, and under ``/ogc``,
+where errors take OGC API's exception body ``{"code", "description"}`` and bad input is a 400
+(OGC API – Features requires it; ``/v1`` answers 422). ``detail`` is in Chinese
 when the request says ``Accept-Language: zh``. No database message ever reaches a client; a
 database that does not answer is a 503 with Retry-After.
 """
@@ -68,6 +70,31 @@ OPEN311_STATUS: dict[type[GeogridError], int] = {
     RateLimitedError: 429,
 }
 
+#: OGC API – Features (api/routes/ogc.py) lives under this path.
+OGC_PATH = "/ogc"
+#: Under /ogc bad input is a 400, as OGC API – Features requires.
+OGC_STATUS: dict[type[GeogridError], int] = {
+    **STATUS,
+    InvalidInputError: 400,
+    LoadError: 400,
+}
+#: The ``code`` of OGC's exception body per status.
+OGC_CODES = {
+    400: "InvalidParameterValue",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    406: "NotAcceptable",
+    409: "Conflict",
+    412: "PreconditionFailed",
+    413: "PayloadTooLarge",
+    422: "UnprocessableEntity",
+    429: "TooManyRequests",
+    500: "ServerError",
+    503: "ServiceUnavailable",
+}
+
 #: Chinese detail per error code, used with Accept-Language: zh.
 ZH = {
     "invalid_input": "输入无效：{detail}",
@@ -101,6 +128,12 @@ def speaks_open311(request: Request) -> bool:
     return path == OPEN311_PATH or path.startswith(OPEN311_PATH + "/")
 
 
+def speaks_ogc(request: Request) -> bool:
+    """Whether the request is under the OGC API path, where errors take OGC's shape."""
+    path = request.url.path
+    return path == OGC_PATH or path.startswith(OGC_PATH + "/")
+
+
 def error_response(
     request: Request,
     status: int,
@@ -116,6 +149,9 @@ def error_response(
         return open311_error(request, status, detail, headers, detail_zh)
     if _wants_chinese(request):
         detail = detail_zh or ZH.get(code, "{detail}").format(detail=detail)
+    if speaks_ogc(request):
+        exception = {"code": OGC_CODES.get(status, "Error"), "description": detail, **(extra or {})}
+        return JSONResponse(exception, status_code=status, headers=headers)
     body: dict[str, object] = {"detail": detail, "code": code, **(extra or {})}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -189,7 +225,7 @@ def domain_response(request: Request, exc: GeogridError) -> Response:
             content = open311.to_xml(root, body, item)
             return Response(content, status, media_type="text/xml; charset=utf-8")
         return JSONResponse(body, status)
-    status = status_for(exc)
+    status = status_for(exc, OGC_STATUS if speaks_ogc(request) else STATUS)
     headers = None
     if status in (429, 503):
         headers = {"Retry-After": str(getattr(exc, "retry_after_s", RETRY_AFTER_S))}
@@ -209,7 +245,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        status = 400 if speaks_open311(request) else 422
+        status = 400 if speaks_open311(request) or speaks_ogc(request) else 422
         return error_response(
             request, status, "validation_error", describe_validation(exc.errors())
         )

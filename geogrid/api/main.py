@@ -34,6 +34,7 @@ from geogrid.api.routes import (
     locate,
     maps,
     nearby,
+    ogc,
     open311,
     plans,
 )
@@ -146,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             cases,
             maps,
             open311,
+            ogc,
         )
     ]
     routers.append(docs.router)

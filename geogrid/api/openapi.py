@@ -9,15 +9,17 @@ derives here, in one place, from the route's dependencies and parameters:
 - every route can answer 503 while the database is away (even the in-memory ones: a keyed
   caller is authenticated against it, and a process without a snapshot has nothing to say);
 - a route with path parameters answers 404 for what does not exist;
-- a route with parameters or a body answers 422 for bad input (400 under ``/open311``);
+- a route with parameters or a body answers 422 for bad input (400 under ``/open311`` and
+  ``/ogc``);
 - a route with a body answers 413 when it is too large (api/body_size.py) and 400 when it
   cannot be parsed at all (JSON nested too deep to read);
 - a route declares any other status it can answer itself, with :func:`problems` (409, 413).
 
 Every error status carries the protocol's body (``geogrid/api/errors.py`` sends them):
 :class:`Problem` under ``/v1`` and the pages, a list of :class:`GeoReportError` under
-``/open311``. FastAPI's own ``HTTPValidationError`` never reaches a client, so it is not
-documented. Operation ids are the route functions' names, stable across refactors of paths.
+``/open311``, :class:`OgcException` under ``/ogc``. FastAPI's own ``HTTPValidationError``
+never reaches a client, so it is not documented. Operation ids are the route functions'
+names, stable across refactors of paths.
 """
 
 from __future__ import annotations
@@ -82,6 +84,15 @@ class GeoReportError(BaseModel):
     """One error of an Open311 GeoReport v2 answer (the body is a list of them)."""
 
     code: int = Field(description="The HTTP status")
+    description: str
+
+
+class OgcException(BaseModel):
+    """The error body under ``/ogc`` (OGC API's exception schema)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str = Field(description="e.g. InvalidParameterValue, NotFound")
     description: str
 
 
@@ -152,8 +163,11 @@ def _reads_body(route: APIRoute) -> bool:
     return "requestBody" in (route.openapi_extra or {})
 
 
-def _error_content(open311: bool) -> dict[str, Any]:
-    if open311:
+def _error_content(open311: bool, ogc: bool = False) -> dict[str, Any]:
+    schema: dict[str, Any]
+    if ogc:
+        schema = {"$ref": "#/components/schemas/OgcException"}
+    elif open311:
         schema = {"type": "array", "items": {"$ref": "#/components/schemas/GeoReportError"}}
     else:
         schema = {"$ref": "#/components/schemas/Problem"}
@@ -196,7 +210,7 @@ def build(app: FastAPI, routers: Sequence[APIRouter]) -> dict[str, Any]:
     )
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(_BODY_SCHEMAS)
-    for model in (Problem, GeoReportError):
+    for model in (Problem, GeoReportError, OgcException):
         schemas[model.__name__] = model.model_json_schema(
             ref_template="#/components/schemas/{model}"
         )
@@ -211,8 +225,10 @@ def build(app: FastAPI, routers: Sequence[APIRouter]) -> dict[str, Any]:
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
         open311 = route.path_format.startswith("/open311")
+        ogc = route.path_format.startswith("/ogc")
         reads_key, required, budget = _keys(route)
-        statuses = _statuses(route, open311, reads_key, required, budget)
+        # Open311 and OGC API both answer 400 for bad input where /v1 answers 422
+        statuses = _statuses(route, open311 or ogc, reads_key, required, budget)
         for method in sorted(route.methods or ()):
             operation = doc["paths"][route.path_format][method.lower()]
             responses = operation["responses"]
@@ -220,7 +236,7 @@ def build(app: FastAPI, routers: Sequence[APIRouter]) -> dict[str, Any]:
             for status in sorted(statuses | {int(s) for s in responses if s[0] in "45"}):
                 entry = responses.setdefault(str(status), {})
                 entry["description"] = _DESCRIPTIONS.get(status, entry.get("description", ""))
-                entry["content"] = _error_content(open311)
+                entry["content"] = _error_content(open311, ogc)
             if reads_key:
                 # Anonymous callers are viewers: the key is optional unless a role is required.
                 operation["security"] = [{"bearer": []}] if required else [{"bearer": []}, {}]

@@ -165,4 +165,9 @@ def unproject(geometries: npt.NDArray[np.object_], ref: CrsRef) -> npt.NDArray[n
 
 def unproject_geometry(geometry: BaseGeometry, ref: CrsRef) -> BaseGeometry:
     """One geometry in ``ref`` back to lon/lat on ``ref.datum``."""
-    return unproject(np.asarray([geometry], dtype=object), ref)[0]  # type: ignore[no-any-return]
+    found: BaseGeometry = unproject(np.asarray([geometry], dtype=object), ref)[0]
+    return found
+
+
+#: The default CRS of every answer and parameter under /ogc
+CRS84_REF = CRS_REFS[0]

@@ -61,14 +61,16 @@ def test_fastapis_validation_error_is_never_declared(document: dict[str, Any]) -
                 expected = (
                     "#/components/schemas/GeoReportError"
                     if path.startswith("/open311")
+                    else "#/components/schemas/OgcException"
+                    if path.startswith("/ogc")
                     else "#/components/schemas/Problem"
                 )
                 assert expected in str(schema), (method, path, status)
 
 
-def test_open311_declares_400_not_422(document: dict[str, Any]) -> None:
+def test_open311_and_ogc_declare_400_not_422(document: dict[str, Any]) -> None:
     for path, _, operation in _operations(document):
-        if path.startswith("/open311"):
+        if path.startswith(("/open311", "/ogc/collections/")):
             assert "422" not in operation["responses"] and "400" in operation["responses"]
 
 
