@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, text
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine, create_engine, text
+
+from geogrid.geo.datum import to_metric
+from geogrid.io import loading
+from geogrid.io.files import write_layer
+from geogrid.io.layers import read_layer_from_db
+from geogrid.settings import ServiceAreaSettings
+
+if TYPE_CHECKING:
+    from tests.conftest import TestServer
 
 
 def fingerprint(engine: Engine) -> str:
@@ -30,3 +43,39 @@ def fingerprint(engine: Engine) -> str:
 def count(engine: Engine, sql: str) -> int:
     with engine.connect() as conn:
         return int(conn.execute(text(sql)).scalar_one())
+
+
+@dataclass
+class Transferred:
+    """A demo database with release 2 published, and what moved in it."""
+
+    url: str
+    engine: Engine
+    gainer: str
+    loser: str
+    strip_m2: float
+    untouched: str
+
+
+def publish_transfer(server: TestServer, template: str, name: str, folder: Path) -> Transferred:
+    """A copy of the demo called ``name`` with a real release 2: a ~20 m strip moved from one
+    grid to its neighbour (tests.io.test_loading.transfer), written to a file and loaded as
+    users load one."""
+    from tests.io.test_loading import transfer
+
+    url = server.database(name, template=template)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        release_1 = read_layer_from_db(conn, "grids", 1)
+    changed, gainer, loser = transfer(release_1)
+    path = write_layer(changed, folder / "grids.gpkg", "grids")
+    with engine.begin() as conn:
+        report = loading.load_file(conn, path, "grids", "cgcs2000", ServiceAreaSettings())
+    assert report.release == 2
+    with engine.connect() as conn:
+        new = read_layer_from_db(conn, "grids", 2).set_index("code")
+    old = release_1.set_index("code")
+    # What the gainer gained, measured apart from PostGIS: its area grew by the strip.
+    strip = to_metric(new.geometry[gainer]).area - to_metric(old.geometry[gainer]).area
+    untouched = next(c for c in old.index if c not in (gainer, loser))
+    return Transferred(url, engine, gainer, loser, strip, untouched)

@@ -96,7 +96,7 @@ def _storage(geometry: BaseGeometry, ref: CrsRef) -> BaseGeometry:
 
 
 def _wkb(geometry: BaseGeometry) -> ColumnElement[Any]:
-    if not shapely.is_valid_input(geometry) or geometry.is_empty:
+    if geometry.is_empty or not shapely.is_valid(geometry):
         raise InvalidInputError(tr("a geometry in the filter is empty or not valid"))
     value = bindparam(None, shapely.to_wkb(geometry), type_=LargeBinary, unique=True)
     return func.ST_GeomFromWKB(value, 4490)

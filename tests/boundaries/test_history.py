@@ -7,7 +7,6 @@ Release 2 is a real publish: a ~20 m strip moved from one grid to its neighbour
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 import shapely
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import create_engine, text
 
 from geogrid.api.schemas.lookup import GridHistoryAnswer, ReleaseDiffAnswer, ReleaseInfo
 from geogrid.boundaries import history
@@ -26,45 +25,20 @@ from geogrid.io.files import write_layer
 from geogrid.io.layers import read_layer_from_db
 from geogrid.settings import ServiceAreaSettings
 from tests.conftest import start_api
+from tests.helpers import Transferred, publish_transfer
 from tests.io.test_loading import transfer
 
 if TYPE_CHECKING:
     from tests.conftest import TestServer
 
 
-@dataclass
-class Transferred:
-    """The database after release 2 and what moved in it."""
-
-    url: str
-    engine: Engine
-    gainer: str
-    loser: str
-    strip_m2: float
-    untouched: str
-
-
 @pytest.fixture(scope="module")
 def published(
     server: TestServer, demo_template: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Transferred]:
-    url = server.database("history", template=demo_template)
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        release_1 = read_layer_from_db(conn, "grids", 1)
-    changed, gainer, loser = transfer(release_1)
-    path = write_layer(changed, tmp_path_factory.mktemp("history") / "grids.gpkg", "grids")
-    with engine.begin() as conn:
-        report = loading.load_file(conn, path, "grids", "cgcs2000", ServiceAreaSettings())
-    assert report.release == 2
-    with engine.connect() as conn:
-        new = read_layer_from_db(conn, "grids", 2).set_index("code")
-    old = release_1.set_index("code")
-    # What the gainer gained, measured apart from PostGIS: its area grew by the strip.
-    strip = to_metric(new.geometry[gainer]).area - to_metric(old.geometry[gainer]).area
-    untouched = next(c for c in old.index if c not in (gainer, loser))
-    yield Transferred(url, engine, gainer, loser, strip, untouched)
-    engine.dispose()
+    found = publish_transfer(server, demo_template, "history", tmp_path_factory.mktemp("history"))
+    yield found
+    found.engine.dispose()
 
 
 @pytest.fixture(scope="module")
