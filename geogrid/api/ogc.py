@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 import orjson
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from geogrid.errors import InvalidInputError
 from geogrid.features import Feature
@@ -49,6 +49,28 @@ ITEMS = COMMON | {
     "release",
 }
 ITEM = COMMON | {"crs", "release"}
+
+
+class _Document(JSONResponse):
+    """A body already written (orjson), documented under its media type in the OpenAPI.
+
+    A JSONResponse, so that FastAPI documents the route's response model; never encoded twice.
+    """
+
+    def render(self, content: Any) -> bytes:
+        return content if isinstance(content, bytes) else orjson.dumps(content)
+
+
+class JSONDocument(_Document):
+    media_type = JSON
+
+
+class GeoJSONDocument(_Document):
+    media_type = GEOJSON
+
+
+class SchemaDocument(_Document):
+    media_type = "application/schema+json"
 
 
 def refuse_unknown(request: Request, allowed: Iterable[str]) -> None:

@@ -10,9 +10,11 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from openapi_spec_validator import validate
 from sqlalchemy import Engine
 
 from geogrid.access.roles import Role
+from geogrid.api import ogc
 from tests.api.test_api import make_key
 from tests.conftest import LiveServer
 
@@ -178,3 +180,20 @@ def test_items_as_html(live_api: LiveServer) -> None:
         answer = client.get("/ogc/collections/streets/items", params={"f": "html"})
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
     assert answer.text.count("<tr><td>340102") == 13
+
+
+def test_the_service_desc_is_a_valid_openapi_30_document(live_api: LiveServer) -> None:
+    with live_api.client() as client:
+        links = client.get("/ogc/").json()["links"]
+        [desc] = [link for link in links if link["rel"] == "service-desc"]
+        answer = client.get(desc["href"])
+    assert desc["type"] == answer.headers["content-type"] == ogc.OPENAPI
+    document = answer.json()
+    validate(document)  # raises on anything that is not valid OpenAPI 3.0
+    assert document["openapi"].startswith("3.0") and all(
+        p.startswith("/ogc") for p in document["paths"]
+    )
+    items = document["paths"]["/ogc/collections/{collection_id}/items"]["get"]
+    [limit] = [p for p in items["parameters"] if p["name"] == "limit"]
+    assert limit["schema"]["maximum"] == 10_000  # GDAL takes its page size from it
+    assert "OgcFeatureCollection" in str(items["responses"]["200"])

@@ -11,12 +11,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from geogrid import features
-from geogrid.api import ogc
+from geogrid.api import ogc, openapi30
 from geogrid.api.deps import PrincipalDep, ReleaseConnDep
+from geogrid.api.schemas.ogc import (
+    CollectionInfo,
+    CollectionList,
+    ConformanceClasses,
+    LandingPage,
+    OgcFeature,
+    OgcFeatureCollection,
+    Queryables,
+)
 from geogrid.features.params import parse_bbox, parse_datetime, parse_names, parse_sortby
 from geogrid.geo.crs_uris import CRS84, CRS_REFS, STORAGE_CRS, crs_ref
 from geogrid.limits import Id32, Text, Word
@@ -28,6 +38,7 @@ CONFORMANCE = (
     SPEC + "ogcapi-features-1/1.0/conf/core",
     SPEC + "ogcapi-features-1/1.0/conf/geojson",
     SPEC + "ogcapi-features-1/1.0/conf/html",
+    SPEC + "ogcapi-features-1/1.0/conf/oas30",
     SPEC + "ogcapi-features-2/1.0/conf/crs",
     SPEC + "ogcapi-features-3/1.0/conf/filter",
     SPEC + "ogcapi-features-3/1.0/conf/features-filter",
@@ -60,7 +71,7 @@ ReleaseParam = Annotated[
 
 
 @router.get("", include_in_schema=False)
-@router.get("/", response_class=Response)
+@router.get("/", response_model=LandingPage, response_class=ogc.JSONDocument)
 def landing(request: Request, f: FQuery = None) -> Response:
     """The landing page: links to the API description, conformance and the collections."""
     ogc.refuse_unknown(request, ogc.COMMON)
@@ -71,7 +82,7 @@ def landing(request: Request, f: FQuery = None) -> Response:
         "links": [
             *ogc.self_links(request, "/ogc/", "This document"),
             ogc.link(
-                ogc.url(request, "/openapi.json"), "service-desc", ogc.OPENAPI, "The API definition"
+                ogc.url(request, "/ogc/api"), "service-desc", ogc.OPENAPI, "The API definition"
             ),
             ogc.link(ogc.url(request, "/docs"), "service-doc", ogc.HTML, "The API documentation"),
             ogc.link(
@@ -85,7 +96,17 @@ def landing(request: Request, f: FQuery = None) -> Response:
     return ogc.json_response(body)
 
 
-@router.get("/conformance", response_class=Response)
+@router.get("/api", include_in_schema=False)
+def api_definition(request: Request) -> Response:
+    """The API definition of /ogc in OpenAPI 3.0 (the landing page's service-desc)."""
+    ogc.refuse_unknown(request, ogc.COMMON)
+    state = request.app.state
+    if getattr(state, "ogc_openapi", None) is None:
+        state.ogc_openapi = orjson.dumps(openapi30.ogc_document(request.app.openapi()))
+    return Response(state.ogc_openapi, media_type=ogc.OPENAPI)
+
+
+@router.get("/conformance", response_model=ConformanceClasses, response_class=ogc.JSONDocument)
 def conformance(request: Request, f: FQuery = None) -> Response:
     """The conformance classes geogrid implements."""
     ogc.refuse_unknown(request, ogc.COMMON)
@@ -142,7 +163,7 @@ def _collection(request: Request, conn: Any, collection: features.Collection) ->
     }
 
 
-@router.get("/collections", response_class=Response)
+@router.get("/collections", response_model=CollectionList, response_class=ogc.JSONDocument)
 def list_collections(request: Request, conn: ReleaseConnDep, f: FQuery = None) -> Response:
     """Every collection, with its extent and the CRSs it can be read in."""
     ogc.refuse_unknown(request, ogc.COMMON)
@@ -156,7 +177,9 @@ def list_collections(request: Request, conn: ReleaseConnDep, f: FQuery = None) -
     return ogc.json_response(body)
 
 
-@router.get("/collections/{collection_id}", response_class=Response)
+@router.get(
+    "/collections/{collection_id}", response_model=CollectionInfo, response_class=ogc.JSONDocument
+)
 def describe_collection(
     request: Request, conn: ReleaseConnDep, collection_id: CollectionPath, f: FQuery = None
 ) -> Response:
@@ -168,7 +191,11 @@ def describe_collection(
     return ogc.json_response(body)
 
 
-@router.get("/collections/{collection_id}/queryables", response_class=Response)
+@router.get(
+    "/collections/{collection_id}/queryables",
+    response_model=Queryables,
+    response_class=ogc.SchemaDocument,
+)
 def queryables(request: Request, collection_id: CollectionPath, f: FQuery = None) -> Response:
     """The properties a filter or sortby may name (JSON Schema)."""
     ogc.refuse_unknown(request, ogc.COMMON)
@@ -203,7 +230,11 @@ def queryables(request: Request, collection_id: CollectionPath, f: FQuery = None
     return ogc.json_response(body, "application/schema+json")
 
 
-@router.get("/collections/{collection_id}/items", response_class=Response)
+@router.get(
+    "/collections/{collection_id}/items",
+    response_model=OgcFeatureCollection,
+    response_class=ogc.GeoJSONDocument,
+)
 def list_items(
     request: Request,
     conn: ReleaseConnDep,
@@ -327,7 +358,11 @@ def list_items(
     return ogc.json_response(body, ogc.GEOJSON, headers)
 
 
-@router.get("/collections/{collection_id}/items/{feature_id}", response_class=Response)
+@router.get(
+    "/collections/{collection_id}/items/{feature_id}",
+    response_model=OgcFeature,
+    response_class=ogc.GeoJSONDocument,
+)
 def get_item(
     request: Request,
     conn: ReleaseConnDep,
