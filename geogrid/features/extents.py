@@ -9,7 +9,7 @@ from sqlalchemy import Connection, func, select, text
 
 from geogrid.features.catalogue import Collection
 from geogrid.features.catalogue import collection as find
-from geogrid.features.items import Window, _source, resolve_window
+from geogrid.features.items import Window, _parameters, _window_source, resolve_window
 
 
 @dataclass(frozen=True)
@@ -20,15 +20,19 @@ class Extent:
     interval: tuple[datetime | None, datetime | None] | None
 
 
-def extent(conn: Connection, collection: Collection) -> Extent:
-    """The extent of ``collection`` in its current release (storage lon/lat is CRS84's)."""
+def extent(conn: Connection, collection: Collection, current: int | None = None) -> Extent:
+    """The extent of ``collection`` in its current release (storage lon/lat is CRS84's).
+
+    ``current`` is the newest published release when the caller knows it.
+    """
     # coverage gaps lie inside the grids: their extent is the grids', without computing them
     measured = find("grids") if collection.computed else collection
-    window: Window = resolve_window(conn, measured, None, None)
-    source = _source(conn, measured, window)
+    window: Window = resolve_window(conn, measured, None, None, current)
+    source = _window_source(measured, window)
     box = func.ST_Extent(source.c.geom)
     row = conn.execute(
-        select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box))
+        select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box)),
+        _parameters(conn, measured, window),
     ).one()
     bbox = None if row[0] is None else (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
     interval = None

@@ -19,13 +19,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import numpy as np
 import shapely
 from geoalchemy2 import Geometry
 from pygeofilter import ast
-from sqlalchemy import BigInteger, Connection, LargeBinary, String, func, select, text
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    LargeBinary,
+    Select,
+    String,
+    bindparam,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.sql import ColumnElement, Subquery, column
 
 from geogrid.access.roles import mask_name, mask_phone
@@ -106,13 +117,21 @@ class FeaturePage:
 
 
 def resolve_window(
-    conn: Connection, collection: Collection, moment: TimeWindow | None, release: int | None
+    conn: Connection,
+    collection: Collection,
+    moment: TimeWindow | None,
+    release: int | None,
+    current: int | None = None,
 ) -> Window:
-    """The release or versions a request on ``collection`` reads (see the module text)."""
+    """The release or versions a request on ``collection`` reads (see the module text).
+
+    ``current`` is the newest published release when the caller knows it (an API process
+    follows releases as they are published); else it is read from the database.
+    """
     if not collection.per_release:
         return Window(None)
     if release is not None:
-        return Window(get_release(conn, release).id)
+        return Window(release if release == current else get_release(conn, release).id)
     if moment is not None and not moment.instant and collection.versions_sql is not None:
         return Window(None, moment)
     if moment is not None:
@@ -122,36 +141,48 @@ def resolve_window(
             if found is None:
                 return Window(None, empty=True)
             return Window(found.id)
-    current = current_release(conn)
-    if current is None:
+    if current is not None:
+        return Window(current)
+    newest = current_release(conn)
+    if newest is None:
         raise NotFoundError(tr("no boundary release is published yet"))
-    return Window(current.id)
+    return Window(newest.id)
 
 
 # --- SQL ---------------------------------------------------------------------------------
 
 
-def _source(conn: Connection, collection: Collection, window: Window) -> Subquery:
-    """The collection's SQL as a subquery with typed columns, parameters bound."""
-    params: dict[str, Any]
-    if window.versions is not None:
+@cache
+def _source(collection: Collection, versions: bool = False) -> Subquery:
+    """The collection's SQL as a subquery with typed columns; its parameters are bound when a
+    statement over it runs (:func:`_parameters`), so statements can be built once and reused."""
+    if collection.computed:
+        name = "ogc_coverage_gaps"
+    elif versions:
         assert collection.versions_sql is not None
         name = collection.versions_sql
-        params = {"start": window.versions.start, "end": window.versions.end}
     else:
         name = collection.sql
-        params = {"release": window.release} if collection.per_release else {}
-    if collection.computed:
-        assert window.release is not None
-        name = "ogc_coverage_gaps"
-        params = {**gap_rows(conn, window.release), "release": window.release}
-    statement = text(sql(name))
     columns = [
         column("fid", BigInteger() if collection.id_type == "integer" else String()),
         *(column(p.name, SQL_TYPES[p.type]) for p in collection.properties),
         column("geom", Geometry(srid=4490)),
     ]
-    return statement.bindparams(**params).columns(*columns).subquery("f")
+    return text(sql(name)).columns(*columns).subquery("f")
+
+
+def _parameters(conn: Connection, collection: Collection, window: Window) -> dict[str, Any]:
+    """The values of the source's parameters for ``window``."""
+    if collection.computed:
+        assert window.release is not None
+        return {**gap_rows(conn, window.release), "release": window.release}
+    if window.versions is not None:
+        return {"start": window.versions.start, "end": window.versions.end}
+    return {"release": window.release} if collection.per_release else {}
+
+
+def _window_source(collection: Collection, window: Window) -> Subquery:
+    return _source(collection, window.versions is not None)
 
 
 def _fields(collection: Collection, source: Subquery) -> dict[str, ColumnElement[Any]]:
@@ -240,7 +271,12 @@ def _features(
 
 
 def items(
-    conn: Connection, collection: Collection, query: ItemsQuery, *, personal: bool
+    conn: Connection,
+    collection: Collection,
+    query: ItemsQuery,
+    *,
+    personal: bool,
+    current: int | None = None,
 ) -> FeaturePage:
     """One page of ``collection``'s features answering ``query``.
 
@@ -254,6 +290,8 @@ def items(
         Paging, bbox, time, properties, sort order, filter and output CRS.
     personal : bool
         Whether the caller may see personal data; if not, names and phones are masked.
+    current : int, optional
+        The newest published release, when the caller knows it (else read from the database).
 
     Returns
     -------
@@ -270,10 +308,10 @@ def items(
     )
     check_properties(collection, names, "properties")
     check_properties(collection, [name for name, _ in query.sortby], "sortby")
-    window = resolve_window(conn, collection, query.datetime, query.release)
+    window = resolve_window(conn, collection, query.datetime, query.release, current)
     if window.empty:
         return FeaturePage([], 0, window, query.crs, None)
-    source = _source(conn, collection, window)
+    source = _window_source(collection, window)
     where = _where(collection, source, query)
     order = [
         source.c[name].desc() if descending else source.c[name].asc()
@@ -291,22 +329,35 @@ def items(
         .limit(limit)
         .offset(query.offset)
     )
-    rows = conn.execute(statement).all()
+    parameters = _parameters(conn, collection, window)
+    rows = conn.execute(statement, parameters).all()
     if rows:
         matched = int(rows[0].number_matched)
     else:
-        matched = int(
-            conn.execute(select(func.count()).select_from(source).where(*where)).scalar_one()
-        )
+        counted = select(func.count()).select_from(source).where(*where)
+        matched = int(conn.execute(counted, parameters).scalar_one())
     following = query.offset + len(rows)
     next_offset = following if following < matched and rows else None
     return FeaturePage(
-        _features(collection, rows, names, query.crs, personal),
+        _features(collection, rows, [*names], query.crs, personal),
         matched,
         window,
         query.crs,
         next_offset,
     )
+
+
+@cache
+def _by_id(collection: Collection, versions: bool) -> Select[Any]:
+    """The statement reading one feature by ``:feature_id``, built once per collection."""
+    source = _source(collection, versions)
+    # grids of one release are looked up by their indexed code, the rest by id
+    key = source.c.code if collection.id == "grids" and not versions else source.c.fid
+    return select(
+        source.c.fid,
+        *(source.c[p.name] for p in collection.properties),
+        func.ST_AsBinary(source.c.geom, type_=LargeBinary).label("wkb"),
+    ).where(key == bindparam("feature_id"))
 
 
 def item(
@@ -317,16 +368,18 @@ def item(
     crs: CrsRef,
     release: int | None = None,
     personal: bool,
+    current: int | None = None,
 ) -> tuple[Feature, Window]:
     """One feature of ``collection`` by id (grids: ``code``, or ``code@release`` for a version).
 
-    Raises NotFoundError when there is none.
+    ``release`` and ``current`` work as in :func:`items`. Raises NotFoundError when there is
+    none.
     """
     versions = collection.versions_sql is not None and "@" in feature_id
     window = (
         Window(None, TimeWindow(None, None))
         if versions
-        else resolve_window(conn, collection, None, release)
+        else resolve_window(conn, collection, None, release, current)
     )
     fid: str | int = feature_id
     if collection.id_type == "integer":
@@ -335,17 +388,8 @@ def item(
             if feature_id.isascii() and feature_id.isdigit() and len(feature_id) < 19
             else -1
         )
-    source = _source(conn, collection, window)
-    names = [p.name for p in collection.properties]
-    # grids are looked up by their indexed code, the rest by id
-    key = source.c.code if collection.id == "grids" and not versions else source.c.fid
-    rows = conn.execute(
-        select(
-            source.c.fid,
-            *(source.c[name] for name in names),
-            func.ST_AsBinary(source.c.geom, type_=LargeBinary).label("wkb"),
-        ).where(key == fid)
-    ).all()
+    parameters = {**_parameters(conn, collection, window), "feature_id": fid}
+    rows = conn.execute(_by_id(collection, versions), parameters).all()
     if not rows:
         raise NotFoundError(
             tr(
@@ -354,4 +398,5 @@ def item(
                 feature_id=feature_id,
             )
         )
+    names = [p.name for p in collection.properties]
     return _features(collection, rows, names, crs, personal)[0], window

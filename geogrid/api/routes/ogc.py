@@ -8,7 +8,6 @@ exception body and bad input is a 400 (``api/errors.py``).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
@@ -17,7 +16,7 @@ from fastapi.responses import Response
 
 from geogrid import features
 from geogrid.api import ogc, openapi30
-from geogrid.api.deps import PrincipalDep, ReleaseConnDep
+from geogrid.api.deps import PrincipalDep, ReleaseConnDep, SnapshotsDep
 from geogrid.api.schemas.ogc import (
     CollectionInfo,
     CollectionList,
@@ -116,8 +115,10 @@ def conformance(request: Request, f: FQuery = None) -> Response:
     return ogc.json_response(body)
 
 
-def _collection(request: Request, conn: Any, collection: features.Collection) -> dict[str, Any]:
-    found = features.extent(conn, collection)
+def _collection(
+    request: Request, conn: Any, collection: features.Collection, current: int | None
+) -> dict[str, Any]:
+    found = features.extent(conn, collection, current)
     extent: dict[str, Any] = {}
     if found.bbox is not None:
         extent["spatial"] = {"bbox": [list(found.bbox)], "crs": CRS84}
@@ -164,12 +165,16 @@ def _collection(request: Request, conn: Any, collection: features.Collection) ->
 
 
 @router.get("/collections", response_model=CollectionList, response_class=ogc.JSONDocument)
-def list_collections(request: Request, conn: ReleaseConnDep, f: FQuery = None) -> Response:
+def list_collections(
+    request: Request, conn: ReleaseConnDep, snapshots: SnapshotsDep, f: FQuery = None
+) -> Response:
     """Every collection, with its extent and the CRSs it can be read in."""
     ogc.refuse_unknown(request, ogc.COMMON)
     body = {
         "links": ogc.self_links(request, "/ogc/collections", "The collections"),
-        "collections": [_collection(request, conn, c) for c in features.COLLECTIONS],
+        "collections": [
+            _collection(request, conn, c, snapshots.newest) for c in features.COLLECTIONS
+        ],
         "crs": [c.uri for c in CRS_REFS],
     }
     if ogc.wants_html(request, f):
@@ -181,11 +186,15 @@ def list_collections(request: Request, conn: ReleaseConnDep, f: FQuery = None) -
     "/collections/{collection_id}", response_model=CollectionInfo, response_class=ogc.JSONDocument
 )
 def describe_collection(
-    request: Request, conn: ReleaseConnDep, collection_id: CollectionPath, f: FQuery = None
+    request: Request,
+    conn: ReleaseConnDep,
+    snapshots: SnapshotsDep,
+    collection_id: CollectionPath,
+    f: FQuery = None,
 ) -> Response:
     """One collection: extent, item type, CRSs and links."""
     ogc.refuse_unknown(request, ogc.COMMON)
-    body = _collection(request, conn, features.collection(collection_id))
+    body = _collection(request, conn, features.collection(collection_id), snapshots.newest)
     if ogc.wants_html(request, f):
         return ogc.html_response(body["title"], body)
     return ogc.json_response(body)
@@ -239,6 +248,7 @@ def list_items(
     request: Request,
     conn: ReleaseConnDep,
     principal: PrincipalDep,
+    snapshots: SnapshotsDep,
     collection_id: CollectionPath,
     limit: Annotated[
         int,
@@ -304,7 +314,13 @@ def list_items(
     )
     if bbox_crs is not None and bbox is None:
         crs_ref(bbox_crs, "bbox-crs")
-    page = features.items(conn, collection, query, personal=principal.sees_personal_data)
+    page = features.items(
+        conn,
+        collection,
+        query,
+        personal=principal.sees_personal_data,
+        current=snapshots.newest,
+    )
     path = f"/ogc/collections/{collection.id}/items"
     kept = {k: v for k, v in request.query_params.items() if k not in ("f", "offset", "release")}
     pin = {"release": page.window.release} if page.window.release is not None else {}
@@ -346,7 +362,6 @@ def list_items(
         "type": "FeatureCollection",
         "numberMatched": page.number_matched,
         "numberReturned": len(page.features),
-        "timeStamp": datetime.now(UTC).isoformat(timespec="seconds"),
         "links": links,
         "features": [ogc.feature_body(feature) for feature in page.features],
     }
@@ -367,6 +382,7 @@ def get_item(
     request: Request,
     conn: ReleaseConnDep,
     principal: PrincipalDep,
+    snapshots: SnapshotsDep,
     collection_id: CollectionPath,
     feature_id: Annotated[Word, Path(description="Feature id (grids: code, or code@release)")],
     crs: CrsParam = None,
@@ -385,6 +401,7 @@ def get_item(
         crs=ref,
         release=release,
         personal=principal.sees_personal_data,
+        current=snapshots.newest,
     )
     path = f"/ogc/collections/{collection.id}/items/{feature_id}"
     body = {

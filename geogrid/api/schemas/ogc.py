@@ -91,6 +91,5 @@ class OgcFeatureCollection(BaseModel):
     type: Literal["FeatureCollection"]
     numberMatched: int
     numberReturned: int
-    timeStamp: str
     links: list[OgcLink]
     features: list[OgcFeature]
