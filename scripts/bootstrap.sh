@@ -6,7 +6,8 @@
 #   - with the test extra: Debian's chromium (and a CJK font) for the browser tests, which
 #     drive /usr/bin/chromium through Playwright; Playwright's own browser download is never
 #     used (`playwright install` is not run); and Debian's nginx, which
-#     tests/deploy/test_nginx.py runs with deploy/nginx/geogrid.conf.
+#     tests/deploy/test_nginx.py runs with deploy/nginx/geogrid.conf; and Debian's gdal-bin,
+#     whose ogrinfo (GDAL's OAPIF driver) reads /ogc in tests/api/test_ogc_clients.py.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -114,7 +115,14 @@ ensure_nginx() {
   say "nginx for the reverse-proxy test: ok"
 }
 
+ensure_gdal() {
+  case ",${EXTRAS:-}," in *,test,*) ;; *) return 0 ;; esac
+  if ! command -v ogrinfo >/dev/null 2>&1; then apt_install gdal-bin; fi
+  say "ogrinfo for the OGC API client tests: ok"
+}
+
 ensure_postgis
 ensure_python
 ensure_browser
 ensure_nginx
+ensure_gdal

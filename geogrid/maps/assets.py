@@ -68,6 +68,9 @@ MARKERCLUSTER = Package("leaflet.markercluster", "1.1.0", "npm", "MIT", ("MIT-LI
 #: The API's documentation pages (/docs, /redoc), served from this origin like the maps.
 SWAGGER_UI = Package("swagger-ui-dist", "5.35.0", "npm", "Apache-2.0", ("LICENSE", "NOTICE"))
 REDOC = Package("redoc", "2.5.2", "npm", "MIT", ("LICENSE",))
+#: OpenLayers' full build (the ``ol`` global): no geogrid page loads it yet; the browser test of
+#: OGC API – Features (tests/api/test_ogc_clients.py) reads /ogc and /v1 with it.
+OPENLAYERS = Package("ol", "10.11.0", "npm", "BSD-2-Clause", ("LICENSE.md",))
 
 PACKAGES = (
     LEAFLET,
@@ -82,6 +85,7 @@ PACKAGES = (
     MARKERCLUSTER,
     SWAGGER_UI,
     REDOC,
+    OPENLAYERS,
 )
 
 
@@ -118,6 +122,9 @@ VENDORED: dict[str, Asset] = {
     "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js": Asset(
         REDOC, "bundles/redoc.standalone.js"
     ),
+    # OpenLayers' full build, as its documentation's examples load it.
+    "https://cdn.jsdelivr.net/npm/ol@10.11.0/dist/ol.js": Asset(OPENLAYERS, "dist/ol.js"),
+    "https://cdn.jsdelivr.net/npm/ol@10.11.0/ol.css": Asset(OPENLAYERS, "ol.css"),
     "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js": Asset(LEAFLET, "dist/leaflet.js"),
     "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css": Asset(
         LEAFLET,
