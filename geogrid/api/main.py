@@ -21,6 +21,7 @@ from geogrid.api import errors, observability, openapi
 from geogrid.api.body_size import BodySizeLimit
 from geogrid.api.database import Database, Replica
 from geogrid.api.fastpath import FastPath
+from geogrid.api.ranges import ByteRanges
 from geogrid.api.routes import (
     case_queries,
     cases,
@@ -122,6 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         FastPath, routes=[_route(locate.router, ""), _route(nearby.router, "/nearest")]
     )
+    # Ranges of any GET answer (api/ranges.py): GDAL's /vsicurl reads URLs in byte ranges.
+    app.add_middleware(ByteRanges)
     observability.configure_logging(settings.api.log_level, settings.api.log_format)
     app.state.metrics = observability.Metrics()
     # Added last, so outermost: a 413 from the body limit has an id, headers and a log line.

@@ -345,8 +345,10 @@ def _compute(
     settings: ServiceAreaSettings,
 ) -> _Overlay:
     # PostGIS functions carry high planner costs, so PostgreSQL would JIT-compile these
-    # queries: that takes ~0.3 s, ten times what running them takes. Transaction-scoped.
-    conn.execute(text("SET LOCAL jit = off"))
+    # queries: that takes ~0.3 s, ten times what running them takes. geogrid's engines turn
+    # JIT off per session (db.make_engine); this covers a connection from elsewhere, for its
+    # transaction (and does nothing on an autocommit connection, where make_engine's holds).
+    conn.execute(text("SELECT set_config('jit', 'off', true)"))
     units = tuple(
         _UnitArea(
             r.code,
