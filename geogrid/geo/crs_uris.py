@@ -165,4 +165,4 @@ def unproject(geometries: npt.NDArray[np.object_], ref: CrsRef) -> npt.NDArray[n
 
 def unproject_geometry(geometry: BaseGeometry, ref: CrsRef) -> BaseGeometry:
     """One geometry in ``ref`` back to lon/lat on ``ref.datum``."""
-    return unproject(np.asarray([geometry], dtype=object), ref)[0]  # type: ignore[no-any-return]
+    return unproject(np.asarray([geometry], dtype=object), ref)[0]
