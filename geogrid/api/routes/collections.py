@@ -76,7 +76,10 @@ CrsQuery = Annotated[
     Word,
     Query(
         description="Coordinate system of the answer and of bbox: wgs84, cgcs2000, gcj02 "
-        "(AMap, Tencent, WeChat) or bd09 (Baidu)"
+        "(AMap, Tencent, WeChat) or bd09 (Baidu), longitude first. GeoJSON answers carry no crs "
+        "member (RFC 7946): their Content-Crs header names it, "
+        "<http://www.opengis.net/def/crs/OGC/1.3/CRS84> for wgs84 and cgcs2000, "
+        "<urn:x-geogrid:def:crs:GCJ-02> or <urn:x-geogrid:def:crs:BD-09>"
     ),
 ]
 BBoxQuery = Annotated[
