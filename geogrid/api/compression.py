@@ -1,6 +1,6 @@
 """gzip for JSON and GeoJSON answers (Starlette's GZip, limited to those media types).
 
-A collection page of grids is megabytes of coordinates that gzip to a fifth. Only JSON and
+A page of grids is coordinates that gzip to a seventh (the demo: 167 KB to 22 KB). Only JSON and
 GeoJSON are compressed: the map pages arrive gzipped already, binary locate answers and
 files gain little. A request that does not accept gzip passes straight through, at no cost;
 the hot GETs (locate, nearest station) are answered before this middleware (api/fastpath.py)
