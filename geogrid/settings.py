@@ -5,14 +5,17 @@ Split by concern so each part of the system asks only for what it uses.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: The checkout geogrid runs from (holds pyproject.toml when installed editable).
 REPO_ROOT = Path(__file__).resolve().parents[1]
+#: A web origin as browsers send it: scheme, host and an optional port, nothing more.
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
 def _default_home() -> Path:
@@ -161,6 +164,29 @@ class ApiSettings(_Base):
         description="While the database is unavailable, a key verified within this many "
         "seconds keeps working (keys cannot be revoked while the database is down)",
     )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default=[],
+        description="Origins (comma-separated, e.g. https://map.example.gov.cn) whose web pages "
+        "may call the API from a browser (CORS, without credentials). Empty: none, CORS off",
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f'GEOGRID_CORS_ORIGINS holds "{origin}" but an origin is scheme://host[:port] '
+                    "with no path (or * for any)"
+                )
+        return value
 
 
 class MapSettings(_Base):

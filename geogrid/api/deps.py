@@ -210,6 +210,7 @@ async def get_principal(request: Request) -> Principal:
         )
     principal = await _verify(request, token)
     request.state.caller = principal.name  # named in the request's log line
+    request.state.role = principal.role.name  # in the ETags of answers it sees (api/caching)
     return principal
 
 

@@ -13,14 +13,17 @@ from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
+from starlette.middleware.cors import CORSMiddleware
 
 from geogrid import db
 from geogrid.access.keys import KEYS_CHANNEL, KeyCache
 from geogrid.access.ratelimits import Budget, PostgresStorage, RateLimits
 from geogrid.api import errors, observability, openapi
 from geogrid.api.body_size import BodySizeLimit
+from geogrid.api.compression import JsonGZip
 from geogrid.api.database import Database, Replica
 from geogrid.api.fastpath import FastPath
+from geogrid.api.head import HeadAsGet
 from geogrid.api.ranges import ByteRanges
 from geogrid.api.routes import (
     case_queries,
@@ -50,6 +53,18 @@ from geogrid.settings import (
 )
 
 log = logging.getLogger("geogrid.api")
+
+#: CORS (GEOGRID_CORS_ORIGINS): what a page of an allowed origin may send and read.
+CORS_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Accept",
+    "Accept-Language",
+    "If-None-Match",
+    "X-Request-Id",
+]
+CORS_EXPOSED_HEADERS = ["ETag", "Content-Crs", "Link", "Retry-After", "X-Request-Id", "Location"]
 
 
 @dataclass
@@ -119,15 +134,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "POST /v1/plans/{plan_id}/edits": settings.api.max_plan_edit_body_bytes,
         },
     )
+    # Outside the body limit, so a 413 in JSON is compressed like any answer; inside the fast
+    # path, so locate and nearest station never go through it.
+    app.add_middleware(JsonGZip, minimum_size=1024)
+    # Outside gzip: a HEAD's Content-Length is that of the GET's body as sent.
+    app.add_middleware(HeadAsGet)
     # locate and nearest station, straight from the ASGI stack (api/fastpath.py).
     app.add_middleware(
         FastPath, routes=[_route(locate.router, ""), _route(nearby.router, "/nearest")]
     )
     # Ranges of any GET answer (api/ranges.py): GDAL's /vsicurl reads URLs in byte ranges.
     app.add_middleware(ByteRanges)
+    if settings.api.cors_origins:
+        # Outside the fast path, so its answers carry the CORS headers too; a preflight is
+        # answered here, before any route, key or database is asked.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.api.cors_origins,
+            allow_credentials=False,  # keys travel in Authorization, never in cookies
+            allow_methods=CORS_METHODS,
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_EXPOSED_HEADERS,
+            max_age=600,
+        )
     observability.configure_logging(settings.api.log_level, settings.api.log_format)
     app.state.metrics = observability.Metrics()
-    # Added last, so outermost: a 413 from the body limit has an id, headers and a log line.
+    # Added last, so outermost: a 413 from the body limit and a CORS preflight have an id,
+    # headers and a log line.
     app.add_middleware(
         observability.RequestMiddleware,
         metrics=app.state.metrics,

@@ -1,7 +1,10 @@
-"""Geometries as answers give them: in the caller's coordinate system, rounded to about 1 cm.
+"""Geometries as answers give them: in the caller's coordinate system, rounded to about 1 cm,
+wound as RFC 7946 says.
 
 Storage is EPSG:4490; an answer converts to one of :data:`geogrid.geo.datum.CRS_NAMES` with
-:mod:`geogrid.geo.datum` and rounds to :data:`COORDINATE_DECIMALS` decimals.
+:mod:`geogrid.geo.datum`, rounds to :data:`COORDINATE_DECIMALS` decimals and orients every
+polygon's exterior ring counter-clockwise and its holes clockwise (RFC 7946, 3.1.6; d3-geo
+and some renderers draw a clockwise exterior as the whole world minus the polygon).
 """
 
 from __future__ import annotations
@@ -52,9 +55,20 @@ def _round(xy: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 def output_geometries(
     geometries: Sequence[BaseGeometry] | npt.NDArray[Any], crs: str
 ) -> list[BaseGeometry]:
-    """Storage geometries converted to ``crs`` (one of CRS_NAMES) and rounded, vectorised."""
+    """Storage geometries converted to ``crs`` (one of CRS_NAMES), rounded and wound
+    counter-clockwise (holes clockwise), vectorised.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Polygon
+    >>> [square] = output_geometries([Polygon([(117, 31), (117, 32), (118, 32), (118, 31)])],
+    ...                              "cgcs2000")
+    >>> square.exterior.is_ccw
+    True
+    """
     array = np.asarray(geometries, dtype=object)
     if array.size == 0:
         return []
     converted = geometry_from_storage(array, crs)
-    return list(shapely.transform(converted, _round))
+    # Oriented after rounding: the rings as sent are the ones oriented.
+    return list(shapely.orient_polygons(shapely.transform(converted, _round)))

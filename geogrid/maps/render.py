@@ -69,8 +69,9 @@ def _round(xy: np.ndarray) -> np.ndarray:
 
 
 def geometry(shape: BaseGeometry) -> dict[str, Any]:
-    """A shapely geometry as a GeoJSON geometry, rounded to DECIMALS."""
-    return dict(mapping(shapely.transform(shape, _round)))
+    """A shapely geometry as a GeoJSON geometry, rounded to DECIMALS and wound as RFC 7946
+    says (exterior rings counter-clockwise, holes clockwise), as every answer's are."""
+    return dict(mapping(shapely.orient_polygons(shapely.transform(shape, _round))))
 
 
 def feature(shape: BaseGeometry, **properties: Any) -> dict[str, Any]:

@@ -197,3 +197,16 @@ def test_the_service_desc_is_a_valid_openapi_30_document(live_api: LiveServer) -
     [limit] = [p for p in items["parameters"] if p["name"] == "limit"]
     assert limit["schema"]["maximum"] == 10_000  # GDAL takes its page size from it
     assert "OgcFeatureCollection" in str(items["responses"]["200"])
+
+
+def test_items_carry_an_etag_and_answer_304(live_api: LiveServer) -> None:
+    path = "/ogc/collections/grids/items/340102001001001"
+    with live_api.client() as client:
+        first = client.get(path)
+        again = client.get(path, headers={"If-None-Match": first.headers["etag"]})
+        page = client.get("/ogc/collections/grids/items", params={"limit": 5})
+        other = client.get("/ogc/collections/grids/items", params={"limit": 6})
+    assert first.headers["etag"].startswith('W/"r1-')
+    assert again.status_code == 304 and again.content == b""
+    assert page.headers["etag"] != other.headers["etag"]
+    assert "Authorization" in page.headers["vary"]

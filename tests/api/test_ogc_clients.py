@@ -277,14 +277,6 @@ def test_geopandas_reads_an_items_url(live_api: LiveServer, api: str) -> None:
     assert frame.total_bounds[0] > 117 and frame.total_bounds[3] < 33
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pyogrio.errors.DataSourceError,
-    reason="GDAL's /vsicurl needs HEAD (405 on main; the http branch adds it) and byte ranges: "
-    "geogrid answers a Range GET with 200 and the whole body, and GDAL refuses a body ten "
-    'times larger than the range it asked for ("Range downloading not supported by this '
-    'server!")',
-)
 @pytest.mark.parametrize("api", sorted(ITEMS_URLS))
 def test_pyogrio_reads_an_items_url(live_api: LiveServer, api: str) -> None:
     pyogrio.set_gdal_config_options({"GDAL_HTTP_TIMEOUT": "30"})

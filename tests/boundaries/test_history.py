@@ -227,7 +227,8 @@ def test_get_grid_history(api: httpx.Client, published: Transferred) -> None:
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"].startswith("application/geo+json")
     found = GridHistoryAnswer.model_validate(answer.json())
-    assert (found.code, found.crs) == (published.loser, "bd09")
+    assert found.code == published.loser and "crs" not in answer.json()
+    assert answer.headers["content-crs"] == "<urn:x-geogrid:def:crs:BD-09>"
     first, second = (f.properties for f in found.features)
     assert (first.valid_from_release, first.valid_to_release) == (1, 2)
     assert (second.valid_from_release, second.valid_to_release) == (2, None)

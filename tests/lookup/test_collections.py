@@ -24,6 +24,7 @@ from geogrid.api.schemas.lookup import (
     TilingReport,
 )
 from geogrid.boundaries import releases
+from geogrid.geo import crs_uris
 from geogrid.geo.datum import from_storage, to_metric
 from geogrid.lookup.collections import MAX_LIMIT
 from tests.conftest import LiveServer, start_api
@@ -299,9 +300,12 @@ def test_bad_filters_speak_chinese_when_asked(live_api: LiveServer) -> None:
 @pytest.mark.parametrize("crs", ["gcj02", "bd09"])
 def test_shifted_crs_moves_coordinates_by_about_570_m(live_api: LiveServer, crs: str) -> None:
     client = live_api.client()
-    plain = GridCollection.model_validate(fetch(client, "/v1/grids", limit=20))
-    shifted = GridCollection.model_validate(fetch(client, "/v1/grids", limit=20, crs=crs))
-    assert shifted.crs == crs and plain.crs == "wgs84"
+    plain_answer = client.get("/v1/grids", params={"limit": 20})
+    shifted_answer = client.get("/v1/grids", params={"limit": 20, "crs": crs})
+    plain = GridCollection.model_validate_json(plain_answer.content)
+    shifted = GridCollection.model_validate_json(shifted_answer.content)
+    assert plain_answer.headers["content-crs"] == f"<{crs_uris.CRS84}>"
+    assert shifted_answer.headers["content-crs"] == f"<{crs_uris.lon_lat_uri(crs)}>"
     for a, b in zip(plain.features, shifted.features, strict=True):
         assert a.id == b.id
         ga, gb = shapely.geometry.shape(a.geometry), shapely.geometry.shape(b.geometry)
@@ -364,10 +368,9 @@ def test_simplify_drops_vertices_and_stays_valid(live_api: LiveServer) -> None:
 def test_one_grid_in_gcj02(live_api: LiveServer) -> None:
     client = live_api.client()
     plain = GridDetail.model_validate(fetch(client, "/v1/grids/340102001001001"))
-    shifted = GridDetail.model_validate(
-        fetch(client, "/v1/grids/340102001001001", crs="gcj02", simplify=10)
-    )
-    assert shifted.crs == "gcj02" and plain.crs == "wgs84"
+    answer = client.get("/v1/grids/340102001001001", params={"crs": "gcj02", "simplify": 10})
+    shifted = GridDetail.model_validate_json(answer.content)
+    assert answer.headers["content-crs"] == "<urn:x-geogrid:def:crs:GCJ-02>"
     a = to_metric(shapely.geometry.shape(plain.geometry).centroid)
     b = to_metric(shapely.geometry.shape(shifted.geometry).centroid)
     assert 500 < a.distance(b) < 650
@@ -377,10 +380,10 @@ def test_the_demo_release_tiles_the_district(live_api: LiveServer) -> None:
     report = TilingReport.model_validate(fetch(live_api.client(), "/v1/tiling"))
     assert (report.release, report.valid, report.violations) == (1, True, 0)
     assert report.features.features == []
-    again = TilingReport.model_validate(
-        fetch(live_api.client(), "/v1/tiling", release=1, crs="gcj02")
-    )
+    answer = live_api.client().get("/v1/tiling", params={"release": 1, "crs": "gcj02"})
+    again = TilingReport.model_validate_json(answer.content)
     assert again.valid and again.crs == "gcj02"
+    assert answer.headers["content-crs"] == "<urn:x-geogrid:def:crs:GCJ-02>"
 
 
 def test_a_release_with_a_hole_is_reported_where_the_hole_is(fresh_demo_url: str) -> None:
@@ -410,3 +413,59 @@ def test_a_release_with_a_hole_is_reported_where_the_hole_is(fresh_demo_url: str
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.mark.parametrize("crs", ["wgs84", "gcj02"])
+def test_grid_polygons_are_wound_as_rfc_7946_says(live_api: LiveServer, crs: str) -> None:
+    """Exterior rings counter-clockwise, holes clockwise, in every grid of the release."""
+    page = GridCollection.model_validate(
+        fetch(live_api.client(), "/v1/grids", limit=MAX_LIMIT, crs=crs)
+    )
+    [one] = [fetch(live_api.client(), "/v1/grids/340102001001001", crs=crs)["geometry"]]
+    polygons = [
+        p
+        for geometry in [*(f.geometry for f in page.features), one]
+        for p in shapely.get_parts(shapely.geometry.shape(geometry))
+    ]
+    assert len(polygons) >= len(page.features) > 100
+    assert all(p.exterior.is_ccw for p in polygons)
+    assert all(not ring.is_ccw for p in polygons for ring in p.interiors)
+
+
+@pytest.mark.parametrize(
+    ("path", "crs", "uri"),
+    [
+        ("/v1/grids", "wgs84", "http://www.opengis.net/def/crs/OGC/1.3/CRS84"),
+        ("/v1/grids", "cgcs2000", "http://www.opengis.net/def/crs/OGC/1.3/CRS84"),
+        ("/v1/streets", "gcj02", "urn:x-geogrid:def:crs:GCJ-02"),
+        ("/v1/communities", "bd09", "urn:x-geogrid:def:crs:BD-09"),
+        ("/v1/stations", "gcj02", "urn:x-geogrid:def:crs:GCJ-02"),
+        ("/v1/compounds", "wgs84", "http://www.opengis.net/def/crs/OGC/1.3/CRS84"),
+        ("/v1/grids/340102001001001", "bd09", "urn:x-geogrid:def:crs:BD-09"),
+    ],
+)
+def test_no_crs_member_but_a_content_crs_header(
+    live_api: LiveServer, path: str, crs: str, uri: str
+) -> None:
+    """RFC 7946 has no ``crs`` member (OpenLayers refuses the string form): the header says it."""
+    answer = live_api.client().get(
+        path, params={"crs": crs, "limit": 3} if path[-1] == "s" else {"crs": crs}
+    )
+    assert answer.status_code == 200, answer.text
+    assert "crs" not in answer.json()
+    assert answer.headers["content-crs"] == f"<{uri}>"
+
+
+def test_coverage_gaps_are_storage_lon_lat_wound_and_rounded(live_api: LiveServer) -> None:
+    answer = live_api.client().get("/v1/coverage", params={"format": "geojson", "level": "grid"})
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-crs"] == "<http://www.opengis.net/def/crs/OGC/1.3/CRS84>"
+    features = answer.json()["features"]
+    assert features and "crs" not in answer.json()
+    polygons = [
+        p for f in features for p in shapely.get_parts(shapely.geometry.shape(f["geometry"]))
+    ]
+    assert all(p.exterior.is_ccw for p in polygons)
+    assert all(not ring.is_ccw for p in polygons for ring in p.interiors)
+    coordinates = shapely.get_coordinates(polygons)
+    assert (coordinates.round(7) == coordinates).all()

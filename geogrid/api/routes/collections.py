@@ -1,7 +1,13 @@
 """Feature collections for web maps: communities, streets, stations and compounds (GeoJSON).
 
 Shared by every collection route (grids too): the query parameters for paging, bbox and crs,
-the ``links`` of a page, and a response that sends a model as ``application/geo+json``.
+the ``links`` of a page, and a response that sends a model as ``application/geo+json`` with
+its ``Content-Crs`` and an ETag of the release it was drawn from (api/caching.py).
+
+No answer carries a ``crs`` member: RFC 7946 removed it (GeoJSON is longitude, latitude on
+WGS84), and readers such as OpenLayers' refuse the string form. An answer in another datum
+says so in ``Content-Crs`` (``<http://www.opengis.net/def/crs/OGC/1.3/CRS84>`` for wgs84 and
+cgcs2000, ``<urn:x-geogrid:def:crs:GCJ-02>``, ``<urn:x-geogrid:def:crs:BD-09>``).
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from shapely.geometry.base import BaseGeometry
 
-from geogrid.api.deps import ReleaseConnDep
+from geogrid.api.caching import with_etag
+from geogrid.api.deps import ReleaseConnDep, needed_release
+from geogrid.api.responses import content_crs
 from geogrid.api.schemas.lookup import (
     CommunityCollection,
     CommunityFeature,
@@ -56,11 +64,22 @@ def geojson(model: BaseModel) -> GeoJSONResponse:
     return GeoJSONResponse(model.model_dump_json())
 
 
+def release_geojson(request: Request, model: BaseModel, release: int | None, crs: str) -> Response:
+    """``model`` as GeoJSON in ``crs`` (named in ``Content-Crs``) with the ETag of ``release``
+    (default: the newest this process serves); 304 when the client has it already."""
+    answer = geojson(model)
+    answer.headers["Content-Crs"] = content_crs(crs)
+    return with_etag(request, answer, needed_release(request) if release is None else release)
+
+
 CrsQuery = Annotated[
     Word,
     Query(
         description="Coordinate system of the answer and of bbox: wgs84, cgcs2000, gcj02 "
-        "(AMap, Tencent, WeChat) or bd09 (Baidu)"
+        "(AMap, Tencent, WeChat) or bd09 (Baidu), longitude first. GeoJSON answers carry no crs "
+        "member (RFC 7946): their Content-Crs header names it, "
+        "<http://www.opengis.net/def/crs/OGC/1.3/CRS84> for wgs84 and cgcs2000, "
+        "<urn:x-geogrid:def:crs:GCJ-02> or <urn:x-geogrid:def:crs:BD-09>"
     ),
 ]
 BBoxQuery = Annotated[
@@ -109,13 +128,14 @@ def page_members(request: Request, page: features.Page[Any]) -> dict[str, Any]:
         "numberReturned": len(page.items),
         "limit": page.limit,
         "limit_requested": page.limit_requested,
-        "crs": page.crs,
         "links": page_links(request, page),
     }
 
 
 def geometry(geom: BaseGeometry) -> dict[str, Any]:
-    """A GeoJSON geometry object."""
+    """A GeoJSON geometry object of a geometry already made an answer's
+    (:func:`geogrid.geo.output.output_geometries`: in the caller's crs, rounded, RFC 7946
+    winding)."""
     return shapely.geometry.mapping(geom)  # type: ignore[no-any-return]
 
 
@@ -134,7 +154,8 @@ def list_streets(
 ) -> Response:
     """Streets, towns and development zones as a GeoJSON FeatureCollection, paged by code."""
     page = features.streets(conn, bbox=bbox, crs=crs, limit=limit, after=after)
-    return geojson(
+    return release_geojson(
+        request,
         StreetCollection(
             **page_members(request, page),
             features=[
@@ -150,7 +171,9 @@ def list_streets(
                 )
                 for s in page.items
             ],
-        )
+        ),
+        page.release,
+        page.crs,
     )
 
 
@@ -166,7 +189,8 @@ def list_communities(
 ) -> Response:
     """Communities as a GeoJSON FeatureCollection, paged by code, optionally of one street."""
     page = features.communities(conn, street=street, bbox=bbox, crs=crs, limit=limit, after=after)
-    return geojson(
+    return release_geojson(
+        request,
         CommunityCollection(
             **page_members(request, page),
             features=[
@@ -181,7 +205,9 @@ def list_communities(
                 )
                 for c in page.items
             ],
-        )
+        ),
+        page.release,
+        page.crs,
     )
 
 
@@ -202,7 +228,8 @@ def list_stations(
     page = features.stations(
         conn, kind=kind, community=community, bbox=bbox, crs=crs, limit=limit, after=after
     )
-    return geojson(
+    return release_geojson(
+        request,
         StationCollection(
             **page_members(request, page),
             features=[
@@ -220,7 +247,9 @@ def list_stations(
                 )
                 for s in page.items
             ],
-        )
+        ),
+        page.release,
+        page.crs,
     )
 
 
@@ -261,7 +290,8 @@ def list_compounds(
         after=after,
     )
     assert page.release is not None
-    return geojson(
+    return release_geojson(
+        request,
         CompoundCollection(
             **page_members(request, page),
             release=page.release,
@@ -283,5 +313,7 @@ def list_compounds(
                 )
                 for c in page.items
             ],
-        )
+        ),
+        page.release,
+        page.crs,
     )

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import shapely
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from geogrid.api.caching import with_etag
 from geogrid.api.deps import ReleaseConnDep
+from geogrid.api.responses import content_crs
+from geogrid.api.routes.collections import geometry
 from geogrid.errors import InvalidInputError
+from geogrid.geo.output import output_geometries
 from geogrid.i18n import tr
 from geogrid.limits import Id32, Kinds, Word
 from geogrid.lookup import coverage
@@ -18,6 +21,8 @@ from geogrid.lookup.service_areas import STATION_KINDS
 router = APIRouter(prefix="/v1/coverage", tags=["coverage"])
 
 FORMATS = ("json", "geojson", "h3")
+#: The coordinates of gap geometries: storage's, longitude first.
+GAPS_CRS = "cgcs2000"
 
 
 class CoverageCounts(BaseModel):
@@ -108,7 +113,9 @@ class GapProperties(BaseModel):
 class GapFeature(BaseModel):
     type: Literal["Feature"] = "Feature"
     id: str
-    geometry: dict[str, Any] = Field(description="MultiPolygon, EPSG:4490 lon/lat")
+    geometry: dict[str, Any] = Field(
+        description="MultiPolygon, CGCS2000 (EPSG:4490) lon/lat, the answer's Content-Crs"
+    )
     properties: GapProperties
 
 
@@ -137,7 +144,7 @@ class H3Answer(_Answer):
     totals: H3Totals
 
 
-@router.get("")
+@router.get("", response_model=CoverageAnswer | GapCollection | H3Answer)
 def read_coverage(
     request: Request,
     conn: ReleaseConnDep,
@@ -178,8 +185,10 @@ def read_coverage(
         ),
     ] = "json",
     res: Annotated[int, Query(ge=0, le=15, description="H3 resolution (format=h3)")] = 9,
-) -> CoverageAnswer | GapCollection | H3Answer:
-    """What the 5/10/15-minute service areas leave out, per district, street, community or grid."""
+) -> Response:
+    """What the 5/10/15-minute service areas leave out, per district, street, community or grid.
+
+    Gap geometries (format=geojson) are CGCS2000 longitude, latitude: Content-Crs names them."""
     if output not in FORMATS:
         raise InvalidInputError(
             tr(
@@ -197,10 +206,16 @@ def read_coverage(
         "release": release,
         "settings": request.app.state.settings.service_areas,
     }
+    answer: CoverageAnswer | GapCollection | H3Answer
     if output == "h3":
-        return _h3(coverage.coverage_h3(conn, resolution=res, **params))
-    report = coverage.coverage_gaps(conn, **params)
-    return _gaps(report) if output == "geojson" else _report(report)
+        answer = _h3(coverage.coverage_h3(conn, resolution=res, **params))
+    else:
+        report = coverage.coverage_gaps(conn, **params)
+        answer = _gaps(report) if output == "geojson" else _report(report)
+    response = Response(answer.model_dump_json(), media_type="application/json")
+    if output == "geojson":
+        response.headers["Content-Crs"] = content_crs(GAPS_CRS)
+    return with_etag(request, response, answer.release)
 
 
 def _method(method: coverage.CoverageMethod) -> CoverageMethodInfo:
@@ -283,10 +298,12 @@ def _report(report: coverage.CoverageReport) -> CoverageAnswer:
 
 
 def _gaps(report: coverage.CoverageReport) -> GapCollection:
+    units = [unit for unit in report.units if not unit.gap.is_empty]
+    gaps = output_geometries([unit.gap for unit in units], GAPS_CRS)
     features = [
         GapFeature(
             id=unit.code,
-            geometry=shapely.geometry.mapping(unit.gap),
+            geometry=geometry(gap),
             properties=GapProperties(
                 code=unit.code,
                 name=unit.name,
@@ -299,8 +316,7 @@ def _gaps(report: coverage.CoverageReport) -> GapCollection:
                 households_uncovered=unit.tally.households_uncovered,
             ),
         )
-        for unit in report.units
-        if not unit.gap.is_empty
+        for unit, gap in zip(units, gaps, strict=True)
     ]
     return GapCollection(**_header(report), features=features)
 

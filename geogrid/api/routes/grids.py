@@ -16,9 +16,9 @@ from geogrid.api.routes.collections import (
     GeoJSONResponse,
     LimitQuery,
     ReleaseQuery,
-    geojson,
     geometry,
     page_members,
+    release_geojson,
 )
 from geogrid.api.schemas.lookup import (
     GridCollection,
@@ -91,17 +91,21 @@ def list_grids(
         after=after,
     )
     assert page.release is not None
-    return geojson(
+    return release_geojson(
+        request,
         GridCollection(
             **page_members(request, page),
             release=page.release,
             features=[grid_feature(g, principal) for g in page.items],
-        )
+        ),
+        page.release,
+        page.crs,
     )
 
 
 @router.get("/grids/{code}", response_model=GridDetail)
 def read_grid(
+    request: Request,
     code: Word,
     conn: ReleaseConnDep,
     principal: PrincipalDep,
@@ -122,11 +126,14 @@ def read_grid(
     grid = get_grid(conn, code, release)
     [shape] = output_geometries([features.simplified(grid.geometry, simplify)], name)
     feature = grid_feature(replace(grid, geometry=shape), principal)
-    return geojson(GridDetail(**feature.model_dump(), crs=name, simplify_m=simplify))
+    assert grid.release is not None
+    detail = GridDetail(**feature.model_dump(), simplify_m=simplify)
+    return release_geojson(request, detail, grid.release, name)
 
 
 @router.get("/tiling", response_model=TilingReport)
 def read_tiling(
+    request: Request,
     conn: ReleaseConnDep,
     release: ReleaseQuery = None,
     crs: CrsQuery = "wgs84",
@@ -134,7 +141,8 @@ def read_tiling(
     """The invariant check of a release: gaps, overlaps, spills and invalid grids as GeoJSON."""
     check = features.tiling_check(conn, release)
     found = features.violation_features(check, crs)
-    return geojson(
+    return release_geojson(
+        request,
         TilingReport(
             release=check.release,
             valid=check.valid,
@@ -143,5 +151,7 @@ def read_tiling(
             features=ViolationCollection(
                 features=[ViolationFeature.model_validate(f) for f in found]
             ),
-        )
+        ),
+        check.release,
+        crs,
     )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
-from geogrid.api.deps import ReleaseConnDep
-from geogrid.api.routes.collections import CrsQuery, GeoJSONResponse, geojson, geometry
+from geogrid.api.caching import with_etag
+from geogrid.api.deps import ReleaseConnDep, needed_release
+from geogrid.api.responses import content_crs
+from geogrid.api.routes.collections import CrsQuery, GeoJSONResponse, geometry, release_geojson
 from geogrid.api.schemas.lookup import (
     ChangeCollection,
     ChangedGridInfo,
@@ -32,10 +34,10 @@ def moment(value: datetime) -> str:
     return value.astimezone(LOCAL).isoformat()
 
 
-@router.get("/releases")
-def list_releases(conn: ReleaseConnDep) -> list[ReleaseInfo]:
+@router.get("/releases", response_model=list[ReleaseInfo])
+def list_releases(request: Request, conn: ReleaseConnDep) -> Response:
     """Every boundary release, oldest first, with its grids and what it changed."""
-    return [
+    found = [
         ReleaseInfo(
             id=s.release.id,
             published_at=moment(s.release.published_at),
@@ -50,15 +52,22 @@ def list_releases(conn: ReleaseConnDep) -> list[ReleaseInfo]:
         )
         for s in history.release_summaries(conn)
     ]
+    newest = max((r.id for r in found), default=needed_release(request))
+    body = b"[" + b",".join(r.model_dump_json().encode() for r in found) + b"]"
+    return with_etag(request, _json(body), newest)
 
 
-@router.get("/releases/{n}/diff/{m}")
+def _json(body: bytes) -> Response:
+    return Response(body, media_type="application/json")
+
+
+@router.get("/releases/{n}/diff/{m}", response_model=ReleaseDiffAnswer)
 def diff_releases(
-    n: Id32, m: Id32, conn: ReleaseConnDep, crs: CrsQuery = "wgs84"
-) -> ReleaseDiffAnswer:
+    request: Request, n: Id32, m: Id32, conn: ReleaseConnDep, crs: CrsQuery = "wgs84"
+) -> Response:
     """Grids added, removed and changed from release n to m, changed areas as GeoJSON."""
     diff = history.release_diff(conn, n, m, crs)
-    return ReleaseDiffAnswer(
+    answer = ReleaseDiffAnswer(
         from_release=diff.from_release,
         to_release=diff.to_release,
         crs=diff.crs,
@@ -77,21 +86,26 @@ def diff_releases(
             ]
         ),
     )
+    response = _json(answer.model_dump_json().encode())
+    response.headers["Content-Crs"] = content_crs(diff.crs)
+    return with_etag(request, response, max(n, m))
 
 
 @router.get(
     "/grids/{code}/history", response_model=GridHistoryAnswer, response_class=GeoJSONResponse
 )
-def read_grid_history(code: Word, conn: ReleaseConnDep, crs: CrsQuery = "wgs84") -> Response:
+def read_grid_history(
+    request: Request, code: Word, conn: ReleaseConnDep, crs: CrsQuery = "wgs84"
+) -> Response:
     """Every geometry a grid has had, with its validity, as a GeoJSON FeatureCollection."""
     found = history.grid_history(conn, code, crs)
-    return geojson(
+    return release_geojson(
+        request,
         GridHistoryAnswer(
             code=found.code,
             name=found.name,
             kind=found.kind,  # type: ignore[arg-type]
             community=UnitRef(code=found.community.code, name=found.community.name),
-            crs=found.crs,
             features=[
                 GridVersionFeature(
                     id=v.geometry_id,
@@ -112,5 +126,7 @@ def read_grid_history(code: Word, conn: ReleaseConnDep, crs: CrsQuery = "wgs84")
                 )
                 for v in found.versions
             ],
-        )
+        ),
+        None,
+        found.crs,
     )

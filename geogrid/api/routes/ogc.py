@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
 from geogrid import features
-from geogrid.api import ogc, openapi30
+from geogrid.api import caching, ogc, openapi30
 from geogrid.api.deps import PrincipalDep, ReleaseConnDep, SnapshotsDep
 from geogrid.api.schemas.ogc import (
     CollectionInfo,
@@ -67,6 +67,11 @@ ReleaseParam = Annotated[
     Id32 | None,
     Query(description="Boundary release (grids, compounds, coverage gaps); next links pin it"),
 ]
+
+
+def _tagged(request: Request, response: Response, release: int | None) -> Response:
+    """``response`` with an ETag of its release and body (304 when the client has it)."""
+    return caching.with_etag(request, response, release or 0)
 
 
 @router.get("", include_in_schema=False)
@@ -178,8 +183,8 @@ def list_collections(
         "crs": [c.uri for c in CRS_REFS],
     }
     if ogc.wants_html(request, f):
-        return ogc.html_response("Collections", body)
-    return ogc.json_response(body)
+        return _tagged(request, ogc.html_response("Collections", body), snapshots.newest)
+    return _tagged(request, ogc.json_response(body), snapshots.newest)
 
 
 @router.get(
@@ -196,8 +201,8 @@ def describe_collection(
     ogc.refuse_unknown(request, ogc.COMMON)
     body = _collection(request, conn, features.collection(collection_id), snapshots.newest)
     if ogc.wants_html(request, f):
-        return ogc.html_response(body["title"], body)
-    return ogc.json_response(body)
+        return _tagged(request, ogc.html_response(body["title"], body), snapshots.newest)
+    return _tagged(request, ogc.json_response(body), snapshots.newest)
 
 
 @router.get(
@@ -368,9 +373,12 @@ def list_items(
     headers = {"Content-Crs": f"<{ref.uri}>"}
     if page.window.release is not None:
         headers["X-Boundary-Release"] = str(page.window.release)
+    tag = page.window.release or snapshots.newest
     if as_html:
-        return ogc.features_html(collection.title, body, page.features, headers)
-    return ogc.json_response(body, ogc.GEOJSON, headers)
+        return _tagged(
+            request, ogc.features_html(collection.title, body, page.features, headers), tag
+        )
+    return _tagged(request, ogc.json_response(body, ogc.GEOJSON, headers), tag)
 
 
 @router.get(
@@ -419,6 +427,8 @@ def get_item(
     headers = {"Content-Crs": f"<{ref.uri}>"}
     if window.release is not None:
         headers["X-Boundary-Release"] = str(window.release)
+    tag = window.release or snapshots.newest
     if as_html:
-        return ogc.features_html(f"{collection.title} {feature_id}", body, [feature], headers)
-    return ogc.json_response(body, ogc.GEOJSON, headers)
+        title = f"{collection.title} {feature_id}"
+        return _tagged(request, ogc.features_html(title, body, [feature], headers), tag)
+    return _tagged(request, ogc.json_response(body, ogc.GEOJSON, headers), tag)

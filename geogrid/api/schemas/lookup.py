@@ -116,14 +116,14 @@ class Link(BaseModel):
 
 
 class FeatureCollectionPage(BaseModel):
-    """Common members of every paged collection, after OGC API Features."""
+    """Common members of every paged collection, after OGC API Features. The coordinate
+    system is not a member (RFC 7946 has none): the answer's Content-Crs header names it."""
 
     type: Literal["FeatureCollection"] = "FeatureCollection"
     numberMatched: int
     numberReturned: int
     limit: int
     limit_requested: int
-    crs: Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
     links: list[Link]
 
 
@@ -212,9 +212,9 @@ class CompoundCollection(FeatureCollectionPage):
 
 
 class GridDetail(GridFeature):
-    """One grid (GET /v1/grids/{code}) with the coordinate system and simplification used."""
+    """One grid (GET /v1/grids/{code}) with the simplification used (its coordinate system is
+    the answer's Content-Crs)."""
 
-    crs: Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
     simplify_m: float
 
 
@@ -410,5 +410,4 @@ class GridHistoryAnswer(BaseModel):
     name: str
     kind: Literal["resident", "dedicated"]
     community: UnitRef
-    crs: Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
     features: list[GridVersionFeature]
