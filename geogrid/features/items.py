@@ -233,9 +233,8 @@ def geometries_json(wkbs: Sequence[bytes | None], crs: CrsRef) -> list[str | Non
     if not present:
         return out
     shapes = shapely.from_wkb([wkbs[i] for i in present])
-    # RFC 7946: exterior rings counter-clockwise, holes clockwise (in lon/lat, before any
-    # axis swap, which mirrors them)
-    shapes = shapely.orient_polygons(np.asarray(output_geometries(shapes, crs.datum), dtype=object))
+    # in lon/lat with RFC 7946 winding (geo.output), before any axis swap, which mirrors it
+    shapes = np.asarray(output_geometries(shapes, crs.datum), dtype=object)
     if crs.projection is not None or crs.swap_axes:
         shapes = project(shapes, crs)
         if crs.projection is not None:
