@@ -41,6 +41,7 @@ from sqlalchemy.sql import ColumnElement, Subquery, column
 
 from geogrid.access.roles import mask_name, mask_phone
 from geogrid.boundaries.releases import current_release, get_release, release_at
+from geogrid.db import prepared
 from geogrid.db.sqlfiles import sql
 from geogrid.errors import InvalidInputError, NotFoundError
 from geogrid.features.catalogue import SQL_TYPES, Collection
@@ -329,7 +330,7 @@ def items(
         .offset(query.offset)
     )
     parameters = _parameters(conn, collection, window)
-    rows = conn.execute(statement, parameters).all()
+    rows = prepared.run(conn, statement, parameters)
     if rows:
         matched = int(rows[0].number_matched)
     else:
@@ -388,7 +389,7 @@ def item(
             else -1
         )
     parameters = {**_parameters(conn, collection, window), "feature_id": fid}
-    rows = conn.execute(_by_id(collection, versions), parameters).all()
+    rows = prepared.run(conn, _by_id(collection, versions), parameters)
     if not rows:
         raise NotFoundError(
             tr(
