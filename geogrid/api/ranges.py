@@ -9,7 +9,8 @@ request as usual, keeps the body, and sends the asked slice. That is sound becau
 is the same bytes for the same release and query (no timestamps in bodies), and each range
 request is answered in full by one run of the route.
 
-Only single ranges are served (a multi-range request gets the whole answer with 200, which
+A range request is answered uncompressed (the ranges are of the identity bytes). Only single
+ranges are served (a multi-range request gets the whole answer with 200, which
 RFC 9110 allows); ``If-Range`` with a different validator gets the whole answer too; a range
 past the end is a 416 naming the length. Requests without ``Range`` pass through untouched.
 """
@@ -73,6 +74,9 @@ class ByteRanges:
             await self.app(scope, receive, send)
             return
         if_range = _header(scope, b"if-range")
+        # Ranges of the identity bytes: a slice of a gzip stream is of no use to a client
+        # that decodes what it receives, so the answer is not compressed (api/compression.py).
+        scope = {**scope, "headers": [h for h in scope["headers"] if h[0] != b"accept-encoding"]}
         start: Message | None = None
         chunks: list[bytes] = []
 

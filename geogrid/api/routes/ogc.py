@@ -13,10 +13,11 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
+from sqlalchemy import Connection
 
 from geogrid import features
 from geogrid.api import caching, ogc, openapi30
-from geogrid.api.deps import PrincipalDep, ReleaseConnDep, SnapshotsDep
+from geogrid.api.deps import PrincipalDep, ReleaseConnDep, SnapshotsDep, read_release
 from geogrid.api.schemas.ogc import (
     CollectionInfo,
     CollectionList,
@@ -249,9 +250,8 @@ def queryables(request: Request, collection_id: CollectionPath, f: FQuery = None
     response_model=OgcFeatureCollection,
     response_class=ogc.GeoJSONDocument,
 )
-def list_items(
+async def list_items(
     request: Request,
-    conn: ReleaseConnDep,
     principal: PrincipalDep,
     snapshots: SnapshotsDep,
     collection_id: CollectionPath,
@@ -319,66 +319,72 @@ def list_items(
     )
     if bbox_crs is not None and bbox is None:
         crs_ref(bbox_crs, "bbox-crs")
-    page = features.items(
-        conn,
-        collection,
-        query,
-        personal=principal.sees_personal_data,
-        current=snapshots.newest,
-    )
-    path = f"/ogc/collections/{collection.id}/items"
-    kept = {k: v for k, v in request.query_params.items() if k not in ("f", "offset", "release")}
-    pin = {"release": page.window.release} if page.window.release is not None else {}
-    links = ogc.self_links(request, path, collection.title, ogc.GEOJSON)
-    if page.next_offset is not None:
+
+    def answer(conn: Connection) -> Response:
+        page = features.items(
+            conn,
+            collection,
+            query,
+            personal=principal.sees_personal_data,
+            current=snapshots.newest,
+        )
+        path = f"/ogc/collections/{collection.id}/items"
+        kept = {
+            k: v for k, v in request.query_params.items() if k not in ("f", "offset", "release")
+        }
+        pin = {"release": page.window.release} if page.window.release is not None else {}
+        links = ogc.self_links(request, path, collection.title, ogc.GEOJSON)
+        if page.next_offset is not None:
+            links.append(
+                ogc.link(
+                    ogc.url(request, path, **kept, **pin, offset=page.next_offset, f="json"),
+                    "next",
+                    ogc.GEOJSON,
+                    "Next page",
+                )
+            )
+        if query.offset > 0:
+            links.append(
+                ogc.link(
+                    ogc.url(
+                        request,
+                        path,
+                        **kept,
+                        **pin,
+                        offset=max(0, query.offset - min(limit, features.MAX_LIMIT)),
+                        f="json",
+                    ),
+                    "prev",
+                    ogc.GEOJSON,
+                    "Previous page",
+                )
+            )
         links.append(
             ogc.link(
-                ogc.url(request, path, **kept, **pin, offset=page.next_offset, f="json"),
-                "next",
-                ogc.GEOJSON,
-                "Next page",
+                ogc.url(request, f"/ogc/collections/{collection.id}"),
+                "collection",
+                ogc.JSON,
+                collection.title,
             )
         )
-    if query.offset > 0:
-        links.append(
-            ogc.link(
-                ogc.url(
-                    request,
-                    path,
-                    **kept,
-                    **pin,
-                    offset=max(0, query.offset - min(limit, features.MAX_LIMIT)),
-                    f="json",
-                ),
-                "prev",
-                ogc.GEOJSON,
-                "Previous page",
+        body = {
+            "type": "FeatureCollection",
+            "numberMatched": page.number_matched,
+            "numberReturned": len(page.features),
+            "links": links,
+            "features": [ogc.feature_body(feature) for feature in page.features],
+        }
+        headers = {"Content-Crs": f"<{ref.uri}>"}
+        if page.window.release is not None:
+            headers["X-Boundary-Release"] = str(page.window.release)
+        tag = page.window.release or snapshots.newest
+        if as_html:
+            return _tagged(
+                request, ogc.features_html(collection.title, body, page.features, headers), tag
             )
-        )
-    links.append(
-        ogc.link(
-            ogc.url(request, f"/ogc/collections/{collection.id}"),
-            "collection",
-            ogc.JSON,
-            collection.title,
-        )
-    )
-    body = {
-        "type": "FeatureCollection",
-        "numberMatched": page.number_matched,
-        "numberReturned": len(page.features),
-        "links": links,
-        "features": [ogc.feature_body(feature) for feature in page.features],
-    }
-    headers = {"Content-Crs": f"<{ref.uri}>"}
-    if page.window.release is not None:
-        headers["X-Boundary-Release"] = str(page.window.release)
-    tag = page.window.release or snapshots.newest
-    if as_html:
-        return _tagged(
-            request, ogc.features_html(collection.title, body, page.features, headers), tag
-        )
-    return _tagged(request, ogc.json_response(body, ogc.GEOJSON, headers), tag)
+        return _tagged(request, ogc.json_response(body, ogc.GEOJSON, headers), tag)
+
+    return await read_release(request, answer)
 
 
 @router.get(
@@ -386,9 +392,8 @@ def list_items(
     response_model=OgcFeature,
     response_class=ogc.GeoJSONDocument,
 )
-def get_item(
+async def get_item(
     request: Request,
-    conn: ReleaseConnDep,
     principal: PrincipalDep,
     snapshots: SnapshotsDep,
     collection_id: CollectionPath,
@@ -402,33 +407,37 @@ def get_item(
     collection = features.collection(collection_id)
     as_html = ogc.wants_html(request, f, feature_format=True)
     ref = crs_ref(crs or CRS84)
-    feature, window = features.item(
-        conn,
-        collection,
-        feature_id,
-        crs=ref,
-        release=release,
-        personal=principal.sees_personal_data,
-        current=snapshots.newest,
-    )
-    path = f"/ogc/collections/{collection.id}/items/{feature_id}"
-    body = {
-        **ogc.feature_body(feature),
-        "links": [
-            *ogc.self_links(request, path, f"{collection.title} {feature_id}", ogc.GEOJSON),
-            ogc.link(
-                ogc.url(request, f"/ogc/collections/{collection.id}"),
-                "collection",
-                ogc.JSON,
-                collection.title,
-            ),
-        ],
-    }
-    headers = {"Content-Crs": f"<{ref.uri}>"}
-    if window.release is not None:
-        headers["X-Boundary-Release"] = str(window.release)
-    tag = window.release or snapshots.newest
-    if as_html:
-        title = f"{collection.title} {feature_id}"
-        return _tagged(request, ogc.features_html(title, body, [feature], headers), tag)
-    return _tagged(request, ogc.json_response(body, ogc.GEOJSON, headers), tag)
+
+    def answer(conn: Connection) -> Response:
+        feature, window = features.item(
+            conn,
+            collection,
+            feature_id,
+            crs=ref,
+            release=release,
+            personal=principal.sees_personal_data,
+            current=snapshots.newest,
+        )
+        path = f"/ogc/collections/{collection.id}/items/{feature_id}"
+        body = {
+            **ogc.feature_body(feature),
+            "links": [
+                *ogc.self_links(request, path, f"{collection.title} {feature_id}", ogc.GEOJSON),
+                ogc.link(
+                    ogc.url(request, f"/ogc/collections/{collection.id}"),
+                    "collection",
+                    ogc.JSON,
+                    collection.title,
+                ),
+            ],
+        }
+        headers = {"Content-Crs": f"<{ref.uri}>"}
+        if window.release is not None:
+            headers["X-Boundary-Release"] = str(window.release)
+        tag = window.release or snapshots.newest
+        if as_html:
+            title = f"{collection.title} {feature_id}"
+            return _tagged(request, ogc.features_html(title, body, [feature], headers), tag)
+        return _tagged(request, ogc.json_response(body, ogc.GEOJSON, headers), tag)
+
+    return await read_release(request, answer)
