@@ -199,11 +199,11 @@ def parse_wrk(out: str, url: str = "", allow_errors: bool = False) -> WrkRun:
     connect, read, write, timeouts = (int(n) for n in found.groups()) if found else (0, 0, 0, 0)
     done = re.search(r"^\s*(\d+) requests in ", out, re.M)
     requests = int(done.group(1)) if done else 0
-    lost = timeouts + (errors if allow_errors else 0)
+    lost = timeouts + (errors + read if allow_errors else 0)
     if (
         (errors and not allow_errors)
         or connect
-        or read
+        or (read and not allow_errors)
         or write
         or lost > MAX_TIMEOUT_SHARE * requests
     ):

@@ -279,7 +279,9 @@ def wrk(url: str, seconds: int) -> WrkRun:
     command += ["--timeout", f"{WRK_TIMEOUT_S}s", "--latency", url]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     _drain(url)
-    return parse_wrk(out, url)
+    # Errors are counted and shown, not fatal: a 503 (a request that met its deadline on the
+    # shared core) is part of what a server does under this load, and the table says so.
+    return parse_wrk(out, url, allow_errors=True)
 
 
 def _drain(url: str) -> None:
@@ -312,7 +314,8 @@ def throughput(
                 runs[name].append(run)
                 print(
                     f"  round {round_ + 1}/{rounds} {name:<38} {run.requests_per_s:>8,.1f} req/s"
-                    f"  p50 {run.p50_ms:7.2f} ms  p99 {run.p99_ms:7.2f} ms",
+                    f"  p50 {run.p50_ms:7.2f} ms  p99 {run.p99_ms:7.2f} ms"
+                    f"  errors {run.errors + run.timeouts}",
                     flush=True,
                 )
     return runs
@@ -338,6 +341,8 @@ def figures(
             out.append(Figure(f"{tipg} p50", p50[tipg], "ms", absent, note=note))
             continue
         ours = f"geogrid {r.name}"
+        failed = {n: sum(x.errors + x.timeouts for x in runs[n]) for n in (ours, tipg)}
+        note += f"; errors/timeouts geogrid {failed[ours]}, TiPG {failed[tipg]}"
         out.append(Figure(f"{ours} req/s", rate[ours], "req/s", "TiPG", rate[tipg], note=note))
         out.append(Figure(f"{ours} p50", p50[ours], "ms", "TiPG", p50[tipg], note=note))
     return out

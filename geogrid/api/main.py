@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -98,6 +99,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except (OperationalError, NotFoundError):
             log.warning("no snapshot yet: database unreachable or no release published")
         app.state.snapshots.start_watching()
+        # What start-up built (the snapshot, the app, imported modules) lives as long as the
+        # process: out of the collector's sight, so a full collection walks only what requests
+        # allocate (on the demo a full collection of all of it takes 0.13 s).
+        gc.freeze()
         sampler = asyncio.create_task(_sample_metrics(app))
         try:
             yield
