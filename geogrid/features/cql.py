@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any, cast
 
 import numpy as np
@@ -44,6 +45,7 @@ handle = cast(Callable[..., Callable[[Callable[..., Any]], Callable[..., Any]]],
 GEOMETRY = "geometry"
 
 
+@lru_cache(maxsize=256)  # a map or a client asks the same filter again and again
 def parse_filter(text: str, language: str = "cql2-text") -> ast.Node:
     """The syntax tree of ``text`` in ``language``, or InvalidInputError saying what is wrong.
 

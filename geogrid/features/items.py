@@ -16,6 +16,8 @@ interval instead. Other collections are the current state and every ``datetime``
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +31,8 @@ from pygeofilter import ast
 from sqlalchemy import (
     BigInteger,
     Connection,
+    Float,
+    Integer,
     LargeBinary,
     Select,
     String,
@@ -197,12 +201,84 @@ def _fields(collection: Collection, source: Subquery) -> dict[str, ColumnElement
 def _where(
     collection: Collection, source: Subquery, query: ItemsQuery
 ) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of ``query``; the bbox's corners are bound as ``:bbox_*``."""
     where: list[ColumnElement[bool]] = []
     if query.bbox is not None:
-        where.append(func.ST_Intersects(source.c.geom, func.ST_MakeEnvelope(*query.bbox, 4490)))
+        corners = (bindparam(f"bbox_{n}", type_=Float()) for n in ("x0", "y0", "x1", "y1"))
+        where.append(func.ST_Intersects(source.c.geom, func.ST_MakeEnvelope(*corners, 4490)))
     if query.filter is not None:
-        where.append(filter_expression(query.filter, _fields(collection, source), query.filter_crs))
+        where.append(_filter_clause(source, collection, query.filter, query.filter_crs))
     return where
+
+
+def _bbox_parameters(query: ItemsQuery) -> dict[str, float]:
+    if query.bbox is None:
+        return {}
+    return dict(zip(("bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1"), query.bbox, strict=True))
+
+
+_PAGES: OrderedDict[tuple[Any, ...], Select[Any]] = OrderedDict()
+
+
+def _page_statement(
+    source: Subquery, names: Sequence[str], query: ItemsQuery, collection: Collection
+) -> Select[Any]:
+    """The SELECT of one page (limit and offset bound as ``:limit``/``:offset``), built once
+    per source, properties, filter and sort order and kept for the next request."""
+    # sources are built once per collection and kept (their ids are stable); a filter is
+    # known by its syntax tree, values included
+    shape = None if query.filter is None else (repr(query.filter), query.filter_crs)
+    key = (id(source), tuple(names), query.bbox is None, shape, query.sortby)
+    with _CLAUSES_LOCK:
+        cached = _PAGES.get(key)
+        if cached is not None:
+            _PAGES.move_to_end(key)
+            return cached
+    where = _where(collection, source, query)
+    order = [
+        source.c[name].desc() if descending else source.c[name].asc()
+        for name, descending in query.sortby
+    ]
+    found: Select[Any] = (
+        select(
+            source.c.fid,
+            *(source.c[name] for name in names),
+            func.ST_AsBinary(source.c.geom, type_=LargeBinary).label("wkb"),
+            func.count().over().label("number_matched"),
+        )
+        .where(*where)
+        .order_by(*order, source.c.fid)
+        .limit(bindparam("limit", type_=Integer()))
+        .offset(bindparam("offset", type_=Integer()))
+    )
+    with _CLAUSES_LOCK:
+        _PAGES[key] = found
+        while len(_PAGES) > 256:
+            _PAGES.popitem(last=False)
+    return found
+
+
+_CLAUSES: OrderedDict[tuple[int, str, str | None], ColumnElement[bool]] = OrderedDict()
+_CLAUSES_LOCK = threading.Lock()
+
+
+def _filter_clause(
+    source: Subquery, collection: Collection, tree: ast.Node, filter_crs: str | None
+) -> ColumnElement[bool]:
+    """The filter as a WHERE clause over ``source``, kept for the next request with the same
+    filter (an expression is immutable; its values are bound parameters inside it)."""
+    key = (id(source), repr(tree), filter_crs)
+    with _CLAUSES_LOCK:
+        found = _CLAUSES.get(key)
+        if found is not None:
+            _CLAUSES.move_to_end(key)
+            return found
+    found = filter_expression(tree, _fields(collection, source), filter_crs)
+    with _CLAUSES_LOCK:
+        _CLAUSES[key] = found
+        while len(_CLAUSES) > 256:
+            _CLAUSES.popitem(last=False)
+    return found
 
 
 def check_properties(collection: Collection, names: Sequence[str], parameter: str) -> None:
@@ -312,28 +388,18 @@ def items(
     if window.empty:
         return FeaturePage([], 0, window, query.crs, None)
     source = _window_source(collection, window)
-    where = _where(collection, source, query)
-    order = [
-        source.c[name].desc() if descending else source.c[name].asc()
-        for name, descending in query.sortby
-    ]
-    statement = (
-        select(
-            source.c.fid,
-            *(source.c[name] for name in names),
-            func.ST_AsBinary(source.c.geom, type_=LargeBinary).label("wkb"),
-            func.count().over().label("number_matched"),
-        )
-        .where(*where)
-        .order_by(*order, source.c.fid)
-        .limit(limit)
-        .offset(query.offset)
-    )
-    parameters = _parameters(conn, collection, window)
+    statement = _page_statement(source, names, query, collection)
+    parameters = {
+        **_parameters(conn, collection, window),
+        **_bbox_parameters(query),
+        "limit": limit,
+        "offset": query.offset,
+    }
     rows = prepared.run(conn, statement, parameters)
     if rows:
         matched = int(rows[0].number_matched)
     else:
+        where = _where(collection, source, query)
         counted = select(func.count()).select_from(source).where(*where)
         matched = int(conn.execute(counted, parameters).scalar_one())
     following = query.offset + len(rows)

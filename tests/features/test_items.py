@@ -284,3 +284,18 @@ def test_a_datetime_interval_reads_every_version_with_its_validity(published: Tr
     )
     assert versions == [(1, 2), (2, None)]
     assert gainer.id == f"{published.gainer}@2" and gainer.properties["valid_to"] is None
+
+
+def test_statements_kept_for_the_next_request_never_mix_up_values(conn: Connection) -> None:
+    def at(lon: float) -> list[Any]:
+        tree = parse_filter(f"S_INTERSECTS(geometry, POINT({lon} 31.87))")
+        return _ids(items(conn, GRIDS, ItemsQuery(filter=tree), personal=False, current=1))
+
+    def boxed(box: str) -> int:
+        query = ItemsQuery(limit=1000, bbox=parse_bbox(box))
+        return items(conn, GRIDS, query, personal=False, current=1).number_matched
+
+    for _ in range(3):  # planned, then prepared, then executed again
+        assert at(117.35) == ["340102100005002"] and at(117.36) != at(117.35)
+        assert boxed("117.33,31.86,117.37,31.89") == 68
+        assert boxed("117.30,31.86,117.37,31.89") == 193
