@@ -85,6 +85,12 @@ class DatabaseSettings(_Base):
         "least 2); no more than the interactive timeout, since opening cannot be cut short",
     )
 
+    prepared_statements: bool = Field(
+        default=True,
+        description="Prepare the statements a process runs again (planned once per "
+        "connection); false behind a pooler in transaction mode (PgBouncer before 1.21)",
+    )
+
     @model_validator(mode="after")
     def _connecting_fits_the_deadline(self) -> DatabaseSettings:
         if self.connect_timeout_s > self.timeout_interactive_s:

@@ -87,7 +87,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         url = db.resolve_url(settings.database)
         # Room for every slot, the release watcher's connection and one snapshot build.
         app.state.engine = db.make_engine(
-            url, settings.database.pool_size + 2, settings.database.connect_timeout_s
+            url,
+            settings.database.pool_size + 2,
+            settings.database.connect_timeout_s,
+            settings.database.prepared_statements,
         )
         app.state.database = Database(app.state.engine, settings.database)
         app.state.replica = _replica(settings.database)
@@ -205,7 +208,9 @@ def _replica(settings: DatabaseSettings) -> Replica | None:
     if not settings.database_replica_url:
         return None
     url = db.normalise_url(settings.database_replica_url)
-    engine = db.make_engine(url, settings.pool_size, settings.connect_timeout_s)
+    engine = db.make_engine(
+        url, settings.pool_size, settings.connect_timeout_s, settings.prepared_statements
+    )
     return Replica(Database(engine, settings))
 
 

@@ -15,7 +15,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from geogrid.db import deadlines, embedded
+from geogrid.db import deadlines, embedded, prepared
 from geogrid.settings import DatabaseSettings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -59,12 +59,15 @@ def resolve_url(settings: DatabaseSettings) -> str:
     return embedded.start(embedded_cluster(settings))
 
 
-def make_engine(url: str, pool_size: int = 5, connect_timeout_s: int = 5) -> Engine:
+def make_engine(
+    url: str, pool_size: int = 5, connect_timeout_s: int = 5, prepared_statements: bool = True
+) -> Engine:
     """An engine whose pool checks each connection as it hands it out and honours deadlines.
 
     ``pool_size`` connections are kept; as many again may open in a burst. Every checkout sets
     the statement timeout of the current :class:`~geogrid.db.deadlines.Deadline` (none outside
     one), which doubles as the liveness check (see :mod:`geogrid.db.deadlines`).
+    ``prepared_statements`` lets :func:`geogrid.db.prepared.run` prepare statements on it.
     """
     engine = create_engine(
         url,
@@ -79,6 +82,7 @@ def make_engine(url: str, pool_size: int = 5, connect_timeout_s: int = 5) -> Eng
             # session, set in the startup packet (no round trip).
             "options": "-c jit=off",
         },
+        execution_options={prepared.OPTION: prepared_statements},
     )
     deadlines.install(engine)
     return engine

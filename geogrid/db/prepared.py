@@ -19,13 +19,13 @@ does (``prepare_threshold``):
 
 Values are still bound parameters: ``EXECUTE`` receives them through psycopg2's parameter
 adaptation, never pasted. Behind a pooler in transaction mode (PgBouncer before 1.21) prepared
-statements cannot work; set ``GEOGRID_PREPARED_STATEMENTS=false`` there.
+statements cannot work; set ``GEOGRID_PREPARED_STATEMENTS=false`` there (an engine made with
+``prepared_statements=False`` by :func:`geogrid.db.make_engine` runs every statement plainly).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import threading
 from collections import OrderedDict
@@ -60,14 +60,8 @@ _seen: OrderedDict[Any, int] = OrderedDict()
 _lock = threading.Lock()
 
 
-def enabled() -> bool:
-    """Whether prepared statements are on (``GEOGRID_PREPARED_STATEMENTS``, default true)."""
-    return os.environ.get("GEOGRID_PREPARED_STATEMENTS", "true").strip().lower() not in (
-        "0",
-        "false",
-        "no",
-        "off",
-    )
+#: The execution option that turns preparing on or off for an engine or connection
+OPTION = "geogrid_prepared"
 
 
 def _numbered(compiled: Compiled) -> _Statement:
@@ -120,7 +114,8 @@ def run(
     Exactly what ``conn.execute(statement, parameters).all()`` returns, errors included (they
     go through SQLAlchemy's handling, so a lost connection is invalidated as usual).
     """
-    cache_key = statement._generate_cache_key() if enabled() else None
+    enabled = conn.get_execution_options().get(OPTION, True)
+    cache_key = statement._generate_cache_key() if enabled else None
     found = None if cache_key is None else _statement(conn, statement, cache_key)
     if found is None or cache_key is None or conn.dialect.name != "postgresql":
         return conn.execute(statement, dict(parameters or {})).all()

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import Connection, Engine, Select, bindparam, column, select, table
 
 from geogrid.db import prepared
+from geogrid.db.engine import make_engine
 
 GRID = table("grid", column("code"), column("name"), column("kind"))
 
@@ -61,13 +62,16 @@ def test_a_connection_keeps_a_bounded_number(
     assert len(_prepared_here(conn) - before) <= 2
 
 
-def test_it_can_be_turned_off(conn: Connection, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GEOGRID_PREPARED_STATEMENTS", "false")
+def test_it_can_be_turned_off(demo_url: str) -> None:
+    engine = make_engine(demo_url, pool_size=1, prepared_statements=False)
+    conn = engine.connect()
     before = _prepared_here(conn)
     statement = select(GRID.c.code).where(GRID.c.kind == "dedicated").limit(7)
     for _ in range(3):
         assert len(prepared.run(conn, statement)) == 7
     assert _prepared_here(conn) == before
+    conn.close()
+    engine.dispose()
 
 
 def test_a_new_session_prepares_again(demo_engine: Engine) -> None:
