@@ -40,6 +40,7 @@ from sqlalchemy import Engine, text
 
 from geogrid import features
 from geogrid.maps.assets import VENDORED
+from tests.browser import launched_chromium
 from tests.conftest import ARTIFACTS, LiveServer
 
 GRIDS = 596
@@ -425,26 +426,7 @@ window.result = (async () => {{
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from tests.maps.test_map_browser import ARGS, CHROMIUM
-
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if sync_playwright is None or not CHROMIUM.exists():
-        reason = (
-            "browser tests need Playwright (the test extra) and Debian's chromium at "
-            f"{CHROMIUM}; ./scripts/test installs both"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=ARGS, headless=True
-        )
-        yield launched
-        launched.close()
+    yield from launched_chromium()
 
 
 @pytest.mark.parametrize("api", sorted(ITEMS_URLS))

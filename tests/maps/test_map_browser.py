@@ -9,7 +9,6 @@ to tests/artifacts/.
 from __future__ import annotations
 
 import math
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,17 +23,9 @@ from typer.testing import CliRunner
 
 from geogrid.cli.main import app
 from geogrid.geo.datum import wgs84_to_gcj02
+from tests.browser import launched_chromium
 from tests.conftest import ARTIFACTS, LiveServer
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWPORT = {"width": 1280, "height": 800}
 AMAP = "高德地图（GCJ-02）"
 OFFLINE = "离线底图（区界）"
@@ -49,24 +40,7 @@ CURRENT = """
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if sync_playwright is None or not CHROMIUM.exists():
-        reason = (
-            "browser tests need Playwright (the test extra) and Debian's chromium at "
-            f"{CHROMIUM}; ./scripts/test installs both"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=ARGS, headless=True
-        )
-        yield launched
-        launched.close()
+    yield from launched_chromium()
 
 
 @dataclass

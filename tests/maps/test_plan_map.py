@@ -9,9 +9,7 @@ tests/maps/test_map_browser.py.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -29,8 +27,9 @@ from geogrid.access.roles import Role
 from geogrid.boundaries.releases import current_release
 from geogrid.geo.datum import to_metric
 from geogrid.mapdata import plans as mapdata_plans
+from tests.browser import launched_chromium
 from tests.conftest import ARTIFACTS, start_api
-from tests.maps.test_map_browser import ARGS, CHROMIUM, VIEWPORT
+from tests.maps.test_map_browser import VIEWPORT
 from tests.plans.test_plans import neighbours, transfer
 
 if TYPE_CHECKING:  # imported for the annotation only: pytest would try to collect the class
@@ -71,19 +70,7 @@ def secret(engine: Engine) -> str:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    if importlib.util.find_spec("playwright") is None or not CHROMIUM.exists():
-        reason = f"browser tests need Playwright and Debian's chromium at {CHROMIUM}"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=ARGS, headless=True
-        )
-        yield launched
-        launched.close()
+    yield from launched_chromium()
 
 
 @dataclass
