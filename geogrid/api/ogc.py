@@ -97,11 +97,9 @@ def wants_html(request: Request, f: str | None, feature_format: bool = False) ->
             )
         return f == "html"
     accept = request.headers.get("accept", "")
-    if HTML not in accept:
-        return False
-    html_at = accept.find(HTML)
-    json_at = min((i for i in (accept.find("json"),) if i >= 0), default=len(accept))
-    return html_at < json_at
+    html_at, json_at = accept.find(HTML), accept.find("json")
+    # browsers list text/html first; GDAL, OWSLib and fetch() ask for JSON
+    return html_at >= 0 and (json_at < 0 or html_at < json_at)
 
 
 def url(request: Request, path: str, **query: Any) -> str:

@@ -28,8 +28,9 @@ from geogrid.api.schemas.ogc import (
     Queryables,
 )
 from geogrid.features.params import parse_bbox, parse_datetime, parse_names, parse_sortby
-from geogrid.geo.crs_uris import CRS84, CRS_REFS, STORAGE_CRS, crs_ref
+from geogrid.geo.crs_uris import CRS84, CRS_REFS, STORAGE_CRS, CrsRef, crs_ref
 from geogrid.limits import Id32, Text, Word
+from geogrid.lookup.snapshot import SnapshotStore
 
 router = APIRouter(prefix="/ogc", tags=["OGC API - Features"])
 
@@ -73,6 +74,35 @@ ReleaseParam = Annotated[
 def _tagged(request: Request, response: Response, release: int | None) -> Response:
     """``response`` with an ETag of its release and body (304 when the client has it)."""
     return caching.with_etag(request, response, release or 0)
+
+
+def _collection_link(request: Request, collection: features.Collection) -> dict[str, Any]:
+    return ogc.link(
+        ogc.url(request, f"/ogc/collections/{collection.id}"),
+        "collection",
+        ogc.JSON,
+        collection.title,
+    )
+
+
+def _features_answer(
+    request: Request,
+    title: str,
+    body: dict[str, Any],
+    shown: list[features.Feature],
+    ref: CrsRef,
+    window: features.Window,
+    snapshots: SnapshotStore,
+    as_html: bool,
+) -> Response:
+    """Features as GeoJSON, or HTML when asked: the CRS and release in headers, an ETag."""
+    headers = {"Content-Crs": f"<{ref.uri}>"}
+    if window.release is not None:
+        headers["X-Boundary-Release"] = str(window.release)
+    tag = window.release or snapshots.newest
+    if as_html:
+        return _tagged(request, ogc.features_html(title, body, shown, headers), tag)
+    return _tagged(request, ogc.json_response(body, ogc.GEOJSON, headers), tag)
 
 
 @router.get("", include_in_schema=False)
@@ -334,55 +364,25 @@ async def list_items(
         }
         pin = {"release": page.window.release} if page.window.release is not None else {}
         links = ogc.self_links(request, path, collection.title, ogc.GEOJSON)
-        if page.next_offset is not None:
-            links.append(
-                ogc.link(
-                    ogc.url(request, path, **kept, **pin, offset=page.next_offset, f="json"),
-                    "next",
-                    ogc.GEOJSON,
-                    "Next page",
-                )
-            )
-        if query.offset > 0:
-            links.append(
-                ogc.link(
-                    ogc.url(
-                        request,
-                        path,
-                        **kept,
-                        **pin,
-                        offset=max(0, query.offset - min(limit, features.MAX_LIMIT)),
-                        f="json",
-                    ),
-                    "prev",
-                    ogc.GEOJSON,
-                    "Previous page",
-                )
-            )
-        links.append(
-            ogc.link(
-                ogc.url(request, f"/ogc/collections/{collection.id}"),
-                "collection",
-                ogc.JSON,
-                collection.title,
-            )
-        )
+        step = min(limit, features.MAX_LIMIT)
+        for rel, offset in (
+            ("next", page.next_offset),
+            ("prev", max(0, query.offset - step) if query.offset > 0 else None),
+        ):
+            if offset is not None:
+                href = ogc.url(request, path, **kept, **pin, offset=offset, f="json")
+                links.append(ogc.link(href, rel, ogc.GEOJSON, f"{rel.title()} page"))
         body = {
             "type": "FeatureCollection",
             "numberMatched": page.number_matched,
             "numberReturned": len(page.features),
-            "links": links,
+            "links": [*links, _collection_link(request, collection)],
             "features": [ogc.feature_body(feature) for feature in page.features],
         }
-        headers = {"Content-Crs": f"<{ref.uri}>"}
-        if page.window.release is not None:
-            headers["X-Boundary-Release"] = str(page.window.release)
-        tag = page.window.release or snapshots.newest
-        if as_html:
-            return _tagged(
-                request, ogc.features_html(collection.title, body, page.features, headers), tag
-            )
-        return _tagged(request, ogc.json_response(body, ogc.GEOJSON, headers), tag)
+        title = collection.title
+        return _features_answer(
+            request, title, body, page.features, ref, page.window, snapshots, as_html
+        )
 
     return await read_release(request, answer)
 
@@ -419,25 +419,14 @@ async def get_item(
             current=snapshots.newest,
         )
         path = f"/ogc/collections/{collection.id}/items/{feature_id}"
+        title = f"{collection.title} {feature_id}"
         body = {
             **ogc.feature_body(feature),
             "links": [
-                *ogc.self_links(request, path, f"{collection.title} {feature_id}", ogc.GEOJSON),
-                ogc.link(
-                    ogc.url(request, f"/ogc/collections/{collection.id}"),
-                    "collection",
-                    ogc.JSON,
-                    collection.title,
-                ),
+                *ogc.self_links(request, path, title, ogc.GEOJSON),
+                _collection_link(request, collection),
             ],
         }
-        headers = {"Content-Crs": f"<{ref.uri}>"}
-        if window.release is not None:
-            headers["X-Boundary-Release"] = str(window.release)
-        tag = window.release or snapshots.newest
-        if as_html:
-            title = f"{collection.title} {feature_id}"
-            return _tagged(request, ogc.features_html(title, body, [feature], headers), tag)
-        return _tagged(request, ogc.json_response(body, ogc.GEOJSON, headers), tag)
+        return _features_answer(request, title, body, [feature], ref, window, snapshots, as_html)
 
     return await read_release(request, answer)
