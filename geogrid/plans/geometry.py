@@ -156,16 +156,24 @@ def share_vertices(grids: dict[str, dict[str, Any]], codes: set[str]) -> set[str
     """
     changed: set[str] = set()
     for code in sorted(codes):
-        if code not in grids:
+        if code in grids:
+            vertices = shapely.multipoints(shapely.get_coordinates(grids[code]["geometry"]))
+            changed |= insert_vertices(grids, vertices, skip=code)
+    return changed
+
+
+def insert_vertices(
+    grids: dict[str, dict[str, Any]], vertices: BaseGeometry, skip: str | None = None
+) -> set[str]:
+    """Insert ``vertices`` (a MultiPoint) into every grid edge they lie on (within
+    :data:`ON_EDGE`), except grid ``skip``'s; returns the grids that changed."""
+    changed: set[str] = set()
+    box = shapely.box(*vertices.bounds).buffer(ON_EDGE)
+    for other, grid in grids.items():
+        if other == skip or not box.intersects(shapely.box(*grid["geometry"].bounds)):
             continue
-        geom = grids[code]["geometry"]
-        vertices = shapely.multipoints(shapely.get_coordinates(geom))
-        box = shapely.box(*geom.bounds).buffer(ON_EDGE)
-        for other, grid in grids.items():
-            if other == code or not box.intersects(shapely.box(*grid["geometry"].bounds)):
-                continue
-            snapped = shapely.snap(grid["geometry"], vertices, ON_EDGE)
-            if not shapely.equals_exact(snapped, grid["geometry"], 0.0) and snapped.is_valid:
-                grid["geometry"] = multi(snapped)
-                changed.add(other)
+        snapped = shapely.snap(grid["geometry"], vertices, ON_EDGE)
+        if not shapely.equals_exact(snapped, grid["geometry"], 0.0) and snapped.is_valid:
+            grid["geometry"] = multi(snapped)
+            changed.add(other)
     return changed

@@ -9,13 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import shapely
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
 from geogrid.boundaries import releases
 from geogrid.boundaries.validation import Violation
 from geogrid.errors import InvalidInputError
 from geogrid.i18n import tr
-from geogrid.plans.geometry import share_vertices
+from geogrid.plans.fitting import fit, outlines
+from geogrid.plans.geometry import insert_vertices, share_vertices
 
 
 class EditRejectedError(InvalidInputError):
@@ -45,6 +48,23 @@ class Layer:
         if found is None:
             raise EditRejectedError(tr("grid {code} is not in the plan's layer", code=code))
         return found
+
+    def fit(self, geom: BaseGeometry) -> BaseGeometry:
+        """Incoming ``geom`` with its vertices put on the outlines of the grids it comes
+        near, within centimetres: the precision pipeline every edit's geometry goes
+        through before it is checked (geogrid.plans.fitting).
+
+        A vertex put on a grid's edge (not on one of its vertices) becomes a vertex of that
+        edge too, on both sides: then the edit's outline and the grids' meet vertex for
+        vertex, and no overlay leaves a sliver between a point computed on an edge and the
+        edge itself.
+        """
+        fitted = fit(geom, outlines((g["geometry"] for g in self.grids.values()), geom))
+        # Even an exact geometry has vertices computed on an edge (where a cut crosses it),
+        # a float's width off it.
+        vertices = shapely.multipoints(shapely.get_coordinates(fitted))
+        self.touched |= insert_vertices(self.grids, vertices)
+        return fitted
 
     def share_vertices(self, codes: set[str]) -> None:
         """Give neighbours the new vertices of ``codes`` (see plan_geometry.share_vertices)."""

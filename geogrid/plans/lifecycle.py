@@ -208,8 +208,8 @@ def add_edit(conn: Connection, plan_id: int, params: dict[str, Any], actor: str)
     if name not in OPS:
         raise InvalidInputError(f'op was "{name}" but must be one of {sorted(OPS)}')
     op = OPS[name]
-    normalised = op.normalise(params)
     layer = build_layer(conn, plan)
+    normalised = op.normalise(params, layer)
     op.apply(conn, layer, normalised)
     reject(row_violations(layer.grids))
     edit_id = int(

@@ -51,7 +51,7 @@ OVERSHOOT_M = 1.0
 CUT_SHARE = 0.01
 
 
-def normalise_move_compound(params: dict[str, Any]) -> dict[str, Any]:
+def normalise_move_compound(params: dict[str, Any], layer: Layer) -> dict[str, Any]:
     """Check a move_compound edit: ``{"compound": id, "to": code}``."""
     compound = params.get("compound")
     if (

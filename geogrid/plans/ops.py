@@ -56,9 +56,10 @@ UNIT_TYPES = (
 
 @dataclass(frozen=True)
 class Op:
-    """An edit operation: how its parameters are checked and stored, and how it applies."""
+    """An edit operation: how its parameters are checked and stored (geometries fitted to the
+    layer as it stands when the edit comes in), and how it applies."""
 
-    normalise: Callable[[dict[str, Any]], dict[str, Any]]
+    normalise: Callable[[dict[str, Any], Layer], dict[str, Any]]
     apply: Callable[[Connection, Layer, dict[str, Any]], None]
     touches: Callable[[dict[str, Any]], set[str]]
 
@@ -101,11 +102,11 @@ def same_community(
 # ---- transfer ------------------------------------------------------------------------------
 
 
-def _normalise_transfer(params: dict[str, Any]) -> dict[str, Any]:
+def _normalise_transfer(params: dict[str, Any], layer: Layer) -> dict[str, Any]:
     return {
         "from": grid_code(params, "from"),
         "to": grid_code(params, "to"),
-        "area": polygon(params, "area"),
+        "area": polygon(params, "area", layer),
     }
 
 
@@ -115,7 +116,7 @@ def _apply_transfer(conn: Connection, layer: Layer, params: dict[str, Any]) -> N
     if code_from == code_to:
         raise EditRejectedError('"from" and "to" name the same grid')
     same_community("an area", code_from, source, code_to, target)
-    area = shapely.geometry.shape(params["area"])
+    area = layer.fit(shapely.geometry.shape(params["area"]))
     piece = shapely.intersection(source["geometry"], area)
     if piece.is_empty or metric_area(piece) < MIN_AREA_M2:
         reject(
@@ -138,7 +139,7 @@ def _apply_transfer(conn: Connection, layer: Layer, params: dict[str, Any]) -> N
 # ---- merge and split -----------------------------------------------------------------------
 
 
-def _normalise_merge(params: dict[str, Any]) -> dict[str, Any]:
+def _normalise_merge(params: dict[str, Any], layer: Layer) -> dict[str, Any]:
     found: dict[str, Any] = {"grids": grid_codes(params, "grids", minimum=2)}
     twice = sorted({c for c in found["grids"] if found["grids"].count(c) > 1})
     if twice:
@@ -193,15 +194,15 @@ def _apply_merge(conn: Connection, layer: Layer, params: dict[str, Any]) -> None
     layer.share_vertices({code})
 
 
-def _normalise_split(params: dict[str, Any]) -> dict[str, Any]:
-    line = shape(params, "line", ("LineString", "MultiLineString"), "LineString")
+def _normalise_split(params: dict[str, Any], layer: Layer) -> dict[str, Any]:
+    line = shape(params, "line", ("LineString", "MultiLineString"), "LineString", layer)
     return {"grid": grid_code(params, "grid"), "line": dict(shapely.geometry.mapping(line))}
 
 
 def _apply_split(conn: Connection, layer: Layer, params: dict[str, Any]) -> None:
     code = params["grid"]
     grid = layer.grid(code)
-    line = shapely.geometry.shape(params["line"])
+    line = layer.fit(shapely.geometry.shape(params["line"]))
     # Cut a box far larger than the grid (its imprecise noding lands far away), then keep
     # the grid's own vertices by intersecting the grid with each side.
     frame = shapely.box(*grid["geometry"].bounds).buffer(0.01, join_style="mitre")
@@ -268,7 +269,7 @@ def _through(line: BaseGeometry, grid: BaseGeometry, frame: BaseGeometry) -> Bas
 # ---- revert and reassign -------------------------------------------------------------------
 
 
-def _normalise_revert(params: dict[str, Any]) -> dict[str, Any]:
+def _normalise_revert(params: dict[str, Any], layer: Layer) -> dict[str, Any]:
     release = params.get("release")
     if isinstance(release, bool) or not isinstance(release, int) or release < 1:
         raise InvalidInputError('"release" must be the number of an earlier boundary release')
@@ -293,7 +294,7 @@ def _apply_revert(conn: Connection, layer: Layer, params: dict[str, Any]) -> Non
         layer.touched.add(code)
 
 
-def _normalise_reassign(params: dict[str, Any]) -> dict[str, Any]:
+def _normalise_reassign(params: dict[str, Any], layer: Layer) -> dict[str, Any]:
     # What the grid table holds (migration 0001): a phone its CHECK accepts, names without
     # control characters; so a plan that previews valid also publishes.
     found: dict[str, Any] = {"grid": grid_code(params, "grid")}
@@ -335,14 +336,14 @@ def _apply_reassign(conn: Connection, layer: Layer, params: dict[str, Any]) -> N
 # ---- carve ---------------------------------------------------------------------------------
 
 
-def _normalise_carve(params: dict[str, Any]) -> dict[str, Any]:
+def _normalise_carve(params: dict[str, Any], layer: Layer) -> dict[str, Any]:
     unit_type = str(params.get("unit_type") or "").strip()
     if unit_type not in UNIT_TYPES:
         raise InvalidInputError(
             f'"unit_type" was "{unit_type}" but must be one of {list(UNIT_TYPES)}'
         )
     return {
-        "area": polygon(params, "area"),
+        "area": polygon(params, "area", layer),
         "name": required_text(params, "name"),
         "unit_name": required_text(params, "unit_name"),
         "unit_type": unit_type,
@@ -350,7 +351,7 @@ def _normalise_carve(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _apply_carve(conn: Connection, layer: Layer, params: dict[str, Any]) -> None:
-    area = shapely.geometry.shape(params["area"])
+    area = layer.fit(shapely.geometry.shape(params["area"]))
     parts: dict[str, BaseGeometry] = {}
     for code, grid in sorted(layer.grids.items()):
         if not grid["geometry"].intersects(area):

@@ -15,8 +15,9 @@ from geogrid.boundaries.validation import Violation
 from geogrid.errors import InvalidInputError
 from geogrid.geo.datum import geometry_to_storage, normalise_crs
 from geogrid.limits import TITLE, ascii_digits, check_text
+from geogrid.plans.fitting import to_storage_fitted
 from geogrid.plans.geometry import clean
-from geogrid.plans.layer import EditRejectedError
+from geogrid.plans.layer import EditRejectedError, Layer
 
 
 def grid_code(params: dict[str, Any], key: str) -> str:
@@ -43,8 +44,15 @@ def crs_name(params: dict[str, Any]) -> str:
         raise InvalidInputError(str(exc)) from None
 
 
-def shape(params: dict[str, Any], key: str, kinds: tuple[str, ...], what: str) -> BaseGeometry:
-    """``params[key]``, a GeoJSON geometry of one of ``kinds``, converted to storage."""
+def shape(
+    params: dict[str, Any],
+    key: str,
+    kinds: tuple[str, ...],
+    what: str,
+    layer: Layer | None = None,
+) -> BaseGeometry:
+    """``params[key]``, a GeoJSON geometry of one of ``kinds``, converted to storage (and
+    fitted to ``layer``'s grids where it lies on them, geogrid.plans.fitting)."""
     try:
         geom = shapely.geometry.shape(params.get(key))
     except Exception:  # shapely raises several types for malformed GeoJSON
@@ -53,12 +61,16 @@ def shape(params: dict[str, Any], key: str, kinds: tuple[str, ...], what: str) -
         raise InvalidInputError(
             f'"{key}" must be a non-empty {" or ".join(kinds)}, not {geom.geom_type}'
         )
-    return geometry_to_storage(geom, crs_name(params))
+    crs = crs_name(params)
+    if layer is None:
+        return geometry_to_storage(geom, crs)
+    return to_storage_fitted(geom, crs, (g["geometry"] for g in layer.grids.values()))
 
 
-def polygon(params: dict[str, Any], key: str) -> dict[str, Any]:
-    """``params[key]``, a (Multi)Polygon in ``params["crs"]``, as valid storage GeoJSON."""
-    stored = shape(params, key, ("Polygon", "MultiPolygon"), "geometry object")
+def polygon(params: dict[str, Any], key: str, layer: Layer | None = None) -> dict[str, Any]:
+    """``params[key]``, a (Multi)Polygon in ``params["crs"]``, as valid storage GeoJSON
+    (fitted to ``layer``'s grids where it lies on them)."""
+    stored = shape(params, key, ("Polygon", "MultiPolygon"), "geometry object", layer)
     if not stored.is_valid:
         # A zero-width spike (no area) can cross itself after a datum shift: drop spikes, and
         # refuse only what is still invalid (a real self-intersection is not guessed at).

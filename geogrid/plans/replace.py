@@ -24,12 +24,11 @@ from geogrid.errors import InvalidInputError
 from geogrid.geo.datum import CRS_NAMES
 from geogrid.i18n import tr
 from geogrid.limits import TITLE, check_text
+from geogrid.plans.fitting import fit
 from geogrid.plans.geometry import clean, metric_area, multi, single_part
 from geogrid.plans.layer import Layer, next_code, reject
 from geogrid.plans.params import crs_name, grid_code, grid_codes, polygon
 
-#: Degrees: a drawn vertex this close to the replaced outline's vertex is that vertex (~1 cm).
-_SNAP_DEGREES = 1e-7
 #: The drawing's union may differ from the union it replaces by less than this (m²).
 REPLACE_TOLERANCE_M2 = 1.0
 #: A drawing file may hold at most this many features (a few grids are redrawn at once).
@@ -138,7 +137,7 @@ def _collection(frame: Any) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
-def normalise_replace(params: dict[str, Any]) -> dict[str, Any]:
+def normalise_replace(params: dict[str, Any], layer: Layer) -> dict[str, Any]:
     """Check a replace edit; features come back in storage coordinates."""
     codes = grid_codes(params, "grids")
     drawing = params.get("layer")
@@ -157,7 +156,7 @@ def normalise_replace(params: dict[str, Any]) -> dict[str, Any]:
         found: dict[str, Any] = {
             "code": None if code in (None, "") else grid_code({"code": code}, "code"),
             "geometry": polygon(
-                {"geometry": feature.get("geometry"), "crs": params.get("crs")}, "geometry"
+                {"geometry": feature.get("geometry"), "crs": params.get("crs")}, "geometry", layer
             ),
         }
         if props.get("name"):
@@ -215,7 +214,8 @@ def apply_replace(conn: Connection, layer: Layer, params: dict[str, Any]) -> Non
             ]
         )
     before = shapely.union_all([g["geometry"] for g in olds.values()])
-    shapes = _fitted(before, features, codes)
+    reference = shapely.union_all([g["geometry"].boundary for g in olds.values()])
+    shapes = _fitted(before, reference, features, codes)
     community = communities[0]
     template = olds[min(codes)]
     for code in set(codes) - set(kept):
@@ -246,15 +246,14 @@ def apply_replace(conn: Connection, layer: Layer, params: dict[str, Any]) -> Non
     layer.share_vertices(changed & set(layer.grids))
 
 
-def _fitted(before: Any, features: list[dict[str, Any]], codes: list[str]) -> list[Any]:
-    """The drawn shapes fitted to the outline they replace, or EditRejectedError."""
-    # A drawing's outline comes back through a CRS conversion: put its vertices back on the
-    # outline it replaces (within about 1 cm) and keep it inside, so neighbours still fit.
-    outline = shapely.multipoints(shapely.get_coordinates(before))
-    shapes = [
-        shapely.snap(shapely.geometry.shape(f["geometry"]), outline, _SNAP_DEGREES)
-        for f in features
-    ]
+def _fitted(
+    before: Any, reference: Any, features: list[dict[str, Any]], codes: list[str]
+) -> list[Any]:
+    """The drawn shapes fitted to the outlines they replace, or EditRejectedError."""
+    # A drawing's outline comes back through a CRS conversion and the drawing tool's
+    # rounding: the precision pipeline puts its vertices back on the outlines of the grids it
+    # replaces (geogrid.plans.fitting), and it is kept inside, so neighbours still fit.
+    shapes = [fit(shapely.geometry.shape(f["geometry"]), reference) for f in features]
     violations: list[Violation] = []
     for n, (feature, geom) in enumerate(zip(features, shapes, strict=True)):
         violations += single_part("drawn grid", feature["code"] or f"#{n + 1}", geom)
