@@ -69,6 +69,22 @@ class ConflictError(GeogridError):
     code = "conflict"
 
 
+class PreconditionFailedError(GeogridError):
+    """A write's ``If-Match`` names a version that is no longer the current one."""
+
+    code = "precondition_failed"
+
+
+class MethodNotAllowedError(GeogridError):
+    """The resource exists but does not take this method; ``allow`` lists those it takes."""
+
+    code = "method_not_allowed"
+
+    def __init__(self, message: Any, *, allow: tuple[str, ...], details: Any = None) -> None:
+        super().__init__(message, details=details)
+        self.allow = allow
+
+
 class TooLargeError(GeogridError):
     """A request asks for more than geogrid answers in one go (names the limit)."""
 

@@ -32,16 +32,21 @@ from geogrid.errors import (
     GeogridError,
     InvalidInputError,
     LoadError,
+    MethodNotAllowedError,
     NotFoundError,
     PermissionDeniedError,
+    PreconditionFailedError,
     TooLargeError,
     describe_validation,
 )
+from geogrid.plans.layer import EditRejectedError
 
 log = logging.getLogger("geogrid.api")
 
 STATUS: dict[type[GeogridError], int] = {
     InvalidInputError: 422,
+    PreconditionFailedError: 412,
+    MethodNotAllowedError: 405,
     LoadError: 422,
     NotFoundError: 404,
     AuthenticationError: 401,
@@ -77,6 +82,8 @@ OGC_STATUS: dict[type[GeogridError], int] = {
     **STATUS,
     InvalidInputError: 400,
     LoadError: 400,
+    # a plan edit that breaks a rule is a 422 with the rule and its location (Part 4 writes)
+    EditRejectedError: 422,
 }
 #: The ``code`` of OGC's exception body per status.
 OGC_CODES = {
@@ -105,6 +112,8 @@ ZH = {
     "too_large": "请求过大：{detail}",
     "conflict": "冲突：{detail}",
     "edit_rejected": "编辑被拒绝：{detail}",
+    "precondition_failed": "版本已变（If-Match 不符），请重新读取后再写：{detail}",
+    "method_not_allowed": "不支持此方法：{detail}",
     "database_unavailable": "数据库暂时不可用，请稍后重试",
     "read_only": "本服务器只读（连接的是数据库热备库），写入请发往连接主库的服务器",
     "embedded_database": "数据库暂时不可用，请稍后重试",
@@ -231,6 +240,8 @@ def domain_response(request: Request, exc: GeogridError) -> Response:
         headers = {"Retry-After": str(getattr(exc, "retry_after_s", RETRY_AFTER_S))}
     if status == 401:
         headers = {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, MethodNotAllowedError):
+        headers = {"Allow": ", ".join(exc.allow)}
     return error_response(
         request, status, exc.code, exc.message, headers, exc.message_zh, _extra(exc.details)
     )

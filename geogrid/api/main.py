@@ -40,6 +40,7 @@ from geogrid.api.routes import (
     maps,
     nearby,
     ogc,
+    ogc_plans,
     open311,
     plans,
 )
@@ -191,6 +192,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             cases,
             maps,
             open311,
+            # before ogc: its /collections/plan-{id}/... are more specific than ogc's
+            ogc_plans,
             ogc,
         )
     ]

@@ -1,8 +1,9 @@
 """Boundary planning: plans, their edits (ops), preview and atomic publish.
 
 Modules: ``lifecycle`` (open, edit, undo, publish), ``layer`` (edits replayed in memory),
-``ops`` (transfer, merge, split, revert, reassign, carve, move_compound, replace) with
-``geometry``, ``params``, ``move`` and ``replace``, and ``preview``.
+``ops`` (transfer, merge, split, revert, reassign, carve, move_compound, replace, reshape)
+with ``geometry``, ``fitting`` (the precision pipeline), ``params``, ``move``, ``replace``
+and ``reshape``, ``preview``, and ``collection`` (a plan as an OGC API Part 4 collection).
 """
 
 from geogrid.plans.geometry import adjacent, holder
@@ -17,6 +18,7 @@ from geogrid.plans.lifecycle import (
     get_plan,
     open_plans,
     publish_plan,
+    require_open,
     undo_edit,
 )
 from geogrid.plans.move import corridor
@@ -44,5 +46,6 @@ __all__ = [
     "preview",
     "publish_plan",
     "read_drawing",
+    "require_open",
     "undo_edit",
 ]

@@ -36,21 +36,25 @@ from geogrid.plans.rows import row_violations
 __all__ = [
     "MIN_AREA_M2",
     "OPS",
+    "Applied",
     "Edit",
     "EditRejectedError",
     "Layer",
     "Op",
     "Plan",
     "add_edit",
+    "apply_edit",
     "base_layer",
     "build_layer",
     "check_plan_layer",
     "create_plan",
     "discard_plan",
     "get_plan",
+    "lock_plan",
     "next_code",
     "open_plans",
     "publish_plan",
+    "require_open",
     "undo_edit",
 ]
 
@@ -159,7 +163,8 @@ def create_plan(conn: Connection, comment: str, actor: str) -> Plan:
     return _plan(conn, row)
 
 
-def _require_open(plan: Plan) -> None:
+def require_open(plan: Plan) -> None:
+    """ConflictError unless ``plan`` is open (only open plans change)."""
     if plan.status != "open":
         state = "发布" if plan.status == "published" else "废弃"
         raise ConflictError(
@@ -175,7 +180,7 @@ def _require_open(plan: Plan) -> None:
 def discard_plan(conn: Connection, plan_id: int, actor: str) -> None:
     """Discard an open plan (kept for the record, never published)."""
     plan = get_plan(conn, plan_id)
-    _require_open(plan)
+    require_open(plan)
     conn.execute(
         text("UPDATE plan SET status = 'discarded', closed_at = now() WHERE id = :id"),
         {"id": plan_id},
@@ -197,19 +202,59 @@ def build_layer(conn: Connection, plan: Plan, base: int | None = None) -> Layer:
 # ---- edits ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Applied:
+    """An edit stored: its id, the plan's layer with it, and the grids it created."""
+
+    edit_id: int
+    layer: Layer
+    created: frozenset[str]
+
+
+def lock_plan(conn: Connection, plan_id: int) -> None:
+    """Hold plan ``plan_id`` until the transaction ends: its edits are checked against the
+    layer as it stands, so two writers to one plan take turns."""
+    conn.execute(text("SELECT id FROM plan WHERE id = :id FOR UPDATE"), {"id": plan_id})
+
+
 def add_edit(conn: Connection, plan_id: int, params: dict[str, Any], actor: str) -> int:
     """Check an edit against the plan as it stands and store it; returns the edit id."""
+    return apply_edit(conn, plan_id, params, actor).edit_id
+
+
+def apply_edit(
+    conn: Connection,
+    plan_id: int,
+    params: dict[str, Any],
+    actor: str,
+    layer: Layer | None = None,
+) -> Applied:
+    """Check an edit against the plan as it stands and store it.
+
+    Parameters
+    ----------
+    layer : Layer, optional
+        The plan's layer, built by the caller after :func:`lock_plan` in this transaction
+        (saves replaying the plan again); it is changed by the edit.
+
+    Returns
+    -------
+    Applied
+        The edit's id, the layer with the edit applied and the codes the edit created.
+    """
     # Edits are stored as jsonb: bounded depth, finite numbers, no NUL in any text.
     check_json(params, name="the edit")
     comment = check_text("comment", str(params.get("comment") or ""), COMMENT, multiline=True)
+    lock_plan(conn, plan_id)
     plan = get_plan(conn, plan_id)
-    _require_open(plan)
+    require_open(plan)
     name = str(params.get("op") or "")
     if name not in OPS:
         raise InvalidInputError(f'op was "{name}" but must be one of {sorted(OPS)}')
     op = OPS[name]
-    layer = build_layer(conn, plan)
+    layer = build_layer(conn, plan) if layer is None else layer
     normalised = op.normalise(params, layer)
+    before = set(layer.created)
     op.apply(conn, layer, normalised)
     reject(row_violations(layer.grids))
     edit_id = int(
@@ -230,13 +275,13 @@ def add_edit(conn: Connection, plan_id: int, params: dict[str, Any], actor: str)
         comment=comment or plan.comment,
         details={"touches": sorted(op.touches(normalised))},
     )
-    return edit_id
+    return Applied(edit_id, layer, frozenset(layer.created - before))
 
 
 def undo_edit(conn: Connection, plan_id: int, edit_id: int, actor: str) -> None:
     """Undo an edit; refused when a later edit no longer applies without it."""
     plan = get_plan(conn, plan_id)
-    _require_open(plan)
+    require_open(plan)
     if edit_id not in {e.id for e in plan.edits}:
         raise NotFoundError(f"plan {plan_id} has no active edit {edit_id}")
     remaining = [e for e in plan.edits if e.id != edit_id]
@@ -299,7 +344,7 @@ def publish_plan(conn: Connection, plan_id: int, actor: str) -> BoundaryRelease:
     """
     conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PUBLISH_LOCK})
     plan = get_plan(conn, plan_id)
-    _require_open(plan)
+    require_open(plan)
     current = releases.current_release(conn)
     assert current is not None  # a plan always has a base release
     base = plan.base_release

@@ -9,7 +9,8 @@ Here: ``transfer`` (an area from one grid to an adjacent grid of the same commun
 cut by a line into new grids with new codes), ``revert`` (grids, or the whole layer, back to
 their geometry in an earlier release), ``reassign`` (the responsible people) and ``carve`` (a
 dedicated grid cut out of resident grids of one community). ``move_compound`` lives in
-geogrid.plans.move and ``replace`` in geogrid.plans.replace.
+geogrid.plans.move, ``replace`` in geogrid.plans.replace, ``reshape`` and ``absorb`` in
+geogrid.plans.reshape.
 """
 
 from __future__ import annotations
@@ -39,18 +40,21 @@ from geogrid.plans.geometry import (
 )
 from geogrid.plans.layer import EditRejectedError, Layer, base_layer, next_code, reject
 from geogrid.plans.move import apply_move_compound, normalise_move_compound, touches_move_compound
-from geogrid.plans.params import grid_code, grid_codes, polygon, required_text, shape
+from geogrid.plans.params import (
+    UNIT_TYPES,
+    grid_code,
+    grid_codes,
+    polygon,
+    required_text,
+    shape,
+)
 from geogrid.plans.replace import apply_replace, normalise_replace
-
-#: What a dedicated grid may serve (docs/architecture.md).
-UNIT_TYPES = (
-    "school",
-    "hospital",
-    "market",
-    "transport",
-    "industrial_park",
-    "government",
-    "enterprise",
+from geogrid.plans.reshape import (
+    apply_absorb,
+    apply_reshape,
+    normalise_absorb,
+    normalise_reshape,
+    touches_reshape,
 )
 
 
@@ -426,4 +430,6 @@ OPS: dict[str, Op] = {
     "move_compound": Op(normalise_move_compound, apply_move_compound, touches_move_compound),
     "carve": Op(_normalise_carve, _apply_carve, lambda p: set(p.get("grids") or ["*"])),
     "replace": Op(normalise_replace, apply_replace, lambda p: set(p["grids"])),
+    "reshape": Op(normalise_reshape, apply_reshape, touches_reshape),
+    "absorb": Op(normalise_absorb, apply_absorb, lambda p: {p["grid"], p["into"]}),
 }

@@ -19,6 +19,17 @@ from geogrid.plans.fitting import to_storage_fitted
 from geogrid.plans.geometry import clean
 from geogrid.plans.layer import EditRejectedError, Layer
 
+#: What a dedicated grid may serve (docs/architecture.md).
+UNIT_TYPES = (
+    "school",
+    "hospital",
+    "market",
+    "transport",
+    "industrial_park",
+    "government",
+    "enterprise",
+)
+
 
 def grid_code(params: dict[str, Any], key: str) -> str:
     """``params[key]`` as a 15-digit grid code."""

@@ -2,7 +2,7 @@
 
 Publishing writes every grid of the plan's layer into ``grid`` (migration 0001): a name, a
 kind of resident or dedicated, a dedicated unit name exactly for dedicated grids, a unit type
-of :data:`~geogrid.plans.ops.UNIT_TYPES`, phone numbers its CHECK pattern accepts, and no
+of :data:`~geogrid.plans.params.UNIT_TYPES`, phone numbers its CHECK pattern accepts, and no
 text with NUL (PostgreSQL text cannot hold it). An edit that would break one is refused when
 it is added, and a plan whose preview is valid publishes.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from geogrid.boundaries.validation import Violation
 from geogrid.limits import PHONE_PATTERN
-from geogrid.plans.ops import UNIT_TYPES
+from geogrid.plans.params import UNIT_TYPES
 
 KINDS = ("resident", "dedicated")
 _TEXT = (

@@ -15,9 +15,11 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import Connection
 
-from geogrid import features
+from geogrid import features, plans
+from geogrid.access.roles import Role
 from geogrid.api import caching, ogc, openapi30
 from geogrid.api.deps import PrincipalDep, ReleaseConnDep, SnapshotsDep, read_release
+from geogrid.api.routes import ogc_plans
 from geogrid.api.schemas.ogc import (
     CollectionInfo,
     CollectionList,
@@ -44,6 +46,10 @@ CONFORMANCE = (
     SPEC + "ogcapi-features-3/1.0/conf/filter",
     SPEC + "ogcapi-features-3/1.0/conf/features-filter",
     SPEC + "ogcapi-features-3/1.0/conf/queryables",
+    # Part 4, on the collections of open plans (api/routes/ogc_plans.py)
+    SPEC + "ogcapi-features-4/1.0/conf/create-replace-delete",
+    SPEC + "ogcapi-features-4/1.0/conf/update",
+    SPEC + "ogcapi-features-4/1.0/conf/features",
     SPEC + "cql2/1.0/conf/cql2-text",
     SPEC + "cql2/1.0/conf/cql2-json",
     SPEC + "cql2/1.0/conf/basic-cql2",
@@ -202,15 +208,25 @@ def _collection(
 
 @router.get("/collections", response_model=CollectionList, response_class=ogc.JSONDocument)
 def list_collections(
-    request: Request, conn: ReleaseConnDep, snapshots: SnapshotsDep, f: FQuery = None
+    request: Request,
+    conn: ReleaseConnDep,
+    snapshots: SnapshotsDep,
+    principal: PrincipalDep,
+    f: FQuery = None,
 ) -> Response:
-    """Every collection, with its extent and the CRSs it can be read in."""
+    """Every collection, with its extent and the CRSs it can be read in; for planners, every
+    open plan as an editable collection too."""
     ogc.refuse_unknown(request, ogc.COMMON)
+    collections = [_collection(request, conn, c, snapshots.newest) for c in features.COLLECTIONS]
+    if principal.role >= Role.planner:
+        grids = collections[0]["extent"].get("spatial", {}).get("bbox", [None])[0]
+        collections += [
+            ogc_plans.plan_info(request, plan.id, plan.comment, grids)
+            for plan in plans.open_plans(conn)
+        ]
     body = {
         "links": ogc.self_links(request, "/ogc/collections", "The collections"),
-        "collections": [
-            _collection(request, conn, c, snapshots.newest) for c in features.COLLECTIONS
-        ],
+        "collections": collections,
         "crs": [c.uri for c in CRS_REFS],
     }
     if ogc.wants_html(request, f):

@@ -117,6 +117,30 @@ class ReplaceEdit(_Edit):
     crs: Crs = "wgs84"
 
 
+class ReshapeEdit(_Edit):
+    """Redraw one grid whole: neighbours of its community give and take the difference (what a
+    desktop GIS sends through OGC API – Features Part 4)."""
+
+    op: Literal["reshape"]
+    grid: GridCode
+    geometry: GeoJSONGeometry | None = Field(default=None, description="The new outline")
+    crs: Crs = "wgs84"
+    name: Title | None = None
+    dedicated_unit_name: Title | None = None
+    dedicated_unit_type: Word | None = None
+    merge_into: GridCode | None = Field(
+        default=None, description="The neighbour this grid merges into if it is deleted"
+    )
+
+
+class AbsorbEdit(_Edit):
+    """Give all of one grid to a neighbour of its community, which keeps its code."""
+
+    op: Literal["absorb"]
+    grid: GridCode
+    into: GridCode
+
+
 PlanEdit = Annotated[
     TransferEdit
     | MergeEdit
@@ -125,7 +149,9 @@ PlanEdit = Annotated[
     | ReassignEdit
     | MoveCompoundEdit
     | CarveEdit
-    | ReplaceEdit,
+    | ReplaceEdit
+    | ReshapeEdit
+    | AbsorbEdit,
     Field(discriminator="op"),
 ]
 

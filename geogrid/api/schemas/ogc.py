@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from geogrid.api.schemas.bodies import GeoJSONGeometry
+
 
 class OgcLink(BaseModel):
     """A link: where, what relation, what media type."""
@@ -93,3 +95,25 @@ class OgcFeatureCollection(BaseModel):
     numberReturned: int
     links: list[OgcLink]
     features: list[OgcFeature]
+
+
+class FeatureBody(BaseModel):
+    """A GeoJSON Feature sent to a plan's collection (POST, PUT), in the ``Content-Crs``."""
+
+    model_config = ConfigDict(extra="allow")  # links, bbox ... as clients echo them
+
+    type: Literal["Feature"]
+    id: str | int | None = Field(default=None, description="The grid code (PUT); ignored on POST")
+    geometry: GeoJSONGeometry | None = None
+    properties: dict[str, Any] | None = None
+
+
+class FeaturePatch(BaseModel):
+    """A JSON merge patch of a plan's grid (PATCH): the geometry, properties, or both."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["Feature"] | None = None
+    id: str | int | None = None
+    geometry: GeoJSONGeometry | None = None
+    properties: dict[str, Any] | None = None
