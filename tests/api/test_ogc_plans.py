@@ -190,6 +190,24 @@ def test_moving_a_shared_edge_10_m_changes_both_grids_and_keeps_the_tiling(
     assert abs(area_change - gained) < 1.0
 
 
+def test_each_write_is_the_edit_the_plan_api_would_make(office: Office) -> None:
+    """The stored edit is a ``reshape``; the same body through /v1 is accepted as well."""
+    edits = office.planner.get(f"/v1/plans/{office.plan_id}").json()["edits"]
+    assert edits and edits[-1]["op"] == "reshape"
+    a, _, band = neighbours(office)
+    same = {
+        "op": "reshape",
+        "grid": a["id"],
+        "geometry": shapely.geometry.mapping(
+            shapely.union(shapely.geometry.shape(a["geometry"]), band)
+        ),
+        "crs": "wgs84",
+        "comment": "the same edit through the plan API",
+    }
+    answer = office.planner.post(f"/v1/plans/{office.plan_id}/edits", json=same)
+    assert answer.status_code == 201, answer.text
+
+
 def test_an_edit_in_another_crs_with_its_axis_order(office: Office) -> None:
     """EPSG:4326 as Part 2 names it: latitude first, in body and answer."""
     uri = "http://www.opengis.net/def/crs/EPSG/0/4326"

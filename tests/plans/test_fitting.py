@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Connection, Engine
 
 from geogrid import plans
@@ -44,6 +46,28 @@ def test_a_vertex_beyond_reach_stays_where_it_was() -> None:
 
 
 # ---- against the demo: a half-disc at the middle of a shared edge ---------------------------
+
+
+@pytest.fixture(scope="module")
+def edges(demo_engine: Engine) -> list[tuple[str, str, Any]]:
+    """Grids of one community sharing an edge of 100 m or more, with that edge (up to 40)."""
+    with demo_engine.connect() as conn:
+        layer = plans.base_layer(conn, current_release(conn).id)  # type: ignore[union-attr]
+    found = []
+    codes = sorted(layer.grids)
+    for i, a in enumerate(codes):
+        for b in codes[i + 1 :]:
+            ga, gb = layer.grids[a], layer.grids[b]
+            if ga["community_code"] != gb["community_code"]:
+                continue
+            if not ga["geometry"].intersects(gb["geometry"]):
+                continue
+            edge = shapely.line_merge(shapely.intersection(ga["geometry"], gb["geometry"]))
+            if edge.geom_type == "LineString" and to_metric(edge).length >= 100:
+                found.append((a, b, edge))
+        if len(found) >= 40:
+            break
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +161,44 @@ def test_the_issue_example_is_accepted(conn: Connection) -> None:
     area = to_metric(grids[b]).area - to_metric(layer.grids[b]["geometry"]).area
     assert 100 < area < 160  # half of a 10 m disc, 157 m², less what the edge's bends take
     assert geometry_to_storage(shown, "wgs84").is_valid
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    which=st.integers(0, 39),
+    where=st.floats(0.2, 0.8),
+    radius_m=st.floats(3.0, 30.0),
+    crs=st.sampled_from(["wgs84", "gcj02", "bd09"]),
+)
+def test_any_cut_from_the_answer_is_accepted_where_the_exact_one_is(
+    conn: Connection,
+    edges: list[tuple[str, str, Any]],
+    which: int,
+    where: float,
+    radius_m: float,
+    crs: str,
+) -> None:
+    """A half-disc anywhere along a shared edge, of any radius, in any datum: if the exact one
+    (drawn in that datum on the unrounded grid) is accepted, the one cut from the answer is."""
+    a, b, edge = edges[which % len(edges)]
+    layer = plans.base_layer(conn, current_release(conn).id)  # type: ignore[union-attr]
+    stored = layer.grids[a]["geometry"]
+    middle = edge.interpolate(where, normalized=True)
+    radius = radius_m / 111_320
+    unrounded, unrounded_middle = geometry_from_storage(np.array([stored, middle]), crs)
+    [shown] = output_geometries([stored], crs)
+    [shown_middle] = output_geometries([middle], crs)
+    exact_area = shapely.intersection(unrounded, unrounded_middle.buffer(radius, 32))
+    cut_area = shapely.intersection(shown, shown_middle.buffer(radius, 32))
+    outcomes = []
+    for area in (exact_area, cut_area):
+        with conn.begin_nested() as savepoint:
+            try:
+                _transfer(conn, a, b, area, crs)
+                outcomes.append("accepted")
+            except plans.EditRejectedError as refused:
+                outcomes.append(refused.message)
+            savepoint.rollback()
+    assert outcomes[0] != "accepted" or outcomes[1] == "accepted", outcomes
