@@ -20,7 +20,7 @@ from geogrid.tiles.matrixsets import (
     tile,
     tile_matrix_set,
 )
-from geogrid.tiles.render import MEDIA_TYPE, render
+from geogrid.tiles.render import MEDIA_TYPE, district_bounds, render, render_release
 
 __all__ = [
     "COLLECTION_LAYERS",
@@ -39,7 +39,9 @@ __all__ = [
     "TileMatrixSet",
     "collection_layer",
     "definition",
+    "district_bounds",
     "render",
+    "render_release",
     "tile",
     "tile_matrix_set",
 ]

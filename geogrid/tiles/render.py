@@ -33,10 +33,13 @@ import shapely
 from sqlalchemy import Connection, text
 from sqlalchemy.sql.elements import TextClause
 
+from geogrid.boundaries.releases import current_release, get_release
 from geogrid.db import quote_ident
 from geogrid.db.sqlfiles import sql
+from geogrid.errors import NotFoundError
 from geogrid.features.gaps import gap_rows
 from geogrid.geo.datum import gcj02_to_wgs84, wgs84_to_gcj02
+from geogrid.i18n import tr
 from geogrid.tiles.layers import Layer
 from geogrid.tiles.matrixsets import (
     Tile,
@@ -234,3 +237,29 @@ def _polygonal_or_point(shape: Any) -> Any:
     if not polygons:
         return None
     return shapely.union_all(polygons)
+
+
+def render_release(conn: Connection, release: int | None, current: int | None) -> int:
+    """The release a tile is drawn from: ``release`` if published (NotFoundError if not),
+    else ``current`` (the newest the process knows of), else the newest in the database."""
+    if release is not None:
+        return release if release == current else get_release(conn, release).id
+    if current is not None:
+        return current
+    newest = current_release(conn)
+    if newest is None:
+        raise NotFoundError(tr("no boundary release is published yet"))
+    return newest.id
+
+
+def district_bounds(conn: Connection) -> tuple[float, float, float, float] | None:
+    """The district's lon/lat bounds (storage, taken as CRS84), None before it is loaded."""
+    row = conn.execute(
+        text(
+            "SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b) "
+            "FROM (SELECT ST_Extent(geom) AS b FROM district) e"
+        )
+    ).one()
+    if row[0] is None:
+        return None
+    return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
