@@ -34,6 +34,8 @@ from pathlib import Path
 
 import httpx
 import mapbox_vector_tile
+import shapely
+from shapely.geometry import shape
 from sqlalchemy import create_engine
 
 from bench.database import demo_database
@@ -50,6 +52,7 @@ from bench.ogc import (
     wrk,
 )
 from bench.report import Figure, median, table
+from geogrid.tiles.render import BUFFER, EXTENT
 
 #: The grid layer's properties, as TiPG is asked for them.
 PROPERTIES = "code,name,kind,community_code,community_name,street_code,street_name"
@@ -100,16 +103,24 @@ def servers(url: str, tipg: Path, workdir: Path) -> Iterator[dict[str, str]]:
         tipg_serve += ["--port", str(port), "--workers", "1", "--no-access-log"]
         tipg_serve += ["--log-level", "warning", "--no-server-header", "--proxy-headers"]
         ready = f"{base}/collections/{COLLECTION}"
-        stack.enter_context(pinned(tipg_serve, tipg_env(url), workdir / "tipg.log", ready))
+        # the same buffer as geogrid's tiles (TiPG's default is 256), so both draw the same
+        env = {**tipg_env(url), "TIPG_TILE_BUFFER": str(BUFFER)}
+        stack.enter_context(pinned(tipg_serve, env, workdir / "tipg.log", ready))
         bases["TiPG"] = base
         yield bases
 
 
 def _codes(content: bytes) -> list[str]:
-    """The grid codes in a tile's (only) layer."""
+    """The grid codes in a tile's (only) layer, of the grids with an area inside the tile
+    itself (what lies only in the buffer depends on each server's envelope test)."""
     decoded = mapbox_vector_tile.decode(content)
     [layer] = decoded.values()
-    return sorted(str(f["properties"]["code"]) for f in layer["features"])
+    inside = shapely.box(0, 0, EXTENT, EXTENT)
+    return sorted(
+        str(f["properties"]["code"])
+        for f in layer["features"]
+        if shape(f["geometry"]).intersection(inside).area > 0
+    )
 
 
 def check_tiles(bases: dict[str, str]) -> dict[str, tuple[int, int, int]]:

@@ -3,8 +3,9 @@
 A tile is named by (release, tile matrix set, layers, zoom, row, column). A published release
 never changes its grids, so a tile of it never goes stale: the cache is simply bounded
 (``GEOGRID_TILE_CACHE_MB``), least recently used out first, and a new release is new keys,
-whose tiles are drawn on first request. Each entry keeps the tile as it is and gzipped (a
-tile of grids shrinks to about half), so neither is worked out again per request.
+whose tiles are drawn on first request. Each entry keeps the tile as it is and, once a
+client that accepts gzip has asked for it, gzipped (a tile of grids shrinks to about half), so
+neither is worked out again per request.
 
 cachetools' ``LRUCache`` sizes entries by ``getsizeof``; it is not thread-safe, and tiles are
 drawn in worker threads, so every use goes through one lock (held for a dictionary step, not
@@ -17,7 +18,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import threading
-from dataclasses import dataclass
 
 from cachetools import LRUCache
 
@@ -27,25 +27,38 @@ TileKey = tuple[int, str, tuple[str, ...], int, int, int]
 _OVERHEAD = 300
 
 
-@dataclass(frozen=True)
 class CachedTile:
-    """One tile: its bytes, the same gzipped, and a validator of its content."""
+    """One tile: its bytes, a validator of its content, and the same gzipped once a client
+    that accepts gzip asks for it (about 2 ms for a tile of the whole district, spent once)."""
 
-    data: bytes
-    gzipped: bytes
-    etag: str
+    __slots__ = ("_gzipped", "data", "etag")
+
+    def __init__(self, data: bytes, etag: str) -> None:
+        self.data = data
+        self.etag = etag
+        self._gzipped: bytes | None = None
 
     @classmethod
     def of(cls, release: int, data: bytes) -> CachedTile:
         """The entry of ``data`` drawn from ``release``; its ETag names both."""
         digest = hashlib.blake2b(data, digest_size=12).hexdigest()
-        # gzip level 6 as the JSON answers use; an empty tile stays empty (answered 204)
-        packed = gzip.compress(data, compresslevel=6, mtime=0) if data else b""
-        return cls(data, packed, f'W/"t{release}-{digest}"')
+        return cls(data, f'W/"t{release}-{digest}"')
+
+    @property
+    def gzipped(self) -> bytes:
+        """The tile gzipped (level 6, as the JSON answers); two threads may both compress it
+        the first time, and either result is the same bytes."""
+        packed = self._gzipped
+        if packed is None:
+            packed = gzip.compress(self.data, compresslevel=6, mtime=0) if self.data else b""
+            self._gzipped = packed
+        return packed
 
     @property
     def size(self) -> int:
-        return len(self.data) + len(self.gzipped) + _OVERHEAD
+        """What the entry is reckoned to cost: the tile, and its gzipped copy at half of it
+        (a tile of grids gzips to about that), known before the copy is made."""
+        return len(self.data) + len(self.data) // 2 + _OVERHEAD
 
 
 class TileCache:
