@@ -118,6 +118,8 @@ def test_bad_tiles_are_400_or_404_with_ogc_bodies(live_api: LiveServer) -> None:
             assert answer.status_code == status, path
             body = answer.json()
             assert set(body) == {"code", "description"} and body["description"], path
+        chinese = client.get("/ogc/tiles/WebMercatorQuad/25/0/0", headers={"Accept-Language": "zh"})
+    assert "瓦片矩阵" in chinese.json()["description"]
 
 
 def test_empty_tiles_are_204(live_api: LiveServer) -> None:
