@@ -193,7 +193,7 @@ def describe_tile_matrix_set(
 # --- tilesets ----------------------------------------------------------------------------------
 
 
-def _tms_links(request: Request, tms: TileMatrixSet) -> dict[str, Any]:
+def _tiling_scheme_link(request: Request, tms: TileMatrixSet) -> dict[str, Any]:
     return ogc.link(
         ogc.url(request, f"/ogc/tileMatrixSets/{tms.id}"),
         REL + "tiling-scheme",
@@ -217,7 +217,7 @@ def _tilesets(request: Request, collection_id: str | None, f: str | None) -> Res
                 **({"tileMatrixSetURI": tms.uri} if tms.uri else {}),
                 "links": [
                     ogc.link(ogc.url(request, f"{base}/{tms.id}"), "self", ogc.JSON, tms.title),
-                    _tms_links(request, tms),
+                    _tiling_scheme_link(request, tms),
                 ],
             }
             for tms in tiles.TILE_MATRIX_SETS
@@ -309,7 +309,7 @@ def _tileset(
         },
         "links": [
             *ogc.self_links(request, base, title),
-            _tms_links(request, tms),
+            _tiling_scheme_link(request, tms),
             ogc.link(
                 _tile_template(request, collection_id, tms, release),
                 "item",
