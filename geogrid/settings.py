@@ -203,6 +203,17 @@ class MapSettings(_Base):
     )
 
 
+class TileSettings(_Base):
+    """Vector tiles (OGC API – Tiles)."""
+
+    tile_cache_mb: float = Field(
+        default=64,
+        ge=0,
+        le=65536,
+        description="Memory for encoded vector tiles, MiB (least recently used out; 0: none)",
+    )
+
+
 class CaseSettings(_Base):
     """Case dispatch: how a case's location is routed to a grid."""
 

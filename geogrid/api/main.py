@@ -43,6 +43,7 @@ from geogrid.api.routes import (
     ogc_plans,
     open311,
     plans,
+    tiles,
 )
 from geogrid.errors import NotFoundError
 from geogrid.lookup.snapshot import SnapshotStore
@@ -52,7 +53,9 @@ from geogrid.settings import (
     DatabaseSettings,
     RateLimitSettings,
     ServiceAreaSettings,
+    TileSettings,
 )
+from geogrid.tiles import TileCache
 
 log = logging.getLogger("geogrid.api")
 
@@ -132,6 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.case_settings = CaseSettings()
+    app.state.tile_cache = TileCache(int(TileSettings().tile_cache_mb * 2**20))
     app.state.key_cache = KeyCache(settings.api.key_cache_s, settings.api.key_outage_s)
     app.state.replica = None  # the lifespan makes it when GEOGRID_DATABASE_REPLICA_URL is set
     errors.install(app)
@@ -195,6 +199,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # before ogc: its /collections/plan-{id}/... are more specific than ogc's
             ogc_plans,
             ogc,
+            tiles,
         )
     ]
     routers.append(docs.router)

@@ -15,6 +15,7 @@ from geogrid.maps.render import (
     locate_map,
     overview_map,
 )
+from geogrid.maps.tiles_page import tiles_page
 
 __all__ = [
     "STATIC_DIR",
@@ -29,4 +30,5 @@ __all__ = [
     "page",
     "plan_layers",
     "plan_map",
+    "tiles_page",
 ]

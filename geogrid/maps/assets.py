@@ -71,6 +71,9 @@ REDOC = Package("redoc", "2.5.2", "npm", "MIT", ("LICENSE",))
 #: OpenLayers' full build (the ``ol`` global): no geogrid page loads it yet; the browser test of
 #: OGC API – Features (tests/api/test_ogc_clients.py) reads /ogc and /v1 with it.
 OPENLAYERS = Package("ol", "10.11.0", "npm", "BSD-2-Clause", ("LICENSE.md",))
+#: MapLibre GL JS (the ``maplibregl`` global): the vector tile page (/maps/tiles) draws
+#: geogrid's own tiles (/ogc/tiles) with it.
+MAPLIBRE = Package("maplibre-gl", "5.24.1", "npm", "BSD-3-Clause", ("LICENSE.txt",))
 
 PACKAGES = (
     LEAFLET,
@@ -86,6 +89,7 @@ PACKAGES = (
     SWAGGER_UI,
     REDOC,
     OPENLAYERS,
+    MAPLIBRE,
 )
 
 
@@ -125,6 +129,13 @@ VENDORED: dict[str, Asset] = {
     # OpenLayers' full build, as its documentation's examples load it.
     "https://cdn.jsdelivr.net/npm/ol@10.11.0/dist/ol.js": Asset(OPENLAYERS, "dist/ol.js"),
     "https://cdn.jsdelivr.net/npm/ol@10.11.0/ol.css": Asset(OPENLAYERS, "ol.css"),
+    # MapLibre GL JS's build, as its documentation's examples load it.
+    "https://unpkg.com/maplibre-gl@5.24.1/dist/maplibre-gl.js": Asset(
+        MAPLIBRE, "dist/maplibre-gl.js"
+    ),
+    "https://unpkg.com/maplibre-gl@5.24.1/dist/maplibre-gl.css": Asset(
+        MAPLIBRE, "dist/maplibre-gl.css"
+    ),
     "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js": Asset(LEAFLET, "dist/leaflet.js"),
     "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css": Asset(
         LEAFLET,
@@ -210,7 +221,7 @@ DROPPED = frozenset(
 )
 
 #: Our own assets, as ``OWN + path`` in ``default_js``/``default_css``.
-OWN_FILES = ("geogrid/maps.js", "geogrid/maps.css")
+OWN_FILES = ("geogrid/maps.js", "geogrid/maps.css", "geogrid/tiles.js")
 
 
 class ExternalAssetError(RuntimeError):

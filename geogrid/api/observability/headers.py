@@ -61,7 +61,8 @@ def content_security_policy(nonce: str | None) -> bytes:
             "style-src 'self' 'unsafe-inline'",
             "img-src 'self' data: blob: " + " ".join(TILE_HOSTS),
             "font-src 'self' data:",
-            "connect-src 'self'",
+            # MapLibre (/maps/tiles) fetches base-map tiles rather than loading <img> ones
+            "connect-src 'self' " + " ".join(TILE_HOSTS),
             "worker-src 'self' blob:",  # ReDoc searches in a worker it makes from a blob
             "object-src 'none'",
             "base-uri 'self'",

@@ -165,6 +165,16 @@ def cases_page(
     )
 
 
+@router.get("/maps/tiles")
+def tiles_page(request: Request) -> Response:
+    """The grids drawn by MapLibre GL JS from the vector tiles, on the offline district paper
+    or on AMap (the GCJ-02 tileset)."""
+    page = maps.tiles_page(f"{_root(request)}{STATIC_PATH}", _root(request))
+    # No data in the page itself (the tiles carry it): it may be cached like any static page.
+    headers = {"Cache-Control": "public, max-age=300"}
+    return Response(page, media_type="text/html; charset=utf-8", headers=headers)
+
+
 @router.get("/maps/plans/{plan_id}")
 def plan_page(plan_id: Id32, request: Request, conn: ConnDep) -> Response:
     """A plan before and after: draw and submit edits, undo them, publish, read the preview."""

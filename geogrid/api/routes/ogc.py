@@ -20,6 +20,7 @@ from geogrid.access.roles import Role
 from geogrid.api import caching, ogc, openapi30
 from geogrid.api.deps import PrincipalDep, ReleaseConnDep, SnapshotsDep, read_release
 from geogrid.api.routes import ogc_plans
+from geogrid.api.routes import tiles as tiles_routes
 from geogrid.api.schemas.ogc import (
     CollectionInfo,
     CollectionList,
@@ -57,6 +58,7 @@ CONFORMANCE = (
     SPEC + "cql2/1.0/conf/basic-spatial-functions",
     SPEC + "cql2/1.0/conf/spatial-functions",
     SPEC + "cql2/1.0/conf/property-property",
+    *tiles_routes.CONFORMANCE,
 )
 TRS = "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"
 
@@ -130,6 +132,7 @@ def landing(request: Request, f: FQuery = None) -> Response:
                 ogc.url(request, "/ogc/conformance"), "conformance", ogc.JSON, "Conformance classes"
             ),
             ogc.link(ogc.url(request, "/ogc/collections"), "data", ogc.JSON, "The collections"),
+            *tiles_routes.landing_links(request),
         ],
     }
     if ogc.wants_html(request, f):
@@ -202,6 +205,7 @@ def _collection(
                 "application/schema+json",
                 "Queryables",
             ),
+            *tiles_routes.collection_links(request, collection.id),
         ],
     }
 
