@@ -39,6 +39,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from geogrid.geo.datum import CRS_NAMES, from_storage, geometry_to_storage
+from geogrid.plans.geometry import ON_EDGE, clean
 
 #: Metres: incoming vertices this close to a grid's vertex or edge are put on it. Five times
 #: the rounding of geogrid's answers (about 0.7 cm at worst, both axes) plus a GCJ-02 round
@@ -92,14 +93,32 @@ def fit(geom: BaseGeometry, reference: BaseGeometry | None) -> BaseGeometry:
     coords = shapely.get_coordinates(snapped)
     points = shapely.points(coords)
     distance = shapely.distance(points, reference)
-    loose = np.flatnonzero((distance > 0) & (distance <= tolerance))
+    # A vertex within a float's width of an edge is on it already (it becomes a vertex of
+    # the edge, geogrid.plans.layer.Layer.fit); moving it by 1e-10 m can only fold a ring.
+    loose = np.flatnonzero((distance > ON_EDGE) & (distance <= tolerance))
     if len(loose):
         nearest = shapely.shortest_line(points[loose], reference)
         coords[loose] = shapely.get_coordinates(nearest)[1::2]
         snapped = shapely.snap(shapely.set_coordinates(snapped, coords), reference, tolerance)
     if shapely.equals_exact(snapped, geom, 0.0):
         return geom
-    return snapped
+    return _settled(geom, snapped)
+
+
+def _settled(before: BaseGeometry, after: BaseGeometry) -> BaseGeometry:
+    """``after`` (fitted), unless fitting made a valid ``before`` invalid.
+
+    Two vertices of a ring put on one stored vertex make a zero-width spike: it is dropped
+    (geogrid.plans.geometry.clean). Anything else fitting spoilt keeps the geometry as sent,
+    and the checks that follow say what its centimetres break, if anything.
+    """
+    if after.is_valid or not before.is_valid:
+        return after
+    if after.geom_type in ("Polygon", "MultiPolygon"):
+        cleaned = clean(after)
+        if cleaned.is_valid:
+            return cleaned
+    return before
 
 
 def client_tolerance(crs: str) -> float:
@@ -158,7 +177,7 @@ def to_storage_fitted(geom: BaseGeometry, crs: str, grids: Iterable[BaseGeometry
     t = shapely.line_locate_point(segments[on_edge[1]], points[which], normalized=True)
     fitted[which] = stored_xy[k] + t[:, None] * (stored_xy[k + 1] - stored_xy[k])
     result = shapely.set_coordinates(rough, fitted)
-    return shapely.snap(result, reference, SNAP_TOLERANCE_DEGREES)
+    return _settled(rough, shapely.snap(result, reference, SNAP_TOLERANCE_DEGREES))
 
 
 def _offsets(arrays: list[np.ndarray]) -> list[int]:
