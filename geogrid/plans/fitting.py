@@ -81,7 +81,7 @@ def fit(geom: BaseGeometry, reference: BaseGeometry | None) -> BaseGeometry:
     --------
     >>> import shapely
     >>> grid = shapely.box(117.0, 31.0, 117.01, 31.01)
-    >>> cut = shapely.box(117.0, 31.0, 117.005, 31.0100000001)  # its top 1 cm off
+    >>> cut = shapely.box(117.0, 31.0, 117.005, 31.0100001)  # its top 1 cm off
     >>> fitted = fit(cut, grid.boundary)
     >>> sorted({round(y, 10) for _, y in fitted.exterior.coords})
     [31.0, 31.01]
