@@ -6,6 +6,8 @@ located violations; ``touched`` and ``created`` say which grids an edit changed 
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +44,12 @@ class Layer:
     touched: set[str] = field(default_factory=set)
     created: set[str] = field(default_factory=set)
 
+    def copy(self) -> Layer:
+        """A copy whose grids can be edited without touching this one's (geometries are
+        immutable, so they are shared)."""
+        grids = {code: dict(grid) for code, grid in self.grids.items()}
+        return Layer(grids, self.release, set(self.touched), set(self.created))
+
     def grid(self, code: str) -> dict[str, Any]:
         """Grid ``code``'s attributes; EditRejectedError when the layer has no such grid."""
         found = self.grids.get(str(code))
@@ -69,6 +77,39 @@ class Layer:
     def share_vertices(self, codes: set[str]) -> None:
         """Give neighbours the new vertices of ``codes`` (see plan_geometry.share_vertices)."""
         self.touched |= share_vertices(self.grids, codes)
+
+
+class RecentLayers:
+    """The last few plan layers this process built, by what fixes them: the database, the
+    plan, its base release and its active edits (stored edits never change; an undone one
+    leaves the key).
+
+    A plan's layer is its base with every edit replayed, and each new edit is checked against
+    it: without this, a desktop GIS saving one feature after another would replay the whole
+    plan on every save (40 ms more per edit already in the plan). Layers go in and out as
+    copies, so no caller edits another's.
+    """
+
+    def __init__(self, size: int = 16) -> None:
+        self._size = size
+        self._layers: OrderedDict[tuple[Any, ...], Layer] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> Layer | None:
+        with self._lock:
+            found = self._layers.get(key)
+            if found is None:
+                return None
+            self._layers.move_to_end(key)
+        return found.copy()
+
+    def put(self, key: tuple[Any, ...], layer: Layer) -> None:
+        kept = layer.copy()
+        with self._lock:
+            self._layers[key] = kept
+            self._layers.move_to_end(key)
+            while len(self._layers) > self._size:
+                self._layers.popitem(last=False)
 
 
 def base_layer(conn: Connection, release_id: int) -> Layer:

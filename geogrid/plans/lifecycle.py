@@ -29,7 +29,14 @@ from geogrid.geo.datum import STORAGE_SRID
 from geogrid.i18n import tr
 from geogrid.limits import COMMENT, check_json, check_text
 from geogrid.plans.geometry import MIN_AREA_M2, metric_area
-from geogrid.plans.layer import EditRejectedError, Layer, base_layer, next_code, reject
+from geogrid.plans.layer import (
+    EditRejectedError,
+    Layer,
+    RecentLayers,
+    base_layer,
+    next_code,
+    reject,
+)
 from geogrid.plans.ops import OPS, Op
 from geogrid.plans.rows import row_violations
 
@@ -191,11 +198,25 @@ def discard_plan(conn: Connection, plan_id: int, actor: str) -> None:
 # ---- the plan's layer ----------------------------------------------------------------------
 
 
+#: Plan layers this process built lately (geogrid.plans.layer.RecentLayers).
+RECENT = RecentLayers()
+
+
+def _layer_key(conn: Connection, plan_id: int, base: int, edits: list[int]) -> tuple[Any, ...]:
+    return (conn.engine.url.render_as_string(), plan_id, base, tuple(edits))
+
+
 def build_layer(conn: Connection, plan: Plan, base: int | None = None) -> Layer:
-    """The plan's layer: its base (or ``base``) with every active edit replayed."""
-    layer = base_layer(conn, plan.base_release if base is None else base)
-    for edit in plan.edits:
-        OPS[edit.op].apply(conn, layer, edit.params)
+    """The plan's layer: its base (or ``base``) with every active edit replayed (or as this
+    process built it last, for the same base and edits)."""
+    base = plan.base_release if base is None else base
+    key = _layer_key(conn, plan.id, base, [e.id for e in plan.edits])
+    layer = RECENT.get(key)
+    if layer is None:
+        layer = base_layer(conn, base)
+        for edit in plan.edits:
+            OPS[edit.op].apply(conn, layer, edit.params)
+        RECENT.put(key, layer)
     return layer
 
 
@@ -266,6 +287,8 @@ def apply_edit(
             {"p": plan_id, "op": name, "params": json.dumps(normalised), "c": comment, "a": actor},
         ).scalar_one()
     )
+    key = _layer_key(conn, plan_id, plan.base_release, [*(e.id for e in plan.edits), edit_id])
+    RECENT.put(key, layer)
     _audit(
         conn,
         actor,
