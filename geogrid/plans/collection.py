@@ -190,9 +190,9 @@ def _check_match(current: PlanFeature, if_match: str | None) -> None:
         )
 
 
-def _changes(current: PlanFeature, sent: dict[str, Any]) -> dict[str, Any]:
-    """The properties ``sent`` changes, refusing changes to fixed and unknown ones."""
-    unknown = sorted(set(sent) - set(PROPERTIES))
+def _refuse_unknown(properties: dict[str, Any]) -> None:
+    """InvalidInputError naming what in ``properties`` a plan's grid does not have."""
+    unknown = sorted(set(properties) - set(PROPERTIES))
     if unknown:
         raise InvalidInputError(
             tr(
@@ -201,6 +201,11 @@ def _changes(current: PlanFeature, sent: dict[str, Any]) -> dict[str, Any]:
                 known=list(PROPERTIES),
             )
         )
+
+
+def _changes(current: PlanFeature, sent: dict[str, Any]) -> dict[str, Any]:
+    """The properties ``sent`` changes, refusing changes to fixed and unknown ones."""
+    _refuse_unknown(sent)
     changes = {}
     for key, value in sent.items():
         was = current.properties.get(key)
@@ -235,15 +240,7 @@ def create_feature(
     """
     if geometry is None:
         raise InvalidInputError(tr("a new grid needs a geometry"))
-    unknown = sorted(set(properties) - set(PROPERTIES))
-    if unknown:
-        raise InvalidInputError(
-            tr(
-                "properties {unknown} are not properties of a plan's grid; it has {known}",
-                unknown=unknown,
-                known=list(PROPERTIES),
-            )
-        )
+    _refuse_unknown(properties)
     if properties.get("kind") not in (None, "", "dedicated"):
         raise InvalidInputError(
             tr(
