@@ -92,15 +92,32 @@ class TooLargeError(GeogridError):
 
 
 class AuthenticationError(GeogridError):
-    """Missing, unknown or revoked API key."""
+    """Missing, unknown or revoked API key; a wrong user name or password."""
 
     code = "unauthenticated"
 
 
+class AccountLockedError(AuthenticationError):
+    """Too many failed sign-ins: the account is locked (for this address) until a time."""
+
+    code = "locked"
+
+    def __init__(self, message: str | Message, *, until: Any) -> None:
+        super().__init__(message, details={"locked_until": until.isoformat()})
+        self.until = until
+
+
 class PermissionDeniedError(GeogridError):
-    """A valid key whose role is too low for the action."""
+    """A caller whose role lacks the permission an action needs."""
 
     code = "forbidden"
+
+
+class CsrfError(PermissionDeniedError):
+    """A write through a session cookie without the session's CSRF token, or from another
+    origin."""
+
+    code = "csrf"
 
 
 def describe_validation(errors: Iterable[Mapping[str, Any]]) -> str:

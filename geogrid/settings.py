@@ -232,6 +232,41 @@ class CaseSettings(_Base):
     )
 
 
+class AuthSettings(_Base):
+    """Sign-in: sessions, their cookie, lock-out and passwords (README, "Signing in")."""
+
+    session_idle_minutes: float = Field(
+        default=30, gt=0, le=24 * 60, description="A session unused this long ends"
+    )
+    session_absolute_hours: float = Field(
+        default=12, gt=0, le=24 * 30, description="A session ends this long after sign-in"
+    )
+    session_cookie_secure: str = Field(
+        default="auto",
+        pattern="^(auto|always|never)$",
+        description="The cookie's Secure flag: auto sets it when the request came over https "
+        "(as the proxy's X-Forwarded-Proto says, with uvicorn's --forwarded-allow-ips)",
+    )
+    lockout_failures: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Consecutive failed sign-ins to one account from one address that lock "
+        "the account for that address",
+    )
+    lockout_minutes: float = Field(
+        default=15, gt=0, le=24 * 60, description="How long a lock-out lasts"
+    )
+    lockout_failures_everywhere: int = Field(
+        default=50,
+        ge=1,
+        le=10_000,
+        description="Failed sign-ins to one account from all addresses together (within "
+        "lockout_minutes) that lock it everywhere: a guess spread over many addresses",
+    )
+    password_min_length: int = Field(default=10, ge=8, le=128)
+
+
 def _rate(value: str) -> str:
     from limits import parse  # a rate the limits library reads: "120/minute", "10 per second"
 
@@ -259,4 +294,9 @@ class RateLimitSettings(_Base):
     )
     rate_failed_authentication: Rate = Field(
         default="20/minute", description="Requests with a wrong key per client address"
+    )
+    rate_failed_sign_in: Rate = Field(
+        default="30/15minute",
+        description="Failed sign-ins per client address, whatever the user name (stops "
+        "password spraying; an account's own lock-out is per address, AuthSettings)",
     )

@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 # Every test request comes from 127.0.0.1, thousands a minute: the servers tests start get
 # budgets to match. tests/api/test_rate_limits.py sets small ones and checks them.
-for _budget in ("WRITES", "BATCHES", "FAILED_AUTHENTICATION"):
+for _budget in ("WRITES", "BATCHES", "FAILED_AUTHENTICATION", "FAILED_SIGN_IN"):
     os.environ.setdefault(f"GEOGRID_RATE_{_budget}", "100000/minute")
 ARTIFACTS = REPO / "tests" / "artifacts"
 

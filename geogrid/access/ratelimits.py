@@ -117,6 +117,7 @@ class Budget(enum.Enum):
     writes = "writes"
     batches = "batches"
     failed_authentication = "failed_authentication"
+    failed_sign_in = "failed_sign_in"
 
 
 class RateLimitedError(GeogridError):

@@ -1,27 +1,57 @@
-"""Roles and personal-data masking (docs/architecture.md, "Access").
+"""Roles, permissions and personal-data masking (docs/architecture.md, "Access").
 
-Roles are ordered viewer < dispatcher < planner < admin. Anonymous callers are viewers.
-Names and phone numbers of grid leaders, party contacts and case reporters are masked for
-viewers (张** / 138****0000) and shown to dispatchers and above.
+Roles are sets of permissions, not a ladder: a planner may edit plans but not handle cases, a
+dispatcher may handle cases but not edit plans, and neither outranks the other. The admin, the
+district's system administrator, holds every permission (it manages accounts and may stand in
+for anyone). Anonymous callers are viewers, who hold none. Names and phone numbers of grid
+leaders, party contacts and case reporters are masked (张** / 138****0000) for everyone without
+the ``see_personal_data`` permission.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Protocol, TypeVar
 
 from geogrid.errors import PermissionDeniedError
 from geogrid.i18n import tr
 
 
-class Role(IntEnum):
-    """Access roles, ordered by what they may do."""
+class Permission(enum.Enum):
+    """One thing a role may do."""
 
-    viewer = 1
-    dispatcher = 2
-    planner = 3
-    admin = 4
+    see_personal_data = "see_personal_data"
+    report_cases = "report_cases"
+    handle_cases = "handle_cases"
+    edit_plans = "edit_plans"
+    publish_plans = "publish_plans"
+    manage_users = "manage_users"
+    manage_keys = "manage_keys"
+    manage_catalogue = "manage_catalogue"
+    read_audit = "read_audit"
+
+
+PERMISSION_ZH = {
+    Permission.see_personal_data: "查看个人信息",
+    Permission.report_cases: "上报案件",
+    Permission.handle_cases: "办理案件",
+    Permission.edit_plans: "编辑规划",
+    Permission.publish_plans: "发布规划",
+    Permission.manage_users: "管理用户",
+    Permission.manage_keys: "管理密钥",
+    Permission.manage_catalogue: "管理案件分类",
+    Permission.read_audit: "查看审计日志",
+}
+
+
+class Role(enum.Enum):
+    """Access roles; what each may do is :data:`ROLE_PERMISSIONS`."""
+
+    viewer = "viewer"
+    dispatcher = "dispatcher"
+    planner = "planner"
+    admin = "admin"
 
     @classmethod
     def parse(cls, name: str) -> Role:
@@ -31,6 +61,29 @@ class Role(IntEnum):
             raise ValueError(
                 f'role was "{name}" but must be one of {[r.name for r in cls]}'
             ) from None
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return ROLE_PERMISSIONS[self]
+
+
+#: What each role may do (the table in the README, "Who may do what").
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.viewer: frozenset(),
+    Role.dispatcher: frozenset(
+        {Permission.see_personal_data, Permission.report_cases, Permission.handle_cases}
+    ),
+    Role.planner: frozenset(
+        {Permission.see_personal_data, Permission.edit_plans, Permission.publish_plans}
+    ),
+    Role.admin: frozenset(Permission),
+}
+ROLE_ZH = {
+    Role.viewer: "查看者",
+    Role.dispatcher: "调度员",
+    Role.planner: "规划员",
+    Role.admin: "管理员",
+}
 
 
 class Maskable(Protocol):
@@ -44,46 +97,58 @@ M = TypeVar("M", bound=Maskable)
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is asking: a key's name and role, or the anonymous viewer."""
+    """Who is asking: a key's name and role, a signed-in user, or the anonymous viewer.
+
+    ``kind`` is "key", "user" or "anonymous"; a user's writes through a session cookie must
+    carry the session's CSRF token (geogrid.access.sessions).
+    """
 
     name: str | None
     role: Role
+    kind: str = "key"
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return self.role.permissions
+
+    def may(self, permission: Permission) -> bool:
+        return permission in self.role.permissions
 
     @property
     def sees_personal_data(self) -> bool:
-        return self.role >= Role.dispatcher
+        return self.may(Permission.see_personal_data)
 
     def visible(self, thing: M) -> M:
-        """``thing`` as this principal may see it: masked below the dispatcher role.
+        """``thing`` as this principal may see it: masked without ``see_personal_data``.
 
         The one place that decides masking; ``thing`` says how it masks itself (a person, a
         grid, a case).
         """
         return thing if self.sees_personal_data else thing.masked()
 
-    def require(self, role: Role) -> None:
-        """Raise PermissionDeniedError unless this principal has at least ``role``."""
-        if self.role < role:
-            who = f'key "{self.name}"' if self.name else "anonymous callers"
+    def require(self, permission: Permission) -> None:
+        """Raise PermissionDeniedError unless this principal holds ``permission``."""
+        if not self.may(permission):
+            if self.kind == "user":
+                who = f'user "{self.name}"'
+            elif self.name:
+                who = f'key "{self.name}"'
+            else:
+                who = "anonymous callers"
             raise PermissionDeniedError(
                 tr(
-                    "this needs the {needs} role; {who} have the {has} role",
-                    needs=role.name,
+                    "this needs the {needs} permission, which the {has} role of {who} "
+                    "does not hold",
+                    needs=permission.value,
                     who=who,
                     has=self.role.name,
-                    needs_zh=ROLE_ZH[role],
+                    needs_zh=PERMISSION_ZH[permission],
                     has_zh=ROLE_ZH[self.role],
                 ),
             )
 
 
-ANONYMOUS = Principal(None, Role.viewer)
-ROLE_ZH = {
-    Role.viewer: "查看者",
-    Role.dispatcher: "调度员",
-    Role.planner: "规划员",
-    Role.admin: "管理员",
-}
+ANONYMOUS = Principal(None, Role.viewer, "anonymous")
 
 
 def mask_name(name: str | None) -> str | None:

@@ -12,16 +12,22 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from geogrid.access import keys
+from geogrid.access import keys, sessions
 from geogrid.access.keys import KeyCache
 from geogrid.access.ratelimits import Budget, RateLimits
-from geogrid.access.roles import ANONYMOUS, ROLE_ZH, Principal, Role
+from geogrid.access.roles import ANONYMOUS, PERMISSION_ZH, Permission, Principal
+from geogrid.access.sessions import SignedIn
 from geogrid.api.database import Database, Replica, Work
 from geogrid.api.observability import Metrics
-from geogrid.errors import AuthenticationError, DatabaseBusyError, DatabaseUnavailableError
+from geogrid.errors import (
+    AuthenticationError,
+    CsrfError,
+    DatabaseBusyError,
+    DatabaseUnavailableError,
+)
 from geogrid.i18n import tr
 from geogrid.lookup.snapshot import SnapshotStore
-from geogrid.settings import CaseSettings
+from geogrid.settings import AuthSettings, CaseSettings
 
 T = TypeVar("T")
 
@@ -229,25 +235,91 @@ def _authenticate(request: Request, token: str) -> Principal:
 
 
 async def get_principal(request: Request) -> Principal:
-    """Who is calling: the key's principal, or the anonymous viewer with no header.
+    """Who is calling: a key's principal (``Authorization: Bearer``), a signed-in user (the
+    session cookie), or the anonymous viewer with neither.
 
     Anonymous requests (the hot path) touch no database and no worker thread; nor does a key
     seen in the last ``GEOGRID_KEY_CACHE_S`` seconds (a revocation clears the cache). While the
     database is unavailable, a key verified within the last ``GEOGRID_KEY_OUTAGE_S`` seconds
     keeps working, so keyed callers keep what answers from memory (locate) during an outage.
+    A session is looked up on every request, so a disabled user stops at once; a write
+    through one must carry its CSRF token (:func:`signed_in`).
     """
     header = request.headers.get("authorization")
     if header is None:
-        return ANONYMOUS
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise AuthenticationError(
-            tr('the Authorization header must be "Bearer <key>"'),
-        )
-    principal = await _verify(request, token)
+        found = await signed_in(request)
+        if found is None:
+            return ANONYMOUS
+        principal = found.principal
+    else:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationError(
+                tr('the Authorization header must be "Bearer <key>"'),
+            )
+        principal = await _verify(request, token)
     request.state.caller = principal.name  # named in the request's log line
     request.state.role = principal.role.name  # in the ETags of answers it sees (api/caching)
     return principal
+
+
+#: Methods that never change anything: no CSRF token needed.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def signed_in(request: Request) -> SignedIn | None:
+    """The live session of the request's cookie (looked up once per request), or None.
+
+    For a write (any method but GET, HEAD, OPTIONS) the request must also come from this
+    origin (an ``Origin`` header, when sent, names this host) and carry the session's CSRF
+    token in the ``X-CSRF-Token`` header or a ``csrf_token`` form field: else CsrfError (403),
+    before the route runs, so nothing changes.
+    """
+    if hasattr(request.state, "session"):
+        found: SignedIn | None = request.state.session
+        return found
+    token = request.cookies.get(sessions.COOKIE)
+    found = None
+    if token:
+        database: Database = request.app.state.database
+        settings: AuthSettings = request.app.state.auth_settings
+        found = await database.run(_find_session, request, token, settings)
+    request.state.session = found
+    if found is not None and request.method not in SAFE_METHODS:
+        await _check_csrf(request, token or "")
+    return found
+
+
+def _find_session(request: Request, token: str, settings: AuthSettings) -> SignedIn | None:
+    with request.app.state.engine.begin() as conn:
+        return sessions.find_session(conn, token, settings)
+
+
+async def _check_csrf(request: Request, token: str) -> None:
+    origin = request.headers.get("origin")
+    if origin is not None and not same_origin(request, origin):
+        raise CsrfError(tr("a write from another site ({origin}) is refused", origin=origin[:100]))
+    sent = request.headers.get(sessions.CSRF_HEADER)
+    if sent is None and request.headers.get("content-type", "").startswith(FORM_TYPES):
+        form = await request.form()  # Starlette keeps it: the route's Form fields read it again
+        field = form.get(sessions.CSRF_FIELD)
+        sent = field if isinstance(field, str) else None
+    if not sessions.csrf_matches(token, sent):
+        raise CsrfError(
+            tr(
+                "a write with the session cookie must carry its CSRF token "
+                "(the X-CSRF-Token header or the csrf_token field)"
+            )
+        )
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def same_origin(request: Request, origin: str) -> bool:
+    """Whether ``origin`` (scheme://host[:port]) is the origin this request was sent to."""
+    host = request.headers.get("host", "")
+    return origin.partition("://")[2] == host
 
 
 async def _verify(request: Request, token: str) -> Principal:
@@ -312,24 +384,26 @@ def limited(budget: Budget) -> Any:
     return Depends(spend)
 
 
-#: The attribute by which a dependency made by :func:`require` names its role.
-REQUIRED_ROLE = "required_role"
+#: The attribute by which a dependency made by :func:`require` names its permission.
+REQUIRED_PERMISSION = "required_permission"
 
 
-def require(role: Role) -> Any:
-    """A dependency that refuses callers below ``role`` (401 without a key, else 403)."""
+def require(permission: Permission) -> Any:
+    """A dependency that refuses callers without ``permission`` (401 when anonymous, else
+    403)."""
 
     async def check(principal: PrincipalDep) -> Principal:
-        if principal.name is None and role > Role.viewer:
+        if principal.kind == "anonymous" and not principal.may(permission):
             raise AuthenticationError(
                 tr(
-                    "this needs an API key with the {name} role",
-                    name=role.name,
-                    role_zh=ROLE_ZH[role],
+                    "this needs the {name} permission: sign in, or send an API key "
+                    "(Authorization: Bearer <key>)",
+                    name=permission.value,
+                    name_zh=PERMISSION_ZH[permission],
                 ),
             )
-        principal.require(role)
+        principal.require(permission)
         return principal
 
-    setattr(check, REQUIRED_ROLE, role)  # read by api/openapi.py: this route answers 401/403
+    setattr(check, REQUIRED_PERMISSION, permission)  # read by api/openapi.py: 401/403
     return Depends(check)

@@ -12,15 +12,18 @@ database that does not answer is a 503 with Retry-After.
 from __future__ import annotations
 
 import logging
+from html import escape
+from urllib.parse import quote
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
+from geogrid import console
 from geogrid.access.ratelimits import RateLimitedError
 from geogrid.boundaries.validation import Violation
 from geogrid.cases import open311
@@ -109,6 +112,8 @@ ZH = {
     "not_found": "未找到：{detail}",
     "unauthenticated": "需要有效的 API 密钥（Authorization: Bearer <密钥>）：{detail}",
     "forbidden": "权限不足：{detail}",
+    "csrf": "请求被拒绝（跨站请求防护）：{detail}",
+    "locked": "账号已锁定：{detail}",
     "too_large": "请求过大：{detail}",
     "conflict": "冲突：{detail}",
     "edit_rejected": "编辑被拒绝：{detail}",
@@ -143,6 +148,47 @@ def speaks_ogc(request: Request) -> bool:
     return path == OGC_PATH or path.startswith(OGC_PATH + "/")
 
 
+#: The staff console's paths, where errors are pages (or htmx fragments), in Chinese.
+CONSOLE_PATHS = ("/console", "/login", "/logout")
+
+
+def speaks_console(request: Request) -> bool:
+    """Whether the request is one of the console's pages."""
+    path = request.url.path
+    return any(path == p or path.startswith(p + "/") for p in CONSOLE_PATHS)
+
+
+def console_error(
+    request: Request, status: int, detail: str, headers: dict[str, str] | None = None
+) -> Response:
+    """An error on a console page: not signed in (or the session ended) goes to /login and
+    comes back; anything else is a page, or for an htmx request the alert it swaps in."""
+    base = str(request.scope.get("root_path", "")).rstrip("/")
+    if status == 401:
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        login = f"{base}/login?next={quote(here, safe='')}"
+        if request.headers.get("hx-request"):
+            return Response(status_code=401, headers={"HX-Redirect": login})
+        return RedirectResponse(login, 303)
+    if request.headers.get("hx-request"):
+        fragment = f'<p class="alert error" role="alert">{escape(detail)}</p>'
+        return HTMLResponse(fragment, status, headers=headers)
+    titles = {403: "权限不足", 404: "未找到", 409: "操作冲突", 429: "请求过多", 503: "暂时不可用"}
+    html = console.render(
+        "error.html",
+        title=titles.get(status, "出错了"),
+        message=detail,
+        user=None,
+        nav=[],
+        active="",
+        role_zh="",
+        root=base,
+        static=f"{base}/static",
+        asset_version=console.asset_version(),
+    )
+    return HTMLResponse(html, status, headers={**(headers or {}), "Cache-Control": "no-store"})
+
+
 def error_response(
     request: Request,
     status: int,
@@ -156,6 +202,8 @@ def error_response(
     ``{"detail", "code"}`` (with ``extra``)."""
     if speaks_open311(request):
         return open311_error(request, status, detail, headers, detail_zh)
+    if speaks_console(request):
+        return console_error(request, status, detail_zh or detail, headers)
     if _wants_chinese(request):
         detail = detail_zh or ZH.get(code, "{detail}").format(detail=detail)
     if speaks_ogc(request):

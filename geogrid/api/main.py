@@ -30,6 +30,7 @@ from geogrid.api.routes import (
     case_queries,
     cases,
     collections,
+    console,
     coverage,
     docs,
     grids,
@@ -43,12 +44,14 @@ from geogrid.api.routes import (
     ogc_plans,
     open311,
     plans,
+    signin,
     tiles,
 )
 from geogrid.errors import NotFoundError
 from geogrid.lookup.snapshot import SnapshotStore
 from geogrid.settings import (
     ApiSettings,
+    AuthSettings,
     CaseSettings,
     DatabaseSettings,
     RateLimitSettings,
@@ -80,6 +83,7 @@ class Settings:
     api: ApiSettings = field(default_factory=ApiSettings)
     service_areas: ServiceAreaSettings = field(default_factory=ServiceAreaSettings)
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -135,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.case_settings = CaseSettings()
+    app.state.auth_settings = settings.auth
     app.state.tile_cache = TileCache(int(TileSettings().tile_cache_mb * 2**20))
     app.state.key_cache = KeyCache(settings.api.key_cache_s, settings.api.key_outage_s)
     app.state.replica = None  # the lifespan makes it when GEOGRID_DATABASE_REPLICA_URL is set
@@ -202,10 +207,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             tiles,
         )
     ]
-    routers.append(docs.router)
+    routers += [docs.router, signin.router, console.router]
     for router in routers:
         app.include_router(router)
     # The vendored scripts, styles and fonts the maps load from this origin.
+    # The console's own CSS and JS (mounted first: /static/console is more specific).
+    app.mount(f"{maps.STATIC_PATH}/console", maps.console_static_files(), name="console-static")
     app.mount(maps.STATIC_PATH, maps.static_files(), name="static")
     openapi.install(app, routers)
     return app
@@ -229,6 +236,7 @@ def _rate_limits(engine: Engine, settings: RateLimitSettings) -> RateLimits | No
         Budget.writes: settings.rate_writes,
         Budget.batches: settings.rate_batches,
         Budget.failed_authentication: settings.rate_failed_authentication,
+        Budget.failed_sign_in: settings.rate_failed_sign_in,
     }
     return RateLimits(PostgresStorage(engine), rates)
 

@@ -33,7 +33,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from geogrid.api.deps import BUDGET, REQUIRED_ROLE, get_principal
+from geogrid.api.deps import BUDGET, REQUIRED_PERMISSION, get_principal
 
 _DESCRIPTIONS = {
     400: "Bad request: a parameter or the body is invalid (the body names it)",
@@ -133,7 +133,7 @@ def _keys(route: APIRoute) -> tuple[bool, bool, bool]:
     """Whether ``route`` reads the caller's key, whether it requires a role, and whether it
     spends from a rate-limit budget."""
     calls = list(_dependencies(route.dependant))
-    required = any(hasattr(call, REQUIRED_ROLE) for call in calls)
+    required = any(hasattr(call, REQUIRED_PERMISSION) for call in calls)
     budget = any(hasattr(call, BUDGET) for call in calls)
     return required or get_principal in calls, required, budget
 

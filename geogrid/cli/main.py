@@ -40,6 +40,7 @@ from geogrid.cli.support import (
     steps,
     transaction,
 )
+from geogrid.cli.users import users_app
 from geogrid.db import backup as backups
 from geogrid.db import embedded
 from geogrid.errors import GeogridError, LoadError
@@ -67,6 +68,7 @@ map_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
 app.add_typer(map_app, name="map")
 app.add_typer(plan_app, name="plan")
 app.add_typer(cases_app, name="cases")

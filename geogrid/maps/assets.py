@@ -74,6 +74,10 @@ OPENLAYERS = Package("ol", "10.11.0", "npm", "BSD-2-Clause", ("LICENSE.md",))
 #: MapLibre GL JS (the ``maplibregl`` global): the vector tile page (/maps/tiles) draws
 #: geogrid's own tiles (/ogc/tiles) with it.
 MAPLIBRE = Package("maplibre-gl", "5.24.1", "npm", "BSD-3-Clause", ("LICENSE.txt",))
+#: The staff console (/console): htmx swaps the parts of a page a form changes (the 2.0 line:
+#: 4.0 came out weeks ago with changed defaults), Chart.js draws the dashboard's charts.
+HTMX = Package("htmx.org", "2.0.11", "npm", "0BSD", ("LICENSE",))
+CHARTJS = Package("chart.js", "4.6.1", "npm", "MIT", ("LICENSE.md",))
 
 PACKAGES = (
     LEAFLET,
@@ -90,6 +94,8 @@ PACKAGES = (
     REDOC,
     OPENLAYERS,
     MAPLIBRE,
+    HTMX,
+    CHARTJS,
 )
 
 
@@ -125,6 +131,11 @@ VENDORED: dict[str, Asset] = {
     ),
     "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js": Asset(
         REDOC, "bundles/redoc.standalone.js"
+    ),
+    # The console's two scripts, as their documentation loads them from a CDN.
+    "https://unpkg.com/htmx.org@2.0.11/dist/htmx.min.js": Asset(HTMX, "dist/htmx.min.js"),
+    "https://cdn.jsdelivr.net/npm/chart.js@4.6.1/dist/chart.umd.min.js": Asset(
+        CHARTJS, "dist/chart.umd.min.js"
     ),
     # OpenLayers' full build, as its documentation's examples load it.
     "https://cdn.jsdelivr.net/npm/ol@10.11.0/dist/ol.js": Asset(OPENLAYERS, "dist/ol.js"),

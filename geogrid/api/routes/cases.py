@@ -1,6 +1,7 @@
 """Case dispatch: report a case, follow it through its life, re-route it.
 
-Writes need a dispatcher key; reading a case is open to viewers, with reporter and grid
+Reporting needs the report_cases permission, moving and re-routing handle_cases
+(dispatchers); reading a case is open to viewers, with reporter and grid
 people masked. A 201 means the case is committed (see geogrid.cases.records.submit_case).
 """
 
@@ -13,7 +14,7 @@ from fastapi import APIRouter, Body, Header, Response
 
 from geogrid import cases
 from geogrid.access.ratelimits import Budget
-from geogrid.access.roles import Principal, Role
+from geogrid.access.roles import Permission, Principal
 from geogrid.api.deps import (
     CaseSettingsDep,
     ConnDep,
@@ -126,7 +127,7 @@ def case_categories(conn: ConnDep) -> Response:
     "/v1/cases",
     response_model=CaseAnswer,
     status_code=201,
-    dependencies=[require(Role.dispatcher), limited(Budget.writes)],
+    dependencies=[require(Permission.report_cases), limited(Budget.writes)],
     responses=problems(409),
 )
 def create_case(
@@ -165,7 +166,7 @@ def read_case(conn: ConnDep, principal: PrincipalDep, case_id: Id) -> Response:
 @router.post(
     "/v1/cases/{case_id}/transitions",
     response_model=CaseAnswer,
-    dependencies=[require(Role.dispatcher), limited(Budget.writes)],
+    dependencies=[require(Permission.handle_cases), limited(Budget.writes)],
     responses=problems(409),
 )
 def transition_case(
@@ -183,7 +184,7 @@ def transition_case(
 @router.post(
     "/v1/cases/{case_id}/reroute",
     response_model=CaseAnswer,
-    dependencies=[require(Role.dispatcher), limited(Budget.writes)],
+    dependencies=[require(Permission.handle_cases), limited(Budget.writes)],
     responses=problems(409),
 )
 def reroute_case(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from geogrid.access import keys
-from geogrid.access.roles import Role
+from geogrid.access.roles import Permission
 from geogrid.api.deps import ConnDep, require
 from geogrid.api.schemas.lookup import KeyInfo
 
-router = APIRouter(prefix="/v1/keys", tags=["keys"], dependencies=[require(Role.admin)])
+router = APIRouter(prefix="/v1/keys", tags=["keys"], dependencies=[require(Permission.manage_keys)])
 
 
 @router.get("")

@@ -11,8 +11,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 from starlette.types import Scope
 
-from geogrid import maps
-from geogrid.access.roles import Role
+from geogrid import console, maps
+from geogrid.access.roles import Permission
 from geogrid.api.deps import ConnDep, PrincipalDep, ReleaseConnDep, require
 from geogrid.api.observability import csp_nonce, with_nonce
 from geogrid.api.routes.case_queries import FilterDep
@@ -47,6 +47,11 @@ class CachedStaticFiles(StaticFiles):
 
 def static_files() -> StaticFiles:
     return CachedStaticFiles(directory=maps.STATIC_DIR)
+
+
+def console_static_files() -> StaticFiles:
+    """The console's own CSS and JS (their URLs carry a content hash: ?v=)."""
+    return CachedStaticFiles(directory=console.STATIC_DIR)
 
 
 def _root(request: Request) -> str:
@@ -190,7 +195,7 @@ def plan_page(plan_id: Id32, request: Request, conn: ConnDep) -> Response:
     "/maps/plans/{plan_id}/layers",
     response_class=JSONResponse,
     response_model=PlanLayers,
-    dependencies=[require(Role.planner)],
+    dependencies=[require(Permission.edit_plans)],
 )
 def plan_page_layers(plan_id: Id32, conn: ConnDep) -> JSONResponse:
     """The plan map's status, edits and touched grids (GeoJSON), redrawn after each change."""

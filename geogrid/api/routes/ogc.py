@@ -16,7 +16,7 @@ from fastapi.responses import Response
 from sqlalchemy import Connection
 
 from geogrid import features, plans
-from geogrid.access.roles import Role
+from geogrid.access.roles import Permission
 from geogrid.api import caching, ogc, openapi30
 from geogrid.api.deps import PrincipalDep, ReleaseConnDep, SnapshotsDep, read_release
 from geogrid.api.routes import ogc_plans
@@ -222,7 +222,7 @@ def list_collections(
     open plan as an editable collection too."""
     ogc.refuse_unknown(request, ogc.COMMON)
     collections = [_collection(request, conn, c, snapshots.newest) for c in features.COLLECTIONS]
-    if principal.role >= Role.planner:
+    if principal.may(Permission.edit_plans):
         grids = collections[0]["extent"].get("spatial", {}).get("bbox", [None])[0]
         collections += [
             ogc_plans.plan_info(request, plan.id, plan.comment, grids)

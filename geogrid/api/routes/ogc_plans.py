@@ -23,7 +23,7 @@ from sqlalchemy import Connection
 
 from geogrid import features, plans
 from geogrid.access.ratelimits import Budget
-from geogrid.access.roles import Principal, Role
+from geogrid.access.roles import Permission, Principal
 from geogrid.api import ogc
 from geogrid.api.deps import ConnDep, PrincipalDep, limited
 from geogrid.api.schemas.ogc import (
@@ -80,11 +80,11 @@ WRITE_ANSWERS: dict[int | str, dict[str, Any]] = {
 
 async def planner(principal: PrincipalDep) -> Principal:
     """The caller, who must be a planner: 401 without a key, 403 with a lesser one."""
-    if principal.name is None:
+    if principal.kind == "anonymous":
         raise AuthenticationError(
             tr("plans are for planners: send a planner's key (Authorization: Bearer <key>)")
         )
-    principal.require(Role.planner)
+    principal.require(Permission.edit_plans)
     return principal
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from geogrid import cases
 from geogrid.access import keys
 from geogrid.access.ratelimits import Budget
-from geogrid.access.roles import Role
+from geogrid.access.roles import Permission
 from geogrid.api.deps import CaseSettingsDep, ConnDep, EngineDep, SnapshotsDep, limited
 from geogrid.api.openapi import problems
 from geogrid.api.schemas.open311 import (
@@ -221,7 +221,7 @@ def _submit(
         raise AuthenticationError(tr("api_key is required to post a service request"))
     with engine.connect() as conn:
         principal = keys.authenticate(conn, key)
-        principal.require(Role.dispatcher)
+        principal.require(Permission.report_cases)
         open311.check_jurisdiction(conn, form.get("jurisdiction_id"))
         try:
             category = open311.find_service(conn, form.get("service_code"))

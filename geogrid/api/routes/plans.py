@@ -17,7 +17,7 @@ from starlette.datastructures import UploadFile
 
 from geogrid import plans
 from geogrid.access.ratelimits import Budget
-from geogrid.access.roles import Principal, Role
+from geogrid.access.roles import Permission, Principal
 from geogrid.api.deps import ConnDep, LongEngineDep, PrincipalDep, limited, require
 from geogrid.api.openapi import problems, request_body
 from geogrid.api.schemas.bodies import PlanCreate, PlanEdit
@@ -48,7 +48,9 @@ EDIT_EXAMPLE = {
     "comment": "划入新建楼栋",
 }
 
-router = APIRouter(prefix="/v1/plans", tags=["plans"], dependencies=[require(Role.planner)])
+router = APIRouter(
+    prefix="/v1/plans", tags=["plans"], dependencies=[require(Permission.edit_plans)]
+)
 #: Every plan write spends from the writes budget of the planner's key and address.
 WRITES = limited(Budget.writes)
 
@@ -240,7 +242,7 @@ def preview_plan(conn: ConnDep, plan_id: Id32) -> dict[str, Any]:
     "/{plan_id}/publish",
     response_model=PlanPublished,
     responses=problems(409),
-    dependencies=[WRITES],
+    dependencies=[require(Permission.publish_plans), WRITES],
 )
 def publish_plan(
     request: Request, engine: LongEngineDep, principal: PrincipalDep, plan_id: Id32

@@ -1,0 +1,347 @@
+"""People who sign in: accounts, their passwords, sign-in with lock-out.
+
+A failed sign-in counts against the account *from that client address*: after
+``lockout_failures`` in a row the account is locked for that address for ``lockout_minutes``,
+so someone who knows a dispatcher's user name can lock it only for themselves, never for the
+dispatcher's own desk. Failures from every address together past
+``lockout_failures_everywhere`` lock it everywhere (a guess spread over many addresses), and
+every address also has a budget of failed sign-ins whatever the name (``failed_sign_in``,
+geogrid.access.ratelimits), against password spraying. An admin unlocks at once. Every sign-in,
+failure, lock-out and account change is in the audit log.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import IntegrityError
+
+from geogrid.access import audit
+from geogrid.access.passwords import check_password, hash_password, verify_password
+from geogrid.access.ratelimits import Budget, RateLimits
+from geogrid.access.roles import Role
+from geogrid.errors import (
+    AccountLockedError,
+    AuthenticationError,
+    InvalidInputError,
+    NotFoundError,
+)
+from geogrid.i18n import tr
+from geogrid.moments import LOCAL
+from geogrid.settings import AuthSettings
+
+#: Letters (any script), digits and . _ - @; 2 to 64 of them.
+USERNAME = re.compile(r"[\w.@-]{2,64}")
+
+
+@dataclass(frozen=True)
+class User:
+    """An account, without its password hash."""
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    created_at: datetime
+    disabled_at: datetime | None
+    last_sign_in_at: datetime | None
+    locked_until: datetime | None = None  # the latest lock-out still running, any address
+
+    @property
+    def active(self) -> bool:
+        return self.disabled_at is None
+
+
+_USER_COLUMNS = (
+    "u.id, u.username, u.display_name, u.role, u.created_at, u.disabled_at, u.last_sign_in_at, "
+    "(SELECT max(f.locked_until) FROM sign_in_failure f "
+    " WHERE f.user_id = u.id AND f.locked_until > now()) AS locked_until"
+)
+
+
+def _user(row: Any) -> User:
+    values = dict(row._mapping)
+    values["role"] = Role[values["role"]]
+    return User(**values)
+
+
+def check_username(username: str) -> str:
+    name = username.strip()
+    if not USERNAME.fullmatch(name):
+        raise InvalidInputError(
+            tr(
+                'user name was "{name}" but must be 2 to 64 letters, digits or . _ - @',
+                name=name[:80],
+            )
+        )
+    return name
+
+
+def create_user(
+    conn: Connection,
+    username: str,
+    role: Role,
+    password: str,
+    settings: AuthSettings,
+    *,
+    display_name: str = "",
+    actor: str | None = None,
+) -> User:
+    """Create an account (user names are unique, whatever their case)."""
+    name = check_username(username)
+    check_password(password, name, settings.password_min_length)
+    try:
+        with conn.begin_nested():
+            row = conn.execute(
+                text(
+                    "INSERT INTO app_user (username, display_name, role, password_hash) "
+                    "VALUES (:name, :display, :role, :hash) RETURNING id"
+                ),
+                {
+                    "name": name,
+                    "display": display_name.strip()[:100],
+                    "role": role.name,
+                    "hash": hash_password(password),
+                },
+            ).one()
+    except IntegrityError:
+        raise InvalidInputError(
+            tr('a user named "{name}" exists already; user names are unique', name=name)
+        ) from None
+    audit.record(conn, "user_created", name, actor=actor, role=role.name)
+    return get_user_by_id(conn, row.id)
+
+
+def get_user(conn: Connection, username: str) -> User:
+    """The account called ``username`` (any case); NotFoundError when there is none."""
+    row = conn.execute(
+        text(f"SELECT {_USER_COLUMNS} FROM app_user u WHERE lower(u.username) = lower(:name)"),
+        {"name": username.strip()},
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(tr('no user is named "{name}"', name=username.strip()[:80]))
+    return _user(row)
+
+
+def get_user_by_id(conn: Connection, user_id: int) -> User:
+    row = conn.execute(
+        text(f"SELECT {_USER_COLUMNS} FROM app_user u WHERE u.id = :id"), {"id": user_id}
+    ).one()
+    return _user(row)
+
+
+def list_users(conn: Connection) -> list[User]:
+    """Every account, by user name."""
+    rows = conn.execute(text(f"SELECT {_USER_COLUMNS} FROM app_user u ORDER BY lower(username)"))
+    return [_user(r) for r in rows]
+
+
+def set_disabled(conn: Connection, username: str, disabled: bool, *, actor: str | None) -> User:
+    """Disable an account (its sessions end at once) or enable it again (idempotent)."""
+    user = get_user(conn, username)
+    conn.execute(
+        text(
+            "UPDATE app_user SET disabled_at = CASE WHEN :disabled "
+            "THEN coalesce(disabled_at, now()) END WHERE id = :id"
+        ),
+        {"disabled": disabled, "id": user.id},
+    )
+    if disabled:
+        end_sessions_of(conn, user.id)
+    audit.record(conn, "user_disabled" if disabled else "user_enabled", user.username, actor=actor)
+    return get_user_by_id(conn, user.id)
+
+
+def set_role(conn: Connection, username: str, role: Role, *, actor: str | None) -> User:
+    """Give an account another role; its sessions carry the new one from the next request."""
+    user = get_user(conn, username)
+    conn.execute(
+        text("UPDATE app_user SET role = :role WHERE id = :id"), {"role": role.name, "id": user.id}
+    )
+    audit.record(
+        conn, "role_changed", user.username, actor=actor, old=user.role.name, new=role.name
+    )
+    return get_user_by_id(conn, user.id)
+
+
+def reset_password(
+    conn: Connection, username: str, password: str, settings: AuthSettings, *, actor: str | None
+) -> User:
+    """Set a new password: every session of the account ends and its lock-outs lift."""
+    user = get_user(conn, username)
+    check_password(password, user.username, settings.password_min_length)
+    conn.execute(
+        text(
+            "UPDATE app_user SET password_hash = :hash, password_changed_at = now() WHERE id = :id"
+        ),
+        {"hash": hash_password(password), "id": user.id},
+    )
+    end_sessions_of(conn, user.id)
+    conn.execute(text("DELETE FROM sign_in_failure WHERE user_id = :id"), {"id": user.id})
+    audit.record(conn, "password_reset", user.username, actor=actor)
+    return get_user_by_id(conn, user.id)
+
+
+def unlock(conn: Connection, username: str, *, actor: str | None) -> User:
+    """Lift every lock-out of an account and forget its failed sign-ins."""
+    user = get_user(conn, username)
+    conn.execute(text("DELETE FROM sign_in_failure WHERE user_id = :id"), {"id": user.id})
+    audit.record(conn, "unlocked", user.username, actor=actor)
+    return get_user_by_id(conn, user.id)
+
+
+def end_sessions_of(conn: Connection, user_id: int) -> None:
+    conn.execute(
+        text("UPDATE user_session SET ended_at = now() WHERE user_id = :id AND ended_at IS NULL"),
+        {"id": user_id},
+    )
+
+
+_LOCK = text(
+    """
+    SELECT greatest(
+        (SELECT locked_until FROM sign_in_failure
+         WHERE user_id = :id AND address = :address AND locked_until > now()),
+        (SELECT max(last_failed_at) + make_interval(secs => :window_s) FROM sign_in_failure
+         WHERE user_id = :id AND last_failed_at > now() - make_interval(secs => :window_s)
+         HAVING sum(failures) >= :everywhere)
+    ) AS until
+    """
+)
+_FAIL = text(
+    """
+    INSERT INTO sign_in_failure AS f (user_id, address, failures, last_failed_at)
+    VALUES (:id, :address, 1, now())
+    ON CONFLICT (user_id, address) DO UPDATE SET
+        failures = CASE WHEN f.last_failed_at < now() - make_interval(secs => :window_s)
+                        THEN 1 ELSE f.failures + 1 END,
+        last_failed_at = now()
+    RETURNING failures
+    """
+)
+
+
+def sign_in(
+    engine: Engine,
+    username: str,
+    password: str,
+    address: str,
+    settings: AuthSettings,
+    limits: RateLimits | None = None,
+) -> User:
+    """The account ``username`` names, when ``password`` is its password and it may sign in.
+
+    Raises
+    ------
+    RateLimitedError
+        This address has failed too often today, whatever the names (429).
+    AccountLockedError
+        The account is locked for this address (or everywhere) until ``until`` (401).
+    AuthenticationError
+        Wrong name or password (one message for both), or a disabled account (401).
+    """
+    ident = f"address:{address}"
+    if limits is not None:
+        limits.check(Budget.failed_sign_in, ident)
+    window_s = settings.lockout_minutes * 60
+    with engine.begin() as conn:
+        row = conn.execute(
+            text(
+                "SELECT id, username, password_hash, disabled_at FROM app_user "
+                "WHERE lower(username) = lower(:name)"
+            ),
+            {"name": username.strip()},
+        ).one_or_none()
+        until = None
+        if row is not None:
+            until = conn.execute(
+                _LOCK,
+                {
+                    "id": row.id,
+                    "address": address,
+                    "window_s": window_s,
+                    "everywhere": settings.lockout_failures_everywhere,
+                },
+            ).scalar_one()
+        if row is not None and until is not None:
+            audit.record(conn, "sign_in_failed", row.username, address=address, reason="locked")
+    if until is not None:
+        raise _locked(until)
+    ok, new_hash = verify_password(password, None if row is None else row.password_hash)
+    if not ok or row is None or row.disabled_at is not None:
+        _failed(engine, row, username, address, ok, settings, limits)
+    assert row is not None
+    with engine.begin() as conn:
+        conn.execute(
+            text("DELETE FROM sign_in_failure WHERE user_id = :id AND address = :address"),
+            {"id": row.id, "address": address},
+        )
+        conn.execute(
+            text(
+                "UPDATE app_user SET last_sign_in_at = now(), "
+                "password_hash = coalesce(:hash, password_hash) WHERE id = :id"
+            ),
+            {"id": row.id, "hash": new_hash},
+        )
+        audit.record(conn, "sign_in", row.username, address=address)
+        return get_user_by_id(conn, row.id)
+
+
+def _locked(until: datetime) -> AccountLockedError:
+    return AccountLockedError(
+        tr(
+            "too many failed sign-ins: this account is locked until {until} "
+            "(an administrator can unlock it sooner)",
+            until=f"{until.astimezone(LOCAL):%Y-%m-%d %H:%M}",
+        ),
+        until=until,
+    )
+
+
+def _failed(
+    engine: Engine,
+    row: Any,
+    username: str,
+    address: str,
+    password_ok: bool,
+    settings: AuthSettings,
+    limits: RateLimits | None,
+) -> None:
+    """Count a failed sign-in (in a transaction of its own) and raise."""
+    until = None
+    with engine.begin() as conn:
+        if row is None:
+            audit.record(
+                conn, "sign_in_failed", username.strip()[:80], address=address, reason="unknown"
+            )
+        elif password_ok:  # the right password of a disabled account: not a guess
+            audit.record(conn, "sign_in_failed", row.username, address=address, reason="disabled")
+        else:
+            name = row.username
+            failures = conn.execute(
+                _FAIL, {"id": row.id, "address": address, "window_s": settings.lockout_minutes * 60}
+            ).scalar_one()
+            audit.record(
+                conn, "sign_in_failed", name, address=address, reason="password", failures=failures
+            )
+            if failures >= settings.lockout_failures:
+                until = conn.execute(
+                    text(
+                        "UPDATE sign_in_failure SET locked_until = now() + "
+                        "make_interval(secs => :window_s) "
+                        "WHERE user_id = :id AND address = :address RETURNING locked_until"
+                    ),
+                    {"id": row.id, "address": address, "window_s": settings.lockout_minutes * 60},
+                ).scalar_one()
+                audit.record(conn, "locked_out", name, address=address, until=until.isoformat())
+    if limits is not None and not password_ok:
+        limits.spend(Budget.failed_sign_in, f"address:{address}")
+    if until is not None:
+        raise _locked(until)
+    if row is not None and password_ok:
+        raise AuthenticationError(tr("this account is disabled; ask an administrator to enable it"))
+    raise AuthenticationError(tr("the user name or the password is wrong"))

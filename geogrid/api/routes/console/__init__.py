@@ -1,0 +1,16 @@
+"""The staff console (/console): server-rendered pages for dispatchers, planners and admins.
+
+One module per part of the console, each with its ``router``; ``router`` here includes them.
+Not in the OpenAPI document: these are pages, and every change they make goes through the
+same geogrid functions (and checks) as the JSON API.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from geogrid.api.routes.console import home
+
+router = APIRouter(include_in_schema=False)
+for _module in (home,):
+    router.include_router(_module.router)

@@ -1,0 +1,17 @@
+"""/console: each person's first page, by what they may do."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+
+from geogrid.api.routes.console.pages import StaffDep, menu, root
+
+router = APIRouter()
+
+
+@router.get("/console")
+async def console_home(request: Request, user: StaffDep) -> RedirectResponse:
+    """The first page of the console this person may use."""
+    first = menu(user)[0]
+    return RedirectResponse(f"{root(request)}{first.href}", 303)
