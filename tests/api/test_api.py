@@ -150,7 +150,7 @@ def test_errors_speak_chinese_when_asked(live_api: LiveServer) -> None:
     client = live_api.client(**{"Accept-Language": "zh-CN,zh;q=0.9"})
     answer = client.get("/v1/keys")
     assert answer.status_code == 401
-    assert "管理员" in answer.json()["detail"]
+    assert "管理密钥" in answer.json()["detail"]
     bad = client.get("/v1/grids/12ab")
     assert bad.status_code == 422
     assert bad.json() == {
