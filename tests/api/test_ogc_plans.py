@@ -389,7 +389,7 @@ def test_owslib_lists_the_plan_and_updates_a_grid(
     assert preview["valid"], preview["violations"]
     # a viewer's write is refused, and changes nothing
     viewer = _owslib(office, office.viewer, monkeypatch)
-    with pytest.raises(RuntimeError, match="planner"):
+    with pytest.raises(RuntimeError, match="edit_plans"):
         viewer.collection_item_update(collection, a["id"], json.dumps(moved))
     assert office.edits() == before + 1
 
