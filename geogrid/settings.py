@@ -215,7 +215,7 @@ class TileSettings(_Base):
 
 
 class CaseSettings(_Base):
-    """Case dispatch: how a case's location is routed to a grid."""
+    """Case dispatch: how a case's location is routed to a grid, and what a preview lists."""
 
     near_boundary_m: float = Field(
         default=10.0,
@@ -229,6 +229,18 @@ class CaseSettings(_Base):
         le=50_000,
         description="A case outside every grid but this close goes to the nearest grid "
         "(flagged outside_district); farther is unroutable",
+    )
+    case_similar_distance_m: float = Field(
+        default=100.0,
+        gt=0,
+        le=5_000,
+        description="A case preview lists open cases of the same category this close (metres)",
+    )
+    case_similar_days: float = Field(
+        default=7.0,
+        gt=0,
+        le=366,
+        description="... and reported within this many days before it",
     )
 
 

@@ -2,18 +2,21 @@
 import/export and Open311.
 
 Modules: ``addresses``, ``categories``, ``export``, ``importing``, ``lifecycle``, ``open311``,
-``queries``, ``records``, ``rerouting``, ``routing``.
+``preview``, ``queries``, ``records``, ``rerouting``, ``routing``.
 """
 
 from geogrid.cases.categories import TYPE_ZH, list_categories, read_catalogue, replace_catalogue
 from geogrid.cases.export import HEADERS, case_table, export_cases, to_csv
 from geogrid.cases.importing import import_cases, read_rows
 from geogrid.cases.lifecycle import MOVES, STATUS_ZH, STATUSES, legal_moves
+from geogrid.cases.preview import CasePreview, preview_case
 from geogrid.cases.queries import CaseFilter, count_cases, count_h3, list_cases, performance
 from geogrid.cases.records import (
     Case,
+    Placement,
     create_case,
     get_case,
+    place_report,
     reroute,
     submit_case,
     transition,
@@ -33,7 +36,9 @@ __all__ = [
     "TYPE_ZH",
     "Case",
     "CaseFilter",
+    "CasePreview",
     "CaseReport",
+    "Placement",
     "UnroutableError",
     "case_table",
     "count_cases",
@@ -46,6 +51,8 @@ __all__ = [
     "list_cases",
     "list_categories",
     "performance",
+    "place_report",
+    "preview_case",
     "preview_reroutes",
     "read_catalogue",
     "read_rows",

@@ -167,13 +167,50 @@ def get_case(conn: Connection, case_id: int, *, with_events: bool = False) -> Ca
     )
 
 
-def _locate_report(conn: Connection, report: CaseReport) -> tuple[float, float, int | None]:
+@dataclass(frozen=True)
+class Placement:
+    """Where a report goes, as creating and previewing a case both decide it."""
+
+    category: Category
+    #: the case's point in storage lon/lat (EPSG:4490)
+    lon: float
+    lat: float
+    #: the compound it falls in (or the address names) as (id, name), if any
+    compound: tuple[int, str] | None
+    #: the routing with ``snapshot``'s release
+    routing: Routing
+    #: the grid ``routing`` names, from the same snapshot (unmasked)
+    grid: Grid
+
+
+def place_report(
+    conn: Connection, snapshot: Snapshot, report: CaseReport, settings: CaseSettings
+) -> Placement:
+    """Where ``report`` goes with ``snapshot``'s release: category, point, compound, grid.
+
+    The one function :func:`create_case` and :func:`geogrid.cases.preview.preview_case` share;
+    it reads (the category, an address's compound) and writes nothing.
+
+    Raises
+    ------
+    InvalidInputError
+        Unknown category, a point outside China or an address naming no compound (422).
+    UnroutableError
+        The point is farther than ``settings.outside_max_m`` from every grid (422).
+    """
+    category = get_category(conn, report.category)
+    compound: tuple[int, str] | None
     if report.lon is not None and report.lat is not None:
         lon, lat = point_to_storage(report.lon, report.lat, report.crs)
-        return lon, lat, None
-    assert report.address is not None
-    found = addresses.match_compound(conn, report.address)
-    return found.lon, found.lat, found.id
+        compound = snapshot.compound_at(lon, lat)
+    else:
+        assert report.address is not None
+        found = addresses.match_compound(conn, report.address)
+        lon, lat, compound = found.lon, found.lat, (found.id, found.name)
+    routing = route(snapshot, lon, lat, settings)
+    grid = snapshot.grid(routing.grid_code)
+    assert grid is not None, f"the snapshot routed to grid {routing.grid_code} it does not hold"
+    return Placement(category, lon, lat, compound, routing, grid)
 
 
 def create_case(
@@ -198,9 +235,10 @@ def create_case(
     """
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
         raise InvalidInputError("the Idempotency-Key header must be 1-200 characters")
-    category = get_category(conn, report.category)
-    lon, lat, compound_id = _locate_report(conn, report)
-    routing = route(snapshot, lon, lat, settings)
+    placement = place_report(conn, snapshot, report, settings)
+    category, routing = placement.category, placement.routing
+    lon, lat = placement.lon, placement.lat
+    compound_id = None if placement.compound is None else placement.compound[0]
     # A publish cannot commit between here and our commit; if one committed after the
     # snapshot was taken, route with the release now current instead.
     current = conn.execute(
@@ -209,9 +247,6 @@ def create_case(
     ).one()[1]
     if current != routing.release:
         routing = route_in_release(conn, lon, lat, current, settings)
-    if compound_id is None:
-        compound = snapshot.compound_at(lon, lat)
-        compound_id = None if compound is None else compound[0]
     digest = report.fingerprint()
     inserted = conn.execute(
         text(sql("case_insert")),
@@ -239,11 +274,10 @@ def create_case(
         },
     ).one_or_none()
     if inserted is not None:
-        grid = snapshot.grid(routing.grid_code) if routing.release == snapshot.release.id else None
-        if grid is None:  # routed with a newer release than the snapshot's
+        if routing.release != snapshot.release.id:  # routed with a newer release
             return get_case(conn, inserted.id), False
         return _new_case(
-            inserted, report, category, lon, lat, compound_id, grid, routing, actor
+            inserted, report, category, lon, lat, compound_id, placement.grid, routing, actor
         ), False
     existing = conn.execute(
         text(

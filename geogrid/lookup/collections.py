@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 import shapely
@@ -103,6 +103,8 @@ class Compound:
     grid: Unit | None
     community: Unit | None
     geometry: BaseGeometry
+    #: the point-on-surface its households count at, in the page's crs
+    point: BaseGeometry
 
 
 @dataclass(frozen=True)
@@ -484,18 +486,21 @@ def compounds(
     smart_safe: bool | None = None,
     three_no: bool | None = None,
     community: str | None = None,
+    q: str | None = None,
     release: int | None = None,
     bbox: str | None = None,
     crs: str = "wgs84",
     limit: int = DEFAULT_LIMIT,
     after: int | None = None,
 ) -> Page[Compound]:
-    """One page of compounds in id order, each with the grid that holds its point.
+    """One page of compounds in id order, each with its point and the grid that holds it.
 
     A compound belongs to the grid of ``release`` (default: the current one) that holds its
     point-on-surface, and so to that grid's community; ``community`` filters on it. A point on
     an edge shared by two grids goes to the lower grid code. ``kind`` is one of COMPOUND_KINDS.
-    ``bbox``, ``crs``, ``limit`` and ``after`` (an id) work as in :func:`grids`.
+    ``q`` keeps the compounds whose name holds it, ignoring case (a search box: "海棠" finds
+    海棠小区 and 海棠花园). ``bbox``, ``crs``, ``limit`` and ``after`` (an id) work as in
+    :func:`grids`; the point is in ``crs`` like the outline.
     """
     release_id = _release_id(conn, release)
     params = {
@@ -504,6 +509,7 @@ def compounds(
         "smart_safe": smart_safe,
         "three_no": three_no,
         "community": _unit_code(conn, "community", community),
+        "q": (q or "").strip() or None,
     }
 
     def build(r: Any, geometry: BaseGeometry) -> Compound:
@@ -522,9 +528,10 @@ def compounds(
             grid,
             held,
             geometry,
+            shapely.from_wkb(bytes(r.point_wkb)),
         )
 
-    return _page(
+    page = _page(
         conn,
         "compounds",
         params,
@@ -536,6 +543,9 @@ def compounds(
         build=build,
         release=release_id,
     )
+    points = output_geometries([c.point for c in page.items], page.crs)
+    items = [replace(c, point=p) for c, p in zip(page.items, points, strict=True)]
+    return replace(page, items=items)
 
 
 # --- tiling ------------------------------------------------------------------------------

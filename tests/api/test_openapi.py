@@ -301,6 +301,7 @@ def test_real_answers_match_the_document(
         check(admin.get("/v1/keys"), "/v1/keys")
 
         report = {"category": "E0102", "description": "路口垃圾堆放", "lon": lon, "lat": lat}
+        check(dispatcher.post("/v1/cases/preview", json=report), "/v1/cases/preview", "post")
         case = check(dispatcher.post("/v1/cases", json=report), "/v1/cases", "post")
         one = "/v1/cases/{case_id}"
         check(dispatcher.get(f"/v1/cases/{case['id']}"), one)

@@ -25,7 +25,8 @@ from geogrid.api.schemas.lookup import (
 )
 from geogrid.boundaries import releases
 from geogrid.geo import crs_uris
-from geogrid.geo.datum import from_storage, to_metric
+from geogrid.geo.datum import from_storage, point_from_storage, to_metric
+from geogrid.lookup import collections as features
 from geogrid.lookup.collections import MAX_LIMIT
 from tests.conftest import LiveServer, start_api
 from tests.helpers import count
@@ -223,6 +224,49 @@ def test_compounds_belong_to_the_grid_that_covers_their_point(
         assert feature.properties.grid.code == expected[feature.id]
         assert feature.properties.community.code == community
         assert feature.properties.households >= 0
+
+
+def test_compound_search_by_name_answers_each_point(
+    live_api: LiveServer, demo_engine: Engine
+) -> None:
+    with demo_engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT id, name, ST_X(point) AS lon, ST_Y(point) AS lat FROM compound")
+        ).all()
+    points = {int(r.id): (r.lon, r.lat) for r in rows}
+    for q in ("海棠", "新村", "号楼"):
+        expected = {int(r.id) for r in rows if q in r.name}
+        page = CompoundCollection.model_validate(
+            fetch(live_api.client(), "/v1/compounds", q=f" {q} ", limit=MAX_LIMIT)
+        )
+        assert expected and page.numberMatched == len(expected)
+        assert {f.id for f in page.features} == expected
+        for feature in page.features[:20]:
+            point = feature.properties.point
+            assert (point.lon, point.lat) == pytest.approx(points[feature.id], abs=1e-7)
+            outline = shapely.geometry.shape(feature.geometry)
+            assert outline.distance(shapely.Point(point.lon, point.lat)) < 1e-6
+    shifted = CompoundCollection.model_validate(
+        fetch(live_api.client(), "/v1/compounds", q="海棠", crs="gcj02", limit=1)
+    )
+    [feature] = shifted.features
+    assert (feature.properties.point.lon, feature.properties.point.lat) == pytest.approx(
+        point_from_storage(*points[feature.id], "gcj02"), abs=2e-7
+    )
+    for literal in ("%", "_", "不存在的名字"):  # LIKE wildcards are plain text here
+        nothing = fetch(live_api.client(), "/v1/compounds", q=literal)
+        assert nothing["numberMatched"] == 0 and nothing["features"] == []
+    too_long = live_api.client().get("/v1/compounds", params={"q": "楼" * 101})
+    assert too_long.status_code == 422 and "q" in too_long.text
+
+
+def test_compound_search_ignores_case(fresh_demo_url: str) -> None:
+    engine = create_engine(fresh_demo_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE compound SET name = 'Jade Garden 翡翠园' WHERE id = 1"))
+        found = features.compounds(conn, q="jADE gARDEN")
+    engine.dispose()
+    assert [c.id for c in found.items] == [1] and found.items[0].name == "Jade Garden 翡翠园"
 
 
 @pytest.mark.parametrize("path", list(COLLECTIONS))

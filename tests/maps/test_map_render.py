@@ -404,6 +404,7 @@ def _db_compound(code: str) -> Compound:
         Unit(code, "第1网格"),
         Unit("340102001001", "填海巷社区"),
         box(117.301, 31.851, 0.001),
+        shapely.Point(117.3015, 31.8515),
     )
 
 

@@ -1,8 +1,9 @@
-"""Case dispatch: report a case, follow it through its life, re-route it.
+"""Case dispatch: preview a case, report it, follow it through its life, re-route it.
 
-Reporting needs the report_cases permission, moving and re-routing handle_cases
-(dispatchers); reading a case is open to viewers, with reporter and grid
-people masked. A 201 means the case is committed (see geogrid.cases.records.submit_case).
+Reporting a case and previewing one (which writes nothing) need the report_cases
+permission, moving and re-routing handle_cases (dispatchers); reading a case is open to
+viewers, with reporter and grid people masked. A 201 means the case is committed (see
+geogrid.cases.records.submit_case).
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ from geogrid.api.deps import (
 from geogrid.api.openapi import problems
 from geogrid.api.responses import json_response
 from geogrid.api.schemas.bodies import Reroute, Transition
-from geogrid.api.schemas.cases import CaseAnswer, CategoryInfo
+from geogrid.api.schemas.cases import CaseAnswer, CasePreviewAnswer, CategoryInfo
+from geogrid.boundaries.grids import Grid
 from geogrid.cases.categories import TYPE_ZH, list_categories
 from geogrid.cases.lifecycle import STATUS_ZH, legal_moves
+from geogrid.cases.preview import CasePreview
 from geogrid.cases.records import Case
 from geogrid.cases.report import CHANNELS, EXAMPLE, CaseReport
 from geogrid.cases.routing import FLAG_ZH
@@ -42,10 +45,28 @@ def _time(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
+def grid_body(grid: Grid) -> dict[str, Any]:
+    """The grid a case goes to and whom to call, as it is (mask it first for viewers)."""
+    return {
+        "code": grid.code,
+        "name": grid.name,
+        "kind": grid.kind,
+        "community": {"code": grid.community.code, "name": grid.community.name},
+        "street": {"code": grid.street.code, "name": grid.street.name},
+        "leader": {"name": grid.leader.name, "phone": grid.leader.phone},
+        "party_branch": {
+            "name": grid.party_branch,
+            "secretary": {
+                "name": grid.party_secretary.name,
+                "phone": grid.party_secretary.phone,
+            },
+        },
+    }
+
+
 def case_body(case: Case, principal: Principal) -> dict[str, Any]:
     """A case as the API shows it (masked below the dispatcher role)."""
     case = principal.visible(case)
-    grid = case.grid
     return {
         "id": case.id,
         "status": case.status,
@@ -68,21 +89,7 @@ def case_body(case: Case, principal: Principal) -> dict[str, Any]:
         "location": {"lon": case.lon, "lat": case.lat, "crs": "cgcs2000"},
         "input": case.input,
         "compound_id": case.compound_id,
-        "grid": {
-            "code": grid.code,
-            "name": grid.name,
-            "kind": grid.kind,
-            "community": {"code": grid.community.code, "name": grid.community.name},
-            "street": {"code": grid.street.code, "name": grid.street.name},
-            "leader": {"name": grid.leader.name, "phone": grid.leader.phone},
-            "party_branch": {
-                "name": grid.party_branch,
-                "secretary": {
-                    "name": grid.party_secretary.name,
-                    "phone": grid.party_secretary.phone,
-                },
-            },
-        },
+        "grid": grid_body(case.grid),
         "release": case.release,
         "routed_by": case.routed_by,
         "flags": list(case.flags),
@@ -96,6 +103,51 @@ def case_body(case: Case, principal: Principal) -> dict[str, Any]:
         "overdue": case.overdue,
         "held_hours": case.held_hours,
         "events": [{**e, "at": _time(e["at"])} for e in case.events],
+    }
+
+
+def preview_body(preview: CasePreview, principal: Principal) -> dict[str, Any]:
+    """A case preview as the API shows it (masked below the dispatcher role)."""
+    preview = principal.visible(preview)
+    placed, category = preview.placement, preview.placement.category
+    routing = placed.routing
+    compound = placed.compound
+    return {
+        "at": _time(preview.similar.at),
+        "grid": grid_body(placed.grid),
+        "release": preview.release.id,
+        "flags": list(routing.flags),
+        "flags_zh": [FLAG_ZH.get(f, f) for f in routing.flags],
+        "routing": {
+            "on_boundary": routing.on_boundary,
+            "candidates": list(routing.candidates),
+            "boundary_distance_m": routing.boundary_distance_m,
+            "outside_distance_m": routing.outside_distance_m,
+        },
+        "location": {"lon": placed.lon, "lat": placed.lat, "crs": "cgcs2000"},
+        "compound": None if compound is None else {"id": compound[0], "name": compound[1]},
+        "category": {
+            "code": category.code,
+            "name": category.name,
+            "type": category.type,
+            "major_name": category.major_name,
+            "handling_hours": category.handling_hours,
+        },
+        "due_at": _time(preview.due_at),
+        "similar_within": {"distance_m": preview.similar.distance_m, "days": preview.similar.days},
+        "similar": [
+            {
+                "id": c.id,
+                "status": c.status,
+                "status_zh": STATUS_ZH[c.status],
+                "grid": c.grid_code,
+                "distance_m": c.distance_m,
+                "created_at": _time(c.created_at),
+                "description": c.description,
+                "reporter": {"name": c.reporter.name, "phone": c.reporter.phone},
+            }
+            for c in preview.similar.cases
+        ],
     }
 
 
@@ -154,6 +206,24 @@ def create_case(
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     return json_response(case_body(case, principal), 201, headers)
+
+
+@router.post(
+    "/v1/cases/preview",
+    response_model=CasePreviewAnswer,
+    dependencies=[require(Permission.report_cases)],
+)
+def preview_case(
+    conn: ConnDep,
+    principal: PrincipalDep,
+    snapshots: SnapshotsDep,
+    case_settings: CaseSettingsDep,
+    report: Annotated[CaseReport, Body(examples=[EXAMPLE])],
+) -> Response:
+    """What a case with this body would get now: grid, people, flags, due time, similar open
+    cases nearby. Writes nothing."""
+    preview = cases.preview_case(conn, snapshots.current(), report, case_settings)
+    return json_response(preview_body(preview, principal))
 
 
 @router.get("/v1/cases/{case_id}", response_model=CaseAnswer)

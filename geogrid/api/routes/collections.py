@@ -31,6 +31,7 @@ from geogrid.api.schemas.lookup import (
     CompoundFeature,
     CompoundProperties,
     Link,
+    LonLat,
     StationCollection,
     StationFeature,
     StationProperties,
@@ -40,7 +41,7 @@ from geogrid.api.schemas.lookup import (
     UnitRef,
 )
 from geogrid.boundaries.grids import Unit
-from geogrid.limits import INT64_MAX, Id32, Int64, Text, Word
+from geogrid.limits import INT64_MAX, TITLE, Id32, Int64, Text, Word
 from geogrid.lookup import collections as features
 
 GEOJSON = "application/geo+json"
@@ -270,19 +271,28 @@ def list_compounds(
         Word | None,
         Query(description="Community code (12 digits) of the grid holding the compound's point"),
     ] = None,
+    q: Annotated[
+        Annotated[str, Text(TITLE)] | None,
+        Query(
+            description="Only compounds whose name contains this text, ignoring case "
+            "(a search box)",
+            examples=["海棠"],
+        ),
+    ] = None,
     release: ReleaseQuery = None,
     bbox: BBoxQuery = None,
     crs: CrsQuery = "wgs84",
     limit: LimitQuery = features.DEFAULT_LIMIT,
     after: IdAfterQuery = None,
 ) -> Response:
-    """Compounds as a GeoJSON FeatureCollection, paged by id, each with its grid."""
+    """Compounds as a GeoJSON FeatureCollection, paged by id, each with its point and grid."""
     page = features.compounds(
         conn,
         kind=kind,
         smart_safe=smart_safe,
         three_no=three_no,
         community=community,
+        q=q,
         release=release,
         bbox=bbox,
         crs=crs,
@@ -309,6 +319,7 @@ def list_compounds(
                         three_no=c.three_no,
                         grid=unit_ref(c.grid),
                         community=unit_ref(c.community),
+                        point=LonLat(lon=c.point.x, lat=c.point.y),
                     ),
                 )
                 for c in page.items

@@ -1,4 +1,4 @@
-"""Answers of the case routes (/v1/cases, /v1/case-categories).
+"""Answers of the case routes (/v1/cases, /v1/cases/preview, /v1/case-categories).
 
 The routes build these answers as dicts and send them with orjson (the case routes are hot);
 the models are what they declare, and the contract tests hold the dicts to them.
@@ -10,7 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from geogrid.api.schemas.lookup import Person, UnitRef
+from geogrid.api.schemas.lookup import CompoundRef, Person, UnitRef
+from geogrid.cases.preview import SIMILAR_LIMIT
 
 Time = str  # ISO 8601 with the +08:00 offset
 
@@ -106,6 +107,112 @@ class CaseAnswer(BaseModel):
     overdue: bool
     held_hours: float
     events: list[CaseEvent]
+
+
+class RoutingInfo(BaseModel):
+    """Why the case goes to its grid."""
+
+    on_boundary: bool = Field(description="On an edge or vertex shared by several grids")
+    candidates: list[str] = Field(description="Every grid that covers the point")
+    boundary_distance_m: float | None = Field(
+        description="Metres to the nearest other grid; null outside the district"
+    )
+    outside_distance_m: float | None = Field(
+        description="Metres outside the district's grids; null inside"
+    )
+
+
+class SimilarCaseInfo(BaseModel):
+    """An open case of the same category near the report (reporter masked for viewers)."""
+
+    id: int
+    status: str
+    status_zh: str
+    grid: str = Field(description="The grid code the case is routed to")
+    distance_m: float = Field(description="Metres from the report's point")
+    created_at: Time
+    description: str
+    reporter: Person
+
+
+class SimilarRule(BaseModel):
+    """Which cases count as similar: same category, open, this near and this recent."""
+
+    distance_m: float = Field(description="GEOGRID_CASE_SIMILAR_DISTANCE_M")
+    days: float = Field(description="GEOGRID_CASE_SIMILAR_DAYS")
+
+
+PREVIEW_EXAMPLE: dict[str, Any] = {
+    "at": "2026-06-01T09:30:00+08:00",
+    "grid": {
+        "code": "340102006004001",
+        "name": "第1网格",
+        "kind": "resident",
+        "community": {"code": "340102006004", "name": "站北社区"},
+        "street": {"code": "340102006", "name": "胜利路街道"},
+        "leader": {"name": "张**", "phone": "138****0000"},
+        "party_branch": {
+            "name": "站北社区第一网格党支部",
+            "secretary": {"name": "王**", "phone": "139****2222"},
+        },
+    },
+    "release": 1,
+    "flags": ["near_boundary"],
+    "flags_zh": ["临近网格边界"],
+    "routing": {
+        "on_boundary": False,
+        "candidates": ["340102006004001"],
+        "boundary_distance_m": 6.2,
+        "outside_distance_m": None,
+    },
+    "location": {"lon": 117.328, "lat": 31.8735, "crs": "cgcs2000"},
+    "compound": {"id": 231, "name": "海棠小区"},
+    "category": {
+        "code": "E0102",
+        "name": "暴露垃圾",
+        "type": "event",
+        "major_name": "市容环境",
+        "handling_hours": 4.0,
+    },
+    "due_at": "2026-06-01T13:30:00+08:00",
+    "similar_within": {"distance_m": 100.0, "days": 7.0},
+    "similar": [
+        {
+            "id": 1042,
+            "status": "accepted",
+            "status_zh": "立案",
+            "grid": "340102006004001",
+            "distance_m": 38.5,
+            "created_at": "2026-05-31T16:05:12+08:00",
+            "description": "路口垃圾堆放无人清理",
+            "reporter": {"name": "李**", "phone": "139****1111"},
+        }
+    ],
+}
+
+
+class CasePreviewAnswer(BaseModel):
+    """What a case reported with this body would get now; nothing is written."""
+
+    model_config = {"json_schema_extra": {"examples": [PREVIEW_EXAMPLE]}}
+
+    at: Time = Field(description="The moment of the preview (the database's clock)")
+    grid: CaseGridInfo
+    release: int = Field(description="The boundary release it was routed with")
+    flags: list[str]
+    flags_zh: list[str]
+    routing: RoutingInfo
+    location: CaseLocation
+    compound: CompoundRef | None = Field(
+        description="The compound the point falls in, or the address names"
+    )
+    category: CaseCategory
+    due_at: Time = Field(description="When the case would be due if it were accepted now")
+    similar_within: SimilarRule
+    similar: list[SimilarCaseInfo] = Field(
+        description=f"Open cases of the same category nearby, nearest first (at most "
+        f"{SIMILAR_LIMIT})"
+    )
 
 
 class CaseFilterInfo(BaseModel):

@@ -187,6 +187,11 @@ class StationCollection(FeatureCollectionPage):
     features: list[StationFeature]
 
 
+class LonLat(BaseModel):
+    lon: float
+    lat: float
+
+
 class CompoundProperties(BaseModel):
     id: int
     name: str
@@ -197,6 +202,10 @@ class CompoundProperties(BaseModel):
     three_no: bool
     grid: UnitRef | None
     community: UnitRef | None
+    point: LonLat = Field(
+        description="Point-on-surface, where its households count (a marker's place), in the "
+        "answer's crs"
+    )
 
 
 class CompoundFeature(BaseModel):
