@@ -94,7 +94,6 @@
         render(r.data, Boolean(code));
         panel.setAttribute("data-state", "ok");
         panel.setAttribute("data-grid", r.data.grid.code);
-        showPoint(r.data.location);
       } else {
         panel.innerHTML = '<p class="alert error" role="alert">' + esc(
           (r.data && r.data.detail) || ("出错了（" + r.status + "）")) + "</p>";
@@ -105,24 +104,27 @@
         panel.setAttribute("data-ms", String(Math.round(performance.now() - clickedAt)));
         clickedAt = null;
       }
+      if (r.ok) { showPoint(r.data.location); }
     });
   }
 
-  var map = null, marker = null;
+  var map = null;
   function showPoint(location) {
-    if (!map || !location || location.lon == null) { return; }
-    // the answer's point is CGCS2000, which is within centimetres of the map's WGS84
-    var at = [location.lon, location.lat];
-    if (!marker) { marker = new maplibregl.Marker({color: "#c53030"}); }
-    marker.setLngLat(at).addTo(map);
+    if (!map || !location || location.lon == null || !map.getSource("pick")) { return; }
+    // The answer's point is CGCS2000, within centimetres of the map's WGS84. A circle layer,
+    // not a maplibregl.Marker: a marker keeps the map repainting, which on a slow machine
+    // delays everything else the page does.
+    map.getSource("pick").setData({type: "Point", coordinates: [location.lon, location.lat]});
   }
   if (window.maplibregl) {
     map = new maplibregl.Map({
       container: element,
       style: {
         version: 8,
-        sources: {geogrid: {type: "vector",
-          url: api + "/ogc/tiles/WebMercatorQuad/tilejson.json"}},
+        sources: {
+          geogrid: {type: "vector", url: api + "/ogc/tiles/WebMercatorQuad/tilejson.json"},
+          pick: {type: "geojson", data: {type: "FeatureCollection", features: []}},
+        },
         layers: [
           {id: "background", type: "background", paint: {"background-color": "#e9e4d8"}},
           {id: "district-fill", type: "fill", source: "geogrid", "source-layer": "district",
@@ -133,9 +135,13 @@
             paint: {"line-color": "#3b7dd8", "line-width": 0.8}},
           {id: "communities-outline", type: "line", source: "geogrid",
             "source-layer": "communities", paint: {"line-color": "#555", "line-width": 1.4}},
+          {id: "pick", type: "circle", source: "pick",
+            paint: {"circle-radius": 7, "circle-color": "#c53030", "circle-stroke-width": 2,
+              "circle-stroke-color": "#fff"}},
         ],
       },
       center: [117.35, 31.9], zoom: 11.5, attributionControl: {compact: true},
+      fadeDuration: 0,  // no cross-fading frames: nothing to fade here, and each frame costs
     });
     map.addControl(new maplibregl.NavigationControl());
     map.on("click", function (event) {
