@@ -35,6 +35,9 @@ REPO = Path(__file__).resolve().parents[1]
 for _budget in ("WRITES", "BATCHES", "FAILED_AUTHENTICATION", "FAILED_SIGN_IN"):
     os.environ.setdefault(f"GEOGRID_RATE_{_budget}", "100000/minute")
 ARTIFACTS = REPO / "tests" / "artifacts"
+# Rich reads the width of its consoles (geogrid/cli/support.py) once, when they are made: as
+# wide as the tables the CLI tests read, whether or not pytest runs in a terminal (or a worker).
+os.environ.setdefault("COLUMNS", "250")
 
 
 def _server_url() -> str:
