@@ -18,6 +18,7 @@ from geogrid.access.ratelimits import Budget, RateLimits
 from geogrid.access.roles import ANONYMOUS, PERMISSION_ZH, Permission, Principal
 from geogrid.access.sessions import SignedIn
 from geogrid.api.database import Database, Replica, Work
+from geogrid.api.errors import speaks_console
 from geogrid.api.observability import Metrics
 from geogrid.errors import (
     AuthenticationError,
@@ -283,7 +284,15 @@ async def signed_in(request: Request) -> SignedIn | None:
     if token:
         database: Database = request.app.state.database
         settings: AuthSettings = request.app.state.auth_settings
-        found = await database.run(_find_session, request, token, settings)
+        # While the database is away a read goes on as a viewer's, so what answers from
+        # memory (locate, nearest station) keeps answering a signed-in browser, masked.
+        as_viewer = request.method in SAFE_METHODS and not speaks_console(request)
+        if not (as_viewer and database.down):
+            try:
+                found = await database.run(_find_session, request, token, settings)
+            except DatabaseUnavailableError:
+                if not as_viewer:
+                    raise
     request.state.session = found
     if found is not None and request.method not in SAFE_METHODS:
         await _check_csrf(request, token or "")

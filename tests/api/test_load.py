@@ -14,8 +14,9 @@ import httpx
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
-from geogrid.access import keys
+from geogrid.access import keys, sessions, users
 from geogrid.access.roles import Role
+from geogrid.settings import AuthSettings
 from tests.conftest import start_api
 from tests.tcp_proxy import CuttableProxy
 
@@ -53,8 +54,10 @@ def test_many_more_requests_than_connections_never_freeze(demo_url: str) -> None
 def test_a_hung_database_answers_503_within_the_deadline_and_recovers(
     demo_url: str, demo_engine: Engine
 ) -> None:
+    user = f"hung-{secrets.token_hex(3)}"
     with demo_engine.begin() as conn:
-        token = keys.create_key(conn, f"hung-{secrets.token_hex(3)}", Role.dispatcher)[1]
+        token = keys.create_key(conn, user, Role.dispatcher)[1]
+        users.create_user(conn, user, Role.dispatcher, "hung-password-1", AuthSettings())
     parsed = make_url(demo_url)
     proxy = CuttableProxy((parsed.host or "127.0.0.1", int(parsed.port or 5432)))
     via_proxy = parsed.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
@@ -70,6 +73,10 @@ def test_a_hung_database_answers_503_within_the_deadline_and_recovers(
     locate = base + "/v1/locate?lon=117.3&lat=31.87"
     try:
         assert _timed(locate, keyed)[0] == 200  # the key is verified and remembered
+        signed_in = httpx.post(
+            f"{base}/login", data={"username": user, "password": "hung-password-1"}
+        )
+        session = {"Cookie": f"{sessions.COOKIE}={signed_in.cookies[sessions.COOKIE]}"}
         proxy.hang()
         time.sleep(1.0)  # the key is no longer fresh: it would be looked up again
         with ThreadPoolExecutor(16) as pool:
@@ -83,6 +90,10 @@ def test_a_hung_database_answers_503_within_the_deadline_and_recovers(
         located = [_timed(locate, keyed) for _ in range(20)]
         assert [s for s, _, _ in located] == [200] * 20
         assert max(seconds for _, seconds, _ in located[1:]) < 0.5
+        # So does a signed-in browser, as a viewer (its session cannot be looked up)
+        by_session = [_timed(locate, session) for _ in range(5)]
+        assert [s for s, _, _ in by_session] == [200] * 5
+        assert max(seconds for _, seconds, _ in by_session[1:]) < 0.5
         status, seconds, _ = _timed(base + "/livez")
         assert (status, seconds < 0.5) == (200, True)
         status, seconds, _ = _timed(base + "/readyz")
