@@ -123,3 +123,28 @@ def get_grid(conn: Connection, code: str, release: int | None = None) -> Grid:
             tr("grid {code} does not exist in release {release}", code=code, release=release),
         )
     return _grid(row, release)
+
+
+#: The tables that hold each level of unit above the grid.
+_UNIT_TABLES = {"street": "street", "community": "community"}
+
+
+def list_units(conn: Connection, level: str) -> list[Unit]:
+    """Every street or community (``level``), code and name, in code order (no geometry).
+
+    Examples
+    --------
+    >>> [u.name for u in list_units(conn, "street")][:2]  # doctest: +SKIP
+    ['明光路街道', '胜利路街道']
+    """
+    if level not in _UNIT_TABLES:
+        raise InvalidInputError(
+            tr(
+                '{name} was "{value}" but must be one of {allowed}',
+                name="level",
+                value=level,
+                allowed=sorted(_UNIT_TABLES),
+            ),
+        )
+    rows = conn.execute(text(f"SELECT code, name FROM {_UNIT_TABLES[level]} ORDER BY code"))
+    return [Unit(r.code.strip(), r.name) for r in rows]

@@ -288,37 +288,91 @@ def case_rows(
 ) -> list[Any]:
     """Up to ``limit`` ``case_view`` rows the filter selects, by id after ``after_id``."""
     params = {**filter_params(conn, found), "after": after_id, "fetch": limit}
-    return list(conn.execute(text(_query("case_list")), params))
+    return list(conn.execute(text(_query("case_list").replace("{order}", SORTS["id"])), params))
+
+
+#: How a page of cases may be ordered: a name, "-" first for descending; each ends on id so
+#: the order is total. Due times are NULL before acceptance and sort last either way.
+SORTS = {
+    "id": "id",
+    "created": "created_at, id",
+    "-created": "created_at DESC, id DESC",
+    "due": "due_at ASC NULLS LAST, id",
+    "-due": "due_at DESC NULLS LAST, id DESC",
+}
+
+
+def check_sort(sort: str) -> str:
+    """``sort`` if it is one of :data:`SORTS`, else InvalidInputError naming the choices."""
+    if sort not in SORTS:
+        raise InvalidInputError(
+            tr(
+                '{name} was "{value}" but must be one of {allowed}',
+                name="sort",
+                value=sort,
+                allowed=list(SORTS),
+            ),
+        )
+    return sort
 
 
 def list_cases(
-    conn: Connection, found: CaseFilter, limit: int = DEFAULT_LIMIT, after_id: int | None = None
+    conn: Connection,
+    found: CaseFilter,
+    limit: int = DEFAULT_LIMIT,
+    after_id: int | None = None,
+    *,
+    sort: str = "id",
+    offset: int = 0,
+    number_matched: int | None = None,
 ) -> CasePage:
-    """One page of the cases ``found`` selects, oldest id first (keyset paging).
+    """One page of the cases ``found`` selects, oldest id first (keyset paging) by default.
 
     Parameters
     ----------
     limit
         Page size; above :data:`MAX_LIMIT` it is clamped.
     after_id
-        Continue after this case id (a page's ``next_after``).
+        Continue after this case id (a page's ``next_after``); only with ``sort="id"``.
+    sort
+        One of :data:`SORTS`, such as ``"-created"`` (newest first); pages other than by id
+        are taken by ``offset``.
+    offset
+        Skip this many cases first (offset paging: page n starts at ``(n - 1) * limit``).
+    number_matched
+        How many cases the filter selects, when the caller knows it already (say from
+        :func:`count_cases`): the count is not asked again.
 
     Returns
     -------
     CasePage
-        The cases, how many match in all and the key of the next page.
+        The cases, how many match in all and the key of the next page (by id only; with
+        another order the next page is the next ``offset``).
     """
     size = clamp_limit(limit)
+    order = SORTS[check_sort(sort)]
+    if offset < 0:
+        raise InvalidInputError(tr("offset was {offset} but must be 0 or more", offset=offset))
+    if after_id is not None and (sort != "id" or offset):
+        raise InvalidInputError(tr("after continues the order by id only, without an offset"))
     params = filter_params(conn, found)
-    matched = conn.execute(
-        text(f"SELECT count(*) FROM case_view WHERE {sql('case_filter')}"), params
-    ).scalar_one()
+    matched = number_matched
+    if matched is None:
+        matched = conn.execute(
+            text(f"SELECT count(*) FROM case_view WHERE {sql('case_filter')}"), params
+        ).scalar_one()
+    query = _query("case_list").replace("{order}", order)
+    if offset:
+        query += " OFFSET :offset"
     rows = list(
-        conn.execute(text(_query("case_list")), {**params, "after": after_id, "fetch": size + 1})
+        conn.execute(
+            text(query), {**params, "after": after_id, "fetch": size + 1, "offset": offset}
+        )
     )
     more = len(rows) > size
     items = [case_from_row(r) for r in rows[:size]]
-    return CasePage(items, int(matched), size, limit, items[-1].id if more else None)
+    following = items[-1].id if more and sort == "id" else None
+    return CasePage(items, int(matched), size, limit, following)
 
 
 @dataclass(frozen=True)

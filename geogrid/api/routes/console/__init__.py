@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from geogrid.api.routes.console import home, intake
+from geogrid.api.routes.console import cases, dashboard, home, intake
 
 router = APIRouter(include_in_schema=False)
-for _module in (home, intake):
+# intake before cases: /console/cases/new must not be read as a case id
+for _module in (home, intake, cases, dashboard):
     router.include_router(_module.router)

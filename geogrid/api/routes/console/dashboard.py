@@ -1,0 +1,82 @@
+"""/console/dashboard: cases per street and community over a period, with charts and tables.
+
+The figures are geogrid.cases.queries.performance and count_cases over the cases created in
+the period, so they equal GET /v1/cases/performance and /v1/cases/counts for the same period.
+"""
+
+from __future__ import annotations
+
+from calendar import monthrange
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from geogrid.api.deps import ConnDep
+from geogrid.api.routes.console.pages import StaffDep, page
+from geogrid.cases import queries
+from geogrid.errors import InvalidInputError
+from geogrid.limits import Word
+from geogrid.moments import LOCAL
+
+router = APIRouter()
+
+
+def this_month(today: date | None = None) -> tuple[str, str]:
+    """The first and last day of the month (Asia/Shanghai) as ISO dates."""
+    today = today or datetime.now(LOCAL).date()
+    last = monthrange(today.year, today.month)[1]
+    return today.replace(day=1).isoformat(), today.replace(day=last).isoformat()
+
+
+def _units(units: list[queries.UnitPerformance]) -> list[dict[str, Any]]:
+    return [asdict(u) for u in units]
+
+
+@router.get("/console/dashboard")
+def dashboard(
+    request: Request,
+    conn: ConnDep,
+    user: StaffDep,
+    created_from: Annotated[Word, Query(alias="from")] = "",
+    created_to: Annotated[Word, Query(alias="to")] = "",
+) -> HTMLResponse:
+    """Cases per street and community in a period (this month by default), charted and tabled."""
+    first, last = this_month()
+    start, end = created_from or first, created_to or last
+    message = ""
+    try:
+        found = queries.CaseFilter.parse(created_from=start, created_to=end)
+    except InvalidInputError as exc:
+        message = exc.message_zh or exc.message
+        start, end = first, last
+        found = queries.CaseFilter.parse(created_from=start, created_to=end)
+    streets, total = queries.performance(conn, found, by="street")
+    communities, _ = queries.performance(conn, found, by="community")
+    statuses = queries.count_cases(conn, found, by="status")
+    figures = {
+        "from": start,
+        "to": end,
+        "total": asdict(total),
+        "streets": _units(streets),
+        "communities": _units(communities),
+        "statuses": [asdict(s) for s in statuses],
+    }
+    return page(
+        request,
+        "dashboard.html",
+        user,
+        title="统计",
+        active="dashboard",
+        status=422 if message else 200,
+        message=message,
+        start=start,
+        end=end,
+        total=total,
+        streets=streets,
+        communities=communities,
+        statuses=statuses,
+        figures=figures,
+    )
