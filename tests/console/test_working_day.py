@@ -167,7 +167,7 @@ def test_a_dispatchers_day(desk: Desk, engine: Engine) -> None:
     assert answer["status"] == "closed" and answer["next"] == []
     assert answer["grid"]["code"] == grid
     assert answer["created_by"] == "wang"
-    assert [e["to"] for e in answer["events"]][-len(FLOW) :] == list(FLOW)
+    assert [e["to_status"] for e in answer["events"]][-len(FLOW) :] == list(FLOW)
     assert {e["actor"] for e in answer["events"]} == {"wang"}
     assert answer["reporter"] == {"name": "张三", "phone": "13812340000"}
 
