@@ -65,6 +65,20 @@ def legal_moves(status: str, held_from: str | None = None) -> frozenset[str]:
     return MOVES[status]
 
 
+def needs_note(status: str, to: str) -> bool:
+    """Whether moving a ``status`` case to ``to`` must say why: voiding it, putting it on hold,
+    or failing its check (核查不通过: handled back to in_progress).
+
+    Examples
+    --------
+    >>> needs_note("accepted", "on_hold"), needs_note("handled", "in_progress")
+    (True, True)
+    >>> needs_note("handled", "verified")
+    False
+    """
+    return to in ("void", "on_hold") or (status == "handled" and to == "in_progress")
+
+
 def check_move(status: str, to: str, held_from: str | None = None) -> None:
     """Raise unless a case in ``status`` may move to ``to``.
 

@@ -21,7 +21,7 @@ from geogrid.boundaries.grids import Grid, Person, Unit, check_code
 from geogrid.boundaries.releases import PUBLISH_LOCK, current_release
 from geogrid.cases import addresses
 from geogrid.cases.categories import Category, get_category
-from geogrid.cases.lifecycle import FINAL, check_move
+from geogrid.cases.lifecycle import FINAL, STATUS_ZH, check_move, needs_note
 from geogrid.cases.report import CaseReport
 from geogrid.cases.routing import Routing, route, route_in_release
 from geogrid.db.sqlfiles import sql
@@ -436,8 +436,16 @@ def transition(conn: Connection, case_id: int, to: str, actor: str, note: str = 
     """
     row = _locked(conn, case_id)
     check_move(row.status, to, row.held_from)
-    if to == "void" and not note.strip():
-        raise InvalidInputError(tr("voiding a case needs a note saying why"))
+    if needs_note(row.status, to) and not note.strip():
+        raise InvalidInputError(
+            tr(
+                "moving a {status} case to {to} needs a note saying why",
+                status=row.status,
+                to=to,
+                status_zh=STATUS_ZH[row.status],
+                to_zh=STATUS_ZH[to],
+            ),
+        )
     conn.execute(
         text(sql("case_transition")),
         {"id": case_id, "to": to, "from": row.status, "actor": actor, "note": note},

@@ -26,7 +26,7 @@ from geogrid.api.routes.console.pages import StaffDep, need, page, root
 from geogrid.boundaries.grids import list_units
 from geogrid.cases import queries
 from geogrid.cases.categories import list_categories
-from geogrid.cases.lifecycle import STATUS_ZH, STATUSES, legal_moves
+from geogrid.cases.lifecycle import STATUS_ZH, STATUSES, legal_moves, needs_note
 from geogrid.cases.report import CHANNELS
 from geogrid.cases.routing import FLAG_ZH
 from geogrid.errors import ConflictError, GeogridError, InvalidInputError, LoadError
@@ -226,18 +226,13 @@ def move_label(status: str, to: str) -> str:
     return STATUS_ZH[to]
 
 
-def note_needed(status: str, to: str) -> bool:
-    """Whether a move must say why: voiding, putting on hold, failing a check."""
-    return to in ("void", "on_hold") or (status == "handled" and to == "in_progress")
-
-
 def _moves(case: cases.Case) -> list[dict[str, Any]]:
     legal = legal_moves(case.status, case.held_from)
     return [
         {
             "to": to,
             "label": move_label(case.status, to),
-            "needs_note": note_needed(case.status, to),
+            "needs_note": needs_note(case.status, to),
             "danger": to == "void",
         }
         for to in STATUSES
@@ -319,16 +314,6 @@ def move_case(
     """Move a case to its next status (a note is needed to void, hold or fail a check)."""
     try:
         before = cases.get_case(conn, case_id)
-        if note_needed(before.status, to) and not note.strip():
-            label = move_label(before.status, to) if to in STATUS_ZH else to
-            raise InvalidInputError(
-                tr(
-                    "moving a {status} case to {to} needs a note saying why",
-                    status=before.status,
-                    to=to,
-                    to_zh=label,
-                ),
-            )
         cases.transition(conn, case_id, to, user.username, note.strip())
     except (InvalidInputError, ConflictError) as exc:
         return _refused(request, conn, user, case_id, exc, note, _status(exc))
