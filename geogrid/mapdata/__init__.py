@@ -1,6 +1,6 @@
 """What the web maps draw, gathered from the database as plain data (the types live in ``types``).
 
-Modules: ``cases``, ``plans``, ``types``, ``views``.
+Modules: ``cases``, ``history`` (the release diff map), ``plans``, ``types``, ``views``.
 """
 
 from geogrid.mapdata.types import (

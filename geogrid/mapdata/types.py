@@ -276,3 +276,43 @@ class PlanView:
     after: tuple[PlanGrid, ...]
     #: Codes of the grids the plan changes or creates.
     touched: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DiffGrid:
+    """A grid that differs between two releases: ``change`` is "added", "removed" or
+    "changed"; ``geometry`` is the later one (the earlier one for a removed grid) and
+    ``old_geometry`` the earlier one of a changed grid. Areas in EPSG:4548 m² (None on the
+    side the grid is missing from)."""
+
+    code: str
+    name: str
+    change: str
+    geometry: BaseGeometry
+    old_geometry: BaseGeometry | None
+    area_before_m2: float | None
+    area_after_m2: float | None
+
+
+@dataclass(frozen=True)
+class DiffPiece:
+    """Area a changed grid ``gained`` or ``lost`` between two releases."""
+
+    code: str
+    name: str
+    change: str
+    area_m2: float
+    geometry: BaseGeometry
+
+
+@dataclass(frozen=True)
+class ReleaseDiffView:
+    """What the diff map of release ``from_release`` to ``to_release`` draws."""
+
+    from_release: int
+    to_release: int
+    district: Area
+    #: Every grid of ``to_release`` (drawn faint, for orientation).
+    context: tuple[PlanGrid, ...]
+    grids: tuple[DiffGrid, ...]
+    pieces: tuple[DiffPiece, ...]

@@ -7,6 +7,7 @@ all come from ``maps/static`` (served by the API, or inlined for a file that ope
 
 from geogrid.maps.assets import STATIC_DIR, ExternalAssetError, check_offline, external_references
 from geogrid.maps.assets import render_page as page
+from geogrid.maps.diff_map import release_diff_map
 from geogrid.maps.plan_map import plan_layers, plan_map
 from geogrid.maps.render import (
     case_map,
@@ -30,5 +31,6 @@ __all__ = [
     "page",
     "plan_layers",
     "plan_map",
+    "release_diff_map",
     "tiles_page",
 ]

@@ -55,11 +55,23 @@ def _plan_edits(data: PlanView) -> list[dict[str, Any]]:
     return [{"id": e.id, "op": e.op, "comment": e.comment} for e in data.edits]
 
 
-def plan_map(data: PlanView, *, api_root: str = "", tianditu_key: str | None = None) -> folium.Map:
+def plan_map(
+    data: PlanView,
+    *,
+    api_root: str = "",
+    tianditu_key: str | None = None,
+    csrf_token: str | None = None,
+    login_url: str = "",
+) -> folium.Map:
     """A plan before and after, with a side panel: a drawing tool and a form that submits the
     drawing as an edit (transfer area or split line) to ``{api_root}/v1/plans/{id}/edits``,
     the edits with an undo button each, a publish button, and the plan's preview figures and
-    invariant violations (from ``/v1/plans/{id}/preview``, asked with the planner's key)."""
+    invariant violations (from ``/v1/plans/{id}/preview``).
+
+    ``csrf_token`` is the signed-in planner's session token: the panel's calls go with the
+    session cookie and this token. Without one (nobody signed in) the panel only links to
+    ``login_url``: people sign in, keys are for machines.
+    """
     focus = shapely.union_all([g.geometry for g in data.after]) if data.after else None
     bounds = data.district.geometry if focus is None else focus.buffer(0.002)
     m = _new_map(
@@ -110,6 +122,8 @@ def plan_map(data: PlanView, *, api_root: str = "", tianditu_key: str | None = N
         base_release=data.base_release,
         edits=_plan_edits(data),
         touched=list(data.touched),
+        csrf=csrf_token,
+        login=login_url,
     ).add_to(m)
     legend = popups.legend(
         f"方案 {data.plan_id}：{data.comment}",

@@ -184,6 +184,31 @@ PLAN: dict[str, Style] = {
     },
 }
 
+#: The release diff map: grids of the later release (faint), the earlier outline of changed
+#: grids (dashed), grids added, removed and changed, and the area each changed grid gained or
+#: lost.
+DIFF: dict[str, Style] = {
+    "context": {
+        "color": "#718096",
+        "weight": 0.6,
+        "opacity": 0.6,
+        "fillColor": "#cbd5e0",
+        "fillOpacity": 0.05,
+    },
+    "old": {"color": "#4a5568", "weight": 1.6, "opacity": 0.9, "dashArray": "5 4", "fill": False},
+    "added": {"color": "#2f855a", "weight": 2.5, "fillColor": "#9ae6b4", "fillOpacity": 0.35},
+    "removed": {
+        "color": "#c53030",
+        "weight": 2.5,
+        "dashArray": "6 4",
+        "fillColor": "#feb2b2",
+        "fillOpacity": 0.3,
+    },
+    "changed": {"color": "#dd6b20", "weight": 2.5, "fillColor": "#fbd38d", "fillOpacity": 0.2},
+    "gained": {"color": "#276749", "weight": 1, "fillColor": "#38a169", "fillOpacity": 0.6},
+    "lost": {"color": "#9b2c2c", "weight": 1, "fillColor": "#e53e3e", "fillOpacity": 0.6},
+}
+
 #: The case map. Cases per grid and per H3 cell fall into up to five classes whose bounds are
 #: the data's quantiles (:func:`count_breaks`): a month of one street and a year of the
 #: district both spread over the colours. Class k0 is "no case".
@@ -231,6 +256,7 @@ TABLES: dict[str, dict[str, Style]] = {
     "choropleth": CHOROPLETH,
     "locate": LOCATE,
     "plan": PLAN,
+    "diff": DIFF,
     "caseGrids": CASE_GRIDS,
     "caseHexes": CASE_HEXES,
     "casePoints": CASE_POINTS,

@@ -3,7 +3,8 @@
 Modules: ``lifecycle`` (open, edit, undo, publish), ``layer`` (edits replayed in memory),
 ``ops`` (transfer, merge, split, revert, reassign, carve, move_compound, replace, reshape)
 with ``geometry``, ``fitting`` (the precision pipeline), ``params``, ``move``, ``replace``
-and ``reshape``, ``preview``, and ``collection`` (a plan as an OGC API Part 4 collection).
+and ``reshape``, ``preview``, ``listing`` (every plan, as the console lists them), and
+``collection`` (a plan as an OGC API Part 4 collection).
 """
 
 from geogrid.plans.geometry import adjacent, holder
@@ -21,6 +22,7 @@ from geogrid.plans.lifecycle import (
     require_open,
     undo_edit,
 )
+from geogrid.plans.listing import PlanListing, plan_listing, plan_listings
 from geogrid.plans.move import corridor
 from geogrid.plans.ops import OPS, Op
 from geogrid.plans.preview import preview
@@ -33,6 +35,7 @@ __all__ = [
     "Layer",
     "Op",
     "Plan",
+    "PlanListing",
     "add_edit",
     "adjacent",
     "base_layer",
@@ -43,6 +46,8 @@ __all__ = [
     "get_plan",
     "holder",
     "open_plans",
+    "plan_listing",
+    "plan_listings",
     "preview",
     "publish_plan",
     "read_drawing",

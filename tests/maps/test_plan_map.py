@@ -1,6 +1,7 @@
-"""The plan map in headless Chromium: draw a transfer area or a split line with the mouse and
-submit it as an edit, undo it, publish the plan, and read the preview and the API's refusals in
-the side panel, all without reloading the page.
+"""The plan map in headless Chromium: sign in through /login, draw a transfer area or a split
+line with the mouse and submit it as an edit, undo it, publish the plan, and read the preview
+and the API's refusals in the side panel, all without reloading the page. The panel's calls go
+with the session cookie and its CSRF token (keys are for machines, not people).
 
 One API process on one private copy of the demo serves the whole module (tests that publish
 come last); every request outside 127.0.0.1 is aborted and recorded, as in
@@ -9,7 +10,6 @@ tests/maps/test_map_browser.py.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,9 +24,11 @@ from sqlalchemy import Engine, create_engine
 from geogrid import maps, plans
 from geogrid.access import keys
 from geogrid.access.roles import Role
+from geogrid.access.users import create_user
 from geogrid.boundaries.releases import current_release
 from geogrid.geo.datum import to_metric
 from geogrid.mapdata import plans as mapdata_plans
+from geogrid.settings import AuthSettings
 from tests.browser import launched_chromium
 from tests.conftest import ARTIFACTS, start_api
 from tests.maps.test_map_browser import VIEWPORT
@@ -40,6 +42,8 @@ PANEL = ".geogrid-plan"
 PADDING = "paddingTopLeft: [80, 80], paddingBottomRight: [440, 120]"
 #: Chromium logs every non-2xx fetch as a console error; the tests expect these.
 REFUSED = ("status of 401", "status of 409", "status of 422")
+#: The planner who signs in (made by the ``planner`` fixture).
+PLANNER = ("map-planner", "map-planner-pass-1")
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +68,16 @@ def api(database_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def secret(engine: Engine) -> str:
+    """A planner's API key: for machines (the page itself never asks for one)."""
     with engine.begin() as conn:
-        return keys.create_key(conn, "map-planner", Role.planner)[1]
+        return keys.create_key(conn, "map-planner-key", Role.planner)[1]
+
+
+@pytest.fixture(scope="module")
+def planner(engine: Engine) -> tuple[str, str]:
+    with engine.begin() as conn:
+        create_user(conn, PLANNER[0], Role.planner, PLANNER[1], AuthSettings())
+    return PLANNER
 
 
 @pytest.fixture(scope="module")
@@ -84,15 +96,26 @@ class PlanPage:
     outside: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
-    def remember(self, secret: str) -> None:
-        """Hold the planner's key in the tab, as after typing it once."""
-        self.context.add_init_script(
-            f"window.sessionStorage.setItem('geogrid.plannerKey', {json.dumps(secret)});"
-        )
-
     def open(self, plan_id: int) -> None:
         self.page.goto(f"{self.base}/maps/plans/{plan_id}", wait_until="load")
+        self.ready()
+
+    def ready(self) -> None:
         self.page.wait_for_selector("html[data-geogrid=ready]", timeout=30_000)
+
+    def log_in(self, user: tuple[str, str]) -> None:
+        """Fill and send the /login form the page is on; it comes back to ``next``."""
+        self.page.wait_for_selector("form[action$='/login']", timeout=30_000)
+        self.page.fill("#username", user[0])
+        self.page.fill("#password", user[1])
+        with self.page.expect_navigation(wait_until="load"):
+            self.page.click("form[action$='/login'] button[type=submit]")
+
+    def sign_in(self, user: tuple[str, str], plan_id: int) -> None:
+        """Sign in through /login, coming back to the plan map of ``plan_id``."""
+        self.page.goto(f"{self.base}/login?next=/maps/plans/{plan_id}", wait_until="load")
+        self.log_in(user)
+        self.ready()
 
     def attr(self, name: str, selector: str = PANEL) -> str | None:
         return self.page.get_attribute(selector, name)  # type: ignore[no-any-return]
@@ -227,7 +250,9 @@ def test_plan_page_renders_offline(engine: Engine) -> None:
     assert layers["after"] == {"type": "FeatureCollection", "features": []}
 
 
-def test_the_layers_of_a_plan_page_need_a_planner(api: str, engine: Engine, secret: str) -> None:
+def test_the_layers_of_a_plan_page_need_a_planner(
+    api: str, engine: Engine, secret: str, planner: tuple[str, str]
+) -> None:
     plan_id = _new_plan(engine, "权限")
     assert httpx.get(f"{api}/maps/plans/{plan_id}/layers").status_code == 401
     answer = httpx.get(
@@ -235,18 +260,40 @@ def test_the_layers_of_a_plan_page_need_a_planner(api: str, engine: Engine, secr
     )
     assert answer.status_code == 200 and answer.json()["plan"] == plan_id
     assert httpx.get(f"{api}/maps/plans/999999").status_code == 404
+    # nobody signed in: the page offers /login (coming back here), holds no token
+    anonymous = httpx.get(f"{api}/maps/plans/{plan_id}")
+    assert '"csrf":null' in anonymous.text
+    assert f'"login":"/login?next=%2Fmaps%2Fplans%2F{plan_id}"' in anonymous.text
+    # a signed-in planner: the page holds the session's CSRF token, and is never stored
+    with httpx.Client(base_url=api, timeout=30) as person:
+        signed = person.post("/login", data={"username": planner[0], "password": planner[1]})
+        assert signed.status_code == 303
+        page = person.get(f"/maps/plans/{plan_id}")
+        token = page.text.split('"csrf":"', 1)[1].split('"', 1)[0]
+        assert len(token) >= 32 and page.headers["cache-control"] == "no-store"
+        assert person.get(f"/maps/plans/{plan_id}/layers").json()["plan"] == plan_id
 
 
-def test_draw_a_transfer_see_it_and_undo_it(browse: PlanPage, engine: Engine, secret: str) -> None:
+def test_draw_a_transfer_see_it_and_undo_it(
+    browse: PlanPage, engine: Engine, planner: tuple[str, str]
+) -> None:
     a, b, _ = neighbours(engine)
     area, in_a, in_b = _drawing(engine, a, b)
     plan_id = _new_plan(engine, "画图划转")
     page = browse.page
-    browse.open(plan_id)  # with no key yet: the planner types it
-    assert browse.attr("data-state", f"{PANEL} .gg-preview") == "nokey"
-    page.fill(f"{PANEL} [name=key]", secret)
-    page.press(f"{PANEL} [name=key]", "Tab")
+    browse.open(plan_id)  # not signed in yet: no key box, a link to /login
+    assert browse.attr("data-state", f"{PANEL} .gg-preview") == "signin"
+    assert browse.count(f"{PANEL} [name=key]") == 0
+    assert page.is_disabled(f"{PANEL} [name=submit]")
+    link = f"{PANEL} .gg-signin a"
+    assert browse.text(link) == "登录后编辑"
+    assert browse.attr("href", link) == f"/login?next=%2Fmaps%2Fplans%2F{plan_id}"
+    page.click(link)
+    browse.log_in(planner)
+    assert page.url == f"{browse.base}/maps/plans/{plan_id}"
+    browse.ready()
     browse.preview_ready(edits=0)
+    assert browse.count(f"{PANEL} .gg-signin") == 0
     assert browse.attr("data-valid", f"{PANEL} .gg-preview") == "true"
     assert browse.count(f"{PANEL} .gg-edits li[data-edit]") == 0
     page.fill(f"{PANEL} [name=comment]", "在地图上绘制")
@@ -280,8 +327,6 @@ def test_draw_a_transfer_see_it_and_undo_it(browse: PlanPage, engine: Engine, se
     ]
     assert "(+" in area_rows[0] and "(-" in area_rows[1]  # b grew by the strip a lost
     browse.screenshot("transfer")
-    # the key the planner typed stays for this tab only
-    assert page.evaluate("() => sessionStorage.getItem('geogrid.plannerKey')") == secret
 
     page.click(f"{PANEL} button[name=undo][data-edit='{edit_id}']")
     assert browse.finished("undo") == "done", browse.text(f"{PANEL} .gg-result")
@@ -292,13 +337,14 @@ def test_draw_a_transfer_see_it_and_undo_it(browse: PlanPage, engine: Engine, se
     assert f"已撤销编辑 #{edit_id}" in browse.text(f"{PANEL} .gg-result")
 
 
-def test_a_refused_edit_shows_why(browse: PlanPage, engine: Engine, secret: str) -> None:
+def test_a_refused_edit_shows_why(
+    browse: PlanPage, engine: Engine, planner: tuple[str, str]
+) -> None:
     a, b, _ = neighbours(engine)
     area, in_a, _ = _drawing(engine, a, b)
     plan_id = _new_plan(engine, "被拒绝")
     page = browse.page
-    browse.remember(secret)
-    browse.open(plan_id)
+    browse.sign_in(planner, plan_id)
     browse.preview_ready(edits=0)
     browse.fit(area)
     browse.pick(in_a)
@@ -315,7 +361,7 @@ def test_a_refused_edit_shows_why(browse: PlanPage, engine: Engine, secret: str)
     assert browse.attr("data-drawn") == "polygon"
 
 
-def test_draw_a_split_line(browse: PlanPage, engine: Engine, secret: str) -> None:
+def test_draw_a_split_line(browse: PlanPage, engine: Engine, planner: tuple[str, str]) -> None:
     with engine.connect() as conn:
         layer = plans.base_layer(conn, current_release(conn).id)  # type: ignore[union-attr]
     code = max(
@@ -329,8 +375,7 @@ def test_draw_a_split_line(browse: PlanPage, engine: Engine, secret: str) -> Non
     line = [(minx - margin, inside.y), (maxx + margin, inside.y)]
     plan_id = _new_plan(engine, "画线拆分")
     page = browse.page
-    browse.remember(secret)
-    browse.open(plan_id)
+    browse.sign_in(planner, plan_id)
     browse.preview_ready(edits=0)
     page.select_option(f"{PANEL} [name=op]", "split")
     assert page.is_hidden(f"{PANEL} .gg-to")
@@ -367,18 +412,31 @@ def test_a_line_just_across_a_grid_splits_it(engine: Engine) -> None:
     assert [e.op for e in _edits(engine, plan_id)] == ["split"]
 
 
-def test_publish_and_a_conflicting_plan(browse: PlanPage, engine: Engine, secret: str) -> None:
-    """Last in the module: it publishes a new release."""
+def test_publish_and_a_conflicting_plan(
+    browse: PlanPage, engine: Engine, planner: tuple[str, str]
+) -> None:
+    """Last in the module: it publishes a new release. The planner signs in, draws the
+    transfer, reads its preview and publishes; a rival plan made through the API on the same
+    base and grids is then refused."""
     a, b, strip = neighbours(engine)
+    area, in_a, in_b = _drawing(engine, a, b)
     plan_id, rival_id = _new_plan(engine, "发布"), _new_plan(engine, "冲突")
     with engine.begin() as conn:
-        for pid in (plan_id, rival_id):
-            plans.add_edit(conn, pid, transfer(a, b, strip), "test")
+        plans.add_edit(conn, rival_id, transfer(a, b, strip), "test")
         base = current_release(conn).id  # type: ignore[union-attr]
     page = browse.page
-    browse.remember(secret)
-    browse.open(plan_id)
+    browse.sign_in(planner, plan_id)
+    browse.preview_ready(edits=0)
+    assert page.is_disabled(f"{PANEL} [name=publish]")  # nothing to publish yet
+    browse.fit(area)
+    browse.pick(in_a)
+    browse.pick(in_b)
+    browse.draw("polygon", list(area.exterior.coords)[:-1])
+    page.click(f"{PANEL} [name=submit]")
+    assert browse.finished("edit") == "done", browse.text(f"{PANEL} .gg-result")
     browse.preview_ready(edits=1)
+    assert browse.attr("data-valid", f"{PANEL} .gg-preview") == "true"
+    assert browse.count(f"{PANEL} .gg-figures tbody[data-grid]") == 2
     page.click(f"{PANEL} [name=publish]")
     assert browse.finished("publish") == "done", browse.text(f"{PANEL} .gg-result")
     with engine.connect() as conn:

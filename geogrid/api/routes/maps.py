@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import gzip
 from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
@@ -13,13 +14,15 @@ from starlette.types import Scope
 
 from geogrid import console, maps
 from geogrid.access.roles import Permission
-from geogrid.api.deps import ConnDep, PrincipalDep, ReleaseConnDep, require
+from geogrid.access.sessions import SignedIn
+from geogrid.api.deps import ConnDep, PrincipalDep, ReleaseConnDep, require, signed_in
 from geogrid.api.observability import csp_nonce, with_nonce
 from geogrid.api.routes.case_queries import FilterDep
 from geogrid.api.schemas.plans import PlanLayers
 from geogrid.limits import Id32, Kinds, Latitude, Longitude, Word
 from geogrid.lookup.coverage import TIERS
 from geogrid.mapdata import cases as mapdata_cases
+from geogrid.mapdata import history as mapdata_history
 from geogrid.mapdata import plans as mapdata_plans
 from geogrid.mapdata import views as mapdata
 from geogrid.settings import MapSettings
@@ -181,14 +184,38 @@ def tiles_page(request: Request) -> Response:
 
 
 @router.get("/maps/plans/{plan_id}")
-def plan_page(plan_id: Id32, request: Request, conn: ConnDep) -> Response:
+def plan_page(
+    plan_id: Id32,
+    request: Request,
+    conn: ConnDep,
+    user: Annotated[SignedIn | None, Depends(signed_in)],
+) -> Response:
     """A plan before and after: draw and submit edits, undo them, publish, read the preview."""
-    # No key needed to open (grid outlines and the list of edits); the page's script sends the
-    # planner's key its form asks for with every call that needs one (a page load cannot).
+    # Open to anyone (grid outlines and the list of edits); a signed-in planner's page sends
+    # the session cookie and its CSRF token with every call, anyone else is offered /login.
     data = mapdata_plans.plan_view(conn, plan_id)
-    return _html(
-        request, maps.plan_map(data, api_root=_root(request), tianditu_key=_settings().tianditu_key)
+    base = _root(request)
+    response = _html(
+        request,
+        maps.plan_map(
+            data,
+            api_root=base,
+            tianditu_key=_settings().tianditu_key,
+            csrf_token=None if user is None else user.csrf_token,
+            login_url=f"{base}/login?next={quote(f'/maps/plans/{plan_id}', safe='')}",
+        ),
     )
+    if user is not None:  # the page holds the session's CSRF token: keep it nowhere
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/maps/releases/{n}/diff/{m}")
+def release_diff_page(n: Id32, m: Id32, request: Request, conn: ReleaseConnDep) -> Response:
+    """What changed from boundary release n to m: grids added, removed and changed, and the
+    area each changed grid gained and lost."""
+    data = mapdata_history.release_diff_view(conn, n, m)
+    return _html(request, maps.release_diff_map(data, tianditu_key=_settings().tianditu_key))
 
 
 @router.get(

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from geogrid.api.routes.console import cases, dashboard, home, intake
+from geogrid.api.routes.console import cases, dashboard, home, intake, plans, releases
 
 router = APIRouter(include_in_schema=False)
 # intake before cases: /console/cases/new must not be read as a case id
-for _module in (home, intake, cases, dashboard):
+for _module in (home, intake, cases, dashboard, plans, releases):
     router.include_router(_module.router)

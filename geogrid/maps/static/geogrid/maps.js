@@ -367,7 +367,6 @@
 
   // ---- the plan map's side panel ---------------------------------------------------
 
-  var KEY_STORE = "geogrid.plannerKey";
   var OPS = {transfer: "划转区域", merge: "合并网格", split: "拆分网格", revert: "恢复旧版本",
     move_compound: "移动小区", carve: "划出专属网格", replace: "替换边界", reassign: "调整责任人"};
   var CASES_LISTED = 50;
@@ -382,14 +381,6 @@
       return typeof c[0] === "number" ? geogrid.fromGcj02(c[0], c[1]) : c.map(back);
     }
     return {type: geometry.type, coordinates: back(geometry.coordinates)};
-  }
-
-  function storedKey() {
-    try { return window.sessionStorage.getItem(KEY_STORE) || ""; } catch (e) { return ""; }
-  }
-
-  function storeKey(key) {
-    try { window.sessionStorage.setItem(KEY_STORE, key); } catch (e) { /* private mode */ }
   }
 
   function violationsHtml(features) {
@@ -501,8 +492,10 @@
   }
 
   /**
-   * The plan map's side panel. The planner's key is kept in sessionStorage (a page load
-   * cannot send a Bearer header, so this script sends it with every request):
+   * The plan map's side panel. A signed-in planner's page has config.csrf (the session's CSRF
+   * token): every call goes with the session cookie and that token as X-CSRF-Token. Without
+   * it nobody is signed in: the panel links to config.login and calls nothing (keys are for
+   * machines; people sign in).
    * - the edit form: op, "from"/"to" (filled by clicking grids) and the last drawing of the
    *   Draw control, POSTed to config.api/plans/{id}/edits;
    * - the plan's edits, each with an undo button (DELETE .../edits/{edit_id});
@@ -518,6 +511,7 @@
     var state = {geometry: null, type: null, violations: null, status: config.status,
       edits: config.edits || [], touched: config.touched || [], busy: false};
     var planUrl = config.api + "/plans/" + encodeURIComponent(config.plan);
+    var signedIn = !!config.csrf;
     var box;
     var panel = L.control({position: "topright"});
     panel.onAdd = function () {
@@ -525,8 +519,8 @@
       box.innerHTML = "<h6>方案 " + esc(config.plan) + "：" + esc(config.comment || "") + "</h6>"
         + '<p class="gg-status">基于边界版本 ' + esc(config.base_release) + " · "
         + '<span class="gg-plan-status"></span></p>'
-        + '<label>规划员密钥 planner key <input name="key" type="password" autocomplete="off"'
-        + ' size="17"></label>'
+        + (signedIn ? "" : '<p class="gg-signin"><a href="' + esc(config.login)
+          + '">登录后编辑</a>（查看预览、提交编辑与发布需先登录）</p>')
         + '<div class="gg-result" role="status" aria-live="polite"></div>'
         + '<details class="gg-section" open><summary>添加编辑 add edit</summary>'
         + '<label>操作 <select name="op"><option value="transfer">划转区域（transfer）</option>'
@@ -553,7 +547,6 @@
     var drawnNote = box.querySelector(".gg-drawn");
     var previewBox = box.querySelector(".gg-preview");
     var editList = box.querySelector(".gg-edits");
-    field("key").value = storedKey();
 
     function syncOp() {
       var split = field("op").value === "split";
@@ -570,10 +563,8 @@
       result.innerHTML = html;
     }
 
-    function key() { return field("key").value.trim(); }
-
     function headers(json) {
-      var h = {"Accept": "application/json", "Authorization": "Bearer " + key()};
+      var h = {"Accept": "application/json", "X-CSRF-Token": config.csrf};
       if (json) h["Content-Type"] = "application/json";
       return h;
     }
@@ -581,7 +572,7 @@
     /** fetch -> {ok, status, body}; a network failure is a status 0 with the message. */
     function call(url, method, body) {
       return window.fetch(url, {method: method, headers: headers(body !== undefined),
-        body: body === undefined ? undefined : JSON.stringify(body)}).then(function (r) {
+        credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body)}).then(function (r) {
         return r.json().catch(function () { return {}; }).then(function (answer) {
           return {ok: r.ok, status: r.status, body: answer};
         });
@@ -614,15 +605,15 @@
           + (open ? ' <button type="button" name="undo" data-edit="' + esc(e.id)
             + '" title="撤销这项编辑">撤销 undo</button>' : "") + "</li>";
       }).join("") : '<li class="gg-none">尚无编辑</li>';
-      field("submit").disabled = !open;
-      field("publish").disabled = !open || !state.edits.length;
+      field("submit").disabled = !open || !signedIn;
+      field("publish").disabled = !open || !state.edits.length || !signedIn;
     }
 
-    /** The preview, or null when there is no key or the API refuses (said in the panel). */
+    /** The preview, or null when nobody is signed in or the API refuses (said in the panel). */
     function fetchPreview() {
-      if (!key()) {
-        previewBox.setAttribute("data-state", "nokey");
-        previewBox.innerHTML = "<p>填写规划员密钥后显示预览（面积、住户、紧凑度、小区变动、"
+      if (!signedIn) {
+        previewBox.setAttribute("data-state", "signin");
+        previewBox.innerHTML = "<p>登录后显示预览（面积、住户、紧凑度、小区变动、"
           + "不变量检查）。</p>";
         return Promise.resolve(null);
       }
@@ -678,7 +669,7 @@
     /** One request at a time: the buttons wait while one is under way. */
     function act(action, busyText, request, success, failTitle) {
       if (state.busy) return;
-      if (!key()) { show("error", action, "<p>请先填写规划员密钥（planner key）</p>"); return; }
+      if (!signedIn) { show("error", action, "<p>请先登录</p>"); return; }
       state.busy = true;
       box.classList.add("gg-busy");
       show("busy", action, "<p>" + esc(busyText) + "</p>");
@@ -692,9 +683,6 @@
         box.classList.remove("gg-busy");
       });
     }
-
-    field("key").addEventListener("input", function () { storeKey(key()); });
-    field("key").addEventListener("change", loadPreview);
 
     // click a grid: the first click picks "from", the next "to", then "from" again
     var nextTo = false;
