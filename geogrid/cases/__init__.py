@@ -5,7 +5,14 @@ Modules: ``addresses``, ``categories``, ``export``, ``importing``, ``lifecycle``
 ``queries``, ``records``, ``rerouting``, ``routing``.
 """
 
-from geogrid.cases.categories import TYPE_ZH, list_categories, read_catalogue, replace_catalogue
+from geogrid.cases.categories import (
+    TYPE_ZH,
+    add_category,
+    list_categories,
+    read_catalogue,
+    replace_catalogue,
+    update_category,
+)
 from geogrid.cases.export import HEADERS, case_table, export_cases, to_csv
 from geogrid.cases.importing import import_cases, read_rows
 from geogrid.cases.lifecycle import MOVES, STATUS_ZH, STATUSES, legal_moves
@@ -35,6 +42,7 @@ __all__ = [
     "CaseFilter",
     "CaseReport",
     "UnroutableError",
+    "add_category",
     "case_table",
     "count_cases",
     "count_h3",
@@ -56,4 +64,5 @@ __all__ = [
     "submit_case",
     "to_csv",
     "transition",
+    "update_category",
 ]
