@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from geogrid.api.routes.console import home
+from geogrid.api.routes.console import admin, home
 
 router = APIRouter(include_in_schema=False)
-for _module in (home,):
+for _module in (home, admin):
     router.include_router(_module.router)
