@@ -165,13 +165,13 @@ def change_user(
 
 #: How the details of an event read (never a password: the log holds none).
 DETAIL_ZH = {
+    "key": "密钥",
     "reason": "原因",
     "failures": "连续失败次数",
     "until": "锁定至",
     "role": "角色",
     "old": "原角色",
     "new": "新角色",
-    "key": "密钥",
 }
 REASON_ZH = {
     "password": "密码错误",
