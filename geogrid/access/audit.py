@@ -1,4 +1,5 @@
-"""The audit log: who signed in, who failed, who was locked out, who changed an account.
+"""The audit log: who signed in, who failed, who was locked out, who changed an account or
+an API key.
 
 One row per event, written in the transaction of what it records (a refused sign-in writes
 its failure in a transaction of its own, so a refusal is never rolled back with it). Never a
@@ -26,6 +27,8 @@ EVENTS = (
     "user_enabled",
     "password_reset",
     "role_changed",
+    "key_created",
+    "key_revoked",
 )
 EVENT_ZH = {
     "sign_in": "登录",
@@ -38,6 +41,8 @@ EVENT_ZH = {
     "user_enabled": "启用用户",
     "password_reset": "重置密码",
     "role_changed": "更改角色",
+    "key_created": "创建 API 密钥",
+    "key_revoked": "吊销 API 密钥",
 }
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
+from geogrid.access import audit
 from geogrid.access.roles import Principal, Role
 from geogrid.errors import AuthenticationError, InvalidInputError, NotFoundError
 from geogrid.i18n import tr
@@ -38,11 +39,22 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_key(conn: Connection, name: str, role: Role) -> tuple[ApiKey, str]:
-    """Create a key; returns it and its secret, which is shown once and never stored."""
+#: The longest key name.
+NAME_MAX = 100
+
+
+def create_key(
+    conn: Connection, name: str, role: Role, *, actor: str | None = None
+) -> tuple[ApiKey, str]:
+    """Create a key; returns it and its secret, which is shown once and never stored.
+
+    The audit log records the creation (its name and role, never the secret), by ``actor``.
+    """
     name = name.strip()
-    if not name:
-        raise InvalidInputError("key name must not be empty")
+    if not name or len(name) > NAME_MAX:
+        raise InvalidInputError(
+            tr("a key name must have 1 to {maximum} characters", maximum=NAME_MAX)
+        )
     secret = PREFIX + secrets.token_urlsafe(32)
     try:
         with conn.begin_nested():
@@ -54,7 +66,10 @@ def create_key(conn: Connection, name: str, role: Role) -> tuple[ApiKey, str]:
                 {"name": name, "role": role.name, "prefix": secret[:8], "hash": hash_key(secret)},
             ).one()
     except IntegrityError:
-        raise InvalidInputError(f'a key named "{name}" exists already; names are unique') from None
+        raise InvalidInputError(
+            tr('a key named "{name}" exists already; key names are unique', name=name)
+        ) from None
+    audit.record(conn, "key_created", None, actor=actor, key=name, role=role.name)
     return ApiKey(name, role, secret[:8], row.created_at, None), secret
 
 
@@ -69,17 +84,22 @@ def list_keys(conn: Connection) -> list[ApiKey]:
     return [ApiKey(r.name, Role[r.role], r.prefix, r.created_at, r.revoked_at) for r in rows]
 
 
-def revoke_key(conn: Connection, name: str) -> ApiKey:
-    """Revoke the key called ``name`` (idempotent); raises NotFoundError if none is."""
+def revoke_key(conn: Connection, name: str, *, actor: str | None = None) -> ApiKey:
+    """Revoke the key called ``name`` (idempotent); raises NotFoundError if none is.
+
+    The first revocation is in the audit log, by ``actor``.
+    """
     row = conn.execute(
         text(
             "UPDATE api_key SET revoked_at = coalesce(revoked_at, now()) WHERE name = :name "
-            "RETURNING name, role, prefix, created_at, revoked_at"
+            "RETURNING name, role, prefix, created_at, revoked_at, now() AS now"
         ),
         {"name": name},
     ).one_or_none()
     if row is None:
-        raise NotFoundError(f'no key is named "{name}"')
+        raise NotFoundError(tr('no key is named "{name}"', name=name[:NAME_MAX]))
+    if row.revoked_at == row.now:
+        audit.record(conn, "key_revoked", None, actor=actor, key=row.name, role=row.role)
     # Delivered on commit: serving processes drop the keys they remember (see KeyCache).
     conn.execute(text("SELECT pg_notify(:channel, :name)"), {"channel": KEYS_CHANNEL, "name": name})
     return ApiKey(row.name, Role[row.role], row.prefix, row.created_at, row.revoked_at)

@@ -27,6 +27,7 @@ from geogrid.access.roles import Role
 from geogrid.errors import (
     AccountLockedError,
     AuthenticationError,
+    ConflictError,
     InvalidInputError,
     NotFoundError,
 )
@@ -141,8 +142,14 @@ def list_users(conn: Connection) -> list[User]:
 
 
 def set_disabled(conn: Connection, username: str, disabled: bool, *, actor: str | None) -> User:
-    """Disable an account (its sessions end at once) or enable it again (idempotent)."""
+    """Disable an account (its sessions end at once) or enable it again (idempotent).
+
+    Refused (ConflictError) for the ``actor``'s own account and for the last active admin:
+    the district must never be left without someone who can manage accounts.
+    """
     user = get_user(conn, username)
+    if disabled:
+        _keep_an_admin(conn, user, actor, disabling=True)
     conn.execute(
         text(
             "UPDATE app_user SET disabled_at = CASE WHEN :disabled "
@@ -157,8 +164,14 @@ def set_disabled(conn: Connection, username: str, disabled: bool, *, actor: str 
 
 
 def set_role(conn: Connection, username: str, role: Role, *, actor: str | None) -> User:
-    """Give an account another role; its sessions carry the new one from the next request."""
+    """Give an account another role; its sessions carry the new one from the next request.
+
+    Taking the admin role from the ``actor``'s own account or from the last active admin is
+    refused (ConflictError), as for :func:`set_disabled`.
+    """
     user = get_user(conn, username)
+    if role is not Role.admin:
+        _keep_an_admin(conn, user, actor, disabling=False)
     conn.execute(
         text("UPDATE app_user SET role = :role WHERE id = :id"), {"role": role.name, "id": user.id}
     )
@@ -192,6 +205,33 @@ def unlock(conn: Connection, username: str, *, actor: str | None) -> User:
     conn.execute(text("DELETE FROM sign_in_failure WHERE user_id = :id"), {"id": user.id})
     audit.record(conn, "unlocked", user.username, actor=actor)
     return get_user_by_id(conn, user.id)
+
+
+def _keep_an_admin(conn: Connection, user: User, actor: str | None, *, disabling: bool) -> None:
+    """Refuse to take ``user`` out of the active admins (by disabling the account or by
+    another role) when ``actor`` is ``user`` or when no other active admin would remain."""
+    if user.role is not Role.admin or not user.active:
+        return
+    if actor is not None and actor.strip().lower() == user.username.lower():
+        raise ConflictError(
+            tr("you cannot disable your own account; ask another administrator")
+            if disabling
+            else tr(
+                "you cannot take the admin role from your own account; ask another administrator"
+            )
+        )
+    # Locks every active admin's row: two admins demoting each other at once cannot both pass.
+    admins = conn.execute(
+        text("SELECT id FROM app_user WHERE role = 'admin' AND disabled_at IS NULL FOR UPDATE")
+    ).all()
+    if len(admins) <= 1:
+        raise ConflictError(
+            tr(
+                '"{name}" is the last active administrator and must stay one; '
+                "make another account an administrator first",
+                name=user.username,
+            )
+        )
 
 
 def end_sessions_of(conn: Connection, user_id: int) -> None:

@@ -5,7 +5,14 @@ Modules: ``addresses``, ``categories``, ``export``, ``importing``, ``lifecycle``
 ``preview``, ``queries``, ``records``, ``rerouting``, ``routing``.
 """
 
-from geogrid.cases.categories import TYPE_ZH, list_categories, read_catalogue, replace_catalogue
+from geogrid.cases.categories import (
+    TYPE_ZH,
+    add_category,
+    list_categories,
+    read_catalogue,
+    replace_catalogue,
+    update_category,
+)
 from geogrid.cases.export import HEADERS, case_table, export_cases, to_csv
 from geogrid.cases.importing import import_cases, read_rows
 from geogrid.cases.lifecycle import MOVES, STATUS_ZH, STATUSES, legal_moves
@@ -40,6 +47,7 @@ __all__ = [
     "CaseReport",
     "Placement",
     "UnroutableError",
+    "add_category",
     "case_table",
     "count_cases",
     "count_h3",
@@ -63,4 +71,5 @@ __all__ = [
     "submit_case",
     "to_csv",
     "transition",
+    "update_category",
 ]

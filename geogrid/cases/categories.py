@@ -19,12 +19,16 @@ from pathlib import Path
 
 from sqlalchemy import Connection, text
 
-from geogrid.errors import InvalidInputError, LoadError
+from geogrid.errors import ConflictError, InvalidInputError, LoadError, NotFoundError
 from geogrid.i18n import tr
 
 TYPE_ZH = {"event": "事件", "component": "部件"}
 _CODE = re.compile(r"^[EC][0-9]{4}$")
 _COLUMNS = ("code", "type", "major_name", "name", "handling_hours")
+#: The longest handling time a category may give: 90 days. The catalogue's longest is 240 h.
+MAX_HANDLING_HOURS = 90 * 24
+#: The longest category or major class name.
+NAME_MAX = 50
 
 
 @dataclass(frozen=True)
@@ -157,3 +161,132 @@ def replace_catalogue(conn: Connection, categories: list[Category]) -> tuple[int
         {"codes": [c.code for c in categories]},
     ).rowcount
     return len(categories), int(gone)
+
+
+def check_category_name(name: str) -> str:
+    found = " ".join(name.split())
+    if not found or len(found) > NAME_MAX:
+        raise InvalidInputError(
+            tr("a category name must have 1 to {maximum} characters", maximum=NAME_MAX)
+        )
+    return found
+
+
+def check_handling_hours(hours: float | str) -> float:
+    """``hours`` (a number, or the text of one) when it is a sane handling time."""
+    try:
+        value = float(hours)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= MAX_HANDLING_HOURS:  # also refuses NaN
+        raise InvalidInputError(
+            tr(
+                "handling hours were {hours} but must be more than 0 and at most {maximum}",
+                hours=str(hours).strip()[:20] if isinstance(hours, str) else f"{hours:g}",
+                maximum=MAX_HANDLING_HOURS,
+            )
+        )
+    return value
+
+
+def update_category(
+    conn: Connection, code: str, *, name: str, handling_hours: float | str
+) -> Category:
+    """Rename a category or change its handling hours.
+
+    The handling hours of a case are fixed when it is accepted, so new hours count for cases
+    accepted from now on; cases already accepted keep their deadlines.
+
+    Raises
+    ------
+    NotFoundError
+        No active category has ``code``.
+    InvalidInputError
+        An empty or too long name; hours not within (0, :data:`MAX_HANDLING_HOURS`].
+    """
+    row = conn.execute(
+        text(
+            "UPDATE case_category SET name = :name, handling_hours = :hours "
+            "WHERE code = :code AND active "
+            "RETURNING code, type, major_name, name, handling_hours, active"
+        ),
+        {
+            "code": code,
+            "name": check_category_name(name),
+            "hours": check_handling_hours(handling_hours),
+        },
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(tr('no active case category has the code "{code}"', code=code[:20]))
+    return Category(*row)
+
+
+def add_category(
+    conn: Connection, code: str, name: str, handling_hours: float | str, *, major_name: str = ""
+) -> Category:
+    """Add a category to the catalogue; its type follows its code (E event, C component).
+
+    ``major_name`` may be left empty when the major class exists already (it keeps its
+    name); a new major class needs one.
+
+    Raises
+    ------
+    InvalidInputError
+        A code not E or C + 4 digits, a missing major class name, an empty name, bad hours.
+    ConflictError
+        The code is in the catalogue already (perhaps deactivated: codes are never reused).
+    """
+    code = code.strip().upper()
+    if not _CODE.match(code):
+        raise InvalidInputError(
+            tr(
+                'category code was "{code}" but must be E (event) or C (component) followed '
+                "by 4 digits: the major class and the item, such as E0102 or C0101",
+                code=code[:20],
+            )
+        )
+    kind = "event" if code.startswith("E") else "component"
+    name = check_category_name(name)
+    hours = check_handling_hours(handling_hours)
+    existing = conn.execute(
+        text("SELECT active FROM case_category WHERE code = :code"), {"code": code}
+    ).one_or_none()
+    if existing is not None:
+        raise ConflictError(
+            tr('the catalogue has the code "{code}" already; codes are unique', code=code)
+            if existing.active
+            else tr(
+                'the code "{code}" belonged to a retired category; codes are never reused',
+                code=code,
+            )
+        )
+    known_major = conn.execute(
+        text(
+            "SELECT major_name FROM case_category WHERE type = :type "
+            "AND substr(code, 2, 2) = :major ORDER BY active DESC, code LIMIT 1"
+        ),
+        {"type": kind, "major": code[1:3]},
+    ).scalar_one_or_none()
+    major = known_major or " ".join(major_name.split())
+    if not major or len(major) > NAME_MAX:
+        raise InvalidInputError(
+            tr(
+                "major class {major} of {code} is new: give it a name of 1 to {maximum} characters",
+                major=code[1:3],
+                code=code,
+                maximum=NAME_MAX,
+            )
+        )
+    added = conn.execute(
+        text(
+            "INSERT INTO case_category (code, type, major_name, name, handling_hours) "
+            "VALUES (:code, :type, :major, :name, :hours) ON CONFLICT (code) DO NOTHING "
+            "RETURNING code"
+        ),
+        {"code": code, "type": kind, "major": major, "name": name, "hours": hours},
+    ).one_or_none()
+    if added is None:  # someone added it since the check above
+        raise ConflictError(
+            tr('the catalogue has the code "{code}" already; codes are unique', code=code)
+        )
+    return Category(code, kind, major, name, hours)

@@ -40,6 +40,7 @@ from geogrid.cli.support import (
     steps,
     transaction,
 )
+from geogrid.cli.users import ACTOR as USERS_ACTOR
 from geogrid.cli.users import users_app
 from geogrid.db import backup as backups
 from geogrid.db import embedded
@@ -289,7 +290,7 @@ def keys_create(
             parsed = Role.parse(role)
         except ValueError as exc:
             raise fail(str(exc)) from None
-        _, secret = keys.create_key(conn, name, parsed)
+        _, secret = keys.create_key(conn, name, parsed, actor=USERS_ACTOR)
     err.print(f'key "{name}" ({parsed.name}) created; it is shown only now:')
     print(secret)
 
@@ -315,7 +316,7 @@ def keys_list() -> None:
 def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
     """Revoke a key: requests carrying it get 401 from then on."""
     with errors(), transaction() as conn:
-        keys.revoke_key(conn, name)
+        keys.revoke_key(conn, name, actor=USERS_ACTOR)
     console.print(f'key "{name}" revoked')
 
 
