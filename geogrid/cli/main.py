@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 from geogrid import db
 from geogrid.access import keys
 from geogrid.access.roles import Principal, Role
+from geogrid.access.users import list_users
 from geogrid.boundaries import releases
 from geogrid.boundaries.validation import check_release
 from geogrid.cli.cases import (
@@ -471,6 +472,13 @@ def demo(
 ) -> None:
     """Start the database, migrate, load the Yaohai demo and serve the API."""
     load("demo")
+    with errors(), transaction() as conn:
+        people = len(list_users(conn))
+    if people == 0:  # no account ships with a password: the district makes its own first admin
+        err.print(
+            "the staff console (/console) has no accounts yet; create the first admin with\n"
+            "  .venv/bin/geogrid users create admin --role admin"
+        )
     serve(host=host, port=port, workers=1)
 
 
