@@ -218,17 +218,18 @@ class CaseSettings(_Base):
     """Case dispatch: how a case's location is routed to a grid, and what a preview lists."""
 
     near_boundary_m: float = Field(
-        default=10.0,
+        default=20.0,
         ge=0,
         le=500,
         description="A case within this distance of another grid is flagged near_boundary",
     )
     outside_max_m: float = Field(
-        default=2000.0,
+        default=100.0,
         ge=0,
         le=50_000,
         description="A case outside every grid but this close goes to the nearest grid "
-        "(flagged outside_district); farther is unroutable",
+        "(flagged outside_district): a phone's GPS error; farther is refused, to be passed "
+        "on to the city platform (转办)",
     )
     case_similar_distance_m: float = Field(
         default=100.0,

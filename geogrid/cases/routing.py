@@ -5,7 +5,8 @@
   grid, is flagged ``near_boundary`` for the dispatcher to confirm;
 - outside every grid but within ``outside_max_m``: the nearest grid, flagged
   ``outside_district`` (属地兜底);
-- farther: refused as unroutable.
+- farther: refused (``outside_district``, with the distance), to be passed on to the city
+  platform (转办).
 
 :func:`route` answers from a process's in-memory snapshot (the fast path);
 :func:`route_in_release` gives the same answer from PostGIS for any release, and is what
@@ -35,9 +36,10 @@ FLAG_ZH = {
 
 
 class UnroutableError(InvalidInputError):
-    """A case location too far from every grid to be routed (422)."""
+    """A case location outside the district, beyond the phone-GPS fallback (422): not a
+    Yaohai case, to be passed on to the city platform (转办)."""
 
-    code = "unroutable"
+    code = "outside_district"
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,9 @@ def _flags(
 def _unroutable(distance: float, settings: CaseSettings) -> UnroutableError:
     return UnroutableError(
         tr(
-            "the location is {distance:.0f} m outside the district's grids; cases "
-            "are routed up to {outside_max_m:.0f} m outside (GEOGRID_OUTSIDE_MAX_M)",
+            "the location is {distance:.0f} m outside the district, farther than the "
+            "{outside_max_m:.0f} m a phone's position may be off (GEOGRID_OUTSIDE_MAX_M): not "
+            "a case of this district; pass it on to the city platform",
             distance=distance,
             outside_max_m=settings.outside_max_m,
         ),

@@ -174,7 +174,7 @@ def test_transitions_over_http(api: Api, inside: tuple[float, float, str]) -> No
 def test_bad_input_is_a_named_422(api: Api, inside: tuple[float, float, str]) -> None:
     lon, lat, _ = inside
     far = api.call("POST", "/v1/cases", json=body(lon - 0.1, lat))
-    assert far.status_code == 422 and far.json()["code"] == "unroutable"
+    assert far.status_code == 422 and far.json()["code"] == "outside_district"
     swapped = api.call("POST", "/v1/cases", json=body(lat, lon))
     assert swapped.status_code == 422 and "swap" in swapped.json()["detail"]
     unknown = api.call("POST", "/v1/cases", json={**body(lon, lat), "category": "Z1"})
@@ -204,3 +204,13 @@ def test_idempotent_create_under_20_concurrent_retries(
         headers={"Idempotency-Key": key},
     )
     assert other.status_code == 409
+
+
+def test_every_time_carries_yaohais_offset(api: Api, inside: tuple[float, float, str]) -> None:
+    case_id = api.call("POST", "/v1/cases", json=body(*inside[:2])).json()["id"]
+    api.call("POST", f"/v1/cases/{case_id}/transitions", json={"to": "accepted"})
+    one = api.call("GET", f"/v1/cases/{case_id}").json()
+    listed = api.call("GET", "/v1/cases", params={"limit": 5}).json()
+    times = [one["created_at"], one["accepted_at"], one["due_at"], one["events"][-1]["at"]]
+    times += [c["created_at"] for c in listed["cases"]]
+    assert times and all(t.endswith("+08:00") for t in times), times
