@@ -41,5 +41,11 @@ FROM bench_case b ORDER BY b.created_at;
 INSERT INTO case_event (case_id, at, actor, kind, to_status, to_grid, release_id)
 SELECT id, created_at, created_by, 'created', 'reported', grid_code, release_id
 FROM civic_case WHERE created_by = 'bench';
+-- Their deadlines on the calendar clock (acceptance + the category's hours), as stored at
+-- acceptance since migration 0008.
+UPDATE civic_case c SET clock = 'calendar', due_hours = k.handling_hours,
+       clock_due_at = c.accepted_at + make_interval(secs => k.handling_hours * 3600)
+FROM case_category k WHERE k.code = c.category AND c.created_by = 'bench'
+  AND c.accepted_at IS NOT NULL;
 ANALYZE civic_case;
 ANALYZE case_event;

@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 #: The checkout geogrid runs from (holds pyproject.toml when installed editable).
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: A web origin as browsers send it: scheme, host and an optional port, nothing more.
+_SPAN = r"[0-2]?[0-9]:[0-5][0-9]-[0-2]?[0-9]:[0-5][0-9]"
+_OFFICE_HOURS = re.compile(rf"{_SPAN}(,{_SPAN})*")
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
@@ -243,6 +245,22 @@ class CaseSettings(_Base):
         le=366,
         description="... and reported within this many days before it",
     )
+    office_hours: str = Field(
+        default="08:30-12:00,13:30-17:30",
+        description="Office hours of a working day, Asia/Shanghai: working-hour deadlines "
+        "count only these spans (HH:MM-HH:MM, comma-separated)",
+    )
+
+    @field_validator("office_hours")
+    @classmethod
+    def _office_hours(cls, value: str) -> str:
+        # the spans' order and bounds are checked where they are parsed (OfficeHours.parse)
+        if not _OFFICE_HOURS.fullmatch(value.replace(" ", "")):
+            raise ValueError(
+                f'office hours were "{value}" but must be spans such as '
+                '"08:30-12:00,13:30-17:30" (HH:MM-HH:MM, comma-separated)'
+            )
+        return value.replace(" ", "")
 
 
 class AuthSettings(_Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -79,3 +80,15 @@ def publish_transfer(server: TestServer, template: str, name: str, folder: Path)
     strip = to_metric(new.geometry[gainer]).area - to_metric(old.geometry[gainer]).area
     untouched = next(c for c in old.index if c not in (gainer, loser))
     return Transferred(url, engine, gainer, loser, strip, untouched)
+
+
+def working_due(start: str | datetime, hours: float) -> datetime | None:
+    """When ``hours`` working hours from ``start`` run out on the calendar geogrid ships and
+    the default office hours (None: the span reaches a year the calendar lacks)."""
+    from geogrid.calendar import DEFAULT_OFFICE_HOURS, add_working_hours, build_calendar
+    from geogrid.calendar import shipped_calendar as shipped
+
+    found = shipped()
+    calendar = build_calendar(found.days, found.years, DEFAULT_OFFICE_HOURS)
+    begin = datetime.fromisoformat(start) if isinstance(start, str) else start
+    return add_working_hours(begin, hours, calendar).at

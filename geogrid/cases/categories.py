@@ -23,6 +23,9 @@ from geogrid.errors import ConflictError, InvalidInputError, LoadError, NotFound
 from geogrid.i18n import tr
 
 TYPE_ZH = {"event": "事件", "component": "部件"}
+#: how a category's handling hours count: in working hours or round the clock
+CLOCKS = ("working", "calendar")
+CLOCK_ZH = {"working": "工作时", "calendar": "自然时"}
 _CODE = re.compile(r"^[EC][0-9]{4}$")
 _COLUMNS = ("code", "type", "major_name", "name", "handling_hours")
 #: The longest handling time a category may give: 90 days. The catalogue's longest is 240 h.
@@ -41,6 +44,8 @@ class Category:
     name: str
     handling_hours: float
     active: bool = True
+    #: "working": the hours count in office hours of working days; "calendar": round the clock
+    clock: str = "working"
 
     @property
     def major_code(self) -> str:
@@ -51,7 +56,7 @@ def list_categories(conn: Connection, *, include_inactive: bool = False) -> list
     """The catalogue, events first, by code."""
     rows = conn.execute(
         text(
-            "SELECT code, type, major_name, name, handling_hours, active FROM case_category "
+            "SELECT code, type, major_name, name, handling_hours, active, clock FROM case_category "
             "WHERE active OR :all ORDER BY type DESC, code"
         ),
         {"all": include_inactive},
@@ -63,7 +68,7 @@ def get_category(conn: Connection, code: str) -> Category:
     """One active category; an unknown code is refused naming close codes and names."""
     row = conn.execute(
         text(
-            "SELECT code, type, major_name, name, handling_hours, active FROM case_category "
+            "SELECT code, type, major_name, name, handling_hours, active, clock FROM case_category "
             "WHERE code = :c AND active"
         ),
         {"c": code},
@@ -90,7 +95,8 @@ def get_category(conn: Connection, code: str) -> Category:
 
 
 def read_catalogue(path: Path) -> list[Category]:
-    """Read and check a catalogue CSV (columns code, type, major_name, name, handling_hours)."""
+    """Read and check a catalogue CSV (columns code, type, major_name, name, handling_hours and
+    optionally clock: working, the default, or calendar)."""
     try:
         content = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -120,9 +126,13 @@ def read_catalogue(path: Path) -> list[Category]:
             )
         elif not row["name"].strip():
             problems.append(f"line {line}: name is empty")
+        elif (clock := (row.get("clock") or "working").strip()) not in CLOCKS:
+            problems.append(f'line {line}: clock "{clock}" must be one of {list(CLOCKS)}')
         else:
             found.append(
-                Category(code, kind, row["major_name"].strip(), row["name"].strip(), hours)
+                Category(
+                    code, kind, row["major_name"].strip(), row["name"].strip(), hours, clock=clock
+                )
             )
     codes = [c.code for c in found]
     problems += [
@@ -139,11 +149,11 @@ def replace_catalogue(conn: Connection, categories: list[Category]) -> tuple[int
     """Make ``categories`` the active catalogue. Returns (active, deactivated) counts."""
     conn.execute(
         text(
-            "INSERT INTO case_category (code, type, major_name, name, handling_hours, active) "
-            "VALUES (:code, :type, :major_name, :name, :handling_hours, true) "
+            "INSERT INTO case_category (code, type, major_name, name, handling_hours, active, "
+            "clock) VALUES (:code, :type, :major_name, :name, :handling_hours, true, :clock) "
             "ON CONFLICT (code) DO UPDATE SET type = EXCLUDED.type, "
             "major_name = EXCLUDED.major_name, name = EXCLUDED.name, "
-            "handling_hours = EXCLUDED.handling_hours, active = true"
+            "handling_hours = EXCLUDED.handling_hours, active = true, clock = EXCLUDED.clock"
         ),
         [
             {
@@ -152,6 +162,7 @@ def replace_catalogue(conn: Connection, categories: list[Category]) -> tuple[int
                 "major_name": c.major_name,
                 "name": c.name,
                 "handling_hours": c.handling_hours,
+                "clock": c.clock,
             }
             for c in categories
         ],
@@ -208,7 +219,7 @@ def update_category(
         text(
             "UPDATE case_category SET name = :name, handling_hours = :hours "
             "WHERE code = :code AND active "
-            "RETURNING code, type, major_name, name, handling_hours, active"
+            "RETURNING code, type, major_name, name, handling_hours, active, clock"
         ),
         {
             "code": code,

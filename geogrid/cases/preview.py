@@ -10,13 +10,15 @@ similar cases.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, text
 
 from geogrid.boundaries.grids import Person
 from geogrid.boundaries.releases import BoundaryRelease
+from geogrid.calendar import load_calendar
+from geogrid.cases.deadlines import due_after
 from geogrid.cases.records import Placement, place_report
 from geogrid.cases.report import CaseReport
 from geogrid.db.sqlfiles import sql
@@ -59,9 +61,11 @@ class CasePreview:
 
     placement: Placement
     release: BoundaryRelease
-    #: when the case would be due if it were accepted now (acceptance + handling hours)
-    due_at: datetime
+    #: when the case would be due if it were accepted now (the category's handling hours on
+    #: its clock); None with ``calendar_missing``
+    due_at: datetime | None
     similar: SimilarCases
+    calendar_missing: bool = False
 
     def masked(self) -> CasePreview:
         """The same preview with grid people and reporters masked (for viewers)."""
@@ -123,7 +127,8 @@ def preview_case(
 
     The grid, flags, compound and release are those :func:`geogrid.cases.create_case` gives
     the same report with the same snapshot; ``due_at`` counts the category's handling hours
-    from now, as a case accepted now would.
+    on its clock from now, as accepting the case now would (:func:`due_after`, the function
+    acceptance uses).
 
     Raises
     ------
@@ -134,5 +139,7 @@ def preview_case(
     """
     placement = place_report(conn, snapshot, report, settings)
     found = similar_cases(conn, placement.category.code, placement.lon, placement.lat, settings)
-    due_at = found.at + timedelta(hours=placement.category.handling_hours)
-    return CasePreview(placement, snapshot.release, due_at, found)
+    category = placement.category
+    calendar = load_calendar(conn, settings.office_hours)
+    due = due_after(calendar, category.clock, found.at, category.handling_hours)
+    return CasePreview(placement, snapshot.release, due.at, found, due.calendar_missing)

@@ -19,8 +19,10 @@ from sqlalchemy.exc import DBAPIError
 from geogrid.access.roles import mask_name, mask_phone
 from geogrid.boundaries.grids import Grid, Person, Unit, check_code
 from geogrid.boundaries.releases import PUBLISH_LOCK, current_release
+from geogrid.calendar import load_calendar
 from geogrid.cases import addresses
 from geogrid.cases.categories import Category, get_category
+from geogrid.cases.deadlines import due_after, resumed_due
 from geogrid.cases.lifecycle import FINAL, STATUS_ZH, check_move, needs_note
 from geogrid.cases.report import CaseReport
 from geogrid.cases.routing import Routing, route, route_in_release
@@ -66,6 +68,8 @@ class Case:
     due_at: datetime | None
     overdue: bool
     held_hours: float
+    #: the due time would reach a year with no working calendar: it is not guessed
+    calendar_missing: bool = False
     events: tuple[dict[str, Any], ...] = field(default=())
 
     def masked(self) -> Case:
@@ -90,6 +94,7 @@ def case_from_row(row: Any) -> Case:
             row.category_major,
             row.category_name,
             row.handling_hours,
+            clock=row.clock or row.category_clock,
         ),
         description=row.description,
         channel=row.channel,
@@ -126,6 +131,7 @@ def case_from_row(row: Any) -> Case:
         due_at=row.due_at,
         overdue=bool(row.overdue),
         held_hours=round(row.held_seconds / 3600.0, 3),
+        calendar_missing=row.calendar_missing,
     )
 
 
@@ -418,7 +424,12 @@ def _routing_details(routing: Routing) -> dict[str, Any]:
 
 def _locked(conn: Connection, case_id: int) -> Any:
     row = conn.execute(
-        text("SELECT id, status, held_from, grid_code FROM civic_case WHERE id = :id FOR UPDATE"),
+        text(
+            "SELECT c.id, c.status, c.held_from, c.grid_code, c.accepted_at, c.hold_started_at, "
+            "c.clock, c.clock_due_at, k.handling_hours, k.clock AS category_clock, now() AS now "
+            "FROM civic_case c JOIN case_category k ON k.code = c.category "
+            "WHERE c.id = :id FOR UPDATE OF c"
+        ),
         {"id": case_id},
     ).one_or_none()
     if row is None:
@@ -426,8 +437,19 @@ def _locked(conn: Connection, case_id: int) -> Any:
     return row
 
 
-def transition(conn: Connection, case_id: int, to: str, actor: str, note: str = "") -> Case:
+def transition(
+    conn: Connection,
+    case_id: int,
+    to: str,
+    actor: str,
+    note: str = "",
+    settings: CaseSettings | None = None,
+) -> Case:
     """Move a case to status ``to``, recording who, when and why.
+
+    Acceptance sets the due time (the category's handling hours on its clock, the office hours
+    of ``settings``); leaving hold moves it on by the time on hold (see
+    :mod:`geogrid.cases.deadlines`).
 
     Raises
     ------
@@ -446,9 +468,30 @@ def transition(conn: Connection, case_id: int, to: str, actor: str, note: str = 
                 to_zh=STATUS_ZH[to],
             ),
         )
+    clock: dict[str, Any] = {
+        "hours": None,
+        "clock": None,
+        "set_due": False,
+        "due": None,
+        "missing": False,
+    }
+    if to == "accepted" and row.accepted_at is None:
+        calendar = load_calendar(conn, (settings or CaseSettings()).office_hours)
+        due = due_after(calendar, row.category_clock, row.now, row.handling_hours)
+        clock = {
+            "hours": row.handling_hours,
+            "clock": row.category_clock,
+            "set_due": True,
+            "due": due.at,
+            "missing": due.calendar_missing,
+        }
+    elif row.status == "on_hold" and row.clock_due_at is not None:
+        calendar = load_calendar(conn, (settings or CaseSettings()).office_hours)
+        due = resumed_due(calendar, row.clock, row.clock_due_at, row.hold_started_at, row.now)
+        clock.update(set_due=True, due=due.at, missing=due.calendar_missing)
     conn.execute(
         text(sql("case_transition")),
-        {"id": case_id, "to": to, "from": row.status, "actor": actor, "note": note},
+        {"id": case_id, "to": to, "from": row.status, "actor": actor, "note": note, **clock},
     )
     return get_case(conn, case_id)
 

@@ -19,6 +19,7 @@ from geogrid.access.roles import Principal, Role
 from geogrid.access.users import list_users
 from geogrid.boundaries import releases
 from geogrid.boundaries.validation import check_release
+from geogrid.cli.calendar import calendar_app
 from geogrid.cli.cases import (
     CategoryOption,
     FromOption,
@@ -74,6 +75,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(map_app, name="map")
 app.add_typer(plan_app, name="plan")
 app.add_typer(cases_app, name="cases")
+app.add_typer(calendar_app, name="calendar")
 
 
 def _describe_location() -> str:

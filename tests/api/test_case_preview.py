@@ -23,6 +23,7 @@ from geogrid.geo.datum import from_metric, point_from_storage, to_metric
 from geogrid.lookup import snapshot
 from geogrid.settings import CaseSettings
 from tests.conftest import start_api
+from tests.helpers import working_due
 
 PREVIEW = "/v1/cases/preview"
 
@@ -135,13 +136,21 @@ def test_preview_answers_what_the_created_case_gets(api: Api) -> None:
     case = api.create(payload)
     assert_same_placement(preview, case)
     assert preview["grid"]["leader"]["name"]  # dispatchers see the people
-    # due if accepted now: the category's 48 handling hours after the moment of the preview
-    at, due_at = (datetime.fromisoformat(preview[k]) for k in ("at", "due_at"))
-    assert due_at - at == timedelta(hours=48)
+    # due if accepted now: E0101 counts its 48 handling hours in working hours (office hours of
+    # working days on the shipped calendar) from the moment of the preview, as acceptance does
+    assert preview["category"]["clock"] == "working"
+    at = datetime.fromisoformat(preview["at"])
+    expected = working_due(at, 48)
+    assert preview["calendar_missing"] is (expected is None)
+    if expected is not None:
+        assert datetime.fromisoformat(preview["due_at"]) == expected
     accepted = api.call("POST", f"/v1/cases/{case['id']}/transitions", json={"to": "accepted"})
-    assert (
-        due_at <= datetime.fromisoformat(accepted.json()["due_at"]) < due_at + timedelta(minutes=5)
-    )
+    moved = accepted.json()
+    assert moved["calendar_missing"] is (working_due(moved["accepted_at"], 48) is None)
+    if expected is not None:
+        due_at = datetime.fromisoformat(moved["due_at"])
+        assert due_at == working_due(moved["accepted_at"], 48)
+        assert expected <= due_at < expected + timedelta(minutes=5)
 
 
 def test_a_preview_writes_nothing(api: Api) -> None:

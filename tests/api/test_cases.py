@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -12,8 +13,11 @@ from sqlalchemy import create_engine, text
 
 from geogrid.access import keys
 from geogrid.access.roles import Role
+from geogrid.api.schemas.cases import CaseAnswer
+from geogrid.calendar import replace_years, shipped_calendar
 from geogrid.geo.datum import point_from_storage
 from tests.conftest import start_api
+from tests.helpers import working_due
 
 
 class Api:
@@ -169,6 +173,47 @@ def test_transitions_over_http(api: Api, inside: tuple[float, float, str]) -> No
     assert (
         api.call("POST", "/v1/cases/999999/transitions", json={"to": "accepted"}).status_code == 404
     )
+
+
+def test_due_times_follow_the_category_clock_and_the_calendar(
+    api: Api, inside: tuple[float, float, str]
+) -> None:
+    def accept(category: str) -> dict[str, Any]:
+        made = api.call("POST", "/v1/cases", json=body(*inside[:2], category=category))
+        moved = api.call(
+            "POST", f"/v1/cases/{made.json()['id']}/transitions", json={"to": "accepted"}
+        )
+        assert moved.status_code == 200, moved.text
+        CaseAnswer.model_validate(moved.json())
+        return dict(moved.json())
+
+    # E0503 机动车乱停放: 4 working hours (office hours of working days, shipped calendar)
+    working = accept("E0503")
+    assert working["category"]["clock"] == "working"
+    expected = working_due(working["accepted_at"], 4)
+    assert working["calendar_missing"] is (expected is None)
+    due = working["due_at"] and datetime.fromisoformat(working["due_at"])
+    assert due == expected
+    # E0403 燃气管道破裂: 1 hour round the clock
+    urgent = accept("E0403")
+    assert urgent["category"]["clock"] == "calendar" and not urgent["calendar_missing"]
+    accepted_at = datetime.fromisoformat(urgent["accepted_at"])
+    assert datetime.fromisoformat(urgent["due_at"]) == accepted_at + timedelta(hours=1)
+    # without this year's notice a working-hour due time is not guessed
+    engine = create_engine(api.url)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM work_calendar_year WHERE year >= extract(year FROM now())"))
+    try:
+        missing = accept("E0503")
+        assert missing["due_at"] is None and missing["calendar_missing"] is True
+        assert missing["overdue"] is False
+        listed = api.call("GET", "/v1/cases", params={"overdue": "false"}).json()
+        assert any(c["id"] == missing["id"] and c["calendar_missing"] for c in listed["cases"])
+        assert accept("E0403")["calendar_missing"] is False  # round the clock needs no calendar
+    finally:
+        with engine.begin() as conn:
+            replace_years(conn, shipped_calendar())
+        engine.dispose()
 
 
 def test_bad_input_is_a_named_422(api: Api, inside: tuple[float, float, str]) -> None:

@@ -150,8 +150,14 @@ def _seed(conn: Connection, snap: snapshot.Snapshot, grids: dict[str, Any]) -> d
             cases.transition(conn, case.id, to, "seed", "作废：重复上报" if to == "void" else "")
         conn.execute(
             text(
+                # Seeded on the calendar clock (round the clock), so each deadline is
+                # acceptance + handling hours + time on hold, as the comments above count;
+                # working-hour deadlines are tested in test_calendar.py and test_records.py.
                 "UPDATE civic_case SET created_at = :created, accepted_at = :accepted, "
                 "closed_at = coalesce(:closed, closed_at), held_seconds = :held, "
+                "clock = CASE WHEN CAST(:accepted AS timestamptz) IS NOT NULL "
+                "THEN 'calendar' END, clock_due_at = CAST(:accepted AS timestamptz) "
+                "+ make_interval(secs => due_hours * 3600 + :held), "
                 "flags = CAST(:flags AS text[]) WHERE id = :id"
             ),
             {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,6 +14,8 @@ from shapely.geometry import Point
 from sqlalchemy import Engine, create_engine, text
 
 from geogrid import cases, plans
+from geogrid.calendar import calendar_years, load_calendar, replace_years, shipped_calendar
+from geogrid.cases.deadlines import recompute_missing
 from geogrid.cases.lifecycle import MOVES, STATUSES, legal_moves
 from geogrid.cases.report import CaseReport
 from geogrid.cases.routing import UnroutableError, route, route_in_release
@@ -22,6 +25,7 @@ from geogrid.geo.points import point_to_storage
 from geogrid.lookup import snapshot
 from geogrid.plans.preview import preview
 from geogrid.settings import CaseSettings
+from tests.helpers import working_due
 
 SETTINGS = CaseSettings()
 
@@ -332,31 +336,79 @@ def test_illegal_transitions_are_409_and_change_nothing(
     assert all(e["actor"] == "desk-2" for e in events[1:])
 
 
-def test_overdue_counts_calendar_hours_without_time_on_hold(
+def _new_in(engine: Engine, snap: snapshot.Snapshot, category: str) -> int:
+    grid = snap.metric_grids_array[10]
+    lon, lat = storage(grid.representative_point())
+    made = report(lon, lat, category=category)
+    return cases.submit_case(engine, snap, made, "d", SETTINGS)[0].id
+
+
+def test_a_round_the_clock_category_counts_calendar_hours_without_time_on_hold(
     engine: Engine, snap: snapshot.Snapshot
 ) -> None:
-    case_id = _new(engine, snap)  # E0102: 4 handling hours
-    _move(engine, case_id, "accepted")
+    # E0404 下水道堵塞或破损 (突发事件): 4 handling hours on the calendar clock
+    case_id = _new_in(engine, snap, "E0404")
+    accepted = _move(engine, case_id, "accepted")
+    assert accepted.category.clock == "calendar"
+    assert accepted.due_at == accepted.accepted_at + timedelta(hours=4)
     _move(engine, case_id, "on_hold")
-    with engine.begin() as conn:  # accepted 5 h ago, on hold for the last 3 h
+    with engine.begin() as conn:  # accepted 5 h ago (due 1 h ago), on hold for the last 3 h
         conn.execute(
             text(
                 "UPDATE civic_case SET accepted_at = now() - interval '5 hours', "
+                "clock_due_at = now() - interval '1 hour', "
                 "hold_started_at = now() - interval '3 hours' WHERE id = :id"
             ),
             {"id": case_id},
         )
-        assert not cases.get_case(conn, case_id).overdue  # 2 h on the clock
+        held = cases.get_case(conn, case_id)
+        assert not held.overdue  # 2 h on the clock when it was put on hold
     _move(engine, case_id, "accepted")
     with engine.connect() as conn:
         case = cases.get_case(conn, case_id)
     assert case.held_hours == pytest.approx(3.0, abs=0.01) and not case.overdue
+    assert case.due_at is not None and held.due_at is not None
+    # leaving hold moves the due time on by the 3 h on hold: now + 2 h
+    assert abs(case.due_at - held.due_at) < timedelta(seconds=5)
     with engine.begin() as conn:
         conn.execute(
-            text("UPDATE civic_case SET accepted_at = now() - interval '7.5 hours' WHERE id = :id"),
+            text(
+                "UPDATE civic_case SET clock_due_at = clock_due_at - interval '2.5 hours' "
+                "WHERE id = :id"
+            ),
             {"id": case_id},
         )
         assert cases.get_case(conn, case_id).overdue  # 4.5 h on the clock
+
+
+def test_a_working_hours_category_is_due_after_its_working_hours(
+    engine: Engine, snap: snapshot.Snapshot
+) -> None:
+    # E0102 暴露垃圾: 4 handling hours counted in office hours of working days
+    case_id = _new(engine, snap)
+    case = _move(engine, case_id, "accepted")
+    assert case.category.clock == "working" and case.accepted_at is not None
+    expected = working_due(case.accepted_at, 4)
+    assert case.due_at == expected
+    assert case.calendar_missing is (expected is None)
+
+
+def test_a_due_time_in_a_year_without_a_calendar_is_flagged_not_guessed(
+    engine: Engine, snap: snapshot.Snapshot
+) -> None:
+    case_id = _new(engine, snap)
+    with engine.begin() as conn:  # the calendar lacks this year's notice
+        years = [y.year for y in calendar_years(conn)]
+        conn.execute(text("DELETE FROM work_calendar_year WHERE year >= extract(year FROM now())"))
+        case = cases.transition(conn, case_id, "accepted", "desk-2")
+        assert case.due_at is None and case.calendar_missing and not case.overdue
+        # the notice is loaded: the due time is set as acceptance would have set it
+        replace_years(conn, shipped_calendar())
+        assert recompute_missing(conn, load_calendar(conn, SETTINGS.office_hours)) == 1
+        fixed = cases.get_case(conn, case_id)
+        assert max(years) >= fixed.accepted_at.year  # type: ignore[union-attr]
+    assert not fixed.calendar_missing
+    assert fixed.due_at == working_due(fixed.accepted_at, 4)  # type: ignore[arg-type]
 
 
 # --- re-routing ----------------------------------------------------------------------------

@@ -79,6 +79,7 @@ def case_body(case: Case, principal: Principal) -> dict[str, Any]:
             "type": case.category.type,
             "major_name": case.category.major_name,
             "handling_hours": case.category.handling_hours,
+            "clock": case.category.clock,
         },
         "description": case.description,
         "channel": case.channel,
@@ -101,6 +102,7 @@ def case_body(case: Case, principal: Principal) -> dict[str, Any]:
         "closed_at": _time(case.closed_at),
         "due_at": _time(case.due_at),
         "overdue": case.overdue,
+        "calendar_missing": case.calendar_missing,
         "held_hours": case.held_hours,
         "events": [{**e, "at": _time(e["at"])} for e in case.events],
     }
@@ -132,8 +134,10 @@ def preview_body(preview: CasePreview, principal: Principal) -> dict[str, Any]:
             "type": category.type,
             "major_name": category.major_name,
             "handling_hours": category.handling_hours,
+            "clock": category.clock,
         },
         "due_at": _time(preview.due_at),
+        "calendar_missing": preview.calendar_missing,
         "similar_within": {"distance_m": preview.similar.distance_m, "days": preview.similar.days},
         "similar": [
             {
@@ -169,6 +173,7 @@ def case_categories(conn: ConnDep) -> Response:
                 "major_code": c.major_code,
                 "major_name": c.major_name,
                 "handling_hours": c.handling_hours,
+                "clock": c.clock,
             }
             for c in found
         ]
@@ -242,11 +247,12 @@ def read_case(conn: ConnDep, principal: PrincipalDep, case_id: Id) -> Response:
 def transition_case(
     conn: ConnDep,
     principal: PrincipalDep,
+    case_settings: CaseSettingsDep,
     case_id: Id,
     body: Annotated[Transition, Body(examples=[{"to": "accepted", "note": "立案"}])],
 ) -> Response:
     """Move a case to its next status; an illegal move is refused with 409."""
-    cases.transition(conn, case_id, body.to, _actor(principal), body.note)
+    cases.transition(conn, case_id, body.to, _actor(principal), body.note, case_settings)
     case = cases.get_case(conn, case_id, with_events=True)
     return json_response(case_body(case, principal))
 

@@ -26,6 +26,10 @@ class CategoryInfo(BaseModel):
     major_code: str
     major_name: str
     handling_hours: float
+    clock: Literal["working", "calendar"] = Field(
+        description="working: the hours count in office hours of working days (the Chinese "
+        "working calendar); calendar: round the clock"
+    )
 
 
 class CaseCategory(BaseModel):
@@ -34,6 +38,10 @@ class CaseCategory(BaseModel):
     type: Literal["event", "component"]
     major_name: str
     handling_hours: float
+    clock: Literal["working", "calendar"] = Field(
+        description="working: the hours count in office hours of working days (the Chinese "
+        "working calendar); calendar: round the clock"
+    )
 
 
 class CaseLocation(BaseModel):
@@ -105,6 +113,10 @@ class CaseAnswer(BaseModel):
     closed_at: Time | None
     due_at: Time | None
     overdue: bool
+    calendar_missing: bool = Field(
+        description="The due time would reach a year with no working calendar loaded: it is "
+        "not guessed (due_at is null) until that year's notice is loaded"
+    )
     held_hours: float
     events: list[CaseEvent]
 
@@ -173,8 +185,10 @@ PREVIEW_EXAMPLE: dict[str, Any] = {
         "type": "event",
         "major_name": "市容环境",
         "handling_hours": 4.0,
+        "clock": "working",
     },
-    "due_at": "2026-06-01T13:30:00+08:00",
+    "due_at": "2026-06-01T15:00:00+08:00",
+    "calendar_missing": False,
     "similar_within": {"distance_m": 100.0, "days": 7.0},
     "similar": [
         {
@@ -207,7 +221,11 @@ class CasePreviewAnswer(BaseModel):
         description="The compound the point falls in, or the address names"
     )
     category: CaseCategory
-    due_at: Time = Field(description="When the case would be due if it were accepted now")
+    due_at: Time | None = Field(
+        description="When the case would be due if it were accepted now (null with "
+        "calendar_missing)"
+    )
+    calendar_missing: bool
     similar_within: SimilarRule
     similar: list[SimilarCaseInfo] = Field(
         description=f"Open cases of the same category nearby, nearest first (at most "

@@ -1,17 +1,21 @@
--- Move a case (already checked legal and locked) to :to, keeping its clock: acceptance starts
--- it with the category's handling hours of that moment (due_hours: a later change to the
--- catalogue does not move this case's deadline), time on hold is added to held_seconds,
--- closing or voiding stops it.
+-- Move a case (already checked legal and locked) to :to, keeping its clock. Acceptance starts
+-- it: the category's handling hours and clock of that moment (:hours, :clock; a later change to
+-- the catalogue does not move this case's deadline) and the due time computed from them
+-- (:due, or :missing when it reaches a year with no working calendar). Leaving hold moves the
+-- due time on (:set_due with the new :due). Time on hold is added to held_seconds; closing or
+-- voiding stops the clock.
 WITH moved AS (
     UPDATE civic_case SET
         status = :to,
         updated_at = now(),
         accepted_at = CASE WHEN :to = 'accepted' THEN coalesce(accepted_at, now())
                            ELSE accepted_at END,
-        due_hours = CASE WHEN :to = 'accepted' AND accepted_at IS NULL
-                         THEN (SELECT k.handling_hours FROM case_category k
-                               WHERE k.code = civic_case.category)
-                         ELSE due_hours END,
+        due_hours = coalesce(CAST(:hours AS double precision), due_hours),
+        clock = coalesce(CAST(:clock AS text), clock),
+        clock_due_at = CASE WHEN CAST(:set_due AS boolean) THEN CAST(:due AS timestamptz)
+                            ELSE clock_due_at END,
+        calendar_missing = CASE WHEN CAST(:set_due AS boolean) THEN CAST(:missing AS boolean)
+                                ELSE calendar_missing END,
         dispatched_at = CASE WHEN :to = 'dispatched' THEN coalesce(dispatched_at, now())
                              ELSE dispatched_at END,
         closed_at = CASE WHEN :to IN ('closed', 'void') THEN now() ELSE closed_at END,

@@ -307,6 +307,7 @@ def move_case(
     request: Request,
     conn: ConnDep,
     user: Dispatcher,
+    case_settings: CaseSettingsDep,
     case_id: Id,
     to: Annotated[Word, Form()],
     note: Annotated[Note, Form()] = "",
@@ -314,7 +315,7 @@ def move_case(
     """Move a case to its next status (a note is needed to void, hold or fail a check)."""
     try:
         before = cases.get_case(conn, case_id)
-        cases.transition(conn, case_id, to, user.username, note.strip())
+        cases.transition(conn, case_id, to, user.username, note.strip(), case_settings)
     except (InvalidInputError, ConflictError) as exc:
         return _refused(request, conn, user, case_id, exc, note, _status(exc))
     done = f"已{move_label(before.status, to)}：{STATUS_ZH[before.status]} → {STATUS_ZH[to]}"
