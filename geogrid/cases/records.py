@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from geogrid.access.roles import mask_name, mask_phone
 from geogrid.boundaries.grids import Grid, Person, Unit, check_code
 from geogrid.boundaries.releases import PUBLISH_LOCK, current_release
-from geogrid.cases import addresses
+from geogrid.cases import addresses, photos
 from geogrid.cases.categories import Category, get_category
 from geogrid.cases.lifecycle import FINAL, STATUS_ZH, check_move, needs_note
 from geogrid.cases.report import CaseReport
@@ -432,10 +432,14 @@ def transition(conn: Connection, case_id: int, to: str, actor: str, note: str = 
     Raises
     ------
     ConflictError
-        The move is not legal from the case's current status (409).
+        The move is not legal from the case's current status (409); the case's category
+        needs an after-photo before it is reported handled and it has none
+        (:class:`~geogrid.cases.photos.AfterPhotoRequiredError`, 409).
     """
     row = _locked(conn, case_id)
     check_move(row.status, to, row.held_from)
+    if to == "handled":
+        photos.check_after_photo(conn, case_id)
     if needs_note(row.status, to) and not note.strip():
         raise InvalidInputError(
             tr(
