@@ -91,6 +91,12 @@ class TooLargeError(GeogridError):
     code = "too_large"
 
 
+class UnsupportedMediaTypeError(GeogridError):
+    """An upload whose content is not of a type geogrid takes (names the types it takes)."""
+
+    code = "unsupported_media_type"
+
+
 class AuthenticationError(GeogridError):
     """Missing, unknown or revoked API key; a wrong user name or password."""
 

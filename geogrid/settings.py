@@ -263,6 +263,25 @@ class CaseSettings(_Base):
         return value.replace(" ", "")
 
 
+class PhotoSettings(_Base):
+    """Photos of cases (README, "Evidence"): how large an upload may be, in bytes and pixels."""
+
+    photo_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        le=100 * 1024 * 1024,
+        description="Largest photo upload in bytes (JPEG, PNG or WebP); larger is refused "
+        "with 413 before it is read",
+    )
+    photo_max_pixels: int = Field(
+        default=50_000_000,
+        ge=10_000,
+        le=89_478_485,  # Pillow's own Image.MAX_IMAGE_PIXELS, past which it warns or refuses
+        description="Most pixels (width x height) a photo may have; more is refused with 413 "
+        "before it is decoded (a small file can claim a huge image: a decompression bomb)",
+    )
+
+
 class AuthSettings(_Base):
     """Sign-in: sessions, their cookie, lock-out and passwords (README, "Signing in")."""
 

@@ -126,9 +126,11 @@ class Principal:
         """
         return thing if self.sees_personal_data else thing.masked()
 
-    def require(self, permission: Permission) -> None:
-        """Raise PermissionDeniedError unless this principal holds ``permission``."""
-        if not self.may(permission):
+    def require(self, permission: Permission, *alternatives: Permission) -> None:
+        """Raise PermissionDeniedError unless this principal holds ``permission`` (or one of
+        ``alternatives``)."""
+        needed = (permission, *alternatives)
+        if not any(self.may(p) for p in needed):
             if self.kind == "user":
                 who = f'user "{self.name}"'
             elif self.name:
@@ -139,10 +141,10 @@ class Principal:
                 tr(
                     "this needs the {needs} permission, which the {has} role of {who} "
                     "does not hold",
-                    needs=permission.value,
+                    needs=" or ".join(p.value for p in needed),
                     who=who,
                     has=self.role.name,
-                    needs_zh=PERMISSION_ZH[permission],
+                    needs_zh="或".join(PERMISSION_ZH[p] for p in needed),
                     has_zh=ROLE_ZH[self.role],
                 ),
             )

@@ -28,7 +28,7 @@ from geogrid.errors import (
 )
 from geogrid.i18n import tr
 from geogrid.lookup.snapshot import SnapshotStore
-from geogrid.settings import AuthSettings, CaseSettings
+from geogrid.settings import AuthSettings, CaseSettings, PhotoSettings
 
 T = TypeVar("T")
 
@@ -371,6 +371,15 @@ async def get_case_settings(request: Request) -> CaseSettings:
 CaseSettingsDep = Annotated[CaseSettings, Depends(get_case_settings)]
 
 
+async def get_photo_settings(request: Request) -> PhotoSettings:
+    """How large a case photo may be (bytes and pixels)."""
+    settings: PhotoSettings = request.app.state.photo_settings
+    return settings
+
+
+PhotoSettingsDep = Annotated[PhotoSettings, Depends(get_photo_settings)]
+
+
 #: The attribute by which a dependency made by :func:`limited` names its budget.
 BUDGET = "budget"
 
@@ -397,21 +406,22 @@ def limited(budget: Budget) -> Any:
 REQUIRED_PERMISSION = "required_permission"
 
 
-def require(permission: Permission) -> Any:
-    """A dependency that refuses callers without ``permission`` (401 when anonymous, else
-    403)."""
+def require(permission: Permission, *alternatives: Permission) -> Any:
+    """A dependency that refuses callers without ``permission`` or one of ``alternatives``
+    (401 when anonymous, else 403)."""
+    needed = (permission, *alternatives)
 
     async def check(principal: PrincipalDep) -> Principal:
-        if principal.kind == "anonymous" and not principal.may(permission):
+        if principal.kind == "anonymous" and not any(principal.may(p) for p in needed):
             raise AuthenticationError(
                 tr(
                     "this needs the {name} permission: sign in, or send an API key "
                     "(Authorization: Bearer <key>)",
-                    name=permission.value,
-                    name_zh=PERMISSION_ZH[permission],
+                    name=" or ".join(p.value for p in needed),
+                    name_zh="或".join(PERMISSION_ZH[p] for p in needed),
                 ),
             )
-        principal.require(permission)
+        principal.require(permission, *alternatives)
         return principal
 
     setattr(check, REQUIRED_PERMISSION, permission)  # read by api/openapi.py: 401/403

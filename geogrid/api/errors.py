@@ -40,6 +40,7 @@ from geogrid.errors import (
     PermissionDeniedError,
     PreconditionFailedError,
     TooLargeError,
+    UnsupportedMediaTypeError,
     describe_validation,
 )
 from geogrid.plans.layer import EditRejectedError
@@ -55,6 +56,7 @@ STATUS: dict[type[GeogridError], int] = {
     AuthenticationError: 401,
     PermissionDeniedError: 403,
     TooLargeError: 413,
+    UnsupportedMediaTypeError: 415,
     ConflictError: 409,
     DatabaseUnavailableError: 503,
     EmbeddedDatabaseError: 503,

@@ -27,6 +27,7 @@ from geogrid.api.fastpath import FastPath
 from geogrid.api.head import HeadAsGet
 from geogrid.api.ranges import ByteRanges
 from geogrid.api.routes import (
+    case_photos,
     case_queries,
     cases,
     collections,
@@ -54,6 +55,7 @@ from geogrid.settings import (
     AuthSettings,
     CaseSettings,
     DatabaseSettings,
+    PhotoSettings,
     RateLimitSettings,
     ServiceAreaSettings,
     TileSettings,
@@ -139,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.case_settings = CaseSettings()
+    app.state.photo_settings = photo_settings = PhotoSettings()
     app.state.auth_settings = settings.auth
     app.state.tile_cache = TileCache(int(TileSettings().tile_cache_mb * 2**20))
     app.state.key_cache = KeyCache(settings.api.key_cache_s, settings.api.key_outage_s)
@@ -150,6 +153,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routes={
             "POST /v1/locate": settings.api.max_locate_body_bytes,
             "POST /v1/plans/{plan_id}/edits": settings.api.max_plan_edit_body_bytes,
+            # a photo, its caption and the multipart framing around them
+            "POST /v1/cases/{case_id}/photos": photo_settings.photo_max_bytes + 64 * 1024,
+            "POST /console/cases/{case_id}/photos": photo_settings.photo_max_bytes + 64 * 1024,
         },
     )
     # Outside the body limit, so a 413 in JSON is compressed like any answer; inside the fast
@@ -198,6 +204,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             history,
             plans,
             case_queries,
+            case_photos,
             cases,
             maps,
             open311,

@@ -44,6 +44,7 @@ _DESCRIPTIONS = {
     409: "Conflict with the current state (the body says which)",
     412: "`If-Match` names a version that is no longer the current one",
     413: "The request is too large (the body says the limit)",
+    415: "The upload is not of a type this takes (the body names the types it takes)",
     422: "Invalid input: the body names the bad value and what is allowed",
     429: "Too many requests from this key or address; retry after `Retry-After` seconds",
     503: "The database is unavailable; retry after `Retry-After` seconds",

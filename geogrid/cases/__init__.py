@@ -2,7 +2,7 @@
 import/export and Open311.
 
 Modules: ``addresses``, ``categories``, ``export``, ``importing``, ``lifecycle``, ``open311``,
-``preview``, ``queries``, ``records``, ``rerouting``, ``routing``.
+``photos``, ``preview``, ``queries``, ``records``, ``rerouting``, ``routing``.
 """
 
 from geogrid.cases.categories import (
@@ -16,6 +16,14 @@ from geogrid.cases.categories import (
 from geogrid.cases.export import HEADERS, case_table, export_cases, to_csv
 from geogrid.cases.importing import import_cases, read_rows
 from geogrid.cases.lifecycle import MOVES, STATUS_ZH, STATUSES, legal_moves
+from geogrid.cases.photos import (
+    STAGES,
+    AfterPhotoRequiredError,
+    Photo,
+    add_photo,
+    list_photos,
+    photo_content,
+)
 from geogrid.cases.preview import CasePreview, preview_case
 from geogrid.cases.queries import CaseFilter, count_cases, count_h3, list_cases, performance
 from geogrid.cases.records import (
@@ -38,16 +46,20 @@ __all__ = [
     "FLAG_ZH",
     "HEADERS",
     "MOVES",
+    "STAGES",
     "STATUSES",
     "STATUS_ZH",
     "TYPE_ZH",
+    "AfterPhotoRequiredError",
     "Case",
     "CaseFilter",
     "CasePreview",
     "CaseReport",
+    "Photo",
     "Placement",
     "UnroutableError",
     "add_category",
+    "add_photo",
     "case_table",
     "count_cases",
     "count_h3",
@@ -58,7 +70,9 @@ __all__ = [
     "legal_moves",
     "list_cases",
     "list_categories",
+    "list_photos",
     "performance",
+    "photo_content",
     "place_report",
     "preview_case",
     "preview_reroutes",

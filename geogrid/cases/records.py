@@ -20,7 +20,7 @@ from geogrid.access.roles import mask_name, mask_phone
 from geogrid.boundaries.grids import Grid, Person, Unit, check_code
 from geogrid.boundaries.releases import PUBLISH_LOCK, current_release
 from geogrid.calendar import load_calendar
-from geogrid.cases import addresses
+from geogrid.cases import addresses, photos
 from geogrid.cases.categories import Category, get_category
 from geogrid.cases.deadlines import due_after, resumed_due
 from geogrid.cases.lifecycle import FINAL, STATUS_ZH, check_move, needs_note
@@ -454,10 +454,14 @@ def transition(
     Raises
     ------
     ConflictError
-        The move is not legal from the case's current status (409).
+        The move is not legal from the case's current status (409); the case's category
+        needs an after-photo before it is reported handled and it has none
+        (:class:`~geogrid.cases.photos.AfterPhotoRequiredError`, 409).
     """
     row = _locked(conn, case_id)
     check_move(row.status, to, row.held_from)
+    if to == "handled":
+        photos.check_after_photo(conn, case_id)
     if needs_note(row.status, to) and not note.strip():
         raise InvalidInputError(
             tr(

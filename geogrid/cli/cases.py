@@ -1,4 +1,5 @@
-"""`geogrid cases ...`: import and export cases, replace the category catalogue."""
+"""`geogrid cases ...`: import and export cases, replace the category catalogue, say which
+categories need an after-photo."""
 
 from __future__ import annotations
 
@@ -142,3 +143,24 @@ def cases_categories(
         with transaction() as conn:
             active, gone = replace_catalogue(conn, found)
     console.print(f"{active} categories active, {gone} deactivated")
+
+
+@cases_app.command("after-photo")
+def cases_after_photo(
+    category: Annotated[str, typer.Argument(help="Category code, e.g. E0502.")],
+    required: Annotated[
+        bool,
+        typer.Option(
+            "--required/--not-required",
+            help="Whether its cases need a photo of stage after before 反馈 (handled).",
+        ),
+    ] = True,
+) -> None:
+    """Make a category's cases need (or no longer need) an after-photo before 反馈."""
+    from geogrid.cases.photos import require_after_photo
+
+    with errors(), transaction() as conn:
+        require_after_photo(conn, category.strip().upper(), required)
+    console.print(
+        f"{category}: an after-photo is {'required' if required else 'not required'} before 反馈"
+    )

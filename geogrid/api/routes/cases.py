@@ -32,6 +32,7 @@ from geogrid.api.schemas.cases import CaseAnswer, CasePreviewAnswer, CategoryInf
 from geogrid.boundaries.grids import Grid
 from geogrid.cases.categories import TYPE_ZH, list_categories
 from geogrid.cases.lifecycle import STATUS_ZH, legal_moves
+from geogrid.cases.photos import after_photo_categories
 from geogrid.cases.preview import CasePreview
 from geogrid.cases.records import Case
 from geogrid.cases.report import CHANNELS, EXAMPLE, CaseReport
@@ -163,6 +164,7 @@ def _actor(principal: Principal) -> str:
 def case_categories(conn: ConnDep) -> Response:
     """The case category catalogue (GB/T 30428 style): event and component classes."""
     found = list_categories(conn)
+    after_photo = after_photo_categories(conn)
     return json_response(
         [
             {
@@ -174,6 +176,7 @@ def case_categories(conn: ConnDep) -> Response:
                 "major_name": c.major_name,
                 "handling_hours": c.handling_hours,
                 "clock": c.clock,
+                "requires_after_photo": c.code in after_photo,
             }
             for c in found
         ]

@@ -30,6 +30,10 @@ class CategoryInfo(BaseModel):
         description="working: the hours count in office hours of working days (the Chinese "
         "working calendar); calendar: round the clock"
     )
+    requires_after_photo: bool = Field(
+        description="A case of this category cannot be reported handled (反馈) without a "
+        "photo of stage after"
+    )
 
 
 class CaseCategory(BaseModel):
@@ -311,3 +315,26 @@ class CasePerformance(BaseModel):
     filter: CaseFilterInfo
     total: UnitPerformanceInfo
     units: list[UnitPerformanceInfo]
+
+
+class PhotoInfo(BaseModel):
+    """A photo of a case: what it is; its bytes are at ``url`` and ``thumbnail_url``."""
+
+    id: int
+    case_id: int
+    stage: Literal["report", "before", "after"] = Field(
+        description="report: sent with the case (上报); before, after: the work (处置前, 处置后)"
+    )
+    stage_zh: str
+    caption: str
+    content_type: Literal["image/jpeg", "image/png", "image/webp"]
+    size_bytes: int = Field(description="Of the file as uploaded")
+    sha256: str = Field(
+        description="SHA-256 of the file as uploaded (hex); the same file is stored once a case"
+    )
+    width: int = Field(description="As served: after the EXIF orientation is applied")
+    height: int
+    uploaded_at: Time
+    uploaded_by: str = Field(description="Masked for viewers")
+    url: str = Field(description="The image, without EXIF, XMP or location")
+    thumbnail_url: str = Field(description="A JPEG of at most 320 px, without metadata")

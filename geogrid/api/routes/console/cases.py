@@ -1,9 +1,10 @@
-"""/console/cases: the dispatcher's case queue, a case's page with the moves it may take, and
-importing cases from a file.
+"""/console/cases: the dispatcher's case queue, a case's page with the moves it may take and
+its photos, and importing cases from a file.
 
 Everyone signed in sees the queue and the cases, viewers with names and phones masked; moving
-and re-routing a case needs handle_cases, importing report_cases. Every change goes through
-the functions the JSON API calls (geogrid.cases.transition, reroute, import_cases).
+and re-routing a case needs handle_cases, importing report_cases, adding a photo either. Every
+change goes through the functions the JSON API calls (geogrid.cases.transition, reroute,
+import_cases, add_photo).
 """
 
 from __future__ import annotations
@@ -21,15 +22,23 @@ from sqlalchemy import Connection
 from geogrid import cases
 from geogrid.access.roles import Permission
 from geogrid.access.sessions import SignedIn
-from geogrid.api.deps import CaseSettingsDep, ConnDep, SnapshotsDep
+from geogrid.api.deps import CaseSettingsDep, ConnDep, PhotoSettingsDep, SnapshotsDep
 from geogrid.api.routes.console.pages import StaffDep, need, page, root
 from geogrid.boundaries.grids import list_units
 from geogrid.cases import queries
 from geogrid.cases.categories import list_categories
 from geogrid.cases.lifecycle import STATUS_ZH, STATUSES, legal_moves, needs_note
+from geogrid.cases.photos import STAGE_ZH, STAGES
 from geogrid.cases.report import CHANNELS
 from geogrid.cases.routing import FLAG_ZH
-from geogrid.errors import ConflictError, GeogridError, InvalidInputError, LoadError
+from geogrid.errors import (
+    ConflictError,
+    GeogridError,
+    InvalidInputError,
+    LoadError,
+    TooLargeError,
+    UnsupportedMediaTypeError,
+)
 from geogrid.i18n import tr
 from geogrid.limits import Id, Note, Word
 
@@ -47,6 +56,7 @@ IMPORT_SUFFIXES = (".csv", ".xlsx")
 
 Dispatcher = Annotated[SignedIn, Depends(need(Permission.handle_cases))]
 Reporter = Annotated[SignedIn, Depends(need(Permission.report_cases))]
+Uploader = Annotated[SignedIn, Depends(need(Permission.report_cases, Permission.handle_cases))]
 
 
 @dataclass(frozen=True)
@@ -240,9 +250,15 @@ def _moves(case: cases.Case) -> list[dict[str, Any]]:
     ]
 
 
-def _case_context(user: SignedIn, case: cases.Case) -> dict[str, Any]:
+def _case_context(conn: Connection, user: SignedIn, case: cases.Case) -> dict[str, Any]:
     shown = user.principal.visible(case)
+    principal = user.principal
     return {
+        "case_photos": [principal.visible(p) for p in cases.list_photos(conn, case.id)],
+        "stage_zh": STAGE_ZH,
+        "stages": STAGES,
+        "may_upload": principal.may(Permission.report_cases)
+        or principal.may(Permission.handle_cases),
         "case": shown,
         "status_zh": STATUS_ZH,
         "channel_zh": CHANNELS.get(shown.channel, shown.channel),
@@ -265,7 +281,7 @@ def _case_answer(
     note: str = "",
 ) -> HTMLResponse:
     case = cases.get_case(conn, case_id, with_events=True)
-    context = {**_case_context(user, case), "message": message, "kind": kind, "note": note}
+    context = {**_case_context(conn, user, case), "message": message, "kind": kind, "note": note}
     if request.headers.get("hx-request"):
         # htmx swaps 2xx answers only: a refusal comes back as the panel with its message.
         return page(request, "case_panel.html", user, title=f"案件 {case_id}", **context)
@@ -345,5 +361,37 @@ def reroute_case(
     return RedirectResponse(f"{root(request)}/console/cases/{case_id}", 303)
 
 
+@router.post("/console/cases/{case_id}/photos")
+def upload_photo(
+    request: Request,
+    conn: ConnDep,
+    user: Uploader,
+    settings: PhotoSettingsDep,
+    case_id: Id,
+    file: Annotated[UploadFile, File()],
+    stage: Annotated[Word, Form()] = "",
+    caption: Annotated[Note, Form()] = "",
+) -> Response:
+    """Add a photo to a case (a plain form post: the page comes back with the photo)."""
+    try:
+        cases.add_photo(
+            conn,
+            case_id,
+            file.file.read(settings.photo_max_bytes + 1),
+            stage=stage,
+            actor=user.username,
+            settings=settings,
+            caption=caption,
+            name=file.filename or "",
+        )
+    except (InvalidInputError, ConflictError, TooLargeError, UnsupportedMediaTypeError) as exc:
+        return _refused(request, conn, user, case_id, exc, "", _status(exc))
+    return RedirectResponse(f"{root(request)}/console/cases/{case_id}#photos-title", 303)
+
+
 def _status(exc: GeogridError) -> int:
+    if isinstance(exc, TooLargeError):
+        return 413
+    if isinstance(exc, UnsupportedMediaTypeError):
+        return 415
     return 409 if isinstance(exc, ConflictError) else 422

@@ -52,11 +52,12 @@ async def staff(request: Request) -> SignedIn:
 StaffDep = Annotated[SignedIn, Depends(staff)]
 
 
-def need(permission: Permission) -> Callable[..., Awaitable[SignedIn]]:
-    """A dependency: the signed-in person, who must hold ``permission`` (else a 403 page)."""
+def need(permission: Permission, *alternatives: Permission) -> Callable[..., Awaitable[SignedIn]]:
+    """A dependency: the signed-in person, who must hold ``permission`` or one of
+    ``alternatives`` (else a 403 page)."""
 
     async def check(user: StaffDep) -> SignedIn:
-        user.principal.require(permission)
+        user.principal.require(permission, *alternatives)
         return user
 
     return check
