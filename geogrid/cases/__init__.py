@@ -1,8 +1,9 @@
 """Case dispatch: the category catalogue, routing, the case record and its life cycle, queries,
 import/export and Open311.
 
-Modules: ``addresses``, ``categories``, ``export``, ``importing``, ``lifecycle``, ``open311``,
-``photos``, ``preview``, ``queries``, ``records``, ``rerouting``, ``routing``.
+Modules: ``addresses``, ``categories``, ``duplicates``, ``export``, ``importing``,
+``lifecycle``, ``merging``, ``open311``, ``photos``, ``preview``, ``queries``, ``records``,
+``rerouting``, ``routing``.
 """
 
 from geogrid.cases.categories import (
@@ -16,6 +17,7 @@ from geogrid.cases.categories import (
 from geogrid.cases.export import HEADERS, case_table, export_cases, to_csv
 from geogrid.cases.importing import import_cases, read_rows
 from geogrid.cases.lifecycle import MOVES, STATUS_ZH, STATUSES, legal_moves
+from geogrid.cases.merging import merge_case
 from geogrid.cases.photos import (
     STAGES,
     AfterPhotoRequiredError,
@@ -71,6 +73,7 @@ __all__ = [
     "list_cases",
     "list_categories",
     "list_photos",
+    "merge_case",
     "performance",
     "photo_content",
     "place_report",

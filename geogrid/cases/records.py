@@ -23,6 +23,7 @@ from geogrid.calendar import load_calendar
 from geogrid.cases import addresses, photos
 from geogrid.cases.categories import Category, get_category
 from geogrid.cases.deadlines import due_after, resumed_due
+from geogrid.cases.duplicates import similar_cases
 from geogrid.cases.lifecycle import FINAL, STATUS_ZH, check_move, needs_note
 from geogrid.cases.report import CaseReport
 from geogrid.cases.routing import Routing, route, route_in_release
@@ -71,12 +72,17 @@ class Case:
     #: the due time would reach a year with no working calendar: it is not guessed
     calendar_missing: bool = False
     events: tuple[dict[str, Any], ...] = field(default=())
+    #: read with the history: the case a duplicate was merged into, and the people who
+    #: reported this case again (the reporters of duplicates merged into it)
+    merged_into: int | None = None
+    other_reporters: tuple[Person, ...] = ()
 
     def masked(self) -> Case:
         """The same case with reporter and grid people masked (for viewers)."""
         events = tuple({**e, "actor": mask_name(e["actor"])} for e in self.events)
         return replace(
             self,
+            other_reporters=tuple(p.masked() for p in self.other_reporters),
             reporter=Person(mask_name(self.reporter.name), mask_phone(self.reporter.phone)),
             grid=self.grid.masked(),
             events=events,
@@ -152,8 +158,20 @@ def get_case(conn: Connection, case_id: int, *, with_events: bool = False) -> Ca
         ),
         {"id": case_id},
     )
+    merged_into = conn.execute(
+        text("SELECT merged_into FROM civic_case WHERE id = :id"), {"id": case_id}
+    ).scalar()
+    others = conn.execute(
+        text(
+            "SELECT name, phone FROM case_reporter WHERE case_id = :id "
+            "ORDER BY reported_at, from_case_id"
+        ),
+        {"id": case_id},
+    )
     return replace(
         case,
+        merged_into=merged_into,
+        other_reporters=tuple(Person(r.name, r.phone) for r in others),
         events=tuple(
             {
                 "id": e.id,
@@ -253,6 +271,9 @@ def create_case(
     ).one()[1]
     if current != routing.release:
         routing = route_in_release(conn, lon, lat, current, settings)
+    alike = similar_cases(conn, category.code, lon, lat, settings, limit=5).cases
+    if alike:  # shown before submitting too (the preview); a dispatcher may merge it
+        routing = replace(routing, flags=(*routing.flags, "possible_duplicate"))
     digest = report.fingerprint()
     inserted = conn.execute(
         text(sql("case_insert")),
@@ -276,7 +297,9 @@ def create_case(
             "actor": actor,
             "key": idempotency_key,
             "hash": digest,
-            "details": json.dumps(_routing_details(routing)),
+            "details": json.dumps(
+                {**_routing_details(routing), "possible_duplicate_of": [c.id for c in alike]}
+            ),
         },
     ).one_or_none()
     if inserted is not None:

@@ -27,11 +27,12 @@ from geogrid.settings import CaseSettings
 
 #: Flags routing sets (others, such as boundary_changed, are set by later events).
 ROUTING_FLAGS = ("near_boundary", "outside_district")
-FLAGS = (*ROUTING_FLAGS, "boundary_changed")
+FLAGS = (*ROUTING_FLAGS, "boundary_changed", "possible_duplicate")
 FLAG_ZH = {
     "near_boundary": "临近网格边界",
     "outside_district": "辖区外属地兜底",
     "boundary_changed": "边界已调整",
+    "possible_duplicate": "可能重复",
 }
 
 

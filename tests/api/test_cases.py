@@ -259,3 +259,27 @@ def test_every_time_carries_yaohais_offset(api: Api, inside: tuple[float, float,
     times = [one["created_at"], one["accepted_at"], one["due_at"], one["events"][-1]["at"]]
     times += [c["created_at"] for c in listed["cases"]]
     assert times and all(t.endswith("+08:00") for t in times), times
+
+
+def test_a_duplicate_is_flagged_and_merged_over_http(
+    api: Api, inside: tuple[float, float, str]
+) -> None:
+    lon, lat = inside[:2]
+    first = api.call("POST", "/v1/cases", json=body(lon, lat)).json()
+    again = api.call("POST", "/v1/cases", json=body(lon, lat)).json()
+    assert "possible_duplicate" in again["flags"] and "可能重复" in again["flags_zh"]
+    flagged = api.call("GET", "/v1/cases", params={"flag": "possible_duplicate"}).json()
+    assert again["id"] in {c["id"] for c in flagged["cases"]}
+    viewer = api.call(
+        "POST", f"/v1/cases/{again['id']}/merge", role=Role.viewer, json={"into": first["id"]}
+    )
+    assert viewer.status_code == 403
+    merged = api.call(
+        "POST", f"/v1/cases/{again['id']}/merge", json={"into": first["id"], "note": "重复"}
+    )
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["id"] == first["id"] and len(merged.json()["other_reporters"]) == 1
+    gone = api.call("GET", f"/v1/cases/{again['id']}").json()
+    assert gone["status"] == "void" and gone["merged_into"] == first["id"]
+    twice = api.call("POST", f"/v1/cases/{again['id']}/merge", json={"into": first["id"]})
+    assert twice.status_code == 409

@@ -27,7 +27,7 @@ from geogrid.api.deps import (
 )
 from geogrid.api.openapi import problems
 from geogrid.api.responses import json_response
-from geogrid.api.schemas.bodies import Reroute, Transition
+from geogrid.api.schemas.bodies import Merge, Reroute, Transition
 from geogrid.api.schemas.cases import CaseAnswer, CasePreviewAnswer, CategoryInfo
 from geogrid.boundaries.grids import Grid
 from geogrid.cases.categories import TYPE_ZH, list_categories
@@ -106,6 +106,8 @@ def case_body(case: Case, principal: Principal) -> dict[str, Any]:
         "calendar_missing": case.calendar_missing,
         "held_hours": case.held_hours,
         "events": [{**e, "at": _time(e["at"])} for e in case.events],
+        "merged_into": case.merged_into,
+        "other_reporters": [{"name": p.name, "phone": p.phone} for p in case.other_reporters],
     }
 
 
@@ -277,4 +279,22 @@ def reroute_case(
     """Send a case to another grid, with a reason; later releases never override it."""
     cases.reroute(conn, case_id, body.grid, _actor(principal), body.reason)
     case = cases.get_case(conn, case_id, with_events=True)
+    return json_response(case_body(case, principal))
+
+
+@router.post(
+    "/v1/cases/{case_id}/merge",
+    response_model=CaseAnswer,
+    dependencies=[require(Permission.handle_cases), limited(Budget.writes)],
+    responses=problems(404, 409),
+)
+def merge_case(
+    conn: ConnDep,
+    principal: PrincipalDep,
+    case_id: Id,
+    body: Annotated[Merge, Body(examples=[{"into": 1042, "note": "同一处垃圾，重复上报"}])],
+) -> Response:
+    """Merge this case (a duplicate) into the case it repeats, keeping every reporter; answers
+    the case merged into."""
+    case = cases.merge_case(conn, case_id, body.into, _actor(principal), body.note)
     return json_response(case_body(case, principal))

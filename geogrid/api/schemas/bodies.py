@@ -165,6 +165,11 @@ class Transition(BaseModel):
     note: Note = ""
 
 
+class Merge(BaseModel):
+    into: Id = Field(description="The case this one repeats; this one becomes void")
+    note: Note = ""
+
+
 class Reroute(BaseModel):
     grid: GridCode
     reason: Note = ""

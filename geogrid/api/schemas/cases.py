@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from geogrid.api.schemas.lookup import CompoundRef, Person, UnitRef
-from geogrid.cases.preview import SIMILAR_LIMIT
+from geogrid.cases.duplicates import SIMILAR_LIMIT
 
 Time = str  # ISO 8601 with the +08:00 offset
 
@@ -123,6 +123,13 @@ class CaseAnswer(BaseModel):
     )
     held_hours: float
     events: list[CaseEvent]
+    merged_into: int | None = Field(
+        description="A duplicate merged into another case (this one is void): that case"
+    )
+    other_reporters: list[Person] = Field(
+        description="Others who reported the same (the reporters of duplicates merged in); "
+        "masked for viewers"
+    )
 
 
 class RoutingInfo(BaseModel):
