@@ -275,3 +275,10 @@ def test_failed_sign_ins_are_throttled_per_address(database_url: str) -> None:
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_the_site_has_an_icon(base: str) -> None:
+    icon = httpx.get(f"{base}/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/png"
+    assert icon.content.startswith(b"\x89PNG")
+    assert "/static/console/favicon.png" in httpx.get(f"{base}/login").text

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse
 
+from geogrid import console
 from geogrid.api.routes.console.pages import StaffDep, menu, root
 
 router = APIRouter()
@@ -15,3 +16,13 @@ async def console_home(request: Request, user: StaffDep) -> RedirectResponse:
     """The first page of the console this person may use."""
     first = menu(user)[0]
     return RedirectResponse(f"{root(request)}{first.href}", 303)
+
+
+@router.get("/favicon.ico")
+async def favicon() -> FileResponse:
+    """The site's icon (a grid), for every page that does not name one."""
+    return FileResponse(
+        console.STATIC_DIR / "favicon.png",
+        media_type="image/png",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
