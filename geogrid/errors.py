@@ -119,6 +119,13 @@ class PermissionDeniedError(GeogridError):
     code = "forbidden"
 
 
+class SeparationOfDutiesError(PermissionDeniedError):
+    """A step the rules give to someone other than the caller: the one who handled a case does
+    not verify or close it, nobody approves their own extension."""
+
+    code = "separation_of_duties"
+
+
 class CsrfError(PermissionDeniedError):
     """A write through a session cookie without the session's CSRF token, or from another
     origin."""

@@ -245,6 +245,13 @@ class CaseSettings(_Base):
         le=366,
         description="... and reported within this many days before it",
     )
+    warning_share: float = Field(
+        default=0.8,
+        gt=0,
+        lt=1,
+        description="A stage (立案, 派遣, 处置, 核查) warns yellow once this share of its limit is "
+        "used, and red once the limit is passed",
+    )
     office_hours: str = Field(
         default="08:30-12:00,13:30-17:30",
         description="Office hours of a working day, Asia/Shanghai: working-hour deadlines "

@@ -30,6 +30,7 @@ class Permission(enum.Enum):
     manage_keys = "manage_keys"
     manage_catalogue = "manage_catalogue"
     read_audit = "read_audit"
+    supervise_cases = "supervise_cases"
 
 
 PERMISSION_ZH = {
@@ -42,6 +43,7 @@ PERMISSION_ZH = {
     Permission.manage_keys: "管理密钥",
     Permission.manage_catalogue: "管理案件分类",
     Permission.read_audit: "查看审计日志",
+    Permission.supervise_cases: "督办与审批延期",
 }
 
 

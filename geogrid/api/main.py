@@ -29,6 +29,7 @@ from geogrid.api.ranges import ByteRanges
 from geogrid.api.routes import (
     case_photos,
     case_queries,
+    case_supervision,
     cases,
     collections,
     console,
@@ -205,6 +206,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             plans,
             case_queries,
             case_photos,
+            case_supervision,
             cases,
             maps,
             open311,

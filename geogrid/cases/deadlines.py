@@ -61,11 +61,13 @@ def case_due(
 def recompute_missing(conn: Connection, calendar: WorkCalendar) -> int:
     """Give the open cases flagged ``calendar_missing`` the due time ``calendar`` now allows.
 
-    Their holds are read from their transitions. Returns how many were given one.
+    The 处置 hours count from dispatch (from acceptance, as a projection, until then); their
+    holds are read from their transitions. Returns how many were given one.
     """
     rows = conn.execute(
         text(
-            "SELECT c.id, c.accepted_at, c.due_hours, c.clock, c.status, "
+            "SELECT c.id, coalesce(c.dispatched_at, c.accepted_at) AS accepted_at, c.due_hours, "
+            "c.clock, c.status, "
             "coalesce(array_agg(e.at ORDER BY e.id) FILTER (WHERE e.id IS NOT NULL), '{}') "
             "AS moves FROM civic_case c LEFT JOIN case_event e ON e.case_id = c.id "
             "AND e.kind = 'transition' AND 'on_hold' IN (e.from_status, e.to_status) "
@@ -83,7 +85,9 @@ def recompute_missing(conn: Connection, calendar: WorkCalendar) -> int:
         if due.at is not None:
             conn.execute(
                 text(
-                    "UPDATE civic_case SET clock_due_at = :due, calendar_missing = false "
+                    "UPDATE civic_case SET clock_due_at = :due, calendar_missing = false, "
+                    "stage_due_at = CASE WHEN coalesce(held_from, status) IN "
+                    "('dispatched', 'in_progress') THEN :due ELSE stage_due_at END "
                     "WHERE id = :id"
                 ),
                 {"due": due.at, "id": row.id},

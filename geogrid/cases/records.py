@@ -11,6 +11,7 @@ import json
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
@@ -19,8 +20,8 @@ from sqlalchemy.exc import DBAPIError
 from geogrid.access.roles import mask_name, mask_phone
 from geogrid.boundaries.grids import Grid, Person, Unit, check_code
 from geogrid.boundaries.releases import PUBLISH_LOCK, current_release
-from geogrid.calendar import load_calendar
-from geogrid.cases import addresses, photos
+from geogrid.calendar import SHANGHAI, load_calendar
+from geogrid.cases import addresses, photos, stages
 from geogrid.cases.categories import Category, get_category
 from geogrid.cases.deadlines import due_after, resumed_due
 from geogrid.cases.duplicates import similar_cases
@@ -76,6 +77,22 @@ class Case:
     #: reported this case again (the reporters of duplicates merged into it)
     merged_into: int | None = None
     other_reporters: tuple[Person, ...] = ()
+    #: urgency level (urgent 紧急, normal 一般), the stage the case is in (accept 立案,
+    #: dispatch 派遣, handle 处置, verify 核查; none once verified, closed or void), when that
+    #: stage runs out and its warning (green, yellow: most of its time is used, red: over)
+    urgency: str = "normal"
+    stage: str | None = None
+    stage_due_at: datetime | None = None
+    warning: str | None = None
+    #: when it was (last) reported handled; the 处置 hours its grids held it, on its clock
+    handled_at: datetime | None = None
+    responsible_hours: float = 0.0
+    #: approved extensions (延期), 督办 (when), 催办 (how often), reopenings, latest 回访 score
+    extended_hours: float = 0.0
+    supervised_at: datetime | None = None
+    urged: int = 0
+    reopened: int = 0
+    satisfaction: int | None = None
 
     def masked(self) -> Case:
         """The same case with reporter and grid people masked (for viewers)."""
@@ -138,6 +155,17 @@ def case_from_row(row: Any) -> Case:
         overdue=bool(row.overdue),
         held_hours=round(row.held_seconds / 3600.0, 3),
         calendar_missing=row.calendar_missing,
+        urgency=row.urgency,
+        stage=row.stage,
+        stage_due_at=row.stage_due_at,
+        warning=row.warning,
+        handled_at=row.handled_at,
+        responsible_hours=round(row.responsible_hours, 3),
+        extended_hours=row.extended_hours,
+        supervised_at=row.supervised_at,
+        urged=row.urged,
+        reopened=row.reopened,
+        satisfaction=row.satisfaction,
     )
 
 
@@ -271,6 +299,15 @@ def create_case(
     ).one()[1]
     if current != routing.release:
         routing = route_in_release(conn, lon, lat, current, settings)
+    level = stages.choose_level(stages.category_levels(conn, category), report.urgency)
+    now = datetime.now(SHANGHAI)  # the 立案 stage starts as the case comes in
+    accept = stages.start_stage(
+        load_calendar(conn, settings.office_hours),
+        level.clock,
+        now,
+        level.accept_hours,
+        settings.warning_share,
+    )
     alike = similar_cases(conn, category.code, lon, lat, settings, limit=5).cases
     if alike:  # shown before submitting too (the preview); a dispatcher may merge it
         routing = replace(routing, flags=(*routing.flags, "possible_duplicate"))
@@ -297,6 +334,10 @@ def create_case(
             "actor": actor,
             "key": idempotency_key,
             "hash": digest,
+            "urgency": level.urgency,
+            "stage_started_at": accept.started_at,
+            "stage_yellow_at": accept.yellow_at,
+            "stage_due_at": accept.due_at,
             "details": json.dumps(
                 {**_routing_details(routing), "possible_duplicate_of": [c.id for c in alike]}
             ),
@@ -306,7 +347,17 @@ def create_case(
         if routing.release != snapshot.release.id:  # routed with a newer release
             return get_case(conn, inserted.id), False
         return _new_case(
-            inserted, report, category, lon, lat, compound_id, placement.grid, routing, actor
+            inserted,
+            report,
+            category,
+            lon,
+            lat,
+            compound_id,
+            placement.grid,
+            routing,
+            actor,
+            level,
+            accept,
         ), False
     existing = conn.execute(
         text(
@@ -403,6 +454,8 @@ def _new_case(
     grid: Grid,
     routing: Routing,
     actor: str,
+    level: stages.Level,
+    accept: stages.StageClock,
 ) -> Case:
     """The case just inserted, as :func:`get_case` would read it, without reading it."""
     return Case(
@@ -433,6 +486,10 @@ def _new_case(
         due_at=None,
         overdue=False,
         held_hours=0.0,
+        urgency=level.urgency,
+        stage="accept",
+        stage_due_at=accept.due_at,
+        warning="green",
     )
 
 
@@ -449,7 +506,10 @@ def _locked(conn: Connection, case_id: int) -> Any:
     row = conn.execute(
         text(
             "SELECT c.id, c.status, c.held_from, c.grid_code, c.accepted_at, c.hold_started_at, "
-            "c.clock, c.clock_due_at, k.handling_hours, k.clock AS category_clock, now() AS now "
+            "c.clock, c.clock_due_at, c.due_hours, c.urgency, c.stage_due_at, c.stage_yellow_at, "
+            "c.handled_at, c.responsible_hours, c.extended_hours, k.code AS category_code, "
+            "k.type AS category_type, k.major_name, k.name AS category_name, k.handling_hours, "
+            "k.active, k.clock AS category_clock, now() AS now "
             "FROM civic_case c JOIN case_category k ON k.code = c.category "
             "WHERE c.id = :id FOR UPDATE OF c"
         ),
@@ -457,7 +517,21 @@ def _locked(conn: Connection, case_id: int) -> Any:
     ).one_or_none()
     if row is None:
         raise NotFoundError(tr("case {case_id} does not exist", case_id=case_id))
-    return row
+    return SimpleNamespace(**row._asdict())  # the move updates its copy as it goes
+
+
+def _level(conn: Connection, row: Any, urgency: str | None = None) -> stages.Level:
+    """The urgency level a locked case (:func:`_locked`) is at, or would be at ``urgency``."""
+    category = Category(
+        row.category_code,
+        row.category_type,
+        row.major_name,
+        row.category_name,
+        row.handling_hours,
+        row.active,
+        row.category_clock,
+    )
+    return stages.choose_level(stages.category_levels(conn, category), urgency or row.urgency)
 
 
 def transition(
@@ -467,12 +541,14 @@ def transition(
     actor: str,
     note: str = "",
     settings: CaseSettings | None = None,
+    urgency: str | None = None,
 ) -> Case:
     """Move a case to status ``to``, recording who, when and why.
 
-    Acceptance sets the due time (the category's handling hours on its clock, the office hours
-    of ``settings``); leaving hold moves it on by the time on hold (see
-    :mod:`geogrid.cases.deadlines`).
+    Acceptance (立案) may set the case's ``urgency`` level and fixes its handling hours and clock
+    (the category's at that level, the office hours of ``settings``); every move keeps the
+    case's stage, its limits and its duty spans in step (:mod:`geogrid.cases.stages`); leaving
+    hold moves the due times on by the time on hold (:mod:`geogrid.cases.deadlines`).
 
     Raises
     ------
@@ -483,6 +559,12 @@ def transition(
     """
     row = _locked(conn, case_id)
     check_move(row.status, to, row.held_from)
+    if urgency is not None and to != "accepted":
+        raise InvalidInputError(
+            tr("urgency is set when a case is accepted (立案), not when it moves to {to}", to=to)
+        )
+    settings = settings or CaseSettings()
+    level = _level(conn, row, urgency)
     if to == "handled":
         photos.check_after_photo(conn, case_id)
     if needs_note(row.status, to) and not note.strip():
@@ -502,31 +584,102 @@ def transition(
         "due": None,
         "missing": False,
     }
+    calendar = load_calendar(conn, settings.office_hours)
     if to == "accepted" and row.accepted_at is None:
-        calendar = load_calendar(conn, (settings or CaseSettings()).office_hours)
-        due = due_after(calendar, row.category_clock, row.now, row.handling_hours)
+        # the 处置 hours at the case's level, projected from now until dispatch restarts them
+        due = due_after(calendar, level.clock, row.now, level.handling_hours)
         clock = {
-            "hours": row.handling_hours,
-            "clock": row.category_clock,
+            "hours": level.handling_hours,
+            "clock": level.clock,
             "set_due": True,
             "due": due.at,
             "missing": due.calendar_missing,
         }
+        row.clock, row.due_hours = level.clock, level.handling_hours
     elif row.status == "on_hold" and row.clock_due_at is not None:
-        calendar = load_calendar(conn, (settings or CaseSettings()).office_hours)
         due = resumed_due(calendar, row.clock, row.clock_due_at, row.hold_started_at, row.now)
         clock.update(set_due=True, due=due.at, missing=due.calendar_missing)
     conn.execute(
         text(sql("case_transition")),
-        {"id": case_id, "to": to, "from": row.status, "actor": actor, "note": note, **clock},
+        {
+            "id": case_id,
+            "to": to,
+            "from": row.status,
+            "actor": actor,
+            "note": note,
+            "urgency": level.urgency,
+            **clock,
+        },
+    )
+    if clock["set_due"]:
+        row.clock_due_at = clock["due"]
+    stages.after_move(conn, row, to, row.now, calendar, level, settings.warning_share)
+    return get_case(conn, case_id)
+
+
+def reopen(
+    conn: Connection,
+    case_id: int,
+    actor: str,
+    note: str,
+    settings: CaseSettings | None = None,
+) -> Case:
+    """Reopen a closed case (重新办理): it goes back to its grid, dispatched, with a fresh 处置
+    clock of its handling hours, and counts one more reopening.
+
+    Raises
+    ------
+    InvalidInputError
+        No note saying why (422).
+    ConflictError
+        The case is not closed (409): an open case needs no reopening, a void one is gone.
+    """
+    if not note.strip():
+        raise InvalidInputError(tr("reopening a case needs a note saying why"))
+    row = _locked(conn, case_id)
+    if row.status != "closed":
+        raise ConflictError(
+            tr(
+                "case {case_id} is {status}: only a closed case can be reopened",
+                case_id=case_id,
+                status=row.status,
+                status_zh=STATUS_ZH[row.status],
+            )
+        )
+    settings = settings or CaseSettings()
+    conn.execute(
+        text(
+            "UPDATE civic_case SET status = 'dispatched', closed_at = NULL, updated_at = now(), "
+            "reopened = reopened + 1 WHERE id = :id"
+        ),
+        {"id": case_id},
+    )
+    conn.execute(
+        text(
+            "INSERT INTO case_event (case_id, actor, kind, from_status, to_status, note) "
+            "VALUES (:id, :actor, 'reopened', 'closed', 'dispatched', :note)"
+        ),
+        {"id": case_id, "actor": actor, "note": note.strip()},
+    )
+    calendar = load_calendar(conn, settings.office_hours)
+    stages.after_move(
+        conn, row, "dispatched", row.now, calendar, _level(conn, row), settings.warning_share
     )
     return get_case(conn, case_id)
 
 
-def reroute(conn: Connection, case_id: int, grid_code: str, actor: str, reason: str) -> Case:
+def reroute(
+    conn: Connection,
+    case_id: int,
+    grid_code: str,
+    actor: str,
+    reason: str,
+    settings: CaseSettings | None = None,
+) -> Case:
     """A dispatcher sends a case to another grid of the current release, with a reason.
 
-    A manual route is final: later releases flag the case but never move it.
+    A manual route is final: later releases flag the case but never move it. A case in 处置
+    changes hands: the old grid's duty span ends and the new grid's starts.
     """
     check_code(grid_code)
     if not reason.strip():
@@ -572,4 +725,9 @@ def reroute(conn: Connection, case_id: int, grid_code: str, actor: str, reason: 
             "note": reason,
         },
     )
+    if row.status in ("dispatched", "in_progress"):
+        calendar = load_calendar(conn, (settings or CaseSettings()).office_hours)
+        stages.reassign_duty(
+            conn, case_id, grid_code, row.now, calendar, row.clock or row.category_clock
+        )
     return get_case(conn, case_id)

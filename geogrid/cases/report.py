@@ -88,6 +88,13 @@ class CaseReport(BaseModel):
     )
     reporter: Reporter = Reporter()
     photos: tuple[PhotoUrl, ...] = Field(default=(), max_length=20)
+    urgency: Word | None = Field(
+        default=None,
+        description="urgent (紧急) or normal (一般), as the category's levels allow "
+        "(GET /v1/case-categories); not given: the category's default level",
+    )
+
+    _blank_urgency = field_validator("urgency", mode="before")(_blank_to_none)
 
     @field_validator("channel", "crs", "reporter", "photos", "address", mode="before")
     @classmethod
@@ -143,6 +150,8 @@ class CaseReport(BaseModel):
             "reporter_phone": self.reporter.phone,
             "photos": list(self.photos),
         }
+        if self.urgency is not None:  # absent from reports made before levels existed
+            flat["urgency"] = self.urgency
         return hashlib.sha256(
             json.dumps(flat, sort_keys=True, ensure_ascii=False).encode()
         ).hexdigest()

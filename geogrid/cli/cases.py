@@ -164,3 +164,45 @@ def cases_after_photo(
     console.print(
         f"{category}: an after-photo is {'required' if required else 'not required'} before 反馈"
     )
+
+
+@cases_app.command("levels")
+def cases_levels(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with columns code, urgency, condition, handling_hours and optionally clock."
+        ),
+    ],
+) -> None:
+    """Replace the categories' urgency levels (a missing cover urgent, a cracked one normal)."""
+    from geogrid.cases.stages import read_levels, replace_levels
+
+    with errors():
+        found = read_levels(file)
+        with transaction() as conn:
+            count = replace_levels(conn, found)
+    console.print(f"{count} levels loaded")
+
+
+@cases_app.command("warn")
+def cases_warn(
+    every: Annotated[
+        float,
+        typer.Option(help="Seconds between passes; 0 gives one pass and stops.", min=0),
+    ] = 0,
+) -> None:
+    """Give the yellow and red warnings that are due (a ``warning`` event on each case)."""
+    import time
+
+    from geogrid.cases.warnings import issue_warnings
+
+    with errors():
+        while True:
+            with transaction() as conn:
+                given = issue_warnings(conn)
+            for w in given:
+                console.print(f"case {w.case_id}: {w.level} in stage {w.stage} (due {w.due_at})")
+            if not every:
+                break
+            time.sleep(every)

@@ -346,39 +346,47 @@ def _new_in(engine: Engine, snap: snapshot.Snapshot, category: str) -> int:
 def test_a_round_the_clock_category_counts_calendar_hours_without_time_on_hold(
     engine: Engine, snap: snapshot.Snapshot
 ) -> None:
-    # E0404 下水道堵塞或破损 (突发事件): 4 handling hours on the calendar clock
+    # E0404 下水道堵塞或破损 (突发事件): 4 handling hours on the calendar clock, from dispatch
     case_id = _new_in(engine, snap, "E0404")
     accepted = _move(engine, case_id, "accepted")
     assert accepted.category.clock == "calendar"
     assert accepted.due_at == accepted.accepted_at + timedelta(hours=4)
+    dispatched = _move(engine, case_id, "dispatched")
+    assert dispatched.due_at == dispatched.dispatched_at + timedelta(hours=4)  # type: ignore[operator]
+    assert dispatched.stage == "handle" and dispatched.stage_due_at == dispatched.due_at
     _move(engine, case_id, "on_hold")
-    with engine.begin() as conn:  # accepted 5 h ago (due 1 h ago), on hold for the last 3 h
+    with engine.begin() as conn:  # dispatched 5 h ago (due 1 h ago), on hold for the last 3 h
         conn.execute(
             text(
-                "UPDATE civic_case SET accepted_at = now() - interval '5 hours', "
+                "UPDATE civic_case SET dispatched_at = now() - interval '5 hours', "
                 "clock_due_at = now() - interval '1 hour', "
+                "stage_due_at = now() - interval '1 hour', "
+                "stage_yellow_at = now() - interval '1.8 hours',  "
                 "hold_started_at = now() - interval '3 hours' WHERE id = :id"
             ),
             {"id": case_id},
         )
         held = cases.get_case(conn, case_id)
         assert not held.overdue  # 2 h on the clock when it was put on hold
-    _move(engine, case_id, "accepted")
+        assert held.warning == "green"
+    _move(engine, case_id, "dispatched")
     with engine.connect() as conn:
         case = cases.get_case(conn, case_id)
     assert case.held_hours == pytest.approx(3.0, abs=0.01) and not case.overdue
     assert case.due_at is not None and held.due_at is not None
     # leaving hold moves the due time on by the 3 h on hold: now + 2 h
     assert abs(case.due_at - held.due_at) < timedelta(seconds=5)
+    assert case.stage_due_at == case.due_at
     with engine.begin() as conn:
         conn.execute(
             text(
-                "UPDATE civic_case SET clock_due_at = clock_due_at - interval '2.5 hours' "
-                "WHERE id = :id"
+                "UPDATE civic_case SET clock_due_at = clock_due_at - interval '2.5 hours', "
+                "stage_due_at = stage_due_at - interval '2.5 hours' WHERE id = :id"
             ),
             {"id": case_id},
         )
-        assert cases.get_case(conn, case_id).overdue  # 4.5 h on the clock
+        late = cases.get_case(conn, case_id)
+        assert late.overdue and late.warning == "red"  # 4.5 h on the clock
 
 
 def test_a_working_hours_category_is_due_after_its_working_hours(

@@ -37,6 +37,7 @@ from geogrid.cases.preview import CasePreview
 from geogrid.cases.records import Case
 from geogrid.cases.report import CHANNELS, EXAMPLE, CaseReport
 from geogrid.cases.routing import FLAG_ZH
+from geogrid.cases.stages import STAGE_ZH, URGENCY_ZH, all_levels
 from geogrid.limits import Id, IdempotencyKey
 
 router = APIRouter(tags=["cases"])
@@ -108,6 +109,19 @@ def case_body(case: Case, principal: Principal) -> dict[str, Any]:
         "events": [{**e, "at": _time(e["at"])} for e in case.events],
         "merged_into": case.merged_into,
         "other_reporters": [{"name": p.name, "phone": p.phone} for p in case.other_reporters],
+        "urgency": case.urgency,
+        "urgency_zh": URGENCY_ZH.get(case.urgency, case.urgency),
+        "stage": case.stage,
+        "stage_zh": case.stage and STAGE_ZH[case.stage],
+        "stage_due_at": _time(case.stage_due_at),
+        "warning": case.warning,
+        "handled_at": _time(case.handled_at),
+        "responsible_hours": case.responsible_hours,
+        "extended_hours": case.extended_hours,
+        "supervised_at": _time(case.supervised_at),
+        "urged": case.urged,
+        "reopened": case.reopened,
+        "satisfaction": case.satisfaction,
     }
 
 
@@ -167,6 +181,7 @@ def case_categories(conn: ConnDep) -> Response:
     """The case category catalogue (GB/T 30428 style): event and component classes."""
     found = list_categories(conn)
     after_photo = after_photo_categories(conn)
+    levels = all_levels(conn, found)
     return json_response(
         [
             {
@@ -179,6 +194,19 @@ def case_categories(conn: ConnDep) -> Response:
                 "handling_hours": c.handling_hours,
                 "clock": c.clock,
                 "requires_after_photo": c.code in after_photo,
+                "levels": [
+                    {
+                        "urgency": lv.urgency,
+                        "urgency_zh": lv.name,
+                        "condition": lv.condition,
+                        "clock": lv.clock,
+                        "accept_hours": lv.accept_hours,
+                        "dispatch_hours": lv.dispatch_hours,
+                        "handling_hours": lv.handling_hours,
+                        "verify_hours": lv.verify_hours,
+                    }
+                    for lv in levels[c.code]
+                ],
             }
             for c in found
         ]
@@ -257,7 +285,9 @@ def transition_case(
     body: Annotated[Transition, Body(examples=[{"to": "accepted", "note": "立案"}])],
 ) -> Response:
     """Move a case to its next status; an illegal move is refused with 409."""
-    cases.transition(conn, case_id, body.to, _actor(principal), body.note, case_settings)
+    cases.transition(
+        conn, case_id, body.to, _actor(principal), body.note, case_settings, body.urgency
+    )
     case = cases.get_case(conn, case_id, with_events=True)
     return json_response(case_body(case, principal))
 
@@ -271,13 +301,14 @@ def transition_case(
 def reroute_case(
     conn: ConnDep,
     principal: PrincipalDep,
+    case_settings: CaseSettingsDep,
     case_id: Id,
     body: Annotated[
         Reroute, Body(examples=[{"grid": "340102006004002", "reason": "现场核实属隔壁网格"}])
     ],
 ) -> Response:
     """Send a case to another grid, with a reason; later releases never override it."""
-    cases.reroute(conn, case_id, body.grid, _actor(principal), body.reason)
+    cases.reroute(conn, case_id, body.grid, _actor(principal), body.reason, case_settings)
     case = cases.get_case(conn, case_id, with_events=True)
     return json_response(case_body(case, principal))
 

@@ -163,6 +163,11 @@ class PlanCreate(BaseModel):
 class Transition(BaseModel):
     to: Word = Field(description="The next status (see the case's ``next``)", examples=["accepted"])
     note: Note = ""
+    urgency: Word | None = Field(
+        default=None,
+        description="On acceptance (立案) only: the urgency level, as the category's levels "
+        "allow (GET /v1/case-categories); not given: the level it was reported at",
+    )
 
 
 class Merge(BaseModel):

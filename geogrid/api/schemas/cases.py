@@ -16,6 +16,19 @@ from geogrid.cases.duplicates import SIMILAR_LIMIT
 Time = str  # ISO 8601 with the +08:00 offset
 
 
+class UrgencyLevelInfo(BaseModel):
+    """One urgency level of a category and its stage limits, in hours on its clock."""
+
+    urgency: str = Field(examples=["urgent"])
+    urgency_zh: str
+    condition: str = Field(description="What makes a case this urgent (empty: the only level)")
+    clock: Literal["working", "calendar"]
+    accept_hours: float = Field(description="立案: reported → accepted")
+    dispatch_hours: float = Field(description="派遣: accepted → dispatched")
+    handling_hours: float = Field(description="处置: dispatched → handled (the grid's)")
+    verify_hours: float = Field(description="核查: handled → verified")
+
+
 class CategoryInfo(BaseModel):
     """A case category (GB/T 30428 style: event or component class)."""
 
@@ -33,6 +46,10 @@ class CategoryInfo(BaseModel):
     requires_after_photo: bool = Field(
         description="A case of this category cannot be reported handled (反馈) without a "
         "photo of stage after"
+    )
+    levels: list[UrgencyLevelInfo] = Field(
+        description="Its urgency levels, most urgent first: the condition each names and the "
+        "limit of each stage (a category with none listed has one level, normal)"
     )
 
 
@@ -129,6 +146,28 @@ class CaseAnswer(BaseModel):
     other_reporters: list[Person] = Field(
         description="Others who reported the same (the reporters of duplicates merged in); "
         "masked for viewers"
+    )
+    urgency: str = Field(description="The case's urgency level: urgent (紧急) or normal (一般)")
+    urgency_zh: str
+    stage: Literal["accept", "dispatch", "handle", "verify"] | None = Field(
+        description="The stage it is in: accept (立案), dispatch (派遣), handle (处置, the grid's "
+        "or department's), verify (核查); null once verified, closed or void"
+    )
+    stage_zh: str | None
+    stage_due_at: Time | None = Field(description="When the stage it is in runs out")
+    warning: Literal["green", "yellow", "red"] | None = Field(
+        description="The stage's warning: yellow once most of its time is used, red once over"
+    )
+    handled_at: Time | None = Field(description="When it was (last) reported handled (反馈)")
+    responsible_hours: float = Field(
+        description="Hours its grids held it in 处置, on its clock (working or calendar hours)"
+    )
+    extended_hours: float = Field(description="处置 hours added by approved extensions (延期)")
+    supervised_at: Time | None = Field(description="When a supervisor put it under 督办")
+    urged: int = Field(description="How many times it was urged (催办)")
+    reopened: int = Field(description="How many times it was reopened after closing")
+    satisfaction: int | None = Field(
+        description="The reporter's satisfaction at the latest 回访, 1 (very dissatisfied) to 5"
     )
 
 

@@ -7,6 +7,7 @@
 WITH moved AS (
     UPDATE civic_case SET
         status = :to,
+        urgency = :urgency,
         updated_at = now(),
         accepted_at = CASE WHEN :to = 'accepted' THEN coalesce(accepted_at, now())
                            ELSE accepted_at END,

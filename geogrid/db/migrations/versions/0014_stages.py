@@ -1,0 +1,270 @@
+"""Stages and their limits, urgency levels, warnings, extensions, 督办/催办, 回访 and reopening
+(geogrid/cases/stages.py, supervision.py, visits.py).
+
+- ``case_urgency``: the urgency levels (紧急 urgent, 一般 normal) and the limits of the centre's own
+  stages at each: 立案 (reported → accepted), 派遣 (accepted → dispatched), 核查 (handled →
+  verified), in hours on the case's clock;
+- ``case_category_level``: a category's levels with the condition each names (a missing manhole
+  cover is urgent, a cracked one normal) and the 处置 hours (and clock) at each; a category with
+  none has one level, normal, with its own handling hours;
+- ``civic_case``: its urgency, the stage it is in with its start, yellow and due times (and the
+  last warning given in it), when it was reported handled, hours of approved extensions, 督办,
+  催办 count, reopen count and latest satisfaction;
+- ``case_duty``: who was responsible when: one row per span a grid held a case in 处置, with the
+  hours it counted (on the case's clock), for performance figures that charge each unit only its
+  own time;
+- ``case_extension`` (延期 requests and their decisions) and ``case_visit`` (回访);
+- event kinds ``warning``, ``extension``, ``urged``, ``supervised``, ``visit``, ``reopened``;
+- ``case_view`` gains the stage, its warning (green, yellow, red) and the handle-stage figures;
+  ``overdue`` now means the current stage is past its limit.
+
+Revision ID: 0014
+Revises: 0010
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from importlib import resources
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0014"
+down_revision = "0010"
+branch_labels = None
+depends_on = None
+
+OLD_KINDS = "'created', 'transition', 'reroute', 'flag', 'photo', 'merged', 'merged_in'"
+NEW_KINDS = "'warning', 'extension', 'urged', 'supervised', 'visit', 'reopened'"
+
+
+def _csv(name: str) -> list[dict[str, str]]:
+    content = resources.files("geogrid.cases").joinpath("catalogues", name).read_text("utf-8")
+    return [dict(row) for row in csv.DictReader(io.StringIO(content))]
+
+
+# The stage a case is in: on hold, the stage it was put on hold from (its clock stands still).
+STAGE = """CASE coalesce(c.held_from, c.status)
+               WHEN 'reported' THEN 'accept' WHEN 'accepted' THEN 'dispatch'
+               WHEN 'dispatched' THEN 'handle' WHEN 'in_progress' THEN 'handle'
+               WHEN 'handled' THEN 'verify' END"""
+# The moment the stage's clock reads: now, or when the case was put on hold.
+CLOCK_NOW = "CASE WHEN c.status = 'on_hold' THEN c.hold_started_at ELSE now() END"
+WARNING = f"""CASE WHEN c.stage_due_at IS NULL OR c.status IN ('verified', 'closed', 'void')
+                    THEN NULL
+                    WHEN {CLOCK_NOW} > c.stage_due_at THEN 'red'
+                    WHEN {CLOCK_NOW} >= c.stage_yellow_at THEN 'yellow'
+                    ELSE 'green' END"""
+DUE = """CASE WHEN c.status = 'on_hold' AND c.clock = 'calendar'
+              THEN c.clock_due_at + (now() - c.hold_started_at) ELSE c.clock_due_at END"""
+
+
+def view(extra: str = "") -> str:
+    """case_view: a case with its category, grid, community, street, stage and clock."""
+    return f"""
+    CREATE VIEW case_view AS
+    SELECT c.*, ST_X(c.location) AS lon, ST_Y(c.location) AS lat,
+           k.type AS category_type, k.major_name AS category_major, k.name AS category_name,
+           coalesce(c.due_hours, k.handling_hours) AS handling_hours,
+           k.clock AS category_clock,
+           g.name AS grid_name, g.kind AS grid_kind, g.community_code, cm.name AS community_name,
+           cm.street_code, s.name AS street_name, g.leader_name, g.leader_phone,
+           g.party_branch_name, g.party_secretary_name, g.party_secretary_phone,
+           {DUE} AS due_at,
+           {STAGE} AS stage,
+           {WARNING} AS warning,
+           coalesce({WARNING} = 'red', false) AS overdue,
+           CASE WHEN c.status = 'closed' THEN c.handled_at <= c.clock_due_at END
+               AS closed_on_time,
+           CASE WHEN c.status = 'closed' THEN c.responsible_hours END AS handling_hours_taken
+           {extra}
+    FROM civic_case c
+    JOIN case_category k ON k.code = c.category
+    JOIN grid g ON g.code = c.grid_code
+    JOIN community cm ON cm.code = g.community_code
+    JOIN street s ON s.code = cm.street_code
+    """
+
+
+def upgrade() -> None:
+    op.execute(
+        f"""
+        CREATE TABLE case_urgency (
+            urgency        text PRIMARY KEY CHECK (urgency ~ '^[a-z_]{{1,20}}$'),
+            name           text NOT NULL,
+            rank           integer NOT NULL UNIQUE,
+            accept_hours   double precision NOT NULL CHECK (accept_hours > 0),
+            dispatch_hours double precision NOT NULL CHECK (dispatch_hours > 0),
+            verify_hours   double precision NOT NULL CHECK (verify_hours > 0)
+        );
+        COMMENT ON TABLE case_urgency IS
+            'Urgency levels and the limits of the centre''s stages (立案, 派遣, 核查) at each';
+        CREATE TABLE case_category_level (
+            category       text NOT NULL REFERENCES case_category (code),
+            urgency        text NOT NULL REFERENCES case_urgency (urgency),
+            condition      text NOT NULL,
+            handling_hours double precision NOT NULL CHECK (handling_hours > 0),
+            clock          text CHECK (clock IN ('working', 'calendar')),
+            PRIMARY KEY (category, urgency)
+        );
+        COMMENT ON TABLE case_category_level IS
+            'A category''s urgency levels: the condition each names and its 处置 hours';
+
+        ALTER TABLE civic_case
+            ADD COLUMN urgency text NOT NULL DEFAULT 'normal' REFERENCES case_urgency (urgency),
+            ADD COLUMN stage_started_at timestamptz,
+            ADD COLUMN stage_yellow_at timestamptz,
+            ADD COLUMN stage_due_at timestamptz,
+            ADD COLUMN stage_warned text CHECK (stage_warned IN ('yellow', 'red')),
+            ADD COLUMN handled_at timestamptz,
+            ADD COLUMN responsible_hours double precision NOT NULL DEFAULT 0,
+            ADD COLUMN extended_hours double precision NOT NULL DEFAULT 0,
+            ADD COLUMN supervised_at timestamptz,
+            ADD COLUMN urged integer NOT NULL DEFAULT 0,
+            ADD COLUMN reopened integer NOT NULL DEFAULT 0,
+            ADD COLUMN satisfaction integer CHECK (satisfaction BETWEEN 1 AND 5);
+        COMMENT ON COLUMN civic_case.stage_due_at IS
+            'When the stage the case is in runs out (立案, 派遣, 处置 or 核查)';
+        CREATE INDEX civic_case_stage_due ON civic_case (stage_yellow_at)
+            WHERE status NOT IN ('verified', 'closed', 'void', 'on_hold');
+
+        CREATE TABLE case_duty (
+            id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            case_id     bigint NOT NULL REFERENCES civic_case (id),
+            grid_code   char(15) NOT NULL REFERENCES grid (code),
+            started_at  timestamptz NOT NULL,
+            ended_at    timestamptz,
+            hours       double precision CHECK (hours >= 0)
+        );
+        CREATE INDEX case_duty_case ON case_duty (case_id, id);
+        CREATE INDEX case_duty_grid ON case_duty (grid_code);
+        COMMENT ON TABLE case_duty IS
+            'The spans each grid held a case in 处置, with the hours counted on the case''s clock';
+
+        CREATE TABLE case_extension (
+            id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            case_id       bigint NOT NULL REFERENCES civic_case (id),
+            hours         double precision NOT NULL CHECK (hours > 0),
+            reason        text NOT NULL,
+            requested_by  text NOT NULL,
+            requested_at  timestamptz NOT NULL DEFAULT now(),
+            status        text NOT NULL DEFAULT 'pending'
+                          CHECK (status IN ('pending', 'approved', 'rejected', 'withdrawn')),
+            decided_by    text,
+            decided_at    timestamptz,
+            decision_note text NOT NULL DEFAULT ''
+        );
+        CREATE UNIQUE INDEX case_extension_one_pending ON case_extension (case_id)
+            WHERE status = 'pending';
+        COMMENT ON TABLE case_extension IS '延期: requests for more 处置 time, and decisions';
+
+        CREATE TABLE case_visit (
+            id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            case_id       bigint NOT NULL REFERENCES civic_case (id),
+            at            timestamptz NOT NULL DEFAULT now(),
+            actor         text NOT NULL,
+            reached       boolean NOT NULL,
+            satisfaction  integer CHECK (satisfaction BETWEEN 1 AND 5),
+            note          text NOT NULL DEFAULT '',
+            CHECK (reached OR satisfaction IS NULL)
+        );
+        CREATE INDEX case_visit_case ON case_visit (case_id, id);
+        COMMENT ON TABLE case_visit IS '回访: the reporter asked how the case was handled';
+
+        ALTER TABLE case_event DROP CONSTRAINT case_event_kind_check;
+        ALTER TABLE case_event ADD CONSTRAINT case_event_kind_check
+            CHECK (kind IN ({OLD_KINDS}, {NEW_KINDS}));
+        DROP VIEW case_view;
+        """
+    )
+    bind = op.get_bind()
+    bind.execute(
+        sa.text(
+            "INSERT INTO case_urgency VALUES (:urgency, :name, :rank, "
+            "CAST(:accept_hours AS float8), CAST(:dispatch_hours AS float8), "
+            "CAST(:verify_hours AS float8))"
+        ),
+        [{**row, "rank": i} for i, row in enumerate(_csv("case_urgency.csv"))],
+    )
+    known = {r[0] for r in bind.execute(sa.text("SELECT code FROM case_category"))}
+    bind.execute(
+        sa.text(
+            "INSERT INTO case_category_level VALUES (:code, :urgency, :condition, "
+            "CAST(:handling_hours AS float8), nullif(:clock, ''))"
+        ),
+        [row for row in _csv("case_levels.csv") if row["code"] in known],
+    )
+    # Cases already open keep what they had: their stage starts at its status's moment, and a
+    # handled or closed case counts its handling time as before (acceptance to 反馈 or 结案).
+    op.execute(
+        """
+        UPDATE civic_case SET
+            stage_started_at = CASE status
+                WHEN 'reported' THEN created_at WHEN 'accepted' THEN accepted_at
+                WHEN 'dispatched' THEN dispatched_at WHEN 'in_progress' THEN dispatched_at
+                WHEN 'handled' THEN updated_at END,
+            stage_due_at = CASE WHEN status IN ('dispatched', 'in_progress') THEN clock_due_at
+                                WHEN status = 'reported' THEN created_at + interval '1 hour'
+                                WHEN status = 'accepted' THEN accepted_at + interval '1 hour'
+                                WHEN status = 'handled' THEN updated_at + interval '2 hours'
+                           END,
+            handled_at = CASE WHEN status IN ('handled', 'verified', 'closed')
+                              THEN updated_at END,
+            responsible_hours = CASE WHEN status IN ('handled', 'verified', 'closed')
+                AND dispatched_at IS NOT NULL
+                THEN greatest(extract(epoch FROM updated_at - dispatched_at) - held_seconds, 0)
+                     / 3600.0 ELSE 0 END;
+        UPDATE civic_case SET stage_yellow_at = stage_started_at
+            + (stage_due_at - stage_started_at) * 0.8 WHERE stage_due_at IS NOT NULL;
+        """
+    )
+    op.execute(view())
+
+
+def downgrade() -> None:
+    op.execute(
+        f"""
+        DROP VIEW case_view;
+        DELETE FROM case_event WHERE kind IN ({NEW_KINDS});
+        ALTER TABLE case_event DROP CONSTRAINT case_event_kind_check;
+        ALTER TABLE case_event ADD CONSTRAINT case_event_kind_check CHECK (kind IN ({OLD_KINDS}));
+        DROP TABLE case_visit, case_extension, case_duty, case_category_level;
+        ALTER TABLE civic_case DROP COLUMN urgency, DROP COLUMN stage_started_at,
+            DROP COLUMN stage_yellow_at, DROP COLUMN stage_due_at, DROP COLUMN stage_warned,
+            DROP COLUMN handled_at, DROP COLUMN responsible_hours, DROP COLUMN extended_hours,
+            DROP COLUMN supervised_at, DROP COLUMN urged, DROP COLUMN reopened,
+            DROP COLUMN satisfaction;
+        DROP TABLE case_urgency;
+        """
+    )
+    # case_view as 0008 made it
+    op.execute(
+        f"""
+        CREATE VIEW case_view AS
+        SELECT c.*, ST_X(c.location) AS lon, ST_Y(c.location) AS lat,
+               k.type AS category_type, k.major_name AS category_major,
+               k.name AS category_name,
+               coalesce(c.due_hours, k.handling_hours) AS handling_hours,
+               k.clock AS category_clock,
+               g.name AS grid_name, g.kind AS grid_kind, g.community_code,
+               cm.name AS community_name, cm.street_code, s.name AS street_name,
+               g.leader_name, g.leader_phone, g.party_branch_name, g.party_secretary_name,
+               g.party_secretary_phone,
+               {DUE} AS due_at,
+               (c.status NOT IN ('closed', 'void') AND CASE WHEN c.status = 'on_hold'
+                    THEN c.clock_due_at < c.hold_started_at ELSE c.clock_due_at < now() END)
+                   AS overdue,
+               CASE WHEN c.status = 'closed' THEN c.closed_at <= c.clock_due_at END
+                   AS closed_on_time,
+               CASE WHEN c.status = 'closed' THEN
+                   (extract(epoch FROM c.closed_at - c.accepted_at) - c.held_seconds) / 3600.0
+               END AS handling_hours_taken
+        FROM civic_case c
+        JOIN case_category k ON k.code = c.category
+        JOIN grid g ON g.code = c.grid_code
+        JOIN community cm ON cm.code = g.community_code
+        JOIN street s ON s.code = cm.street_code
+        """
+    )
