@@ -9,9 +9,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from geogrid.api.routes.console import admin, cases, dashboard, home, intake, plans, releases
+from geogrid.api.routes.console import (
+    admin,
+    cases,
+    dashboard,
+    followup,
+    home,
+    intake,
+    plans,
+    releases,
+)
 
 router = APIRouter(include_in_schema=False)
 # intake before cases: /console/cases/new must not be read as a case id
-for _module in (home, intake, cases, dashboard, plans, releases, admin):
+for _module in (home, intake, cases, followup, dashboard, plans, releases, admin):
     router.include_router(_module.router)

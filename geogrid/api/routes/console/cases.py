@@ -23,6 +23,7 @@ from geogrid import cases
 from geogrid.access.roles import Permission
 from geogrid.access.sessions import SignedIn
 from geogrid.api.deps import CaseSettingsDep, ConnDep, PhotoSettingsDep, SnapshotsDep
+from geogrid.api.routes.console.followup_facts import followup_context
 from geogrid.api.routes.console.pages import StaffDep, need, page, root
 from geogrid.boundaries.grids import list_units
 from geogrid.cases import queries
@@ -266,6 +267,7 @@ def _case_context(conn: Connection, user: SignedIn, case: cases.Case) -> dict[st
         "photos": [(p, p.startswith(("https://", "http://", "/"))) for p in shown.photos],
         "may_handle": user.principal.may(Permission.handle_cases),
         "moves": _moves(case),
+        **followup_context(conn, user, case),
     }
 
 
