@@ -245,6 +245,14 @@ class CaseSettings(_Base):
         le=366,
         description="... and reported within this many days before it",
     )
+    late_entry_days: float = Field(
+        default=0,
+        ge=0,
+        le=3660,
+        description="How many days back a report or a step entered late (补录: taken on paper "
+        "while the system was down, or handed over by another platform) may be dated; 0 turns "
+        "late entry off",
+    )
     warning_share: float = Field(
         default=0.8,
         gt=0,

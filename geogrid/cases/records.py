@@ -25,6 +25,7 @@ from geogrid.cases import addresses, photos, stages
 from geogrid.cases.categories import Category, get_category
 from geogrid.cases.deadlines import due_after, resumed_due
 from geogrid.cases.duplicates import similar_cases
+from geogrid.cases.late_entry import entry_time
 from geogrid.cases.lifecycle import FINAL, STATUS_ZH, check_move, needs_note
 from geogrid.cases.report import CaseReport
 from geogrid.cases.routing import Routing, route, route_in_release
@@ -300,7 +301,8 @@ def create_case(
     if current != routing.release:
         routing = route_in_release(conn, lon, lat, current, settings)
     level = stages.choose_level(stages.category_levels(conn, category), report.urgency)
-    now = datetime.now(SHANGHAI)  # the 立案 stage starts as the case comes in
+    # the 立案 stage starts as the case comes in (or when it came in, entered late)
+    now = entry_time(datetime.now(SHANGHAI), report.reported_at, None, settings)
     accept = stages.start_stage(
         load_calendar(conn, settings.office_hours),
         level.clock,
@@ -338,8 +340,13 @@ def create_case(
             "stage_started_at": accept.started_at,
             "stage_yellow_at": accept.yellow_at,
             "stage_due_at": accept.due_at,
+            "created_at": report.reported_at,
             "details": json.dumps(
-                {**_routing_details(routing), "possible_duplicate_of": [c.id for c in alike]}
+                {
+                    **_routing_details(routing),
+                    "possible_duplicate_of": [c.id for c in alike],
+                    **({"entered_late": True} if report.reported_at is not None else {}),
+                }
             ),
         },
     ).one_or_none()
@@ -542,8 +549,12 @@ def transition(
     note: str = "",
     settings: CaseSettings | None = None,
     urgency: str | None = None,
+    at: datetime | None = None,
 ) -> Case:
     """Move a case to status ``to``, recording who, when and why.
+
+    ``at`` dates a step entered late (补录; :mod:`geogrid.cases.late_entry`): its deadlines
+    count from then.
 
     Acceptance (立案) may set the case's ``urgency`` level and fixes its handling hours and clock
     (the category's at that level, the office hours of ``settings``); every move keeps the
@@ -565,6 +576,14 @@ def transition(
         )
     settings = settings or CaseSettings()
     level = _level(conn, row, urgency)
+    earliest = None
+    if at is not None:
+        earliest = conn.execute(
+            text("SELECT max(at) FROM case_event WHERE case_id = :id"), {"id": case_id}
+        ).scalar()
+    when = entry_time(row.now, at, earliest, settings)
+    late = {"entered_late": True, "recorded_at": row.now.isoformat()} if at is not None else {}
+    row.now = when
     if to == "handled":
         photos.check_after_photo(conn, case_id)
     if needs_note(row.status, to) and not note.strip():
@@ -608,6 +627,8 @@ def transition(
             "actor": actor,
             "note": note,
             "urgency": level.urgency,
+            "at": when,
+            "details": json.dumps(late),
             **clock,
         },
     )

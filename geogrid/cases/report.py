@@ -13,6 +13,7 @@ import json
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -94,7 +95,14 @@ class CaseReport(BaseModel):
         "(GET /v1/case-categories); not given: the category's default level",
     )
 
-    _blank_urgency = field_validator("urgency", mode="before")(_blank_to_none)
+    reported_at: AwareDatetime | None = Field(
+        default=None,
+        description="Late entry (补录) only, where GEOGRID_LATE_ENTRY_DAYS allows it: when the "
+        "case was reported, if earlier than now (with its UTC offset); its deadlines count from "
+        "then",
+    )
+
+    _blank_urgency = field_validator("urgency", "reported_at", mode="before")(_blank_to_none)
 
     @field_validator("channel", "crs", "reporter", "photos", "address", mode="before")
     @classmethod
@@ -152,6 +160,8 @@ class CaseReport(BaseModel):
         }
         if self.urgency is not None:  # absent from reports made before levels existed
             flat["urgency"] = self.urgency
+        if self.reported_at is not None:
+            flat["reported_at"] = self.reported_at.isoformat()
         return hashlib.sha256(
             json.dumps(flat, sort_keys=True, ensure_ascii=False).encode()
         ).hexdigest()

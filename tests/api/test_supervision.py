@@ -369,3 +369,30 @@ def test_each_grid_is_charged_only_its_own_handling_time(
     assert [s.grid_code.strip() for s in spans] == [first["grid"]["code"], other, other]
     assert [round(s.hours, 2) for s in spans] == [2.0, 1.0, 0.0]
     assert done["responsible_hours"] == pytest.approx(3.0, abs=0.01)
+
+
+def test_late_entry_is_off_unless_turned_on(api: Api, points: list[tuple[float, float]]) -> None:
+    lon, lat = points[0]
+    refused = api.call(
+        "POST",
+        "/v1/cases",
+        json={
+            "category": "E0102",
+            "description": "补录",
+            "lon": lon,
+            "lat": lat,
+            "crs": "cgcs2000",
+            "reported_at": "2025-10-10T09:00:00+08:00",
+        },
+    )
+    assert refused.status_code == 422 and "GEOGRID_LATE_ENTRY_DAYS" in refused.json()["detail"]
+    case = api.new("E0102", points[0])
+    moved = api.call(
+        "POST",
+        f"/v1/cases/{case['id']}/transitions",
+        json={"to": "accepted", "at": case["created_at"]},
+    )
+    assert (
+        moved.status_code == 422
+        and api.call("GET", f"/v1/cases/{case['id']}").json()["status"] == "reported"
+    )

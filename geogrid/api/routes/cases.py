@@ -286,7 +286,7 @@ def transition_case(
 ) -> Response:
     """Move a case to its next status; an illegal move is refused with 409."""
     cases.transition(
-        conn, case_id, body.to, _actor(principal), body.note, case_settings, body.urgency
+        conn, case_id, body.to, _actor(principal), body.note, case_settings, body.urgency, body.at
     )
     case = cases.get_case(conn, case_id, with_events=True)
     return json_response(case_body(case, principal))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from geogrid.limits import Comment as CommentText
 from geogrid.limits import Id, Id32, Name, Note, Phone, Title, Word
@@ -167,6 +167,11 @@ class Transition(BaseModel):
         default=None,
         description="On acceptance (立案) only: the urgency level, as the category's levels "
         "allow (GET /v1/case-categories); not given: the level it was reported at",
+    )
+    at: AwareDatetime | None = Field(
+        default=None,
+        description="Late entry (补录) only, where GEOGRID_LATE_ENTRY_DAYS allows it: when the "
+        "step was taken, if earlier than now (not before the case's previous step)",
     )
 
 

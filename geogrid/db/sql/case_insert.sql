@@ -5,17 +5,19 @@ WITH new_case AS (
                             address, photos, input_lon, input_lat, input_crs, location,
                             compound_id, grid_code, release_id, flags, created_by,
                             idempotency_key, request_hash, urgency, stage_started_at,
-                            stage_yellow_at, stage_due_at)
+                            stage_yellow_at, stage_due_at, created_at)
     VALUES (:category, :description, :channel, :reporter_name, :reporter_phone, :address,
             CAST(:photos AS text[]), :input_lon, :input_lat, :input_crs,
             ST_SetSRID(ST_MakePoint(:x, :y), 4490), :compound_id, :grid_code, :release_id,
             CAST(:flags AS text[]), :actor, :key, :hash, :urgency, :stage_started_at,
-            :stage_yellow_at, :stage_due_at)
+            :stage_yellow_at, :stage_due_at,
+            coalesce(CAST(:created_at AS timestamptz), now()))
     ON CONFLICT (created_by, idempotency_key) DO NOTHING
     RETURNING id, grid_code, release_id, created_at
 ), created AS (
-    INSERT INTO case_event (case_id, actor, kind, to_status, to_grid, release_id, details)
-    SELECT id, :actor, 'created', 'reported', grid_code, release_id, CAST(:details AS jsonb)
+    INSERT INTO case_event (case_id, at, actor, kind, to_status, to_grid, release_id, details)
+    SELECT id, created_at, :actor, 'created', 'reported', grid_code, release_id,
+           CAST(:details AS jsonb)
     FROM new_case
 )
 SELECT id, created_at FROM new_case
