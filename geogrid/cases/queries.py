@@ -503,7 +503,7 @@ def performance(
     def total_of(key: str) -> int:
         return sum(int(getattr(r, key)) for r in rows)
 
-    timed = total_of("timed")
+    timed = int(rows[0].all_timed) if rows else 0  # a case two grids held counts once
     hours = sum(float(r.mean_handling_hours) * r.timed for r in rows if r.timed)
     total = _performance(
         None,

@@ -396,3 +396,50 @@ def test_late_entry_is_off_unless_turned_on(api: Api, points: list[tuple[float, 
         moved.status_code == 422
         and api.call("GET", f"/v1/cases/{case['id']}").json()["status"] == "reported"
     )
+
+
+def test_performance_charges_the_grid_that_held_the_case(
+    api: Api, points: list[tuple[float, float]]
+) -> None:
+    # E0405 道路积水 (2 h round the clock), a category no other test here uses
+    case = api.new("E0405", points[0])
+    api.move(case["id"], "accepted")
+    first = api.move(case["id"], "dispatched")["grid"]["code"]
+    api.sql(
+        "UPDATE case_duty SET started_at = started_at - interval '2 hours' WHERE case_id = :id",
+        id=case["id"],
+    )
+    other = api.sql(
+        "SELECT grid_code FROM grid_geometry WHERE valid_to_release IS NULL AND "
+        "ST_Covers(geom, ST_SetSRID(ST_MakePoint(:x, :y), 4490))",
+        x=points[1][0],
+        y=points[1][1],
+    )[0].grid_code.strip()
+    moved = api.call(
+        "POST", f"/v1/cases/{case['id']}/reroute", json={"grid": other, "reason": "改派"}
+    )
+    assert moved.status_code == 200, moved.text
+    api.sql(
+        "UPDATE case_duty SET started_at = started_at - interval '1 hour' "
+        "WHERE case_id = :id AND ended_at IS NULL",
+        id=case["id"],
+    )
+    for to in ("in_progress", "handled"):
+        api.move(case["id"], to)
+    for to in ("verified", "closed"):
+        api.move(case["id"], to, "desk2")
+    answer = api.call("GET", "/v1/cases/performance", params={"by": "grid", "category": "E0405"})
+    assert answer.status_code == 200, answer.text
+    perf = answer.json()
+    units = {u["code"]: u for u in perf["units"]}
+    # the first grid held it 2 h and is charged them, though the case is now the other's
+    assert (units[first]["closed"], units[first]["mean_handling_hours"]) == (
+        0,
+        pytest.approx(2.0, abs=0.01),
+    )
+    assert (units[other]["closed"], units[other]["mean_handling_hours"]) == (
+        1,
+        pytest.approx(1.0, abs=0.01),
+    )
+    # the case counts once in the total: 3 h
+    assert perf["total"]["mean_handling_hours"] == pytest.approx(3.0, abs=0.01)

@@ -182,6 +182,14 @@ def _seed(conn: Connection, snap: snapshot.Snapshot, grids: dict[str, Any]) -> d
                 "id": case.id,
             },
         )
+        conn.execute(  # its one 处置 span, as long as the case's handling hours
+            text(
+                "UPDATE case_duty d SET started_at = c.dispatched_at, ended_at = c.handled_at, "
+                "hours = c.responsible_hours FROM civic_case c WHERE c.id = d.case_id "
+                "AND d.case_id = :id"
+            ),
+            {"id": case.id},
+        )
         ids[number] = case.id
     return ids
 

@@ -344,15 +344,22 @@ class CaseCells(BaseModel):
 
 
 class UnitPerformanceInfo(BaseModel):
+    """A unit's record: only the time it was responsible for counts against it."""
+
     code: str | None
     name: str
     cases: int
     closed: int
-    closed_on_time: int
+    closed_on_time: int = Field(
+        description="Closed cases it reported handled (反馈) by their 处置 due time"
+    )
     closed_on_time_share: float | None
-    mean_handling_hours: float | None
+    mean_handling_hours: float | None = Field(
+        description="Mean hours its grids held a closed case in 处置 (from dispatch to 反馈, "
+        "time on hold and the centre's stages not counted), on each case's clock"
+    )
     open: int
-    overdue: int
+    overdue: int = Field(description="Open cases past the limit of their 处置 stage")
     void: int
 
 

@@ -218,6 +218,14 @@ def upgrade() -> None:
                      / 3600.0 ELSE 0 END;
         UPDATE civic_case SET stage_yellow_at = stage_started_at
             + (stage_due_at - stage_started_at) * 0.8 WHERE stage_due_at IS NOT NULL;
+        -- their grid's 处置 span: ended for handled and closed cases, open for those in 处置
+        INSERT INTO case_duty (case_id, grid_code, started_at, ended_at, hours)
+        SELECT id, grid_code, dispatched_at,
+               CASE WHEN status IN ('handled', 'verified', 'closed') THEN updated_at END,
+               CASE WHEN status IN ('handled', 'verified', 'closed') THEN responsible_hours END
+        FROM civic_case
+        WHERE dispatched_at IS NOT NULL
+          AND status IN ('dispatched', 'in_progress', 'handled', 'verified', 'closed');
         """
     )
     op.execute(view())
