@@ -47,5 +47,16 @@ UPDATE civic_case c SET clock = 'calendar', due_hours = k.handling_hours,
        clock_due_at = c.accepted_at + make_interval(secs => k.handling_hours * 3600)
 FROM case_category k WHERE k.code = c.category AND c.created_by = 'bench'
   AND c.accepted_at IS NOT NULL;
+-- The stage each open case is in, timed as migration 0014 times cases it finds open: 立案 and
+-- 派遣 1 h, 处置 its due time, 核查 2 h; yellow at 80 % of each.
+UPDATE civic_case SET
+    stage_started_at = CASE coalesce(held_from, status) WHEN 'reported' THEN created_at
+        WHEN 'accepted' THEN accepted_at WHEN 'handled' THEN updated_at ELSE dispatched_at END,
+    stage_due_at = CASE coalesce(held_from, status) WHEN 'reported' THEN created_at + interval '1 hour'
+        WHEN 'accepted' THEN accepted_at + interval '1 hour'
+        WHEN 'handled' THEN updated_at + interval '2 hours' ELSE clock_due_at END
+WHERE created_by = 'bench' AND status NOT IN ('verified', 'closed', 'void');
+UPDATE civic_case SET stage_yellow_at = stage_started_at + (stage_due_at - stage_started_at) * 0.8
+WHERE created_by = 'bench' AND stage_due_at IS NOT NULL;
 ANALYZE civic_case;
 ANALYZE case_event;

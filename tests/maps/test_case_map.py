@@ -98,7 +98,8 @@ def _seed_reported(conn: Connection) -> None:
 
 def _seed_bulk(conn: Connection) -> None:
     """BULK cases spread over every grid (a random point inside each), an hour apart; those
-    accepted run on the calendar clock (due their category's hours after acceptance)."""
+    accepted run on the calendar clock (due their category's hours after acceptance, which is
+    also when the stage they are in runs out)."""
     conn.execute(
         text(f"""
         WITH g AS (SELECT grid_code, geom, row_number() OVER (ORDER BY grid_code) - 1 AS n,
@@ -107,7 +108,8 @@ def _seed_bulk(conn: Connection) -> None:
                    FROM generate_series(1, :bulk) i)
         INSERT INTO civic_case (category, description, channel, reporter_name, reporter_phone,
                                 location, grid_code, release_id, status, accepted_at,
-                                closed_at, created_at, created_by, clock, clock_due_at)
+                                closed_at, created_at, created_by, clock, clock_due_at,
+                                stage_due_at, stage_yellow_at)
         SELECT (CAST(:categories AS text[]))[1 + i.i % 4], :description, 'hotline', :name,
                :phone, ST_SetSRID(ST_GeometryN(ST_GeneratePoints(g.geom, 1, i.i), 1), 4490),
                g.grid_code, (SELECT max(id) FROM boundary_release), s.status,
@@ -115,11 +117,13 @@ def _seed_bulk(conn: Connection) -> None:
                CASE WHEN s.status = 'closed' THEN i.created + interval '2 hours' END,
                i.created, 'bulk',
                CASE WHEN s.status IN ('reported', 'void') THEN NULL ELSE 'calendar' END,
-               CASE WHEN s.status IN ('reported', 'void') THEN NULL ELSE i.created
-                    + make_interval(secs => 3600 * (SELECT k.handling_hours FROM case_category k
-                        WHERE k.code = (CAST(:categories AS text[]))[1 + i.i % 4])) END
+               d.due, d.due, d.due
         FROM i JOIN g ON g.n = (i.i * 7) % g.total
         CROSS JOIN LATERAL (SELECT (CAST(:statuses AS text[]))[1 + i.i % 5] AS status) s
+        CROSS JOIN LATERAL (SELECT CASE WHEN s.status IN ('reported', 'void') THEN NULL
+            ELSE i.created + make_interval(secs => 3600 * (SELECT k.handling_hours
+                FROM case_category k WHERE k.code = (CAST(:categories AS text[]))[1 + i.i % 4]))
+            END AS due) d
     """),
         {
             "now": datetime.now(UTC),
