@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, text
 
+from geogrid.calendar import load_calendar
+from geogrid.cases import stages
 from geogrid.cases.lifecycle import FINAL
 from geogrid.cases.records import Case, get_case
 from geogrid.errors import ConflictError, InvalidInputError, NotFoundError
 from geogrid.i18n import tr
+from geogrid.settings import CaseSettings
 
 
 def merge_case(conn: Connection, case_id: int, into: int, actor: str, note: str = "") -> Case:
@@ -34,7 +37,8 @@ def merge_case(conn: Connection, case_id: int, into: int, actor: str, note: str 
         r.id: r
         for r in conn.execute(
             text(
-                "SELECT id, status, reporter_name, reporter_phone, channel, created_at "
+                "SELECT id, status, reporter_name, reporter_phone, channel, created_at, "
+                "coalesce(clock, 'calendar') AS clock, now() AS now "
                 "FROM civic_case WHERE id IN (:a, :b) ORDER BY id FOR UPDATE"
             ),
             {"a": case_id, "b": into},
@@ -94,4 +98,12 @@ def merge_case(conn: Connection, case_id: int, into: int, actor: str, note: str 
         ),
         {**params, "status": duplicate.status},
     )
+    # a duplicate in 处置: its grid's span ends here (its hours stay its grid's)
+    calendar = load_calendar(conn, CaseSettings().office_hours)
+    hours = stages.end_duty(conn, case_id, duplicate.now, calendar, duplicate.clock)
+    if hours:
+        conn.execute(
+            text("UPDATE civic_case SET responsible_hours = responsible_hours + :h WHERE id = :id"),
+            {"h": hours, "id": case_id},
+        )
     return get_case(conn, into, with_events=True)
