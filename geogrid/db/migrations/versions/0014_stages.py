@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from importlib import resources
 
 import sqlalchemy as sa
@@ -36,8 +37,7 @@ down_revision = "0010"
 branch_labels = None
 depends_on = None
 
-OLD_KINDS = "'created', 'transition', 'reroute', 'flag', 'photo', 'merged', 'merged_in'"
-NEW_KINDS = "'warning', 'extension', 'urged', 'supervised', 'visit', 'reopened'"
+NEW_KINDS = ("warning", "extension", "urged", "supervised", "visit", "reopened")
 
 
 def _csv(name: str) -> list[dict[str, str]]:
@@ -61,31 +61,119 @@ DUE = """CASE WHEN c.status = 'on_hold' AND c.clock = 'calendar'
               THEN c.clock_due_at + (now() - c.hold_started_at) ELSE c.clock_due_at END"""
 
 
-def view(extra: str = "") -> str:
-    """case_view: a case with its category, grid, community, street, stage and clock."""
-    return f"""
-    CREATE VIEW case_view AS
-    SELECT c.*, ST_X(c.location) AS lon, ST_Y(c.location) AS lat,
-           k.type AS category_type, k.major_name AS category_major, k.name AS category_name,
-           coalesce(c.due_hours, k.handling_hours) AS handling_hours,
-           k.clock AS category_clock,
-           g.name AS grid_name, g.kind AS grid_kind, g.community_code, cm.name AS community_name,
-           cm.street_code, s.name AS street_name, g.leader_name, g.leader_phone,
-           g.party_branch_name, g.party_secretary_name, g.party_secretary_phone,
-           {DUE} AS due_at,
-           {STAGE} AS stage,
-           {WARNING} AS warning,
-           coalesce({WARNING} = 'red', false) AS overdue,
-           CASE WHEN c.status = 'closed' THEN c.handled_at <= c.clock_due_at END
-               AS closed_on_time,
-           CASE WHEN c.status = 'closed' THEN c.responsible_hours END AS handling_hours_taken
-           {extra}
+#: What each computed column of case_view is, whichever revisions made it (a column of
+#: civic_case is itself: c.<name>). The view is rebuilt from its own column list, so this
+#: revision composes with the others that extend it (departments add theirs).
+COMPUTED = {
+    "lon": "ST_X(c.location)",
+    "lat": "ST_Y(c.location)",
+    "category_type": "k.type",
+    "category_major": "k.major_name",
+    "category_name": "k.name",
+    "handling_hours": "coalesce(c.due_hours, k.handling_hours)",
+    "category_clock": "k.clock",
+    "grid_name": "g.name",
+    "grid_kind": "g.kind",
+    "community_code": "g.community_code",
+    "community_name": "cm.name",
+    "street_code": "cm.street_code",
+    "street_name": "s.name",
+    "leader_name": "g.leader_name",
+    "leader_phone": "g.leader_phone",
+    "party_branch_name": "g.party_branch_name",
+    "party_secretary_name": "g.party_secretary_name",
+    "party_secretary_phone": "g.party_secretary_phone",
+    "due_at": DUE,
+    "department_name": "(SELECT d.name FROM department d WHERE d.code = c.department_code)",
+    "department_kind": "(SELECT d.kind FROM department d WHERE d.code = c.department_code)",
+    "department_contact": "(SELECT d.contact FROM department d WHERE d.code = c.department_code)",
+}
+#: The clock as 0008 read it: due and overdue from acceptance to closure.
+BEFORE = {
+    "overdue": """(c.status NOT IN ('closed', 'void') AND CASE WHEN c.status = 'on_hold'
+                   THEN c.clock_due_at < c.hold_started_at ELSE c.clock_due_at < now() END)""",
+    "closed_on_time": "CASE WHEN c.status = 'closed' THEN c.closed_at <= c.clock_due_at END",
+    "handling_hours_taken": """CASE WHEN c.status = 'closed' THEN
+        (extract(epoch FROM c.closed_at - c.accepted_at) - c.held_seconds) / 3600.0 END""",
+}
+#: The clock by stages: overdue is the stage in hand past its limit; the grid's time is 处置's.
+AFTER = {
+    "overdue": f"coalesce({WARNING} = 'red', false)",
+    "closed_on_time": "CASE WHEN c.status = 'closed' THEN c.handled_at <= c.clock_due_at END",
+    "handling_hours_taken": "CASE WHEN c.status = 'closed' THEN c.responsible_hours END",
+    "stage": STAGE,
+    "warning": WARNING,
+}
+#: civic_case columns this revision adds (case_view shows them, and merged_into of 0010)
+ADDED = (
+    "urgency",
+    "stage_started_at",
+    "stage_yellow_at",
+    "stage_due_at",
+    "stage_warned",
+    "handled_at",
+    "responsible_hours",
+    "extended_hours",
+    "supervised_at",
+    "urged",
+    "reopened",
+    "satisfaction",
+)
+
+
+def _kinds() -> list[str]:
+    """The event kinds case_event allows now (whichever revisions added them)."""
+    found = op.get_bind().execute(
+        sa.text(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conname = 'case_event_kind_check'"
+        )
+    )
+    return re.findall(r"'([a-z_]+)'", str(found.scalar_one()))
+
+
+def _allow(kinds: list[str]) -> None:
+    listed = ", ".join(f"'{k}'" for k in kinds)  # our own constants: no outside input
+    op.execute(
+        "ALTER TABLE case_event DROP CONSTRAINT case_event_kind_check; "
+        f"ALTER TABLE case_event ADD CONSTRAINT case_event_kind_check CHECK (kind IN ({listed}))"
+    )
+
+
+def _columns(relation: str) -> list[str]:
+    found = op.get_bind().execute(
+        sa.text(
+            "SELECT attname FROM pg_attribute WHERE attrelid = CAST(:r AS regclass) "
+            "AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
+        ),
+        {"r": relation},
+    )
+    return [str(name) for name in found.scalars()]
+
+
+def _rebuild(columns: list[str], expressions: dict[str, str]) -> None:
+    """DROP and CREATE case_view with ``columns`` in this order."""
+    own = set(_columns("civic_case"))
+    targets = []
+    for name in columns:
+        if name in expressions:
+            targets.append(f"{expressions[name]} AS {name}")
+        elif name in COMPUTED:
+            targets.append(f"{COMPUTED[name]} AS {name}")
+        else:
+            assert name in own, f"case_view column {name} is neither computed nor civic_case's"
+            targets.append(f"c.{name}")
+    select = ",\n    ".join(targets)
+    op.execute("DROP VIEW case_view")
+    op.execute(
+        f"""CREATE VIEW case_view AS
+    SELECT {select}
     FROM civic_case c
     JOIN case_category k ON k.code = c.category
     JOIN grid g ON g.code = c.grid_code
     JOIN community cm ON cm.code = g.community_code
-    JOIN street s ON s.code = cm.street_code
-    """
+    JOIN street s ON s.code = cm.street_code"""
+    )
 
 
 def upgrade() -> None:
@@ -172,11 +260,6 @@ def upgrade() -> None:
         );
         CREATE INDEX case_visit_case ON case_visit (case_id, id);
         COMMENT ON TABLE case_visit IS '回访: the reporter asked how the case was handled';
-
-        ALTER TABLE case_event DROP CONSTRAINT case_event_kind_check;
-        ALTER TABLE case_event ADD CONSTRAINT case_event_kind_check
-            CHECK (kind IN ({OLD_KINDS}, {NEW_KINDS}));
-        DROP VIEW case_view;
         """
     )
     bind = op.get_bind()
@@ -228,16 +311,23 @@ def upgrade() -> None:
           AND status IN ('dispatched', 'in_progress', 'handled', 'verified', 'closed');
         """
     )
-    op.execute(view())
+    _allow([k for k in _kinds() if k not in NEW_KINDS] + list(NEW_KINDS))
+    shown = _columns("case_view")
+    more = [c for c in _columns("civic_case") if c not in shown]  # ours, and merged_into
+    _rebuild([*shown, *more, "stage", "warning"], AFTER)
 
 
 def downgrade() -> None:
+    gone = {*ADDED, "merged_into", "stage", "warning"}
+    _rebuild([c for c in _columns("case_view") if c not in gone], BEFORE)
     op.execute(
-        f"""
-        DROP VIEW case_view;
-        DELETE FROM case_event WHERE kind IN ({NEW_KINDS});
-        ALTER TABLE case_event DROP CONSTRAINT case_event_kind_check;
-        ALTER TABLE case_event ADD CONSTRAINT case_event_kind_check CHECK (kind IN ({OLD_KINDS}));
+        sa.text("DELETE FROM case_event WHERE kind = ANY(:kinds)").bindparams(
+            kinds=list(NEW_KINDS)
+        )
+    )
+    _allow([k for k in _kinds() if k not in NEW_KINDS])
+    op.execute(
+        """
         DROP TABLE case_visit, case_extension, case_duty, case_category_level;
         ALTER TABLE civic_case DROP COLUMN urgency, DROP COLUMN stage_started_at,
             DROP COLUMN stage_yellow_at, DROP COLUMN stage_due_at, DROP COLUMN stage_warned,
@@ -245,34 +335,5 @@ def downgrade() -> None:
             DROP COLUMN supervised_at, DROP COLUMN urged, DROP COLUMN reopened,
             DROP COLUMN satisfaction;
         DROP TABLE case_urgency;
-        """
-    )
-    # case_view as 0008 made it
-    op.execute(
-        f"""
-        CREATE VIEW case_view AS
-        SELECT c.*, ST_X(c.location) AS lon, ST_Y(c.location) AS lat,
-               k.type AS category_type, k.major_name AS category_major,
-               k.name AS category_name,
-               coalesce(c.due_hours, k.handling_hours) AS handling_hours,
-               k.clock AS category_clock,
-               g.name AS grid_name, g.kind AS grid_kind, g.community_code,
-               cm.name AS community_name, cm.street_code, s.name AS street_name,
-               g.leader_name, g.leader_phone, g.party_branch_name, g.party_secretary_name,
-               g.party_secretary_phone,
-               {DUE} AS due_at,
-               (c.status NOT IN ('closed', 'void') AND CASE WHEN c.status = 'on_hold'
-                    THEN c.clock_due_at < c.hold_started_at ELSE c.clock_due_at < now() END)
-                   AS overdue,
-               CASE WHEN c.status = 'closed' THEN c.closed_at <= c.clock_due_at END
-                   AS closed_on_time,
-               CASE WHEN c.status = 'closed' THEN
-                   (extract(epoch FROM c.closed_at - c.accepted_at) - c.held_seconds) / 3600.0
-               END AS handling_hours_taken
-        FROM civic_case c
-        JOIN case_category k ON k.code = c.category
-        JOIN grid g ON g.code = c.grid_code
-        JOIN community cm ON cm.code = g.community_code
-        JOIN street s ON s.code = cm.street_code
         """
     )
