@@ -33,6 +33,7 @@ from geogrid.api.routes import (
     collections,
     console,
     coverage,
+    departments,
     docs,
     grids,
     health,
@@ -206,6 +207,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             case_queries,
             case_photos,
             cases,
+            departments,
             maps,
             open311,
             # before ogc: its /collections/plan-{id}/... are more specific than ogc's

@@ -24,7 +24,7 @@ from geogrid.cases import addresses, photos
 from geogrid.cases.categories import Category, get_category
 from geogrid.cases.deadlines import due_after, resumed_due
 from geogrid.cases.duplicates import similar_cases
-from geogrid.cases.lifecycle import FINAL, STATUS_ZH, check_move, needs_note
+from geogrid.cases.lifecycle import FINAL, STATUS_ZH, UNDISPATCHED, check_move, needs_note
 from geogrid.cases.report import CaseReport
 from geogrid.cases.routing import Routing, route, route_in_release
 from geogrid.db.sqlfiles import sql
@@ -37,6 +37,7 @@ from geogrid.errors import (
 from geogrid.geo.points import point_to_storage
 from geogrid.i18n import tr
 from geogrid.lookup.snapshot import Snapshot
+from geogrid.responsibility import Department, responsible_department
 from geogrid.settings import CaseSettings
 
 
@@ -76,6 +77,11 @@ class Case:
     #: reported this case again (the reporters of duplicates merged into it)
     merged_into: int | None = None
     other_reporters: tuple[Person, ...] = ()
+    #: the department dispatch sends the case to besides its grid (None: the grid's street
+    #: office, when the responsibility list names no department; geogrid.responsibility)
+    department: Department | None = None
+    #: 吹哨报到: the level the case was escalated to ("street" or "district"), if any
+    escalation: str | None = None
 
     def masked(self) -> Case:
         """The same case with reporter and grid people masked (for viewers)."""
@@ -138,6 +144,12 @@ def case_from_row(row: Any) -> Case:
         overdue=bool(row.overdue),
         held_hours=round(row.held_seconds / 3600.0, 3),
         calendar_missing=row.calendar_missing,
+        department=None
+        if row.department_code is None
+        else Department(
+            row.department_code, row.department_name, row.department_kind, row.department_contact
+        ),
+        escalation=row.escalation_level,
     )
 
 
@@ -205,6 +217,8 @@ class Placement:
     routing: Routing
     #: the grid ``routing`` names, from the same snapshot (unmasked)
     grid: Grid
+    #: the department the responsibility list names for the category there (None: the grid)
+    department: Department | None = None
 
 
 def place_report(
@@ -234,7 +248,8 @@ def place_report(
     routing = route(snapshot, lon, lat, settings)
     grid = snapshot.grid(routing.grid_code)
     assert grid is not None, f"the snapshot routed to grid {routing.grid_code} it does not hold"
-    return Placement(category, lon, lat, compound, routing, grid)
+    department = responsible_department(conn, category.code, grid.code)
+    return Placement(category, lon, lat, compound, routing, grid, department)
 
 
 def create_case(
@@ -269,8 +284,10 @@ def create_case(
         text("SELECT pg_advisory_xact_lock_shared(:k), (SELECT max(id) FROM boundary_release)"),
         {"k": PUBLISH_LOCK},
     ).one()[1]
+    department = placement.department
     if current != routing.release:
         routing = route_in_release(conn, lon, lat, current, settings)
+        department = responsible_department(conn, category.code, routing.grid_code)
     alike = similar_cases(conn, category.code, lon, lat, settings, limit=5).cases
     if alike:  # shown before submitting too (the preview); a dispatcher may merge it
         routing = replace(routing, flags=(*routing.flags, "possible_duplicate"))
@@ -292,6 +309,7 @@ def create_case(
             "y": lat,
             "compound_id": compound_id,
             "grid_code": routing.grid_code,
+            "department": None if department is None else department.code,
             "release_id": routing.release,
             "flags": list(routing.flags),
             "actor": actor,
@@ -305,9 +323,10 @@ def create_case(
     if inserted is not None:
         if routing.release != snapshot.release.id:  # routed with a newer release
             return get_case(conn, inserted.id), False
-        return _new_case(
+        case = _new_case(
             inserted, report, category, lon, lat, compound_id, placement.grid, routing, actor
-        ), False
+        )
+        return replace(case, department=department), False
     existing = conn.execute(
         text(
             "SELECT id, request_hash FROM civic_case WHERE created_by = :a AND idempotency_key = :k"
@@ -449,6 +468,7 @@ def _locked(conn: Connection, case_id: int) -> Any:
     row = conn.execute(
         text(
             "SELECT c.id, c.status, c.held_from, c.grid_code, c.accepted_at, c.hold_started_at, "
+            "c.category, c.department_code, "
             "c.clock, c.clock_due_at, k.handling_hours, k.clock AS category_clock, now() AS now "
             "FROM civic_case c JOIN case_category k ON k.code = c.category "
             "WHERE c.id = :id FOR UPDATE OF c"
@@ -550,18 +570,25 @@ def reroute(conn: Connection, case_id: int, grid_code: str, actor: str, reason: 
         )
     current = current_release(conn)
     release = None if current is None else current.id
+    # Before dispatch the department follows the new grid; after, it stays (re-dispatching to
+    # another department is an assignment, geogrid.cases.duties.assign_department).
+    department = row.department_code
+    if row.status in UNDISPATCHED:
+        found_department = responsible_department(conn, row.category, grid_code)
+        department = None if found_department is None else found_department.code
     conn.execute(
         text(
             "UPDATE civic_case SET grid_code = :g, release_id = :r, routed_by = 'manual', "
-            "updated_at = now() WHERE id = :id"
+            "department_code = :d, updated_at = now() WHERE id = :id"
         ),
-        {"g": grid_code, "r": release, "id": case_id},
+        {"g": grid_code, "r": release, "d": department, "id": case_id},
     )
     conn.execute(
         text(
             "INSERT INTO case_event (case_id, actor, kind, from_grid, to_grid, release_id, note, "
             "details) VALUES (:id, :actor, 'reroute', :old, :new, :r, :note, "
-            "'{\"manual\": true}')"
+            "jsonb_build_object('manual', true, 'from_department', CAST(:old_d AS text), "
+            "'to_department', CAST(:new_d AS text)))"
         ),
         {
             "id": case_id,
@@ -570,6 +597,8 @@ def reroute(conn: Connection, case_id: int, grid_code: str, actor: str, reason: 
             "new": grid_code,
             "r": release,
             "note": reason,
+            "old_d": row.department_code,
+            "new_d": department,
         },
     )
     return get_case(conn, case_id)

@@ -87,6 +87,25 @@ class CaseEvent(BaseModel):
     details: dict[str, Any] | None
 
 
+class DepartmentInfo(BaseModel):
+    """A functional department (职能部门)."""
+
+    code: str
+    name: str
+    kind: str
+    contact: str
+    active: bool = True
+
+
+class ResponsibilityInfo(BaseModel):
+    """One row of the responsibility list: category × area → department."""
+
+    category: str = Field(description="A category code, a major class or a type letter")
+    area: str = Field(description="District, street, community or grid code")
+    area_level: Literal["district", "street", "community", "grid"]
+    department: str
+
+
 class CaseAnswer(BaseModel):
     """One case: what was reported, where it was routed, and where it stands."""
 
@@ -129,6 +148,13 @@ class CaseAnswer(BaseModel):
     other_reporters: list[Person] = Field(
         description="Others who reported the same (the reporters of duplicates merged in); "
         "masked for viewers"
+    )
+    department: DepartmentInfo | None = Field(
+        description="The department dispatch sends it to besides its grid (the responsibility "
+        "list's most specific row); null: its grid's street office"
+    )
+    escalation: Literal["street", "district"] | None = Field(
+        description="吹哨报到: the level it was escalated to"
     )
 
 
@@ -232,6 +258,9 @@ class CasePreviewAnswer(BaseModel):
         description="The compound the point falls in, or the address names"
     )
     category: CaseCategory
+    department: DepartmentInfo | None = Field(
+        description="The department it would be dispatched to (null: its grid's street office)"
+    )
     due_at: Time | None = Field(
         description="When the case would be due if it were accepted now (null with "
         "calendar_missing)"
