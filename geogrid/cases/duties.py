@@ -189,7 +189,9 @@ def _check_department(
         principal.require(Permission.handle_cases)
     if principal.may(Permission.handle_department_cases) and principal.department == department:
         return
-    if not principal.may(Permission.handle_department_cases):
+    if not principal.may(Permission.handle_department_cases) and not principal.may(
+        Permission.handle_cases
+    ):
         principal.require(Permission.handle_department_cases)
     raise NotYourDepartmentError(
         tr(
