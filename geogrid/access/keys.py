@@ -16,10 +16,9 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
 from geogrid.access import audit
-from geogrid.access.roles import Principal, Role
+from geogrid.access.roles import Principal, Role, check_handler_department
 from geogrid.errors import AuthenticationError, InvalidInputError, NotFoundError
 from geogrid.i18n import tr
-from geogrid.responsibility.departments import get_department
 
 PREFIX = "gg_"
 
@@ -60,8 +59,7 @@ def create_key(
     A handler's key is tied to a ``department`` and acts only on its cases.
     """
     name = name.strip()
-    if department is not None:
-        department = get_department(conn, department).code
+    department = check_handler_department(conn, role, department)
     if not name or len(name) > NAME_MAX:
         raise InvalidInputError(
             tr("a key name must have 1 to {maximum} characters", maximum=NAME_MAX)

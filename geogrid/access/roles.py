@@ -14,8 +14,11 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from geogrid.errors import PermissionDeniedError
+from sqlalchemy import Connection
+
+from geogrid.errors import InvalidInputError, PermissionDeniedError
 from geogrid.i18n import tr
+from geogrid.responsibility.departments import get_department
 
 
 class Permission(enum.Enum):
@@ -180,6 +183,18 @@ class Principal:
 
 
 ANONYMOUS = Principal(None, Role.viewer, "anonymous")
+
+
+def check_handler_department(conn: Connection, role: Role, department: str | None) -> str | None:
+    """The department (code) an account or key of ``role`` is tied to: it must exist, and a
+    handler must have one (a handler acts only on its department's cases)."""
+    if department is not None:
+        return get_department(conn, department).code
+    if role is Role.handler:
+        raise InvalidInputError(
+            tr("a handler acts for a department: name the department (its code)")
+        )
+    return None
 
 
 def mask_name(name: str | None) -> str | None:

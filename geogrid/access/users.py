@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from geogrid.access import audit
 from geogrid.access.passwords import check_password, hash_password, verify_password
 from geogrid.access.ratelimits import Budget, RateLimits
-from geogrid.access.roles import Role
+from geogrid.access.roles import Role, check_handler_department
 from geogrid.errors import (
     AccountLockedError,
     AuthenticationError,
@@ -100,8 +100,7 @@ def create_user(
     when given (a handler acts only on that department's cases)."""
     name = check_username(username)
     check_password(password, name, settings.password_min_length)
-    if department is not None:
-        department = get_department(conn, department).code
+    department = check_handler_department(conn, role, department)
     try:
         with conn.begin_nested():
             row = conn.execute(
