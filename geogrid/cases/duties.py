@@ -413,3 +413,12 @@ def waiting_for(conn: Connection, principal: Principal, limit: int = 200) -> lis
         {"d": principal.department, "limit": limit},
     )
     return [case_from_row(r) for r in rows]
+
+
+def authorize_photo(conn: Connection, principal: Principal, case_id: int) -> None:
+    """Raise unless ``principal`` may add a photo to the case: whoever reports or handles cases
+    at the centre, and a department's handler on its own department's cases (the before and
+    after photos of 处置)."""
+    if principal.may(Permission.report_cases) or principal.may(Permission.handle_cases):
+        return
+    authorize(conn, principal, case_id, "handle")

@@ -10,12 +10,14 @@ not_your_department). The admin endpoints keep the responsibility list.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 from sqlalchemy import create_engine, text
 
 from geogrid.access import keys
@@ -365,3 +367,21 @@ def test_admins_keep_the_departments_and_the_responsibility_list(
         "GET", f"/v1/responsibility/resolve?category=E0403&grid={point[2]}", None
     ).json()
     assert resolved["code"] == "RQ"
+
+
+def test_a_handler_adds_photos_to_their_departments_cases_only(
+    api: Api, point: tuple[float, float, str]
+) -> None:
+    case_id = dispatched(api, point)
+    assert api.move(case_id, "in_progress", "gas").status_code == 200
+    image = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 80, 40)).save(image, "PNG")
+    files = {"file": ("after.png", image.getvalue(), "image/png")}
+    theirs = api.call(
+        "POST", f"/v1/cases/{case_id}/photos", "power", files=files, data={"stage": "after"}
+    )
+    assert theirs.status_code == 403 and theirs.json()["code"] == "not_your_department"
+    mine = api.call(
+        "POST", f"/v1/cases/{case_id}/photos", "gas", files=files, data={"stage": "after"}
+    )
+    assert mine.status_code == 201, mine.text

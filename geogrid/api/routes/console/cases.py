@@ -61,7 +61,12 @@ Dispatcher = Annotated[SignedIn, Depends(need(Permission.handle_cases))]
 Mover = Annotated[SignedIn, Depends(need(*duties.ANY_MOVE))]
 Escalator = Annotated[SignedIn, Depends(need(*duties.DUTIES["escalate"].permissions))]
 Reporter = Annotated[SignedIn, Depends(need(Permission.report_cases))]
-Uploader = Annotated[SignedIn, Depends(need(Permission.report_cases, Permission.handle_cases))]
+Uploader = Annotated[
+    SignedIn,
+    Depends(
+        need(Permission.report_cases, Permission.handle_cases, Permission.handle_department_cases)
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -292,7 +297,8 @@ def _case_context(conn: Connection, user: SignedIn, case: cases.Case) -> dict[st
         "stage_zh": STAGE_ZH,
         "stages": STAGES,
         "may_upload": principal.may(Permission.report_cases)
-        or principal.may(Permission.handle_cases),
+        or principal.may(Permission.handle_cases)
+        or duties.may(principal, "handle", department, None),
         "case": shown,
         "status_zh": STATUS_ZH,
         "channel_zh": CHANNELS.get(shown.channel, shown.channel),
@@ -468,6 +474,7 @@ def upload_photo(
 ) -> Response:
     """Add a photo to a case (a plain form post: the page comes back with the photo)."""
     try:
+        duties.authorize_photo(conn, user.principal, case_id)
         cases.add_photo(
             conn,
             case_id,
@@ -478,7 +485,13 @@ def upload_photo(
             caption=caption,
             name=file.filename or "",
         )
-    except (InvalidInputError, ConflictError, TooLargeError, UnsupportedMediaTypeError) as exc:
+    except (
+        InvalidInputError,
+        ConflictError,
+        TooLargeError,
+        UnsupportedMediaTypeError,
+        PermissionDeniedError,
+    ) as exc:
         return _refused(request, conn, user, case_id, exc, "", _status(exc))
     return RedirectResponse(f"{root(request)}/console/cases/{case_id}#photos-title", 303)
 
