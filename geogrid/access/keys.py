@@ -16,7 +16,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
 from geogrid.access import audit
-from geogrid.access.roles import Principal, Role
+from geogrid.access.roles import Principal, Role, check_handler_department
 from geogrid.errors import AuthenticationError, InvalidInputError, NotFoundError
 from geogrid.i18n import tr
 
@@ -32,6 +32,8 @@ class ApiKey:
     prefix: str
     created_at: datetime
     revoked_at: datetime | None
+    #: the department a handler's key acts for (geogrid.cases.duties)
+    department: str | None = None
 
 
 def hash_key(key: str) -> str:
@@ -44,13 +46,20 @@ NAME_MAX = 100
 
 
 def create_key(
-    conn: Connection, name: str, role: Role, *, actor: str | None = None
+    conn: Connection,
+    name: str,
+    role: Role,
+    *,
+    actor: str | None = None,
+    department: str | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key; returns it and its secret, which is shown once and never stored.
 
     The audit log records the creation (its name and role, never the secret), by ``actor``.
+    A handler's key is tied to a ``department`` and acts only on its cases.
     """
     name = name.strip()
+    department = check_handler_department(conn, role, department)
     if not name or len(name) > NAME_MAX:
         raise InvalidInputError(
             tr("a key name must have 1 to {maximum} characters", maximum=NAME_MAX)
@@ -60,28 +69,37 @@ def create_key(
         with conn.begin_nested():
             row = conn.execute(
                 text(
-                    "INSERT INTO api_key (name, role, prefix, key_hash) "
-                    "VALUES (:name, :role, :prefix, :hash) RETURNING created_at"
+                    "INSERT INTO api_key (name, role, prefix, key_hash, department_code) "
+                    "VALUES (:name, :role, :prefix, :hash, :department) RETURNING created_at"
                 ),
-                {"name": name, "role": role.name, "prefix": secret[:8], "hash": hash_key(secret)},
+                {
+                    "name": name,
+                    "role": role.name,
+                    "prefix": secret[:8],
+                    "hash": hash_key(secret),
+                    "department": department,
+                },
             ).one()
     except IntegrityError:
         raise InvalidInputError(
             tr('a key named "{name}" exists already; key names are unique', name=name)
         ) from None
     audit.record(conn, "key_created", None, actor=actor, key=name, role=role.name)
-    return ApiKey(name, role, secret[:8], row.created_at, None), secret
+    return ApiKey(name, role, secret[:8], row.created_at, None, department), secret
 
 
 def list_keys(conn: Connection) -> list[ApiKey]:
     """All keys, newest first, revoked ones included."""
     rows = conn.execute(
         text(
-            "SELECT name, role, prefix, created_at, revoked_at FROM api_key "
+            "SELECT name, role, prefix, created_at, revoked_at, department_code FROM api_key "
             "ORDER BY created_at DESC, id DESC"
         )
     )
-    return [ApiKey(r.name, Role[r.role], r.prefix, r.created_at, r.revoked_at) for r in rows]
+    return [
+        ApiKey(r.name, Role[r.role], r.prefix, r.created_at, r.revoked_at, r.department_code)
+        for r in rows
+    ]
 
 
 def revoke_key(conn: Connection, name: str, *, actor: str | None = None) -> ApiKey:
@@ -92,7 +110,7 @@ def revoke_key(conn: Connection, name: str, *, actor: str | None = None) -> ApiK
     row = conn.execute(
         text(
             "UPDATE api_key SET revoked_at = coalesce(revoked_at, now()) WHERE name = :name "
-            "RETURNING name, role, prefix, created_at, revoked_at, now() AS now"
+            "RETURNING name, role, prefix, created_at, revoked_at, department_code, now() AS now"
         ),
         {"name": name},
     ).one_or_none()
@@ -102,20 +120,22 @@ def revoke_key(conn: Connection, name: str, *, actor: str | None = None) -> ApiK
         audit.record(conn, "key_revoked", None, actor=actor, key=row.name, role=row.role)
     # Delivered on commit: serving processes drop the keys they remember (see KeyCache).
     conn.execute(text("SELECT pg_notify(:channel, :name)"), {"channel": KEYS_CHANNEL, "name": name})
-    return ApiKey(row.name, Role[row.role], row.prefix, row.created_at, row.revoked_at)
+    return ApiKey(
+        row.name, Role[row.role], row.prefix, row.created_at, row.revoked_at, row.department_code
+    )
 
 
 def authenticate(conn: Connection, key: str) -> Principal:
     """The principal a key stands for; AuthenticationError when unknown or revoked."""
     row = conn.execute(
-        text("SELECT name, role, revoked_at FROM api_key WHERE key_hash = :hash"),
+        text("SELECT name, role, revoked_at, department_code FROM api_key WHERE key_hash = :hash"),
         {"hash": hash_key(key.strip())},
     ).one_or_none()
     if row is None:
         raise AuthenticationError(tr("the API key is not known"))
     if row.revoked_at is not None:
         raise AuthenticationError(tr('the API key "{name}" was revoked', name=row.name))
-    return Principal(row.name, Role[row.role])
+    return Principal(row.name, Role[row.role], "key", row.department_code)
 
 
 #: PostgreSQL NOTIFY channel on which a revoked key is announced.

@@ -14,8 +14,11 @@ import enum
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from geogrid.errors import PermissionDeniedError
+from sqlalchemy import Connection
+
+from geogrid.errors import InvalidInputError, PermissionDeniedError
 from geogrid.i18n import tr
+from geogrid.responsibility.departments import get_department
 
 
 class Permission(enum.Enum):
@@ -30,7 +33,14 @@ class Permission(enum.Enum):
     manage_keys = "manage_keys"
     manage_catalogue = "manage_catalogue"
     read_audit = "read_audit"
+    #: sign for (签收), return (退单) and handle (反馈) the cases of one's own department
+    handle_department_cases = "handle_department_cases"
+    #: check a handled case (核查), passing it or sending it back
+    verify_cases = "verify_cases"
+    #: approve extensions, 督办/催办 (the supervisor's work)
     supervise_cases = "supervise_cases"
+    #: the departments and the responsibility list
+    manage_departments = "manage_departments"
 
 
 PERMISSION_ZH = {
@@ -43,7 +53,10 @@ PERMISSION_ZH = {
     Permission.manage_keys: "管理密钥",
     Permission.manage_catalogue: "管理案件分类",
     Permission.read_audit: "查看审计日志",
-    Permission.supervise_cases: "督办与审批延期",
+    Permission.handle_department_cases: "办理本部门案件",
+    Permission.verify_cases: "核查案件",
+    Permission.supervise_cases: "督办案件",
+    Permission.manage_departments: "管理职能部门与责任清单",
 }
 
 
@@ -53,6 +66,8 @@ class Role(enum.Enum):
     viewer = "viewer"
     dispatcher = "dispatcher"
     planner = "planner"
+    handler = "handler"
+    supervisor = "supervisor"
     admin = "admin"
 
     @classmethod
@@ -73,7 +88,17 @@ class Role(enum.Enum):
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.viewer: frozenset(),
     Role.dispatcher: frozenset(
-        {Permission.see_personal_data, Permission.report_cases, Permission.handle_cases}
+        {
+            Permission.see_personal_data,
+            Permission.report_cases,
+            Permission.handle_cases,
+            Permission.verify_cases,
+        }
+    ),
+    # a department's handler: only the cases of the department the account or key is tied to
+    Role.handler: frozenset({Permission.see_personal_data, Permission.handle_department_cases}),
+    Role.supervisor: frozenset(
+        {Permission.see_personal_data, Permission.verify_cases, Permission.supervise_cases}
     ),
     Role.planner: frozenset(
         {Permission.see_personal_data, Permission.edit_plans, Permission.publish_plans}
@@ -84,6 +109,8 @@ ROLE_ZH = {
     Role.viewer: "查看者",
     Role.dispatcher: "调度员",
     Role.planner: "规划员",
+    Role.handler: "部门处置人员",
+    Role.supervisor: "督办员",
     Role.admin: "管理员",
 }
 
@@ -102,12 +129,15 @@ class Principal:
     """Who is asking: a key's name and role, a signed-in user, or the anonymous viewer.
 
     ``kind`` is "key", "user" or "anonymous"; a user's writes through a session cookie must
-    carry the session's CSRF token (geogrid.access.sessions).
+    carry the session's CSRF token (geogrid.access.sessions). ``department`` is the department
+    (code) a handler's account or key is tied to; a handler acts only on that department's
+    cases (geogrid.cases.duties).
     """
 
     name: str | None
     role: Role
     kind: str = "key"
+    department: str | None = None
 
     @property
     def permissions(self) -> frozenset[Permission]:
@@ -153,6 +183,18 @@ class Principal:
 
 
 ANONYMOUS = Principal(None, Role.viewer, "anonymous")
+
+
+def check_handler_department(conn: Connection, role: Role, department: str | None) -> str | None:
+    """The department (code) an account or key of ``role`` is tied to: it must exist, and a
+    handler must have one (a handler acts only on its department's cases)."""
+    if department is not None:
+        return get_department(conn, department).code
+    if role is Role.handler:
+        raise InvalidInputError(
+            tr("a handler acts for a department: name the department (its code)")
+        )
+    return None
 
 
 def mask_name(name: str | None) -> str | None:

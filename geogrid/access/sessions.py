@@ -43,10 +43,11 @@ class SignedIn:
     role: Role
     created_at: datetime
     csrf_token: str
+    department: str | None = None
 
     @property
     def principal(self) -> Principal:
-        return Principal(self.username, self.role, "user")
+        return Principal(self.username, self.role, "user", self.department)
 
 
 def hash_token(token: str) -> str:
@@ -77,7 +78,8 @@ def open_session(conn: Connection, user_id: int, address: str) -> str:
 
 _FIND = text(
     """
-    SELECT s.user_id, u.username, u.display_name, u.role, s.created_at, s.last_seen_at
+    SELECT s.user_id, u.username, u.display_name, u.role, s.created_at, s.last_seen_at,
+           u.department_code
     FROM user_session s JOIN app_user u ON u.id = s.user_id
     WHERE s.token_hash = :hash AND s.ended_at IS NULL AND u.disabled_at IS NULL
       AND s.last_seen_at > now() - make_interval(secs => :idle_s)
@@ -116,6 +118,7 @@ def find_session(conn: Connection, token: str, settings: AuthSettings) -> Signed
         Role[row.role],
         row.created_at,
         csrf_token(token),
+        row.department_code,
     )
 
 

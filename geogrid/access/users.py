@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from geogrid.access import audit
 from geogrid.access.passwords import check_password, hash_password, verify_password
 from geogrid.access.ratelimits import Budget, RateLimits
-from geogrid.access.roles import Role
+from geogrid.access.roles import Role, check_handler_department
 from geogrid.errors import (
     AccountLockedError,
     AuthenticationError,
@@ -33,6 +33,7 @@ from geogrid.errors import (
 )
 from geogrid.i18n import tr
 from geogrid.moments import LOCAL
+from geogrid.responsibility.departments import get_department
 from geogrid.settings import AuthSettings
 
 #: Letters (any script), digits and . _ - @; 2 to 64 of them.
@@ -51,6 +52,8 @@ class User:
     disabled_at: datetime | None
     last_sign_in_at: datetime | None
     locked_until: datetime | None = None  # the latest lock-out still running, any address
+    #: the department a handler acts for (geogrid.cases.duties)
+    department: str | None = None
 
     @property
     def active(self) -> bool:
@@ -59,7 +62,7 @@ class User:
 
 _USER_COLUMNS = (
     "u.id, u.username, u.display_name, u.role, u.created_at, u.disabled_at, u.last_sign_in_at, "
-    "(SELECT max(f.locked_until) FROM sign_in_failure f "
+    "u.department_code AS department, (SELECT max(f.locked_until) FROM sign_in_failure f "
     " WHERE f.user_id = u.id AND f.locked_until > now()) AS locked_until"
 )
 
@@ -91,22 +94,27 @@ def create_user(
     *,
     display_name: str = "",
     actor: str | None = None,
+    department: str | None = None,
 ) -> User:
-    """Create an account (user names are unique, whatever their case)."""
+    """Create an account (user names are unique, whatever their case), tied to ``department``
+    when given (a handler acts only on that department's cases)."""
     name = check_username(username)
     check_password(password, name, settings.password_min_length)
+    department = check_handler_department(conn, role, department)
     try:
         with conn.begin_nested():
             row = conn.execute(
                 text(
-                    "INSERT INTO app_user (username, display_name, role, password_hash) "
-                    "VALUES (:name, :display, :role, :hash) RETURNING id"
+                    "INSERT INTO app_user (username, display_name, role, password_hash, "
+                    "department_code) VALUES (:name, :display, :role, :hash, :department) "
+                    "RETURNING id"
                 ),
                 {
                     "name": name,
                     "display": display_name.strip()[:100],
                     "role": role.name,
                     "hash": hash_password(password),
+                    "department": department,
                 },
             ).one()
     except IntegrityError:
@@ -177,6 +185,22 @@ def set_role(conn: Connection, username: str, role: Role, *, actor: str | None) 
     )
     audit.record(
         conn, "role_changed", user.username, actor=actor, old=user.role.name, new=role.name
+    )
+    return get_user_by_id(conn, user.id)
+
+
+def set_department(
+    conn: Connection, username: str, department: str | None, *, actor: str | None
+) -> User:
+    """Tie an account to a department (a handler acts only on its cases), or untie it (None);
+    its sessions carry the change from the next request."""
+    user = get_user(conn, username)
+    code = None if department is None else get_department(conn, department).code
+    conn.execute(
+        text("UPDATE app_user SET department_code = :d WHERE id = :id"), {"d": code, "id": user.id}
+    )
+    audit.record(
+        conn, "department_changed", user.username, actor=actor, old=user.department, new=code
     )
     return get_user_by_id(conn, user.id)
 

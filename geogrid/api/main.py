@@ -34,6 +34,7 @@ from geogrid.api.routes import (
     collections,
     console,
     coverage,
+    departments,
     docs,
     grids,
     health,
@@ -208,6 +209,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             case_photos,
             case_supervision,
             cases,
+            departments,
             maps,
             open311,
             # before ogc: its /collections/plan-{id}/... are more specific than ogc's

@@ -92,6 +92,9 @@ COLUMNS: tuple[tuple[str, Callable[[Case, Any], Value]], ...] = (
     ("社区编码", lambda c, r: c.grid.community.code),
     ("街道编码", lambda c, r: c.grid.street.code),
     ("边界版本", lambda c, r: c.release),
+    ("责任部门编码", lambda c, r: c.department.code if c.department else None),
+    ("责任部门", lambda c, r: c.department.name if c.department else None),
+    ("吹哨报到", lambda c, r: {"street": "街道", "district": "区级"}.get(c.escalation or "")),
 )
 HEADERS = tuple(header for header, _ in COLUMNS)
 

@@ -7,7 +7,9 @@ GeoReport v2 (http://wiki.open311.org/GeoReport_v2) is what many city apps speak
   service definition has no attributes;
 - a *service request* is a case. ``status`` is ``open`` unless the case is closed or void;
   ``status_notes`` gives the case's own status in Chinese and the note of its last transition;
-  ``agency_responsible`` is the grid the case is routed to (code and name); times are ISO 8601
+  ``agency_responsible`` is the department the case is dispatched to (its name and code; the
+  grid's street office when the responsibility list names none) and then the grid it is routed
+  to (code and name); ``expected_datetime`` is its due time (null until accepted); times are ISO 8601
   in Asia/Shanghai with their offset; ``lat``/``long`` are WGS84 (storage is CGCS2000, which
   agrees with WGS84 to well under a metre, so no shift is applied).
 - GET answers are public, so reporters' names, phones and e-mails are never in them.
@@ -418,6 +420,15 @@ def service_notice(category: Category) -> str:
     return f"{category.name}：立案后 {category.handling_hours:g} 小时内处置"
 
 
+def agency_responsible(case: Case) -> str:
+    """The department the case is dispatched to, then its grid (code and name); with no
+    department, the grid's street office (街道) and the grid."""
+    grid = f"{case.grid.code} {case.grid.name}"
+    if case.department is None:
+        return f"{case.grid.street.name}；{grid}"
+    return f"{case.department.name}（{case.department.code}）；{grid}"
+
+
 def request_body(request: ServiceRequest) -> dict[str, Any]:
     """A service request as GeoReport v2 shows it (no reporter data: GET is public)."""
     case = request.case
@@ -430,7 +441,7 @@ def request_body(request: ServiceRequest) -> dict[str, Any]:
         "service_name": case.category.name,
         "service_code": case.category.code,
         "description": case.description,
-        "agency_responsible": f"{case.grid.code} {case.grid.name}",
+        "agency_responsible": agency_responsible(case),
         "service_notice": service_notice(case.category),
         "requested_datetime": _time(case.created_at),
         "updated_datetime": _time(request.updated_at),

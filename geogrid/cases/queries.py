@@ -34,7 +34,7 @@ DEFAULT_LIMIT = 100
 #: Larger pages are clamped to this, not refused (a case is a large object).
 MAX_LIMIT = 1_000
 COUNT_BY = ("grid", "community", "street", "category", "major", "status")
-PERFORMANCE_BY = ("grid", "community", "street")
+PERFORMANCE_BY = ("grid", "community", "street", "department")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _UNIT_DIGITS = {"community": 12, "street": 9}
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")

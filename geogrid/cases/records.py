@@ -26,7 +26,7 @@ from geogrid.cases.categories import Category, get_category
 from geogrid.cases.deadlines import due_after, resumed_due
 from geogrid.cases.duplicates import similar_cases
 from geogrid.cases.late_entry import entry_time
-from geogrid.cases.lifecycle import FINAL, STATUS_ZH, check_move, needs_note
+from geogrid.cases.lifecycle import FINAL, STATUS_ZH, UNDISPATCHED, check_move, needs_note
 from geogrid.cases.report import CaseReport
 from geogrid.cases.routing import Routing, route, route_in_release
 from geogrid.db.sqlfiles import sql
@@ -39,6 +39,7 @@ from geogrid.errors import (
 from geogrid.geo.points import point_to_storage
 from geogrid.i18n import tr
 from geogrid.lookup.snapshot import Snapshot
+from geogrid.responsibility import Department, responsible_department
 from geogrid.settings import CaseSettings
 
 
@@ -94,6 +95,11 @@ class Case:
     urged: int = 0
     reopened: int = 0
     satisfaction: int | None = None
+    #: the department dispatch sends the case to besides its grid (None: the grid's street
+    #: office, when the responsibility list names no department; geogrid.responsibility)
+    department: Department | None = None
+    #: 吹哨报到: the level the case was escalated to ("street" or "district"), if any
+    escalation: str | None = None
 
     def masked(self) -> Case:
         """The same case with reporter and grid people masked (for viewers)."""
@@ -167,6 +173,12 @@ def case_from_row(row: Any) -> Case:
         urged=row.urged,
         reopened=row.reopened,
         satisfaction=row.satisfaction,
+        department=None
+        if row.department_code is None
+        else Department(
+            row.department_code, row.department_name, row.department_kind, row.department_contact
+        ),
+        escalation=row.escalation_level,
     )
 
 
@@ -234,6 +246,8 @@ class Placement:
     routing: Routing
     #: the grid ``routing`` names, from the same snapshot (unmasked)
     grid: Grid
+    #: the department the responsibility list names for the category there (None: the grid)
+    department: Department | None = None
 
 
 def place_report(
@@ -263,7 +277,8 @@ def place_report(
     routing = route(snapshot, lon, lat, settings)
     grid = snapshot.grid(routing.grid_code)
     assert grid is not None, f"the snapshot routed to grid {routing.grid_code} it does not hold"
-    return Placement(category, lon, lat, compound, routing, grid)
+    department = responsible_department(conn, category.code, grid.code)
+    return Placement(category, lon, lat, compound, routing, grid, department)
 
 
 def create_case(
@@ -298,8 +313,10 @@ def create_case(
         text("SELECT pg_advisory_xact_lock_shared(:k), (SELECT max(id) FROM boundary_release)"),
         {"k": PUBLISH_LOCK},
     ).one()[1]
+    department = placement.department
     if current != routing.release:
         routing = route_in_release(conn, lon, lat, current, settings)
+        department = responsible_department(conn, category.code, routing.grid_code)
     level = stages.choose_level(stages.category_levels(conn, category), report.urgency)
     # the 立案 stage starts as the case comes in (or when it came in, entered late)
     now = entry_time(datetime.now(SHANGHAI), report.reported_at, None, settings)
@@ -331,6 +348,7 @@ def create_case(
             "y": lat,
             "compound_id": compound_id,
             "grid_code": routing.grid_code,
+            "department": None if department is None else department.code,
             "release_id": routing.release,
             "flags": list(routing.flags),
             "actor": actor,
@@ -353,7 +371,7 @@ def create_case(
     if inserted is not None:
         if routing.release != snapshot.release.id:  # routed with a newer release
             return get_case(conn, inserted.id), False
-        return _new_case(
+        case = _new_case(
             inserted,
             report,
             category,
@@ -365,7 +383,8 @@ def create_case(
             actor,
             level,
             accept,
-        ), False
+        )
+        return replace(case, department=department), False
     existing = conn.execute(
         text(
             "SELECT id, request_hash FROM civic_case WHERE created_by = :a AND idempotency_key = :k"
@@ -509,10 +528,16 @@ def _routing_details(routing: Routing) -> dict[str, Any]:
     }
 
 
+def lock_case(conn: Connection, case_id: int) -> Any:
+    """The case locked for a change, with what its stage clock needs (404 if none)."""
+    return _locked(conn, case_id)
+
+
 def _locked(conn: Connection, case_id: int) -> Any:
     row = conn.execute(
         text(
             "SELECT c.id, c.status, c.held_from, c.grid_code, c.accepted_at, c.hold_started_at, "
+            "c.category, c.department_code, "
             "c.clock, c.clock_due_at, c.due_hours, c.urgency, c.stage_due_at, c.stage_yellow_at, "
             "c.handled_at, c.responsible_hours, c.extended_hours, k.code AS category_code, "
             "k.type AS category_type, k.major_name, k.name AS category_name, k.handling_hours, "
@@ -525,6 +550,17 @@ def _locked(conn: Connection, case_id: int) -> Any:
     if row is None:
         raise NotFoundError(tr("case {case_id} does not exist", case_id=case_id))
     return SimpleNamespace(**row._asdict())  # the move updates its copy as it goes
+
+
+def keep_stages(
+    conn: Connection, before: Any, to: str, settings: CaseSettings | None = None
+) -> None:
+    """Keep the case's stage clock and duty spans in step with a move made by a statement of
+    its own (退单: geogrid/cases/duties.return_case); ``before`` is :func:`lock_case`'s row."""
+    settings = settings or CaseSettings()
+    calendar = load_calendar(conn, settings.office_hours)
+    level = _level(conn, before)
+    stages.after_move(conn, before, to, before.now, calendar, level, settings.warning_share)
 
 
 def _level(conn: Connection, row: Any, urgency: str | None = None) -> stages.Level:
@@ -724,18 +760,25 @@ def reroute(
         )
     current = current_release(conn)
     release = None if current is None else current.id
+    # Before dispatch the department follows the new grid; after, it stays (re-dispatching to
+    # another department is an assignment, geogrid.cases.duties.assign_department).
+    department = row.department_code
+    if row.status in UNDISPATCHED:
+        found_department = responsible_department(conn, row.category, grid_code)
+        department = None if found_department is None else found_department.code
     conn.execute(
         text(
             "UPDATE civic_case SET grid_code = :g, release_id = :r, routed_by = 'manual', "
-            "updated_at = now() WHERE id = :id"
+            "department_code = :d, updated_at = now() WHERE id = :id"
         ),
-        {"g": grid_code, "r": release, "id": case_id},
+        {"g": grid_code, "r": release, "d": department, "id": case_id},
     )
     conn.execute(
         text(
             "INSERT INTO case_event (case_id, actor, kind, from_grid, to_grid, release_id, note, "
             "details) VALUES (:id, :actor, 'reroute', :old, :new, :r, :note, "
-            "'{\"manual\": true}')"
+            "jsonb_build_object('manual', true, 'from_department', CAST(:old_d AS text), "
+            "'to_department', CAST(:new_d AS text)))"
         ),
         {
             "id": case_id,
@@ -744,6 +787,8 @@ def reroute(
             "new": grid_code,
             "r": release,
             "note": reason,
+            "old_d": row.department_code,
+            "new_d": department,
         },
     )
     if row.status in ("dispatched", "in_progress"):

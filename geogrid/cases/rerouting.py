@@ -20,6 +20,7 @@ from sqlalchemy import Connection, text
 from geogrid.cases.lifecycle import UNDISPATCHED
 from geogrid.cases.routing import ROUTING_FLAGS, UnroutableError, route_in_release
 from geogrid.db.sqlfiles import sql
+from geogrid.responsibility import responsible_department
 from geogrid.settings import CaseSettings
 
 ACTOR = "system"
@@ -50,12 +51,23 @@ def after_release(
             continue
         if _follows_location(case):
             flags = [f for f in case.flags if f not in ROUTING_FLAGS] + list(routing.flags)
+            category = conn.execute(
+                text("SELECT category FROM civic_case WHERE id = :id"), {"id": case.id}
+            ).scalar_one()
+            department = responsible_department(conn, category, routing.grid_code)
             conn.execute(
                 text(
                     "UPDATE civic_case SET grid_code = :g, release_id = :r, routed_by = 'release', "
-                    "flags = CAST(:flags AS text[]), updated_at = now() WHERE id = :id"
+                    "flags = CAST(:flags AS text[]), department_code = :d, updated_at = now() "
+                    "WHERE id = :id"
                 ),
-                {"g": routing.grid_code, "r": release_id, "flags": flags, "id": case.id},
+                {
+                    "g": routing.grid_code,
+                    "r": release_id,
+                    "flags": flags,
+                    "d": None if department is None else department.code,
+                    "id": case.id,
+                },
             )
             _event(
                 conn,

@@ -301,8 +301,8 @@ def after_move(
     if to in ("dispatched", "in_progress") and row.status not in ("dispatched", "in_progress"):
         conn.execute(
             text(
-                "INSERT INTO case_duty (case_id, grid_code, started_at) "
-                "SELECT id, grid_code, :now FROM civic_case WHERE id = :id"
+                "INSERT INTO case_duty (case_id, grid_code, department_code, started_at) "
+                "SELECT id, grid_code, department_code, :now FROM civic_case WHERE id = :id"
             ),
             {"id": row.id, "now": now},
         )
@@ -353,7 +353,10 @@ def reassign_duty(
         {"h": hours, "id": case_id},
     )
     conn.execute(
-        text("INSERT INTO case_duty (case_id, grid_code, started_at) VALUES (:id, :g, :now)"),
+        text(
+            "INSERT INTO case_duty (case_id, grid_code, department_code, started_at) "
+            "SELECT id, :g, department_code, :now FROM civic_case WHERE id = :id"
+        ),
         {"id": case_id, "g": grid_code, "now": now},
     )
 

@@ -28,6 +28,7 @@ from geogrid.cli.cases import (
     ToOption,
     cases_app,
 )
+from geogrid.cli.departments import departments_app, responsibility_app
 from geogrid.cli.plan import plan_app
 from geogrid.cli.serving import serve_api
 from geogrid.cli.support import (
@@ -76,6 +77,8 @@ app.add_typer(map_app, name="map")
 app.add_typer(plan_app, name="plan")
 app.add_typer(cases_app, name="cases")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(departments_app, name="departments")
+app.add_typer(responsibility_app, name="responsibility")
 
 
 def _describe_location() -> str:
@@ -284,8 +287,13 @@ def validate(
 
 @keys_app.command("create")
 def keys_create(
-    role: Annotated[str, typer.Option(help="viewer, dispatcher, planner or admin.")],
+    role: Annotated[
+        str, typer.Option(help="viewer, dispatcher, planner, handler, supervisor or admin.")
+    ],
     name: Annotated[str, typer.Option(help="Unique name, e.g. the person or system.")],
+    department: Annotated[
+        str | None, typer.Option(help="The department (code) a handler's key acts for.")
+    ] = None,
 ) -> None:
     """Create a key and print it once (it is stored only as a hash)."""
     with errors(), transaction() as conn:
@@ -293,7 +301,7 @@ def keys_create(
             parsed = Role.parse(role)
         except ValueError as exc:
             raise fail(str(exc)) from None
-        _, secret = keys.create_key(conn, name, parsed, actor=USERS_ACTOR)
+        _, secret = keys.create_key(conn, name, parsed, actor=USERS_ACTOR, department=department)
     err.print(f'key "{name}" ({parsed.name}) created; it is shown only now:')
     print(secret)
 

@@ -46,15 +46,27 @@ def _role(name: str) -> Role:
 @users_app.command("create")
 def users_create(
     name: Annotated[str, typer.Argument(help="User name (what they type at sign-in).")],
-    role: Annotated[str, typer.Option(help="viewer, dispatcher, planner or admin.")],
+    role: Annotated[
+        str, typer.Option(help="viewer, dispatcher, planner, handler, supervisor or admin.")
+    ],
     display_name: Annotated[str, typer.Option(help="Full name shown in the console.")] = "",
+    department: Annotated[
+        str | None, typer.Option(help="The department (code) a handler acts for.")
+    ] = None,
 ) -> None:
     """Create an account; the password comes from standard input (or is asked for)."""
     parsed = _role(role)
     password = _password()
     with errors(), transaction() as conn:
         user = users.create_user(
-            conn, name, parsed, password, AuthSettings(), display_name=display_name, actor=ACTOR
+            conn,
+            name,
+            parsed,
+            password,
+            AuthSettings(),
+            display_name=display_name,
+            actor=ACTOR,
+            department=department,
         )
     err.print(f'user "{user.username}" ({ROLE_ZH[user.role]} {user.role.name}) created')
 

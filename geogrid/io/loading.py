@@ -34,6 +34,7 @@ from geogrid.geo.snapping import snap_layer
 from geogrid.io.files import read_layer
 from geogrid.lookup import service_areas
 from geogrid.lookup.service_areas import STATION_KINDS
+from geogrid.responsibility import load_departments, load_responsibility
 from geogrid.settings import ServiceAreaSettings
 
 GRID_KINDS = ("resident", "dedicated")
@@ -317,7 +318,18 @@ def load_demo(conn: Connection, path: Path, settings: ServiceAreaSettings) -> li
         load_compounds(conn, read_layer(path, "compounds")),
         load_stations(conn, read_layer(path, "stations"), settings),
     ]
+    load_demo_departments(conn, path.parent)
     return reports
+
+
+def load_demo_departments(conn: Connection, folder: Path) -> None:
+    """The demo's illustrative departments and responsibility list (``departments.csv`` and
+    ``responsibility.csv`` beside the demo file), when they are there: with them every category
+    of the shipped catalogue routes to a department."""
+    departments, rows = folder / "departments.csv", folder / "responsibility.csv"
+    if departments.exists() and rows.exists():
+        load_departments(conn, departments)
+        load_responsibility(conn, rows)
 
 
 def load_file(

@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Any
 
 import geopandas as gpd
-import shapely
 from sqlalchemy import Connection, text
 
 from geogrid.boundaries import releases
@@ -28,7 +27,7 @@ from geogrid.errors import ConflictError, InvalidInputError, NotFoundError
 from geogrid.geo.datum import STORAGE_SRID
 from geogrid.i18n import tr
 from geogrid.limits import COMMENT, check_json, check_text
-from geogrid.plans.geometry import MIN_AREA_M2, metric_area
+from geogrid.plans.geometry import MIN_AREA_M2
 from geogrid.plans.layer import (
     EditRejectedError,
     Layer,
@@ -37,8 +36,10 @@ from geogrid.plans.layer import (
     next_code,
     reject,
 )
+from geogrid.plans.lineage import lineage
 from geogrid.plans.ops import OPS, Op
 from geogrid.plans.rows import row_violations
+from geogrid.responsibility.lineage import apply_changes, follow_lineage
 
 __all__ = [
     "MIN_AREA_M2",
@@ -419,27 +420,17 @@ def publish_plan(conn: Connection, plan_id: int, actor: str) -> BoundaryRelease:
 
 
 def _record_lineage(conn: Connection, release_id: int, before: Layer, after: Layer) -> None:
-    """For every new or changed grid, the old grids it came from with area shares."""
-    old = {c: g["geometry"] for c, g in before.grids.items()}
-    tree_codes = list(old)
-    tree = shapely.STRtree([old[c] for c in tree_codes])
-    rows = []
-    for code, grid in after.grids.items():
-        geom = grid["geometry"]
-        if code in old and shapely.equals_exact(old[code], geom, 0.0):
-            continue
-        area = metric_area(geom)
-        for j in tree.query(geom, predicate="intersects"):
-            share = metric_area(shapely.intersection(geom, old[tree_codes[j]])) / area
-            if share > 1e-4:  # below that: floating-point slivers along shared edges
-                rows.append(
-                    {"r": release_id, "g": code, "s": tree_codes[j], "share": min(share, 1.0)}
-                )
-    if rows:
+    """For every new or changed grid, the old grids it came from with area shares; the
+    responsibility rows of grids follow them (geogrid.responsibility.lineage)."""
+    descents = lineage(before, after)
+    if descents:
         conn.execute(
             text(
                 "INSERT INTO grid_lineage (release_id, grid_code, source_code, "
                 "area_share) VALUES (:r, :g, :s, :share)"
             ),
-            rows,
+            [{"r": release_id, "g": d.code, "s": d.source, "share": d.share} for d in descents],
         )
+    old, new = set(before.grids), set(after.grids)
+    changes = follow_lineage(conn, old, new, [(d.code, d.source, d.share) for d in descents])
+    apply_changes(conn, changes, old - new)

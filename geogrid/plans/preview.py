@@ -14,6 +14,8 @@ from geogrid.boundaries.releases import GRID_ATTRIBUTES
 from geogrid.cases.rerouting import preview_reroutes
 from geogrid.geo.datum import to_metric
 from geogrid.plans.lifecycle import Layer, base_layer, build_layer, check_plan_layer, get_plan
+from geogrid.plans.lineage import lineage
+from geogrid.responsibility.lineage import follow_lineage
 
 #: Households a resident grid is meant to hold (the district's norm).
 HOUSEHOLD_NORM = (300, 700)
@@ -163,6 +165,8 @@ def preview(conn: Connection, plan_id: int) -> dict[str, Any]:
         if old_home[c["id"]] != new_home[c["id"]]
     ]
     violations = check_plan_layer(conn, after)
+    descents = [(d.code, d.source, d.share) for d in lineage(before, after)]
+    rows = follow_lineage(conn, set(before.grids), set(after.grids), descents)
     return {
         "plan": plan.id,
         "base_release": plan.base_release,
@@ -174,6 +178,16 @@ def preview(conn: Connection, plan_id: int) -> dict[str, Any]:
         "open_cases_rerouted": preview_reroutes(
             conn, changed, {c: g["geometry"] for c, g in after.grids.items()}
         ),
+        "responsibility_moved": [
+            {
+                "category": r.category,
+                "department": r.department_code,
+                "from": r.source,
+                "to": r.to,
+                "share": r.share,
+            }
+            for r in rows
+        ],
         "household_norm": list(HOUSEHOLD_NORM),
         "valid": not violations,
         "violations": {

@@ -18,8 +18,18 @@ from geogrid.api.schemas.cases import CaseAnswer
 from geogrid.cases.warnings import issue_warnings
 from tests.conftest import start_api
 
-#: the people of this module: two dispatchers (one handles, the other checks) and a supervisor
-PEOPLE = {"desk1": Role.dispatcher, "desk2": Role.dispatcher, "chief": Role.admin}
+#: the people of this module: two dispatchers (one moves cases on, the other checks them), the
+#: handler of 市政 (SZ, which answers for 突发事件 E04 in the demo's responsibility list), a
+#: supervisor and an admin
+PEOPLE = {
+    "desk1": (Role.dispatcher, None),
+    "desk2": (Role.dispatcher, None),
+    "hand": (Role.handler, "SZ"),
+    "chief": (Role.supervisor, None),
+    "boss": (Role.admin, None),
+}
+#: the moves the department makes
+DEPARTMENT_MOVES = ("in_progress", "handled")
 
 
 class Api:
@@ -53,7 +63,8 @@ class Api:
         assert made.status_code == 201, made.text
         return dict(made.json())
 
-    def move(self, case_id: int, to: str, who: str = "desk1", **extra: Any) -> dict[str, Any]:
+    def move(self, case_id: int, to: str, who: str = "", **extra: Any) -> dict[str, Any]:
+        who = who or ("hand" if to in DEPARTMENT_MOVES else "desk1")
         moved = self.call("POST", f"/v1/cases/{case_id}/transitions", who, json={"to": to, **extra})
         assert moved.status_code == 200, moved.text
         return dict(moved.json())
@@ -64,7 +75,10 @@ def api(server: Any, demo_template: str) -> Iterator[Api]:
     url = server.database("supervision", template=demo_template)
     engine = create_engine(url)
     with engine.begin() as conn:
-        tokens = {name: keys.create_key(conn, name, role)[1] for name, role in PEOPLE.items()}
+        tokens = {
+            name: keys.create_key(conn, name, role, department=department)[1]
+            for name, (role, department) in PEOPLE.items()
+        }
     engine.dispose()
     process, base = start_api(url)
     yield Api(base, tokens, url)
@@ -209,33 +223,26 @@ def test_warnings_are_given_once_per_stage_and_level(
 def test_an_extension_is_asked_for_and_approved_by_someone_else(
     api: Api, points: list[tuple[float, float]]
 ) -> None:
-    case = api.new("E0404", points[0])
+    case = api.new("E0404", points[0])  # 市政's (SZ): its handler asks
+    extensions = f"/v1/cases/{case['id']}/extensions"
     api.move(case["id"], "accepted")
-    early = api.call(
-        "POST", f"/v1/cases/{case['id']}/extensions", json={"hours": 8, "reason": "等待停气"}
-    )
+    early = api.call("POST", extensions, "hand", json={"hours": 8, "reason": "等待停气"})
     assert early.status_code == 409 and "处置" in early.json()["detail"]
     before = api.move(case["id"], "dispatched")
-    asked = api.call(
-        "POST",
-        f"/v1/cases/{case['id']}/extensions",
-        json={"hours": 8, "reason": "需协调燃气公司停气后施工"},
-    )
+    # a dispatcher does not ask for a department's case
+    other = api.call("POST", extensions, "desk1", json={"hours": 8, "reason": "x"})
+    assert other.status_code == 403 and other.json()["code"] == "not_your_department"
+    asked = api.call("POST", extensions, "hand", json={"hours": 8, "reason": "需协调停水后施工"})
     assert asked.status_code == 201, asked.text
     ask = asked.json()
-    assert ask["status"] == "pending" and ask["requested_by"] == "desk1"
-    twice = api.call(
-        "POST", f"/v1/cases/{case['id']}/extensions", json={"hours": 2, "reason": "再延"}
-    )
-    assert twice.status_code == 409
+    assert ask["status"] == "pending" and ask["requested_by"] == "hand"
+    twice = api.call("POST", extensions, "hand", json={"hours": 2, "reason": "再延"})
+    assert twice.status_code == 409  # one pending at a time
     assert [e["id"] for e in api.call("GET", "/v1/extensions", "chief").json()] == [ask["id"]]
-    decision = f"/v1/cases/{case['id']}/extensions/{ask['id']}/decision"
-    # a dispatcher may not decide; nobody decides their own request
+    decision = f"{extensions}/{ask['id']}/decision"
+    # neither a dispatcher nor the handler decides
     assert api.call("POST", decision, "desk2", json={"approve": True}).status_code == 403
-    own = api.call(
-        "POST", f"/v1/cases/{case['id']}/extensions", "chief", json={"hours": 1, "reason": "x"}
-    )
-    assert own.status_code == 409  # one pending at a time
+    assert api.call("POST", decision, "hand", json={"approve": True}).status_code == 403
     approved = api.call("POST", decision, "chief", json={"approve": True, "note": "同意"})
     assert approved.status_code == 200, approved.text
     assert approved.json()["status"] == "approved" and approved.json()["decided_by"] == "chief"
@@ -243,28 +250,18 @@ def test_an_extension_is_asked_for_and_approved_by_someone_else(
     assert t(after["due_at"]) == t(before["due_at"]) + timedelta(hours=8)
     assert after["extended_hours"] == 8 and after["stage_due_at"] == after["due_at"]
     assert api.call("POST", decision, "chief", json={"approve": False}).status_code == 409
-    # the supervisor asks; the supervisor may not approve it
-    mine = api.call(
-        "POST",
-        f"/v1/cases/{case['id']}/extensions",
-        "chief",
-        json={"hours": 1, "reason": "现场复杂"},
-    ).json()
+    # the admin asks (standing in for the handler) and may not decide it: nobody decides
+    # their own request
+    mine = api.call("POST", extensions, "boss", json={"hours": 1, "reason": "现场复杂"}).json()
     refused = api.call(
-        "POST",
-        f"/v1/cases/{case['id']}/extensions/{mine['id']}/decision",
-        "chief",
-        json={"approve": True},
+        "POST", f"{extensions}/{mine['id']}/decision", "boss", json={"approve": True}
     )
     assert refused.status_code == 403 and refused.json()["code"] == "separation_of_duties"
     rejected = api.call(
-        "POST",
-        f"/v1/cases/{case['id']}/extensions/{mine['id']}/decision",
-        "chief",
-        json={"approve": False, "note": "x"},
+        "POST", f"{extensions}/{mine['id']}/decision", "boss", json={"approve": False, "note": "x"}
     )
     assert rejected.status_code == 403  # rejecting it is deciding it too
-    history = api.call("GET", f"/v1/cases/{case['id']}/extensions").json()
+    history = api.call("GET", extensions).json()
     assert [e["status"] for e in history] == ["pending", "approved"]
 
 
@@ -443,3 +440,10 @@ def test_performance_charges_the_grid_that_held_the_case(
     )
     # the case counts once in the total: 3 h
     assert perf["total"]["mean_handling_hours"] == pytest.approx(3.0, abs=0.01)
+    # and all 3 h are 市政's, the department that held it throughout
+    by_department = api.call(
+        "GET", "/v1/cases/performance", params={"by": "department", "category": "E0405"}
+    ).json()
+    [sz] = by_department["units"]
+    assert (sz["code"], sz["closed"]) == ("SZ", 1)
+    assert sz["mean_handling_hours"] == pytest.approx(3.0, abs=0.01)

@@ -354,7 +354,12 @@ def test_a_key_is_shown_once_works_and_stops_when_revoked(site: Site, boss: http
     assert "调度员" in listing and "data-confirm" in listing
     with httpx.Client(base_url=site.base, timeout=30) as machine:
         answer = machine.get("/v1/me", headers={"Authorization": f"Bearer {key}"})
-        assert answer.json() == {"name": name, "role": "dispatcher", "sees_personal_data": True}
+        assert answer.json() == {
+            "name": name,
+            "role": "dispatcher",
+            "sees_personal_data": True,
+            "department": None,
+        }
 
         again = post(boss, "/console/admin/keys", name=name, role="viewer")
         assert again.status_code == 422 and "已存在" in again.text and key not in again.text

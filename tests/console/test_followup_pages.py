@@ -22,7 +22,13 @@ if TYPE_CHECKING:
     from tests.conftest import TestServer
 
 PASSWORD = "test-pass-9012"
-PEOPLE = {"hand-a": Role.dispatcher, "check-b": Role.dispatcher, "chief-c": Role.admin}
+#: 市政's handler (SZ answers for E04 in the demo), a dispatcher, a supervisor and an admin
+PEOPLE = {
+    "hand-a": (Role.handler, "SZ"),
+    "desk-b": (Role.dispatcher, None),
+    "chief-c": (Role.supervisor, None),
+    "boss-d": (Role.admin, None),
+}
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +36,8 @@ def api(server: TestServer, demo_template: str) -> Iterator[str]:
     url = server.database(f"fu{secrets.token_hex(3)}", template=demo_template)
     engine = create_engine(url)
     with engine.begin() as conn:
-        for name, role in PEOPLE.items():
-            users.create_user(conn, name, role, PASSWORD, AuthSettings())
+        for name, (role, department) in PEOPLE.items():
+            users.create_user(conn, name, role, PASSWORD, AuthSettings(), department=department)
         point = conn.execute(
             text("SELECT ST_X(point) x, ST_Y(point) y FROM compound LIMIT 1")
         ).one()
@@ -73,7 +79,7 @@ def people(api: str) -> dict[str, Any]:
 
 def _case(people: dict[str, Any]) -> int:
     lon, lat = people["point"]
-    made = people["hand-a"].api(
+    made = people["desk-b"].api(
         "POST",
         "/v1/cases",
         json={
@@ -87,7 +93,7 @@ def _case(people: dict[str, Any]) -> int:
     assert made.status_code == 201, made.text
     case_id = int(made.json()["id"])
     for to in ("accepted", "dispatched"):
-        people["hand-a"].move(case_id, to)
+        people["desk-b"].move(case_id, to)
     return case_id
 
 
@@ -121,10 +127,11 @@ def test_an_extension_asked_on_the_case_page_is_approved_on_the_approvals_page(
     after = hand.api("GET", f"/v1/cases/{case_id}").json()
     assert after["extended_hours"] == 6 and after["due_at"] > before["due_at"]
     assert "需等待配件" not in chief.client.get("/console/approvals").text
-    # the supervisor's own request cannot be approved by the supervisor
-    chief.form(f"/console/cases/{case_id}/extensions", hours="1", reason="再等一小时")
+    # the admin's own request cannot be approved by the admin
+    boss = people["boss-d"]
+    boss.form(f"/console/cases/{case_id}/extensions", hours="1", reason="再等一小时")
     [mine, _] = chief.api("GET", f"/v1/cases/{case_id}/extensions").json()
-    refused = chief.form(
+    refused = boss.form(
         f"/console/cases/{case_id}/extensions/{mine['id']}/decision",
         approve="yes",
         back="approvals",
@@ -135,10 +142,10 @@ def test_an_extension_asked_on_the_case_page_is_approved_on_the_approvals_page(
 def test_urging_supervising_visiting_and_reopening_from_the_case_page(
     people: dict[str, Any],
 ) -> None:
-    hand, check, chief = people["hand-a"], people["check-b"], people["chief-c"]
+    hand, desk, chief = people["hand-a"], people["desk-b"], people["chief-c"]
     case_id = _case(people)
-    assert hand.form(f"/console/cases/{case_id}/urge", note="群众来电催促").status_code == 303
-    assert hand.form(f"/console/cases/{case_id}/supervise", note="x").status_code == 403
+    assert desk.form(f"/console/cases/{case_id}/urge", note="群众来电催促").status_code == 303
+    assert desk.form(f"/console/cases/{case_id}/supervise", note="x").status_code == 403
     assert chief.form(f"/console/cases/{case_id}/supervise", note="限今日办结").status_code == 303
     shown = hand.api("GET", f"/v1/cases/{case_id}").json()
     assert shown["urged"] == 1 and shown["supervised_at"]
@@ -147,18 +154,19 @@ def test_urging_supervising_visiting_and_reopening_from_the_case_page(
     for to in ("in_progress", "handled"):
         hand.move(case_id, to)
     for to in ("verified", "closed"):
-        check.move(case_id, to)
-    closed = hand.client.get(f"/console/cases/{case_id}").text
+        desk.move(case_id, to)
+    closed = desk.client.get(f"/console/cases/{case_id}").text
     assert "记录回访" in closed and "重新办理" in closed
-    visited = hand.form(
+    visited = desk.form(
         f"/console/cases/{case_id}/visits", reached="yes", satisfaction="2", note="仍有异味"
     )
     assert visited.status_code == 303
     assert hand.api("GET", f"/v1/cases/{case_id}").json()["satisfaction"] == 2
     assert "不满意" in hand.client.get(f"/console/cases/{case_id}").text
-    blank = hand.form(f"/console/cases/{case_id}/reopen", note="")
+    assert hand.form(f"/console/cases/{case_id}/reopen", note="x").status_code == 403
+    blank = desk.form(f"/console/cases/{case_id}/reopen", note="")
     assert blank.status_code == 422
-    reopened = hand.form(f"/console/cases/{case_id}/reopen", note="回访不满意")
+    reopened = desk.form(f"/console/cases/{case_id}/reopen", note="回访不满意")
     assert reopened.status_code == 303
     again = hand.api("GET", f"/v1/cases/{case_id}").json()
     assert (again["status"], again["reopened"]) == ("dispatched", 1)

@@ -1,8 +1,11 @@
 """Whole working days in the console, in Debian's Chromium, on a real server.
 
 A dispatcher signs in, takes a hotline call by clicking the map, sees the grid before
-submitting, and moves the case from 上报 to 结案 with the case page's buttons; the API shows
-the same case. A viewer reads the queue with names and phones masked. A page of another
+submitting, accepts and dispatches the case; the handler of the department the responsibility
+list names finds it in the task list, signs for it (签收; 退单 is offered too) and reports it
+handled (反馈) but is offered no 核查; a supervisor verifies (核查) and the dispatcher closes it
+(结案); the API shows the same case, each step by the person who made it. A viewer reads
+the queue with names and phones masked. A page of another
 origin that makes the dispatcher's browser post a case is refused and nothing is written.
 Five wrong passwords lock the account. (The planner's day — sign in, draw a transfer, read the
 preview, publish, and ``/v1/locate`` answers the new grid — is tests/maps/test_plan_map.py.)
@@ -12,6 +15,7 @@ Every request outside 127.0.0.1 is aborted and recorded; a page error fails the 
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import threading
 from collections.abc import Iterator
@@ -31,12 +35,30 @@ from tests.conftest import ARTIFACTS, start_api
 
 DESK = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
-PASSWORDS = {"wang": "wang-password-1", "zhao": "zhao-password-1", "lock": "lock-password-1"}
-ROLES = {"wang": Role.dispatcher, "zhao": Role.viewer, "lock": Role.dispatcher}
+PASSWORDS = {
+    "wang": "wang-password-1",
+    "zhao": "zhao-password-1",
+    "lock": "lock-password-1",
+    "li": "li-password-1",
+    "lg": "lg-password-1",
+    "zhou": "zhou-password-1",
+}
+ROLES = {
+    "wang": Role.dispatcher,
+    "zhao": Role.viewer,
+    "lock": Role.dispatcher,
+    "li": Role.handler,
+    "lg": Role.handler,
+    "zhou": Role.supervisor,
+}
+#: The handlers' departments: 城管 (CG) answers for 暴露垃圾 in the district, its office in the
+#: Longgang development zone (LG-CG) there (data/responsibility.csv).
+DEPARTMENTS = {"li": "CG", "lg": "LG-CG"}
 #: Chromium logs every non-2xx answer as a console error; these the tests cause on purpose.
 EXPECTED = ("status of 401", "status of 403", "status of 422")
-#: 上报 → 结案: the buttons a dispatcher presses, in order.
+#: 上报 → 结案: who presses which button (the status it moves to), in order.
 FLOW = ("accepted", "dispatched", "in_progress", "handled", "verified", "closed")
+LABELS = {"in_progress": "签收"}
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +67,9 @@ def database_url(server: Any, demo_template: str) -> str:
     engine = create_engine(url)
     with engine.begin() as conn:
         for name, password in PASSWORDS.items():
-            users.create_user(conn, name, ROLES[name], password, AuthSettings())
+            users.create_user(
+                conn, name, ROLES[name], password, AuthSettings(), department=DEPARTMENTS.get(name)
+            )
     engine.dispose()
     return url
 
@@ -102,6 +126,13 @@ class Desk:
 
 @pytest.fixture
 def desk(chromium: Any, base: str) -> Iterator[Desk]:
+    with open_desk(chromium, base) as found:
+        yield found
+
+
+@contextlib.contextmanager
+def open_desk(chromium: Any, base: str) -> Iterator[Desk]:
+    """A browser context of its own (one person's), checked as the ``desk`` fixture is."""
     context = chromium.new_context(viewport=DESK, locale="zh-CN", service_workers="block")
     found = Desk(context.new_page(), base)
 
@@ -130,7 +161,24 @@ def cases_count(engine: Engine) -> int:
         return int(conn.execute(text("SELECT count(*) FROM civic_case")).scalar_one())
 
 
-def test_a_dispatchers_day(desk: Desk, engine: Engine) -> None:
+def press(desk: Desk, to: str) -> None:
+    """Press the case page's button that moves the case to ``to`` and wait for the move."""
+    label = LABELS.get(to, STATUS_ZH[to])
+    desk.page.get_by_role("button", name=label, exact=True).click()
+    desk.wait_until(
+        f"() => document.body.innerText.includes('{STATUS_ZH[to]}') && "
+        f"!Array.from(document.querySelectorAll('button')).some("
+        f"b => b.innerText.trim() === '{label}')"
+    )
+
+
+def buttons(desk: Desk) -> set[str]:
+    return {b.strip() for b in desk.page.locator("button").all_inner_texts()}
+
+
+def test_a_working_day_from_report_to_closure(
+    desk: Desk, engine: Engine, chromium: Any, base: str
+) -> None:
     page = desk.page
     desk.sign_in("wang")
     assert page.url.endswith("/console/cases")
@@ -155,20 +203,38 @@ def test_a_dispatchers_day(desk: Desk, engine: Engine) -> None:
     page.wait_for_url("**/console/cases/*")
     case_id = int(urlsplit(page.url).path.rsplit("/", 1)[1])
     assert cases_count(engine) == before + 1
-    for to in FLOW:
-        page.get_by_role("button", name=STATUS_ZH[to], exact=True).click()
-        desk.wait_until(
-            f"() => document.body.innerText.includes('{STATUS_ZH[to]}') && "
-            f"!Array.from(document.querySelectorAll('button')).some("
-            f"b => b.innerText.trim() === '{STATUS_ZH[to]}')"
-        )
+    department = page.request.get(f"{desk.base}/v1/cases/{case_id}").json()["department"]
+    assert department["code"] in DEPARTMENTS.values()
+    assert department["name"] in page.inner_text("#case-department")
+    # the dispatcher accepts and dispatches; signing for it is not theirs
+    for to in FLOW[:2]:
+        press(desk, to)
+    assert "签收" not in buttons(desk) and "反馈" not in buttons(desk)
+    handler = next(n for n, d in DEPARTMENTS.items() if d == department["code"])
+    with open_desk(chromium, base) as hands:
+        hands.sign_in(handler)
+        assert hands.page.url.endswith("/console/tasks")  # a handler starts at the task list
+        hands.screenshot("tasks")
+        hands.page.get_by_role("link", name=str(case_id), exact=True).click()
+        hands.page.wait_for_url(f"**/console/cases/{case_id}")
+        assert {"签收", "退单"} <= buttons(hands)
+        press(hands, "in_progress")
+        press(hands, "handled")
+        # who reported it handled is offered no check of their own work
+        assert STATUS_ZH["verified"] not in buttons(hands)
+        hands.screenshot("handled")
+    with open_desk(chromium, base) as checks:
+        checks.sign_in("zhou", then=f"/console/cases/{case_id}")
+        press(checks, "verified")
+    page.reload()
+    press(desk, "closed")
     desk.screenshot("case-closed")
     answer = page.request.get(f"{desk.base}/v1/cases/{case_id}").json()
     assert answer["status"] == "closed" and answer["next"] == []
     assert answer["grid"]["code"] == grid
     assert answer["created_by"] == "wang"
-    assert [e["to_status"] for e in answer["events"]][-len(FLOW) :] == list(FLOW)
-    assert {e["actor"] for e in answer["events"]} == {"wang"}
+    moves = [(e["to_status"], e["actor"]) for e in answer["events"]][-len(FLOW) :]
+    assert moves == list(zip(FLOW, ("wang", "wang", handler, handler, "zhou", "wang"), strict=True))
     assert answer["reporter"] == {"name": "张三", "phone": "13812340000"}
 
 

@@ -21,7 +21,7 @@ from geogrid.api.deps import ConnDep, PhotoSettingsDep, PrincipalDep, limited, r
 from geogrid.api.openapi import problems
 from geogrid.api.responses import json_response
 from geogrid.api.schemas.cases import PhotoInfo
-from geogrid.cases import photos
+from geogrid.cases import duties, photos
 from geogrid.cases.photos import STAGE_ZH, Photo
 from geogrid.limits import Id
 from geogrid.moments import LOCAL
@@ -60,7 +60,9 @@ def photo_body(photo: Photo, principal: Principal) -> dict[str, Any]:
     response_model=PhotoInfo,
     status_code=201,
     dependencies=[
-        require(Permission.report_cases, Permission.handle_cases),
+        require(
+            Permission.report_cases, Permission.handle_cases, Permission.handle_department_cases
+        ),
         limited(Budget.writes),
     ],
     responses=problems(409, 415),
@@ -75,6 +77,7 @@ def upload_photo(
     caption: Annotated[str, Form()] = "",
 ) -> Response:
     """Add a photo to a case: 201, or 200 with the stored photo when the same file was sent."""
+    duties.authorize_photo(conn, principal, case_id)  # a handler: their department's cases
     data = file.file.read(settings.photo_max_bytes + 1)  # one byte over says "too large"
     photo, created = photos.add_photo(
         conn,

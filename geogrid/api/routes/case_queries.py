@@ -165,7 +165,7 @@ def count_h3(
 def performance(
     conn: ConnDep,
     found: FilterDep,
-    by: Annotated[Word, Query(description="grid, community or street")] = "grid",
+    by: Annotated[Word, Query(description="grid, community, street or department")] = "grid",
 ) -> Response:
     """Per unit: cases closed, share closed on time, mean handling hours, open and overdue."""
     units, total = case_queries.performance(conn, found, by)

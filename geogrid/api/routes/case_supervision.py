@@ -20,7 +20,7 @@ from geogrid.api.responses import json_response
 from geogrid.api.routes.cases import case_body
 from geogrid.api.schemas.cases import CaseAnswer
 from geogrid.calendar import load_calendar
-from geogrid.cases import supervision, visits
+from geogrid.cases import duties, supervision, visits
 from geogrid.cases.supervision import EXTENSION_STATUS_ZH, Extension
 from geogrid.cases.visits import SATISFACTION_ZH, Visit
 from geogrid.limits import Id, Note
@@ -118,7 +118,10 @@ def _case(conn: ConnDep, principal: Principal, case_id: int) -> Response:
     "/v1/cases/{case_id}/extensions",
     response_model=ExtensionInfo,
     status_code=201,
-    dependencies=[require(Permission.handle_cases), limited(Budget.writes)],
+    dependencies=[
+        require(*duties.DUTIES["extend"].permissions, Permission.handle_cases),
+        limited(Budget.writes),
+    ],
     responses=problems(404, 409),
 )
 def request_extension(
@@ -129,7 +132,9 @@ def request_extension(
         ExtensionRequest, Body(examples=[{"hours": 8, "reason": "需协调燃气公司停气后施工"}])
     ],
 ) -> Response:
-    """Ask a supervisor for more 处置 time (延期) on a case in 处置, with a reason."""
+    """Ask a supervisor for more 处置 time (延期) on a case in 处置, with a reason: the handler
+    of the case's department (dispatchers for a case with none)."""
+    duties.authorize(conn, principal, case_id, "extend")
     found = supervision.request_extension(conn, case_id, body.hours, body.reason, _actor(principal))
     return json_response(extension_body(found), 201)
 
@@ -137,7 +142,13 @@ def request_extension(
 @router.get(
     "/v1/cases/{case_id}/extensions",
     response_model=list[ExtensionInfo],
-    dependencies=[require(Permission.handle_cases, Permission.supervise_cases)],
+    dependencies=[
+        require(
+            Permission.handle_cases,
+            Permission.supervise_cases,
+            Permission.handle_department_cases,
+        )
+    ],
 )
 def case_extensions(conn: ConnDep, case_id: Id) -> Response:
     """A case's extension requests, newest first."""
@@ -179,6 +190,7 @@ def decide_extension(
 ) -> Response:
     """Approve or reject a pending extension; approval moves the 处置 due time on. Nobody
     decides their own request (403 ``separation_of_duties``)."""
+    duties.authorize(conn, principal, case_id, "decide")
     calendar = load_calendar(conn, case_settings.office_hours)
     found = supervision.decide_extension(
         conn, case_id, extension_id, body.approve, _actor(principal), body.note, calendar
@@ -202,6 +214,7 @@ def urge_case(
     body: Annotated[Remark, Body(examples=[{"note": "群众再次来电催促"}])],
 ) -> Response:
     """催办: remind whoever holds an open case that it is waiting (counted on the case)."""
+    duties.authorize(conn, principal, case_id, "urge")
     supervision.urge(conn, case_id, _actor(principal), body.note)
     return _case(conn, principal, case_id)
 
@@ -219,6 +232,7 @@ def supervise_case(
     body: Annotated[Remark, Body(examples=[{"note": "请于明日12时前处置完毕并反馈"}])],
 ) -> Response:
     """督办: a supervisor orders an open case seen through; it stays marked supervised."""
+    duties.authorize(conn, principal, case_id, "supervise")
     supervision.supervise(conn, case_id, _actor(principal), body.note)
     return _case(conn, principal, case_id)
 
@@ -239,6 +253,7 @@ def record_visit(
     ],
 ) -> Response:
     """回访: the reporter of a closed case was called back; reached or not, and how satisfied."""
+    duties.authorize(conn, principal, case_id, "visit")
     visit = visits.record_visit(
         conn,
         case_id,
@@ -279,5 +294,6 @@ def reopen_case(
 ) -> Response:
     """Reopen a closed case, with a note: back to its grid, dispatched, with a fresh 处置
     clock."""
+    duties.authorize(conn, principal, case_id, "reopen")
     cases.reopen(conn, case_id, _actor(principal), body.note, case_settings)
     return _case(conn, principal, case_id)

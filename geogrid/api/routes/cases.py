@@ -27,9 +27,17 @@ from geogrid.api.deps import (
 )
 from geogrid.api.openapi import problems
 from geogrid.api.responses import json_response
-from geogrid.api.schemas.bodies import Merge, Reroute, Transition
+from geogrid.api.schemas.bodies import (
+    Assignment,
+    Escalation,
+    Merge,
+    Reroute,
+    ReturnCase,
+    Transition,
+)
 from geogrid.api.schemas.cases import CaseAnswer, CasePreviewAnswer, CategoryInfo
 from geogrid.boundaries.grids import Grid
+from geogrid.cases import duties
 from geogrid.cases.categories import TYPE_ZH, list_categories
 from geogrid.cases.lifecycle import STATUS_ZH, legal_moves
 from geogrid.cases.photos import after_photo_categories
@@ -39,6 +47,7 @@ from geogrid.cases.report import CHANNELS, EXAMPLE, CaseReport
 from geogrid.cases.routing import FLAG_ZH
 from geogrid.cases.stages import STAGE_ZH, URGENCY_ZH, all_levels
 from geogrid.limits import Id, IdempotencyKey
+from geogrid.responsibility import Department
 
 router = APIRouter(tags=["cases"])
 
@@ -63,6 +72,19 @@ def grid_body(grid: Grid) -> dict[str, Any]:
                 "phone": grid.party_secretary.phone,
             },
         },
+    }
+
+
+def department_body(department: Department | None) -> dict[str, Any] | None:
+    """A department as the API shows it (None: the case stays with its grid)."""
+    if department is None:
+        return None
+    return {
+        "code": department.code,
+        "name": department.name,
+        "kind": department.kind,
+        "contact": department.contact,
+        "active": department.active,
     }
 
 
@@ -122,6 +144,8 @@ def case_body(case: Case, principal: Principal) -> dict[str, Any]:
         "urged": case.urged,
         "reopened": case.reopened,
         "satisfaction": case.satisfaction,
+        "department": department_body(case.department),
+        "escalation": case.escalation,
     }
 
 
@@ -153,6 +177,7 @@ def preview_body(preview: CasePreview, principal: Principal) -> dict[str, Any]:
             "handling_hours": category.handling_hours,
             "clock": category.clock,
         },
+        "department": department_body(placed.department),
         "due_at": _time(preview.due_at),
         "calendar_missing": preview.calendar_missing,
         "similar_within": {"distance_m": preview.similar.distance_m, "days": preview.similar.days},
@@ -274,7 +299,7 @@ def read_case(conn: ConnDep, principal: PrincipalDep, case_id: Id) -> Response:
 @router.post(
     "/v1/cases/{case_id}/transitions",
     response_model=CaseAnswer,
-    dependencies=[require(Permission.handle_cases), limited(Budget.writes)],
+    dependencies=[require(*duties.ANY_MOVE), limited(Budget.writes)],
     responses=problems(409),
 )
 def transition_case(
@@ -284,9 +309,10 @@ def transition_case(
     case_id: Id,
     body: Annotated[Transition, Body(examples=[{"to": "accepted", "note": "立案"}])],
 ) -> Response:
-    """Move a case to its next status; an illegal move is refused with 409."""
-    cases.transition(
-        conn, case_id, body.to, _actor(principal), body.note, case_settings, body.urgency, body.at
+    """Move a case to its next status as the role × transition table allows (403 naming the
+    rule otherwise: not_your_department, separation_of_duties); an illegal move is 409."""
+    duties.move_case(
+        conn, principal, case_id, body.to, body.note, case_settings, body.urgency, body.at
     )
     case = cases.get_case(conn, case_id, with_events=True)
     return json_response(case_body(case, principal))
@@ -328,4 +354,63 @@ def merge_case(
     """Merge this case (a duplicate) into the case it repeats, keeping every reporter; answers
     the case merged into."""
     case = cases.merge_case(conn, case_id, body.into, _actor(principal), body.note)
+    return json_response(case_body(case, principal))
+
+
+@router.post(
+    "/v1/cases/{case_id}/return",
+    response_model=CaseAnswer,
+    dependencies=[
+        require(Permission.handle_department_cases, Permission.handle_cases),
+        limited(Budget.writes),
+    ],
+    responses=problems(404, 409),
+)
+def return_case(
+    conn: ConnDep,
+    principal: PrincipalDep,
+    case_id: Id,
+    body: Annotated[ReturnCase, Body(examples=[{"reason": "不属本部门职责，系供电线路"}])],
+) -> Response:
+    """退单: the department hands a dispatched case back to the dispatchers, with a reason."""
+    duties.return_case(conn, principal, case_id, body.reason)
+    case = cases.get_case(conn, case_id, with_events=True)
+    return json_response(case_body(case, principal))
+
+
+@router.post(
+    "/v1/cases/{case_id}/escalate",
+    response_model=CaseAnswer,
+    dependencies=[require(*duties.DUTIES["escalate"].permissions), limited(Budget.writes)],
+    responses=problems(404, 409),
+)
+def escalate_case(
+    conn: ConnDep,
+    principal: PrincipalDep,
+    case_id: Id,
+    body: Annotated[
+        Escalation, Body(examples=[{"level": "street", "reason": "涉及多个部门，需街道协调"}])
+    ],
+) -> Response:
+    """吹哨报到: escalate an open case to the street or the district, with a reason."""
+    duties.escalate(conn, principal, case_id, body.level, body.reason)
+    case = cases.get_case(conn, case_id, with_events=True)
+    return json_response(case_body(case, principal))
+
+
+@router.post(
+    "/v1/cases/{case_id}/department",
+    response_model=CaseAnswer,
+    dependencies=[require(Permission.handle_cases), limited(Budget.writes)],
+    responses=problems(404, 409),
+)
+def assign_case(
+    conn: ConnDep,
+    principal: PrincipalDep,
+    case_id: Id,
+    body: Annotated[Assignment, Body(examples=[{"department": "GD", "reason": "电力井盖"}])],
+) -> Response:
+    """Name another department for a case not yet dispatched (e.g. after 退单), with a reason."""
+    duties.assign_department(conn, principal, case_id, body.department, body.reason)
+    case = cases.get_case(conn, case_id, with_events=True)
     return json_response(case_body(case, principal))

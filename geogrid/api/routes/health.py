@@ -79,4 +79,5 @@ def get_me(principal: PrincipalDep) -> Me:
         name=principal.name,
         role=principal.role.name,  # type: ignore[arg-type]
         sees_personal_data=principal.sees_personal_data,
+        department=principal.department,
     )

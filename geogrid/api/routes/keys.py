@@ -22,6 +22,7 @@ def list_keys(conn: ConnDep) -> list[KeyInfo]:
             prefix=k.prefix,
             created_at=k.created_at.isoformat(),
             revoked_at=None if k.revoked_at is None else k.revoked_at.isoformat(),
+            department=k.department,
         )
         for k in keys.list_keys(conn)
     ]

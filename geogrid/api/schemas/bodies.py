@@ -183,3 +183,40 @@ class Merge(BaseModel):
 class Reroute(BaseModel):
     grid: GridCode
     reason: Note = ""
+
+
+class ReturnCase(BaseModel):
+    reason: Note = Field(description="Why the department hands the case back (退单)")
+
+
+class Escalation(BaseModel):
+    level: Literal["street", "district"] = Field(
+        description="吹哨报到 to the street or the district"
+    )
+    reason: Note = ""
+
+
+class Assignment(BaseModel):
+    department: Word = Field(description="The department's code", examples=["RQ"])
+    reason: Note = ""
+
+
+class DepartmentBody(BaseModel):
+    name: Name = Field(examples=["合肥燃气集团瑶海服务所"])
+    kind: Word = Field(
+        description="城管, 市政, 燃气, 供电, 水务, 园林, 交通, 住建, 消防, 公安, 街道 …"
+    )
+    contact: Note = ""
+    active: bool = True
+
+
+class ResponsibilityBody(BaseModel):
+    category: Word = Field(
+        description="A category code (E0403), a major class (E04) or a type letter (E or C)",
+        examples=["E0403"],
+    )
+    area: Word = Field(
+        description="District (6 digits), street (9), community (12) or grid (15) code",
+        examples=["340102"],
+    )
+    department: Word = Field(description="The responsible department's code", examples=["RQ"])

@@ -104,6 +104,25 @@ class CaseEvent(BaseModel):
     details: dict[str, Any] | None
 
 
+class DepartmentInfo(BaseModel):
+    """A functional department (职能部门)."""
+
+    code: str
+    name: str
+    kind: str
+    contact: str
+    active: bool = True
+
+
+class ResponsibilityInfo(BaseModel):
+    """One row of the responsibility list: category × area → department."""
+
+    category: str = Field(description="A category code, a major class or a type letter")
+    area: str = Field(description="District, street, community or grid code")
+    area_level: Literal["district", "street", "community", "grid"]
+    department: str
+
+
 class CaseAnswer(BaseModel):
     """One case: what was reported, where it was routed, and where it stands."""
 
@@ -168,6 +187,13 @@ class CaseAnswer(BaseModel):
     reopened: int = Field(description="How many times it was reopened after closing")
     satisfaction: int | None = Field(
         description="The reporter's satisfaction at the latest 回访, 1 (very dissatisfied) to 5"
+    )
+    department: DepartmentInfo | None = Field(
+        description="The department dispatch sends it to besides its grid (the responsibility "
+        "list's most specific row); null: its grid's street office"
+    )
+    escalation: Literal["street", "district"] | None = Field(
+        description="吹哨报到: the level it was escalated to"
     )
 
 
@@ -271,6 +297,9 @@ class CasePreviewAnswer(BaseModel):
         description="The compound the point falls in, or the address names"
     )
     category: CaseCategory
+    department: DepartmentInfo | None = Field(
+        description="The department it would be dispatched to (null: its grid's street office)"
+    )
     due_at: Time | None = Field(
         description="When the case would be due if it were accepted now (null with "
         "calendar_missing)"

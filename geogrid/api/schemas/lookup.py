@@ -94,8 +94,10 @@ class GridFeature(BaseModel):
 
 class Me(BaseModel):
     name: str | None
-    role: Literal["viewer", "dispatcher", "planner", "admin"]
+    role: Literal["viewer", "dispatcher", "planner", "handler", "supervisor", "admin"]
     sees_personal_data: bool
+    #: the department a handler acts for
+    department: str | None = None
 
 
 class KeyInfo(BaseModel):
@@ -104,6 +106,7 @@ class KeyInfo(BaseModel):
     prefix: str
     created_at: str
     revoked_at: str | None
+    department: str | None = None
 
 
 # --- feature collections (GET /v1/grids, /communities, /streets, /stations, /compounds) ------

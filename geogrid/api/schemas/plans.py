@@ -86,6 +86,21 @@ class CaseReroute(BaseModel):
     to: str
 
 
+class ResponsibilityMove(BaseModel):
+    """A grid's responsibility row that follows the lineage when the plan is published."""
+
+    model_config = {"populate_by_name": True}
+
+    category: str
+    department: str
+    from_: str = Field(alias="from", description="The grid whose row it is now")
+    to: str | None = Field(
+        description="The grid that takes it; null: dropped (its grid is gone and gave no area "
+        "to a grid without such a row): the community, street or district rows answer there"
+    )
+    share: float | None = Field(description="The share of the new grid's area that came from")
+
+
 class PlanPreview(BaseModel):
     plan: int
     base_release: int
@@ -95,6 +110,9 @@ class PlanPreview(BaseModel):
     compounds_moved: list[CompoundMove]
     compounds_cut: list[CompoundCut]
     open_cases_rerouted: list[CaseReroute]
+    responsibility_moved: list[ResponsibilityMove] = Field(
+        description="Responsibility rows of grids that follow the grid lineage on publishing"
+    )
     household_norm: list[int]
     valid: bool
     violations: ViolationCollection

@@ -3,13 +3,13 @@
 WITH new_case AS (
     INSERT INTO civic_case (category, description, channel, reporter_name, reporter_phone,
                             address, photos, input_lon, input_lat, input_crs, location,
-                            compound_id, grid_code, release_id, flags, created_by,
-                            idempotency_key, request_hash, urgency, stage_started_at,
+                            compound_id, grid_code, department_code, release_id, flags,
+                            created_by, idempotency_key, request_hash, urgency, stage_started_at,
                             stage_yellow_at, stage_due_at, created_at)
     VALUES (:category, :description, :channel, :reporter_name, :reporter_phone, :address,
             CAST(:photos AS text[]), :input_lon, :input_lat, :input_crs,
-            ST_SetSRID(ST_MakePoint(:x, :y), 4490), :compound_id, :grid_code, :release_id,
-            CAST(:flags AS text[]), :actor, :key, :hash, :urgency, :stage_started_at,
+            ST_SetSRID(ST_MakePoint(:x, :y), 4490), :compound_id, :grid_code, :department,
+            :release_id, CAST(:flags AS text[]), :actor, :key, :hash, :urgency, :stage_started_at,
             :stage_yellow_at, :stage_due_at,
             coalesce(CAST(:created_at AS timestamptz), now()))
     ON CONFLICT (created_by, idempotency_key) DO NOTHING

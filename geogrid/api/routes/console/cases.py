@@ -20,13 +20,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 
 from geogrid import cases
-from geogrid.access.roles import Permission
+from geogrid.access.roles import Permission, Principal
 from geogrid.access.sessions import SignedIn
 from geogrid.api.deps import CaseSettingsDep, ConnDep, PhotoSettingsDep, SnapshotsDep
 from geogrid.api.routes.console.followup_facts import followup_context
 from geogrid.api.routes.console.pages import StaffDep, need, page, root
 from geogrid.boundaries.grids import list_units
-from geogrid.cases import queries
+from geogrid.cases import duties, queries
 from geogrid.cases.categories import list_categories
 from geogrid.cases.lifecycle import STATUS_ZH, STATUSES, legal_moves, needs_note
 from geogrid.cases.photos import STAGE_ZH, STAGES
@@ -37,11 +37,13 @@ from geogrid.errors import (
     GeogridError,
     InvalidInputError,
     LoadError,
+    PermissionDeniedError,
     TooLargeError,
     UnsupportedMediaTypeError,
 )
 from geogrid.i18n import tr
 from geogrid.limits import Id, Note, Word
+from geogrid.responsibility import get_department
 
 router = APIRouter()
 PAGE_SIZE = 50
@@ -56,8 +58,16 @@ SORT_ZH = {
 IMPORT_SUFFIXES = (".csv", ".xlsx")
 
 Dispatcher = Annotated[SignedIn, Depends(need(Permission.handle_cases))]
+#: anyone who may make some move; geogrid.cases.duties says which
+Mover = Annotated[SignedIn, Depends(need(*duties.ANY_MOVE))]
+Escalator = Annotated[SignedIn, Depends(need(*duties.DUTIES["escalate"].permissions))]
 Reporter = Annotated[SignedIn, Depends(need(Permission.report_cases))]
-Uploader = Annotated[SignedIn, Depends(need(Permission.report_cases, Permission.handle_cases))]
+Uploader = Annotated[
+    SignedIn,
+    Depends(
+        need(Permission.report_cases, Permission.handle_cases, Permission.handle_department_cases)
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -229,7 +239,10 @@ def import_file(
 
 
 def move_label(status: str, to: str) -> str:
-    """A move's button: 核查不通过 for a failed check, 解除挂账 to leave hold, else the status."""
+    """A move's button: 签收 to sign for a dispatched case, 核查不通过 for a failed check,
+    解除挂账 to leave hold, else the status."""
+    if status == "dispatched" and to == "in_progress":
+        return "签收"
     if status == "handled" and to == "in_progress":
         return "核查不通过"
     if status == "on_hold" and to != "void":
@@ -237,8 +250,14 @@ def move_label(status: str, to: str) -> str:
     return STATUS_ZH[to]
 
 
-def _moves(case: cases.Case) -> list[dict[str, Any]]:
-    legal = legal_moves(case.status, case.held_from)
+def _moves(case: cases.Case, principal: Principal, handler: str | None) -> list[dict[str, Any]]:
+    """The legal moves ``principal``'s duties allow (geogrid.cases.duties)."""
+    department = None if case.department is None else case.department.code
+    legal = {
+        to
+        for to in legal_moves(case.status, case.held_from)
+        if duties.may(principal, duties.move_name(case.status, to), department, handler)
+    }
     return [
         {
             "to": to,
@@ -254,19 +273,39 @@ def _moves(case: cases.Case) -> list[dict[str, Any]]:
 def _case_context(conn: Connection, user: SignedIn, case: cases.Case) -> dict[str, Any]:
     shown = user.principal.visible(case)
     principal = user.principal
+    department = None if case.department is None else case.department.code
+    handler = duties.handled_by(conn, case.id)
+    moves = _moves(case, principal, handler)
+    may_return = case.status == "dispatched" and duties.may(
+        principal, "return", department, handler
+    )
+    may_escalate = case.status not in ("closed", "void") and duties.may(
+        principal, "escalate", department, handler
+    )
     return {
+        "moves": moves,
+        "may_return": may_return,
+        "may_escalate": may_escalate,
+        "levels": [
+            (level, duties.LEVEL_ZH[level])
+            for level in duties.LEVELS
+            if case.escalation is None
+            or duties.LEVELS.index(level) > duties.LEVELS.index(case.escalation)
+        ],
+        "level_zh": duties.LEVEL_ZH,
+        "may_reroute": principal.may(Permission.handle_cases),
         "case_photos": [principal.visible(p) for p in cases.list_photos(conn, case.id)],
         "stage_zh": STAGE_ZH,
         "stages": STAGES,
         "may_upload": principal.may(Permission.report_cases)
-        or principal.may(Permission.handle_cases),
+        or principal.may(Permission.handle_cases)
+        or duties.may(principal, "handle", department, None),
         "case": shown,
         "status_zh": STATUS_ZH,
         "channel_zh": CHANNELS.get(shown.channel, shown.channel),
         "flags_zh": [FLAG_ZH.get(f, f) for f in shown.flags],
         "photos": [(p, p.startswith(("https://", "http://", "/"))) for p in shown.photos],
-        "may_handle": user.principal.may(Permission.handle_cases),
-        "moves": _moves(case),
+        "may_handle": bool(moves) or may_return or may_escalate,
         **followup_context(conn, user, case),
     }
 
@@ -324,7 +363,7 @@ def _refused(
 def move_case(
     request: Request,
     conn: ConnDep,
-    user: Dispatcher,
+    user: Mover,
     case_settings: CaseSettingsDep,
     case_id: Id,
     to: Annotated[Word, Form()],
@@ -333,8 +372,8 @@ def move_case(
     """Move a case to its next status (a note is needed to void, hold or fail a check)."""
     try:
         before = cases.get_case(conn, case_id)
-        cases.transition(conn, case_id, to, user.username, note.strip(), case_settings)
-    except (InvalidInputError, ConflictError) as exc:
+        duties.move_case(conn, user.principal, case_id, to, note.strip(), case_settings)
+    except (InvalidInputError, ConflictError, PermissionDeniedError) as exc:
         return _refused(request, conn, user, case_id, exc, note, _status(exc))
     done = f"已{move_label(before.status, to)}：{STATUS_ZH[before.status]} → {STATUS_ZH[to]}"
     if request.headers.get("hx-request"):
@@ -363,6 +402,67 @@ def reroute_case(
     return RedirectResponse(f"{root(request)}/console/cases/{case_id}", 303)
 
 
+@router.post("/console/cases/{case_id}/return")
+def return_case(
+    request: Request,
+    conn: ConnDep,
+    user: Mover,
+    case_id: Id,
+    reason: Annotated[Note, Form()] = "",
+) -> Response:
+    """退单: hand a dispatched case back to the dispatchers, with a reason."""
+    try:
+        duties.return_case(conn, user.principal, case_id, reason)
+    except (InvalidInputError, ConflictError, PermissionDeniedError) as exc:
+        return _refused(request, conn, user, case_id, exc, "", _status(exc))
+    if request.headers.get("hx-request"):
+        return _case_answer(request, conn, user, case_id, message="已退单，退回调度重新派遣")
+    return RedirectResponse(f"{root(request)}/console/cases/{case_id}", 303)
+
+
+@router.post("/console/cases/{case_id}/escalate")
+def escalate_case(
+    request: Request,
+    conn: ConnDep,
+    user: Escalator,
+    case_id: Id,
+    level: Annotated[Word, Form()] = "",
+    reason: Annotated[Note, Form()] = "",
+) -> Response:
+    """吹哨报到: escalate a case to the street or the district, with a reason."""
+    try:
+        duties.escalate(conn, user.principal, case_id, level, reason)
+    except (InvalidInputError, ConflictError, PermissionDeniedError) as exc:
+        return _refused(request, conn, user, case_id, exc, "", _status(exc))
+    if request.headers.get("hx-request"):
+        message = f"已吹哨报到（{duties.LEVEL_ZH[level]}）"
+        return _case_answer(request, conn, user, case_id, message=message)
+    return RedirectResponse(f"{root(request)}/console/cases/{case_id}", 303)
+
+
+@router.get("/console/tasks")
+def task_list(
+    request: Request,
+    conn: ConnDep,
+    user: Annotated[SignedIn, Depends(need(Permission.handle_department_cases))],
+) -> HTMLResponse:
+    """A handler's task list: the cases of their department waiting for them (签收, 反馈)."""
+    principal = user.principal
+    waiting = [principal.visible(c) for c in duties.waiting_for(conn, principal)]
+    return page(
+        request,
+        "tasks.html",
+        user,
+        title="本部门待办",
+        active="tasks",
+        tasks=waiting,
+        status_zh=STATUS_ZH,
+        department=None
+        if principal.department is None
+        else get_department(conn, principal.department),
+    )
+
+
 @router.post("/console/cases/{case_id}/photos")
 def upload_photo(
     request: Request,
@@ -376,6 +476,7 @@ def upload_photo(
 ) -> Response:
     """Add a photo to a case (a plain form post: the page comes back with the photo)."""
     try:
+        duties.authorize_photo(conn, user.principal, case_id)
         cases.add_photo(
             conn,
             case_id,
@@ -386,12 +487,20 @@ def upload_photo(
             caption=caption,
             name=file.filename or "",
         )
-    except (InvalidInputError, ConflictError, TooLargeError, UnsupportedMediaTypeError) as exc:
+    except (
+        InvalidInputError,
+        ConflictError,
+        TooLargeError,
+        UnsupportedMediaTypeError,
+        PermissionDeniedError,
+    ) as exc:
         return _refused(request, conn, user, case_id, exc, "", _status(exc))
     return RedirectResponse(f"{root(request)}/console/cases/{case_id}#photos-title", 303)
 
 
 def _status(exc: GeogridError) -> int:
+    if isinstance(exc, PermissionDeniedError):
+        return 403
     if isinstance(exc, TooLargeError):
         return 413
     if isinstance(exc, UnsupportedMediaTypeError):

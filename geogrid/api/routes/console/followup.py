@@ -20,7 +20,7 @@ from geogrid.api.deps import CaseSettingsDep, ConnDep
 from geogrid.api.routes.console.cases import _case_answer, _refused, _status
 from geogrid.api.routes.console.pages import need, page, root
 from geogrid.calendar import load_calendar
-from geogrid.cases import supervision, visits
+from geogrid.cases import duties, supervision, visits
 from geogrid.cases.lifecycle import STATUS_ZH
 from geogrid.cases.stages import STAGE_ZH
 from geogrid.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
@@ -28,9 +28,16 @@ from geogrid.limits import Id, Note
 
 router = APIRouter()
 
-Handler = Annotated[SignedIn, Depends(need(Permission.handle_cases))]
-Supervisor = Annotated[SignedIn, Depends(need(Permission.supervise_cases))]
-Staff = Annotated[SignedIn, Depends(need(Permission.handle_cases, Permission.supervise_cases))]
+
+# Who may make each move at all (geogrid/cases/duties.py; the case's own rules come after).
+Extender = Annotated[
+    SignedIn, Depends(need(Permission.handle_department_cases, Permission.handle_cases))
+]
+Decider = Annotated[SignedIn, Depends(need(*duties.DUTIES["decide"].permissions))]
+Urger = Annotated[SignedIn, Depends(need(*duties.DUTIES["urge"].permissions))]
+Supervisor = Annotated[SignedIn, Depends(need(*duties.DUTIES["supervise"].permissions))]
+Visitor = Annotated[SignedIn, Depends(need(*duties.DUTIES["visit"].permissions))]
+Reopener = Annotated[SignedIn, Depends(need(*duties.DUTIES["reopen"].permissions))]
 REFUSALS = (InvalidInputError, ConflictError, NotFoundError, PermissionDeniedError)
 
 
@@ -44,13 +51,14 @@ def _done(request: Request, conn: Connection, user: SignedIn, case_id: int, said
 def ask_extension(
     request: Request,
     conn: ConnDep,
-    user: Handler,
+    user: Extender,
     case_id: Id,
     hours: Annotated[str, Form()] = "",
     reason: Annotated[Note, Form()] = "",
 ) -> Response:
     """延期申请: more 处置 hours, with a reason."""
     try:
+        duties.authorize(conn, user.principal, case_id, "extend")
         try:
             asked = float(hours)
         except ValueError:
@@ -65,7 +73,7 @@ def ask_extension(
 def decide_extension(
     request: Request,
     conn: ConnDep,
-    user: Supervisor,
+    user: Decider,
     case_settings: CaseSettingsDep,
     case_id: Id,
     extension_id: Id,
@@ -75,6 +83,7 @@ def decide_extension(
 ) -> Response:
     """Approve or reject a pending request (from the case page or the approvals page)."""
     try:
+        duties.authorize(conn, user.principal, case_id, "decide")
         supervision.decide_extension(
             conn,
             case_id,
@@ -97,10 +106,11 @@ def decide_extension(
 
 @router.post("/console/cases/{case_id}/urge")
 def urge_case(
-    request: Request, conn: ConnDep, user: Staff, case_id: Id, note: Annotated[Note, Form()] = ""
+    request: Request, conn: ConnDep, user: Urger, case_id: Id, note: Annotated[Note, Form()] = ""
 ) -> Response:
     """催办."""
     try:
+        duties.authorize(conn, user.principal, case_id, "urge")
         count = supervision.urge(conn, case_id, user.username, note)
     except REFUSALS as exc:
         return _refused(request, conn, user, case_id, exc, "", _status(exc))
@@ -117,6 +127,7 @@ def supervise_case(
 ) -> Response:
     """督办."""
     try:
+        duties.authorize(conn, user.principal, case_id, "supervise")
         supervision.supervise(conn, case_id, user.username, note)
     except REFUSALS as exc:
         return _refused(request, conn, user, case_id, exc, "", _status(exc))
@@ -127,7 +138,7 @@ def supervise_case(
 def visit_case(
     request: Request,
     conn: ConnDep,
-    user: Handler,
+    user: Visitor,
     case_id: Id,
     reached: Annotated[str, Form()] = "",
     satisfaction: Annotated[str, Form()] = "",
@@ -135,6 +146,7 @@ def visit_case(
 ) -> Response:
     """回访 of a closed case."""
     try:
+        duties.authorize(conn, user.principal, case_id, "visit")
         score = int(satisfaction) if satisfaction.strip().isdigit() else None
         visits.record_visit(
             conn, case_id, user.username, reached=reached == "yes", satisfaction=score, note=note
@@ -148,13 +160,14 @@ def visit_case(
 def reopen_case(
     request: Request,
     conn: ConnDep,
-    user: Staff,
+    user: Reopener,
     case_settings: CaseSettingsDep,
     case_id: Id,
     note: Annotated[Note, Form()] = "",
 ) -> Response:
     """Reopen a closed case (重新办理)."""
     try:
+        duties.authorize(conn, user.principal, case_id, "reopen")
         cases.reopen(conn, case_id, user.username, note, case_settings)
     except REFUSALS as exc:
         return _refused(request, conn, user, case_id, exc, "", _status(exc))
@@ -198,6 +211,6 @@ def approvals_page(
 
 
 @router.get("/console/approvals")
-def approvals(request: Request, conn: ConnDep, user: Supervisor) -> HTMLResponse:
+def approvals(request: Request, conn: ConnDep, user: Decider) -> HTMLResponse:
     """The supervisor's page: extension requests waiting, and cases over their limit."""
     return approvals_page(request, conn, user)

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse
 
 from geogrid import console
+from geogrid.access.roles import Role
 from geogrid.api.routes.console.pages import StaffDep, menu, root
 
 router = APIRouter()
@@ -13,8 +14,11 @@ router = APIRouter()
 
 @router.get("/console")
 async def console_home(request: Request, user: StaffDep) -> RedirectResponse:
-    """The first page of the console this person may use."""
-    first = menu(user)[0]
+    """The first page of the console this person may use (a handler's: the task list)."""
+    items = menu(user)
+    first = next((i for i in items if i.key == "tasks"), items[0])
+    if user.role is not Role.handler:
+        first = items[0]
     return RedirectResponse(f"{root(request)}{first.href}", 303)
 
 

@@ -25,6 +25,7 @@ MENU: tuple[tuple[Nav, Permission | None], ...] = (
     (Nav("/console/cases", "案件队列", "cases"), None),
     (Nav("/console/cases/new", "受理登记", "intake"), Permission.report_cases),
     (Nav("/console/approvals", "督办审批", "approvals"), Permission.supervise_cases),
+    (Nav("/console/tasks", "本部门待办", "tasks"), Permission.handle_department_cases),
     (Nav("/console/dashboard", "统计", "dashboard"), None),
     (Nav("/console/plans", "边界规划", "plans"), Permission.edit_plans),
     (Nav("/console/releases", "发布历史", "releases"), None),

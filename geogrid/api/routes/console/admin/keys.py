@@ -18,6 +18,7 @@ from geogrid.api.deps import ConnDep
 from geogrid.api.routes.console.admin.forms import REFUSALS, done, done_message, refused
 from geogrid.api.routes.console.pages import need, page
 from geogrid.errors import InvalidInputError
+from geogrid.responsibility import list_departments
 
 router = APIRouter()
 KeeperDep = Annotated[SignedIn, Depends(need(Permission.manage_keys))]
@@ -25,7 +26,17 @@ KeyName = Annotated[str, Form(max_length=200)]
 
 DONE = {"revoked": "已吊销密钥 {name}：带此密钥的请求从现在起被拒绝（401）。"}
 #: Roles in the order the form offers them (a machine mostly reads, or reports cases).
-ROLES = [(r.name, ROLE_ZH[r]) for r in (Role.viewer, Role.dispatcher, Role.planner, Role.admin)]
+ROLES = [
+    (r.name, ROLE_ZH[r])
+    for r in (
+        Role.viewer,
+        Role.dispatcher,
+        Role.handler,
+        Role.supervisor,
+        Role.planner,
+        Role.admin,
+    )
+]
 
 
 def _keys_page(
@@ -47,10 +58,11 @@ def _keys_page(
         status=status,
         keys=keys.list_keys(conn),
         roles=ROLES,
+        departments=list_departments(conn),
         role_zh_of={r.name: zh for r, zh in ROLE_ZH.items()},
         done=done_message(DONE, params.get("done"), params.get("name")),
         error=error,
-        draft=draft or {"name": "", "role": Role.viewer.name},
+        draft=draft or {"name": "", "role": Role.viewer.name, "department": ""},
     )
 
 
@@ -67,17 +79,20 @@ def create_key(
     conn: ConnDep,
     name: KeyName = "",
     role: Annotated[str, Form(max_length=40)] = "",
+    department: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    """Create a key and show its secret, this once."""
+    """Create a key and show its secret, this once (a handler's tied to a department)."""
     try:
         try:
             parsed = Role.parse(role)
         except ValueError as exc:
             raise InvalidInputError(str(exc)) from None
-        created, secret = keys.create_key(conn, name, parsed, actor=user.username)
+        created, secret = keys.create_key(
+            conn, name, parsed, actor=user.username, department=department.strip() or None
+        )
     except REFUSALS as exc:
         status, text = refused(conn, exc)
-        draft = {"name": name, "role": role}
+        draft = {"name": name, "role": role, "department": department}
         return _keys_page(request, conn, user, status=status, error=text, draft=draft)
     return page(
         request,

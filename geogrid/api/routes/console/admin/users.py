@@ -21,6 +21,7 @@ from geogrid.api.routes.console.admin.forms import REFUSALS, done, done_message,
 from geogrid.api.routes.console.pages import need, page
 from geogrid.console import local_time
 from geogrid.errors import InvalidInputError
+from geogrid.responsibility import list_departments
 from geogrid.settings import AuthSettings
 
 router = APIRouter()
@@ -35,9 +36,20 @@ DONE = {
     "password": "已重置 {name} 的密码，其所有会话已结束。",
     "unlocked": "已解除 {name} 的锁定。",
     "role": "已更改 {name} 的角色，下一次请求起生效。",
+    "department": "已更改 {name} 的所属部门，下一次请求起生效。",
 }
 #: Roles in the order the form offers them.
-ROLES = [(r.name, ROLE_ZH[r]) for r in (Role.dispatcher, Role.planner, Role.viewer, Role.admin)]
+ROLES = [
+    (r.name, ROLE_ZH[r])
+    for r in (
+        Role.dispatcher,
+        Role.handler,
+        Role.supervisor,
+        Role.planner,
+        Role.viewer,
+        Role.admin,
+    )
+]
 
 
 def _users_page(
@@ -60,11 +72,13 @@ def _users_page(
         status=status,
         accounts=users.list_users(conn),
         roles=ROLES,
+        departments=list_departments(conn),
         role_zh_of={r.name: zh for r, zh in ROLE_ZH.items()},
         done=done_message(DONE, params.get("done"), params.get("name")),
         error=error,
         create_error=create_error,
-        draft=draft or {"username": "", "display_name": "", "role": Role.dispatcher.name},
+        draft=draft
+        or {"username": "", "display_name": "", "role": Role.dispatcher.name, "department": ""},
         may_read_audit=user.principal.may(Permission.read_audit),
     )
 
@@ -97,9 +111,16 @@ def create_user(
     role: Annotated[str, Form(max_length=40)] = "",
     password: Password = "",
     password2: Password = "",
+    department: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    """Create an account with a first password the admin chose."""
-    draft = {"username": username, "display_name": display_name, "role": role}
+    """Create an account with a first password the admin chose (a handler's tied to a
+    department)."""
+    draft = {
+        "username": username,
+        "display_name": display_name,
+        "role": role,
+        "department": department,
+    }
     if password != password2:
         return _users_page(
             request, conn, user, status=422, create_error="两次输入的密码不一致。", draft=draft
@@ -113,6 +134,7 @@ def create_user(
             _settings(request),
             display_name=display_name,
             actor=user.username,
+            department=department.strip() or None,
         )
     except REFUSALS as exc:
         status, text = refused(conn, exc)
@@ -130,8 +152,10 @@ def change_user(
     role: Annotated[str, Form(max_length=40)] = "",
     password: Password = "",
     password2: Password = "",
+    department: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    """Disable, enable or unlock an account, give it a new password or another role."""
+    """Disable, enable or unlock an account, give it a new password, another role or another
+    department."""
     actor = user.username
     try:
         if action == "disable":
@@ -146,6 +170,9 @@ def change_user(
         elif action == "role":
             changed = users.set_role(conn, username, _role(role), actor=actor)
             what = "role"
+        elif action == "department":
+            changed = users.set_department(conn, username, department.strip() or None, actor=actor)
+            what = "department"
         elif action == "password":
             if password != password2:
                 raise InvalidInputError(f"为 {username[:64]} 两次输入的新密码不一致。")

@@ -18,8 +18,8 @@
 - ``case_view`` gains the stage, its warning (green, yellow, red) and the handle-stage figures;
   ``overdue`` now means the current stage is past its limit.
 
-Revision ID: 0014
-Revises: 0010
+Revision ID: 0013
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from importlib import resources
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
-down_revision = "0010"
+revision = "0013"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
@@ -222,14 +222,17 @@ def upgrade() -> None:
             id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             case_id     bigint NOT NULL REFERENCES civic_case (id),
             grid_code   char(15) NOT NULL REFERENCES grid (code),
+            department_code text REFERENCES department (code),
             started_at  timestamptz NOT NULL,
             ended_at    timestamptz,
             hours       double precision CHECK (hours >= 0)
         );
         CREATE INDEX case_duty_case ON case_duty (case_id, id);
         CREATE INDEX case_duty_grid ON case_duty (grid_code);
+        CREATE INDEX case_duty_department ON case_duty (department_code);
         COMMENT ON TABLE case_duty IS
-            'The spans each grid held a case in 处置, with the hours counted on the case''s clock';
+            'The spans each grid (and its department) held a case in 处置, with the hours '
+            'counted on the case''s clock';
 
         CREATE TABLE case_extension (
             id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -302,8 +305,8 @@ def upgrade() -> None:
         UPDATE civic_case SET stage_yellow_at = stage_started_at
             + (stage_due_at - stage_started_at) * 0.8 WHERE stage_due_at IS NOT NULL;
         -- their grid's 处置 span: ended for handled and closed cases, open for those in 处置
-        INSERT INTO case_duty (case_id, grid_code, started_at, ended_at, hours)
-        SELECT id, grid_code, dispatched_at,
+        INSERT INTO case_duty (case_id, grid_code, department_code, started_at, ended_at, hours)
+        SELECT id, grid_code, department_code, dispatched_at,
                CASE WHEN status IN ('handled', 'verified', 'closed') THEN updated_at END,
                CASE WHEN status IN ('handled', 'verified', 'closed') THEN responsible_hours END
         FROM civic_case

@@ -1,0 +1,55 @@
+"""Departments (职能部门) and the responsibility list: which department answers for a case.
+
+Modules: ``departments`` (the departments), ``rules`` (category × area → department, the most
+specific area winning), ``files`` (loading both from CSV/XLSX, all or nothing).
+"""
+
+from geogrid.responsibility.departments import (
+    KINDS,
+    Department,
+    check_department,
+    get_department,
+    list_departments,
+    save_department,
+    save_departments,
+)
+from geogrid.responsibility.files import (
+    load_departments,
+    load_responsibility,
+    read_departments,
+    read_responsibility,
+)
+from geogrid.responsibility.rules import (
+    AREA_LEVEL,
+    Responsibility,
+    check_row,
+    delete_row,
+    list_responsibility,
+    most_specific,
+    replace_responsibility,
+    responsible_department,
+    save_row,
+)
+
+__all__ = [
+    "AREA_LEVEL",
+    "KINDS",
+    "Department",
+    "Responsibility",
+    "check_department",
+    "check_row",
+    "delete_row",
+    "get_department",
+    "list_departments",
+    "list_responsibility",
+    "load_departments",
+    "load_responsibility",
+    "most_specific",
+    "read_departments",
+    "read_responsibility",
+    "replace_responsibility",
+    "responsible_department",
+    "save_department",
+    "save_departments",
+    "save_row",
+]
