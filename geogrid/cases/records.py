@@ -24,7 +24,8 @@ from geogrid.cases import addresses, photos
 from geogrid.cases.categories import Category, get_category
 from geogrid.cases.deadlines import due_after, resumed_due
 from geogrid.cases.duplicates import similar_cases
-from geogrid.cases.lifecycle import FINAL, STATUS_ZH, check_move, needs_note
+from geogrid.cases.lifecycle import FINAL, STATUS_ZH, UNDISPATCHED, check_move, needs_note
+from geogrid.cases.notices import announce
 from geogrid.cases.report import CaseReport
 from geogrid.cases.routing import Routing, route, route_in_release
 from geogrid.db.sqlfiles import sql
@@ -304,10 +305,13 @@ def create_case(
     ).one_or_none()
     if inserted is not None:
         if routing.release != snapshot.release.id:  # routed with a newer release
-            return get_case(conn, inserted.id), False
-        return _new_case(
-            inserted, report, category, lon, lat, compound_id, placement.grid, routing, actor
-        ), False
+            case = get_case(conn, inserted.id)
+        else:
+            case = _new_case(
+                inserted, report, category, lon, lat, compound_id, placement.grid, routing, actor
+            )
+        announce(conn, "case.reported", case, actor=actor)
+        return case, False
     existing = conn.execute(
         text(
             "SELECT id, request_hash FROM civic_case WHERE created_by = :a AND idempotency_key = :k"
@@ -520,7 +524,10 @@ def transition(
         text(sql("case_transition")),
         {"id": case_id, "to": to, "from": row.status, "actor": actor, "note": note, **clock},
     )
-    return get_case(conn, case_id)
+    case = get_case(conn, case_id)
+    if to == "dispatched" and row.status == "accepted":  # not a return from hold
+        announce(conn, "case.assigned", case, actor=actor, note=note)
+    return case
 
 
 def reroute(conn: Connection, case_id: int, grid_code: str, actor: str, reason: str) -> Case:
@@ -572,4 +579,10 @@ def reroute(conn: Connection, case_id: int, grid_code: str, actor: str, reason: 
             "note": reason,
         },
     )
-    return get_case(conn, case_id)
+    case = get_case(conn, case_id)
+    if (row.held_from if row.status == "on_hold" else row.status) not in UNDISPATCHED:
+        # dispatched (or later): the new grid answers for it now
+        announce(
+            conn, "case.assigned", case, actor=actor, note=reason, from_grid=row.grid_code.strip()
+        )
+    return case

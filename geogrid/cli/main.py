@@ -28,6 +28,7 @@ from geogrid.cli.cases import (
     ToOption,
     cases_app,
 )
+from geogrid.cli.notify import notify_app
 from geogrid.cli.plan import plan_app
 from geogrid.cli.serving import serve_api
 from geogrid.cli.support import (
@@ -76,6 +77,7 @@ app.add_typer(map_app, name="map")
 app.add_typer(plan_app, name="plan")
 app.add_typer(cases_app, name="cases")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(notify_app, name="notify")
 
 
 def _describe_location() -> str:
