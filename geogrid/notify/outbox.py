@@ -6,6 +6,10 @@ per subscribed webhook are inserted by that transaction, so they commit with the
 vanish with its rollback: no event announces a change that did not happen, and no committed
 change goes unannounced. A paused webhook gets its deliveries too: they wait for it.
 Workers (:mod:`geogrid.notify.delivery`) send them afterwards.
+
+An event no webhook takes is not stored (``emit`` returns 0): a webhook receives the events
+emitted after it was added, so such an event could never be delivered, and the case's own
+history (``case_event``) already records the change.
 """
 
 from __future__ import annotations
@@ -28,18 +32,20 @@ KINDS: dict[str, str] = {
     "case.supervised": "a supervisor urged a case on (督办/催办)",
 }
 
+#: One round trip: the event and its deliveries, or nothing when no webhook takes the kind.
 _INSERT = text(
     """
-    WITH event AS (
+    WITH target AS (
+        SELECT id FROM notify_webhook WHERE kinds = '{}' OR CAST(:kind AS text) = ANY (kinds)
+    ), event AS (
         INSERT INTO notify_event (kind, case_id, payload)
-        VALUES (:kind, :case_id, CAST(:payload AS jsonb))
-        RETURNING id, kind
+        SELECT :kind, :case_id, CAST(:payload AS jsonb) WHERE EXISTS (SELECT 1 FROM target)
+        RETURNING id
     ), fanned AS (
         INSERT INTO notify_delivery (event_id, webhook_id)
-        SELECT event.id, w.id FROM event JOIN notify_webhook w
-            ON w.kinds = '{}' OR event.kind = ANY (w.kinds)
+        SELECT event.id, target.id FROM event, target
     )
-    SELECT id FROM event
+    SELECT coalesce((SELECT id FROM event), 0)
     """
 )
 
@@ -75,7 +81,7 @@ def emit(
     Returns
     -------
     int
-        The event id.
+        The event id; 0 when no webhook takes ``kind`` (nothing is stored).
 
     Raises
     ------

@@ -180,3 +180,13 @@ def test_a_paused_webhook_keeps_its_deliveries_until_resumed(engine: Engine) -> 
             notify.set_active(conn, "hook", True)
         notify.run_worker(engine, FAST, until_idle=True, max_seconds=30)
     assert set(receiver.events) == set(ids)
+
+
+def test_an_event_no_webhook_takes_is_not_stored(engine: Engine) -> None:
+    with Receiver(SECRET) as receiver:
+        _webhook(engine, receiver.url, ["case.assigned"])
+        assert _emit(engine, 2, "case.warning") == [0, 0]
+        (kept,) = _emit(engine, 1, "case.assigned")
+    assert kept > 0
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT array_agg(id) FROM notify_event")).scalar() == [kept]
