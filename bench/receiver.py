@@ -15,6 +15,8 @@ import argparse
 import hashlib
 import hmac
 import json
+import signal
+import sys
 import threading
 import time
 from collections import Counter
@@ -88,6 +90,13 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
+    def summary(self) -> str:
+        """One line: events, deliveries accepted, requests refused (503) and bad signatures."""
+        return (
+            f"{len(self.events)} events, {sum(self.counts.values())} deliveries, "
+            f"{self.failed} refused, {self.bad_signatures} bad signatures"
+        )
+
     def __enter__(self) -> Receiver:
         self.thread.start()
         return self
@@ -103,22 +112,22 @@ def main() -> None:
     parser.add_argument("--secret", required=True)
     parser.add_argument("--fail-first", type=int, default=0)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with Receiver(args.secret, args.fail_first, port=args.port) as receiver:
         print(f"receiving at {receiver.url}", flush=True)
-        seen = 0
+        seen = -1
         try:
             while True:
                 time.sleep(1)
                 with receiver.lock:
                     if len(receiver.events) != seen:
                         seen = len(receiver.events)
-                        print(
-                            f"{seen} events, {sum(receiver.counts.values())} deliveries, "
-                            f"{receiver.failed} refused, {receiver.bad_signatures} bad",
-                            flush=True,
-                        )
-        except KeyboardInterrupt:
+                        print(receiver.summary(), flush=True)
+        except (KeyboardInterrupt, SystemExit):
             pass
+        finally:
+            with receiver.lock:
+                print(receiver.summary(), flush=True)
 
 
 if __name__ == "__main__":
