@@ -20,6 +20,8 @@ from geogrid.i18n import tr
 from geogrid.notify.outbox import KINDS
 
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+#: URLs and secrets: printable ASCII, no spaces (what an HTTP client and a header can carry).
+_PRINTABLE = re.compile(r"[!-~]{1,2000}")
 #: The shortest secret accepted: HMAC-SHA256 keys shorter than this are guessable.
 MIN_SECRET = 16
 
@@ -47,8 +49,13 @@ def check_webhook(name: str, url: str, kinds: list[str], secret: str | None) -> 
                 name=name,
             )
         )
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port out of range)
+        usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        usable = False
+    if not usable or not _PRINTABLE.fullmatch(url):
         raise InvalidInputError(
             tr('webhook url was "{url}" but must be an http:// or https:// address', url=url)
         )
@@ -61,9 +68,12 @@ def check_webhook(name: str, url: str, kinds: list[str], secret: str | None) -> 
                 allowed=sorted(KINDS),
             )
         )
-    if secret is not None and len(secret) < MIN_SECRET:
+    if secret is not None and (len(secret) < MIN_SECRET or not _PRINTABLE.fullmatch(secret)):
         raise InvalidInputError(
-            tr("a webhook secret must be at least {min} characters", min=MIN_SECRET)
+            tr(
+                "a webhook secret must be at least {min} printable ASCII characters without spaces",
+                min=MIN_SECRET,
+            )
         )
 
 
