@@ -21,6 +21,11 @@ Peers, at the same rate, in rounds that alternate with the case runs:
   values and a commit, from psycopg2 in this process on core 0 (backend pinned to core 0),
   paced the same way: what a durable write costs with no Python web stack at all.
 
+With the outbox (bench/outbox.py, unless ``--no-outbox``): ``cases+outbox`` runs the same
+requests with a webhook taking every kind and the shipped worker delivering to a receiver
+(bench/receiver.py), beside ``cases`` with no webhook; each outbox run must end with every new
+case's event delivered once.
+
 Every case answer must be a 201 naming the grid ``GET /v1/locate`` names for that point, and
 ``civic_case`` must end up holding exactly one row per 201 (plus the floor's rows). Then, with
 the load off, ``submit_case`` is profiled in this process on core 0 (the app in a TestClient,
