@@ -108,9 +108,28 @@ def notify_run(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    shown = {"failed": 0, "dead": 0}
+
+    def report(tally: notify.Tally) -> None:
+        # a line when something fails (a webhook down), not one per round of a healthy outbox
+        if (tally.failed, tally.dead) != (shown["failed"], shown["dead"]):
+            last = tally.errors[-1] if tally.errors else ""
+            err.print(
+                f"delivered {tally.delivered}, failed {tally.failed} (to be retried), "
+                f"dead {tally.dead}; last error: {last}",
+                highlight=False,
+                markup=False,
+            )
+            shown.update(failed=tally.failed, dead=tally.dead)
+
     try:
         tally = notify.run_worker(
-            engine, NotifySettings(), stop=stop, until_idle=until_idle, max_seconds=max_seconds
+            engine,
+            NotifySettings(),
+            stop=stop,
+            until_idle=until_idle,
+            max_seconds=max_seconds,
+            on_round=report,
         )
     finally:
         engine.dispose()

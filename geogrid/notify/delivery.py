@@ -150,7 +150,7 @@ def _send(client: httpx.Client, row: Any, settings: NotifySettings) -> Outcome:
     }
     try:
         answer = client.post(row.url, content=body, headers=headers)
-    except httpx.HTTPError as exc:
+    except Exception as exc:  # any failure of one delivery is a failed try, never the worker's end
         return Outcome(row, None, f"{type(exc).__name__}: {exc}"[:500])
     if 200 <= answer.status_code < 300:
         return Outcome(row, answer.status_code)
@@ -200,8 +200,9 @@ def _record(
         )
         tally.dead += dead
         tally.failed += not dead
-        if o.tried and len(tally.errors) < 20:
+        if o.tried:  # the last 20, for the worker's log
             tally.errors.append(f"{o.row.url}: {o.error}")
+            del tally.errors[:-20]
 
 
 def deliver_round(
