@@ -15,12 +15,12 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
 
 from bench import http
@@ -139,3 +139,85 @@ def outbox(url: str, engine: Engine, workdir: Path) -> Iterator[Outbox]:
                     process.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     process.kill()
+
+
+def _timed(engine: Engine, statement: Callable[[Connection, int], object], n: int) -> list[float]:
+    """Wall ms of ``statement`` in its own transaction (commit excluded), ``n`` times."""
+    out = []
+    with engine.connect() as conn:
+        for i in range(n):
+            with conn.begin():
+                started = time.perf_counter()
+                statement(conn, i)
+                out.append((time.perf_counter() - started) * 1e3)
+    return sorted(out)
+
+
+def main() -> None:
+    """``emit`` alone, in this process on core 0: no webhook, one webhook, beside a round trip."""
+    import argparse
+    import statistics
+
+    from bench.database import demo_database
+    from geogrid import db
+
+    parser = argparse.ArgumentParser(prog="python -m bench.outbox", description=main.__doc__)
+    parser.add_argument("-n", type=int, default=1000, help="statements of each kind (1000)")
+    args = parser.parse_args()
+    os.sched_setaffinity(0, {int(http.SERVER_CPU)})
+    payload = {
+        "case_id": 1,
+        "status": "dispatched",
+        "category": {"code": "C0101", "name": "井盖缺失"},
+        "description": "人行道井盖缺失，行人易跌落",
+        "address": None,
+        "lon": 117.3338,
+        "lat": 31.8717,
+        "grid": {
+            "code": "340102006004002",
+            "name": "某某网格",
+            "community": {"code": "340102006004", "name": "某某社区"},
+            "street": {"code": "340102006", "name": "某某街道"},
+            "leader": {"name": "张三", "phone": "13800000000"},
+        },
+        "release": 1,
+        "due_at": "2026-11-29T10:15:02+08:00",
+        "flags": [],
+        "actor": "bench",
+    }
+    with demo_database() as url:
+        engine = db.make_engine(url)
+        with engine.connect() as conn:
+            pin_postgres(
+                url,
+                int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one()),
+                {int(http.SERVER_CPU)},
+            )
+        rows = [("SELECT 1 (a round trip, the floor)", lambda c, i: c.execute(text("SELECT 1")))]
+        rows.append(
+            (
+                "emit, no webhook (stores nothing)",
+                lambda c, i: notify.emit(c, "case.assigned", payload),
+            )
+        )
+        results = [(label, _timed(engine, fn, args.n)) for label, fn in rows]
+        with engine.begin() as conn:
+            notify.add_webhook(conn, HOOK, "http://127.0.0.1:9/", secret=SECRET, actor="bench")
+        results.append(
+            (
+                "emit, one webhook (event + delivery)",
+                _timed(engine, lambda c, i: notify.emit(c, "case.assigned", payload), args.n),
+            )
+        )
+        engine.dispose()
+    print(f"\n{args.n} statements each, one connection on core 0, wall ms (commit not included):")
+    for label, times in results:
+        print(
+            f"  {label:40s} median {statistics.median(times):6.3f}  "
+            f"p90 {times[int(0.9 * len(times))]:6.3f}  p99 {times[int(0.99 * len(times))]:6.3f}"
+        )
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
