@@ -21,6 +21,11 @@ Peers, at the same rate, in rounds that alternate with the case runs:
   values and a commit, from psycopg2 in this process on core 0 (backend pinned to core 0),
   paced the same way: what a durable write costs with no Python web stack at all.
 
+With the outbox (bench/outbox.py, unless ``--no-outbox``): ``cases+outbox`` runs the same
+requests with a webhook taking every kind and the shipped worker delivering to a receiver
+(bench/receiver.py), beside ``cases`` with no webhook; each outbox run must end with every new
+case's event delivered once.
+
 Every case answer must be a 201 naming the grid ``GET /v1/locate`` names for that point, and
 ``civic_case`` must end up holding exactly one row per 201 (plus the floor's rows). Then, with
 the load off, ``submit_case`` is profiled in this process on core 0 (the app in a TestClient,
@@ -34,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import queue
 import re
@@ -55,9 +61,10 @@ import psycopg2
 from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 
-from bench import http, points
+from bench import http, outbox, points
 from bench.bulk import one_core
 from bench.database import demo_database, pin_postgres
+from bench.outbox import Outbox
 from bench.report import Figure, table
 from geogrid import db
 from geogrid.access import keys
@@ -806,6 +813,7 @@ def measure(
     warmup: float = WARMUP,
     n_points: int = POINTS,
     profile_requests: int = PROFILE_REQUESTS,
+    box: Outbox | None = None,
 ) -> list[Figure]:
     """The section: warm-up, alternating rounds, checks, the profile; returns figures."""
     token = dispatcher_key(engine)
@@ -816,6 +824,7 @@ def measure(
         flush=True,
     )
     raws = {t: raw_requests(base, work, t, token) for t in ("cases", "locate", "locate-key")}
+    raws["cases+outbox"] = raws["cases"]
     floor_rows = _floor_rows(engine, work, f"bench-floor-{os.getpid()}")
     pid = server_pid(base)
     if pid is None:
@@ -826,17 +835,18 @@ def measure(
             cpu_meter(lambda: {pid}) as app_cpu,
             cpu_meter(lambda: server_backends(engine)) as db_cpu,
         ):
-            run = drive(base, name, raws[name], rate, secs, start, keep=name == "cases")
+            run = drive(base, name, raws[name], rate, secs, start, keep=name.startswith("cases"))
         run.cpu_s, run.db_cpu_s = app_cpu[0] + db_cpu[0], db_cpu[0]
         return run
 
     rows_before = case_rows(engine)
     created = 0
-    offset = {"cases": 0, "locate": 0, "locate-key": 0, "floor": 0}
+    offset = {"cases": 0, "cases+outbox": 0, "locate": 0, "locate-key": 0, "floor": 0}
 
     def advance(name: str, n: int) -> int:
-        start = offset[name]
-        offset[name] = (start + n) % len(work.bodies)
+        key = "cases" if name == "cases+outbox" else name  # the same points, never repeated
+        start = offset[key]
+        offset[key] = (start + n) % len(work.bodies)
         return start
 
     for name in ("cases", "locate", "locate-key"):
@@ -849,7 +859,7 @@ def measure(
             check_ok(run)
         print(f"  warm-up {_line(run)}", flush=True)
     runs: dict[str, list[Run]] = defaultdict(list)
-    targets = ["cases", "locate", "locate-key", "floor"]
+    targets = ["cases", *(["cases+outbox"] if box else []), "locate", "locate-key", "floor"]
     for round_ in range(rounds):
         shift = round_ % len(targets)
         for name in targets[shift:] + targets[:shift]:
@@ -858,8 +868,10 @@ def measure(
                 run = floor(url, floor_rows, rate, seconds, start)
                 created += len(run.status)
             else:
+                if name == "cases+outbox" and box is not None:
+                    box.subscribe()
                 run = served(name, start, seconds)
-            if name == "cases":
+            if name.startswith("cases"):
                 check_cases(run, work, start)
                 created += len(run.status)
                 run.bodies = []
@@ -867,6 +879,14 @@ def measure(
                 check_ok(run)
             runs[name].append(run)
             print(f"  round {round_ + 1}/{rounds} {_line(run)}", flush=True)
+            if name == "cases+outbox" and box is not None:
+                waited = box.drain_and_unsubscribe(len(run.status))
+                print(
+                    f"  round {round_ + 1}/{rounds} outbox: {len(run.status)} case.reported "
+                    f"events delivered, each at the first try; emptied {waited:.1f} s after "
+                    "the run",
+                    flush=True,
+                )
     rows_after = case_rows(engine)
     grew = (rows_after[0] - rows_before[0], rows_after[1] - rows_before[1])
     if grew != (created, created):
@@ -885,6 +905,8 @@ def measure(
         print("  " + _line(run), flush=True)
 
     figures = _figures(all_runs, rate, seconds * rounds)
+    if box is not None:
+        figures += _outbox_figures(all_runs, rate, seconds * rounds, box)
     p99 = float(np.percentile(all_runs["cases"].latency_ms, 99))
     if profile_requests:
         print(
@@ -961,6 +983,42 @@ def _figures(runs: dict[str, Run], rate: float, seconds: float) -> list[Figure]:
     return out
 
 
+def _outbox_figures(runs: dict[str, Run], rate: float, seconds: float, box: Outbox) -> list[Figure]:
+    """Creation with the outbox (a webhook, a worker delivering) beside creation without."""
+    note = f"{rate:.0f} req/s open-loop, {seconds:.0f} s; load {os.getloadavg()[0]:.2f}"
+    with_, without = runs["cases+outbox"].latency_ms, runs["cases"].latency_ms
+    label = "POST /v1/cases with the outbox"
+    out = [
+        Figure(
+            f"{label} p99",
+            float(np.percentile(with_, 99)),
+            "ms",
+            goal=("<", TARGET_P99_MS),
+            note=note,
+        )
+    ]
+    out += [
+        Figure(
+            f"{label} p{q}",
+            float(np.percentile(with_, q)),
+            "ms",
+            "without (no webhook: nothing stored)",
+            float(np.percentile(without, q)),
+            note=note,
+        )
+        for q in (50, 90, 99)
+    ]
+    out.append(
+        Figure(
+            "outbox emptied after the run",
+            box.drain_s,
+            "s",
+            note=f"{box.events} events delivered, each once, worker on core 0",
+        )
+    )
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         prog="python -m bench.cases", description=__doc__.split("\n")[0]
@@ -980,8 +1038,17 @@ def main() -> None:
         default=PROFILE_REQUESTS,
         help="requests to profile in-process afterwards (0: none)",
     )
+    parser.add_argument(
+        "--no-outbox",
+        action="store_true",
+        help="leave out the runs with a webhook and a delivery worker (bench/outbox.py)",
+    )
     args = parser.parse_args()
     from bench import report
+
+    # The server's write budget (300/minute per key) would refuse most of the load: lifted,
+    # not switched off, so each request still pays for counting it (as bench.load does).
+    os.environ["GEOGRID_RATE_WRITES"] = "1000000/minute"
 
     with demo_database() as url, tempfile.TemporaryDirectory(prefix="geogrid-bench-") as tmp:
         engine = db.make_engine(url)
@@ -992,7 +1059,12 @@ def main() -> None:
             f"{args.seconds:.0f} s",
             flush=True,
         )
-        with http.server(url, Path(tmp)) as base:
+        with (
+            http.server(url, Path(tmp)) as base,
+            contextlib.nullcontext(None)
+            if args.no_outbox
+            else outbox.outbox(url, engine, Path(tmp)) as box,
+        ):
             figures = measure(
                 url,
                 base,
@@ -1002,7 +1074,10 @@ def main() -> None:
                 args.rounds,
                 args.warmup,
                 profile_requests=args.profile,
+                box=box,
             )
+        if not args.no_outbox:  # the receiver's own count, now that it has stopped
+            print(f"  webhook receiver: {outbox.receiver_summary(Path(tmp))}", flush=True)
         engine.dispose()
     print("\n" + table(figures) + "\n")
     for line in machine:

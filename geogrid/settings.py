@@ -365,3 +365,58 @@ class RateLimitSettings(_Base):
         description="Failed sign-ins per client address, whatever the user name (stops "
         "password spraying; an account's own lock-out is per address, AuthSettings)",
     )
+
+
+class NotifySettings(_Base):
+    """Delivering the outbox to webhooks (``geogrid notify run``, docs/notifications.md)."""
+
+    notify_poll_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=300,
+        description="How often an idle worker looks for due deliveries",
+    )
+    notify_batch: int = Field(
+        default=50,
+        ge=1,
+        le=1000,
+        description="Deliveries one worker claims at a time (held, locked, while it sends them)",
+    )
+    notify_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Webhooks one worker sends to at once (each webhook's deliveries go in order)",
+    )
+    notify_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="Seconds a webhook has to answer one delivery before it counts as failed",
+    )
+    notify_backoff_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=3600,
+        description="Wait before the first retry; each later retry waits twice as long",
+    )
+    notify_backoff_max_s: float = Field(
+        default=600.0,
+        gt=0,
+        le=86400,
+        description="The longest wait between two tries of a delivery (a webhook down for a "
+        "day is still tried every this many seconds)",
+    )
+    notify_jitter: float = Field(
+        default=0.25,
+        ge=0,
+        le=1,
+        description="Each wait is moved by up to this share either way at random, so deliveries "
+        "that failed together do not come back together",
+    )
+    notify_max_age_h: float = Field(
+        default=0,
+        ge=0,
+        description="A delivery still failing when its event is this many hours old is marked "
+        "dead (shown by the status, never sent again); 0: never, it is retried until it answers",
+    )

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, text
 
 from geogrid.access.roles import Permission, Principal, Role
 from geogrid.cases.lifecycle import FINAL, STATUS_ZH, check_move
+from geogrid.cases.notices import announce
 from geogrid.cases.records import (
     Case,
     case_from_row,
@@ -316,7 +317,9 @@ def return_case(conn: Connection, principal: Principal, case_id: int, reason: st
         "dispatched",
         "accepted",
     )
-    return get_case(conn, case_id)
+    case = get_case(conn, case_id)
+    announce(conn, "case.returned", case, actor=_actor(principal), reason=reason)
+    return case
 
 
 def escalate(conn: Connection, principal: Principal, case_id: int, level: str, reason: str) -> Case:
@@ -356,7 +359,9 @@ def escalate(conn: Connection, principal: Principal, case_id: int, level: str, r
         {"l": level, "id": case_id},
     )
     _event(conn, case_id, principal, "escalated", reason, {"level": level, "from_level": current})
-    return get_case(conn, case_id)
+    case = get_case(conn, case_id)
+    announce(conn, "case.escalated", case, actor=_actor(principal), level=level, reason=reason)
+    return case
 
 
 def assign_department(

@@ -27,6 +27,7 @@ from geogrid.cases.deadlines import due_after, resumed_due
 from geogrid.cases.duplicates import similar_cases
 from geogrid.cases.late_entry import entry_time
 from geogrid.cases.lifecycle import FINAL, STATUS_ZH, UNDISPATCHED, check_move, needs_note
+from geogrid.cases.notices import announce
 from geogrid.cases.report import CaseReport
 from geogrid.cases.routing import Routing, route, route_in_release
 from geogrid.db.sqlfiles import sql
@@ -370,21 +371,24 @@ def create_case(
     ).one_or_none()
     if inserted is not None:
         if routing.release != snapshot.release.id:  # routed with a newer release
-            return get_case(conn, inserted.id), False
-        case = _new_case(
-            inserted,
-            report,
-            category,
-            lon,
-            lat,
-            compound_id,
-            placement.grid,
-            routing,
-            actor,
-            level,
-            accept,
-        )
-        return replace(case, department=department), False
+            case = get_case(conn, inserted.id)
+        else:
+            case = _new_case(
+                inserted,
+                report,
+                category,
+                lon,
+                lat,
+                compound_id,
+                placement.grid,
+                routing,
+                actor,
+                level,
+                accept,
+            )
+            case = replace(case, department=department)
+        announce(conn, "case.reported", case, actor=actor)
+        return case, False
     existing = conn.execute(
         text(
             "SELECT id, request_hash FROM civic_case WHERE created_by = :a AND idempotency_key = :k"
@@ -670,8 +674,12 @@ def transition(
     )
     if clock["set_due"]:
         row.clock_due_at = clock["due"]
+    before = row.status
     stages.after_move(conn, row, to, row.now, calendar, level, settings.warning_share)
-    return get_case(conn, case_id)
+    case = get_case(conn, case_id)
+    if to == "dispatched" and before == "accepted":  # not a return from hold
+        announce(conn, "case.assigned", case, actor=actor, note=note)
+    return case
 
 
 def reopen(
@@ -722,7 +730,9 @@ def reopen(
     stages.after_move(
         conn, row, "dispatched", row.now, calendar, _level(conn, row), settings.warning_share
     )
-    return get_case(conn, case_id)
+    case = get_case(conn, case_id)
+    announce(conn, "case.assigned", case, actor=actor, note=note)  # back with its grid
+    return case
 
 
 def reroute(
@@ -796,4 +806,10 @@ def reroute(
         stages.reassign_duty(
             conn, case_id, grid_code, row.now, calendar, row.clock or row.category_clock
         )
-    return get_case(conn, case_id)
+    case = get_case(conn, case_id)
+    if (row.held_from if row.status == "on_hold" else row.status) not in UNDISPATCHED:
+        # dispatched (or later): the new grid answers for it now
+        announce(
+            conn, "case.assigned", case, actor=actor, note=reason, from_grid=row.grid_code.strip()
+        )
+    return case

@@ -24,6 +24,8 @@ from geogrid.calendar import WorkCalendar
 from geogrid.cases.categories import MAX_HANDLING_HOURS
 from geogrid.cases.deadlines import due_after
 from geogrid.cases.lifecycle import STATUS_ZH
+from geogrid.cases.notices import announce
+from geogrid.cases.records import get_case
 from geogrid.errors import (
     ConflictError,
     InvalidInputError,
@@ -292,6 +294,7 @@ def urge(conn: Connection, case_id: int, actor: str, note: str) -> int:
         {"id": case_id},
     ).scalar_one()
     _event(conn, case_id, actor, "urged", note.strip(), {"count": count})
+    announce(conn, "case.supervised", get_case(conn, case_id), actor=actor, how="催办", note=note)
     return int(count)
 
 
@@ -306,6 +309,7 @@ def supervise(conn: Connection, case_id: int, actor: str, note: str) -> None:
         {"id": case_id},
     )
     _event(conn, case_id, actor, "supervised", note.strip(), {})
+    announce(conn, "case.supervised", get_case(conn, case_id), actor=actor, how="督办", note=note)
 
 
 def _open(case: Any, case_id: int, what: str) -> None:

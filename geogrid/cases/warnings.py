@@ -3,9 +3,10 @@
 The warning a case shows is computed whenever it is read (case_view: from the stage's yellow and
 due times, with the clock standing still on hold); this module *gives* the warnings: it finds the
 cases that have crossed into yellow or red since the last pass, records a ``warning`` event on
-each (so the history says when the centre was told), and returns them so the caller can notify
-whoever holds the case. A case is warned yellow once and red once per stage; a new stage, a
-resumed hold or an approved extension that moves the due time into the future warn afresh.
+each (so the history says when the centre was told) and a ``case.warning`` event in the
+outbox (so whoever holds the case is told, geogrid.notify), and returns them. A case is warned
+yellow once and red once per stage; a new stage, a resumed hold or an approved extension that
+moves the due time into the future warn afresh.
 Safe with several workers at once: each claims its cases with ``FOR UPDATE SKIP LOCKED``.
 """
 
@@ -17,6 +18,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, text
 
+from geogrid.cases.notices import announce
+from geogrid.cases.records import get_case
 from geogrid.cases.stages import STAGE_ZH
 
 
@@ -73,4 +76,13 @@ def issue_warnings(conn: Connection, *, limit: int = 1000) -> list[Warning]:
                 for w in given
             ],
         )
+        for w in given:  # whoever holds the case is told (geogrid.notify)
+            announce(
+                conn,
+                "case.warning",
+                get_case(conn, w.case_id),
+                actor="geogrid",
+                level=w.level,
+                warned_stage=w.stage,
+            )
     return given

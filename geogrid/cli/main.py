@@ -29,6 +29,7 @@ from geogrid.cli.cases import (
     cases_app,
 )
 from geogrid.cli.departments import departments_app, responsibility_app
+from geogrid.cli.notify import notify_app
 from geogrid.cli.plan import plan_app
 from geogrid.cli.serving import serve_api
 from geogrid.cli.support import (
@@ -79,6 +80,7 @@ app.add_typer(cases_app, name="cases")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(departments_app, name="departments")
 app.add_typer(responsibility_app, name="responsibility")
+app.add_typer(notify_app, name="notify")
 
 
 def _describe_location() -> str:

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from geogrid import notify
 from geogrid.access import keys
 from geogrid.access.roles import Role
 from geogrid.api.schemas.cases import CaseAnswer
@@ -190,6 +191,15 @@ def test_each_stage_has_its_own_limit_and_handling_starts_at_dispatch(
 def test_warnings_are_given_once_per_stage_and_level(
     api: Api, points: list[tuple[float, float]]
 ) -> None:
+    engine = create_engine(api.url)
+    with engine.begin() as conn:  # a gateway that texts warnings, escalations and 督办
+        notify.add_webhook(
+            conn,
+            "sms",
+            "http://127.0.0.1:9/sms",
+            kinds=["case.warning", "case.escalated", "case.supervised"],
+            actor="test",
+        )
     case = api.new("E0404", points[1])
     api.move(case["id"], "accepted")
     api.move(case["id"], "dispatched")
@@ -199,7 +209,6 @@ def test_warnings_are_given_once_per_stage_and_level(
         "stage_due_at = now() + interval '36 minutes' WHERE id = :id",
         id=case["id"],
     )
-    engine = create_engine(api.url)
     with engine.begin() as conn:
         given = [w for w in issue_warnings(conn) if w.case_id == case["id"]]
     with engine.begin() as conn:
@@ -218,6 +227,30 @@ def test_warnings_are_given_once_per_stage_and_level(
     warned = [e for e in shown["events"] if e["kind"] == "warning"]
     assert [e["details"]["level"] for e in warned] == ["yellow", "red"]
     assert warned[0]["note"] == "处置即将超时" and warned[1]["note"] == "处置超时"
+    # each warning went to the outbox too, in the same transaction, once
+    sent = api.sql(
+        "SELECT kind, payload->>'level' AS level FROM notify_event WHERE case_id = :id ORDER BY id",
+        id=case["id"],
+    )
+    assert [(e.kind, e.level) for e in sent] == [
+        ("case.warning", "yellow"),
+        ("case.warning", "red"),
+    ]
+    supervised = api.call(
+        "POST", f"/v1/cases/{case['id']}/supervise", "chief", json={"note": "限期"}
+    )
+    assert supervised.status_code == 200
+    escalated = api.call(
+        "POST", f"/v1/cases/{case['id']}/escalate", json={"level": "street", "reason": "需街道协调"}
+    )
+    assert escalated.status_code == 200, escalated.text
+    kinds = [
+        e.kind
+        for e in api.sql(
+            "SELECT kind FROM notify_event WHERE case_id = :id ORDER BY id", id=case["id"]
+        )
+    ]
+    assert kinds[2:] == ["case.supervised", "case.escalated"]
 
 
 def test_an_extension_is_asked_for_and_approved_by_someone_else(
