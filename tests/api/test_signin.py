@@ -129,6 +129,7 @@ def test_the_api_takes_the_session_like_a_key(base: str) -> None:
             "name": "view",
             "role": "viewer",
             "sees_personal_data": False,
+            "department": None,
         }
         assert dispatcher.get("/v1/me").json()["role"] == "dispatcher"
     assert httpx.get(f"{base}/v1/me").json()["role"] == "viewer"  # no cookie: anonymous
