@@ -119,7 +119,7 @@ def test_loading_a_notice_is_all_or_nothing_and_audited(site: Site) -> None:
         bad = f"date,kind,name\n{coming}-01-01,holiday,元旦\n{monday},workday,国庆节\n{coming}-13-01,holiday,x\n"
         refused = _post(admin, bad, source, token[1])
         assert refused.status_code == 422
-        assert "未载入" in refused.text and "line 3" in refused.text and "line 4" in refused.text
+        assert "未载入" in refused.text and "第 3 行" in refused.text and "第 4 行" in refused.text
         assert 'id="next-year-missing"' in refused.text
         unsourced = _post(admin, good, "  ", token[1])
         assert unsourced.status_code == 422 and "请填写来源" in unsourced.text

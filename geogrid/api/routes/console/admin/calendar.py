@@ -20,6 +20,7 @@ from geogrid.api.deps import CaseSettingsDep, ConnDep
 from geogrid.api.routes.console.admin.forms import done, done_message, refused
 from geogrid.api.routes.console.pages import need, page
 from geogrid.calendar import calendar_years
+from geogrid.calendar.store import CalendarFileError
 from geogrid.cases.calendar_notices import (
     MAX_NOTICE_BYTES,
     days_by_year,
@@ -92,18 +93,17 @@ def load_calendar_notice(
     try:
         notice = read_notice(file.file.read(MAX_NOTICE_BYTES + 1), name, source)
         loaded = load_notice(conn, notice, user.username, case_settings.office_hours)
+    except CalendarFileError as exc:
+        conn.rollback()
+        problems = [p.render("zh") for p in exc.problems][:50]
+        error = f"“{name}”未载入：有 {len(exc.problems)} 处错误。"
+        return _calendar_page(
+            request, conn, user, status=422, error=error, problems=problems, source=source
+        )
     except LoadError as exc:
         conn.rollback()
-        problems = [str(p) for p in (exc.details or [])][:50]
-        return _calendar_page(
-            request,
-            conn,
-            user,
-            status=422,
-            error=f"“{name}”未载入：{exc.message_zh or exc.message}",
-            problems=problems,
-            source=source,
-        )
+        error = f"“{name}”未载入：{exc.message_zh or exc.message}"
+        return _calendar_page(request, conn, user, status=422, error=error, source=source)
     except (InvalidInputError, ConflictError, NotFoundError) as exc:
         status, text = refused(conn, exc)
         error = f"“{name}”未载入：{text}"
