@@ -25,6 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -103,6 +104,17 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     except (OSError, UnicodeDecodeError, ValueError, KeyError) as exc:
         raise LoadError(f"cannot read {path}: {exc}") from None
     raise LoadError(tr('file "{name}" must be .csv or .xlsx', name=path.name))
+
+
+def read_upload(content: bytes, name: str) -> list[dict[str, Any]]:
+    """Rows of an uploaded file called ``name`` (.csv or .xlsx), as :func:`read_rows` reads."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in (".csv", ".txt", ".xlsx"):
+        raise LoadError(tr('file "{name}" must be .csv or .xlsx', name=Path(name).name))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(content)
+        return read_rows(path)
 
 
 def _xlsx_rows(path: Path) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ import re
 import secrets
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,8 +24,9 @@ import pytest
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
-from geogrid.access import users
+from geogrid.access import keys, users
 from geogrid.access.roles import Role
+from geogrid.api.schemas.cases import CaseImportAnswer
 from geogrid.cases.export import HEADERS
 from geogrid.cases.records import create_case
 from geogrid.cases.report import CaseReport
@@ -217,15 +219,23 @@ def test_the_guard_comes_off_exactly(value: str) -> None:
     assert cell_text(text_cell(value)) == value
 
 
+@dataclass
+class Site:
+    base: str
+    key: str
+
+
 @pytest.fixture
-def console_site(target: str) -> Iterator[str]:
+def console_site(target: str) -> Iterator[Site]:
+    """The API on ``target``, with a dispatcher's account (intake) and API key."""
     engine = create_engine(target)
     with engine.begin() as conn:
         users.create_user(conn, "intake", Role.dispatcher, "intake-pass-123", AuthSettings())
+        _, secret = keys.create_key(conn, "hotline-bridge", Role.dispatcher)
     engine.dispose()
     process: subprocess.Popen[bytes]
     process, base = start_api(target)
-    yield base
+    yield Site(base, secret)
     process.terminate()
     process.wait(timeout=20)
 
@@ -233,12 +243,12 @@ def console_site(target: str) -> Iterator[str]:
 def test_console_import_of_an_export_is_idempotent(
     origin: str,
     target: str,
-    console_site: str,
+    console_site: Site,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     path = _export(origin, monkeypatch, tmp_path, "xlsx")
-    with httpx.Client(base_url=console_site, timeout=30) as client:
+    with httpx.Client(base_url=console_site.base, timeout=30) as client:
         signed = client.post("/login", data={"username": "intake", "password": "intake-pass-123"})
         assert signed.status_code == 303, signed.text
         page = client.get("/console/cases")
@@ -255,3 +265,39 @@ def test_console_import_of_an_export_is_idempotent(
     assert [a.status_code for a in answers] == [200, 200], answers[0].text
     assert len(_cases(target)) == 3 + 3
     assert "Idempotency-Key" not in answers[1].text
+
+
+def test_api_import_of_an_export_is_idempotent(
+    origin: str,
+    target: str,
+    console_site: Site,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = _export(origin, monkeypatch, tmp_path, "csv")
+    auth = {"Authorization": f"Bearer {console_site.key}"}
+    with httpx.Client(base_url=console_site.base, timeout=30, headers=auth) as client:
+        answers = [
+            client.post(
+                "/v1/cases/import", files={"file": (path.name, path.read_bytes(), "text/csv")}
+            )
+            for _ in range(2)
+        ]
+        anonymous = httpx.post(
+            f"{console_site.base}/v1/cases/import",
+            files={"file": (path.name, path.read_bytes(), "text/csv")},
+        )
+        bad = client.post(
+            "/v1/cases/import",
+            files={"file": ("x.csv", "category,description\nE0102,无处\n".encode(), "text/csv")},
+        )
+        wrong = client.post("/v1/cases/import", files={"file": ("x.pdf", b"%PDF", "x")})
+    assert [a.status_code for a in answers] == [200, 200], answers[0].text
+    first, again = (CaseImportAnswer.model_validate(a.json()) for a in answers)
+    assert (len(first.created), first.already, first.refused) == (3, [], [])
+    assert (again.created, sorted(again.already)) == ([], sorted(first.created))
+    assert _cases(target)[3:] == _cases(origin)
+    assert anonymous.status_code in (401, 403)
+    assert bad.status_code == 422 and "line 2" in bad.json()["detail"], bad.text
+    assert wrong.status_code == 422 and "x.pdf" in wrong.json()["detail"], wrong.text
+    assert len(_cases(target)) == 6  # the refused files changed nothing
