@@ -1,5 +1,5 @@
 """The audit log: who signed in, who failed, who was locked out, who changed an account or
-an API key.
+an API key, who loaded a year's holiday notice into the working calendar.
 
 One row per event, written in the transaction of what it records (a refused sign-in writes
 its failure in a transaction of its own, so a refusal is never rolled back with it). Never a
@@ -29,6 +29,7 @@ EVENTS = (
     "role_changed",
     "key_created",
     "key_revoked",
+    "calendar_loaded",
 )
 EVENT_ZH = {
     "sign_in": "登录",
@@ -43,6 +44,7 @@ EVENT_ZH = {
     "role_changed": "更改角色",
     "key_created": "创建 API 密钥",
     "key_revoked": "吊销 API 密钥",
+    "calendar_loaded": "载入工作日历",
 }
 
 

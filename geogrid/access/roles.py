@@ -32,6 +32,7 @@ class Permission(enum.Enum):
     manage_users = "manage_users"
     manage_keys = "manage_keys"
     manage_catalogue = "manage_catalogue"
+    manage_calendar = "manage_calendar"
     read_audit = "read_audit"
     #: sign for (签收), return (退单) and handle (反馈) the cases of one's own department
     handle_department_cases = "handle_department_cases"
@@ -52,6 +53,7 @@ PERMISSION_ZH = {
     Permission.manage_users: "管理用户",
     Permission.manage_keys: "管理密钥",
     Permission.manage_catalogue: "管理案件分类",
+    Permission.manage_calendar: "管理工作日历",
     Permission.read_audit: "查看审计日志",
     Permission.handle_department_cases: "办理本部门案件",
     Permission.verify_cases: "核查案件",

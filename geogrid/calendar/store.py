@@ -28,10 +28,20 @@ from sqlalchemy import Connection, text
 
 from geogrid.calendar.hours import KINDS, CalendarDay, OfficeHours, WorkCalendar
 from geogrid.errors import LoadError
+from geogrid.i18n import Message, tr
 
 _REQUIRED = ("date", "kind", "name")
 #: the oldest and newest years a calendar file may name
 YEARS = (1990, 2200)
+
+
+class CalendarFileError(LoadError):
+    """A calendar file with bad lines; ``details`` lists each in English and ``problems`` as
+    messages, so a page can name them in Chinese too."""
+
+    def __init__(self, message: Message, problems: list[Message]) -> None:
+        super().__init__(message, details=[str(p) for p in problems])
+        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -61,11 +71,15 @@ def parse_calendar(content: str, name: str, source: str | None = None) -> Calend
     missing = [c for c in _REQUIRED if c not in (reader.fieldnames or [])]
     if missing:
         raise LoadError(
-            f"{name} lacks the columns {missing}; a calendar file has the columns "
-            "date, kind, name and optionally year"
+            tr(
+                "{name} lacks the columns {missing}; a calendar file has the columns "
+                "date, kind, name and optionally year",
+                name=name,
+                missing=missing,
+            )
         )
     days: list[CalendarDay] = []
-    problems: list[str] = []
+    problems: list[Message] = []
     for line, row in enumerate(reader, start=2):
         raw = (row.get("date") or "").strip()
         kind = (row.get("kind") or "").strip()
@@ -73,34 +87,64 @@ def parse_calendar(content: str, name: str, source: str | None = None) -> Calend
         try:
             day = date.fromisoformat(raw)
         except ValueError:
-            problems.append(f'line {line}: date "{raw}" must be YYYY-MM-DD')
+            problems.append(tr('line {line}: date "{raw}" must be YYYY-MM-DD', line=line, raw=raw))
             continue
         try:
             year = int((row.get("year") or "").strip() or day.year)
         except ValueError:
-            problems.append(f'line {line}: year "{row.get("year")}" must be a year')
+            problems.append(
+                tr('line {line}: year "{year}" must be a year', line=line, year=row.get("year"))
+            )
             continue
         if kind not in KINDS:
-            problems.append(f'line {line}: kind "{kind}" must be one of {list(KINDS)}')
+            problems.append(
+                tr(
+                    'line {line}: kind "{kind}" must be one of {kinds}',
+                    line=line,
+                    kind=kind,
+                    kinds=list(KINDS),
+                )
+            )
         elif kind == "workday" and day.weekday() < 5:
             problems.append(
-                f"line {line}: {day} is a {day.strftime('%A')}; a make-up working day "
-                "(workday) is a Saturday or Sunday the notice makes a working day"
+                tr(
+                    "line {line}: {day} is a {weekday}; a make-up working day "
+                    "(workday) is a Saturday or Sunday the notice makes a working day",
+                    line=line,
+                    day=day,
+                    weekday=day.strftime("%A"),
+                )
             )
         elif not label or len(label) > 50:
-            problems.append(f"line {line}: name must have 1 to 50 characters")
+            problems.append(tr("line {line}: name must have 1 to 50 characters", line=line))
         elif abs(year - day.year) > 1 or not YEARS[0] <= year <= YEARS[1]:
-            problems.append(f"line {line}: year {year} is not the notice year of {day}")
+            problems.append(
+                tr(
+                    "line {line}: year {year} is not the notice year of {day}",
+                    line=line,
+                    year=year,
+                    day=day,
+                )
+            )
         else:
             days.append(CalendarDay(day, kind, label, year))
     seen: dict[date, int] = {}
     for d in days:
         seen[d.day] = seen.get(d.day, 0) + 1
-    problems += [f"{d} appears more than once" for d, n in sorted(seen.items()) if n > 1]
-    if problems or not days:
-        raise LoadError(
-            f"{name} is not a valid calendar file: {problems[:5] or ['no rows']}",
-            details=problems,
+    problems += [
+        tr("{day} appears more than once", day=d) for d, n in sorted(seen.items()) if n > 1
+    ]
+    if not problems and not days:
+        problems.append(tr("the file has no rows"))
+    if problems:
+        raise CalendarFileError(
+            tr(
+                "{name} is not a valid calendar file ({count} problems): {listed}",
+                name=name,
+                count=len(problems),
+                listed="; ".join(str(p) for p in problems[:5]),
+            ),
+            problems,
         )
     years = frozenset(d.year for d in days)
     return CalendarFile(tuple(days), years, {y: source or name for y in years})

@@ -5,6 +5,10 @@ codes and phone numbers as text (Excel would show 15-digit grid codes as 3.40102
 times as Excel dates. Times are Beijing time (Asia/Shanghai) without an offset, as Excel has
 none. Text a citizen typed is never run as a formula: CSV text cells starting like one get a
 leading apostrophe (geogrid.io.spreadsheets), XLSX cells are typed as text.
+
+An export is also an import file (geogrid.cases.importing): the coordinate headers name their
+CRS (经度(CGCS2000) is the stored point, exact; 经度(GCJ-02) is what AMap and WeChat show), and
+照片 and 外部编号 carry what a case was reported with, so a re-import yields the same cases.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from geogrid.cases.records import Case, case_from_row
 from geogrid.cases.report import CHANNELS
 from geogrid.cases.routing import FLAG_ZH
 from geogrid.errors import InvalidInputError, TooLargeError
+from geogrid.geo.datum import point_from_storage
 from geogrid.i18n import tr
 from geogrid.io.spreadsheets import text_cell
 from geogrid.moments import LOCAL
@@ -51,6 +56,20 @@ def _local(moment: datetime | None) -> datetime | None:
 
 def _yes(value: bool | None) -> str | None:
     return None if value is None else ("是" if value else "否")
+
+
+def _gcj02(case: Case) -> tuple[float, float]:
+    lon, lat = point_from_storage(case.lon, case.lat, "gcj02")
+    return round(lon, 7), round(lat, 7)
+
+
+#: The prefix of the idempotency key an imported row's external id becomes (see importing).
+EXTERNAL_KEY = "import:"
+
+
+def external_id(key: str | None) -> str | None:
+    """The external id a case was imported with, from its idempotency key (else None)."""
+    return key[len(EXTERNAL_KEY) :] if key and key.startswith(EXTERNAL_KEY) else None
 
 
 def _hours(value: float | None) -> float | None:
@@ -81,8 +100,11 @@ COLUMNS: tuple[tuple[str, Callable[[Case, Any], Value]], ...] = (
     ("报告人", lambda c, r: c.reporter.name),
     ("报告人电话", lambda c, r: c.reporter.phone),
     ("地址", lambda c, r: c.address),
-    ("经度", lambda c, r: round(c.lon, 7)),
-    ("纬度", lambda c, r: round(c.lat, 7)),
+    ("经度(CGCS2000)", lambda c, r: round(c.lon, 7)),
+    ("纬度(CGCS2000)", lambda c, r: round(c.lat, 7)),
+    ("经度(GCJ-02)", lambda c, r: _gcj02(c)[0]),
+    ("纬度(GCJ-02)", lambda c, r: _gcj02(c)[1]),
+    ("照片", lambda c, r: " ".join(c.photos) or None),
     ("标记", lambda c, r: "；".join(FLAG_ZH.get(f, f) for f in c.flags) or None),
     ("派遣时间", lambda c, r: _local(c.dispatched_at)),
     ("截止时间", lambda c, r: _local(c.due_at)),
@@ -95,6 +117,7 @@ COLUMNS: tuple[tuple[str, Callable[[Case, Any], Value]], ...] = (
     ("责任部门编码", lambda c, r: c.department.code if c.department else None),
     ("责任部门", lambda c, r: c.department.name if c.department else None),
     ("吹哨报到", lambda c, r: {"street": "街道", "district": "区级"}.get(c.escalation or "")),
+    ("外部编号", lambda c, r: external_id(r.idempotency_key)),
 )
 HEADERS = tuple(header for header, _ in COLUMNS)
 

@@ -31,16 +31,17 @@ def calendar_load(
     ] = None,
 ) -> None:
     """Load a year's notice: replace the years the file names, all or nothing."""
-    from geogrid.calendar import load_calendar, read_calendar_file, replace_years
-    from geogrid.cases.deadlines import recompute_missing
+    from geogrid.calendar import read_calendar_file
+    from geogrid.cases.calendar_notices import load_notice
+    from geogrid.cli.users import ACTOR
     from geogrid.settings import CaseSettings
 
     with errors():
         found = read_calendar_file(file, source)
         with transaction() as conn:
-            years, days = replace_years(conn, found)
-            fixed = recompute_missing(conn, load_calendar(conn, CaseSettings().office_hours))
-    named = ", ".join(str(y) for y in sorted(found.years))
+            loaded = load_notice(conn, found, ACTOR, CaseSettings().office_hours)
+    named = ", ".join(str(y) for y in loaded.years)
+    years, days, fixed = len(loaded.years), len(found.days), loaded.due_times
     console.print(f"{days} days of {years} year(s) loaded ({named}); {fixed} due times set")
 
 

@@ -4,6 +4,10 @@ A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return i
 spreadsheet (``=cmd|' /C calc'!A0``), even inside CSV quotes. OWASP's advice ("CSV
 Injection"): quote every cell as CSV requires and put an apostrophe before such text, which
 the spreadsheet shows as text. Only text is guarded: a number such as ``-3.5`` stays a number.
+
+Reading such a file back, :func:`cell_text` takes off exactly the apostrophe :func:`text_cell`
+added: text that already started with apostrophes before a formula character gets one more, so
+the two are inverse and a typed ``'=x`` survives a round trip.
 """
 
 from __future__ import annotations
@@ -24,7 +28,19 @@ def text_cell(value: str) -> str:
     >>> text_cell("a,1")
     'a,1'
     """
-    return "'" + value if value.startswith(FORMULA_START) else value
+    return "'" + value if value.lstrip("'").startswith(FORMULA_START) else value
+
+
+def cell_text(value: str) -> str:
+    """The text a :func:`text_cell` cell holds: the guarding apostrophe, and only it, removed.
+
+    Examples
+    --------
+    >>> cell_text("'=1+1"), cell_text("''=x"), cell_text("'tis"), cell_text("-1")
+    ('=1+1', "'=x", "'tis", '-1')
+    """
+    guarded = value.startswith("'") and value.lstrip("'").startswith(FORMULA_START)
+    return value[1:] if guarded else value
 
 
 def csv_cell(value: object) -> object:

@@ -460,8 +460,11 @@ def test_csv_export_over_http(seeded: Seeded) -> None:
         "报告人",
         "报告人电话",
         "地址",
-        "经度",
-        "纬度",
+        "经度(CGCS2000)",
+        "纬度(CGCS2000)",
+        "经度(GCJ-02)",
+        "纬度(GCJ-02)",
+        "照片",
         "标记",
     ):
         assert header in rows[0]

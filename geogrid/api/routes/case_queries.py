@@ -1,4 +1,5 @@
-"""Many cases at once: the filtered list, counts per unit and H3 cell, performance, exports.
+"""Many cases at once: the filtered list, counts per unit and H3 cell, performance, exports
+and imports.
 
 Every route takes the same filters (status, grid, community, street, category, from, to,
 overdue, open, flag); viewers may read everything here, with reporter and grid people masked.
@@ -11,14 +12,31 @@ from dataclasses import asdict
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 
-from geogrid.api.deps import ConnDep, LongConnDep, PrincipalDep
+from geogrid.access.ratelimits import Budget
+from geogrid.access.roles import Permission
+from geogrid.api.deps import (
+    CaseSettingsDep,
+    ConnDep,
+    LongConnDep,
+    PrincipalDep,
+    SnapshotsDep,
+    limited,
+    require,
+)
 from geogrid.api.openapi import problems
 from geogrid.api.responses import json_response
 from geogrid.api.routes.cases import case_body
-from geogrid.api.schemas.cases import CaseCells, CaseCounts, CasePage, CasePerformance
+from geogrid.api.schemas.cases import (
+    CaseCells,
+    CaseCounts,
+    CaseImportAnswer,
+    CasePage,
+    CasePerformance,
+)
 from geogrid.cases import export as case_export
+from geogrid.cases import importing as case_importing
 from geogrid.cases import queries as case_queries
 from geogrid.cases.lifecycle import STATUSES
 from geogrid.cases.queries import CaseFilter
@@ -207,4 +225,45 @@ def export_cases(
             "Content-Disposition": f'attachment; filename="{name}"; '
             f"filename*=UTF-8''{quote(chinese)}"
         },
+    )
+
+
+@router.post(
+    "/v1/cases/import",
+    response_model=CaseImportAnswer,
+    dependencies=[require(Permission.report_cases), limited(Budget.writes)],
+    responses=problems(413),
+)
+def import_cases(
+    conn: LongConnDep,
+    principal: PrincipalDep,
+    snapshots: SnapshotsDep,
+    case_settings: CaseSettingsDep,
+    file: Annotated[UploadFile, File(description="CSV (UTF-8) or XLSX, one case a row")],
+    crs: Annotated[
+        Word, Query(description="crs of lon/lat where a row names none: wgs84, cgcs2000, ...")
+    ] = "wgs84",
+    skip_bad: Annotated[
+        bool, Query(description="Import the good rows and list the bad ones")
+    ] = False,
+) -> Response:
+    """Import cases from a file (an export of geogrid re-imports as the same cases, once)."""
+    # The body is at most GEOGRID_MAX_BODY_BYTES (413 before it is read); bigger files are
+    # for `geogrid cases import`.
+    rows = case_importing.read_upload(file.file.read(), file.filename or "")
+    result = case_importing.import_cases(
+        conn,
+        snapshots.current(),
+        rows,
+        principal.name or "anonymous",
+        case_settings,
+        crs=crs,
+        skip_bad=skip_bad,
+    )
+    return json_response(
+        {
+            "created": result.created,
+            "already": result.already,
+            "refused": [{"line": line, "reason": why} for line, why in result.refused],
+        }
     )

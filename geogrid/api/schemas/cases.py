@@ -420,3 +420,17 @@ class PhotoInfo(BaseModel):
     uploaded_by: str = Field(description="Masked for viewers")
     url: str = Field(description="The image, without EXIF, XMP or location")
     thumbnail_url: str = Field(description="A JPEG of at most 320 px, without metadata")
+
+
+class RefusedRow(BaseModel):
+    line: int
+    reason: str
+
+
+class CaseImportAnswer(BaseModel):
+    """What an import did: the cases created, the rows already imported (their cases), the
+    rows refused (only with skip_bad; else one bad row refuses the file, 422)."""
+
+    created: list[int]
+    already: list[int]
+    refused: list[RefusedRow]

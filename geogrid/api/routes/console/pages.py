@@ -32,6 +32,7 @@ MENU: tuple[tuple[Nav, Permission | None], ...] = (
     (Nav("/console/admin/users", "用户", "users"), Permission.manage_users),
     (Nav("/console/admin/keys", "API 密钥", "keys"), Permission.manage_keys),
     (Nav("/console/admin/categories", "案件分类", "categories"), Permission.manage_catalogue),
+    (Nav("/console/admin/calendar", "工作日历", "calendar"), Permission.manage_calendar),
     (Nav("/", "地图", "map"), None),
 )
 #: Changes with the console's own CSS and JS, so browsers fetch them anew (?v=).

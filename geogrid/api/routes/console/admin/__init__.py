@@ -1,4 +1,5 @@
-"""/console/admin: accounts and the audit log, API keys, the case category catalogue.
+"""/console/admin: accounts and the audit log, API keys, the case category catalogue, the
+working calendar.
 
 Every change is a POST form carrying the session's CSRF token (checked before the route
 runs), made through the same geogrid functions as the command line, which write the audit
@@ -11,8 +12,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from geogrid.api.routes.console.admin import categories, keys, users
+from geogrid.api.routes.console.admin import calendar, categories, keys, users
 
 router = APIRouter(prefix="/console/admin")
-for _module in (users, keys, categories):
+for _module in (users, keys, categories, calendar):
     router.include_router(_module.router)
