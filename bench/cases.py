@@ -409,6 +409,14 @@ def _floor_rows(engine: Engine, work: Workload, token_actor: str) -> list[dict[s
                 "key": None,
                 "hash": f"floor-{i}",
                 "details": '{"on_boundary": false, "candidates": []}',
+                # what the route stores besides since issue 15: the department, the urgency
+                # and the 立案 stage's clock (computed in Python; here given as is)
+                "department": None,
+                "urgency": "normal",
+                "stage_started_at": None,
+                "stage_yellow_at": None,
+                "stage_due_at": None,
+                "created_at": None,
             }
         )
     return rows
