@@ -170,3 +170,24 @@ def test_urging_supervising_visiting_and_reopening_from_the_case_page(
     assert reopened.status_code == 303
     again = hand.api("GET", f"/v1/cases/{case_id}").json()
     assert (again["status"], again["reopened"]) == ("dispatched", 1)
+
+
+def test_the_intake_form_takes_the_urgency(people: dict[str, Any]) -> None:
+    desk = people["desk-b"]
+    lon, lat = people["point"]
+    form = {
+        "description": "井盖丢失，行人易坠落",
+        "lon": str(lon),
+        "lat": str(lat),
+        "crs": "cgcs2000",
+        "channel": "hotline",
+    }
+    made = desk.form("/console/cases/new", category="C0102 污水井盖", urgency="urgent", **form)
+    assert made.status_code == 303, made.text[:500]
+    case_id = int(made.headers["location"].split("?")[0].rstrip("/").split("/")[-1])
+    case = desk.api("GET", f"/v1/cases/{case_id}").json()
+    assert case["urgency"] == "urgent" and case["urgency_zh"] == "紧急"
+    assert "紧急" in desk.client.get(f"/console/cases/{case_id}").text
+    # a category with one level refuses "urgent", naming the level it has
+    refused = desk.form("/console/cases/new", category="E0102", urgency="urgent", **form)
+    assert refused.status_code == 422 and "normal" in refused.text

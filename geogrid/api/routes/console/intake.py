@@ -37,7 +37,18 @@ CRS_LABELS = {
     "bd09": "BD-09（百度）",
     "cgcs2000": "CGCS2000（国家大地坐标系）",
 }
-FIELDS = ("category", "description", "lon", "lat", "crs", "address", "name", "phone", "channel")
+FIELDS = (
+    "category",
+    "description",
+    "lon",
+    "lat",
+    "crs",
+    "address",
+    "name",
+    "phone",
+    "channel",
+    "urgency",
+)
 
 
 def _form_page(
@@ -94,6 +105,7 @@ def report_from_form(values: dict[str, str]) -> CaseReport:
             "address": values.get("address", ""),
             "reporter": {"name": values.get("name", ""), "phone": values.get("phone", "")},
             "channel": values.get("channel", ""),
+            "urgency": values.get("urgency", ""),
         }
     )
 
@@ -115,6 +127,7 @@ def take_call(
     name: Annotated[str, Form(max_length=100)] = "",
     phone: Annotated[str, Form(max_length=40)] = "",
     channel: Annotated[str, Form(max_length=40)] = "hotline",
+    urgency: Annotated[str, Form(max_length=40)] = "",
     idempotency_key: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """Create the case; on to its page (or the form again, saying what is wrong)."""
@@ -128,6 +141,7 @@ def take_call(
         "name": name,
         "phone": phone,
         "channel": channel,
+        "urgency": urgency,
         "idempotency_key": idempotency_key,
     }
     try:
