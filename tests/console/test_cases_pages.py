@@ -300,6 +300,12 @@ def test_dashboard_equals_the_performance_api(dispatcher: httpx.Client) -> None:
     assert figures["total"]["cases"] > 0
     year = dispatcher.get("/console/dashboard", params={"from": "2025-01-01", "to": "2026-12-31"})
     assert "<canvas" in year.text and 'id="table-communities"' in year.text
+    # the departments' table: one row per department the API names for the period
+    departments = dispatcher.get(
+        "/v1/cases/performance", params={"by": "department", "from": start, "to": end}
+    ).json()["units"]
+    table = html.split('id="table-departments"', 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr data-code=") == len(departments) > 0
 
 
 @pytest.fixture(scope="module")

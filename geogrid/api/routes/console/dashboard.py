@@ -43,7 +43,8 @@ def dashboard(
     created_from: Annotated[Word, Query(alias="from")] = "",
     created_to: Annotated[Word, Query(alias="to")] = "",
 ) -> HTMLResponse:
-    """Cases per street and community in a period (this month by default), charted and tabled."""
+    """Cases per street, community and department in a period (this month by default), charted
+    and tabled; each unit is charged only the 处置 hours it held its cases."""
     first, last = this_month()
     start, end = created_from or first, created_to or last
     message = ""
@@ -55,6 +56,7 @@ def dashboard(
         found = queries.CaseFilter.parse(created_from=start, created_to=end)
     streets, total = queries.performance(conn, found, by="street")
     communities, _ = queries.performance(conn, found, by="community")
+    departments, _ = queries.performance(conn, found, by="department")
     statuses = queries.count_cases(conn, found, by="status")
     figures = {
         "from": start,
@@ -77,6 +79,7 @@ def dashboard(
         total=total,
         streets=streets,
         communities=communities,
+        departments=departments,
         statuses=statuses,
         figures=figures,
     )
