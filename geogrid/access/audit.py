@@ -29,6 +29,13 @@ EVENTS = (
     "role_changed",
     "key_created",
     "key_revoked",
+    "department_saved",
+    "department_deactivated",
+    "department_reactivated",
+    "departments_loaded",
+    "responsibility_saved",
+    "responsibility_deleted",
+    "responsibility_loaded",
 )
 EVENT_ZH = {
     "sign_in": "登录",
@@ -43,6 +50,13 @@ EVENT_ZH = {
     "role_changed": "更改角色",
     "key_created": "创建 API 密钥",
     "key_revoked": "吊销 API 密钥",
+    "department_saved": "保存部门",
+    "department_deactivated": "停用部门",
+    "department_reactivated": "启用部门",
+    "departments_loaded": "导入部门",
+    "responsibility_saved": "保存责任清单条目",
+    "responsibility_deleted": "删除责任清单条目",
+    "responsibility_loaded": "导入责任清单",
 }
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from geogrid.api.routes.console.admin import categories, keys, users
+from geogrid.api.routes.console.admin import categories, departments, keys, users
 
 router = APIRouter(prefix="/console/admin")
-for _module in (users, keys, categories):
+for _module in (users, keys, categories, departments):
     router.include_router(_module.router)
