@@ -191,5 +191,10 @@ def test_a_dispatcher_gets_403_and_csrf_is_required(site: Site, boss: httpx.Clie
         "/console/admin/departments", data={"code": "NOCSRF", "name": "无", "kind": "其他"}
     )
     assert no_token.status_code == 403
+    forged = boss.post(
+        "/console/admin/responsibility/delete",
+        data={"csrf_token": "0" * 64, "category": "E", "area": "340102"},
+    )
+    assert forged.status_code == 403
     assert _one(site, "SELECT count(*) FROM department WHERE code = 'NOCSRF'") == 0
     desk.close()
