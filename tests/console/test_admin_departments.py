@@ -59,6 +59,7 @@ def test_an_admin_adds_edits_and_deactivates_a_department(site: Site, boss: http
     assert _one(site, "SELECT active FROM department WHERE code = :c", c=code) is True
     log = audit_of(boss, "")
     assert "停用部门" in log and "启用部门" in log and "保存部门" in log
+    assert f"部门：{code}" in log and "名称：测试市政所" in log
 
 
 def test_a_department_holding_open_cases_is_not_deactivated(site: Site, boss: httpx.Client) -> None:

@@ -133,7 +133,12 @@ def add_department(
             raise responsibility_conflict(checked.code)
         saved = responsibility.save_department(conn, checked)
         audit.record(
-            conn, "department_saved", None, actor=user.username, department=saved.code, new=True
+            conn,
+            "department_saved",
+            None,
+            actor=user.username,
+            department=saved.code,
+            name=saved.name,
         )
     except REFUSALS as exc:
         status, message = refused(conn, exc)
@@ -166,7 +171,14 @@ def edit_department(
         saved = responsibility.save_department(
             conn, Department(old.code, checked.name, checked.kind, checked.contact, old.active)
         )
-        audit.record(conn, "department_saved", None, actor=user.username, department=saved.code)
+        audit.record(
+            conn,
+            "department_saved",
+            None,
+            actor=user.username,
+            department=saved.code,
+            name=saved.name,
+        )
     except REFUSALS as exc:
         status, message = refused(conn, exc)
         return _departments_page(
