@@ -8,11 +8,16 @@ Reuses the admin pages' server (a private copy of the demo) and helpers.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import create_engine, text
 
 from geogrid.access.roles import Role
+from tests.browser import launched_chromium
+from tests.conftest import ARTIFACTS
 from tests.console import test_admin_pages as admin
 from tests.console.test_admin_pages import Site, audit_of, csrf_of, post
 
@@ -199,3 +204,26 @@ def test_a_dispatcher_gets_403_and_csrf_is_required(site: Site, boss: httpx.Clie
     assert forged.status_code == 403
     assert _one(site, "SELECT count(*) FROM department WHERE code = 'NOCSRF'") == 0
     desk.close()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    yield from launched_chromium()
+
+
+def test_both_pages_fit_a_1366_by_768_desk(site: Site, chromium: Any) -> None:
+    context = chromium.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(f"{site.base}/console/admin/departments")
+    page.get_by_label("用户名").fill(admin.BOSS)
+    page.get_by_label("密码").fill(admin.BOSS_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state()
+    for path in ("/console/admin/departments", "/console/admin/responsibility"):
+        page.goto(f"{site.base}{path}")
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= 1366, (path, wide)
+        assert page.get_by_label("CSV 或 XLSX 文件").count() == 1
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"console-admin-{path.rsplit('/', 1)[1]}.png"))
+    context.close()
