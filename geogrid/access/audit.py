@@ -30,6 +30,13 @@ EVENTS = (
     "key_created",
     "key_revoked",
     "calendar_loaded",
+    "department_saved",
+    "department_deactivated",
+    "department_reactivated",
+    "departments_loaded",
+    "responsibility_saved",
+    "responsibility_deleted",
+    "responsibility_loaded",
 )
 EVENT_ZH = {
     "sign_in": "登录",
@@ -45,6 +52,13 @@ EVENT_ZH = {
     "key_created": "创建 API 密钥",
     "key_revoked": "吊销 API 密钥",
     "calendar_loaded": "载入工作日历",
+    "department_saved": "保存部门",
+    "department_deactivated": "停用部门",
+    "department_reactivated": "启用部门",
+    "departments_loaded": "导入部门",
+    "responsibility_saved": "保存责任清单条目",
+    "responsibility_deleted": "删除责任清单条目",
+    "responsibility_loaded": "导入责任清单",
 }
 
 

@@ -10,8 +10,10 @@ from geogrid.responsibility.departments import (
     check_department,
     get_department,
     list_departments,
+    open_case_counts,
     save_department,
     save_departments,
+    set_active,
 )
 from geogrid.responsibility.files import (
     load_departments,
@@ -45,6 +47,7 @@ __all__ = [
     "load_departments",
     "load_responsibility",
     "most_specific",
+    "open_case_counts",
     "read_departments",
     "read_responsibility",
     "replace_responsibility",
@@ -52,4 +55,5 @@ __all__ = [
     "save_department",
     "save_departments",
     "save_row",
+    "set_active",
 ]

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from geogrid.errors import InvalidInputError, NotFoundError
+from geogrid.errors import ConflictError, InvalidInputError, NotFoundError
 from geogrid.i18n import tr
 
 CODE = re.compile(r"[A-Za-z0-9_-]{1,32}")
@@ -131,3 +131,40 @@ def save_departments(conn: Connection, departments: Iterable[Department]) -> int
         save_department(conn, department)
         saved += 1
     return saved
+
+
+def open_case_counts(conn: Connection) -> dict[str, int]:
+    """How many open cases (neither closed nor void) each department holds, by code; the
+    console shows them, and a department holding any is not deactivated (see
+    :func:`set_active`)."""
+    rows = conn.execute(
+        text(
+            "SELECT department_code, count(*) AS n FROM civic_case "
+            "WHERE department_code IS NOT NULL AND status NOT IN ('closed', 'void') "
+            "GROUP BY department_code"
+        )
+    )
+    return {r.department_code: r.n for r in rows}
+
+
+def set_active(conn: Connection, code: str, active: bool) -> Department:
+    """Deactivate or reactivate a department. A department still holding open cases is not
+    deactivated (ConflictError naming how many): its handlers would lose the cases' tasks
+    from the responsibility list's point of view while the cases still wait on them, so the
+    district re-routes them first."""
+    department = get_department(conn, code)
+    if not active:
+        held = open_case_counts(conn).get(department.code, 0)
+        if held:
+            raise ConflictError(
+                tr(
+                    "department {code} still holds {count} open cases; re-route them before "
+                    "deactivating it",
+                    code=department.code,
+                    count=held,
+                )
+            )
+    return save_department(
+        conn,
+        Department(department.code, department.name, department.kind, department.contact, active),
+    )

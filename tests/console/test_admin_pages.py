@@ -35,6 +35,8 @@ ADMIN_PAGES = (
     "/console/admin/audit",
     "/console/admin/keys",
     "/console/admin/categories",
+    "/console/admin/departments",
+    "/console/admin/responsibility",
 )
 
 

@@ -33,6 +33,11 @@ MENU: tuple[tuple[Nav, Permission | None], ...] = (
     (Nav("/console/admin/keys", "API 密钥", "keys"), Permission.manage_keys),
     (Nav("/console/admin/categories", "案件分类", "categories"), Permission.manage_catalogue),
     (Nav("/console/admin/calendar", "工作日历", "calendar"), Permission.manage_calendar),
+    (Nav("/console/admin/departments", "职能部门", "departments"), Permission.manage_departments),
+    (
+        Nav("/console/admin/responsibility", "责任清单", "responsibility"),
+        Permission.manage_departments,
+    ),
     (Nav("/", "地图", "map"), None),
 )
 #: Changes with the console's own CSS and JS, so browsers fetch them anew (?v=).

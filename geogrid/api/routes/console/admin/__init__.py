@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from geogrid.api.routes.console.admin import calendar, categories, keys, users
+from geogrid.api.routes.console.admin import calendar, categories, departments, keys, users
 
 router = APIRouter(prefix="/console/admin")
-for _module in (users, keys, categories, calendar):
+for _module in (users, keys, categories, departments, calendar):
     router.include_router(_module.router)

@@ -199,6 +199,12 @@ DETAIL_ZH = {
     "role": "角色",
     "old": "原角色",
     "new": "新角色",
+    "department": "部门",
+    "name": "名称",
+    "category": "类别",
+    "area": "区域",
+    "file": "文件",
+    "rows": "行数",
 }
 REASON_ZH = {
     "password": "密码错误",
