@@ -105,7 +105,10 @@ def get_department(conn: Connection, code: str) -> Department:
 
 
 def save_department(conn: Connection, department: Department) -> Department:
-    """Create or change a department (by its code)."""
+    """Create or change a department (by its code). An active department that still holds
+    open cases is not deactivated (see :func:`set_active`), whichever door asks."""
+    if not department.active:
+        _check_deactivation(conn, department.code)
     conn.execute(
         text(
             "INSERT INTO department (code, name, kind, contact, active) "
@@ -147,23 +150,30 @@ def open_case_counts(conn: Connection) -> dict[str, int]:
     return {r.department_code: r.n for r in rows}
 
 
+def _check_deactivation(conn: Connection, code: str) -> None:
+    was_active = conn.execute(
+        text("SELECT active FROM department WHERE code = :code"), {"code": code}
+    ).scalar()
+    if not was_active:
+        return  # new, or inactive already
+    held = open_case_counts(conn).get(code, 0)
+    if held:
+        raise ConflictError(
+            tr(
+                "department {code} still holds {count} open cases; re-route them before "
+                "deactivating it",
+                code=code,
+                count=held,
+            )
+        )
+
+
 def set_active(conn: Connection, code: str, active: bool) -> Department:
     """Deactivate or reactivate a department. A department still holding open cases is not
     deactivated (ConflictError naming how many): its handlers would lose the cases' tasks
     from the responsibility list's point of view while the cases still wait on them, so the
     district re-routes them first."""
     department = get_department(conn, code)
-    if not active:
-        held = open_case_counts(conn).get(department.code, 0)
-        if held:
-            raise ConflictError(
-                tr(
-                    "department {code} still holds {count} open cases; re-route them before "
-                    "deactivating it",
-                    code=department.code,
-                    count=held,
-                )
-            )
     return save_department(
         conn,
         Department(department.code, department.name, department.kind, department.contact, active),

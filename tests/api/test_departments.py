@@ -343,6 +343,17 @@ def test_admins_keep_the_departments_and_the_responsibility_list(
     assert api.call("PUT", "/v1/departments/QLZ-RQ", "admin", json=new).status_code == 200
     bad_kind = api.call("PUT", "/v1/departments/X1", "admin", json={**new, "kind": "燃汽"})
     assert bad_kind.status_code == 422 and "燃汽" in bad_kind.json()["detail"]
+    # a department that still holds open cases is not deactivated, through the API either
+    assert api.call("POST", "/v1/cases", json=report(point)).status_code == 201  # a gas case
+    rq = next(d for d in listed.json() if d["code"] == "RQ")
+    busy = api.call(
+        "PUT",
+        "/v1/departments/RQ",
+        "admin",
+        json={"name": rq["name"], "kind": rq["kind"], "contact": rq["contact"], "active": False},
+    )
+    assert busy.status_code == 409 and "open cases" in busy.json()["detail"]
+    assert api.call("GET", "/v1/departments/RQ", None).json()["active"] is True
     street = point[2][:9]
     row = {"category": "E0403", "area": street, "department": "QLZ-RQ"}
     saved = api.call("PUT", "/v1/responsibility", "admin", json=row)
