@@ -32,10 +32,10 @@ CPU = 0
 
 
 @contextmanager
-def one_core(cpu: int = CPU) -> Iterator[None]:
-    """Run this process on one core for the duration."""
+def one_core(cpu: int | set[int] = CPU) -> Iterator[None]:
+    """Run this process on one core (or the set of cores given) for the duration."""
     before = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {cpu})
+    os.sched_setaffinity(0, {cpu} if isinstance(cpu, int) else cpu)
     try:
         yield
     finally:

@@ -442,7 +442,7 @@ def floor(
     status = np.full(n, 201, dtype=np.int32)
     idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
     backends: set[int] = set()
-    with one_core(int(http.SERVER_CPU)):
+    with one_core(http.server_cpus()):
         opened = []
         for _ in range(connections):
             conn = psycopg2.connect(dsn)
@@ -450,7 +450,7 @@ def floor(
                 cur.execute("SELECT pg_backend_pid()")
                 pid = int(cur.fetchone()[0])
                 backends.add(pid)
-                pin_postgres(url, pid, {int(http.SERVER_CPU)})
+                pin_postgres(url, pid, http.server_cpus())
             conn.commit()
             opened.append(conn)
             idle.put(conn)
@@ -708,7 +708,7 @@ def profile(
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     variants: dict[str, dict[str, float]] = {}
     try:
-        with one_core(int(http.SERVER_CPU)), TestClient(create_bench_app()) as client:
+        with one_core(http.server_cpus()), TestClient(create_bench_app()) as client:
             engine = client.app.state.engine  # type: ignore[attr-defined]
 
             def backends() -> set[int]:
@@ -806,7 +806,7 @@ def _line(run: Run) -> str:
         f"{run.name:>11}: {len(lat):5d} req at {run.rate:.0f}/s -> {achieved(run):6.1f}/s; "
         f"p50 {p50:6.2f}  p90 {p90:6.2f}  p99 {p99:6.2f}  max {lat.max():7.2f} ms; "
         f"send lag p99 {np.percentile(run.lag_ms, 99):5.2f} ms; "
-        f"core-0 CPU {1e3 * run.cpu_s / len(lat):.2f} ms/req "
+        f"server CPU {1e3 * run.cpu_s / len(lat):.2f} ms/req "
         f"(db {1e3 * run.db_cpu_s / len(lat):.2f}); {run.connections} conn"
     )
 
@@ -956,7 +956,7 @@ def _figures(runs: dict[str, Run], rate: float, seconds: float) -> list[Figure]:
     def cpu(name: str) -> float:
         return 1e3 * runs[name].cpu_s / len(runs[name].done)
 
-    label = f"{cases} core-0 CPU per request"
+    label = f"{cases} server CPU per request (cores {http.SERVER_CPU})"
     out.append(
         Figure(
             label,
@@ -1021,7 +1021,7 @@ def _outbox_figures(runs: dict[str, Run], rate: float, seconds: float, box: Outb
             "outbox emptied after the run",
             box.drain_s,
             "s",
-            note=f"{box.events} events delivered, each once, worker on core 0",
+            note=f"{box.events} events delivered, each once, worker on cores {http.SERVER_CPU}",
         )
     )
     return out
@@ -1051,8 +1051,17 @@ def main() -> None:
         action="store_true",
         help="leave out the runs with a webhook and a delivery worker (bench/outbox.py)",
     )
+    parser.add_argument(
+        "--server-cores",
+        default=http.SERVER_CPU,
+        help="the cores (a taskset list) the server, its database backends and the delivery "
+        'worker share: "0" (default: one core, the client alone on core 1) or "0,1" (the '
+        "whole machine, as a deployment on it would run, the client sharing core 1)",
+    )
     args = parser.parse_args()
     from bench import report
+
+    http.SERVER_CPU = args.server_cores
 
     # The server's write budget (300/minute per key) would refuse most of the load: lifted,
     # not switched off, so each request still pays for counting it (as bench.load does).
@@ -1063,7 +1072,7 @@ def main() -> None:
         machine = report.machine(engine)
         print(
             f"\n== POST /v1/cases at {args.rate:.0f} req/s open-loop, client on core "
-            f"{http.CLIENT_CPU}, server on core {http.SERVER_CPU}, {args.rounds} rounds of "
+            f"{http.CLIENT_CPU}, server on cores {http.SERVER_CPU}, {args.rounds} rounds of "
             f"{args.seconds:.0f} s",
             flush=True,
         )

@@ -29,9 +29,14 @@ from bench.points import FIXED_POINT
 from bench.report import Figure, median
 
 REPO = Path(__file__).resolve().parents[1]
-SERVER_CPU = "0"
+SERVER_CPU = "0"  # a taskset list: "0", or "0,1" for the whole machine (bench.cases --server-cores)
 CLIENT_CPU = "1"
 CONNECTIONS = 16
+
+
+def server_cpus() -> set[int]:
+    """The cores :data:`SERVER_CPU` names."""
+    return {int(c) for c in SERVER_CPU.split(",")}
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ class Outbox:
                 text("SELECT pid FROM pg_stat_activity WHERE application_name = :a"), {"a": APP}
             ).scalars()
             for pid in pids:
-                pin_postgres(str(self.engine.url), pid, {int(http.SERVER_CPU)})
+                pin_postgres(str(self.engine.url), pid, http.server_cpus())
 
     def drain_and_unsubscribe(self, created: int, timeout_s: float = 120) -> float:
         """Wait until the worker has delivered everything; check it; remove the webhook."""
@@ -164,7 +164,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.outbox", description=main.__doc__)
     parser.add_argument("-n", type=int, default=1000, help="statements of each kind (1000)")
     args = parser.parse_args()
-    os.sched_setaffinity(0, {int(http.SERVER_CPU)})
+    os.sched_setaffinity(0, http.server_cpus())
     payload = {
         "case_id": 1,
         "status": "dispatched",
@@ -191,7 +191,7 @@ def main() -> None:
             pin_postgres(
                 url,
                 int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one()),
-                {int(http.SERVER_CPU)},
+                http.server_cpus(),
             )
         rows = [("SELECT 1 (a round trip, the floor)", lambda c, i: c.execute(text("SELECT 1")))]
         rows.append(

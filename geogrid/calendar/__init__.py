@@ -26,6 +26,7 @@ from geogrid.calendar.store import (
     read_calendar_file,
     replace_years,
     shipped_calendar,
+    stamped_calendar,
     year_days,
 )
 
@@ -47,6 +48,7 @@ __all__ = [
     "read_calendar_file",
     "replace_years",
     "shipped_calendar",
+    "stamped_calendar",
     "working_hours_between",
     "year_days",
 ]

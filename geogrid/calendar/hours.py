@@ -17,6 +17,9 @@ UTC+8 days.
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -192,6 +195,40 @@ class WorkCalendar:
         due = np.maximum(due, np.asarray(starts, dtype=np.float64))  # 0 hours: due at once
         return np.where(missing, np.nan, due), missing
 
+    def add_seconds_one(self, start: float, seconds: float) -> float | None:
+        """:meth:`add_seconds` for one start (None: missing), in plain floats.
+
+        The same steps in the same order (so the same answer, to the bit: a test compares
+        them): a due time for one new case costs a few microseconds instead of the ~0.1 ms that
+        twenty numpy calls on one-element arrays cost, on the path that creates every case.
+        """
+        n = len(self._working)
+        local = start + _OFFSET_S
+        day = math.floor(local / _DAY_S) - self._first
+        inside = 0 <= day < n
+        safe = min(max(day, 0), n - 1)
+        within = local - (day + self._first) * float(_DAY_S)
+        worked = 0.0
+        for open_s, close_s in self.office_hours.spans:
+            worked += min(max(within - open_s, 0), close_s - open_s)
+        working = float(self._working[safe])
+        per_day = float(self.office_hours.seconds_per_day)
+        position = float(self._cum_end[safe]) - working * per_day + working * worked
+        target = position + seconds
+        end_day = int(np.searchsorted(self._cum_end, target, side="left"))
+        if not inside or end_day >= len(self._cum_end):
+            return None
+        if self._gaps[end_day + 1] - self._gaps[safe] > 0:
+            return None
+        into = target - (float(self._cum_end[end_day]) - per_day)
+        spans = self.office_hours.spans
+        ends = list(itertools.accumulate(close_s - open_s for open_s, close_s in spans))
+        span = min(bisect.bisect_left(ends, into), len(ends) - 1)
+        open_s, close_s = spans[span]
+        clock = open_s + into - (ends[span] - (close_s - open_s))
+        due = (end_day + self._first) * float(_DAY_S) + clock - _OFFSET_S
+        return max(due, start)  # 0 hours: due at once
+
     def seconds_between(self, starts: Any, ends: Any) -> tuple[Any, Any]:
         """Working seconds from each start to each end (negative if it ends first), and the
         missing mask (a day of the span in a year the calendar lacks)."""
@@ -248,8 +285,8 @@ def add_working_hours(start: datetime, hours: float, calendar: WorkCalendar) -> 
     >>> add_working_hours(datetime(2026, 3, 6, 17, 0, tzinfo=SHANGHAI), 1, cal).at.isoformat()
     '2026-03-09T09:00:00+08:00'
     """
-    due, missing = calendar.add_seconds([_epoch(start)], [hours * 3600.0])
-    return Due(None, True) if missing[0] else Due(_local(float(due[0])))
+    due = calendar.add_seconds_one(_epoch(start), hours * 3600.0)
+    return Due(None, True) if due is None else Due(_local(due))
 
 
 def add_calendar_hours(start: datetime, hours: float) -> Due:

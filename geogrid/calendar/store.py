@@ -235,6 +235,17 @@ def year_days(conn: Connection, year: int) -> list[CalendarDay]:
 _cache: dict[tuple[Any, ...], WorkCalendar] = {}
 _cache_lock = threading.Lock()
 
+#: Which calendar load is in force (the database, how many years, the last load, which years):
+#: one small row that changes whenever a load or removal changes the calendar. Also read by
+#: :mod:`geogrid.cases.intake` in the statement that gathers what a new case needs.
+STAMP_SQL = (
+    "SELECT concat_ws(' ', current_database(), count(*), max(loaded_at), sum(year)) "
+    "FROM work_calendar_year"
+)
+_STAMP = text(STAMP_SQL)
+_DAYS = text("SELECT day, kind, name, year FROM work_calendar")
+_YEARS = text("SELECT year FROM work_calendar_year")
+
 
 def load_calendar(conn: Connection, office_hours: OfficeHours | str) -> WorkCalendar:
     """The database's calendar with ``office_hours``, ready to count.
@@ -242,19 +253,20 @@ def load_calendar(conn: Connection, office_hours: OfficeHours | str) -> WorkCale
     Built once per database, calendar load and office hours (one small query checks which
     load is in force), so counting costs no table read.
     """
+    return stamped_calendar(conn, conn.execute(_STAMP).scalar_one(), office_hours)
+
+
+def stamped_calendar(conn: Connection, stamp: str, office_hours: OfficeHours | str) -> WorkCalendar:
+    """:func:`load_calendar` for a ``stamp`` already read (:data:`STAMP_SQL`): from the cache,
+    or read and built once."""
     hours = OfficeHours.parse(office_hours) if isinstance(office_hours, str) else office_hours
-    stamp = conn.execute(
-        text(
-            "SELECT current_database(), count(*), max(loaded_at), sum(year) FROM work_calendar_year"
-        )
-    ).one()
-    key = (*stamp, hours)
+    key = (stamp, hours)
     with _cache_lock:
         found = _cache.get(key)
     if found is not None:
         return found
-    days = conn.execute(text("SELECT day, kind, name, year FROM work_calendar")).all()
-    years = conn.execute(text("SELECT year FROM work_calendar_year")).scalars().all()
+    days = conn.execute(_DAYS).all()
+    years = conn.execute(_YEARS).scalars().all()
     calendar = WorkCalendar(tuple(CalendarDay(*d) for d in days), frozenset(years), hours)
     with _cache_lock:
         if len(_cache) > 16:

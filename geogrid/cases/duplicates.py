@@ -15,8 +15,11 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from geogrid.boundaries.grids import Person
+from geogrid.db import prepared
 from geogrid.db.sqlfiles import sql
 from geogrid.settings import CaseSettings
+
+_SIMILAR = text(sql("case_similar"))
 
 #: At most this many similar cases, the nearest.
 SIMILAR_LIMIT = 20
@@ -61,8 +64,9 @@ def similar_cases(
 
     Closed and void cases are left out; one query, on the index of case locations.
     """
-    rows = conn.execute(
-        text(sql("case_similar")),
+    rows = prepared.run(
+        conn,
+        _SIMILAR,
         {
             "x": float(lon),
             "y": float(lat),
@@ -71,7 +75,7 @@ def similar_cases(
             "days": settings.case_similar_days,
             "limit": limit,
         },
-    ).all()
+    )
     return SimilarCases(
         at=rows[0].now,
         distance_m=settings.case_similar_distance_m,

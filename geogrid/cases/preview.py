@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from geogrid.boundaries.releases import BoundaryRelease
-from geogrid.calendar import load_calendar
+from geogrid.calendar import stamped_calendar
 from geogrid.cases.deadlines import due_after
 from geogrid.cases.duplicates import SimilarCases, similar_cases
 from geogrid.cases.records import Placement, place_report
@@ -68,6 +68,6 @@ def preview_case(
         flags = (*placement.routing.flags, "possible_duplicate")
         placement = replace(placement, routing=replace(placement.routing, flags=flags))
     category = placement.category
-    calendar = load_calendar(conn, settings.office_hours)
+    calendar = stamped_calendar(conn, placement.calendar_stamp, settings.office_hours)
     due = due_after(calendar, category.clock, found.at, category.handling_hours)
     return CasePreview(placement, snapshot.release, due.at, found, due.calendar_missing)

@@ -20,16 +20,18 @@ from sqlalchemy.exc import DBAPIError
 from geogrid.access.roles import mask_name, mask_phone
 from geogrid.boundaries.grids import Grid, Person, Unit, check_code
 from geogrid.boundaries.releases import PUBLISH_LOCK, current_release
-from geogrid.calendar import SHANGHAI, load_calendar
+from geogrid.calendar import SHANGHAI, load_calendar, stamped_calendar
 from geogrid.cases import addresses, photos, stages
 from geogrid.cases.categories import Category, get_category
 from geogrid.cases.deadlines import due_after, resumed_due
 from geogrid.cases.duplicates import similar_cases
+from geogrid.cases.intake import read_intake
 from geogrid.cases.late_entry import entry_time
 from geogrid.cases.lifecycle import FINAL, STATUS_ZH, UNDISPATCHED, check_move, needs_note
 from geogrid.cases.notices import announce
 from geogrid.cases.report import CaseReport
 from geogrid.cases.routing import Routing, route, route_in_release
+from geogrid.db import prepared
 from geogrid.db.sqlfiles import sql
 from geogrid.errors import (
     ConflictError,
@@ -40,8 +42,11 @@ from geogrid.errors import (
 from geogrid.geo.points import point_to_storage
 from geogrid.i18n import tr
 from geogrid.lookup.snapshot import Snapshot
-from geogrid.responsibility import Department, responsible_department
+from geogrid.responsibility import Department, choose_department, responsible_department
 from geogrid.settings import CaseSettings
+
+_SHARED_PUBLISH_LOCK = text("SELECT pg_advisory_xact_lock_shared(:k)")
+_INSERT = text(sql("case_insert"))
 
 
 @dataclass(frozen=True)
@@ -248,16 +253,24 @@ class Placement:
     #: the grid ``routing`` names, from the same snapshot (unmasked)
     grid: Grid
     #: the department the responsibility list names for the category there (None: the grid)
-    department: Department | None = None
+    department: Department | None
+    #: the category's urgency levels, most urgent first
+    levels: tuple[stages.Level, ...]
+    #: which working calendar is in force (for :func:`geogrid.calendar.stamped_calendar`)
+    calendar_stamp: str
+    #: the release current in the database as it was read (may be newer than ``routing``'s)
+    current_release: int | None
 
 
 def place_report(
     conn: Connection, snapshot: Snapshot, report: CaseReport, settings: CaseSettings
 ) -> Placement:
-    """Where ``report`` goes with ``snapshot``'s release: category, point, compound, grid.
+    """Where ``report`` goes with ``snapshot``'s release: category, point, compound, grid,
+    department, levels.
 
     The one function :func:`create_case` and :func:`geogrid.cases.preview.preview_case` share;
-    it reads (the category, an address's compound) and writes nothing.
+    it reads (an address's compound, then everything else in one statement:
+    :func:`geogrid.cases.intake.read_intake`) and writes nothing.
 
     Raises
     ------
@@ -266,7 +279,6 @@ def place_report(
     UnroutableError
         The point is farther than ``settings.outside_max_m`` from every grid (422).
     """
-    category = get_category(conn, report.category)
     compound: tuple[int, str] | None
     if report.lon is not None and report.lat is not None:
         lon, lat = point_to_storage(report.lon, report.lat, report.crs)
@@ -278,8 +290,23 @@ def place_report(
     routing = route(snapshot, lon, lat, settings)
     grid = snapshot.grid(routing.grid_code)
     assert grid is not None, f"the snapshot routed to grid {routing.grid_code} it does not hold"
-    department = responsible_department(conn, category.code, grid.code)
-    return Placement(category, lon, lat, compound, routing, grid, department)
+    read = read_intake(conn, report.category, grid.code)
+    category = read.category
+    if category is None:  # a category's name, or refused naming close codes
+        category = get_category(conn, report.category)
+        read = read_intake(conn, category.code, grid.code)
+    return Placement(
+        category,
+        lon,
+        lat,
+        compound,
+        routing,
+        grid,
+        choose_department(read.candidates, category.code, grid.code),
+        stages.levels_from_rows(category, read.levels),
+        read.calendar_stamp,
+        read.current_release,
+    )
 
 
 def create_case(
@@ -304,25 +331,26 @@ def create_case(
     """
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 200:
         raise InvalidInputError("the Idempotency-Key header must be 1-200 characters")
+    # A publish cannot commit between here and our commit. Its own statement, first: a
+    # statement sees the database as it was when the statement began, so a release read in
+    # the statement that waited for the lock could predate a publish that committed meanwhile.
+    conn.execute(_SHARED_PUBLISH_LOCK, {"k": PUBLISH_LOCK})
     placement = place_report(conn, snapshot, report, settings)
     category, routing = placement.category, placement.routing
     lon, lat = placement.lon, placement.lat
     compound_id = None if placement.compound is None else placement.compound[0]
-    # A publish cannot commit between here and our commit; if one committed after the
-    # snapshot was taken, route with the release now current instead.
-    current = conn.execute(
-        text("SELECT pg_advisory_xact_lock_shared(:k), (SELECT max(id) FROM boundary_release)"),
-        {"k": PUBLISH_LOCK},
-    ).one()[1]
+    # If a publish committed after the snapshot was taken, route with the release now current.
+    current = placement.current_release
     department = placement.department
     if current != routing.release:
+        assert current is not None  # the snapshot routed with a release, so one exists
         routing = route_in_release(conn, lon, lat, current, settings)
         department = responsible_department(conn, category.code, routing.grid_code)
-    level = stages.choose_level(stages.category_levels(conn, category), report.urgency)
+    level = stages.choose_level(placement.levels, report.urgency)
     # the 立案 stage starts as the case comes in (or when it came in, entered late)
     now = entry_time(datetime.now(SHANGHAI), report.reported_at, None, settings)
     accept = stages.start_stage(
-        load_calendar(conn, settings.office_hours),
+        stamped_calendar(conn, placement.calendar_stamp, settings.office_hours),
         level.clock,
         now,
         level.accept_hours,
@@ -332,8 +360,9 @@ def create_case(
     if alike:  # shown before submitting too (the preview); a dispatcher may merge it
         routing = replace(routing, flags=(*routing.flags, "possible_duplicate"))
     digest = report.fingerprint()
-    inserted = conn.execute(
-        text(sql("case_insert")),
+    found = prepared.run(
+        conn,
+        _INSERT,
         {
             "category": category.code,
             "description": report.description,
@@ -368,7 +397,8 @@ def create_case(
                 }
             ),
         },
-    ).one_or_none()
+    )
+    inserted = found[0] if found else None
     if inserted is not None:
         if routing.release != snapshot.release.id:  # routed with a newer release
             case = get_case(conn, inserted.id)

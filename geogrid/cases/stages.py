@@ -27,7 +27,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, text
 
@@ -76,17 +76,36 @@ class Level:
         }[stage]
 
 
+_LEVELS = text(
+    "SELECT u.urgency, u.name, u.accept_hours, u.dispatch_hours, u.verify_hours, "
+    "l.condition, l.handling_hours, l.clock FROM case_urgency u "
+    "LEFT JOIN case_category_level l ON l.urgency = u.urgency AND l.category = :c "
+    "ORDER BY u.rank"
+)
+
+
+class LevelRow(NamedTuple):
+    """An urgency with the category's own row for it, if any (as :func:`category_levels` reads it)."""
+
+    urgency: str
+    name: str
+    accept_hours: float
+    dispatch_hours: float
+    verify_hours: float
+    condition: str | None
+    handling_hours: float | None
+    clock: str | None
+
+
 def category_levels(conn: Connection, category: Category) -> tuple[Level, ...]:
     """The urgency levels of ``category``, most urgent first."""
-    rows = conn.execute(
-        text(
-            "SELECT u.urgency, u.name, u.accept_hours, u.dispatch_hours, u.verify_hours, "
-            "l.condition, l.handling_hours, l.clock FROM case_urgency u "
-            "LEFT JOIN case_category_level l ON l.urgency = u.urgency AND l.category = :c "
-            "ORDER BY u.rank"
-        ),
-        {"c": category.code},
-    ).all()
+    rows = conn.execute(_LEVELS, {"c": category.code}).all()
+    return levels_from_rows(category, [LevelRow(*r) for r in rows])
+
+
+def levels_from_rows(category: Category, rows: list[LevelRow]) -> tuple[Level, ...]:
+    """The levels of ``category`` from every urgency (most urgent first) joined with the
+    category's own rows."""
     own = [r for r in rows if r.handling_hours is not None]
     if not own:  # one level, normal (or the least urgent there is), with the category's hours
         plain = next((r for r in rows if r.urgency == "normal"), rows[-1])
@@ -106,7 +125,7 @@ def category_levels(conn: Connection, category: Category) -> tuple[Level, ...]:
         Level(
             r.urgency,
             r.name,
-            r.condition,
+            r.condition or "",
             r.handling_hours,
             r.clock or category.clock,
             r.accept_hours,
@@ -114,6 +133,7 @@ def category_levels(conn: Connection, category: Category) -> tuple[Level, ...]:
             r.verify_hours,
         )
         for r in own
+        if r.handling_hours is not None
     )
 
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Row
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Select, TextClause
 from sqlalchemy.sql.compiler import Compiled
 
 #: Prepared statements kept per connection
@@ -72,7 +72,9 @@ def _numbered(compiled: Compiled) -> _Statement:
             order.append(found[1])
         return f"${order.index(found[1]) + 1}"
 
-    text = _PLACEHOLDER.sub(number, str(compiled)).replace("%%", "%")
+    # A literal % stays escaped as %%: the driver formats the PREPARE too (with no values,
+    # "%%" becomes "%"; a lone "%" would be read as a placeholder).
+    text = _PLACEHOLDER.sub(number, str(compiled))
     name = "geogrid_" + hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
     placeholders = ", ".join("%s" for _ in order)
     return _Statement(
@@ -84,7 +86,9 @@ def _numbered(compiled: Compiled) -> _Statement:
     )
 
 
-def _statement(conn: Connection, statement: Select[Any], cache_key: Any) -> _Statement | None:
+def _statement(
+    conn: Connection, statement: Select[Any] | TextClause, cache_key: Any
+) -> _Statement | None:
     """The compiled statement for ``cache_key``, or None the first time the process sees it."""
     key = cache_key.key
     with _lock:
@@ -107,7 +111,9 @@ def _statement(conn: Connection, statement: Select[Any], cache_key: Any) -> _Sta
 
 
 def run(
-    conn: Connection, statement: Select[Any], parameters: Mapping[str, Any] | None = None
+    conn: Connection,
+    statement: Select[Any] | TextClause,
+    parameters: Mapping[str, Any] | None = None,
 ) -> Sequence[Row[Any]]:
     """Every row of ``statement`` with ``parameters``, prepared once it runs often.
 

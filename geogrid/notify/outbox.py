@@ -20,6 +20,8 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, text
 
+from geogrid.db import prepared
+
 #: Every kind of event, and when it is emitted (docs/notifications.md lists the payloads).
 #: A kind is ``<subject>.<what happened>``; add new ones here (the name is checked by emit).
 KINDS: dict[str, str] = {
@@ -91,6 +93,7 @@ def emit(
     if kind not in KINDS:
         raise ValueError(f'event kind was "{kind}" but must be one of {sorted(KINDS)}')
     body = orjson.dumps(payload, default=_json_default).decode()
-    return int(
-        conn.execute(_INSERT, {"kind": kind, "case_id": case_id, "payload": body}).scalar_one()
+    ((event_id,),) = prepared.run(
+        conn, _INSERT, {"kind": kind, "case_id": case_id, "payload": body}
     )
+    return int(event_id)

@@ -23,8 +23,10 @@ from geogrid.responsibility.files import (
 )
 from geogrid.responsibility.rules import (
     AREA_LEVEL,
+    Candidate,
     Responsibility,
     check_row,
+    choose_department,
     delete_row,
     list_responsibility,
     most_specific,
@@ -36,10 +38,12 @@ from geogrid.responsibility.rules import (
 __all__ = [
     "AREA_LEVEL",
     "KINDS",
+    "Candidate",
     "Department",
     "Responsibility",
     "check_department",
     "check_row",
+    "choose_department",
     "delete_row",
     "get_department",
     "list_departments",

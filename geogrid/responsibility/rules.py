@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import Connection, text
 
@@ -71,18 +72,37 @@ def most_specific(
     return max(found, key=lambda r: (len(r.area_code), len(r.category)))
 
 
+_CANDIDATES = text(
+    "SELECT r.category, r.area_code, r.department_code, d.name, d.kind, d.contact "
+    "FROM responsibility r JOIN department d ON d.code = r.department_code "
+    "WHERE d.active AND starts_with(:category, r.category) "
+    "AND starts_with(:grid, r.area_code)"
+)
+
+
+class Candidate(NamedTuple):
+    """A row that may answer for a case, with its (active) department."""
+
+    category: str
+    area_code: str
+    department_code: str
+    name: str
+    kind: str
+    contact: str
+
+
 def responsible_department(conn: Connection, category: str, grid_code: str) -> Department | None:
     """The active department that answers for a case of ``category`` in ``grid_code``, or
     None (the case stays with its grid's street office)."""
-    rows = conn.execute(
-        text(
-            "SELECT r.category, r.area_code, r.department_code, d.name, d.kind, d.contact "
-            "FROM responsibility r JOIN department d ON d.code = r.department_code "
-            "WHERE d.active AND starts_with(:category, r.category) "
-            "AND starts_with(:grid, r.area_code)"
-        ),
-        {"category": category, "grid": grid_code.strip()},
-    ).all()
+    rows = conn.execute(_CANDIDATES, {"category": category, "grid": grid_code.strip()}).all()
+    return choose_department([Candidate(*r) for r in rows], category, grid_code)
+
+
+def choose_department(
+    rows: Sequence[Candidate], category: str, grid_code: str
+) -> Department | None:
+    """The department of the row among ``rows`` that answers for ``category`` in
+    ``grid_code`` (:func:`most_specific`), or None."""
     best = most_specific(
         (Responsibility(r.category, r.area_code, r.department_code) for r in rows),
         category,

@@ -151,6 +151,23 @@ def test_many_at_once_agree_with_one_at_a_time(calendar: WorkCalendar) -> None:
         assert working_hours_between(start, one, calendar) == pytest.approx(h)
 
 
+def test_the_scalar_path_equals_the_vectorised_one_to_the_bit(calendar: WorkCalendar) -> None:
+    # add_working_hours (one case) takes WorkCalendar.add_seconds_one; the 100,000-case
+    # recomputation takes add_seconds: the same due time either way, missing years included
+    # (the shipped calendar stops at a year; spans from its last weeks run past it).
+    rng = np.random.default_rng(30428)
+    first = datetime(min(calendar.years), 1, 1, tzinfo=SHANGHAI).timestamp()
+    last = datetime(max(calendar.years) + 1, 1, 1, tzinfo=SHANGHAI).timestamp()
+    starts = rng.uniform(first - 86400 * 3, last + 86400 * 3, 5000)
+    seconds = np.concatenate([rng.uniform(0, 400 * 3600, 4000), rng.choice([0.0, 1800.0], 1000)])
+    dues, missing = calendar.add_seconds(starts, seconds)
+    assert missing.any() and not missing.all()
+    for start, span, due, gone in zip(starts, seconds, dues, missing, strict=True):
+        one = calendar.add_seconds_one(float(start), float(span))
+        assert (one is None) == bool(gone)
+        assert one is None or one == float(due)
+
+
 def test_a_calendar_file_is_checked_line_by_line(tmp_path: Path) -> None:
     good = tmp_path / "2027.csv"
     good.write_text(
