@@ -334,9 +334,11 @@ def _cpu_s(pids: set[int]) -> dict[int, float]:
     return out
 
 
-def server_pid(base: str) -> int | None:
-    """The uvicorn process bench.http started for ``base`` (found by its port)."""
+def server_pids(base: str) -> set[int]:
+    """The uvicorn process bench.http started for ``base`` (found by its port) and its
+    workers (with ``--workers N`` they are its children)."""
     port = f"--port\0{urlsplit(base).port}\0"
+    found: set[int] = set()
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
@@ -345,8 +347,18 @@ def server_pid(base: str) -> int | None:
             except OSError:
                 continue
             if "bench.app:create_bench_app" in cmdline and port in cmdline:
-                return int(entry)
-    return None
+                found.add(int(entry))
+    todo = list(found)
+    while todo:
+        pid = todo.pop()
+        try:
+            with open(f"/proc/{pid}/task/{pid}/children", encoding="utf-8") as f:
+                children = {int(c) for c in f.read().split()}
+        except OSError:
+            continue
+        todo += children - found
+        found |= children
+    return found
 
 
 def server_backends(engine: Engine) -> set[int]:
@@ -834,13 +846,13 @@ def measure(
     raws = {t: raw_requests(base, work, t, token) for t in ("cases", "locate", "locate-key")}
     raws["cases+outbox"] = raws["cases"]
     floor_rows = _floor_rows(engine, work, f"bench-floor-{os.getpid()}")
-    pid = server_pid(base)
-    if pid is None:
+    pids = server_pids(base)
+    if not pids:
         raise RuntimeError(f"no uvicorn process found serving {base}")
 
     def served(name: str, start: int, secs: float) -> Run:
         with (
-            cpu_meter(lambda: {pid}) as app_cpu,
+            cpu_meter(lambda: pids) as app_cpu,
             cpu_meter(lambda: server_backends(engine)) as db_cpu,
         ):
             run = drive(base, name, raws[name], rate, secs, start, keep=name.startswith("cases"))
@@ -1058,6 +1070,12 @@ def main() -> None:
         'worker share: "0" (default: one core, the client alone on core 1) or "0,1" (the '
         "whole machine, as a deployment on it would run, the client sharing core 1)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server worker processes (1; a whole-machine run may use as many as its cores)",
+    )
     args = parser.parse_args()
     from bench import report
 
@@ -1072,12 +1090,13 @@ def main() -> None:
         machine = report.machine(engine)
         print(
             f"\n== POST /v1/cases at {args.rate:.0f} req/s open-loop, client on core "
-            f"{http.CLIENT_CPU}, server on cores {http.SERVER_CPU}, {args.rounds} rounds of "
+            f"{http.CLIENT_CPU}, server ({args.workers} worker(s)) on cores {http.SERVER_CPU}, "
+            f"{args.rounds} rounds of "
             f"{args.seconds:.0f} s",
             flush=True,
         )
         with (
-            http.server(url, Path(tmp)) as base,
+            http.server(url, Path(tmp), args.workers) as base,
             contextlib.nullcontext(None)
             if args.no_outbox
             else outbox.outbox(url, engine, Path(tmp)) as box,

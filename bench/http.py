@@ -98,12 +98,13 @@ def pinned(command: list[str], env: dict[str, str], log: Path, ready: str) -> It
 
 
 @contextmanager
-def server(database_url: str, workdir: Path) -> Iterator[str]:
-    """bench.app under uvicorn (one worker, access log off) pinned to core 0; yield its URL."""
+def server(database_url: str, workdir: Path, workers: int = 1) -> Iterator[str]:
+    """bench.app under uvicorn (one worker unless told, access log off) pinned to
+    :data:`SERVER_CPU`; yield its URL."""
     port = _free_port()
     env = {**os.environ, "GEOGRID_DATABASE_URL": database_url, "BENCH_CPUS": SERVER_CPU}
     command = [sys.executable, "-m", "uvicorn", "bench.app:create_bench_app", "--factory"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     command += ["--no-access-log", "--log-level", "warning"]
     base = f"http://127.0.0.1:{port}"
     with pinned(command, env, workdir / "uvicorn.log", base + "/v1/health"):
