@@ -378,6 +378,24 @@ def test_admins_keep_the_departments_and_the_responsibility_list(
         "GET", f"/v1/responsibility/resolve?category=E0403&grid={point[2]}", None
     ).json()
     assert resolved["code"] == "RQ"
+    # every change through the API is in the audit log, as the console's are; refusals are not
+    engine = create_engine(api.url)
+    with engine.connect() as conn:
+        logged = conn.execute(
+            text(
+                "SELECT event, actor, details FROM audit_event WHERE event IN "
+                "('department_saved', 'responsibility_saved', 'responsibility_deleted') "
+                "ORDER BY id"
+            )
+        ).all()
+    engine.dispose()
+    assert [(e.event, e.actor) for e in logged] == [
+        ("department_saved", "dept-admin"),
+        ("responsibility_saved", "dept-admin"),
+        ("responsibility_deleted", "dept-admin"),
+    ]
+    assert logged[0].details["department"] == "QLZ-RQ"
+    assert logged[1].details == {"category": "E0403", "area": street, "department": "QLZ-RQ"}
 
 
 def test_a_handler_adds_photos_to_their_departments_cases_only(

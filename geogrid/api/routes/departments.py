@@ -13,9 +13,10 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query, Response
 
 from geogrid import responsibility
+from geogrid.access import audit
 from geogrid.access.ratelimits import Budget
-from geogrid.access.roles import Permission
-from geogrid.api.deps import ConnDep, limited, require
+from geogrid.access.roles import Permission, Principal
+from geogrid.api.deps import ConnDep, PrincipalDep, limited, require
 from geogrid.api.openapi import problems
 from geogrid.api.responses import json_response
 from geogrid.api.schemas.bodies import DepartmentBody, ResponsibilityBody
@@ -25,6 +26,10 @@ from geogrid.responsibility import Department, Responsibility
 
 router = APIRouter(tags=["departments"])
 MANAGE = [require(Permission.manage_departments), limited(Budget.writes)]
+
+
+def _actor(principal: Principal) -> str:
+    return principal.name or "anonymous"
 
 
 def _department(d: Department) -> dict[str, object]:
@@ -65,6 +70,7 @@ def read_department(conn: ConnDep, code: Word) -> Response:
 )
 def save_department(
     conn: ConnDep,
+    principal: PrincipalDep,
     code: Word,
     body: Annotated[
         DepartmentBody,
@@ -79,6 +85,16 @@ def save_department(
     checked = responsibility.check_department(code, body.name, body.kind, body.contact)
     saved = responsibility.save_department(
         conn, Department(checked.code, checked.name, checked.kind, checked.contact, body.active)
+    )
+    # the same audit events as the console's admin pages, in the same transaction
+    audit.record(
+        conn,
+        "department_saved",
+        None,
+        actor=_actor(principal),
+        department=saved.code,
+        name=saved.name,
+        active=saved.active,
     )
     return json_response(_department(saved))
 
@@ -110,6 +126,7 @@ def resolve(
 @router.put("/v1/responsibility", response_model=ResponsibilityInfo, dependencies=MANAGE)
 def save_responsibility(
     conn: ConnDep,
+    principal: PrincipalDep,
     body: Annotated[
         ResponsibilityBody,
         Body(examples=[{"category": "E0403", "area": "340102", "department": "RQ"}]),
@@ -117,7 +134,17 @@ def save_responsibility(
 ) -> Response:
     """Add a row, or give the (category, area) row another department."""
     row = responsibility.check_row(conn, body.category, body.area, body.department)
-    return json_response(_row(responsibility.save_row(conn, row)))
+    saved = responsibility.save_row(conn, row)
+    audit.record(
+        conn,
+        "responsibility_saved",
+        None,
+        actor=_actor(principal),
+        category=saved.category,
+        area=saved.area_code,
+        department=saved.department_code,
+    )
+    return json_response(_row(saved))
 
 
 @router.delete(
@@ -126,7 +153,17 @@ def save_responsibility(
     dependencies=MANAGE,
     responses=problems(404),
 )
-def delete_responsibility(conn: ConnDep, category: Word, area: Word) -> Response:
+def delete_responsibility(
+    conn: ConnDep, principal: PrincipalDep, category: Word, area: Word
+) -> Response:
     """Remove the (category, area) row."""
     responsibility.delete_row(conn, category, area)
+    audit.record(
+        conn,
+        "responsibility_deleted",
+        None,
+        actor=_actor(principal),
+        category=category.strip().upper(),
+        area=area.strip(),
+    )
     return Response(status_code=204)

@@ -205,6 +205,7 @@ DETAIL_ZH = {
     "area": "区域",
     "file": "文件",
     "rows": "行数",
+    "active": "启用",
 }
 REASON_ZH = {
     "password": "密码错误",
@@ -224,6 +225,8 @@ def describe(details: dict[str, Any]) -> str:
             value = REASON_ZH.get(str(value), value)
         elif name in ("role", "old", "new"):
             value = ROLE_NAMES_ZH.get(str(value), value)
+        elif name == "active":
+            value = "是" if value else "否"
         elif name == "until":
             value = local_time(str(value))
         parts.append(f"{DETAIL_ZH.get(name, name)}：{value}")
