@@ -34,6 +34,8 @@ class ApiKey:
     revoked_at: datetime | None
     #: the department a handler's key acts for (geogrid.cases.duties)
     department: str | None = None
+    #: the person (a user name) the key acts for; None: a system's key, acting as itself
+    owner: str | None = None
 
 
 def hash_key(key: str) -> str:
@@ -52,14 +54,19 @@ def create_key(
     *,
     actor: str | None = None,
     department: str | None = None,
+    owner: str | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key; returns it and its secret, which is shown once and never stored.
 
     The audit log records the creation (its name and role, never the secret), by ``actor``.
-    A handler's key is tied to a ``department`` and acts only on its cases.
+    A handler's key is tied to a ``department`` and acts only on its cases. A key with an
+    ``owner`` (an active account's user name) acts for that person: its steps are recorded
+    under the owner's name, separation of duties counts them as the owner's, and it stops
+    working when the account is disabled.
     """
     name = name.strip()
     department = check_handler_department(conn, role, department)
+    owner_id, owner = _owner(conn, owner)
     if not name or len(name) > NAME_MAX:
         raise InvalidInputError(
             tr("a key name must have 1 to {maximum} characters", maximum=NAME_MAX)
@@ -69,8 +76,9 @@ def create_key(
         with conn.begin_nested():
             row = conn.execute(
                 text(
-                    "INSERT INTO api_key (name, role, prefix, key_hash, department_code) "
-                    "VALUES (:name, :role, :prefix, :hash, :department) RETURNING created_at"
+                    "INSERT INTO api_key (name, role, prefix, key_hash, department_code, owner_id) "
+                    "VALUES (:name, :role, :prefix, :hash, :department, :owner) "
+                    "RETURNING created_at"
                 ),
                 {
                     "name": name,
@@ -78,26 +86,50 @@ def create_key(
                     "prefix": secret[:8],
                     "hash": hash_key(secret),
                     "department": department,
+                    "owner": owner_id,
                 },
             ).one()
     except IntegrityError:
         raise InvalidInputError(
             tr('a key named "{name}" exists already; key names are unique', name=name)
         ) from None
-    audit.record(conn, "key_created", None, actor=actor, key=name, role=role.name)
-    return ApiKey(name, role, secret[:8], row.created_at, None, department), secret
+    details = {"owner": owner} if owner else {}
+    audit.record(conn, "key_created", None, actor=actor, key=name, role=role.name, **details)
+    return ApiKey(name, role, secret[:8], row.created_at, None, department, owner), secret
+
+
+def _owner(conn: Connection, username: str | None) -> tuple[int | None, str | None]:
+    """The id and exact user name of an active account named ``username`` (any case)."""
+    if username is None or not username.strip():
+        return None, None
+    row = conn.execute(
+        text("SELECT id, username, disabled_at FROM app_user WHERE lower(username) = lower(:u)"),
+        {"u": username.strip()},
+    ).one_or_none()
+    if row is None:
+        raise InvalidInputError(
+            tr('owner was "{owner}" but no account has that user name', owner=username[:64])
+        )
+    if row.disabled_at is not None:
+        raise InvalidInputError(
+            tr('owner was "{owner}" but that account is disabled', owner=row.username)
+        )
+    return int(row.id), str(row.username)
 
 
 def list_keys(conn: Connection) -> list[ApiKey]:
     """All keys, newest first, revoked ones included."""
     rows = conn.execute(
         text(
-            "SELECT name, role, prefix, created_at, revoked_at, department_code FROM api_key "
-            "ORDER BY created_at DESC, id DESC"
+            "SELECT k.name, k.role, k.prefix, k.created_at, k.revoked_at, k.department_code, "
+            "u.username AS owner FROM api_key k LEFT JOIN app_user u ON u.id = k.owner_id "
+            "ORDER BY k.created_at DESC, k.id DESC"
         )
     )
     return [
-        ApiKey(r.name, Role[r.role], r.prefix, r.created_at, r.revoked_at, r.department_code)
+        ApiKey(
+            r.name, Role[r.role], r.prefix, r.created_at, r.revoked_at, r.department_code, r.owner
+        )
         for r in rows
     ]
 
@@ -128,14 +160,26 @@ def revoke_key(conn: Connection, name: str, *, actor: str | None = None) -> ApiK
 def authenticate(conn: Connection, key: str) -> Principal:
     """The principal a key stands for; AuthenticationError when unknown or revoked."""
     row = conn.execute(
-        text("SELECT name, role, revoked_at, department_code FROM api_key WHERE key_hash = :hash"),
+        text(
+            "SELECT k.name, k.role, k.revoked_at, k.department_code, u.username AS owner, "
+            "u.disabled_at AS owner_disabled_at FROM api_key k "
+            "LEFT JOIN app_user u ON u.id = k.owner_id WHERE k.key_hash = :hash"
+        ),
         {"hash": hash_key(key.strip())},
     ).one_or_none()
     if row is None:
         raise AuthenticationError(tr("the API key is not known"))
     if row.revoked_at is not None:
         raise AuthenticationError(tr('the API key "{name}" was revoked', name=row.name))
-    return Principal(row.name, Role[row.role], "key", row.department_code)
+    if row.owner_disabled_at is not None:
+        raise AuthenticationError(
+            tr(
+                'the API key "{name}" acts for "{owner}", whose account is disabled',
+                name=row.name,
+                owner=row.owner,
+            )
+        )
+    return Principal(row.name, Role[row.role], "key", row.department_code, row.owner)
 
 
 #: PostgreSQL NOTIFY channel on which a revoked key is announced.

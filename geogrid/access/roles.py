@@ -140,6 +140,14 @@ class Principal:
     role: Role
     kind: str = "key"
     department: str | None = None
+    #: the person a key acts for (its owner's user name); None for users and system keys
+    owner: str | None = None
+
+    @property
+    def actor(self) -> str:
+        """Who acts, as steps, events and the audit log record it: a signed-in user's name, a
+        key's owner, else the key's own name ("anonymous" without either)."""
+        return self.owner or self.name or "anonymous"
 
     @property
     def permissions(self) -> frozenset[Permission]:

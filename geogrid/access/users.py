@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import IntegrityError
 
 from geogrid.access import audit
+from geogrid.access.keys import KEYS_CHANNEL
 from geogrid.access.passwords import check_password, hash_password, verify_password
 from geogrid.access.ratelimits import Budget, RateLimits
 from geogrid.access.roles import Role, check_handler_department
@@ -167,6 +168,11 @@ def set_disabled(conn: Connection, username: str, disabled: bool, *, actor: str 
     )
     if disabled:
         end_sessions_of(conn, user.id)
+        # the keys it owns stop at once too: every process forgets the keys it remembers
+        conn.execute(
+            text("SELECT pg_notify(:channel, :name)"),
+            {"channel": KEYS_CHANNEL, "name": user.username},
+        )
     audit.record(conn, "user_disabled" if disabled else "user_enabled", user.username, actor=actor)
     return get_user_by_id(conn, user.id)
 

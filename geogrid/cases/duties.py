@@ -139,7 +139,7 @@ def move_name(status: str, to: str) -> str:
 
 
 def _actor(principal: Principal) -> str:
-    return principal.name or "anonymous"
+    return principal.actor
 
 
 def _who(principal: Principal) -> str:

@@ -296,6 +296,14 @@ def keys_create(
     department: Annotated[
         str | None, typer.Option(help="The department (code) a handler's key acts for.")
     ] = None,
+    owner: Annotated[
+        str | None,
+        typer.Option(
+            help="The user name of the person the key acts for (their steps are recorded "
+            "under that name; the key stops when the account is disabled). Leave out for a "
+            "system's key."
+        ),
+    ] = None,
 ) -> None:
     """Create a key and print it once (it is stored only as a hash)."""
     with errors(), transaction() as conn:
@@ -303,7 +311,9 @@ def keys_create(
             parsed = Role.parse(role)
         except ValueError as exc:
             raise fail(str(exc)) from None
-        _, secret = keys.create_key(conn, name, parsed, actor=USERS_ACTOR, department=department)
+        _, secret = keys.create_key(
+            conn, name, parsed, actor=USERS_ACTOR, department=department, owner=owner
+        )
     err.print(f'key "{name}" ({parsed.name}) created; it is shown only now:')
     print(secret)
 
@@ -313,11 +323,12 @@ def keys_list() -> None:
     """List keys (never their secrets)."""
     with errors(), transaction() as conn:
         found = keys.list_keys(conn)
-    table = Table("name", "role", "prefix", "created", "revoked")
+    table = Table("name", "role", "owner", "prefix", "created", "revoked")
     for k in found:
         table.add_row(
             k.name,
             k.role.name,
+            k.owner or "",
             k.prefix,
             f"{k.created_at:%Y-%m-%d %H:%M}",
             "" if k.revoked_at is None else f"{k.revoked_at:%Y-%m-%d %H:%M}",

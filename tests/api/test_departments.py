@@ -11,6 +11,7 @@ not_your_department). The admin endpoints keep the responsibility list.
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -20,9 +21,11 @@ import pytest
 from PIL import Image
 from sqlalchemy import create_engine, text
 
-from geogrid.access import keys
+from geogrid.access import keys, users
 from geogrid.access.roles import Role
 from geogrid.api.schemas.cases import CaseAnswer, CasePreviewAnswer
+from geogrid.errors import InvalidInputError
+from geogrid.settings import AuthSettings
 from tests.conftest import start_api
 
 NAMES = {
@@ -222,6 +225,54 @@ def test_the_person_who_handled_a_case_cannot_verify_or_close_it(
     refused = api.move(case_id, "closed", "admin")
     assert refused.status_code == 403 and refused.json()["code"] == "separation_of_duties"
     assert api.move(case_id, "closed", "dispatcher").status_code == 200
+
+
+def test_one_person_holding_two_keys_is_one_person(
+    api: Api, point: tuple[float, float, str]
+) -> None:
+    """Keys with an owner act for that person: steps are recorded under the owner's name, the
+    separation of duties compares persons (switching keys does not make another person), and a
+    disabled account's keys stop working."""
+    engine = create_engine(api.url)
+    with engine.begin() as conn:
+        users.create_user(
+            conn, "wanggang", Role.handler, "a long pass phrase 42", AuthSettings(), department="RQ"
+        )
+        api.tokens["wang-gas"] = keys.create_key(
+            conn, "wang-gas", Role.handler, department="RQ", owner="wanggang"
+        )[1]
+        api.tokens["wang-desk"] = keys.create_key(
+            conn,
+            "wang-desk",
+            Role.dispatcher,
+            owner="WangGang",  # user names ignore case
+        )[1]
+        with pytest.raises(InvalidInputError, match="nobody-here"):
+            keys.create_key(conn, "ghost", Role.viewer, owner="nobody-here")
+    listed = api.call("GET", "/v1/keys", "admin").json()
+    assert {k["name"]: k["owner"] for k in listed}["wang-desk"] == "wanggang"
+    case_id = dispatched(api, point)
+    assert api.move(case_id, "in_progress", "wang-gas").status_code == 200
+    assert api.move(case_id, "handled", "wang-gas").status_code == 200
+    refused = api.move(case_id, "verified", "wang-desk")
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["code"] == "separation_of_duties"
+    assert "wanggang" in refused.json()["detail"]
+    done = api.move(case_id, "verified", "dispatcher")
+    assert done.status_code == 200
+    actors = [
+        (e["to_status"], e["actor"]) for e in done.json()["events"] if e["kind"] == "transition"
+    ]
+    assert ("handled", "wanggang") in actors and ("verified", "dept-dispatcher") in actors
+    with engine.begin() as conn:
+        users.set_disabled(conn, "wanggang", True, actor="test")
+    engine.dispose()
+    deadline = time.monotonic() + 8  # at once on the NOTIFY; within the key cache's 5 s anyway
+    while (status := api.call("GET", "/v1/cases?limit=1", "wang-desk").status_code) != 401:
+        assert time.monotonic() < deadline, status
+        time.sleep(0.1)
+    gone = api.call("GET", "/v1/cases?limit=1", "wang-desk")
+    assert "wanggang" in gone.json()["detail"]
 
 
 def test_a_handler_of_another_department_cannot_touch_the_case(

@@ -84,7 +84,7 @@ def upload_photo(
         case_id,
         data,
         stage=stage,
-        actor=principal.name or "anonymous",
+        actor=principal.actor,
         settings=settings,
         caption=caption,
         name=file.filename or "",

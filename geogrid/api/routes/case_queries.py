@@ -255,7 +255,7 @@ def import_cases(
         conn,
         snapshots.current(),
         rows,
-        principal.name or "anonymous",
+        principal.actor,
         case_settings,
         crs=crs,
         skip_bad=skip_bad,

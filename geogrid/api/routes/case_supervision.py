@@ -77,7 +77,7 @@ class VisitInfo(BaseModel):
 
 
 def _actor(principal: Principal) -> str:
-    return principal.name or "anonymous"
+    return principal.actor
 
 
 def extension_body(extension: Extension) -> dict[str, Any]:

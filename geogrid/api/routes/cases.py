@@ -198,7 +198,7 @@ def preview_body(preview: CasePreview, principal: Principal) -> dict[str, Any]:
 
 
 def _actor(principal: Principal) -> str:
-    return principal.name or "anonymous"
+    return principal.actor
 
 
 @router.get("/v1/case-categories", response_model=list[CategoryInfo])

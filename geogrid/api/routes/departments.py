@@ -29,7 +29,7 @@ MANAGE = [require(Permission.manage_departments), limited(Budget.writes)]
 
 
 def _actor(principal: Principal) -> str:
-    return principal.name or "anonymous"
+    return principal.actor
 
 
 def _department(d: Department) -> dict[str, object]:

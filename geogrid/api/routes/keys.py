@@ -23,6 +23,7 @@ def list_keys(conn: ConnDep) -> list[KeyInfo]:
             created_at=k.created_at.isoformat(),
             revoked_at=None if k.revoked_at is None else k.revoked_at.isoformat(),
             department=k.department,
+            owner=k.owner,
         )
         for k in keys.list_keys(conn)
     ]

@@ -70,7 +70,7 @@ def add_webhook(conn: ConnDep, principal: PrincipalDep, body: WebhookCreate) -> 
         body.url,
         kinds=body.kinds,
         secret=body.secret,
-        actor=principal.name or "anonymous",
+        actor=principal.actor,
     )
     return WebhookCreated(
         name=h.name,

@@ -92,7 +92,7 @@ PlannerDep = Annotated[Principal, Depends(planner)]
 
 
 def _actor(principal: Principal) -> str:
-    return principal.name or "anonymous"
+    return principal.actor
 
 
 def _path(plan_id: int) -> str:

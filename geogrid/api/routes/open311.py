@@ -232,7 +232,7 @@ def _submit(
         engine,
         snapshots.current(),
         report,
-        principal.name or "open311",
+        principal.actor if principal.name else "open311",
         case_settings,
         idempotency_key,
     )

@@ -56,7 +56,7 @@ WRITES = limited(Budget.writes)
 
 
 def _actor(principal: Principal) -> str:
-    return principal.name or "anonymous"
+    return principal.actor
 
 
 def _summary(plan: plans.Plan) -> dict[str, Any]:

@@ -107,6 +107,8 @@ class KeyInfo(BaseModel):
     created_at: str
     revoked_at: str | None
     department: str | None = None
+    #: the user name of the person the key acts for (null: a system's key)
+    owner: str | None = None
 
 
 # --- feature collections (GET /v1/grids, /communities, /streets, /stations, /compounds) ------

@@ -62,7 +62,7 @@ def _keys_page(
         role_zh_of={r.name: zh for r, zh in ROLE_ZH.items()},
         done=done_message(DONE, params.get("done"), params.get("name")),
         error=error,
-        draft=draft or {"name": "", "role": Role.viewer.name, "department": ""},
+        draft=draft or {"name": "", "role": Role.viewer.name, "department": "", "owner": ""},
     )
 
 
@@ -80,19 +80,26 @@ def create_key(
     name: KeyName = "",
     role: Annotated[str, Form(max_length=40)] = "",
     department: Annotated[str, Form(max_length=40)] = "",
+    owner: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
-    """Create a key and show its secret, this once (a handler's tied to a department)."""
+    """Create a key and show its secret, this once (a handler's tied to a department, a
+    person's to their account)."""
     try:
         try:
             parsed = Role.parse(role)
         except ValueError as exc:
             raise InvalidInputError(str(exc)) from None
         created, secret = keys.create_key(
-            conn, name, parsed, actor=user.username, department=department.strip() or None
+            conn,
+            name,
+            parsed,
+            actor=user.username,
+            department=department.strip() or None,
+            owner=owner.strip() or None,
         )
     except REFUSALS as exc:
         status, text = refused(conn, exc)
-        draft = {"name": name, "role": role, "department": department}
+        draft = {"name": name, "role": role, "department": department, "owner": owner}
         return _keys_page(request, conn, user, status=status, error=text, draft=draft)
     return page(
         request,
