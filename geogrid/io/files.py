@@ -27,6 +27,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "grids": ("code", "name", "kind"),
     "compounds": ("name", "kind", "households"),
     "stations": ("name", "kind"),
+    "paths": (),
 }
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "grids": (
@@ -40,11 +41,13 @@ OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "compounds": ("id", "population", "smart_safe", "three_no"),
     "stations": ("id", "community_code", "opening_hours", "address"),
+    "paths": ("name", "kind"),
 }
 GEOMETRY_TYPES: dict[str, tuple[str, ...]] = {
     "grids": ("Polygon", "MultiPolygon"),
     "compounds": ("Polygon", "MultiPolygon"),
     "stations": ("Point",),
+    "paths": ("LineString", "MultiLineString"),
 }
 LAYERS = tuple(REQUIRED_COLUMNS)
 DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "ESRI Shapefile"}
@@ -101,7 +104,8 @@ def _check_degrees(frame: gpd.GeoDataFrame, path: Path, crs: str) -> None:
 
 
 def read_layer(path: str | Path, layer: str, crs: str | None = None) -> gpd.GeoDataFrame:
-    """Read ``layer`` (grids, compounds or stations) from a file into storage coordinates.
+    """Read ``layer`` (grids, compounds, stations or paths) from a file into storage
+    coordinates.
 
     Parameters
     ----------

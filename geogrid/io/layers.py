@@ -18,6 +18,9 @@ _QUERIES = {
     "geom AS geometry FROM station ORDER BY id",
     "service_areas": "SELECT station_id, minutes, method, distance_m, detour_factor, "
     "geom AS geometry FROM service_area ORDER BY station_id, minutes",
+    # the current walking network (geogrid/network)
+    "paths": "SELECT id, name, kind, geom AS geometry FROM walking_path "
+    "WHERE network_id = (SELECT max(id) FROM walking_network) ORDER BY id",
 }
 LAYER_NAMES = ("grids", *_QUERIES)
 

@@ -34,6 +34,7 @@ from geogrid.geo.snapping import snap_layer
 from geogrid.io.files import read_layer
 from geogrid.lookup import service_areas
 from geogrid.lookup.service_areas import STATION_KINDS
+from geogrid.network.paths import publish_paths
 from geogrid.responsibility import load_departments, load_responsibility
 from geogrid.settings import ServiceAreaSettings
 
@@ -340,8 +341,17 @@ def load_file(
     settings: ServiceAreaSettings,
     published_by: str = "geogrid load",
 ) -> LoadReport:
-    """Load a user's file as ``layer`` (grids, compounds or stations)."""
+    """Load a user's file as ``layer`` (grids, compounds, stations or paths)."""
     frame = read_layer(path, layer, crs)
+    if layer == "paths":
+        network = publish_paths(conn, frame, source=str(path), published_by=published_by)
+        return LoadReport(
+            "paths",
+            network.paths,
+            release=network.id,
+            new_release=True,
+            notes=[f"walking network {network.id}: {network.length_m / 1000:.1f} km of paths"],
+        )
     if layer == "grids":
         return load_grids(conn, frame, source=str(path), published_by=published_by)
     if layer == "compounds":
