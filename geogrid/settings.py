@@ -117,6 +117,9 @@ class ServiceAreaSettings(_Base):
     tier_distances_m: dict[int, float] = {5: 300.0, 10: 500.0, 15: 1000.0}
     #: Detour factor per station kind, overriding ``detour_factor``.
     detour_factor_by_kind: dict[str, float] = {}
+    #: On a walking network, the longest straight walk from a path to a door (metres): a
+    #: barrier wider than this (a river between its bank paths, a rail yard) is walked round.
+    network_access_m: float = Field(default=80.0, gt=0, le=500)
 
 
 class ApiSettings(_Base):

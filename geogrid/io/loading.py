@@ -345,12 +345,16 @@ def load_file(
     frame = read_layer(path, layer, crs)
     if layer == "paths":
         network = publish_paths(conn, frame, source=str(path), published_by=published_by)
+        areas = service_areas.rebuild(conn, settings)
         return LoadReport(
             "paths",
             network.paths,
             release=network.id,
             new_release=True,
-            notes=[f"walking network {network.id}: {network.length_m / 1000:.1f} km of paths"],
+            notes=[
+                f"walking network {network.id}: {network.length_m / 1000:.1f} km of paths",
+                f"{areas} service areas drawn on it",
+            ],
         )
     if layer == "grids":
         return load_grids(conn, frame, source=str(path), published_by=published_by)

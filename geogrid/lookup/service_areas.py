@@ -1,8 +1,12 @@
 """5/10/15-minute service areas of service stations (docs/architecture.md, "Service areas").
 
 Default method: a circle whose radius is the tier's walking distance (GB 50180-2018: 300, 500
-and 1000 m) divided by a detour factor (default 1.3, per station kind configurable). Each stored
-area records its method, distance and factor, so every answer can say how it was drawn.
+and 1000 m) divided by a detour factor (default 1.3, per station kind configurable). Once a
+walking network is published (``geogrid load FILE --layer paths``), every area is drawn on it
+instead (``method = 'network'``, :mod:`geogrid.network.areas`): the paths walked within the
+tier's distance, buffered by the distance left, the door at most ``network_access_m`` from a
+path. Each stored area records its method, distance and factor, so every answer can say how
+it was drawn.
 """
 
 from __future__ import annotations
@@ -10,11 +14,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
 from geogrid.boundaries.grids import Unit
 from geogrid.db.sqlfiles import sql
+from geogrid.geo.datum import from_metric, to_metric
+from geogrid.network.paths import WalkingNetwork, current_network, network_graph
+from geogrid.network.stations import station_areas
 from geogrid.settings import ServiceAreaSettings
 
 STATION_KINDS = ("party_mass", "doorstep", "courier_rest", "happiness", "mediation", "legal")
@@ -63,8 +71,12 @@ def radius_m(minutes: int, kind: str, settings: ServiceAreaSettings) -> float:
 
 
 def rebuild(conn: Connection, settings: ServiceAreaSettings) -> int:
-    """Redraw every station's service areas as circles; returns how many were drawn."""
+    """Redraw every station's service areas, on the current walking network when there is one,
+    else as circles; returns how many were drawn."""
     conn.execute(text("DELETE FROM service_area"))
+    network = current_network(conn)
+    if network is not None:
+        return _rebuild_on_network(conn, settings, network)
     drawn = 0
     for kind in STATION_KINDS:
         for minutes, distance in sorted(settings.tier_distances_m.items()):
@@ -79,3 +91,45 @@ def rebuild(conn: Connection, settings: ServiceAreaSettings) -> int:
             )
             drawn += result.rowcount
     return drawn
+
+
+_INSERT_NETWORK_AREA = text(
+    "INSERT INTO service_area (station_id, minutes, method, distance_m, detour_factor, geom) "
+    "VALUES (:station, :minutes, 'network', :distance_m, 1.0, "
+    "ST_Multi(ST_GeomFromWKB(:wkb, 4490)))"
+)
+
+
+def _rebuild_on_network(
+    conn: Connection, settings: ServiceAreaSettings, network: WalkingNetwork
+) -> int:
+    """Every station's areas walked on ``network`` (a station too far from every path for a
+    tier gets no area for it, and covers nothing at that tier)."""
+    stations = conn.execute(text("SELECT id, ST_AsBinary(geom) FROM station ORDER BY id")).all()
+    if not stations:
+        return 0
+    points = [to_metric(shapely.from_wkb(bytes(wkb))).coords[0] for _, wkb in stations]
+    drawn = station_areas(
+        network_graph(conn, network.id),
+        points,
+        settings.tier_distances_m,
+        settings.network_access_m,
+    )
+    rows = []
+    for (station_id, _), found in zip(stations, drawn, strict=True):
+        for minutes, area in found.areas.items():
+            storage = shapely.make_valid(from_metric(area))  # unprojecting may fold a sliver
+            storage = shapely.union_all(
+                [g for g in shapely.get_parts(storage) if g.geom_type == "Polygon"]
+            )
+            rows.append(
+                {
+                    "station": station_id,
+                    "minutes": minutes,
+                    "distance_m": settings.tier_distances_m[minutes],
+                    "wkb": shapely.to_wkb(storage),
+                }
+            )
+    if rows:
+        conn.execute(_INSERT_NETWORK_AREA, rows)
+    return len(rows)

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 from shapely import LineString
@@ -115,3 +116,44 @@ def test_an_empty_layer_is_refused(engine: Engine, tmp_path: Path) -> None:
     with pytest.raises(LoadError, match="has no features"):
         load(engine, empty, "wgs84")
     assert networks(engine) == 0
+
+
+DEMO_PATHS = Path(__file__).resolve().parents[2] / "data" / "yaohai_demo_paths.gpkg"
+
+
+def test_the_demo_network_draws_every_service_area_on_it(engine: Engine) -> None:
+    report = load(engine, DEMO_PATHS, None)
+    assert "service areas drawn on it" in report.notes[1]
+    with engine.connect() as conn:
+        methods = dict(
+            conn.execute(text("SELECT method, count(*) FROM service_area GROUP BY method")).all()
+        )
+        stations = int(conn.execute(text("SELECT count(*) FROM station")).scalar_one())
+        graph = network_graph(conn, 1)
+        station_id, wkb = conn.execute(
+            text("SELECT id, ST_AsBinary(geom) FROM station ORDER BY id LIMIT 1")
+        ).one()
+        area = conn.execute(
+            text(
+                "SELECT ST_AsBinary(geom) FROM service_area WHERE station_id = :s AND minutes = 15"
+            ),
+            {"s": station_id},
+        ).scalar_one()
+    assert set(methods) == {"network"}
+    assert methods["network"] > 0.9 * 3 * stations  # a station far from every path may lack one
+    # the stored polygon (in storage lon/lat) agrees with the walk it was drawn from
+    from geogrid.network.areas import Reach, polygon_tolerance_m, walking_metres
+
+    access = ServiceAreaSettings().network_access_m
+    station = to_metric(shapely.from_wkb(bytes(wkb)))
+    reach = Reach.from_origin(graph, graph.join([station.x], [station.y])[0], 1000)
+    polygon = to_metric(shapely.from_wkb(bytes(area)))
+    rng = np.random.default_rng(7)
+    x = station.x + rng.uniform(-1100, 1100, 1000)
+    y = station.y + rng.uniform(-1100, 1100, 1000)
+    inside = shapely.contains_xy(polygon, x, y)
+    walked = walking_metres(reach, x, y, access)
+    slack = polygon_tolerance_m(access) + 0.05  # and the round trip through lon/lat
+    assert not (inside & (walked > 1000 + slack)).any()
+    clear = walking_metres(reach, x, y, access - slack) <= 1000 - slack
+    assert inside[clear].all() and clear.sum() > 20
