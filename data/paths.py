@@ -9,8 +9,9 @@ Everything here is **generated**, not surveyed (see ``data/README.md``). It is b
 consistent with the generated grids, as a city's are with its streets:
 
 - *streets*: every grid edge (grid lines in a city follow streets), noded where they meet;
-- *lanes*: from each compound's footprint and from each station to the nearest street, the
-  way a compound's driveway or a station's forecourt joins the street;
+- *lanes*: from each compound's point-on-surface (where coverage counts its households) and
+  from each station to the nearest street, the way a compound's own road or a station's
+  forecourt joins the street;
 - *a rail corridor*: a generated line through 合肥站 (north-north-east to south-south-west,
   not the real line's course) that streets cross only at underpasses every 1.2 km; streets
   and lanes that would cross it elsewhere are left out, so walks round it are longer than a
@@ -80,7 +81,7 @@ def streets(grids: gpd.GeoDataFrame) -> np.ndarray:
 
 
 def lanes(targets: np.ndarray, network: shapely.Geometry) -> np.ndarray:
-    """From each target (a footprint or a point, metric) to the nearest point of the network,
+    """From each target (a point, metric) to the nearest point of the network,
     overshooting it by 1 cm so that noding puts a shared vertex there."""
     out = []
     for target in targets:
@@ -103,9 +104,11 @@ def main() -> None:
     street_lines = streets(grids)
     street_lines = street_lines[~crosses_rail(street_lines, rail, underpasses)]
     street_net = shapely.multilinestrings(street_lines)
-    footprints = np.array([to_metric(g) for g in compounds.geometry.values])
+    # a compound's lane starts at its point-on-surface, where coverage counts its households:
+    # the compound's own road out to the street
+    inside = np.array([to_metric(g).point_on_surface() for g in compounds.geometry.values])
     points = np.array([to_metric(g) for g in stations.geometry.values])
-    lane_lines = lanes(np.concatenate([footprints, points]), street_net)
+    lane_lines = lanes(np.concatenate([inside, points]), street_net)
     lane_lines = lane_lines[~crosses_rail(lane_lines, rail, underpasses)]
 
     # node everything once so that lanes share a vertex with the street they join

@@ -32,7 +32,7 @@ from geogrid.i18n import tr
 from geogrid.lookup.coverage import coverage_gaps
 from geogrid.lookup.coverage.checks import check_minutes
 from geogrid.lookup.service_areas import STATION_KINDS, detour_factor
-from geogrid.network.areas import Reach, walking_metres
+from geogrid.network.areas import Doors, Reach
 from geogrid.network.paths import current_network, network_graph
 from geogrid.settings import ServiceAreaSettings
 
@@ -187,12 +187,10 @@ def _costs(
         return np.hypot(diff[..., 0], diff[..., 1]), "circle"
     graph = network_graph(conn, network.id)
     joints = graph.join(site_xy[:, 0], site_xy[:, 1])
+    doors = Doors(graph, demand_xy[:, 0], demand_xy[:, 1], settings.network_access_m)
     cost = np.empty((len(demand_xy), len(site_xy)))
     for j, joint in enumerate(joints):
-        reach = Reach.from_origin(graph, joint, distance)
-        cost[:, j] = walking_metres(
-            reach, demand_xy[:, 0], demand_xy[:, 1], settings.network_access_m
-        )
+        cost[:, j] = doors.metres(Reach.from_origin(graph, joint, distance))
     return cost, "network"
 
 

@@ -81,47 +81,57 @@ class Reach:
         return np.flatnonzero(near)
 
 
+class Doors:
+    """Points (doors) and the ways onto the network within ``access_m`` of each, worked out
+    once: the walk from any number of origins to them is then a few array lookups each."""
+
+    def __init__(self, graph: WalkingGraph, x: Any, y: Any, access_m: float) -> None:
+        points = shapely.points(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
+        points = np.atleast_1d(points)
+        self.graph, self.count = graph, len(points)
+        which, seg = graph._tree.query(points, predicate="dwithin", distance=access_m)
+        px = shapely.get_x(points)[which]
+        py = shapely.get_y(points)[which]
+        ax, ay = graph.seg_a[seg, 0], graph.seg_a[seg, 1]
+        length = graph.seg_length[seg]
+        ux, uy = (graph.seg_b[seg, 0] - ax) / length, (graph.seg_b[seg, 1] - ay) / length
+        t = (px - ax) * ux + (py - ay) * uy  # the point's foot along the segment
+        h = np.abs((px - ax) * uy - (py - ay) * ux)  # and its distance from the segment's line
+        half = np.sqrt(np.maximum(access_m * access_m - h * h, 0.0))
+        lo, hi = np.maximum(0.0, t - half), np.minimum(length, t + half)
+        ok = (h <= access_m) & (lo <= hi)
+        which, seg, t, h, lo, hi, length = (a[ok] for a in (which, seg, t, h, lo, hi, length))
+        # entering the segment at s and walking to its first end only grows with s (the
+        # straight leg shrinks by at most what the walk along grows), so the best entry towards
+        # an end is the nearest point of the segment within reach of the door; likewise for
+        # the other end
+        self.which, self.seg, self.t, self.h, self.lo, self.hi = which, seg, t, h, lo, hi
+        self.to_u = np.hypot(h, lo - t) + lo
+        self.to_v = np.hypot(h, hi - t) + (length - hi)
+        self.u, self.v = graph.seg_u[seg], graph.seg_v[seg]
+
+    def metres(self, reach: Reach) -> Any:
+        """Walking metres from ``reach``'s origin to each door (inf beyond its limit, or
+        where no path within the access leg is reached)."""
+        out = np.full(self.count, np.inf)
+        if not len(self.which):
+            return out
+        total = np.minimum(self.to_u + reach.node_m[self.u], self.to_v + reach.node_m[self.v])
+        own = self.seg == reach.origin.segment  # on the origin's own segment: straight along
+        if own.any():
+            s0 = reach.origin.along
+            s = np.clip(s0, self.lo[own], self.hi[own])
+            straight = np.hypot(self.h[own], s - self.t[own]) + reach.origin.access
+            total[own] = np.minimum(total[own], straight + np.abs(s - s0))
+        np.minimum.at(out, self.which, total)
+        out[out > reach.limit] = np.inf
+        return out
+
+
 def walking_metres(reach: Reach, x: Any, y: Any, access_m: float) -> Any:
     """Walking metres from the reach's origin to each point (metric x, y); inf beyond the
     reach's limit, or where no reached path lies within ``access_m``."""
-    g = reach.graph
-    points = shapely.points(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
-    points = np.atleast_1d(points)
-    out = np.full(len(points), np.inf)
-    which, seg = g._tree.query(points, predicate="dwithin", distance=access_m)
-    if not len(which):
-        return out
-    px = shapely.get_x(points)[which]
-    py = shapely.get_y(points)[which]
-    ax, ay = g.seg_a[seg, 0], g.seg_a[seg, 1]
-    length = g.seg_length[seg]
-    ux, uy = (g.seg_b[seg, 0] - ax) / length, (g.seg_b[seg, 1] - ay) / length
-    t = (px - ax) * ux + (py - ay) * uy  # the point's foot along the segment
-    h = np.abs((px - ax) * uy - (py - ay) * ux)  # and its distance from the segment's line
-    half = np.sqrt(np.maximum(access_m * access_m - h * h, 0.0))
-    lo, hi = np.maximum(0.0, t - half), np.minimum(length, t + half)
-    ok = (h <= access_m) & (lo <= hi)
-
-    def leg(s: Any) -> Any:
-        return np.hypot(h, s - t)
-
-    # entering the segment at s and walking to its first end only grows with s (the straight
-    # leg shrinks by at most what the walk along grows), so the best entry towards an end is
-    # the nearest point of the segment within reach of the door, and likewise for the other
-    total = np.minimum(
-        leg(lo) + reach.node_m[g.seg_u[seg]] + lo,
-        leg(hi) + reach.node_m[g.seg_v[seg]] + (length - hi),
-    )
-    own = seg == reach.origin.segment  # on the origin's own segment, walk straight along it
-    if own.any():
-        s0 = reach.origin.along
-        s = np.clip(s0, lo[own], hi[own])
-        straight = np.hypot(h[own], s - t[own]) + reach.origin.access + np.abs(s - s0)
-        total[own] = np.minimum(total[own], straight)
-    total[~ok] = np.inf
-    np.minimum.at(out, which, total)
-    out[out > reach.limit] = np.inf
-    return out
+    return Doors(reach.graph, x, y, access_m).metres(reach)
 
 
 def _profile(reach: Reach, seg: int) -> list[tuple[float, float]]:
@@ -277,4 +287,4 @@ def service_area(reach: Reach, metres: float, access_m: float) -> shapely.Geomet
     return shapely.union_all(pieces)
 
 
-__all__ = ["Reach", "polygon_tolerance_m", "service_area", "walking_metres"]
+__all__ = ["Doors", "Reach", "polygon_tolerance_m", "service_area", "walking_metres"]
