@@ -47,6 +47,7 @@ from geogrid.api.routes import (
     ogc,
     ogc_plans,
     open311,
+    organisations,
     plans,
     signin,
     siting,
@@ -216,6 +217,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             case_photos,
             case_supervision,
             departments,
+            organisations,
             maps,
             open311,
             # before ogc: its /collections/plan-{id}/... are more specific than ogc's

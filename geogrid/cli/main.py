@@ -13,7 +13,7 @@ from rich.table import Table
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
 
-from geogrid import db
+from geogrid import db, organisations
 from geogrid.access import keys
 from geogrid.access.roles import Principal, Role
 from geogrid.access.users import list_users
@@ -30,6 +30,7 @@ from geogrid.cli.cases import (
 )
 from geogrid.cli.departments import departments_app, responsibility_app
 from geogrid.cli.notify import notify_app
+from geogrid.cli.organisations import organisations_app
 from geogrid.cli.plan import plan_app
 from geogrid.cli.serving import serve_api
 from geogrid.cli.support import (
@@ -81,6 +82,7 @@ app.add_typer(calendar_app, name="calendar")
 app.add_typer(departments_app, name="departments")
 app.add_typer(responsibility_app, name="responsibility")
 app.add_typer(notify_app, name="notify")
+app.add_typer(organisations_app, name="organisations")
 
 
 def _describe_location() -> str:
@@ -198,7 +200,9 @@ def load(
             with steps() as progress:
                 progress.add_task(f"loading the Yaohai demo from {path.name}", total=None)
                 reports = loading.load_demo(conn, path, service)
+                registers = organisations.load_demo_registers(conn, path.parent)
         else:
+            registers = {}
             if layer is None:
                 raise LoadError(f"loading {source} needs --layer {'|'.join(LAYERS)}")
             with steps() as progress:
@@ -214,6 +218,9 @@ def load(
         for note in report.notes:
             line += f"; {note}"
         console.print(line)
+    if registers:
+        loaded = ", ".join(f"{name} {count}" for name, count in registers.items())
+        console.print(f"registers of people and organisations (generated): {loaded}")
 
 
 @app.command("export")

@@ -20,6 +20,9 @@ from geogrid.responsibility.files import (
     load_responsibility,
     read_departments,
     read_responsibility,
+    read_table,
+    refuse_rows,
+    table_field,
 )
 from geogrid.responsibility.rules import (
     AREA_LEVEL,
@@ -54,10 +57,13 @@ __all__ = [
     "open_case_counts",
     "read_departments",
     "read_responsibility",
+    "read_table",
+    "refuse_rows",
     "replace_responsibility",
     "responsible_department",
     "save_department",
     "save_departments",
     "save_row",
     "set_active",
+    "table_field",
 ]

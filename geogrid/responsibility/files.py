@@ -37,7 +37,14 @@ _YES = {"1", "true", "yes", "y", "是", "启用"}
 _NO = {"0", "false", "no", "n", "否", "停用"}
 
 
-def _field(row: dict[str, Any], headers: dict[str, tuple[str, ...]], name: str) -> str:
+def table_field(row: dict[str, Any], headers: dict[str, tuple[str, ...]], name: str) -> str:
+    """The text of field ``name`` in ``row`` under any of its header aliases, "" when absent.
+
+    Examples
+    --------
+    >>> table_field({"部门编码": 12.0}, {"code": ("code", "部门编码")}, "code")
+    '12'
+    """
     for alias in headers[name]:
         if alias in row:
             value = row[alias]
@@ -47,10 +54,12 @@ def _field(row: dict[str, Any], headers: dict[str, tuple[str, ...]], name: str) 
     return ""
 
 
-def _rows(path: Path) -> list[dict[str, Any]]:
+def read_table(path: Path) -> list[dict[str, Any]]:
     """Rows of a CSV (UTF-8, BOM or not) or of an XLSX's first sheet, keyed by header, empty
-    cells left out. (The same reading as ``geogrid cases import``'s, kept here because this
-    package sits below the cases.)"""
+    cells left out; the first data row is line 2. Every register loaded from a table
+    (departments, the responsibility list, geogrid.organisations) reads it here. (The same
+    reading as ``geogrid cases import``'s, kept here because this package sits below the
+    cases.)"""
     suffix = path.suffix.lower()
     try:
         if suffix == ".xlsx":
@@ -86,7 +95,9 @@ def _xlsx_rows(path: Path) -> list[dict[str, Any]]:
         book.close()
 
 
-def _refuse(path: Path, refused: list[tuple[int, str]]) -> None:
+def refuse_rows(path: Path, refused: list[tuple[int, str]]) -> None:
+    """Raise LoadError naming every bad row (line, why) of ``path``, if there is any: the one
+    message of an all-or-nothing load."""
     if refused:
         listed = "; ".join(f"line {line}: {why}" for line, why in refused[:20])
         raise LoadError(
@@ -105,16 +116,16 @@ def read_departments(path: Path) -> list[Department]:
     found: list[Department] = []
     refused: list[tuple[int, str]] = []
     seen: dict[str, int] = {}
-    for line, row in enumerate(_rows(path), start=2):
+    for line, row in enumerate(read_table(path), start=2):
         try:
-            active = _field(row, DEPARTMENT_HEADERS, "active").lower() or "1"
+            active = table_field(row, DEPARTMENT_HEADERS, "active").lower() or "1"
             if active not in _YES | _NO:
                 raise ValueError(f'active was "{active}" but must be 是 or 否 (1 or 0)')
             department = check_department(
-                _field(row, DEPARTMENT_HEADERS, "code"),
-                _field(row, DEPARTMENT_HEADERS, "name"),
-                _field(row, DEPARTMENT_HEADERS, "kind"),
-                _field(row, DEPARTMENT_HEADERS, "contact"),
+                table_field(row, DEPARTMENT_HEADERS, "code"),
+                table_field(row, DEPARTMENT_HEADERS, "name"),
+                table_field(row, DEPARTMENT_HEADERS, "kind"),
+                table_field(row, DEPARTMENT_HEADERS, "contact"),
             )
             if department.code in seen:
                 raise ValueError(
@@ -133,7 +144,7 @@ def read_departments(path: Path) -> list[Department]:
                 active in _YES,
             )
         )
-    _refuse(path, refused)
+    refuse_rows(path, refused)
     return found
 
 
@@ -143,13 +154,13 @@ def read_responsibility(conn: Connection, path: Path) -> list[Responsibility]:
     found: list[Responsibility] = []
     refused: list[tuple[int, str]] = []
     seen: dict[tuple[str, str], int] = {}
-    for line, row in enumerate(_rows(path), start=2):
+    for line, row in enumerate(read_table(path), start=2):
         try:
             checked = check_row(
                 conn,
-                _field(row, RESPONSIBILITY_HEADERS, "category"),
-                _field(row, RESPONSIBILITY_HEADERS, "area"),
-                _field(row, RESPONSIBILITY_HEADERS, "department"),
+                table_field(row, RESPONSIBILITY_HEADERS, "category"),
+                table_field(row, RESPONSIBILITY_HEADERS, "area"),
+                table_field(row, RESPONSIBILITY_HEADERS, "department"),
             )
             key = (checked.category, checked.area_code)
             if key in seen:
@@ -159,7 +170,7 @@ def read_responsibility(conn: Connection, path: Path) -> list[Responsibility]:
             continue
         seen[key] = line
         found.append(checked)
-    _refuse(path, refused)
+    refuse_rows(path, refused)
     return found
 
 

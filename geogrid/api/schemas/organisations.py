@@ -1,0 +1,109 @@
+"""Answers of /v1/organisations/summary and /v1/grids/{code}/organisations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from geogrid.api.schemas.lookup import Person
+
+
+class OrganisationsSummary(BaseModel):
+    """The organisations of the district, a street or a community, and what they leave
+    uncovered; ``party_member_households`` is null for viewers."""
+
+    street: str | None
+    community: str | None
+    at: datetime = Field(description="The moment the registers are read at")
+    release: int | None = Field(description="The boundary release whose grids are counted")
+    grids: int
+    resident_grids: int
+    compounds: int
+    communities: int
+    grid_leaders: int
+    full_time_grid_workers: int
+    part_time_grid_workers: int
+    party_branches: int
+    building_party_groups: int
+    party_member_households: int | None = Field(description="null for viewers")
+    volunteer_teams: int
+    volunteer_members: int
+    compounds_with_volunteer_team: int
+    law_grid_members: int
+    communities_with_law_member: int
+    consultation_platforms: int
+    resident_grids_with_platform: int
+    mobile_grids: int | None = Field(description="null for a community: mobile grids serve streets")
+    mobile_grid_members: int | None
+    grids_without_branch: int
+    compounds_without_volunteer_team: int
+    communities_without_law_member: int
+    resident_grids_without_platform: int
+
+
+class StaffInfo(BaseModel):
+    role: Literal["leader", "full_time", "part_time"]
+    person: Person
+
+
+class BranchInfo(BaseModel):
+    name: str
+    secretary: Person
+
+
+class BuildingGroupInfo(BaseModel):
+    compound_id: int
+    building: str
+    name: str
+    leader: Person
+
+
+class HouseholdInfo(BaseModel):
+    compound_id: int
+    building: str
+    group_name: str
+    person: Person
+
+
+class PlatformInfo(BaseModel):
+    name: str
+    kind: Literal["co_governance", "party_mass_council", "red_property", "peacemaker", "other"]
+    grids: list[str]
+    convener: Person
+
+
+class VolunteerInfo(BaseModel):
+    role: Literal["captain", "member"]
+    person: Person
+
+
+class VolunteerTeamInfo(BaseModel):
+    name: str
+    compound_ids: list[int]
+    members: list[VolunteerInfo]
+
+
+class LawMemberInfo(BaseModel):
+    role: Literal["police", "prosecutor", "judge", "mediator", "lawyer", "other"]
+    unit: str
+    communities: list[str]
+    person: Person
+
+
+class GridOrganisationsAnswer(BaseModel):
+    """Who serves a grid; people masked and households left out (null) for viewers."""
+
+    grid: str
+    community: str
+    at: datetime
+    release: int
+    compound_ids: list[int]
+    staff: list[StaffInfo]
+    branch: BranchInfo | None
+    building_groups: list[BuildingGroupInfo]
+    party_member_households: list[HouseholdInfo] | None = Field(description="null for viewers")
+    platforms: list[PlatformInfo]
+    volunteer_teams: list[VolunteerTeamInfo]
+    law_members: list[LawMemberInfo]

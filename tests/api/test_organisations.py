@@ -1,0 +1,155 @@
+"""The registers of people and organisations over real HTTP, on a real PostGIS: the demo's
+counts read back through ``GET /v1/organisations/summary`` equal the district's figures; a
+viewer sees no name or phone of any person and no party-member household, a dispatcher sees
+them; ``at`` before a reload answers who served then."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+from geogrid.access import keys
+from geogrid.access.roles import Role
+from geogrid.api.schemas.organisations import GridOrganisationsAnswer, OrganisationsSummary
+from geogrid.organisations import load_demo_registers, load_register
+from geogrid.settings import DemoSettings
+from tests.conftest import start_api
+from tests.organisations.test_registers import FIGURES
+
+GRID = "340102001001001"
+#: Any mainland mobile or landline, as the registers hold them.
+PHONE = re.compile(r"1[3-9][0-9]{9}|0[0-9]{2,3}-[0-9]{7,8}")
+
+
+class Api:
+    def __init__(self, base: str, tokens: dict[str, str], url: str) -> None:
+        self.base, self.tokens, self.url = base, tokens, url
+
+    def get(self, path: str, who: str | None = None, **params: str) -> httpx.Response:
+        headers = {} if who is None else {"Authorization": f"Bearer {self.tokens[who]}"}
+        return httpx.get(f"{self.base}{path}", params=params, headers=headers, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def api(server: Any, demo_template: str) -> Iterator[Api]:
+    url = server.database("orgapi", template=demo_template)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        load_demo_registers(conn, DemoSettings().demo_path.parent)
+        tokens = {
+            role.name: keys.create_key(conn, f"org-{role.name}", role)[1]
+            for role in (Role.viewer, Role.dispatcher)
+        }
+    engine.dispose()
+    process, base = start_api(url)
+    yield Api(base, tokens, url)
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def _people(url: str) -> set[str]:
+    """Every name and phone of the grid's people in the database (households included)."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT name, phone FROM org_grid_staff WHERE grid_code = :g "
+                "UNION SELECT secretary_name, secretary_phone FROM org_party_branch "
+                "WHERE grid_code = :g "
+                "UNION SELECT convener_name, convener_phone FROM org_platform "
+                "WHERE :g = ANY (grid_codes) AND convener_name IS NOT NULL "
+                "UNION SELECT name, phone FROM org_law_member "
+                "WHERE left(:g, 12) = ANY (community_codes)"
+            ),
+            {"g": GRID},
+        ).all()
+    engine.dispose()
+    return {v for row in rows for v in row}
+
+
+def test_the_demo_counts_read_back_through_the_api(api: Api) -> None:
+    for who in ("dispatcher", "viewer", None):
+        answer = api.get("/v1/organisations/summary", who)
+        assert answer.status_code == 200, answer.text
+        found = OrganisationsSummary.model_validate(answer.json())
+        expected = dict(FIGURES)
+        if who != "dispatcher":
+            expected["party_member_households"] = None  # type: ignore[assignment]
+        assert {k: getattr(found, k) for k in FIGURES} == expected, who
+        assert found.grids_without_branch == 122
+        assert found.resident_grids_without_platform == 0
+        assert found.communities_without_law_member == 0
+
+
+def test_the_summary_filters_by_street_and_community(api: Api) -> None:
+    street = api.get("/v1/organisations/summary", "dispatcher", street="340102001").json()
+    community = api.get("/v1/organisations/summary", "dispatcher", community="340102001001").json()
+    assert 0 < community["party_branches"] <= street["party_branches"] < 474
+    assert community["mobile_grids"] is None and street["mobile_grids"] == 2
+    for params in ({"street": "340102999"}, {"community": "34010200100x"}, {"at": "yesterday"}):
+        refused = api.get("/v1/organisations/summary", "dispatcher", **params)
+        assert refused.status_code == 422, refused.text
+        assert next(iter(params.values())) in refused.json()["detail"]
+
+
+def test_a_viewer_sees_no_person_and_no_household(api: Api) -> None:
+    people = _people(api.url)
+    assert len(people) > 10
+    for who in ("viewer", None):
+        answer = api.get(f"/v1/grids/{GRID}/organisations", who)
+        assert answer.status_code == 200, answer.text
+        found = GridOrganisationsAnswer.model_validate(answer.json())
+        assert found.party_member_households is None
+        assert found.staff and found.branch is not None and found.law_members
+        assert not PHONE.search(answer.text), PHONE.search(answer.text)
+        assert not [p for p in people if p in answer.text]
+        assert all(s.person.name and s.person.name.endswith("*") for s in found.staff)
+    summary = api.get("/v1/organisations/summary", "viewer").json()
+    assert summary["party_member_households"] is None
+
+
+def test_a_dispatcher_sees_names_phones_and_households(api: Api) -> None:
+    answer = api.get(f"/v1/grids/{GRID}/organisations", "dispatcher")
+    assert answer.status_code == 200, answer.text
+    found = GridOrganisationsAnswer.model_validate(answer.json())
+    assert found.party_member_households
+    assert all(PHONE.fullmatch(h.person.phone or "") for h in found.party_member_households)
+    missing = [p for p in _people(api.url) if p not in answer.text]
+    assert not missing
+    assert {t.name for t in found.volunteer_teams} and all(
+        set(t.compound_ids) & set(found.compound_ids) for t in found.volunteer_teams
+    )
+
+
+def test_an_unknown_grid_is_404_and_a_bad_code_422(api: Api) -> None:
+    assert api.get("/v1/grids/340102001001999/organisations").status_code == 404
+    assert api.get("/v1/grids/xyz/organisations").status_code == 422
+
+
+def test_at_before_a_reload_answers_who_served_then(api: Api, tmp_path: Path) -> None:
+    staff = tmp_path / "staff.csv"
+    staff.write_text(
+        f"网格编码,职务,姓名,联系电话\n{GRID},网格长,钱多多,13700000001\n", encoding="utf-8"
+    )
+    before = api.get(f"/v1/grids/{GRID}/organisations", "dispatcher").json()
+    moment = before["at"]
+    time.sleep(0.05)
+    engine = create_engine(api.url)
+    with engine.begin() as conn:
+        load_register(conn, "staff", staff)
+    engine.dispose()
+    now = api.get(f"/v1/grids/{GRID}/organisations", "dispatcher").json()
+    then = api.get(f"/v1/grids/{GRID}/organisations", "dispatcher", at=moment).json()
+    assert [s["person"]["name"] for s in now["staff"]] == ["钱多多"]
+    assert then["staff"] == before["staff"] and len(then["staff"]) >= 3
+    summary = api.get("/v1/organisations/summary", "dispatcher").json()
+    assert summary["grid_leaders"] == 1
+    old = api.get("/v1/organisations/summary", "dispatcher", at=moment).json()
+    assert old["grid_leaders"] == 596
