@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Generate the demo's walking network: ``data/yaohai_demo_paths.gpkg`` (layer ``paths``).
+"""Generate the demo's walking network and compound gates: ``data/yaohai_demo_paths.gpkg``
+(layers ``paths`` and ``gates``).
 
 Run from the repository root, after ``data/generate.py``::
 
@@ -12,6 +13,8 @@ consistent with the generated grids, as a city's are with its streets:
 - *lanes*: from each compound's point-on-surface (where coverage counts its households) and
   from each station to the nearest street, the way a compound's own road or a station's
   forecourt joins the street;
+- *gates*: one per organised compound (its main gate, 正门), where its footprint comes
+  nearest a street; scattered buildings have none;
 - *a rail corridor*: a generated line through 合肥站 (north-north-east to south-south-west,
   not the real line's course) that streets cross only at underpasses every 1.2 km; streets
   and lanes that would cross it elsewhere are left out, so walks round it are longer than a
@@ -126,14 +129,30 @@ def main() -> None:
         },
         crs="EPSG:4490",
     )
+    # a gate for each organised compound, where its footprint comes nearest a street (its main
+    # gate); scattered buildings have none, so coverage measures them from their footprint
+    organised = compounds[compounds["kind"] == "organised"]
+    gate_points = [
+        from_metric(shapely.shortest_line(to_metric(g), street_net).interpolate(0.0))
+        for g in organised.geometry.values
+    ]
+    gates = gpd.GeoDataFrame(
+        {
+            "compound_id": organised["id"].astype(int).to_numpy(),
+            "name": ["正门"] * len(organised),
+            "geometry": gate_points,
+        },
+        crs="EPSG:4490",
+    )
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2023-06-30T00:00:00.000Z"})
     OUT.unlink(missing_ok=True)
     frame.to_file(OUT, layer="paths", driver="GPKG", engine="pyogrio")
+    gates.to_file(OUT, layer="gates", driver="GPKG", engine="pyogrio")
     length_km = sum(to_metric(g).length for g in frame.geometry) / 1000
     print(
         f"{OUT.name}: {len(frame)} paths ({kinds.count('street')} streets, "
         f"{kinds.count('lane')} lanes), {length_km:.0f} km; rail corridor with "
-        f"{len(underpasses)} underpasses"
+        f"{len(underpasses)} underpasses; {len(gates)} compound gates"
     )
 
 

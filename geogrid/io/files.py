@@ -28,6 +28,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "compounds": ("name", "kind", "households"),
     "stations": ("name", "kind"),
     "paths": (),
+    "gates": ("compound_id",),
 }
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "grids": (
@@ -42,12 +43,14 @@ OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "compounds": ("id", "population", "smart_safe", "three_no"),
     "stations": ("id", "community_code", "opening_hours", "address"),
     "paths": ("name", "kind"),
+    "gates": ("name",),
 }
 GEOMETRY_TYPES: dict[str, tuple[str, ...]] = {
     "grids": ("Polygon", "MultiPolygon"),
     "compounds": ("Polygon", "MultiPolygon"),
     "stations": ("Point",),
     "paths": ("LineString", "MultiLineString"),
+    "gates": ("Point",),
 }
 LAYERS = tuple(REQUIRED_COLUMNS)
 DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "ESRI Shapefile"}
@@ -104,7 +107,7 @@ def _check_degrees(frame: gpd.GeoDataFrame, path: Path, crs: str) -> None:
 
 
 def read_layer(path: str | Path, layer: str, crs: str | None = None) -> gpd.GeoDataFrame:
-    """Read ``layer`` (grids, compounds, stations or paths) from a file into storage
+    """Read ``layer`` (grids, compounds, stations, paths or gates) from a file into storage
     coordinates.
 
     Parameters

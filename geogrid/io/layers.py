@@ -21,6 +21,8 @@ _QUERIES = {
     # the current walking network (geogrid/network)
     "paths": "SELECT id, name, kind, geom AS geometry FROM walking_path "
     "WHERE network_id = (SELECT max(id) FROM walking_network) ORDER BY id",
+    "gates": "SELECT compound_id, name, geom AS geometry FROM compound_gate "
+    "ORDER BY compound_id, id",
 }
 LAYER_NAMES = ("grids", *_QUERIES)
 

@@ -32,6 +32,7 @@ from geogrid.errors import LoadError
 from geogrid.geo.datum import STORAGE_SRID, from_metric, to_metric
 from geogrid.geo.snapping import snap_layer
 from geogrid.io.files import read_layer
+from geogrid.io.gates import replace_gates
 from geogrid.lookup import service_areas
 from geogrid.lookup.service_areas import STATION_KINDS
 from geogrid.network.paths import publish_paths
@@ -341,7 +342,7 @@ def load_file(
     settings: ServiceAreaSettings,
     published_by: str = "geogrid load",
 ) -> LoadReport:
-    """Load a user's file as ``layer`` (grids, compounds, stations or paths)."""
+    """Load a user's file as ``layer`` (grids, compounds, stations, paths or gates)."""
     frame = read_layer(path, layer, crs)
     if layer == "paths":
         network = publish_paths(conn, frame, source=str(path), published_by=published_by)
@@ -356,6 +357,9 @@ def load_file(
                 f"{areas} service areas drawn on it",
             ],
         )
+    if layer == "gates":
+        gates = replace_gates(conn, frame)
+        return LoadReport("gates", gates, notes=["coverage measures each compound from them"])
     if layer == "grids":
         return load_grids(conn, frame, source=str(path), published_by=published_by)
     if layer == "compounds":

@@ -36,7 +36,9 @@ def test_others_are_refused_and_bad_questions_named(
 ) -> None:
     assert httpx.get(f"{live_api.base_url}/v1/siting").status_code == 401
     viewer = make_key(demo_engine, Role.viewer)
-    refused = httpx.get(f"{live_api.base_url}/v1/siting", headers={"Authorization": f"Bearer {viewer}"})
+    refused = httpx.get(
+        f"{live_api.base_url}/v1/siting", headers={"Authorization": f"Bearer {viewer}"}
+    )
     assert refused.status_code == 403
     planner = {"Authorization": f"Bearer {make_key(demo_engine, Role.planner)}"}
     for params, named in (
