@@ -93,10 +93,12 @@ def rebuild(conn: Connection, settings: ServiceAreaSettings) -> int:
     return drawn
 
 
-_INSERT_NETWORK_AREA = text(
+_INSERT_NETWORK_AREAS = text(  # every area in one statement
     "INSERT INTO service_area (station_id, minutes, method, distance_m, detour_factor, geom) "
-    "VALUES (:station, :minutes, 'network', :distance_m, 1.0, "
-    "ST_Multi(ST_GeomFromWKB(:wkb, 4490)))"
+    "SELECT a.station, a.minutes, 'network', a.distance_m, 1.0, "
+    "ST_Multi(ST_GeomFromWKB(a.wkb, 4490)) "
+    "FROM unnest(CAST(:stations AS bigint[]), CAST(:minutes AS smallint[]), "
+    "CAST(:distances AS float8[]), CAST(:wkbs AS bytea[])) AS a(station, minutes, distance_m, wkb)"
 )
 
 
@@ -131,5 +133,13 @@ def _rebuild_on_network(
                 }
             )
     if rows:
-        conn.execute(_INSERT_NETWORK_AREA, rows)
+        conn.execute(
+            _INSERT_NETWORK_AREAS,
+            {
+                "stations": [r["station"] for r in rows],
+                "minutes": [r["minutes"] for r in rows],
+                "distances": [r["distance_m"] for r in rows],
+                "wkbs": [r["wkb"] for r in rows],
+            },
+        )
     return len(rows)

@@ -112,8 +112,9 @@ def publish_paths(
     if district is None:
         raise LoadError("load the district first: a walking network is checked against it")
     lines = check_paths(frame, shapely.from_wkb(bytes(district)))
-    WalkingGraph(to_metric(line) for line in lines)  # it must make a graph
-    length_m = float(sum(to_metric(line).length for line in lines))
+    metric = to_metric(np.asarray(lines, dtype=object))  # every vertex in one transform
+    WalkingGraph(metric)  # it must make a graph
+    length_m = float(shapely.length(metric).sum())
     row = conn.execute(
         text(
             "INSERT INTO walking_network (published_by, source, paths, length_m, comment) "
@@ -129,21 +130,20 @@ def publish_paths(
     ).one()
     names = _column(frame, "name", lines)
     kinds = _column(frame, "kind", lines)
-    conn.execute(
+    conn.execute(  # one statement for every path, not a round trip each
         text(
             "INSERT INTO walking_path (network_id, id, name, kind, geom) "
-            "VALUES (:network, :id, :name, :kind, ST_GeomFromWKB(:wkb, 4490))"
+            "SELECT :network, p.id, p.name, p.kind, ST_GeomFromWKB(p.wkb, 4490) "
+            "FROM unnest(CAST(:ids AS integer[]), CAST(:names AS text[]), "
+            "CAST(:kinds AS text[]), CAST(:wkbs AS bytea[])) AS p(id, name, kind, wkb)"
         ),
-        [
-            {
-                "network": row.id,
-                "id": i + 1,
-                "name": names[i],
-                "kind": kinds[i],
-                "wkb": shapely.to_wkb(line),
-            }
-            for i, line in enumerate(lines)
-        ],
+        {
+            "network": row.id,
+            "ids": list(range(1, len(lines) + 1)),
+            "names": names,
+            "kinds": kinds,
+            "wkbs": list(shapely.to_wkb(np.asarray(lines, dtype=object))),
+        },
     )
     return WalkingNetwork(row.id, row.published_at, published_by, source, len(lines), length_m)
 
@@ -179,7 +179,8 @@ def network_graph(conn: Connection, network_id: int) -> WalkingGraph:
         text("SELECT ST_AsBinary(geom) FROM walking_path WHERE network_id = :n ORDER BY id"),
         {"n": network_id},
     ).scalars()
-    return WalkingGraph(to_metric(shapely.from_wkb(bytes(wkb))) for wkb in rows)
+    lines = shapely.from_wkb(np.asarray([bytes(wkb) for wkb in rows], dtype=object))
+    return WalkingGraph(to_metric(lines))
 
 
 __all__ = [
