@@ -287,12 +287,13 @@ def test_grid_map_shows_the_grid_its_neighbours_and_the_stations_reaching_it(
 def test_coverage_map_colours_every_community(
     live_api: LiveServer, demo_engine: Engine, visit: Any
 ) -> None:
-    page = visit(f"{live_api.base_url}/maps/coverage?minutes=15")
+    page = visit(f"{live_api.base_url}/maps/coverage")  # each kind at its own tier
     communities = scalar(demo_engine, "SELECT count(*) FROM community")
     assert page.count(".leaflet-gg-choropleth-pane path") == communities
     assert page.count(".leaflet-gg-gaps-pane path") >= 1
+    # The stations counted: the residents' services, not the courier rest stops.
     assert page.count(".leaflet-marker-pane .geogrid-station") == scalar(
-        demo_engine, "SELECT count(*) FROM station"
+        demo_engine, "SELECT count(*) FROM station WHERE kind <> 'courier_rest'"
     )
     fills = page.page.evaluate("""() => new Set([...document.querySelectorAll(
         '.leaflet-gg-choropleth-pane path')].map((p) => p.getAttribute('fill'))).size""")
