@@ -352,7 +352,14 @@ def test_locate_map_answers_the_point_and_every_click(
     assert _located(page, first.code) == first.code == expected(first.lon, first.lat)
     assert page.count("path.geogrid-line") == 3
     assert page.count(".leaflet-gg-focus-pane path") == 1
-    assert "最近服务站点" in page.page.text_content(".geogrid-answer")
+    answer = str(page.page.text_content(".geogrid-answer"))
+    assert "最近服务站点" in answer
+    # The minutes shown agree with the circles named (one walking model, README).
+    shown = re.findall(r"步行 (\d+\.\d) 分钟(?:，在 ([\d/]+) 分钟圈内)?", answer)
+    assert len(shown) == 3
+    for minutes, within in shown:
+        tiers = [int(t) for t in within.split("/")] if within else []
+        assert tiers == [t for t in (5, 10, 15) if float(minutes) <= t], (minutes, within)
     assert any("/v1/locate?" in u for u in page.requests)
     page.screenshot("locate")
     # a click moves the point and shows the new answer
