@@ -6,6 +6,7 @@ Split by concern so each part of the system asks only for what it uses.
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated
 
@@ -112,14 +113,47 @@ class ServiceAreaSettings(_Base):
     """How 5/10/15-minute service areas are drawn (docs/architecture.md, "Service areas")."""
 
     detour_factor: float = Field(default=1.3, gt=0.5, le=3.0)
-    walking_speed_m_per_min: float = Field(default=67.0, gt=0)
-    #: Walking distance per tier in metres (GB 50180-2018).
+    walking_speed_m_per_min: float | None = Field(
+        default=None,
+        deprecated="ignored: walking minutes are read off the tiers (geogrid.lookup.walking); "
+        "the GB 50180-2018 tiers imply no single speed (300/5, 500/10, 1000/15 m/min)",
+    )
+    #: Walking distance per tier in metres (GB 50180-2018), minutes -> metres; walking minutes
+    #: are read off these (geogrid.lookup.walking).
     tier_distances_m: dict[int, float] = {5: 300.0, 10: 500.0, 15: 1000.0}
+    #: The tier each station kind serves (README, "The walking model": how each kind was
+    #: matched to GB 50180-2018's facility types). Coverage counts each kind at its own tier
+    #: unless a request names one tier for all.
+    tier_by_kind: dict[str, int] = {
+        "party_mass": 5,
+        "doorstep": 5,
+        "happiness": 5,
+        "mediation": 5,
+        "legal": 15,
+        "courier_rest": 15,
+    }
+    #: The station kinds that are residents' services, counted by coverage unless a request
+    #: names kinds (courier rest stops serve delivery riders, not residents).
+    resident_kinds: tuple[str, ...] = ("party_mass", "doorstep", "happiness", "mediation", "legal")
     #: Detour factor per station kind, overriding ``detour_factor``.
     detour_factor_by_kind: dict[str, float] = {}
     #: On a walking network, the longest straight walk from a path to a door (metres): a
     #: barrier wider than this (a river between its bank paths, a rail yard) is walked round.
     network_access_m: float = Field(default=80.0, gt=0, le=500)
+
+    @model_validator(mode="after")
+    def _tiers_are_a_walking_scale(self) -> ServiceAreaSettings:
+        tiers = sorted(self.tier_distances_m.items())
+        if not tiers or any(m <= 0 or d <= 0 for m, d in tiers):
+            raise ValueError(
+                "GEOGRID_TIER_DISTANCES_M must map positive minutes to positive metres"
+            )
+        if any(d1 >= d2 for (_, d1), (_, d2) in pairwise(tiers)):
+            raise ValueError("GEOGRID_TIER_DISTANCES_M: a longer tier must be a longer walk")
+        unknown = {k: m for k, m in self.tier_by_kind.items() if m not in self.tier_distances_m}
+        if unknown:
+            raise ValueError(f"GEOGRID_TIER_BY_KIND names tiers that have no distance: {unknown}")
+        return self
 
 
 class ApiSettings(_Base):

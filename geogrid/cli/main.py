@@ -354,7 +354,10 @@ def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) ->
 # ---- map ------------------------------------------------------------------------------------
 
 OutOption = Annotated[Path, typer.Option("--out", help="HTML file to write.")]
-MinutesOption = Annotated[int, typer.Option(help="Tier: 5, 10 or 15 minutes.")]
+MinutesOption = Annotated[
+    int | None,
+    typer.Option(help="Tier: 5, 10 or 15 minutes for every kind; default each kind's own tier."),
+]
 
 
 def _write_map(
@@ -376,7 +379,7 @@ def _write_map(
 
 @map_app.command("overview")
 def map_overview(
-    out: OutOption, minutes: MinutesOption = 15, show_personal: PersonalOption = False
+    out: OutOption, minutes: MinutesOption = None, show_personal: PersonalOption = False
 ) -> None:
     """The district overview: grids, compounds, stations, circles, gaps, heat of uncovered."""
     from geogrid import maps
@@ -413,9 +416,10 @@ def map_grid(
 @map_app.command("coverage")
 def map_coverage(
     out: OutOption,
-    minutes: MinutesOption = 15,
+    minutes: MinutesOption = None,
     kind: Annotated[
-        str | None, typer.Option(help="Station kinds, comma-separated; default all.")
+        str | None,
+        typer.Option(help="Station kinds, comma-separated; default the residents' services."),
     ] = None,
 ) -> None:
     """Share of households covered per community by one tier, with the gaps on top."""

@@ -1,8 +1,8 @@
 """Answers from a release: the in-memory snapshot, locate, nearest stations, service areas,
-coverage and the feature collections.
+coverage, the one walking model and the feature collections.
 
 Modules: ``collections``, ``coverage``, ``health``, ``locate``, ``service_areas``, ``snapshot``,
-``stations``.
+``stations``, ``walking``.
 """
 
 from geogrid.lookup.collections import MAX_LIMIT, Compound
@@ -11,6 +11,7 @@ from geogrid.lookup.locate import PointAnswer, code_table, locate_point, locate_
 from geogrid.lookup.service_areas import STATION_KINDS, Station
 from geogrid.lookup.snapshot import Snapshot, SnapshotStore
 from geogrid.lookup.stations import nearest_stations, parse_kinds
+from geogrid.lookup.walking import WalkingModel, tier_of_kind
 
 __all__ = [
     "MAX_LIMIT",
@@ -21,6 +22,7 @@ __all__ = [
     "Snapshot",
     "SnapshotStore",
     "Station",
+    "WalkingModel",
     "code_table",
     "coverage_gaps",
     "coverage_h3",
@@ -28,4 +30,5 @@ __all__ = [
     "locate_points",
     "nearest_stations",
     "parse_kinds",
+    "tier_of_kind",
 ]

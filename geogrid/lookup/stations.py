@@ -1,4 +1,4 @@
-"""Nearest service stations and the 5/10/15-minute circles that reach a point."""
+"""Nearest service stations, their walking distance and minutes, and the tiers that reach a point."""
 
 from __future__ import annotations
 
@@ -6,21 +6,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-import shapely
 
 from geogrid.errors import InvalidInputError
 from geogrid.i18n import tr
 from geogrid.lookup.service_areas import STATION_KINDS, Station, detour_factor
 from geogrid.lookup.snapshot import Snapshot
+from geogrid.lookup.walking import WalkingModel
 from geogrid.settings import ServiceAreaSettings
 
 
 @dataclass(frozen=True)
 class NearbyStation:
-    """A station near a point: straight-line metres, walking minutes, tiers that reach it."""
+    """A station near a point: straight-line and walking metres, walking minutes, the tiers
+    that reach it (``walk_minutes <= t`` exactly for the tiers t listed)."""
 
     station: Station
     distance_m: float
+    walk_distance_m: float
     walk_minutes: float
     within_minutes: list[int]
 
@@ -50,9 +52,10 @@ def nearest_stations(
 ) -> list[NearbyStation]:
     """The ``k`` stations nearest to a storage-CRS point, nearest first.
 
-    Distances are straight lines in EPSG:4548 metres; walking time is distance x detour
-    factor / walking speed (docs/architecture.md, "Service areas"); ``within_minutes`` lists the tiers
-    whose stored service area covers the point.
+    Distances are straight lines in EPSG:4548 metres; the walking distance is that x the
+    kind's detour factor, and its minutes and tiers come from the one walking model
+    (:mod:`geogrid.lookup.walking`), so ``within_minutes`` lists exactly the tiers t with
+    ``walk_minutes <= t``. The tiers are decided on the unrounded walking distance.
     """
     if k < 1:
         raise InvalidInputError(f"k must be at least 1 but was {k}")
@@ -72,12 +75,19 @@ def nearest_stations(
         order = nearest[np.argsort(distance[nearest], kind="stable")]
     else:
         order = np.argsort(distance, kind="stable")
-    point = shapely.Point(lon, lat)
+    model = WalkingModel.from_settings(settings)
     found = []
     for j in order.tolist():
         station = stations[j]
         metres = float(distance[j])
-        walk = metres * detour_factor(station.kind, settings) / settings.walking_speed_m_per_min
-        tiers = sorted(m for m, area in station.areas.items() if area.covers(point))
-        found.append(NearbyStation(station, round(metres, 1), round(walk, 1), tiers))
+        walk = metres * detour_factor(station.kind, settings)
+        found.append(
+            NearbyStation(
+                station,
+                round(metres, 1),
+                round(walk, 1),
+                model.shown_minutes(walk),
+                model.within(walk),
+            )
+        )
     return found

@@ -124,7 +124,8 @@ class Overview:
     grids: tuple[GridPlace, ...]
     compounds: tuple[CompoundPlace, ...]
     stations: tuple[StationPlace, ...]
-    gap_minutes: int
+    #: The tier of the gaps; None: each station kind at its own tier.
+    gap_minutes: int | None
     gap: BaseGeometry
     gap_area_m2: float
     hexes: tuple[HexCell, ...]
@@ -149,9 +150,10 @@ class CoverageView:
     """Households covered per community by one tier, with the gaps."""
 
     release: int
-    minutes: int
+    #: The tier counted; None: each station kind at its own tier.
+    minutes: int | None
     kinds: tuple[str, ...]
-    #: How the counted areas were drawn, e.g. "circle 1000 m / 1.3".
+    #: How the counted areas were drawn, e.g. "legal 15 min: circle 1000 m / 1.3".
     method: str
     district: Area
     communities: tuple[CommunityCoverage, ...]

@@ -273,7 +273,7 @@ def _stations(conn: Connection, kinds: Iterable[str] | None = None) -> tuple[Sta
     )
 
 
-def _hexes(conn: Connection, minutes: int, resolution: int) -> tuple[HexCell, ...]:
+def _hexes(conn: Connection, minutes: int | None, resolution: int) -> tuple[HexCell, ...]:
     cells = coverage.coverage_h3(conn, resolution=resolution, minutes=minutes).cells
     found = []
     for cell in cells:
@@ -294,8 +294,9 @@ def _hexes(conn: Connection, minutes: int, resolution: int) -> tuple[HexCell, ..
 # --- the maps ----------------------------------------------------------------------------
 
 
-def overview(conn: Connection, principal: Principal, *, minutes: int = 15) -> Overview:
-    """Everything the district overview draws; the gaps and heat cells are of tier ``minutes``.
+def overview(conn: Connection, principal: Principal, *, minutes: int | None = None) -> Overview:
+    """Everything the district overview draws; the gaps and heat cells are of tier ``minutes``
+    (None: each station kind at its own tier, as coverage counts by default).
 
     Parameters
     ----------
@@ -304,7 +305,8 @@ def overview(conn: Connection, principal: Principal, *, minutes: int = 15) -> Ov
     principal
         Who asks: grid leaders are masked unless they may see personal data.
     minutes
-        The tier whose coverage gaps and uncovered households are drawn (5, 10 or 15).
+        The tier whose coverage gaps and uncovered households are drawn (5, 10 or 15; None:
+        each kind at its own tier).
     """
     release = current_release_id(conn)
     tolerance = tolerance_m(OVERVIEW_ZOOM)
@@ -367,11 +369,12 @@ def grid_view(conn: Connection, code: str, principal: Principal) -> GridView:
 
 
 def coverage_view(
-    conn: Connection, *, minutes: int = 15, kinds: Iterable[str] | None = None
+    conn: Connection, *, minutes: int | None = None, kinds: Iterable[str] | None = None
 ) -> CoverageView:
-    """Households covered per community by tier ``minutes`` of the stations of ``kinds``."""
-    chosen = coverage.check_kinds(kinds)
-    report = coverage.coverage_gaps(conn, minutes=minutes, level="community", kinds=chosen)
+    """Households covered per community by tier ``minutes`` of the stations of ``kinds``
+    (defaults as coverage's: each kind at its own tier; the residents' services)."""
+    report = coverage.coverage_gaps(conn, minutes=minutes, level="community", kinds=kinds)
+    chosen = report.kinds
     tolerance = tolerance_m(COVERAGE_ZOOM)
     outlines = {c.code: c for c in _communities(conn, tolerance)}
     rows = []
@@ -394,9 +397,9 @@ def coverage_view(
         )
     methods = sorted(
         {
-            f"{k.method} {k.distance_m:g} m / {k.detour_factor:g}"
+            f"{k.kind} {k.minutes} min: {k.method} {k.distance_m:g} m / {k.detour_factor:g}"
             if k.method == "circle"
-            else k.method
+            else f"{k.kind} {k.minutes} min: {k.method} {k.distance_m:g} m"
             for k in report.method.kinds
         }
     )

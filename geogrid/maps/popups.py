@@ -174,14 +174,14 @@ def community_tooltip(name: str, parent: str | None) -> str:
     return escape(name) + (f"（{escape(parent)}）" if parent else "")
 
 
-def coverage_popup(row: CommunityCoverage, minutes: int) -> str:
+def coverage_popup(row: CommunityCoverage, minutes: int | None) -> str:
     return _table(
         row.name,
         [
             ("街道", _e(row.street_name) if row.street_name else None),
             ("社区编码", _e(row.code)),
             (
-                f"{minutes} 分钟圈覆盖住户",
+                f"{circle_name(minutes)}覆盖住户",
                 f"{row.households_covered:,} / {row.households:,} 户"
                 f"（{share_text(row.households_share)}）",
             ),
@@ -267,8 +267,13 @@ def circle_rows() -> list[tuple[str, str]]:
     ]
 
 
-def gap_row(minutes: int) -> tuple[str, str]:
-    return (swatch(styles.GAPS["gap"]), f"{minutes} 分钟生活圈未覆盖区域")
+def circle_name(minutes: int | None) -> str:
+    """The life circle a figure counts: one tier, or each station kind at its own tier."""
+    return "生活圈（各类站点按其服务层级）" if minutes is None else f"{minutes} 分钟生活圈"
+
+
+def gap_row(minutes: int | None) -> tuple[str, str]:
+    return (swatch(styles.GAPS["gap"]), f"{circle_name(minutes)}未覆盖区域")
 
 
 def hex_rows() -> list[tuple[str, str]]:

@@ -295,7 +295,7 @@ def overview_map(
     ).add_to(m)
     DataLayer(
         collection([feature(data.gap, s="gap")] if not data.gap.is_empty else []),
-        f"{data.gap_minutes} 分钟生活圈缺口（{data.gap_area_m2 / 1e6:.1f} km²）",
+        f"{popups.circle_name(data.gap_minutes)}缺口（{data.gap_area_m2 / 1e6:.1f} km²）",
         "gaps",
         "gg-gaps",
         interactive=False,
@@ -380,7 +380,7 @@ def coverage_map(data: CoverageView, *, tianditu_key: str | None = None) -> foli
     """Share of households covered per community by one tier, gaps on top."""
     m = _new_map(
         data.district.geometry,
-        f"{data.minutes} 分钟生活圈覆盖 · 边界版本 {data.release}",
+        f"{popups.circle_name(data.minutes)}覆盖 · 边界版本 {data.release}",
         page="coverage",
         release=data.release,
     )
@@ -403,7 +403,7 @@ def coverage_map(data: CoverageView, *, tianditu_key: str | None = None) -> foli
     gaps = [r.gap for r in rows if not r.gap.is_empty]
     DataLayer(
         collection(feature(g, s="gap") for g in gaps),
-        f"{data.minutes} 分钟生活圈缺口",
+        f"{popups.circle_name(data.minutes)}缺口",
         "gaps",
         "gg-gaps",
         interactive=False,
@@ -415,7 +415,7 @@ def coverage_map(data: CoverageView, *, tianditu_key: str | None = None) -> foli
     share = covered / households if households else None
     kinds = "、".join(popups.kind_name(k) for k in data.kinds)
     legend = popups.legend(
-        f"{data.minutes} 分钟生活圈住户覆盖率（按社区）",
+        f"{popups.circle_name(data.minutes)}住户覆盖率（按社区）",
         [
             ("覆盖住户占比", popups.share_rows()),
             ("缺口", [popups.gap_row(data.minutes)]),

@@ -22,6 +22,7 @@ from geogrid.geo import datum
 from geogrid.io import loading
 from geogrid.io.files import write_layer
 from geogrid.io.layers import read_layer_from_db
+from geogrid.lookup.walking import WalkingModel
 from geogrid.settings import ServiceAreaSettings
 from tests.conftest import LiveServer, start_api
 from tests.io.test_loading import transfer
@@ -237,14 +238,18 @@ def test_nearest_stations_in_the_request_crs(live_api: LiveServer) -> None:
     )
     assert 500 < shift < 650  # answered in GCJ-02, ~570 m from the WGS84 figures
     settings = ServiceAreaSettings()
+    model = WalkingModel.from_settings(settings)
     for s in body.stations:
-        radius = {m: d / settings.detour_factor for m, d in settings.tier_distances_m.items()}
-        assert (
-            s.within_minutes == [m for m in (5, 10, 15) if s.distance_m < radius[m] - 1]
-            or abs(s.distance_m - radius[15]) < 5
-            or abs(s.distance_m - radius[10]) < 5
-        )
-        assert s.walk_minutes == pytest.approx(s.distance_m * 1.3 / 67, abs=0.1)
+        # One walking model: walking distance = straight line x 1.3, minutes read off the tiers
+        # (300 m 5 min, 500 m 10, 1000 m 15), within tier t exactly when minutes <= t.
+        assert s.walk_distance_m == pytest.approx(s.distance_m * 1.3, abs=0.2)
+        assert s.walk_minutes == pytest.approx(float(model.minutes(s.walk_distance_m)), abs=0.1)
+        assert s.within_minutes == [t for t in (5, 10, 15) if s.walk_minutes <= t]
+        assert s.within_minutes == [
+            t for t, d in settings.tier_distances_m.items() if s.walk_distance_m <= d
+        ] or any(abs(s.walk_distance_m - d) < 0.1 for d in settings.tier_distances_m.values())
+    assert body.method["method"] == "straight_line_x_detour_factor"
+    assert body.method["tiers_m"] == {"5": 300.0, "10": 500.0, "15": 1000.0}
 
 
 def test_nearest_stations_of_one_kind(live_api: LiveServer) -> None:

@@ -1,11 +1,14 @@
 """Coverage gaps: the library on the demo database, and GET /v1/coverage over real HTTP.
 
 Figures are checked against independent PostGIS queries (the compound rule of docs/architecture.md: covered when
-its point-on-surface lies in a service area of the tier, counted in the grid holding it).
+its point-on-surface lies in a counted service area, counted in the grid holding it). By default
+each residents' service kind counts at its own tier (settings tier_by_kind: party_mass,
+doorstep, happiness and mediation at 5 minutes, legal at 15) and courier rest stops not at all.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,17 +22,31 @@ from geogrid.api.routes.coverage import CoverageAnswer, GapCollection, H3Answer
 from geogrid.errors import InvalidInputError, NotFoundError
 from geogrid.lookup.coverage import CoverageCache, coverage_gaps, coverage_h3
 from geogrid.lookup.service_areas import STATION_KINDS
+from geogrid.settings import ServiceAreaSettings
 from tests.conftest import LiveServer
 
 EAST = ("340102100", "340102401")  # 大兴镇, 龙岗综合经济开发区
 
-#: Households whose compound point lies in a counted service area of the tier.
-COVERED_HOUSEHOLDS = """
-    SELECT coalesce(sum(c.households), 0) FROM compound c
-    WHERE EXISTS (SELECT 1 FROM service_area sa JOIN station s ON s.id = sa.station_id
-                  WHERE sa.minutes = :minutes AND s.kind = ANY(:kinds)
-                    AND ST_Covers(sa.geom, c.point))
+RESIDENT = ("party_mass", "doorstep", "happiness", "mediation", "legal")
+#: The default tier of each kind (README, "The walking model").
+OWN_TIER = {"party_mass": 5, "doorstep": 5, "happiness": 5, "mediation": 5, "legal": 15}
+COURIER_TIER = {"courier_rest": 15}
+
+#: The stored service areas counted: each kind's area of its tier (a JSON object kind -> tier).
+COUNTED = """
+    SELECT sa.geom FROM service_area sa JOIN station s ON s.id = sa.station_id
+    WHERE sa.minutes = (CAST(:tiers AS jsonb) ->> s.kind)::int
 """
+#: Households whose compound point lies in a counted service area.
+COVERED_HOUSEHOLDS = f"""
+    SELECT coalesce(sum(c.households), 0) FROM compound c
+    WHERE EXISTS (SELECT 1 FROM ({COUNTED}) a WHERE ST_Covers(a.geom, c.point))
+"""
+
+
+def tiers(kinds: Any = RESIDENT, minutes: int | None = None) -> str:
+    """The kind -> tier object of COUNTED: each kind's own tier, or ``minutes`` for all."""
+    return json.dumps({k: minutes or (OWN_TIER | COURIER_TIER)[k] for k in kinds})
 
 
 @pytest.fixture
@@ -48,8 +65,10 @@ def scalar(conn: Connection, sql: str, **params: Any) -> Any:
 @pytest.mark.parametrize("minutes", [5, 10, 15])
 def test_covered_households_match_an_independent_query(conn: Connection, minutes: int) -> None:
     report = coverage_gaps(conn, minutes=minutes, cache=CoverageCache())
-    expected = scalar(conn, COVERED_HOUSEHOLDS, minutes=minutes, kinds=list(STATION_KINDS))
+    expected = scalar(conn, COVERED_HOUSEHOLDS, tiers=tiers(minutes=minutes))
     assert report.tally.households_covered == expected
+    assert report.kinds == RESIDENT and report.method.tier_rule == "minutes"
+    assert report.method.tiers == dict.fromkeys(RESIDENT, minutes)
     assert report.tally.households == scalar(conn, "SELECT sum(households) FROM compound")
     assert report.compounds_outside == 0
     assert report.release == 1 and report.level == "district" and len(report.units) == 1
@@ -59,11 +78,12 @@ def test_covered_area_matches_an_independent_overlay(conn: Connection) -> None:
     report = coverage_gaps(conn, level="street", code="340102014", cache=CoverageCache())
     expected = scalar(
         conn,
-        """
+        f"""
         SELECT ST_Area(ST_Intersection(ST_Transform(st.geom, 4548),
                                        (SELECT ST_Transform(ST_Union(geom), 4548)
-                                        FROM service_area WHERE minutes = 15)))
+                                        FROM ({COUNTED}) a)))
         FROM street st WHERE code = '340102014'""",
+        tiers=tiers(),
     )
     (unit,) = report.units
     assert unit.covered_area_m2 == pytest.approx(expected, abs=1.0)
@@ -118,11 +138,12 @@ def test_uncovered_compounds_are_the_ones_outside_every_area(conn: Connection) -
     assert households == sorted(households, reverse=True)
     inside = scalar(
         conn,
-        """
+        f"""
         SELECT count(*) FROM compound c WHERE c.id = ANY(:ids) AND EXISTS (
-            SELECT 1 FROM service_area sa WHERE sa.minutes = 15 AND ST_Covers(sa.geom, c.point))
+            SELECT 1 FROM ({COUNTED}) a WHERE ST_Covers(a.geom, c.point))
         """,
         ids=listed,
+        tiers=tiers(),
     )
     assert listed and inside == 0
     points = shapely.points([(c.lon, c.lat) for c in unit.uncovered_compounds])
@@ -134,9 +155,43 @@ def test_station_kinds_filter_the_areas(conn: Connection) -> None:
     report = coverage_gaps(conn, kinds=kinds)
     assert report.kinds == ("doorstep", "legal")
     assert [k.kind for k in report.method.kinds] == ["doorstep", "legal"]
-    expected = scalar(conn, COVERED_HOUSEHOLDS, minutes=15, kinds=kinds)
+    assert [k.minutes for k in report.method.kinds] == [5, 15]  # each at its own tier
+    expected = scalar(conn, COVERED_HOUSEHOLDS, tiers=tiers(kinds))
     assert report.tally.households_covered == expected
     assert expected < coverage_gaps(conn).tally.households_covered
+
+
+def test_each_kind_counts_at_its_own_tier_unless_minutes_are_given(conn: Connection) -> None:
+    own = coverage_gaps(conn)
+    assert own.minutes is None and own.method.tier_rule == "per_kind"
+    assert own.method.tiers == OWN_TIER and own.method.distance_m is None
+    assert {(k.kind, k.minutes, k.distance_m) for k in own.method.kinds} == {
+        (kind, tier, {5: 300.0, 15: 1000.0}[tier]) for kind, tier in OWN_TIER.items()
+    }
+    assert own.tally.households_covered == scalar(conn, COVERED_HOUSEHOLDS, tiers=tiers())
+    five, fifteen = coverage_gaps(conn, minutes=5), coverage_gaps(conn, minutes=15)
+    # The legal e-stations reach farther at their own tier; the rest reach less than at 15.
+    hh = [r.tally.households_covered for r in (five, own, fifteen)]
+    assert hh[0] < hh[1] < hh[2]
+    assert fifteen.method.tiers == dict.fromkeys(RESIDENT, 15)
+    # The table is a setting: every kind at 10 minutes is the same as minutes=10.
+    ten = ServiceAreaSettings(tier_by_kind=dict.fromkeys(STATION_KINDS, 10))
+    assert coverage_gaps(conn, settings=ten, cache=CoverageCache()).tally == (
+        coverage_gaps(conn, minutes=10).tally
+    )
+
+
+def test_courier_rest_stops_count_only_when_asked_for(conn: Connection) -> None:
+    assert "courier_rest" not in coverage_gaps(conn).kinds
+    assert "courier_rest" not in coverage_gaps(conn, minutes=15).kinds
+    everyone = coverage_gaps(conn, kinds=STATION_KINDS)
+    assert everyone.method.tiers["courier_rest"] == 15
+    assert everyone.tally.households_covered == scalar(
+        conn, COVERED_HOUSEHOLDS, tiers=tiers(STATION_KINDS)
+    )
+    assert everyone.tally.households_covered > coverage_gaps(conn).tally.households_covered
+    widened = ServiceAreaSettings(resident_kinds=STATION_KINDS)
+    assert coverage_gaps(conn, settings=widened, cache=CoverageCache()).kinds == STATION_KINDS
 
 
 def test_a_smaller_detour_factor_covers_at_least_as_many(conn: Connection) -> None:
@@ -151,8 +206,11 @@ def test_a_smaller_detour_factor_covers_at_least_as_many(conn: Connection) -> No
     assert redrawn.covered_area_m2 == pytest.approx(stored.covered_area_m2, rel=1e-9)
     assert (stored.method.source, plain.method.source) == ("stored", "drawn")
     assert plain.method.detour_factor == 1.0
-    assert {k.radius_m for k in plain.method.kinds} == {1000.0}
-    assert stored.method.detour_factor == 1.3 and stored.method.distance_m == 1000.0
+    assert {k.kind: k.radius_m for k in plain.method.kinds} == {
+        k: {5: 300.0, 15: 1000.0}[t] for k, t in OWN_TIER.items()
+    }
+    assert stored.method.detour_factor == 1.3 and stored.method.distance_m is None
+    assert coverage_gaps(conn, minutes=15).method.distance_m == 1000.0
 
 
 def test_h3_cells_hold_every_household(conn: Connection) -> None:
@@ -222,13 +280,14 @@ def test_district_answer_names_release_method_and_totals(
     answer = live_api.client().get("/v1/coverage")
     assert answer.status_code == 200
     body = CoverageAnswer.model_validate(answer.json())
-    assert (body.release, body.minutes, body.level) == (1, 15, "district")
+    assert (body.release, body.minutes, body.level) == (1, None, "district")
     assert body.method.method == "circle" and body.method.source == "stored"
-    assert body.method.distance_m == 1000.0 and body.method.walking_speed_m_per_min == 67.0
-    assert body.method.detour_factors == dict.fromkeys(STATION_KINDS, 1.3)
+    assert body.method.tier_rule == "per_kind" and body.method.tiers == OWN_TIER
+    assert body.method.tiers_m == {"5": 300.0, "10": 500.0, "15": 1000.0}
+    assert body.method.detour_factors == dict.fromkeys(RESIDENT, 1.3)
     (unit,) = body.units
     assert unit.code == "340102" and body.totals.units == 1
-    expected = scalar(conn, COVERED_HOUSEHOLDS, minutes=15, kinds=list(STATION_KINDS))
+    expected = scalar(conn, COVERED_HOUSEHOLDS, tiers=tiers())
     assert unit.households.covered == body.totals.households.covered == expected
     assert len(unit.uncovered_compounds) == unit.compounds.uncovered > 0
     assert 0 < unit.covered_share < 1
@@ -290,9 +349,7 @@ def test_h3_households_add_up(live_api: LiveServer, conn: Connection) -> None:
     assert body.resolution == 9 and body.release == 1
     total = scalar(conn, "SELECT sum(households) FROM compound")
     assert sum(c.households.covered + c.households.uncovered for c in body.cells) == total
-    assert body.totals.households.covered == scalar(
-        conn, COVERED_HOUSEHOLDS, minutes=15, kinds=list(STATION_KINDS)
-    )
+    assert body.totals.households.covered == scalar(conn, COVERED_HOUSEHOLDS, tiers=tiers())
     assert all(c.cell.startswith("89") for c in body.cells)  # resolution-9 index prefix
 
 
@@ -353,5 +410,17 @@ def test_kind_filter_over_http(live_api: LiveServer, conn: Connection) -> None:
     body = CoverageAnswer.model_validate(answer.json())
     assert body.kinds == ["doorstep", "legal"]
     assert body.totals.households.covered == scalar(
-        conn, COVERED_HOUSEHOLDS, minutes=15, kinds=["doorstep", "legal"]
+        conn, COVERED_HOUSEHOLDS, tiers=tiers(["doorstep", "legal"])
+    )
+
+
+def test_minutes_over_http_count_every_kind_at_that_tier(
+    live_api: LiveServer, conn: Connection
+) -> None:
+    answer = live_api.client().get("/v1/coverage", params={"minutes": 10})
+    body = CoverageAnswer.model_validate(answer.json())
+    assert body.minutes == 10 and body.method.tier_rule == "minutes"
+    assert body.method.tiers == dict.fromkeys(RESIDENT, 10) and body.method.distance_m == 500.0
+    assert body.totals.households.covered == scalar(
+        conn, COVERED_HOUSEHOLDS, tiers=tiers(minutes=10)
     )

@@ -287,12 +287,13 @@ def test_grid_map_shows_the_grid_its_neighbours_and_the_stations_reaching_it(
 def test_coverage_map_colours_every_community(
     live_api: LiveServer, demo_engine: Engine, visit: Any
 ) -> None:
-    page = visit(f"{live_api.base_url}/maps/coverage?minutes=15")
+    page = visit(f"{live_api.base_url}/maps/coverage")  # each kind at its own tier
     communities = scalar(demo_engine, "SELECT count(*) FROM community")
     assert page.count(".leaflet-gg-choropleth-pane path") == communities
     assert page.count(".leaflet-gg-gaps-pane path") >= 1
+    # The stations counted: the residents' services, not the courier rest stops.
     assert page.count(".leaflet-marker-pane .geogrid-station") == scalar(
-        demo_engine, "SELECT count(*) FROM station"
+        demo_engine, "SELECT count(*) FROM station WHERE kind <> 'courier_rest'"
     )
     fills = page.page.evaluate("""() => new Set([...document.querySelectorAll(
         '.leaflet-gg-choropleth-pane path')].map((p) => p.getAttribute('fill'))).size""")
@@ -351,7 +352,14 @@ def test_locate_map_answers_the_point_and_every_click(
     assert _located(page, first.code) == first.code == expected(first.lon, first.lat)
     assert page.count("path.geogrid-line") == 3
     assert page.count(".leaflet-gg-focus-pane path") == 1
-    assert "最近服务站点" in page.page.text_content(".geogrid-answer")
+    answer = str(page.page.text_content(".geogrid-answer"))
+    assert "最近服务站点" in answer
+    # The minutes shown agree with the circles named (one walking model, README).
+    shown = re.findall(r"步行 (\d+\.\d) 分钟(?:，在 ([\d/]+) 分钟圈内)?", answer)
+    assert len(shown) == 3
+    for minutes, within in shown:
+        tiers = [int(t) for t in within.split("/")] if within else []
+        assert tiers == [t for t in (5, 10, 15) if float(minutes) <= t], (minutes, within)
     assert any("/v1/locate?" in u for u in page.requests)
     page.screenshot("locate")
     # a click moves the point and shows the new answer

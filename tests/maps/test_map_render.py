@@ -6,6 +6,7 @@ and the HTML (and the data inside it) is read back.
 
 from __future__ import annotations
 
+import dataclasses
 import doctest
 import json
 import re
@@ -235,6 +236,14 @@ def test_legend_lists_every_kind() -> None:
         "未覆盖住户",
     ):
         assert words in html
+
+
+def test_gaps_counted_per_kind_say_so() -> None:
+    # Coverage counts each station kind at its own tier by default (no one tier to name).
+    data = dataclasses.replace(overview(), gap_minutes=None)
+    html = maps.page(maps.overview_map(data), "/static")
+    assert "生活圈（各类站点按其服务层级）未覆盖区域" in html
+    assert "None 分钟" not in html
 
 
 @pytest.mark.parametrize("uncovered, key", [(1, "h0"), (200, "h1"), (201, "h2"), (10_000, "h4")])

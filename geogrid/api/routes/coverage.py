@@ -37,6 +37,7 @@ class CoverageHouseholds(CoverageCounts):
 class CoverageKindMethod(BaseModel):
     kind: str
     method: str
+    minutes: int = Field(description="the tier this kind was counted at")
     distance_m: float
     detour_factor: float
     radius_m: float | None = Field(description="distance / detour factor; null for networks")
@@ -48,11 +49,16 @@ class CoverageMethodInfo(BaseModel):
         description="stored service areas, or circles drawn for this request (detour_factor)"
     )
     method: str = Field(description='"circle", "network", or "mixed" when kinds differ')
-    minutes: int
-    distance_m: float | None = Field(description="walking distance of the tier (m)")
+    minutes: int | None = Field(description="the one tier asked for; null: each kind's own")
+    tier_rule: Literal["per_kind", "minutes"] = Field(
+        description="per_kind: each kind counted at its own tier (settings tier_by_kind); "
+        "minutes: every kind at the tier asked for"
+    )
+    tiers: dict[str, int] = Field(description="the tier each station kind was counted at")
+    tiers_m: dict[str, float] = Field(description="walking distance of every tier (m)")
+    distance_m: float | None = Field(description="walking distance counted (m); null when mixed")
     detour_factor: float | None = Field(description="the one factor used; null when mixed")
     detour_factors: dict[str, float] = Field(description="detour factor per station kind")
-    walking_speed_m_per_min: float
     kinds: list[CoverageKindMethod]
 
 
@@ -86,7 +92,7 @@ class CoverageTotals(BaseModel):
 
 class _Answer(BaseModel):
     release: int = Field(description="boundary release the compounds were assigned with")
-    minutes: int
+    minutes: int | None = Field(description="the tier asked for; null: each kind at its own")
     level: str
     code: str | None
     kinds: list[str]
@@ -149,12 +155,13 @@ def read_coverage(
     request: Request,
     conn: ReleaseConnDep,
     minutes: Annotated[
-        int,
+        int | None,
         Query(
-            description="Walking-time tier: 5, 10 or 15",
+            description="Count every station kind at this walking-time tier (5, 10 or 15); "
+            'default: each kind at its own tier (README, "The walking model")',
             json_schema_extra={"enum": list(coverage.TIERS)},
         ),
-    ] = 15,
+    ] = None,
     level: Annotated[
         Word, Query(description="Units reported", json_schema_extra={"enum": list(coverage.LEVELS)})
     ] = "district",
@@ -163,7 +170,7 @@ def read_coverage(
         Kinds | None,
         Query(
             description=f"Station kinds counted, comma-separated: {', '.join(STATION_KINDS)}; "
-            "default all"
+            "default the residents' services (not courier_rest)"
         ),
     ] = None,
     detour_factor: Annotated[
@@ -223,14 +230,17 @@ def _method(method: coverage.CoverageMethod) -> CoverageMethodInfo:
         source=method.source,  # type: ignore[arg-type]
         method=method.method,
         minutes=method.minutes,
+        tier_rule=method.tier_rule,  # type: ignore[arg-type]
+        tiers=method.tiers,
+        tiers_m={str(t): d for t, d in sorted(method.tiers_m.items())},
         distance_m=method.distance_m,
         detour_factor=method.detour_factor,
         detour_factors={k.kind: k.detour_factor for k in method.kinds},
-        walking_speed_m_per_min=method.walking_speed_m_per_min,
         kinds=[
             CoverageKindMethod(
                 kind=k.kind,
                 method=k.method,
+                minutes=k.minutes,
                 distance_m=k.distance_m,
                 detour_factor=k.detour_factor,
                 radius_m=k.radius_m,

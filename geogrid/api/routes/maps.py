@@ -85,9 +85,13 @@ def overview_page(
     conn: ReleaseConnDep,
     principal: PrincipalDep,
     minutes: Annotated[
-        int,
-        Query(description="Tier of the gaps and heat layer: 5, 10 or 15", json_schema_extra=TIER),
-    ] = 15,
+        int | None,
+        Query(
+            description="Tier of the gaps and heat layer: 5, 10 or 15; default each station "
+            "kind at its own tier",
+            json_schema_extra=TIER,
+        ),
+    ] = None,
 ) -> Response:
     """The district map: streets, communities, grids, compounds, stations, circles, gaps."""
     data = mapdata.overview(conn, principal, minutes=minutes)
@@ -117,9 +121,16 @@ def grid_page(
 def coverage_page(
     request: Request,
     conn: ReleaseConnDep,
-    minutes: Annotated[int, Query(description="5, 10 or 15", json_schema_extra=TIER)] = 15,
+    minutes: Annotated[
+        int | None,
+        Query(
+            description="5, 10 or 15; default each station kind at its own tier",
+            json_schema_extra=TIER,
+        ),
+    ] = None,
     kind: Annotated[
-        Kinds | None, Query(description="Station kinds, comma-separated; default all")
+        Kinds | None,
+        Query(description="Station kinds, comma-separated; default the residents' services"),
     ] = None,
 ) -> Response:
     """Share of households covered per community, with the gap polygons on top."""

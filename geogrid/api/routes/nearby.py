@@ -1,4 +1,4 @@
-"""Nearest service stations and the 5/10/15-minute circles that reach a point."""
+"""Nearest service stations, with walking minutes and the tiers that reach a point."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from geogrid.api.schemas.lookup import NearestQuery, NearestStations
 from geogrid.geo.datum import normalise_crs, point_from_storage
 from geogrid.geo.points import point_to_storage
 from geogrid.lookup.stations import nearest_stations, parse_kinds
+from geogrid.lookup.walking import STRAIGHT_LINE, WalkingModel
 from geogrid.settings import ServiceAreaSettings
 
 router = APIRouter(prefix="/v1/stations", tags=["stations"])
@@ -44,6 +45,7 @@ async def stations_nearest(request: Request) -> Response:
                 "lon": round(float(out_lon), 7),
                 "lat": round(float(out_lat), 7),
                 "distance_m": near.distance_m,
+                "walk_distance_m": near.walk_distance_m,
                 "walk_minutes": near.walk_minutes,
                 "within_minutes": near.within_minutes,
                 "opening_hours": s.opening_hours,
@@ -64,9 +66,9 @@ def _method(request: Request) -> dict[str, Any]:
 
 def _describe(settings: ServiceAreaSettings) -> dict[str, Any]:
     return {
+        "method": STRAIGHT_LINE,
         "distance": "straight line, EPSG:4548 metres",
-        "walking_speed_m_per_min": settings.walking_speed_m_per_min,
         "detour_factor": settings.detour_factor,
         "detour_factor_by_kind": settings.detour_factor_by_kind,
-        "within_minutes": "stored 5/10/15-minute service areas covering the point",
+        **WalkingModel.from_settings(settings).describe(),
     }

@@ -326,9 +326,15 @@ class NearStation(BaseModel):
     kind: str
     lon: float
     lat: float
-    distance_m: float
-    walk_minutes: float
-    within_minutes: list[int]
+    distance_m: float = Field(description="straight line, metres")
+    walk_distance_m: float = Field(description="walking distance, metres (method.method)")
+    walk_minutes: float = Field(
+        description="read off the tiers (method.walk_minutes), rounded up to 0.1"
+    )
+    within_minutes: list[int] = Field(
+        description="the tiers t whose walking distance reaches here: exactly those with "
+        "walk_minutes <= t"
+    )
     opening_hours: str
 
 

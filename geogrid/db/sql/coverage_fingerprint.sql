@@ -5,9 +5,9 @@ SELECT md5(concat_ws('|',
     (SELECT content_hash FROM boundary_release WHERE id = :release),
     (SELECT md5(string_agg(concat_ws(',', id, kind, md5(ST_AsBinary(geom))), ';' ORDER BY id))
      FROM station),
-    (SELECT md5(string_agg(concat_ws(',', station_id, method, distance_m, detour_factor,
-                                     md5(ST_AsBinary(geom))), ';' ORDER BY station_id))
-     FROM service_area WHERE minutes = :minutes),
+    (SELECT md5(string_agg(concat_ws(',', station_id, minutes, method, distance_m, detour_factor,
+                                     md5(ST_AsBinary(geom))), ';' ORDER BY station_id, minutes))
+     FROM service_area WHERE minutes = ANY(CAST(:tiers AS int[]))),
     (SELECT md5(string_agg(concat_ws(',', id, name, households, md5(ST_AsBinary(point))), ';'
                            ORDER BY id))
      FROM compound),

@@ -35,8 +35,11 @@ def check_level(level: str) -> str:
     return level
 
 
-def check_kinds(kinds: Iterable[str] | None) -> tuple[str, ...]:
-    """The station kinds asked for, validated, deduplicated and in canonical order.
+def check_kinds(
+    kinds: Iterable[str] | None, default: tuple[str, ...] = STATION_KINDS
+) -> tuple[str, ...]:
+    """The station kinds asked for, validated, deduplicated and in canonical order
+    (``default`` when none are asked for).
 
     Examples
     --------
@@ -46,7 +49,7 @@ def check_kinds(kinds: Iterable[str] | None) -> tuple[str, ...]:
     True
     """
     if kinds is None:
-        return STATION_KINDS
+        return default
     asked = {k.strip() for k in kinds if k.strip()}
     unknown = sorted(asked - set(STATION_KINDS))
     if unknown:
@@ -57,7 +60,7 @@ def check_kinds(kinds: Iterable[str] | None) -> tuple[str, ...]:
                 kinds=", ".join(STATION_KINDS),
             ),
         )
-    return tuple(k for k in STATION_KINDS if k in asked) if asked else STATION_KINDS
+    return tuple(k for k in STATION_KINDS if k in asked) if asked else default
 
 
 def check_unit_code(level: str, code: str) -> str:

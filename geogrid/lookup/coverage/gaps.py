@@ -6,6 +6,10 @@ A compound is covered when its point-on-surface lies in a counted service area, 
 in the grid of the boundary release holding that point (and in that grid's community and
 street), so every level adds up to the one above it.
 
+Each station kind counts at its own tier by default (settings ``tier_by_kind``, README "The
+walking model"); ``minutes`` counts every kind at that tier instead. Only residents' services
+count unless kinds are named (settings ``resident_kinds``: not the courier rest stops).
+
 By default the stored service areas count (their method, distance and detour factor are read
 back and reported). With ``detour_factor`` given, circles are drawn on the fly from station
 points instead, in metres (EPSG:4548), as ``geogrid.lookup.service_areas`` would draw them.
@@ -55,6 +59,7 @@ from geogrid.lookup.coverage.report import (
     UnitCoverage,
 )
 from geogrid.lookup.service_areas import STATION_KINDS
+from geogrid.lookup.walking import tier_of_kind
 from geogrid.settings import ServiceAreaSettings
 
 
@@ -114,7 +119,7 @@ DEFAULT_CACHE = CoverageCache()
 def coverage_gaps(
     conn: Connection,
     *,
-    minutes: int = 15,
+    minutes: int | None = None,
     level: str = "district",
     code: str | None = None,
     kinds: Iterable[str] | None = None,
@@ -130,20 +135,21 @@ def coverage_gaps(
     conn
         An open connection.
     minutes
-        The tier: 5, 10 or 15.
+        Count every kind at this tier (5, 10 or 15); default: each kind at its own tier
+        (settings ``tier_by_kind``).
     level
         "district", "street", "community" or "grid" (the grids of ``release``).
     code
         Only this unit of ``level`` (its official code).
     kinds
-        Station kinds counted (default all six).
+        Station kinds counted (default the residents' services, settings ``resident_kinds``).
     detour_factor
         When given (0.5 to 3), circles of radius walking distance / ``detour_factor`` are
         drawn from station points instead of using the stored service areas.
     release
         Boundary release whose grids hold the compounds (default: the current one).
     settings
-        Walking distances and speed (default: from the environment).
+        Tiers, per-kind tiers, detour factors (default: from the environment).
     cache
         Where computed overlays are kept (default: the process-wide cache).
 
@@ -206,7 +212,7 @@ def coverage_h3(
     conn: Connection,
     *,
     resolution: int = 9,
-    minutes: int = 15,
+    minutes: int | None = None,
     level: str = "district",
     code: str | None = None,
     kinds: Iterable[str] | None = None,
@@ -262,7 +268,7 @@ class _Prepared:
 
 def _prepare(
     conn: Connection,
-    minutes: int,
+    minutes: int | None,
     level: str,
     code: str | None,
     kinds: Iterable[str] | None,
@@ -271,45 +277,50 @@ def _prepare(
     settings: ServiceAreaSettings | None,
     cache: CoverageCache | None,
 ) -> _Prepared:
-    check_minutes(minutes)
+    settings = settings or ServiceAreaSettings()
+    if minutes is not None:
+        check_minutes(minutes)
     check_level(level)
-    chosen = check_kinds(kinds)
+    resident = tuple(k for k in STATION_KINDS if k in settings.resident_kinds)
+    chosen = check_kinds(kinds, default=resident)
     if detour_factor is not None:
         check_detour_factor(detour_factor)
     if code is not None:
         check_unit_code(level, code)
-    settings = settings or ServiceAreaSettings()
     cache = DEFAULT_CACHE if cache is None else cache
     release_id = _release_id(conn, release)
+    tiers = {k: minutes if minutes is not None else tier_of_kind(k, settings) for k in chosen}
+    distances = {}
+    for kind, tier in tiers.items():
+        if tier not in settings.tier_distances_m:
+            raise InvalidInputError(
+                f"minutes was {tier} but walking distances are configured "
+                f"for {sorted(settings.tier_distances_m)} only"
+            )
+        distances[kind] = settings.tier_distances_m[tier]
+    factors = {kind: detour_factor for kind in chosen} if detour_factor is not None else {}
     params: dict[str, Any] = {
         "release": release_id,
         "minutes": minutes,
         "level": level,
         "kinds": list(chosen),
+        "tiers": [tiers[k] for k in chosen],
+        "radii_m": [distances[k] / factors[k] if factors else 0.0 for k in chosen],
         "drawn": detour_factor is not None,
     }
-    distance = settings.tier_distances_m.get(minutes)
-    if distance is None:
-        raise InvalidInputError(
-            f"minutes was {minutes} but walking distances are configured "
-            f"for {sorted(settings.tier_distances_m)} only"
-        )
-    factors = {kind: detour_factor for kind in chosen} if detour_factor is not None else {}
-    params["radii_m"] = [distance / factors[k] if factors else 0.0 for k in chosen]
     fingerprint = conn.execute(text(sql("coverage_fingerprint")), params).scalar_one()
     key = (
         fingerprint,
         release_id,
-        minutes,
         level,
-        chosen,
+        params["minutes"],
+        tuple(tiers.items()),
+        tuple(sorted(settings.tier_distances_m.items())),
         detour_factor,
-        distance,
-        settings.walking_speed_m_per_min,
     )
     overlay = cache.get(key)
     if overlay is None:
-        overlay = _compute(conn, params, distance, factors, settings)
+        overlay = _compute(conn, params, tiers, distances, factors, settings.tier_distances_m)
         cache.put(key, overlay)
     units = tuple(u for u in overlay.units if code is None or u.code == code)
     if code is not None and not units:
@@ -340,9 +351,10 @@ def _with_circles(name: str) -> str:
 def _compute(
     conn: Connection,
     params: dict[str, Any],
-    distance: float,
+    tiers: dict[str, int],
+    distances: dict[str, float],
     factors: dict[str, float],
-    settings: ServiceAreaSettings,
+    tiers_m: dict[int, float],
 ) -> _Overlay:
     # PostGIS functions carry high planner costs, so PostgreSQL would JIT-compile these
     # queries: that takes ~0.3 s, ten times what running them takes. geogrid's engines turn
@@ -374,7 +386,7 @@ def _compute(
     )
     if factors:
         kinds = tuple(
-            KindMethod(k, "circle", distance, f, distance / f, n)
+            KindMethod(k, "circle", tiers[k], distances[k], f, distances[k] / f, n)
             for k, f, n in _station_counts(conn, factors)
         )
         source = "drawn"
@@ -383,6 +395,7 @@ def _compute(
             KindMethod(
                 r.kind,
                 r.method,
+                int(r.minutes),
                 float(r.distance_m),
                 float(r.detour_factor),
                 float(r.distance_m) / float(r.detour_factor) if r.method == "circle" else None,
@@ -395,15 +408,17 @@ def _compute(
         )
         source = "stored"
     methods = {k.method for k in kinds}
-    distances = {k.distance_m for k in kinds} or {distance}
+    distances_used = {k.distance_m for k in kinds} or set(distances.values())
     factors_used = {k.detour_factor for k in kinds}
     method = CoverageMethod(
         source=source,
         method=_one(methods) or ("mixed" if methods else "circle"),
-        minutes=int(params["minutes"]),
-        distance_m=_one(distances),
+        minutes=params["minutes"],
+        distance_m=_one(distances_used),
         detour_factor=_one(factors_used),
-        walking_speed_m_per_min=settings.walking_speed_m_per_min,
+        tiers=dict(tiers),
+        tier_rule="per_kind" if params["minutes"] is None else "minutes",
+        tiers_m=dict(sorted(tiers_m.items())),
         kinds=kinds,
     )
     return _Overlay(method, units, compounds)

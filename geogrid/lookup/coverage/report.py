@@ -22,6 +22,8 @@ class KindMethod:
 
     kind: str
     method: str
+    #: The tier counted for this kind (its own tier, or the one a request named).
+    minutes: int
     distance_m: float
     detour_factor: float
     #: Circle radius (distance / detour factor); None for network isochrones.
@@ -37,12 +39,18 @@ class CoverageMethod:
     source: str
     #: "circle", "network", or "mixed" when kinds differ.
     method: str
-    minutes: int
+    #: The one tier every kind was counted at (None when each kind counts at its own).
+    minutes: int | None
     #: The tier's walking distance in metres (None when kinds differ).
     distance_m: float | None
     #: The one detour factor used, or None when kinds use different factors.
     detour_factor: float | None
-    walking_speed_m_per_min: float
+    #: The tier each kind was counted at.
+    tiers: dict[str, int]
+    #: The walking distance of every tier (minutes -> metres), as configured.
+    tiers_m: dict[int, float]
+    #: "per_kind" (each kind at its own tier, the default) or "minutes" (one tier for all).
+    tier_rule: str
     kinds: tuple[KindMethod, ...]
 
 
@@ -127,7 +135,8 @@ class CoverageReport:
     """Coverage of every unit of one level (or the one unit asked for)."""
 
     release: int
-    minutes: int
+    #: The tier asked for; None when each kind counted at its own tier.
+    minutes: int | None
     level: str
     code: str | None
     kinds: tuple[str, ...]
@@ -162,7 +171,8 @@ class H3Coverage:
     """Coverage as H3 cells, for heat maps. Only cells holding a compound are listed."""
 
     release: int
-    minutes: int
+    #: The tier asked for; None when each kind counted at its own tier.
+    minutes: int | None
     level: str
     code: str | None
     kinds: tuple[str, ...]

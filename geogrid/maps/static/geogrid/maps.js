@@ -288,7 +288,7 @@
       var within = s.within_minutes.length ? "，在 " + s.within_minutes.join("/") + " 分钟圈内"
         : "";
       return "<li>" + esc(s.name) + "（" + esc(geogrid.kinds[s.kind] || s.kind) + "）"
-        + esc(s.distance_m.toFixed(0)) + " m · 步行约 " + esc(s.walk_minutes.toFixed(0))
+        + esc(s.distance_m.toFixed(0)) + " m · 步行 " + esc(s.walk_minutes.toFixed(1))
         + " 分钟" + esc(within) + "</li>";
     }).join("");
     var code = g ? g.code : (answer.nearest && answer.nearest.code);
@@ -330,8 +330,8 @@
             interactive: false, className: "geogrid-line"}, geogrid.styles.locate.line));
           group.addLayer(line);
           var marker = geogrid.stationMarker({properties: {k: s.kind}}, L.latLng(s.lat, s.lon));
-          marker.bindTooltip(esc(s.name) + "<br>" + esc(s.distance_m.toFixed(0)) + " m · 步行约 "
-            + esc(s.walk_minutes.toFixed(0)) + " 分钟", {permanent: true, direction: "right",
+          marker.bindTooltip(esc(s.name) + "<br>" + esc(s.distance_m.toFixed(0)) + " m · 步行 "
+            + esc(s.walk_minutes.toFixed(1)) + " 分钟", {permanent: true, direction: "right",
             className: "gg-dist"});
           group.addLayer(marker);
         });
