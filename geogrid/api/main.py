@@ -55,6 +55,7 @@ from geogrid.api.routes import (
 )
 from geogrid.errors import NotFoundError
 from geogrid.lookup.snapshot import SnapshotStore
+from geogrid.lookup.walks import NETWORK_CHANNEL, NetworkWalks
 from geogrid.settings import (
     ApiSettings,
     AuthSettings,
@@ -112,6 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.rate_limits = _rate_limits(app.state.engine, settings.rate_limits)
         app.state.snapshots = SnapshotStore(app.state.engine)
         app.state.snapshots.listen(KEYS_CHANNEL, app.state.key_cache.clear)
+        app.state.walks = NetworkWalks(app.state.engine, settings.service_areas.network_access_m)
+        app.state.snapshots.listen(NETWORK_CHANNEL, app.state.walks.invalidate)
         try:
             app.state.snapshots.refresh()
         except (OperationalError, NotFoundError):

@@ -25,6 +25,10 @@ from geogrid.network.paths import WalkingNetwork, current_network, network_graph
 from geogrid.network.stations import station_areas
 from geogrid.settings import ServiceAreaSettings
 
+#: The NOTIFY channel telling every process that the stations or the walking network changed
+#: (geogrid.lookup.walks rebuilds its walks on it).
+NETWORK_CHANNEL = "geogrid_network"
+
 STATION_KINDS = ("party_mass", "doorstep", "courier_rest", "happiness", "mediation", "legal")
 
 
@@ -74,6 +78,9 @@ def rebuild(conn: Connection, settings: ServiceAreaSettings) -> int:
     """Redraw every station's service areas, on the current walking network when there is one,
     else as circles; returns how many were drawn."""
     conn.execute(text("DELETE FROM service_area"))
+    conn.execute(  # every process's walks from the stations are stale at commit
+        text("SELECT pg_notify(:channel, '')"), {"channel": NETWORK_CHANNEL}
+    )
     network = current_network(conn)
     if network is not None:
         return _rebuild_on_network(conn, settings, network)

@@ -11,7 +11,8 @@ from geogrid.errors import InvalidInputError
 from geogrid.i18n import tr
 from geogrid.lookup.service_areas import STATION_KINDS, Station, detour_factor
 from geogrid.lookup.snapshot import Snapshot
-from geogrid.lookup.walking import WalkingModel
+from geogrid.lookup.walking import STRAIGHT_LINE, WalkingModel
+from geogrid.lookup.walks import Walks
 from geogrid.settings import ServiceAreaSettings
 
 
@@ -25,6 +26,9 @@ class NearbyStation:
     walk_distance_m: float
     walk_minutes: float
     within_minutes: list[int]
+    #: How the walking distance was measured: "network", or the straight line x detour
+    #: factor (no network, or the point is farther than the access leg from every path).
+    method: str = STRAIGHT_LINE
 
 
 def parse_kinds(kinds: Iterable[str] | None) -> set[str] | None:
@@ -49,13 +53,17 @@ def nearest_stations(
     k: int,
     kinds: set[str] | None,
     settings: ServiceAreaSettings,
+    walks: Walks | None = None,
 ) -> list[NearbyStation]:
-    """The ``k`` stations nearest to a storage-CRS point, nearest first.
+    """The ``k`` stations nearest to a storage-CRS point by walking, nearest first.
 
-    Distances are straight lines in EPSG:4548 metres; the walking distance is that x the
-    kind's detour factor, and its minutes and tiers come from the one walking model
-    (:mod:`geogrid.lookup.walking`), so ``within_minutes`` lists exactly the tiers t with
-    ``walk_minutes <= t``. The tiers are decided on the unrounded walking distance.
+    On a walking network (``walks``) the walking distance is walked along the paths
+    (:mod:`geogrid.network.areas`: the same walk the network's service areas are drawn
+    from); without one, or for a point farther than the access leg from every path, it is
+    the straight line (EPSG:4548 metres) x the kind's detour factor, and each station says
+    which. Minutes and tiers come from the one walking model (:mod:`geogrid.lookup.walking`),
+    so ``within_minutes`` lists exactly the tiers t with ``walk_minutes <= t``, decided on the
+    unrounded walking distance.
     """
     if k < 1:
         raise InvalidInputError(f"k must be at least 1 but was {k}")
@@ -70,24 +78,36 @@ def nearest_stations(
     qx, qy = snapshot.metric.xy(lon, lat)
     xy = snapshot.station_xy[chosen]
     distance = np.hypot(xy[:, 0] - qx, xy[:, 1] - qy)
-    if k < len(distance):
-        nearest = np.argpartition(distance, k - 1)[:k]
-        order = nearest[np.argsort(distance[nearest], kind="stable")]
+    if settings.detour_factor_by_kind:
+        walk = distance * np.array([detour_factor(s.kind, settings) for s in stations])
+    else:  # one factor for every kind (the default): no loop over the stations
+        walk = distance * settings.detour_factor
+    on_network = np.zeros(len(stations), dtype=bool)
+    if walks is not None:
+        metres = walks.walks.metres_to(qx, qy)
+        rows = np.array([walks.row_of.get(s.id, -1) for s in stations])
+        known = rows >= 0
+        walked = np.full(len(stations), np.inf)
+        walked[known] = metres[rows[known]]
+        on_network = np.isfinite(walked)
+        walk = np.where(on_network, walked, walk)
+    if k < len(walk):
+        nearest = np.argpartition(walk, k - 1)[:k]
+        order = nearest[np.argsort(walk[nearest], kind="stable")]
     else:
-        order = np.argsort(distance, kind="stable")
+        order = np.argsort(walk, kind="stable")
     model = WalkingModel.from_settings(settings)
     found = []
     for j in order.tolist():
-        station = stations[j]
-        metres = float(distance[j])
-        walk = metres * detour_factor(station.kind, settings)
+        metres_j = float(walk[j])
         found.append(
             NearbyStation(
-                station,
-                round(metres, 1),
-                round(walk, 1),
-                model.shown_minutes(walk),
-                model.within(walk),
+                stations[j],
+                round(float(distance[j]), 1),
+                round(metres_j, 1),
+                model.shown_minutes(metres_j),
+                model.within(metres_j),
+                "network" if on_network[j] else STRAIGHT_LINE,
             )
         )
     return found

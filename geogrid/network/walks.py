@@ -29,6 +29,7 @@ class StationWalks:
         self.graph, self.access_m = graph, access_m
         xy = np.asarray(points, dtype=np.float64).reshape(-1, 2)
         self.joints = graph.join(xy[:, 0], xy[:, 1]) if len(xy) else []
+        self.segments = np.array([j.segment for j in self.joints], dtype=np.int64)
         self.node_m = np.full((len(self.joints), graph.nodes), np.inf, dtype=np.float32)
         if self.joints:
             ends = np.array([[graph.seg_u[j.segment], graph.seg_v[j.segment]] for j in self.joints])
@@ -52,9 +53,11 @@ class StationWalks:
         via_u = self.node_m[:, doors.u] + doors.to_u[None, :]
         via_v = self.node_m[:, doors.v] + doors.to_v[None, :]
         out = np.minimum(via_u, via_v).min(axis=1).astype(np.float64)
-        for i, joint in enumerate(self.joints):  # a station on one of the point's own paths
-            own = np.flatnonzero(doors.seg == joint.segment)
-            for k in own:
+        # a station on one of the point's own paths may walk straight along it (rare: looked
+        # for among those stations only)
+        for i in np.flatnonzero(np.isin(self.segments, doors.seg)).tolist():
+            joint = self.joints[i]
+            for k in np.flatnonzero(doors.seg == joint.segment).tolist():
                 s = np.clip(joint.along, doors.lo[k], doors.hi[k])
                 straight = np.hypot(doors.h[k], s - doors.t[k]) + joint.access
                 out[i] = min(out[i], straight + abs(s - joint.along))

@@ -32,7 +32,10 @@ async def stations_nearest(request: Request) -> Response:
     k, kind = query.k, query.kind
     settings = request.app.state.settings.service_areas
     snapshot = request.app.state.snapshots.current()  # no dependency: see routes/locate.py
-    found = nearest_stations(snapshot, x, y, k, parse_kinds((kind or "").split(",")), settings)
+    walks = request.app.state.walks.current()
+    found = nearest_stations(
+        snapshot, x, y, k, parse_kinds((kind or "").split(",")), settings, walks
+    )
     stations = []
     for near in found:
         s = near.station
@@ -48,10 +51,20 @@ async def stations_nearest(request: Request) -> Response:
                 "walk_distance_m": near.walk_distance_m,
                 "walk_minutes": near.walk_minutes,
                 "within_minutes": near.within_minutes,
+                "method": near.method,
                 "opening_hours": s.opening_hours,
             }
         )
-    body = {"stations": stations, "release": snapshot.release.id, "method": _method(request)}
+    method = _method(request)
+    if walks is not None:
+        method = {
+            **method,
+            "method": "network",
+            "network": walks.network_id,
+            "access_m": walks.access_m,
+            "fallback": STRAIGHT_LINE + " (a point farther than access_m from every path)",
+        }
+    body = {"stations": stations, "release": snapshot.release.id, "method": method}
     return json_response(body)
 
 

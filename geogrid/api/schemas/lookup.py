@@ -335,6 +335,10 @@ class NearStation(BaseModel):
         description="the tiers t whose walking distance reaches here: exactly those with "
         "walk_minutes <= t"
     )
+    method: str = Field(
+        description='"network" (walked along the paths) or straight_line_x_detour_factor (no '
+        "network, or this point is farther than method.access_m from every path)"
+    )
     opening_hours: str
 
 
