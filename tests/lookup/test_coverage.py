@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pyproj
@@ -20,6 +21,7 @@ from sqlalchemy import Connection, Engine, create_engine, text
 
 from geogrid.api.routes.coverage import CoverageAnswer, GapCollection, H3Answer
 from geogrid.errors import InvalidInputError, NotFoundError
+from geogrid.io import loading
 from geogrid.lookup.coverage import CoverageCache, coverage_gaps, coverage_h3
 from geogrid.lookup.service_areas import STATION_KINDS
 from geogrid.settings import ServiceAreaSettings
@@ -37,10 +39,18 @@ COUNTED = """
     SELECT sa.geom FROM service_area sa JOIN station s ON s.id = sa.station_id
     WHERE sa.minutes = (CAST(:tiers AS jsonb) ->> s.kind)::int
 """
-#: Households whose compound point lies in a counted service area.
+#: Where a compound is reached: at one of its gates when it has gates, else anywhere on its
+#: footprint (the nearest point of it).
+REACHED = """
+    CASE WHEN EXISTS (SELECT 1 FROM compound_gate g WHERE g.compound_id = c.id)
+         THEN EXISTS (SELECT 1 FROM compound_gate g
+                      WHERE g.compound_id = c.id AND ST_Intersects(a.geom, g.geom))
+         ELSE ST_Intersects(a.geom, c.geom) END
+"""
+#: Households of the compounds a counted service area reaches.
 COVERED_HOUSEHOLDS = f"""
     SELECT coalesce(sum(c.households), 0) FROM compound c
-    WHERE EXISTS (SELECT 1 FROM ({COUNTED}) a WHERE ST_Covers(a.geom, c.point))
+    WHERE EXISTS (SELECT 1 FROM ({COUNTED}) a WHERE {REACHED})
 """
 
 
@@ -140,7 +150,7 @@ def test_uncovered_compounds_are_the_ones_outside_every_area(conn: Connection) -
         conn,
         f"""
         SELECT count(*) FROM compound c WHERE c.id = ANY(:ids) AND EXISTS (
-            SELECT 1 FROM ({COUNTED}) a WHERE ST_Covers(a.geom, c.point))
+            SELECT 1 FROM ({COUNTED}) a WHERE {REACHED})
         """,
         ids=listed,
         tiers=tiers(),
@@ -424,3 +434,22 @@ def test_minutes_over_http_count_every_kind_at_that_tier(
     assert body.totals.households.covered == scalar(
         conn, COVERED_HOUSEHOLDS, tiers=tiers(minutes=10)
     )
+
+
+def test_compounds_with_gates_are_measured_from_them(fresh_demo_url: str) -> None:
+    engine = create_engine(fresh_demo_url)
+    paths = Path(__file__).resolve().parents[2] / "data" / "yaohai_demo_paths.gpkg"
+    with engine.connect() as conn:
+        before = coverage_gaps(conn)
+    assert before.method.measured_from == {"gate": 0, "footprint": 640}
+    with engine.begin() as conn:
+        loading.load_file(conn, paths, "gates", None, ServiceAreaSettings())
+    with engine.connect() as conn:
+        after = coverage_gaps(conn)
+        expected = scalar(conn, COVERED_HOUSEHOLDS, tiers=tiers())
+    # the organised compounds have a main gate; scattered buildings are measured from their
+    # footprint; a gate is one point of a footprint, so fewer households are reached
+    assert after.method.measured_from == {"gate": 556, "footprint": 84}
+    assert after.tally.households_covered == expected < before.tally.households_covered
+    rules = {c.measured_from for u in after.units for c in u.uncovered_compounds}
+    assert rules == {"gate", "footprint"}

@@ -60,12 +60,20 @@ class CoverageMethodInfo(BaseModel):
     detour_factor: float | None = Field(description="the one factor used; null when mixed")
     detour_factors: dict[str, float] = Field(description="detour factor per station kind")
     kinds: list[CoverageKindMethod]
+    measured_from: dict[str, int] = Field(
+        description="compounds measured from their nearest gate (gate) and, having none, from "
+        "the nearest point of their footprint (footprint)"
+    )
 
 
 class UncoveredCompound(BaseModel):
     id: int
     name: str
     households: int
+    measured_from: str = Field(
+        description='"gate" (from its nearest gate) or "footprint" (the nearest point of its '
+        "outline, when it has no gates)"
+    )
 
 
 class CoverageUnit(BaseModel):
@@ -248,6 +256,7 @@ def _method(method: coverage.CoverageMethod) -> CoverageMethodInfo:
             )
             for k in method.kinds
         ],
+        measured_from=method.measured_from,
     )
 
 
@@ -288,7 +297,9 @@ def _report(report: coverage.CoverageReport) -> CoverageAnswer:
                 compounds=compounds,
                 households=households,
                 uncovered_compounds=[
-                    UncoveredCompound(id=c.id, name=c.name, households=c.households)
+                    UncoveredCompound(
+                        id=c.id, name=c.name, households=c.households, measured_from=c.measured_from
+                    )
                     for c in unit.uncovered_compounds
                 ],
             )

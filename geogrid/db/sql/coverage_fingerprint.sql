@@ -11,6 +11,9 @@ SELECT md5(concat_ws('|',
     (SELECT md5(string_agg(concat_ws(',', id, name, households, md5(ST_AsBinary(point))), ';'
                            ORDER BY id))
      FROM compound),
+    (SELECT md5(string_agg(concat_ws(',', compound_id, md5(ST_AsBinary(geom))), ';'
+                           ORDER BY compound_id, id))
+     FROM compound_gate),
     (SELECT md5(string_agg(concat_ws(',', code, name, md5(ST_AsBinary(geom))), ';'
                            ORDER BY code))
      FROM (SELECT code::text, name, geom FROM district

@@ -381,6 +381,7 @@ def _compute(
             float(r.lat),
             r.grid_code,
             bool(r.covered),
+            r.measured_from,
         )
         for r in conn.execute(text(_with_circles("coverage_compounds")), params)
     )
@@ -420,6 +421,10 @@ def _compute(
         tier_rule="per_kind" if params["minutes"] is None else "minutes",
         tiers_m=dict(sorted(tiers_m.items())),
         kinds=kinds,
+        measured_from={
+            rule: sum(1 for c in compounds if c.measured_from == rule)
+            for rule in ("gate", "footprint")
+        },
     )
     return _Overlay(method, units, compounds)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shapely.geometry.base import BaseGeometry
 
@@ -52,6 +52,9 @@ class CoverageMethod:
     #: "per_kind" (each kind at its own tier, the default) or "minutes" (one tier for all).
     tier_rule: str
     kinds: tuple[KindMethod, ...]
+    #: How many compounds were measured from their nearest gate ("gate") and how many, having
+    #: none, from the nearest point of their footprint ("footprint").
+    measured_from: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,9 @@ class CompoundCoverage:
     #: The grid holding its point-on-surface; None when the point is in no grid.
     grid_code: str | None
     covered: bool
+    #: Where reach was measured from: "gate" (its nearest gate) or "footprint" (the nearest
+    #: point of its outline, when it has no gates).
+    measured_from: str = "footprint"
 
 
 @dataclass(frozen=True)
