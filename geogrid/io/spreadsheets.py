@@ -12,6 +12,14 @@ the two are inverse and a typed ``'=x`` survives a round trip.
 
 from __future__ import annotations
 
+import io
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+
 #: How a cell starts when a spreadsheet would run it as a formula.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -52,3 +60,33 @@ def csv_cell(value: object) -> object:
     ("'+86 138", -117.3)
     """
     return text_cell(value) if isinstance(value, str) else value
+
+
+def xlsx_table(headers: list[str], rows: list[list[object]], title: str) -> bytes:
+    """One worksheet: a bold, frozen header row, then ``rows``; text is stored as text (never a
+    formula, however it starts), numbers as numbers."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title)
+    sheet.freeze_panes = "A2"
+    for index, header in enumerate(headers, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = max(10, 2 * len(header) + 4)
+    bold = Font(bold=True)
+    head = []
+    for header in headers:
+        cell = WriteOnlyCell(sheet, value=header)
+        cell.font = bold
+        head.append(cell)
+    sheet.append(head)
+    for row in rows:
+        cells: list[object] = []
+        for value in row:
+            if isinstance(value, str):
+                cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
+                cell.data_type = "s"
+                cells.append(cell)
+            else:
+                cells.append(value)
+        sheet.append(cells)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

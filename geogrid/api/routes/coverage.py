@@ -14,8 +14,10 @@ from geogrid.api.routes.collections import geometry
 from geogrid.errors import InvalidInputError
 from geogrid.geo.output import output_geometries
 from geogrid.i18n import tr
+from geogrid.io.spreadsheets import xlsx_table
 from geogrid.limits import Id32, Kinds, Word
 from geogrid.lookup import coverage
+from geogrid.lookup.coverage import uncovered
 from geogrid.lookup.service_areas import STATION_KINDS
 
 router = APIRouter(prefix="/v1/coverage", tags=["coverage"])
@@ -355,4 +357,99 @@ def _h3(found: coverage.H3Coverage) -> H3Answer:
         resolution=found.resolution,
         cells=cells,
         totals=H3Totals(cells=len(cells), compounds=compounds, households=households),
+    )
+
+
+class UncoveredRow(BaseModel):
+    street: str
+    community_code: str
+    community: str
+    compound_id: int
+    name: str
+    households: int
+    measured_from: str = Field(description='"gate" or "footprint"')
+    station_id: int | None = Field(description="the nearest counted station; null: none")
+    station: str
+    station_kind: str
+    station_tier: int | None = Field(description="the tier that station is counted at")
+    walk_distance_m: float | None
+    walk_minutes: float | None
+    method: str = Field(description='"network" or straight_line_x_detour_factor')
+
+
+class UncoveredAnswer(BaseModel):
+    release: int
+    minutes: int | None = Field(description="the tier asked for; null: each kind's own")
+    kinds: list[str]
+    method: str
+    households: int = Field(description="households of the compounds listed")
+    compounds: list[UncoveredRow]
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get(
+    "/uncovered",
+    response_model=UncoveredAnswer,
+    responses={200: {"content": {XLSX: {}}, "description": "JSON, or the XLSX (format=xlsx)"}},
+)
+def read_uncovered(
+    request: Request,
+    conn: ReleaseConnDep,
+    minutes: Annotated[
+        int | None,
+        Query(
+            description="One tier for every kind (5, 10, 15); default each kind's own",
+            json_schema_extra={"enum": list(coverage.TIERS)},
+        ),
+    ] = None,
+    kind: Annotated[
+        Kinds | None,
+        Query(description="Station kinds counted, comma-separated; default residents' services"),
+    ] = None,
+    community: Annotated[Word | None, Query(description="Only this community (12 digits)")] = None,
+    output: Annotated[
+        Word,
+        Query(
+            alias="format", description="json or xlsx", json_schema_extra={"enum": ["json", "xlsx"]}
+        ),
+    ] = "json",
+) -> Response:
+    """The compounds the service areas leave out, per community, most households first: each
+    with its households, the nearest counted station and the walk to it (as coverage measures:
+    from its gates, else its footprint). format=xlsx is the same list as a spreadsheet."""
+    if output not in ("json", "xlsx"):
+        raise InvalidInputError(
+            tr(
+                'format was "{output}" but must be one of {FORMATS_join}',
+                output=output,
+                FORMATS_join="json, xlsx",
+            ),
+        )
+    found = uncovered.uncovered_compounds(
+        conn,
+        minutes=minutes,
+        kinds=None if kind is None else kind.split(","),
+        community=community,
+        settings=request.app.state.settings.service_areas,
+        walks=request.app.state.walks.current(),
+    )
+    if output == "xlsx":
+        headers, rows = uncovered.table(found)
+        return Response(
+            xlsx_table(headers, rows, "未覆盖小区"),
+            media_type=XLSX,
+            headers={"Content-Disposition": 'attachment; filename="uncovered-compounds.xlsx"'},
+        )
+    answer = UncoveredAnswer(
+        release=found.release,
+        minutes=found.minutes,
+        kinds=list(found.kinds),
+        method=found.method,
+        households=sum(c.households for c in found.compounds),
+        compounds=[UncoveredRow(**vars(c)) for c in found.compounds],
+    )
+    return with_etag(
+        request, Response(answer.model_dump_json(), media_type="application/json"), found.release
     )
