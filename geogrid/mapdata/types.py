@@ -318,3 +318,42 @@ class ReleaseDiffView:
     context: tuple[PlanGrid, ...]
     grids: tuple[DiffGrid, ...]
     pieces: tuple[DiffPiece, ...]
+
+
+@dataclass(frozen=True)
+class SitePlace:
+    """A proposed site: where, what it newly covers, and the area it would reach."""
+
+    name: str
+    households: int
+    compounds: int
+    point: BaseGeometry
+    reach: BaseGeometry
+
+
+@dataclass(frozen=True)
+class UncoveredPlace:
+    name: str
+    households: int
+    footprint: BaseGeometry
+
+
+@dataclass(frozen=True)
+class SitingView:
+    release: int
+    minutes: int
+    kind: str
+    k: int
+    candidates: str
+    #: How reach was measured: "network" or "circle".
+    method: str
+    reach_m: float
+    households: int
+    covered_before: int
+    covered_after: int
+    greedy_covered_after: int
+    optimal: bool
+    district: Area
+    gaps: BaseGeometry
+    uncovered: tuple[UncoveredPlace, ...]
+    sites: tuple[SitePlace, ...]

@@ -15,6 +15,7 @@ from geogrid.maps.render import (
     grid_map,
     locate_map,
     overview_map,
+    siting_map,
 )
 from geogrid.maps.tiles_page import tiles_page
 
@@ -32,5 +33,6 @@ __all__ = [
     "plan_layers",
     "plan_map",
     "release_diff_map",
+    "siting_map",
     "tiles_page",
 ]

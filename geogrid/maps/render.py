@@ -32,6 +32,7 @@ from geogrid.mapdata.types import (
     HexCell,
     LocateView,
     Overview,
+    SitingView,
     StationPlace,
 )
 from geogrid.maps import popups, styles
@@ -565,3 +566,77 @@ __all__ = [
     "locate_map",
     "overview_map",
 ]
+
+
+def siting_map(data: SitingView, *, tianditu_key: str | None = None) -> folium.Map:
+    """Where to build next: the tier's gaps, the compounds left out, and the proposed sites
+    with the area each would reach."""
+    m = _new_map(
+        data.district.geometry,
+        f"{data.minutes} 分钟生活圈 · 新建站点建议 · 边界版本 {data.release}",
+        page="siting",
+        release=data.release,
+    )
+    _offline_base(m, data.district)
+    if not data.gaps.is_empty:
+        DataLayer(
+            collection([feature(data.gaps, s="gap")]),
+            f"{data.minutes} 分钟生活圈缺口",
+            "gaps",
+            "gg-gaps",
+            interactive=False,
+        ).add_to(m)
+    DataLayer(
+        collection(
+            feature(u.footprint, s="uncovered", tip=f"{escape(u.name)}：{u.households:,} 户")
+            for u in data.uncovered
+        ),
+        f"未覆盖小区（{len(data.uncovered)}）",
+        "siting",
+        "overlayPane",
+    ).add_to(m)
+    DataLayer(
+        collection(feature(site.reach, s="reach") for site in data.sites),
+        f"建议站点服务范围（{len(data.sites)}）",
+        "siting",
+        "gg-circles",
+        interactive=False,
+    ).add_to(m)
+    DataLayer(
+        collection(
+            feature(
+                shapely.buffer(site.point, 0.0004),
+                s="site",
+                tip=f"建议站点 {i}：{escape(site.name)}",
+                pop=f"<b>建议站点 {i}</b><br>{escape(site.name)}<br>"
+                f"新覆盖 {site.households:,} 户（{site.compounds} 个小区）",
+            )
+            for i, site in enumerate(data.sites, start=1)
+        ),
+        f"建议站点（{len(data.sites)}）",
+        "siting",
+        "markerPane",
+    ).add_to(m)
+    share = popups.share_text
+    before = data.covered_before / data.households if data.households else None
+    after = data.covered_after / data.households if data.households else None
+    method = "沿步行网络" if data.method == "network" else "直线距离折算"
+    legend = popups.legend(
+        f"新建{popups.kind_name(data.kind)} {data.k} 处：{data.minutes} 分钟生活圈",
+        [
+            (
+                "图例",
+                [
+                    (popups.swatch(styles.SITING["site"]), "建议站点"),
+                    (popups.swatch(styles.SITING["reach"]), "建议站点服务范围"),
+                    (popups.swatch(styles.SITING["uncovered"]), "未覆盖小区"),
+                    popups.gap_row(data.minutes),
+                ],
+            )
+        ],
+        f"覆盖住户 {data.covered_before:,} → {data.covered_after:,} 户"
+        f"（{share(before)} → {share(after)}，共 {data.households:,} 户）；"
+        f"贪心算法可达 {data.greedy_covered_after:,} 户；"
+        f"{'已证明最优' if data.optimal else '未证明最优'}；{method} {data.reach_m:.0f} 米",
+    )
+    return _finish(m, legend, tianditu_key)

@@ -244,6 +244,20 @@ CASE_POINTS: dict[str, Style] = {
     "done": {"color": "#718096", "label": "已结案或作废"},
 }
 
+#: The siting map: proposed sites, the area each would reach, and the uncovered compounds.
+SITING: dict[str, Style] = {
+    "site": {"color": "#2b6cb0", "weight": 2, "fillColor": "#2b6cb0", "fillOpacity": 0.9},
+    "reach": {
+        "color": "#2b6cb0",
+        "weight": 1.5,
+        "dashArray": "4 3",
+        "fillColor": "#63b3ed",
+        "fillOpacity": 0.18,
+        "interactive": False,
+    },
+    "uncovered": {"color": "#c53030", "weight": 1, "fillColor": "#fc8181", "fillOpacity": 0.7},
+}
+
 #: Everything the page needs, by table name (``geogrid.styles`` in maps.js).
 TABLES: dict[str, dict[str, Style]] = {
     "base": BASE,
@@ -260,6 +274,7 @@ TABLES: dict[str, dict[str, Style]] = {
     "caseGrids": CASE_GRIDS,
     "caseHexes": CASE_HEXES,
     "casePoints": CASE_POINTS,
+    "siting": SITING,
 }
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 from starlette.types import Scope
@@ -15,15 +15,24 @@ from starlette.types import Scope
 from geogrid import console, maps
 from geogrid.access.roles import Permission
 from geogrid.access.sessions import SignedIn
-from geogrid.api.deps import ConnDep, PrincipalDep, ReleaseConnDep, require, signed_in
+from geogrid.api.deps import (
+    ConnDep,
+    LongConnDep,
+    PrincipalDep,
+    ReleaseConnDep,
+    require,
+    signed_in,
+)
 from geogrid.api.observability import csp_nonce, with_nonce
 from geogrid.api.routes.case_queries import FilterDep
 from geogrid.api.schemas.plans import PlanLayers
 from geogrid.limits import Id32, Kinds, Latitude, Longitude, Word
+from geogrid.lookup import siting
 from geogrid.lookup.coverage import TIERS
 from geogrid.mapdata import cases as mapdata_cases
 from geogrid.mapdata import history as mapdata_history
 from geogrid.mapdata import plans as mapdata_plans
+from geogrid.mapdata import siting as mapdata_siting
 from geogrid.mapdata import views as mapdata
 from geogrid.settings import MapSettings
 
@@ -137,6 +146,28 @@ def coverage_page(
     kinds = [k for k in (kind or "").split(",") if k.strip()] or None
     data = mapdata.coverage_view(conn, minutes=minutes, kinds=kinds)
     return _html(request, maps.coverage_map(data, tianditu_key=_settings().tianditu_key))
+
+
+@router.get("/maps/siting")
+def siting_page(
+    request: Request,
+    conn: LongConnDep,  # solving takes seconds, as GET /v1/siting
+    user: Annotated[SignedIn | None, Depends(signed_in)],
+    minutes: Annotated[int, Query(description="5, 10 or 15", json_schema_extra=TIER)] = 15,
+    kind: Annotated[Word, Query(description="The kind of station to build")] = "party_mass",
+    k: Annotated[int, Query(ge=1, le=siting.MAX_SITES, description="How many sites")] = 5,
+    candidates: Annotated[Word, Query(description="compounds or h3")] = "compounds",
+) -> Response:
+    """Where to build next, for planners: the tier's gaps, the compounds it leaves out, and k
+    proposed sites with the area each would reach (GET /v1/siting on a map)."""
+    if user is None:
+        return RedirectResponse(
+            f"{_root(request)}/login?next={quote(str(request.url.path) + '?' + request.url.query, safe='')}",
+            303,
+        )
+    user.principal.require(Permission.edit_plans)
+    data = mapdata_siting.siting_view(conn, minutes=minutes, kind=kind, k=k, candidates=candidates)
+    return _html(request, maps.siting_map(data, tianditu_key=_settings().tianditu_key))
 
 
 @router.get("/maps/locate")
