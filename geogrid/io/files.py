@@ -29,6 +29,7 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "stations": ("name", "kind"),
     "paths": (),
     "gates": ("compound_id",),
+    "land": (),
 }
 OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "grids": (
@@ -44,6 +45,7 @@ OPTIONAL_COLUMNS: dict[str, tuple[str, ...]] = {
     "stations": ("id", "community_code", "opening_hours", "address"),
     "paths": ("name", "kind"),
     "gates": ("name",),
+    "land": ("name",),
 }
 GEOMETRY_TYPES: dict[str, tuple[str, ...]] = {
     "grids": ("Polygon", "MultiPolygon"),
@@ -51,6 +53,7 @@ GEOMETRY_TYPES: dict[str, tuple[str, ...]] = {
     "stations": ("Point",),
     "paths": ("LineString", "MultiLineString"),
     "gates": ("Point",),
+    "land": ("Polygon", "MultiPolygon"),
 }
 LAYERS = tuple(REQUIRED_COLUMNS)
 DRIVERS = {".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "ESRI Shapefile"}
@@ -107,7 +110,7 @@ def _check_degrees(frame: gpd.GeoDataFrame, path: Path, crs: str) -> None:
 
 
 def read_layer(path: str | Path, layer: str, crs: str | None = None) -> gpd.GeoDataFrame:
-    """Read ``layer`` (grids, compounds, stations, paths or gates) from a file into storage
+    """Read ``layer`` (grids, compounds, stations, paths, gates or land) from a file into storage
     coordinates.
 
     Parameters

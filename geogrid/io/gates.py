@@ -1,4 +1,5 @@
-"""Compound gates from a layer: checked whole, then replacing every gate.
+"""Compound gates (and vacant public land) from a layer: checked whole, then replacing the
+layer.
 
 A gate names its compound (``compound_id``) and lies on or near its footprint: a gate more
 than :data:`GATE_REACH_M` from its compound is a wrong id or a wrong coordinate system, and
@@ -76,4 +77,35 @@ def replace_gates(conn: Connection, frame: gpd.GeoDataFrame) -> int:
     return len(rows)
 
 
-__all__ = ["GATE_REACH_M", "check_gates", "replace_gates"]
+__all__ = ["GATE_REACH_M", "check_gates", "replace_gates", "replace_land"]
+
+
+def replace_land(conn: Connection, frame: gpd.GeoDataFrame) -> int:
+    """Make the layer ``frame`` (storage lon/lat polygons) the vacant public land; an invalid
+    parcel refuses the layer naming it, with nothing changed."""
+    bad = [
+        f"parcel {i}: {shapely.is_valid_reason(g)}"
+        for i, g in enumerate(frame.geometry)
+        if not shapely.is_valid(g)
+    ]
+    if bad:
+        raise LoadError(
+            f"the land layer has {len(bad)} invalid parcel(s); nothing was changed: "
+            + "; ".join(bad[:10]),
+            details=bad,
+        )
+    names = frame["name"] if "name" in frame.columns else [None] * len(frame)
+    conn.execute(text("DELETE FROM vacant_land"))
+    rows = [
+        {"name": "" if n is None or n != n else str(n).strip()[:200], "wkb": g.wkb}
+        for n, g in zip(names, frame.geometry, strict=True)
+    ]
+    if rows:
+        conn.execute(
+            text(
+                "INSERT INTO vacant_land (name, geom) "
+                "VALUES (:name, ST_Multi(ST_GeomFromWKB(:wkb, 4490)))"
+            ),
+            rows,
+        )
+    return len(rows)

@@ -23,6 +23,7 @@ _QUERIES = {
     "WHERE network_id = (SELECT max(id) FROM walking_network) ORDER BY id",
     "gates": "SELECT compound_id, name, geom AS geometry FROM compound_gate "
     "ORDER BY compound_id, id",
+    "land": "SELECT id, name, geom AS geometry FROM vacant_land ORDER BY id",
 }
 LAYER_NAMES = ("grids", *_QUERIES)
 

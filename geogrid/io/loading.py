@@ -32,7 +32,7 @@ from geogrid.errors import LoadError
 from geogrid.geo.datum import STORAGE_SRID, from_metric, to_metric
 from geogrid.geo.snapping import snap_layer
 from geogrid.io.files import read_layer
-from geogrid.io.gates import replace_gates
+from geogrid.io.gates import replace_gates, replace_land
 from geogrid.lookup import service_areas
 from geogrid.lookup.service_areas import STATION_KINDS
 from geogrid.network.paths import publish_paths
@@ -342,7 +342,7 @@ def load_file(
     settings: ServiceAreaSettings,
     published_by: str = "geogrid load",
 ) -> LoadReport:
-    """Load a user's file as ``layer`` (grids, compounds, stations, paths or gates)."""
+    """Load a user's file as ``layer`` (grids, compounds, stations, paths, gates or land)."""
     frame = read_layer(path, layer, crs)
     if layer == "paths":
         network = publish_paths(conn, frame, source=str(path), published_by=published_by)
@@ -356,6 +356,11 @@ def load_file(
                 f"walking network {network.id}: {network.length_m / 1000:.1f} km of paths",
                 f"{areas} service areas drawn on it",
             ],
+        )
+    if layer == "land":
+        parcels = replace_land(conn, frame)
+        return LoadReport(
+            "land", parcels, notes=["siting candidates: GET /v1/siting?candidates=land"]
         )
     if layer == "gates":
         gates = replace_gates(conn, frame)

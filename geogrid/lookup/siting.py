@@ -37,7 +37,7 @@ from geogrid.network.paths import current_network, network_graph
 from geogrid.settings import ServiceAreaSettings
 
 #: Where candidate sites come from.
-CANDIDATE_SOURCES = ("compounds", "h3")
+CANDIDATE_SOURCES = ("compounds", "land", "h3")
 #: The H3 resolution of ``candidates=h3`` cells (resolution 9: cells of about 0.1 km²).
 H3_RESOLUTION = 9
 MAX_SITES = 20
@@ -165,6 +165,17 @@ def _candidates(conn: Connection, source: str) -> list[Candidate]:
             )
         ).all()
         return [Candidate(f"compound:{r.id}", r.name, float(r.lon), float(r.lat)) for r in rows]
+    if source == "land":
+        rows = conn.execute(
+            text(
+                "SELECT id, name, ST_X(p) AS lon, ST_Y(p) AS lat FROM "
+                "(SELECT id, name, ST_PointOnSurface(geom) AS p FROM vacant_land) l ORDER BY id"
+            )
+        ).all()
+        return [
+            Candidate(f"land:{r.id}", r.name or f"land {r.id}", float(r.lon), float(r.lat))
+            for r in rows
+        ]
     district = conn.execute(text("SELECT ST_AsGeoJSON(ST_Union(geom)) FROM district")).scalar()
     if district is None:
         return []

@@ -52,7 +52,7 @@ def test_bad_questions_are_refused_naming_what_is_allowed() -> None:
         check_siting(0, "party_mass", "compounds")
     with pytest.raises(InvalidInputError, match="must be one of party_mass"):
         check_siting(3, "castle", "compounds")
-    with pytest.raises(InvalidInputError, match="compounds, h3"):
+    with pytest.raises(InvalidInputError, match="compounds, land, h3"):
         check_siting(3, "party_mass", "parks")
 
 
@@ -79,3 +79,37 @@ def test_on_a_walking_network_sites_are_measured_by_walking(fresh_demo_url: str)
     assert found.method == "network" and found.reach_m == 300
     assert found.sites and all(s.candidate.id.startswith("h3:") for s in found.sites)
     assert found.covered_after >= found.greedy_covered_after > found.covered_before
+
+
+def test_vacant_land_parcels_are_candidates(fresh_demo_url: str, tmp_path: Path) -> None:
+    import geopandas as gpd
+    import shapely
+    from sqlalchemy import text
+
+    from geogrid.io.files import write_layer
+
+    engine = create_engine(fresh_demo_url)
+    with engine.connect() as conn:
+        # two parcels: beside the first uncovered compound of the 5-minute tier, and far away
+        first = propose_sites(conn, minutes=5, kind="doorstep", k=1, candidates="compounds")
+        site = first.sites[0].candidate
+        far = conn.execute(
+            text(
+                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM district) d"
+            )
+        ).one()
+    parcels = gpd.GeoDataFrame(
+        {"name": ["空地甲", "空地乙"]},
+        geometry=[
+            shapely.Point(site.lon, site.lat).buffer(0.0003),
+            shapely.Point(far[0] + 0.2, far[1]).buffer(0.0003),  # outside: reaches nothing
+        ],
+        crs=4490,
+    )
+    path = write_layer(parcels, tmp_path / "land.gpkg", "land")
+    with engine.begin() as conn:
+        assert loading.load_file(conn, path, "land", None, ServiceAreaSettings()).features == 2
+    with engine.connect() as conn:
+        found = propose_sites(conn, minutes=5, kind="doorstep", k=2, candidates="land")
+    assert [s.candidate.name for s in found.sites] == ["空地甲"]  # the far one covers nothing
+    assert found.candidates_considered == 1 and found.sites[0].households > 0

@@ -156,7 +156,7 @@ def siting_page(
     minutes: Annotated[int, Query(description="5, 10 or 15", json_schema_extra=TIER)] = 15,
     kind: Annotated[Word, Query(description="The kind of station to build")] = "party_mass",
     k: Annotated[int, Query(ge=1, le=siting.MAX_SITES, description="How many sites")] = 5,
-    candidates: Annotated[Word, Query(description="compounds or h3")] = "compounds",
+    candidates: Annotated[Word, Query(description="compounds, land or h3")] = "compounds",
 ) -> Response:
     """Where to build next, for planners: the tier's gaps, the compounds it leaves out, and k
     proposed sites with the area each would reach (GET /v1/siting on a map)."""

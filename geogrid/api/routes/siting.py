@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/siting", tags=["coverage"])
 
 
 class ProposedSite(BaseModel):
-    id: str = Field(description='"compound:<id>" or "h3:<cell>"')
+    id: str = Field(description='"compound:<id>", "land:<id>" or "h3:<cell>"')
     name: str
     lon: float = Field(description="CGCS2000 longitude")
     lat: float = Field(description="CGCS2000 latitude")
@@ -68,7 +68,8 @@ def read_siting(
     candidates: Annotated[
         Word,
         Query(
-            description="compounds (a compound's point) or h3 (H3 resolution-9 cells)",
+            description="compounds (a compound's point), land (vacant public land: geogrid load "
+            "--layer land) or h3 (H3 resolution-9 cells)",
             json_schema_extra={"enum": list(siting.CANDIDATE_SOURCES)},
         ),
     ] = "compounds",
