@@ -205,8 +205,9 @@ COLLECTIONS: tuple[Collection, ...] = (
     Collection(
         "coverage-gaps",
         "Coverage gaps (覆盖缺口)",
-        "What each tier of service areas does not reach, per grid of the release (id "
-        "minutes-code): the gap polygon and the uncovered households and compounds.",
+        "What each tier of the residents' services' areas (every kind at that tier; not the "
+        "courier rest stops) does not reach, per grid of the release (id minutes-code): the "
+        "gap polygon and the uncovered households and compounds.",
         "",
         "polygon",
         (
