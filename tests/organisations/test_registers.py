@@ -297,3 +297,15 @@ def test_rows_good_alone_but_wrong_together_are_refused(
         load_register(conn, register, path)
     assert f"line {line}: " in str(refused.value) and reason in str(refused.value)
     assert _history(engine) == before
+
+
+def test_the_compounds_layer_reloads_under_the_registers(engine: Engine) -> None:
+    from geogrid.io import loading, read_layer
+
+    before = _history(engine)
+    with engine.begin() as conn:
+        loading.load_compounds(conn, read_layer(DemoSettings().demo_path, "compounds"))
+        found = summary(conn)
+    assert found.building_party_groups == FIGURES["building_party_groups"]
+    assert found.compounds_with_volunteer_team == FIGURES["compounds_with_volunteer_team"]
+    assert _history(engine) == before
