@@ -15,8 +15,14 @@ from sqlalchemy import Connection
 
 from geogrid.errors import InvalidInputError, LoadError
 from geogrid.i18n import tr
-from geogrid.organisations.records import PartyBranch, Record
-from geogrid.organisations.registers import REGISTERS, Register, known_units, parse_row
+from geogrid.organisations.records import Record
+from geogrid.organisations.registers import (
+    REGISTERS,
+    Register,
+    known_units,
+    parse_row,
+    whole_file_problems,
+)
 from geogrid.organisations.store import replace_register
 from geogrid.responsibility import read_table, refuse_rows
 
@@ -39,10 +45,9 @@ def read_register(conn: Connection, name: str, path: Path) -> list[Record]:
     """The records ``path`` lists for register ``name``; LoadError naming every bad row."""
     register = register_named(name)
     units = known_units(conn)
-    found: list[Record] = []
+    found: list[tuple[int, Record]] = []
     refused: list[tuple[int, str]] = []
     seen: dict[tuple[str | None, str | None], int] = {}
-    branches: dict[str, int] = {}
     rows = read_table(path)
     if not rows:
         raise LoadError(tr("{name} has no rows; a register is replaced whole", name=path.name))
@@ -56,20 +61,14 @@ def read_register(conn: Connection, name: str, path: Path) -> list[Record]:
                     f"{person.name} ({person.phone}) is on line {seen[key]} too: "
                     "the same person twice in one register"
                 )
-            if isinstance(record, PartyBranch):
-                if record.grid_code in branches:
-                    raise ValueError(
-                        f"grid {record.grid_code} has a branch on line "
-                        f"{branches[record.grid_code]} too: a grid has at most one"
-                    )
-                branches[record.grid_code] = line
         except ValueError as exc:
             refused.append((line, str(exc)))
             continue
         seen.setdefault(key, line)
-        found.append(record)
-    refuse_rows(path, refused)
-    return found
+        found.append((line, record))
+    refused.extend(whole_file_problems(found))
+    refuse_rows(path, sorted(refused))
+    return [record for _, record in found]
 
 
 def load_register(conn: Connection, name: str, path: Path) -> int:

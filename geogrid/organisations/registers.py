@@ -346,6 +346,63 @@ REGISTERS: dict[str, Register] = {
 }
 
 
+def whole_file_problems(records: list[tuple[int, Record]]) -> list[tuple[int, str]]:
+    """What rows that are each good get wrong together, by line: a second branch for a grid;
+    a mobile grid with no leader or with two, or in two streets; a team with two captains."""
+    problems: list[tuple[int, str]] = []
+    branches: dict[str, int] = {}
+    captains: dict[str, int] = {}
+    leaders: dict[str, int] = {}
+    mobile: dict[str, tuple[int, str]] = {}
+    for line, record in records:
+        if isinstance(record, PartyBranch):
+            if record.grid_code in branches:
+                problems.append(
+                    (
+                        line,
+                        f"grid {record.grid_code} has a branch on line "
+                        f"{branches[record.grid_code]} too: a grid has at most one",
+                    )
+                )
+            branches.setdefault(record.grid_code, line)
+        elif isinstance(record, VolunteerMember) and record.role == "captain":
+            if record.team in captains:
+                problems.append(
+                    (
+                        line,
+                        f"team {record.team} has a captain on line {captains[record.team]} "
+                        "too: a team has one",
+                    )
+                )
+            captains.setdefault(record.team, line)
+        elif isinstance(record, MobileMember):
+            first, street = mobile.setdefault(record.mobile_grid, (line, record.street_code))
+            if street != record.street_code:
+                problems.append(
+                    (
+                        line,
+                        f"mobile grid {record.mobile_grid} is in street {street} on line "
+                        f"{first}: a mobile grid serves one street",
+                    )
+                )
+            if record.role == "leader":
+                if record.mobile_grid in leaders:
+                    problems.append(
+                        (
+                            line,
+                            f"mobile grid {record.mobile_grid} has a leader on line "
+                            f"{leaders[record.mobile_grid]} too: it has one",
+                        )
+                    )
+                leaders.setdefault(record.mobile_grid, line)
+    problems.extend(
+        (line, f"mobile grid {name} has no leader (职务 网格长)")
+        for name, (line, _) in mobile.items()
+        if name not in leaders
+    )
+    return problems
+
+
 def parse_row(register: Register, row: dict[str, Any], units: Units) -> Record:
     """One row of ``register``'s file as a record; ValueError naming the bad value."""
     return register.parse(lambda name: table_field(row, register.headers, name), units)

@@ -67,12 +67,22 @@ def engine(server: Any, demo_template: str) -> Iterator[Engine]:
     found.dispose()
 
 
-def _history(engine: Engine) -> tuple[int, ...]:
-    tables = ("org_grid_staff", "org_party_branch", "org_platform", "org_law_member")
+def _history(engine: Engine) -> tuple[Any, ...]:
+    """Rows and closed rows of every register's tables: a refused load changes neither."""
+    tables = (
+        "org_grid_staff",
+        "org_party_branch",
+        "org_building_group",
+        "org_party_household",
+        "org_volunteer_team",
+        "org_volunteer_member",
+        "org_law_member",
+        "org_platform",
+        "org_mobile_member",
+    )
     with engine.connect() as conn:
         return tuple(
-            conn.execute(text(f"SELECT count(*), count(valid_to) FROM {t}")).one()[0]
-            for t in tables
+            conn.execute(text(f"SELECT count(*), count(valid_to) FROM {t}")).one() for t in tables
         )
 
 
@@ -241,3 +251,61 @@ def test_good_phones(phone: str) -> None:
 def test_bad_phones(phone: str) -> None:
     with pytest.raises(ValueError, match="11-digit mobile"):
         check_phone(phone)
+
+
+@pytest.mark.parametrize(
+    ("register", "content", "line", "reason"),
+    [
+        (
+            "branches",
+            "网格编码,支部名称,书记,书记电话\n340102001001001,甲支部,王五,13800000001\n"
+            "340102001001001,乙支部,赵六,13800000002\n",
+            3,
+            "at most one",
+        ),
+        (
+            "volunteers",
+            "队伍名称,职务,姓名,联系电话,服务小区\n甲队,队长,王五,13800000001,1\n"
+            "甲队,队长,赵六,13800000002,2\n",
+            3,
+            "a team has one",
+        ),
+        (
+            "mobile-grids",
+            "流动网格,街道编码,职务,职业,党员,姓名,联系电话\n"
+            "骑手网格,340102001,成员,外卖骑手,否,王五,13800000001\n",
+            2,
+            "no leader",
+        ),
+        (
+            "mobile-grids",
+            "流动网格,街道编码,职务,职业,党员,姓名,联系电话\n"
+            "骑手网格,340102001,网格长,外卖骑手,是,王五,13800000001\n"
+            "骑手网格,340102003,成员,外卖骑手,否,赵六,13800000002\n",
+            3,
+            "one street",
+        ),
+    ],
+)
+def test_rows_good_alone_but_wrong_together_are_refused(
+    engine: Engine, tmp_path: Path, register: str, content: str, line: int, reason: str
+) -> None:
+    path = tmp_path / f"{register}.csv"
+    path.write_text(content, encoding="utf-8")
+    before = _history(engine)
+    with engine.begin() as conn, pytest.raises(LoadError) as refused:
+        load_register(conn, register, path)
+    assert f"line {line}: " in str(refused.value) and reason in str(refused.value)
+    assert _history(engine) == before
+
+
+def test_the_compounds_layer_reloads_under_the_registers(engine: Engine) -> None:
+    from geogrid.io import loading, read_layer
+
+    before = _history(engine)
+    with engine.begin() as conn:
+        loading.load_compounds(conn, read_layer(DemoSettings().demo_path, "compounds"))
+        found = summary(conn)
+    assert found.building_party_groups == FIGURES["building_party_groups"]
+    assert found.compounds_with_volunteer_team == FIGURES["compounds_with_volunteer_team"]
+    assert _history(engine) == before

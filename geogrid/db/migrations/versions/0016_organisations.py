@@ -8,6 +8,10 @@ mobile-grid members (流动网格). Every row is versioned: it served from ``val
 new ones in one transaction, so ``org_valid_at(valid_from, valid_to, t)`` — the one rule of
 "served at t" — answers who served at any moment.
 
+Compound ids are not foreign keys (as ``civic_case.compound_id`` is not): loading a compounds
+layer replaces every compound, which a key would forbid once a register names one; a row
+whose compound is gone counts nowhere, and a load checks the ids that exist then.
+
 Revision ID: 0016
 Revises: 0015
 """
@@ -76,7 +80,7 @@ def upgrade() -> None:
             WHERE valid_to IS NULL;
         CREATE TABLE org_building_group (
             id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            compound_id bigint NOT NULL REFERENCES compound (id),
+            compound_id bigint NOT NULL,  -- no FK: a compounds layer is replaced whole
             building text NOT NULL DEFAULT '' CHECK (length(building) <= 50),
             name text NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
             {_person("leader_")}
@@ -84,7 +88,7 @@ def upgrade() -> None:
         );
         CREATE TABLE org_party_household (
             id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            compound_id bigint NOT NULL REFERENCES compound (id),
+            compound_id bigint NOT NULL,  -- no FK: a compounds layer is replaced whole
             building text NOT NULL DEFAULT '' CHECK (length(building) <= 50),
             group_name text NOT NULL DEFAULT '' CHECK (length(group_name) <= 100),
             {_person()}
