@@ -72,11 +72,30 @@ class WalkingModel:
 
     def shown_minutes(self, distance_m: float) -> float:
         """The minutes an answer shows: rounded *up* to ``SHOWN_DECIMALS``, so a shown value
-        is at most t exactly when the walk is within tier t."""
+        is at most t exactly when the walk is within tier t.
+
+        One distance at a time in plain Python (the nearest-station answer's hot path: numpy's
+        per-call overhead is ten times the arithmetic); the same line as :meth:`minutes`.
+        """
+        if not distance_m >= 0:
+            raise ValueError("walking distances must be non-negative numbers")
+        before_m, before_t = 0.0, 0.0
+        for t, metres in self.tiers:
+            if distance_m <= metres:
+                # At distance_m == metres the fraction is exactly 1, so this is exactly t.
+                found = before_t + (t - before_t) * ((distance_m - before_m) / (metres - before_m))
+                break
+            before_m, before_t = metres, float(t)
+        else:
+            found = distance_m * before_t / before_m
         scale = 10.0**SHOWN_DECIMALS
-        d = np.asarray([distance_m], dtype=np.float64)
-        up = np.ceil(self.minutes(d) * scale) / scale
-        return float(self._agree(d, up, lambda t, _: t + 1 / scale)[0])
+        up = math.ceil(found * scale) / scale
+        for t, metres in self.tiers:
+            if distance_m > metres and up <= t:
+                up = t + 1 / scale
+            elif distance_m <= metres and up > t:
+                up = float(t)
+        return up
 
     def within(self, distance_m: float) -> list[int]:
         """The tiers (minutes) whose walking distance reaches ``distance_m``, shortest first."""

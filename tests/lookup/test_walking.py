@@ -33,6 +33,8 @@ def test_minutes_go_through_the_tiers_and_beyond_at_the_last_tiers_speed() -> No
         assert MODEL.shown_minutes(metres) == t
     with pytest.raises(ValueError, match="non-negative"):
         MODEL.minutes([-1.0])
+    with pytest.raises(ValueError, match="non-negative"):
+        MODEL.shown_minutes(math.nan)
 
 
 def boundary_distances(model: WalkingModel) -> np.ndarray:
@@ -65,6 +67,7 @@ def test_within_a_tier_exactly_when_minutes_are_at_most_it(tiers: dict[int, floa
     for d, m in zip(distances.tolist(), minutes.tolist(), strict=True):
         within = model.within(d)
         shown = model.shown_minutes(d)
+        assert m - 1e-9 <= shown <= m + 0.1 + 1e-9  # minutes() rounded up to 0.1
         for t, metres in model.tiers:
             assert (d <= metres) == (t in within) == (m <= t) == (shown <= t), (d, t, m, shown)
 
