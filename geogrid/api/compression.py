@@ -4,7 +4,7 @@ A page of grids is coordinates that gzip to a seventh (the demo: 167 KB to 22 KB
 GeoJSON are compressed: the map pages arrive gzipped already, binary locate answers and
 files gain little. A request that does not accept gzip passes straight through, at no cost;
 the hot GETs (locate, nearest station) are answered before this middleware (api/fastpath.py)
-and their answers are smaller than ``minimum_size`` anyway.
+and leave a large answer (a big ``k=``) to this middleware.
 """
 
 from __future__ import annotations

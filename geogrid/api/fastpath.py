@@ -49,11 +49,22 @@ class FastPath:
         except Exception:  # the ordinary way answers it, through the error handlers
             await self.app(scope, receive, send)
             return
+        if len(response.body) >= GZIP_MINIMUM and _accepts_gzip(scope):
+            # gzip sits behind this path: a large answer (a big k=) goes the ordinary way,
+            # so that GET is compressed as its HEAD is
+            await self.app(scope, receive, send)
+            return
         scope["route"] = route  # for the request's log line and metrics
         await response(scope, receive, send)
 
 
 _AT = re.compile(rb"(?:^|&)at=")
+#: Answers this large are gzipped by the ordinary stack (api/compression.py, main.py).
+GZIP_MINIMUM = 1024
+
+
+def _accepts_gzip(scope: Scope) -> bool:
+    return any(name == b"accept-encoding" and b"gzip" in value for name, value in scope["headers"])
 
 
 def _from_memory(scope: Scope) -> bool:

@@ -23,7 +23,7 @@ from geogrid.api import errors, observability, openapi
 from geogrid.api.body_size import BodySizeLimit
 from geogrid.api.compression import JsonGZip
 from geogrid.api.database import Database, Replica
-from geogrid.api.fastpath import FastPath
+from geogrid.api.fastpath import GZIP_MINIMUM, FastPath
 from geogrid.api.head import HeadAsGet
 from geogrid.api.ranges import ByteRanges
 from geogrid.api.routes import (
@@ -168,7 +168,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Outside the body limit, so a 413 in JSON is compressed like any answer; inside the fast
     # path, so locate and nearest station never go through it.
-    app.add_middleware(JsonGZip, minimum_size=1024)
+    app.add_middleware(JsonGZip, minimum_size=GZIP_MINIMUM)
     # Outside gzip: a HEAD's Content-Length is that of the GET's body as sent.
     app.add_middleware(HeadAsGet)
     # locate and nearest station, straight from the ASGI stack (api/fastpath.py).
