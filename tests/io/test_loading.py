@@ -238,7 +238,8 @@ def test_small_mismatches_are_snapped(
 
 def test_read_layer_names_the_allowed_layers(tmp_path: Path) -> None:
     with pytest.raises(
-        LoadError, match=r"must be one of \['grids', 'compounds', 'stations', 'paths'\]"
+        LoadError,
+        match=r"must be one of \['grids', 'compounds', 'stations', 'paths', 'gates', 'land'\]",
     ):
         read_layer(tmp_path / "x.gpkg", "roads")
 
