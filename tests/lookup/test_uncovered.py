@@ -53,4 +53,4 @@ def test_one_community_over_http_and_as_a_spreadsheet(live_api: LiveServer) -> N
     assert len(rows) - 1 == len(body["compounds"])
     assert sum(r[5] for r in rows[1:]) == body["households"]
     bad = httpx.get(f"{live_api.base_url}/v1/coverage/uncovered", params={"format": "pdf"})
-    assert bad.status_code == 400 and "pdf" in bad.text
+    assert bad.status_code == 422 and "pdf" in bad.text
