@@ -8,8 +8,10 @@ given and the reading of its answer. :func:`greedy_sites` (add, k times, the sit
 the most households not yet covered) is the usual heuristic, kept as the yardstick the
 optimum is compared with.
 
-Demand is the compounds a tier leaves uncovered (their households, at their point-on-surface,
-as coverage counts them); what stations already cover is not counted again. Reach is measured
+Demand is the compounds a tier leaves uncovered (their households); what stations already
+cover is not counted again. A compound is reached as coverage measures it: at its nearest gate
+when it has gates, else at the nearest point of its footprint (on a network, its nearest
+vertex). Reach is measured
 as coverage measures it: on the walking network when one is published (the tier's walking
 distance, the door at most ``network_access_m`` from a path), else in a straight line within
 the tier's distance over the kind's detour factor.
@@ -24,6 +26,7 @@ from typing import Any
 
 import h3
 import numpy as np
+import shapely
 from sqlalchemy import Connection, text
 
 from geogrid.errors import InvalidInputError
@@ -31,6 +34,7 @@ from geogrid.geo.datum import from_storage
 from geogrid.i18n import tr
 from geogrid.lookup.coverage import coverage_gaps
 from geogrid.lookup.coverage.checks import check_minutes
+from geogrid.lookup.coverage.uncovered import measuring_shapes
 from geogrid.lookup.service_areas import STATION_KINDS, detour_factor
 from geogrid.network.areas import Doors, Reach
 from geogrid.network.paths import current_network, network_graph
@@ -186,22 +190,28 @@ def _candidates(conn: Connection, source: str) -> list[Candidate]:
 
 def _costs(
     conn: Connection,
-    demand_xy: Any,
+    shapes: Any,
     site_xy: Any,
     distance: float,
     settings: ServiceAreaSettings,
 ) -> tuple[Any, str]:
-    """Metres from every candidate (columns) to every demand point (rows), and the method."""
+    """Metres from every candidate (columns) to every demand compound (rows), measured to its
+    shape (its gates, else its footprint: metric), and the method."""
+    shapes = np.asarray(shapes, dtype=object)
+    sites = shapely.points(site_xy)
     network = current_network(conn)
     if network is None:
-        diff = demand_xy[:, None, :] - site_xy[None, :, :]
-        return np.hypot(diff[..., 0], diff[..., 1]), "circle"
+        return shapely.distance(shapes[:, None], sites[None, :]), "circle"
     graph = network_graph(conn, network.id)
     joints = graph.join(site_xy[:, 0], site_xy[:, 1])
-    doors = Doors(graph, demand_xy[:, 0], demand_xy[:, 1], settings.network_access_m)
-    cost = np.empty((len(demand_xy), len(site_xy)))
+    # a footprint is walked to at its nearest vertex, a gated compound at its nearest gate
+    xy, owner = shapely.get_coordinates(shapes, return_index=True)
+    doors = Doors(graph, xy[:, 0], xy[:, 1], settings.network_access_m)
+    cost = np.empty((len(shapes), len(site_xy)))
     for j, joint in enumerate(joints):
-        cost[:, j] = doors.metres(Reach.from_origin(graph, joint, distance))
+        column = np.full(len(shapes), np.inf)
+        np.minimum.at(column, owner, doors.metres(Reach.from_origin(graph, joint, distance)))
+        cost[:, j] = column
     return cost, "network"
 
 
@@ -246,9 +256,11 @@ def propose_sites(
             optimal=True,
             greedy_covered_after=before,
         )
-    demand_xy = _metric([c.lon for c in demand], [c.lat for c in demand])
+    # measured as coverage measures a compound: from its gates, else its footprint
+    measures = measuring_shapes(conn, [c.id for c in demand])
     site_xy = _metric([p.lon for p in places], [p.lat for p in places])
-    cost, method = _costs(conn, demand_xy, site_xy, distance, settings)
+    shapes = [measures[c.id][1] for c in demand]
+    cost, method = _costs(conn, shapes, site_xy, distance, settings)
     reach_m = distance if method == "network" else distance / detour_factor(kind, settings)
     reach = coverage_matrix(cost, reach_m)
     useful = np.flatnonzero(reach.any(axis=0))  # a site reaching nothing uncovered is no use

@@ -113,3 +113,17 @@ def test_vacant_land_parcels_are_candidates(fresh_demo_url: str, tmp_path: Path)
         found = propose_sites(conn, minutes=5, kind="doorstep", k=2, candidates="land")
     assert [s.candidate.name for s in found.sites] == ["空地甲"]  # the far one covers nothing
     assert found.candidates_considered == 1 and found.sites[0].households > 0
+
+
+def test_with_gates_sites_reach_compounds_at_their_gates(fresh_demo_url: str) -> None:
+    from geogrid.lookup.coverage import coverage_gaps
+
+    paths = Path(__file__).resolve().parents[2] / "data" / "yaohai_demo_paths.gpkg"
+    engine = create_engine(fresh_demo_url)
+    with engine.begin() as conn:
+        loading.load_file(conn, paths, "gates", None, ServiceAreaSettings())
+    with engine.connect() as conn:
+        found = propose_sites(conn, minutes=5, kind="doorstep", k=2, candidates="compounds")
+        counted = coverage_gaps(conn, minutes=5).tally.households_covered
+    assert found.covered_before == counted  # the same measure as coverage's
+    assert sum(s.households for s in found.sites) == found.covered_after - found.covered_before > 0

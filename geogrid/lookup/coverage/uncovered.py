@@ -55,7 +55,7 @@ class UncoveredList:
     compounds: tuple[UncoveredCompound, ...]
 
 
-def _measures(conn: Connection, ids: list[int]) -> dict[int, tuple[str, shapely.Geometry]]:
+def measuring_shapes(conn: Connection, ids: list[int]) -> dict[int, tuple[str, shapely.Geometry]]:
     """Each compound's measuring geometry (metric): its gates, else its footprint."""
     rows = conn.execute(
         text(
@@ -96,7 +96,7 @@ def uncovered_compounds(
         )
     }
     listed = [(u, c) for u in report.units for c in u.uncovered_compounds]
-    measures = _measures(conn, [c.id for _, c in listed])
+    measures = measuring_shapes(conn, [c.id for _, c in listed])
     stations = conn.execute(
         text(
             "SELECT id, name, kind, ST_AsBinary(geom) AS wkb FROM station "
@@ -186,4 +186,11 @@ def table(found: UncoveredList) -> tuple[list[str], list[list[object]]]:
     return [h for h, _ in COLUMNS], rows
 
 
-__all__ = ["COLUMNS", "UncoveredCompound", "UncoveredList", "table", "uncovered_compounds"]
+__all__ = [
+    "COLUMNS",
+    "UncoveredCompound",
+    "UncoveredList",
+    "measuring_shapes",
+    "table",
+    "uncovered_compounds",
+]
