@@ -84,11 +84,7 @@ def nearest_stations(
         walk = distance * settings.detour_factor
     on_network = np.zeros(len(stations), dtype=bool)
     if walks is not None:
-        metres = walks.walks.metres_to(qx, qy)
-        rows = np.array([walks.row_of.get(s.id, -1) for s in stations])
-        known = rows >= 0
-        walked = np.full(len(stations), np.inf)
-        walked[known] = metres[rows[known]]
+        walked = walks.metres_to(walks.rows_of(snapshot.stations)[chosen], qx, qy)
         on_network = np.isfinite(walked)
         walk = np.where(on_network, walked, walk)
     if k < len(walk):

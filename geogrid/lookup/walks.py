@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
 import shapely
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
@@ -35,6 +38,33 @@ class Walks:
     access_m: float
     walks: StationWalks
     row_of: dict[int, int]
+
+    #: Rows of station lists seen before (a snapshot's, read on every nearest answer), by the
+    #: list's identity; the list itself is kept so that its id cannot be reused meanwhile.
+    _known: dict[int, tuple[Sequence[Any], Any]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def rows_of(self, stations: Sequence[Any]) -> Any:
+        """:meth:`rows` of a list of stations that does not change (a snapshot's), worked out
+        once per list."""
+        found = self._known.get(id(stations))
+        if found is None or found[0] is not stations:
+            if len(self._known) > 8:
+                self._known.clear()
+            found = (stations, self.rows([s.id for s in stations]))
+            self._known[id(stations)] = found
+        return found[1]
+
+    def rows(self, station_ids: Sequence[int]) -> Any:
+        """The walk row of each station id (-1 for a station these walks do not know)."""
+        return np.array([self.row_of.get(int(i), -1) for i in station_ids], dtype=np.int64)
+
+    def metres_to(self, station_rows: Any, x: float, y: float) -> Any:
+        """Walking metres from the stations of ``station_rows`` (from :meth:`rows`) to the
+        point (metric x, y); inf for an unknown station or an unreached point."""
+        metres = self.walks.metres_to(x, y)
+        return np.where(station_rows >= 0, metres[station_rows], np.inf)
 
 
 def build_walks(conn: Connection, access_m: float) -> Walks | None:

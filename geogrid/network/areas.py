@@ -89,7 +89,7 @@ class Doors:
         points = shapely.points(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
         points = np.atleast_1d(points)
         self.graph, self.count = graph, len(points)
-        which, seg = graph._tree.query(points, predicate="dwithin", distance=access_m)
+        which, seg = graph.tree.query(points, predicate="dwithin", distance=access_m)
         px = shapely.get_x(points)[which]
         py = shapely.get_y(points)[which]
         ax, ay = graph.seg_a[seg, 0], graph.seg_a[seg, 1]

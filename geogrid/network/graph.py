@@ -80,7 +80,8 @@ class WalkingGraph:
             (w[first_of_pair], (u[first_of_pair], v[first_of_pair])), shape=(n, n)
         ).tocsr()
         self._segments = shapely.linestrings(np.stack([a, b], axis=1))
-        self._tree = shapely.STRtree(self._segments)
+        #: The segments indexed, for finding the paths near a point.
+        self.tree = shapely.STRtree(self._segments)
 
     @property
     def nodes(self) -> int:
@@ -94,7 +95,7 @@ class WalkingGraph:
         """Where each point (metric x, y) joins the network."""
         points = shapely.points(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
         points = np.atleast_1d(points)
-        _, nearest = self._tree.query_nearest(points, return_distance=False, all_matches=False)
+        _, nearest = self.tree.query_nearest(points, return_distance=False, all_matches=False)
         found = []
         for point, segment in zip(points, nearest, strict=True):
             line = self._segments[segment]

@@ -112,15 +112,14 @@ def uncovered_compounds(
     if network and walks is None:
         walks = build_walks(conn, settings.network_access_m)
     model = WalkingModel.from_settings(settings)
+    rows = walks.rows([s.id for s in stations]) if walks is not None else None
     found = []
     for unit, compound in listed:
         rule, shape = measures[compound.id]
         walk, method = np.full(len(stations), np.inf), STRAIGHT_LINE
         if len(stations) and network and walks is not None:
-            rows = np.array([walks.row_of.get(int(s.id), -1) for s in stations])
             for x, y in shapely.get_coordinates(shape):
-                metres = walks.walks.metres_to(x, y)
-                walk = np.minimum(walk, np.where(rows >= 0, metres[rows], np.inf))
+                walk = np.minimum(walk, walks.metres_to(rows, x, y))
             method = "network"
         if len(stations) and not np.isfinite(walk).any():
             straight = shapely.distance(shapely.points(points), shape)
