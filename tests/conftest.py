@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from geogrid import db
+from geogrid import db, organisations
 from geogrid.io import loading
 from geogrid.settings import DatabaseSettings, DemoSettings, ServiceAreaSettings
 
@@ -88,6 +88,8 @@ def demo_template(server: TestServer) -> str:
     engine = create_engine(url)
     with engine.begin() as conn:
         loading.load_demo(conn, DemoSettings().demo_path, ServiceAreaSettings())
+        # as `geogrid load demo` does: the generated registers of people and organisations
+        organisations.load_demo_registers(conn, DemoSettings().demo_path.parent)
     engine.dispose()
     return str(make_url(url).database)
 

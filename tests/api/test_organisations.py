@@ -18,8 +18,7 @@ from sqlalchemy import create_engine, text
 from geogrid.access import keys
 from geogrid.access.roles import Role
 from geogrid.api.schemas.organisations import GridOrganisationsAnswer, OrganisationsSummary
-from geogrid.organisations import load_demo_registers, load_register
-from geogrid.settings import DemoSettings
+from geogrid.organisations import load_register
 from tests.conftest import start_api
 from tests.organisations.test_registers import FIGURES
 
@@ -41,8 +40,7 @@ class Api:
 def api(server: Any, demo_template: str) -> Iterator[Api]:
     url = server.database("orgapi", template=demo_template)
     engine = create_engine(url)
-    with engine.begin() as conn:
-        load_demo_registers(conn, DemoSettings().demo_path.parent)
+    with engine.begin() as conn:  # the template holds the demo registers
         tokens = {
             role.name: keys.create_key(conn, f"org-{role.name}", role)[1]
             for role in (Role.viewer, Role.dispatcher)

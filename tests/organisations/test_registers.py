@@ -22,6 +22,7 @@ from geogrid.organisations import (
     load_register,
     summary,
 )
+from geogrid.organisations.store import TABLES
 from geogrid.settings import DemoSettings
 
 GRID = "340102001001001"
@@ -52,6 +53,9 @@ def engine(server: Any, demo_template: str) -> Iterator[Engine]:
     url = server.database("organisations", template=demo_template)
     found = create_engine(url)
     with found.begin() as conn:
+        # the template holds the demo registers, as `geogrid load demo` leaves them; empty
+        # them to watch the demo load fill every one
+        conn.execute(text(f"TRUNCATE {', '.join(t for ts in TABLES.values() for t in ts)}"))
         loaded = load_demo_registers(conn, DemoSettings().demo_path.parent)
     assert set(loaded) == {
         "staff",
