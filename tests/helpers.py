@@ -29,7 +29,8 @@ def fingerprint(engine: Engine) -> str:
                 SELECT concat_ws(',', 'g', grid_code, valid_from_release, valid_to_release,
                                  ST_AsText(geom)) AS t FROM grid_geometry
                 UNION ALL SELECT concat_ws(',', 'r', id, content_hash) FROM boundary_release
-                UNION ALL SELECT concat_ws(',', 'n', code, name, leader_name) FROM grid
+                UNION ALL SELECT concat_ws(',', 'n', g.code, g.name, p.leader_name)
+                          FROM grid g LEFT JOIN grid_people p ON p.grid_code = g.code
                 UNION ALL SELECT concat_ws(',', 'c', id, name, households, ST_AsText(geom))
                           FROM compound
                 UNION ALL SELECT concat_ws(',', 's', id, name, kind, ST_AsText(geom)) FROM station

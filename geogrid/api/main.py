@@ -56,6 +56,7 @@ from geogrid.api.routes import (
 from geogrid.errors import NotFoundError
 from geogrid.lookup.snapshot import SnapshotStore
 from geogrid.lookup.walks import NETWORK_CHANNEL, NetworkWalks
+from geogrid.organisations.serving import CHANNEL as ORGANISATIONS_CHANNEL
 from geogrid.settings import (
     ApiSettings,
     AuthSettings,
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.snapshots.listen(KEYS_CHANNEL, app.state.key_cache.clear)
         app.state.walks = NetworkWalks(app.state.engine, settings.service_areas.network_access_m)
         app.state.snapshots.listen(NETWORK_CHANNEL, app.state.walks.invalidate)
+        app.state.snapshots.listen(ORGANISATIONS_CHANNEL, app.state.snapshots.reload_serving)
         try:
             app.state.snapshots.refresh()
         except (OperationalError, NotFoundError):

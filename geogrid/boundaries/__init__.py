@@ -6,6 +6,8 @@ Modules: ``grids``, ``history``, ``hooks``, ``releases``, ``validation``.
 from geogrid.boundaries.grids import Grid, Person, Unit, check_code, get_grid
 from geogrid.boundaries.releases import (
     GRID_ATTRIBUTES,
+    GRID_FIELDS,
+    GRID_PEOPLE,
     PUBLISH_LOCK,
     BoundaryRelease,
     current_release,
@@ -25,6 +27,8 @@ from geogrid.boundaries.validation import (
 
 __all__ = [
     "GRID_ATTRIBUTES",
+    "GRID_FIELDS",
+    "GRID_PEOPLE",
     "PUBLISH_LOCK",
     "BoundaryRelease",
     "Grid",

@@ -28,12 +28,19 @@ GRID_ATTRIBUTES = (
     "kind",
     "dedicated_unit_name",
     "dedicated_unit_type",
+)
+#: The people of a grid, read from the registers (geogrid.organisations; the database view
+#: ``grid_people``), never stored with the grid: a plan's ``reassign`` edit writes them to
+#: the registers when it is published.
+GRID_PEOPLE = (
     "leader_name",
     "leader_phone",
     "party_branch_name",
     "party_secretary_name",
     "party_secretary_phone",
 )
+#: What a grid row of a layer (a release's, a plan's) carries: its attributes and its people.
+GRID_FIELDS = GRID_ATTRIBUTES + GRID_PEOPLE
 # Serialises publishers: two plans never publish at once (docs/architecture.md, Invariants).
 #: Advisory lock key: publishers hold it exclusively, case creation shared (the district code).
 PUBLISH_LOCK = 340102

@@ -20,6 +20,7 @@ import shapely
 from sqlalchemy import Connection, text
 
 from geogrid.boundaries import releases
+from geogrid.boundaries.releases import GRID_PEOPLE
 from geogrid.boundaries.validation import (
     UnitShape,
     Violation,
@@ -173,7 +174,15 @@ def load_grids(
     comment: str = "",
     snap: bool = True,
 ) -> LoadReport:
-    """Validate a complete grid layer and publish it as a new boundary release."""
+    """Validate a complete grid layer and publish it as a new boundary release.
+
+    The people a file names (``leader_name`` … ``party_secretary_phone``) are not stored with
+    the grids: they are kept in the registers (``geogrid organisations load staff|branches``),
+    the one place that says who serves a grid; the report says how many grids named any.
+    """
+    people = [c for c in GRID_PEOPLE if c in frame.columns]
+    naming = int(frame[people].notna().any(axis=1).sum()) if people else 0
+    frame = frame.drop(columns=people)
     grids, changed = prepare_grids(conn, frame, snap=snap)
     release, new = releases.publish(
         conn,
@@ -182,7 +191,14 @@ def load_grids(
         comment=comment or f"loaded from {source}",
         source=source,
     )
-    return LoadReport("grids", len(grids), release.id, new, changed)
+    notes = []
+    if naming:
+        notes.append(
+            f"{naming} grids name people (leader, party branch) in the file: not stored with "
+            "the grids; the registers keep who serves a grid "
+            "(geogrid organisations load staff|branches FILE)"
+        )
+    return LoadReport("grids", len(grids), release.id, new, changed, notes)
 
 
 def load_compounds(conn: Connection, frame: gpd.GeoDataFrame) -> LoadReport:
@@ -311,7 +327,8 @@ def load_demo(conn: Connection, path: Path, settings: ServiceAreaSettings) -> li
     reports = [
         load_grids(
             conn,
-            read_layer(path, "grids"),
+            # the demo's people are in its registers (data/organisations/), loaded after it
+            read_layer(path, "grids").drop(columns=list(GRID_PEOPLE), errors="ignore"),
             source="demo:" + path.name,
             published_by="geogrid load demo",
             comment="Yaohai demo grid layer",

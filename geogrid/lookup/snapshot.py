@@ -22,7 +22,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +32,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, Engine, text
 
-from geogrid.boundaries.grids import Grid, Person, Unit
+from geogrid.boundaries.grids import Grid, Unit
 from geogrid.boundaries.releases import (
     BoundaryRelease,
     get_release,
@@ -45,6 +45,8 @@ from geogrid.geo.datum import METRIC_SRID, STORAGE_SRID, LocalMetric, to_metric
 from geogrid.geo.locator import OUTSIDE, GridIndex, Location
 from geogrid.i18n import tr
 from geogrid.lookup.service_areas import Station
+from geogrid.organisations.serving import EMPTY as EMPTY_SERVING
+from geogrid.organisations.serving import NOBODY, GridServing, load_serving
 
 log = logging.getLogger("geogrid.lookup.snapshot")
 CHANNEL = "geogrid_release"
@@ -74,6 +76,14 @@ class Snapshot:
     stations: list[Station]
     station_xy: npt.NDArray[np.float64]  # metric (EPSG:4548) x, y per station
     built_in_s: float
+    #: who serves each grid (the registers, with their history); the grids' leader and
+    #: party branch are what it says serves now
+    serving: GridServing = EMPTY_SERVING
+
+    def with_serving(self, serving: GridServing) -> Snapshot:
+        """The same release with the registers as ``serving`` holds them (a new snapshot:
+        the heavy parts are shared, nothing is patched)."""
+        return replace(self, serving=serving, grids=[_people(g, serving) for g in self.grids])
 
     def grid(self, code: str) -> Grid | None:
         """The grid with ``code`` in this release, if there is one."""
@@ -149,15 +159,16 @@ def build(conn: Connection, release_id: int) -> Snapshot:
             kind=row.kind,
             community=Unit(row.community_code, row.community_name),
             street=Unit(row.street_code, row.street_name),
-            leader=Person(row.leader_name, row.leader_phone),
-            party_branch=row.party_branch_name,
-            party_secretary=Person(row.party_secretary_name, row.party_secretary_phone),
+            leader=NOBODY,
+            party_branch=None,
+            party_secretary=NOBODY,
             release=release_id,
             geometry=geometry,
         )
         for code, geometry in zip(index.codes, index.geoms, strict=True)
         for row in (by_code[code],)
     ]
+    serving = load_serving(conn)
     compounds = conn.execute(
         text("SELECT id, name, ST_AsBinary(geom) AS wkb FROM compound ORDER BY id")
     ).all()
@@ -172,6 +183,17 @@ def build(conn: Connection, release_id: int) -> Snapshot:
         ),
         _stations(conn),
         started,
+    ).with_serving(serving)
+
+
+def _people(grid: Grid, serving: GridServing) -> Grid:
+    now = serving.at(grid.code)
+    branch = now.branch
+    return replace(
+        grid,
+        leader=now.leader,
+        party_branch=None if branch is None else branch.name,
+        party_secretary=NOBODY if branch is None else branch.secretary,
     )
 
 
@@ -382,6 +404,18 @@ class SnapshotStore:
             if self.on_swap is not None:
                 self.on_swap(built)
             return True
+
+    def reload_serving(self) -> None:
+        """Read who serves each grid again (on ``NOTIFY geogrid_organisations``) and serve
+        it from every snapshot held; the old snapshots keep answering meanwhile."""
+        with self._engine.connect() as conn:
+            serving = load_serving(conn)
+        with self._build_lock:
+            if self._current is not None:
+                self._current = self._current.with_serving(serving)
+        with self._lock:
+            for release_id, snap in list(self._old.items()):
+                self._old[release_id] = snap.with_serving(serving)
 
     def listen(self, channel: str, callback: Callable[[], None]) -> None:
         """Also call ``callback`` when a NOTIFY arrives on ``channel`` (set before watching).

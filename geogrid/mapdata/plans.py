@@ -9,7 +9,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection
 
-from geogrid.boundaries.releases import GRID_ATTRIBUTES
+from geogrid.boundaries.releases import GRID_FIELDS
 from geogrid.geo.datum import to_metric
 from geogrid.mapdata.types import (
     PlanEditItem,
@@ -77,7 +77,7 @@ def plan_view(conn: Connection, plan_id: int, *, with_base: bool = True) -> Plan
     changed = set(before.grids) ^ set(after.grids)
     for code in set(before.grids) & set(after.grids):
         old, new = before.grids[code], after.grids[code]
-        if any(old.get(k) != new.get(k) for k in GRID_ATTRIBUTES) or _reshaped(
+        if any(old.get(k) != new.get(k) for k in GRID_FIELDS) or _reshaped(
             old["geometry"], new["geometry"]
         ):
             changed.add(code)

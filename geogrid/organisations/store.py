@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from geogrid.boundaries.grids import Person
 from geogrid.organisations.records import (
     BuildingGroup,
     LawMember,
@@ -20,6 +21,7 @@ from geogrid.organisations.records import (
     StaffMember,
     VolunteerMember,
 )
+from geogrid.organisations.serving import announce
 
 #: The tables each register keeps, the order they are closed in.
 TABLES = {
@@ -68,7 +70,9 @@ def _values(record: Record) -> dict[str, Any]:
 
 
 def replace_register(conn: Connection, register: str, records: Sequence[Record]) -> int:
-    """Close ``register``'s current rows and insert ``records``; returns how many records."""
+    """Close ``register``'s current rows and insert ``records``; returns how many records.
+    Serving processes hear of it when the transaction commits."""
+    announce(conn)
     for table in TABLES[register]:
         # the table names are the constants above, never input
         conn.execute(text(f"UPDATE {table} SET valid_to = now() WHERE valid_to IS NULL"))
@@ -120,3 +124,46 @@ def current_rows(conn: Connection, register: str) -> int:
     table = TABLES[register][-1]  # a constant above, never input
     found = conn.execute(text(f"SELECT count(*) FROM {table} WHERE valid_to IS NULL"))
     return int(found.scalar_one())
+
+
+def assign_leader(conn: Connection, grid_code: str, leader: Person | None) -> None:
+    """Make ``leader`` grid ``grid_code``'s 网格长 from now (nobody: None), closing the
+    leaders serving until now — a plan's ``reassign`` edit, published."""
+    conn.execute(
+        text(
+            "UPDATE org_grid_staff SET valid_to = now() "
+            "WHERE grid_code = :g AND role = 'leader' AND valid_to IS NULL"
+        ),
+        {"g": grid_code},
+    )
+    if leader is not None and leader.name:
+        conn.execute(
+            text(
+                "INSERT INTO org_grid_staff (grid_code, role, name, phone) "
+                "VALUES (:g, 'leader', :name, :phone)"
+            ),
+            {"g": grid_code, "name": leader.name, "phone": leader.phone},
+        )
+    announce(conn)
+
+
+def assign_branch(
+    conn: Connection, grid_code: str, name: str | None, secretary: Person | None
+) -> None:
+    """Make grid ``grid_code``'s party branch ``name`` with ``secretary`` from now (no
+    branch: ``name`` None), closing the branch serving until now."""
+    conn.execute(
+        text(
+            "UPDATE org_party_branch SET valid_to = now() WHERE grid_code = :g AND valid_to IS NULL"
+        ),
+        {"g": grid_code},
+    )
+    if name and secretary is not None:
+        conn.execute(
+            text(
+                "INSERT INTO org_party_branch (grid_code, name, secretary_name, secretary_phone) "
+                "VALUES (:g, :name, :sname, :sphone)"
+            ),
+            {"g": grid_code, "name": name, "sname": secretary.name, "sphone": secretary.phone},
+        )
+    announce(conn)

@@ -21,12 +21,14 @@ import geopandas as gpd
 from sqlalchemy import Connection, text
 
 from geogrid.boundaries import releases
+from geogrid.boundaries.grids import Person
 from geogrid.boundaries.releases import GRID_ATTRIBUTES, PUBLISH_LOCK, BoundaryRelease
 from geogrid.boundaries.validation import UnitShape, Violation, check_layer, fixed_units
 from geogrid.errors import ConflictError, InvalidInputError, NotFoundError
 from geogrid.geo.datum import STORAGE_SRID
 from geogrid.i18n import tr
 from geogrid.limits import COMMENT, check_json, check_text
+from geogrid.organisations.store import assign_branch, assign_leader
 from geogrid.plans.geometry import MIN_AREA_M2
 from geogrid.plans.layer import (
     EditRejectedError,
@@ -400,6 +402,7 @@ def publish_plan(conn: Connection, plan_id: int, actor: str) -> BoundaryRelease:
         {"p": plan_id, "r": release.id},
     )
     _record_lineage(conn, release.id, before, layer)
+    _publish_people(conn, plan, layer)
     conn.execute(
         text(
             "UPDATE plan SET status = 'published', closed_at = now(), "
@@ -417,6 +420,29 @@ def publish_plan(conn: Connection, plan_id: int, actor: str) -> BoundaryRelease:
         details={"edits": [e.id for e in plan.edits]},
     )
     return release
+
+
+def _publish_people(conn: Connection, plan: Plan, layer: Layer) -> None:
+    """Write the plan's ``reassign`` edits into the registers, where the people of a grid
+    are kept (geogrid.organisations): only the people those edits named, as the plan's layer
+    ends with them, so a register changed since the plan began is not put back."""
+    leaders, branches = set(), set()
+    for edit in plan.edits:
+        if edit.op == "reassign":
+            if "leader" in edit.params:
+                leaders.add(edit.params["grid"])
+            if "party_branch" in edit.params or "party_secretary" in edit.params:
+                branches.add(edit.params["grid"])
+    for code in sorted(leaders & set(layer.grids)):
+        grid = layer.grids[code]
+        leader = Person(grid.get("leader_name"), grid.get("leader_phone"))
+        assign_leader(conn, code, leader if leader.name else None)
+    for code in sorted(branches & set(layer.grids)):
+        grid = layer.grids[code]
+        secretary = Person(grid.get("party_secretary_name"), grid.get("party_secretary_phone"))
+        assign_branch(
+            conn, code, grid.get("party_branch_name"), secretary if secretary.name else None
+        )
 
 
 def _record_lineage(conn: Connection, release_id: int, before: Layer, after: Layer) -> None:

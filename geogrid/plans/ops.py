@@ -25,11 +25,12 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import split
 from sqlalchemy import Connection
 
-from geogrid.boundaries.releases import GRID_ATTRIBUTES
+from geogrid.boundaries.releases import GRID_FIELDS
 from geogrid.boundaries.validation import Violation
 from geogrid.errors import InvalidInputError
 from geogrid.i18n import tr
-from geogrid.limits import NAME, TITLE, check_phone, check_text
+from geogrid.limits import NAME, TITLE, check_text
+from geogrid.organisations.registers import check_phone as register_phone
 from geogrid.plans.geometry import (
     MIN_AREA_M2,
     adjacent,
@@ -183,7 +184,7 @@ def _apply_merge(conn: Connection, layer: Layer, params: dict[str, Any]) -> None
     community = communities.pop()
     code = next_code(conn, layer, community)
     first = grids[0]
-    new = {k: first.get(k) for k in GRID_ATTRIBUTES}
+    new = {k: first.get(k) for k in GRID_FIELDS}
     new.update(
         code=code,
         community_code=community,
@@ -299,20 +300,26 @@ def _apply_revert(conn: Connection, layer: Layer, params: dict[str, Any]) -> Non
 
 
 def _normalise_reassign(params: dict[str, Any], layer: Layer) -> dict[str, Any]:
-    # What the grid table holds (migration 0001): a phone its CHECK accepts, names without
-    # control characters; so a plan that previews valid also publishes.
+    # The people of a grid live in the registers (geogrid.organisations), which publishing
+    # writes: a person there has a name and a phone the registers accept, so a plan that
+    # previews valid also publishes.
     found: dict[str, Any] = {"grid": grid_code(params, "grid")}
     for key in ("leader", "party_secretary"):
         person = params.get(key)
         if person is not None:
             if not isinstance(person, dict):
                 raise InvalidInputError(f'"{key}" must be {{"name", "phone"}}')
-            found[key] = {
-                "name": _optional_text(f"{key}.name", person.get("name"), NAME),
-                "phone": check_phone(
-                    f"{key}.phone", _optional_text(f"{key}.phone", person.get("phone"), 20)
-                ),
-            }
+            name = _optional_text(f"{key}.name", person.get("name"), NAME)
+            phone = _optional_text(f"{key}.phone", person.get("phone"), 20)
+            if name is None or phone is None:
+                raise InvalidInputError(
+                    f"{key} needs both a name and a phone: the registers keep a person by both"
+                )
+            try:
+                phone = register_phone(phone, f"{key}.phone")
+            except ValueError as error:
+                raise InvalidInputError(str(error)) from None
+            found[key] = {"name": name, "phone": phone}
     if params.get("party_branch") is not None:
         found["party_branch"] = _optional_text("party_branch", params["party_branch"], TITLE)
     return found
@@ -404,7 +411,7 @@ def _apply_carve(conn: Connection, layer: Layer, params: dict[str, Any]) -> None
     new_code = next_code(conn, layer, community)
     for code, rest in remains.items():
         layer.grids[code]["geometry"] = clean(rest)
-    new: dict[str, Any] = {k: None for k in GRID_ATTRIBUTES}
+    new: dict[str, Any] = {k: None for k in GRID_FIELDS}
     new.update(
         code=new_code,
         community_code=community,

@@ -10,7 +10,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, text
 
-from geogrid.boundaries.releases import GRID_ATTRIBUTES
+from geogrid.boundaries.releases import GRID_FIELDS
 from geogrid.cases.rerouting import preview_reroutes
 from geogrid.geo.datum import to_metric
 from geogrid.plans.lifecycle import Layer, base_layer, build_layer, check_plan_layer, get_plan
@@ -90,7 +90,7 @@ def _changed(before: Layer, after: Layer) -> tuple[list[str], list[str]]:
         if old is None or new is None:
             changed.append(code)
             continue
-        same_people = all(old.get(k) == new.get(k) for k in GRID_ATTRIBUTES)
+        same_people = all(old.get(k) == new.get(k) for k in GRID_FIELDS)
         if same_people and shapely.equals_exact(old["geometry"], new["geometry"], 0.0):
             continue
         moved = to_metric(shapely.symmetric_difference(old["geometry"], new["geometry"])).area

@@ -18,7 +18,7 @@ import pyogrio
 import shapely
 from sqlalchemy import Connection
 
-from geogrid.boundaries.releases import GRID_ATTRIBUTES
+from geogrid.boundaries.releases import GRID_FIELDS
 from geogrid.boundaries.validation import Violation
 from geogrid.errors import InvalidInputError
 from geogrid.geo.datum import CRS_NAMES
@@ -226,7 +226,7 @@ def apply_replace(conn: Connection, layer: Layer, params: dict[str, Any]) -> Non
             grid: dict[str, Any] = layer.grids[feature["code"]]
         else:
             new_code = next_code(conn, layer, community)
-            grid = {k: None for k in GRID_ATTRIBUTES}
+            grid = {k: None for k in GRID_FIELDS}
             grid.update(
                 code=new_code,
                 community_code=community,

@@ -1,19 +1,19 @@
 """What the grid table accepts, checked on a plan's layer before it is called valid.
 
-Publishing writes every grid of the plan's layer into ``grid`` (migration 0001): a name, a
-kind of resident or dedicated, a dedicated unit name exactly for dedicated grids, a unit type
-of :data:`~geogrid.plans.params.UNIT_TYPES`, phone numbers its CHECK pattern accepts, and no
-text with NUL (PostgreSQL text cannot hold it). An edit that would break one is refused when
+Publishing writes every grid of the plan's layer into ``grid`` (migration 0001) and its people
+into the registers (migration 0016): a name, a kind of resident or dedicated, a dedicated unit
+name exactly for dedicated grids, a unit type of :data:`~geogrid.plans.params.UNIT_TYPES`,
+people with a name and a phone the registers accept (a branch with its secretary), and no text
+with NUL (PostgreSQL text cannot hold it). An edit that would break one is refused when
 it is added, and a plan whose preview is valid publishes.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from geogrid.boundaries.validation import Violation
-from geogrid.limits import PHONE_PATTERN
+from geogrid.organisations.records import PHONE
 from geogrid.plans.params import UNIT_TYPES
 
 KINDS = ("resident", "dedicated")
@@ -61,8 +61,15 @@ def _problems(grid: dict[str, Any]) -> list[str]:
         problems.append(
             f'dedicated_unit_type was "{unit_type}" but must be one of {list(UNIT_TYPES)}'
         )
-    for key in ("leader_phone", "party_secretary_phone"):
-        phone = grid.get(key)
-        if phone is not None and not re.fullmatch(PHONE_PATTERN, str(phone)):
-            problems.append(f'{key} was "{phone}" but must be 5 to 20 digits, spaces, +, - or ()')
+    for person in ("leader", "party_secretary"):
+        name, phone = grid.get(f"{person}_name"), grid.get(f"{person}_phone")
+        if (name is None) != (phone is None):
+            problems.append(f"{person} needs both a name and a phone (the registers keep both)")
+        elif phone is not None and not PHONE.fullmatch(str(phone)):
+            problems.append(
+                f'{person}_phone was "{phone}" but must be an 11-digit mobile or a landline '
+                "such as 0551-12345678"
+            )
+    if (grid.get("party_branch_name") is None) != (grid.get("party_secretary_name") is None):
+        problems.append("a party branch and its secretary go together (the branches register)")
     return problems

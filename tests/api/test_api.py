@@ -23,8 +23,9 @@ def grid_code(demo_engine: Engine) -> str:
         return str(
             conn.execute(
                 text(
-                    "SELECT code FROM grid WHERE kind = 'resident' AND leader_phone IS NOT NULL "
-                    "ORDER BY code LIMIT 1"
+                    "SELECT code FROM grid JOIN grid_people ON grid_code = code "
+                    "WHERE kind = 'resident' AND leader_phone IS NOT NULL "
+                    "AND party_secretary_phone IS NOT NULL ORDER BY code LIMIT 1"
                 )
             ).scalar_one()
         )

@@ -211,7 +211,7 @@ def test_a_plan_that_previews_valid_publishes(api: Api, grid: str) -> None:
     body = {
         "op": "reassign",
         "grid": grid,
-        "leader": {"name": "王五", "phone": "(0551) 6234-5678"},
+        "leader": {"name": "王五", "phone": "0551-62345678"},
         "comment": "第一行\n第二行",
     }
     assert edit(api, plan, json=body).status_code == 201

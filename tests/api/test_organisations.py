@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 
 from geogrid.access import keys
 from geogrid.access.roles import Role
+from geogrid.api.schemas.lookup import LocateAnswer
 from geogrid.api.schemas.organisations import GridOrganisationsAnswer, OrganisationsSummary
 from geogrid.organisations import load_register
 from tests.conftest import start_api
@@ -131,6 +132,74 @@ def test_an_unknown_grid_is_404_and_a_bad_code_422(api: Api) -> None:
     assert api.get("/v1/grids/xyz/organisations").status_code == 422
 
 
+def _inside(url: str, grid: str) -> dict[str, str]:
+    """A point inside ``grid`` (CGCS2000, the storage datum) as locate's query."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        x, y = conn.execute(
+            text(
+                "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p "
+                "FROM grid_geometry WHERE grid_code = :g AND valid_to_release IS NULL) s"
+            ),
+            {"g": grid},
+        ).one()
+    engine.dispose()
+    return {"lon": f"{x:.7f}", "lat": f"{y:.7f}", "crs": "cgcs2000"}
+
+
+def test_locate_names_who_serves_the_grid(api: Api) -> None:
+    answer = api.get("/v1/locate", "dispatcher", **_inside(api.url, GRID))
+    assert answer.status_code == 200, answer.text
+    found = LocateAnswer.model_validate(answer.json())
+    assert found.grid is not None and found.grid.code == GRID
+    served = found.grid.served_by
+    organisations = GridOrganisationsAnswer.model_validate(
+        api.get(f"/v1/grids/{GRID}/organisations", "dispatcher").json()
+    )
+    assert [(s.role, s.name, s.phone) for s in served.staff] == [
+        (s.role, s.person.name, s.person.phone) for s in organisations.staff
+    ]
+    assert served.staff[0].role == "leader"
+    assert (served.staff[0].name, served.staff[0].phone) == (
+        found.grid.leader.name,
+        found.grid.leader.phone,
+    )
+    assert organisations.branch is not None and served.party_branch is not None
+    assert served.party_branch.name == organisations.branch.name
+    assert served.party_branch.secretary.phone == organisations.branch.secretary.phone
+    assert sorted(p.name for p in served.platforms) == sorted(
+        p.name for p in organisations.platforms
+    )
+    assert served.platforms and all(p.convener.name for p in served.platforms)
+
+
+def test_locate_masks_who_serves_for_viewers(api: Api) -> None:
+    people = _people(api.url)
+    for who in ("viewer", None):
+        answer = api.get("/v1/locate", who, **_inside(api.url, GRID))
+        assert answer.status_code == 200, answer.text
+        served = LocateAnswer.model_validate(answer.json()).grid.served_by  # type: ignore[union-attr]
+        assert len(served.staff) >= 3 and served.party_branch is not None
+        assert not PHONE.search(answer.text), PHONE.search(answer.text)
+        assert not [p for p in people if p in answer.text]
+
+
+def test_a_grid_without_a_branch_has_none_in_locate(api: Api) -> None:
+    engine = create_engine(api.url)
+    with engine.connect() as conn:
+        bare = conn.execute(
+            text(
+                "SELECT grid_code FROM grid_people WHERE party_branch_name IS NULL "
+                "ORDER BY grid_code LIMIT 1"
+            )
+        ).scalar_one()
+    engine.dispose()
+    answer = api.get("/v1/locate", "dispatcher", **_inside(api.url, bare.strip()))
+    grid = LocateAnswer.model_validate(answer.json()).grid
+    assert grid is not None and grid.code == bare.strip()
+    assert grid.served_by.party_branch is None and grid.served_by.staff
+
+
 def test_at_before_a_reload_answers_who_served_then(api: Api, tmp_path: Path) -> None:
     staff = tmp_path / "staff.csv"
     staff.write_text(
@@ -151,3 +220,18 @@ def test_at_before_a_reload_answers_who_served_then(api: Api, tmp_path: Path) ->
     assert summary["grid_leaders"] == 1
     old = api.get("/v1/organisations/summary", "dispatcher", at=moment).json()
     assert old["grid_leaders"] == 596
+    # a serving process hears of the reload (NOTIFY) and locate names the new staff; at= a
+    # moment before it names who served then
+    point = _inside(api.url, GRID)
+    deadline = time.monotonic() + 10
+    while True:
+        located = api.get("/v1/locate", "dispatcher", **point).json()["grid"]
+        if [s["name"] for s in located["served_by"]["staff"]] == ["钱多多"]:
+            break
+        assert time.monotonic() < deadline, located["served_by"]
+        time.sleep(0.1)
+    assert located["leader"] == {"name": "钱多多", "phone": "13700000001"}
+    earlier = api.get("/v1/locate", "dispatcher", at=moment, **point).json()["grid"]
+    assert earlier["served_by"]["staff"] == [
+        {"role": s["role"], **s["person"]} for s in before["staff"]
+    ]

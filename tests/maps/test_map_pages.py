@@ -34,8 +34,8 @@ def grid_code(demo_engine: Engine) -> str:
         return str(
             conn.execute(
                 text(
-                    "SELECT code FROM grid WHERE kind = 'resident' AND leader_phone IS NOT NULL "
-                    "ORDER BY code LIMIT 1"
+                    "SELECT code FROM grid JOIN grid_people ON grid_code = code "
+                    "WHERE kind = 'resident' AND leader_phone IS NOT NULL ORDER BY code LIMIT 1"
                 )
             ).scalar_one()
         )
@@ -44,7 +44,8 @@ def grid_code(demo_engine: Engine) -> str:
 def leader(engine: Engine, code: str) -> tuple[str, str]:
     with engine.connect() as conn:
         row = conn.execute(
-            text("SELECT leader_name, leader_phone FROM grid WHERE code = :c"), {"c": code}
+            text("SELECT leader_name, leader_phone FROM grid_people WHERE grid_code = :c"),
+            {"c": code},
         ).one()
     return str(row.leader_name), str(row.leader_phone)
 

@@ -139,7 +139,7 @@ def test_who_serves_a_grid(engine: Engine) -> None:
     with engine.connect() as conn:
         found = grid_organisations(conn, GRID)
         leader = conn.execute(
-            text("SELECT leader_name FROM grid WHERE code = :c"), {"c": GRID}
+            text("SELECT leader_name FROM grid_people WHERE grid_code = :c"), {"c": GRID}
         ).scalar_one()
     assert found.staff[0].role == "leader" and found.staff[0].person.name == leader
     assert found.branch is not None and found.branch.name.endswith("党支部")

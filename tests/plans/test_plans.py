@@ -210,7 +210,11 @@ def test_undo_and_reassign(engine: Engine) -> None:
         release = plans.publish_plan(conn, plan.id, "planner-1")
     assert release.id == 1  # people changed, geometry did not: no new release
     assert (
-        count(engine, f"SELECT count(*) FROM grid WHERE code = '{a}' AND leader_name = '王新'") == 1
+        count(
+            engine,
+            f"SELECT count(*) FROM grid_people WHERE grid_code = '{a}' AND leader_name = '王新'",
+        )
+        == 1
     )
 
 

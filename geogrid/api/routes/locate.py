@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from typing import Annotated, Any
 
 import numpy as np
@@ -27,25 +28,38 @@ from geogrid.limits import Word
 from geogrid.lookup.locate import PointAnswer, code_table, locate_point, locate_points
 from geogrid.lookup.snapshot import Snapshot, SnapshotStore
 from geogrid.moments import parse_moment
+from geogrid.organisations.serving import GridServing
 
 router = APIRouter(prefix="/v1/locate", tags=["locate"])
 
 MAX_POINTS = 1_000_000
+_NOBODY = {"name": None, "phone": None}
 BINARY = "application/octet-stream"
 
 
-def _answer(found: PointAnswer, principal: Principal) -> dict[str, Any]:
+def _answer(
+    found: PointAnswer, principal: Principal, serving: GridServing, moment: datetime | None
+) -> dict[str, Any]:
     grid = found.grid
     body: dict[str, Any] = {"grid": None}
     if grid is not None:
-        leader = principal.visible(grid.leader)
+        masked = not principal.sees_personal_data
+        served = serving.answer(grid.code, masked=masked, moment=moment)
+        leader = (
+            served["staff"][0]
+            if served["staff"] and served["staff"][0]["role"] == "leader"
+            else None
+        )
         body["grid"] = {
             "code": grid.code,
             "name": grid.name,
             "kind": grid.kind,
             "community": {"code": grid.community.code, "name": grid.community.name},
             "street": {"code": grid.street.code, "name": grid.street.name},
-            "leader": {"name": leader.name, "phone": leader.phone},
+            "leader": _NOBODY
+            if leader is None
+            else {"name": leader["name"], "phone": leader["phone"]},
+            "served_by": served,
         }
     body["on_boundary"] = found.on_boundary
     body["candidates"] = list(found.candidates)
@@ -62,12 +76,12 @@ def _answer(found: PointAnswer, principal: Principal) -> dict[str, Any]:
     return body
 
 
-async def _snapshot_at(request: Request, snapshots: SnapshotStore, at: str | None) -> Snapshot:
+async def _snapshot_at(request: Request, snapshots: SnapshotStore, at: datetime | None) -> Snapshot:
     if at is None:
         return snapshots.current()
     # Finding an older release asks the database: off the event loop, through the gate.
     database: Database = request.app.state.database
-    return await database.run(snapshots.at, parse_moment(at))
+    return await database.run(snapshots.at, at)
 
 
 @router.get(
@@ -85,8 +99,10 @@ async def locate_one(request: Request) -> Response:
     query = read_query(LocateQuery, request)
     principal = await get_principal(request)
     x, y = point_to_storage(query.lon, query.lat, query.crs)
-    snapshot = await _snapshot_at(request, request.app.state.snapshots, query.at)
-    return json_response(_answer(locate_point(snapshot, x, y), principal))
+    moment = None if query.at is None else parse_moment(query.at)
+    snapshot = await _snapshot_at(request, request.app.state.snapshots, moment)
+    answer = locate_point(snapshot, x, y)
+    return json_response(_answer(answer, principal, snapshot.serving, moment))
 
 
 def _read_points(

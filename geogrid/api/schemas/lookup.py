@@ -261,6 +261,34 @@ class TilingReport(BaseModel):
     features: ViolationCollection
 
 
+class StaffRef(BaseModel):
+    role: Literal["leader", "full_time", "part_time"] = Field(
+        description="网格长, 专职网格员 or 兼职网格员"
+    )
+    name: str | None
+    phone: str | None
+
+
+class BranchRef(BaseModel):
+    name: str
+    secretary: Person
+
+
+class PlatformRef(BaseModel):
+    name: str
+    kind: Literal["co_governance", "party_mass_council", "red_property", "peacemaker", "other"]
+    convener: Person
+
+
+class ServedBy(BaseModel):
+    """Who serves the grid (the registers of people and organisations, as served at ``at``):
+    names and phones masked for viewers."""
+
+    staff: list[StaffRef] = Field(description="Leader first, then full- and part-time workers")
+    party_branch: BranchRef | None = Field(description="网格党支部; null where the grid has none")
+    platforms: list[PlatformRef] = Field(description="协商议事平台 serving the grid")
+
+
 class LocatedGrid(BaseModel):
     code: str
     name: str
@@ -268,6 +296,7 @@ class LocatedGrid(BaseModel):
     community: UnitRef
     street: UnitRef
     leader: Person
+    served_by: ServedBy
 
 
 class CompoundRef(BaseModel):
@@ -288,6 +317,23 @@ LOCATE_EXAMPLE: dict[str, Any] = {
         "community": {"code": "340102006004", "name": "站北社区"},
         "street": {"code": "340102006", "name": "胜利路街道"},
         "leader": {"name": "张**", "phone": "138****0000"},
+        "served_by": {
+            "staff": [
+                {"role": "leader", "name": "张**", "phone": "138****0000"},
+                {"role": "full_time", "name": "李*", "phone": "139****1234"},
+            ],
+            "party_branch": {
+                "name": "站北社区第1网格党支部",
+                "secretary": {"name": "王*", "phone": "137****5678"},
+            },
+            "platforms": [
+                {
+                    "name": "站北社区第1网格共治委员会",
+                    "kind": "co_governance",
+                    "convener": {"name": "赵*", "phone": "186****4321"},
+                }
+            ],
+        },
     },
     "on_boundary": False,
     "candidates": ["340102006004001"],

@@ -3,10 +3,11 @@
 WITH matched AS (
     SELECT g.code, g.name, g.kind, g.dedicated_unit_name, g.dedicated_unit_type,
            g.community_code, c.name AS community_name, c.street_code, s.name AS street_name,
-           g.leader_name, g.leader_phone, g.party_branch_name,
-           g.party_secretary_name, g.party_secretary_phone, gg.geom
+           gp.leader_name, gp.leader_phone, gp.party_branch_name,
+           gp.party_secretary_name, gp.party_secretary_phone, gg.geom
     FROM grid_geometry_in(:release) gg
     JOIN grid g ON g.code = gg.grid_code
+    LEFT JOIN grid_people gp ON gp.grid_code = g.code
     JOIN community c ON c.code = g.community_code
     JOIN street s ON s.code = c.street_code
     WHERE (:community IS NULL OR g.community_code = :community)
