@@ -207,6 +207,11 @@ def test_undo_and_reassign(engine: Engine) -> None:
         )
         plans.undo_edit(conn, plan.id, first, "planner-1")
         assert [e.op for e in plans.get_plan(conn, plan.id).edits] == ["reassign"]
+        before = conn.execute(text("SELECT now()")).scalar_one()
+        old = conn.execute(
+            text("SELECT leader_name FROM grid_people WHERE grid_code = :g"), {"g": a}
+        ).scalar_one()
+    with engine.begin() as conn:
         release = plans.publish_plan(conn, plan.id, "planner-1")
     assert release.id == 1  # people changed, geometry did not: no new release
     assert (
@@ -216,6 +221,13 @@ def test_undo_and_reassign(engine: Engine) -> None:
         )
         == 1
     )
+    # the register keeps who served before: the plan's reassign closed the old leader's row
+    with engine.connect() as conn:
+        then = conn.execute(
+            text("SELECT leader_name FROM grid_people_at(:t) WHERE grid_code = :g"),
+            {"t": before, "g": a},
+        ).scalar_one()
+    assert then == old and old != "王新"
 
 
 def test_plan_routes_need_the_planner_role(fresh_demo_url: str, engine: Engine) -> None:
