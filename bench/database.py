@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
-from geogrid import db
+from geogrid import db, organisations
 from geogrid.io import loading
 from geogrid.settings import DatabaseSettings, DemoSettings, ServiceAreaSettings
 
@@ -22,7 +22,8 @@ def server_url() -> str:
 
 @contextmanager
 def demo_database() -> Iterator[str]:
-    """Create a migrated database holding the demo; yield its URL; drop it afterwards."""
+    """Create a migrated database holding the demo (with its registers of people and
+    organisations, as `geogrid load demo` leaves it); yield its URL; drop it afterwards."""
     server = server_url()
     name = f"geogrid_bench_{os.getpid()}_{secrets.token_hex(3)}"
     url = db.create_database(server, name)
@@ -31,6 +32,8 @@ def demo_database() -> Iterator[str]:
         engine = create_engine(url)
         with engine.begin() as conn:
             loading.load_demo(conn, DemoSettings().demo_path, ServiceAreaSettings())
+            # as `geogrid load demo` does: locate names who serves each grid from them
+            organisations.load_demo_registers(conn, DemoSettings().demo_path.parent)
         engine.dispose()
         yield url
     finally:
