@@ -419,6 +419,15 @@ class NotifySettings(_Base):
         le=1000,
         description="Deliveries one worker claims at a time (held, locked, while it sends them)",
     )
+    notify_linger_s: float = Field(
+        default=0.2,
+        ge=0,
+        le=10,
+        description="After a round that claimed less than a full batch, wait this long "
+        "before the next: under a steady stream of cases deliveries go out in a few larger "
+        "rounds a second, each one commit, instead of a commit per event or two beside the "
+        "requests' own (at most this much later)",
+    )
     notify_concurrency: int = Field(
         default=4,
         ge=1,

@@ -14,6 +14,10 @@ A delivery that is not answered with a 2xx is tried again after an exponentially
 Only with ``notify_max_age_h`` set is a delivery still failing at that age marked ``dead``.
 Within a round a webhook's deliveries are sent in event order, one at a time; after a failure
 the rest of that webhook's round waits with it rather than knocking on a door that just failed.
+After a round that claimed less than a full batch a worker lingers ``notify_linger_s`` (0.2 s)
+before the next, so a steady stream of cases is delivered in a few rounds a second — each one
+transaction and one commit — rather than a round, and a commit, per case beside the requests'
+own commits.
 """
 
 from __future__ import annotations
@@ -299,6 +303,9 @@ def run_worker(
                 if claimed:
                     if on_round is not None:
                         on_round(tally)
+                    if claimed < settings.notify_batch and settings.notify_linger_s:
+                        # a part batch: let the stream fill the next one (Kafka's linger.ms)
+                        stop.wait(settings.notify_linger_s)
                     continue
                 if until_idle and pending_count(engine) == 0:
                     break

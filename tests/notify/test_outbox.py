@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -190,3 +192,36 @@ def test_an_event_no_webhook_takes_is_not_stored(engine: Engine) -> None:
     assert kept > 0
     with engine.connect() as conn:
         assert conn.execute(text("SELECT array_agg(id) FROM notify_event")).scalar() == [kept]
+
+
+@pytest.mark.parametrize("linger_s", [0.0, 0.3])
+def test_a_stream_of_events_goes_out_in_fewer_rounds_when_the_worker_lingers(
+    engine: Engine, linger_s: float
+) -> None:
+    """One event every 20 ms for 1.2 s: without lingering the worker takes them a round (a
+    commit) each, or nearly; lingering 0.3 s it takes them in a handful of rounds, each
+    delivered once."""
+    settings = FAST.model_copy(update={"notify_linger_s": linger_s})
+    with Receiver(SECRET) as receiver:
+        _webhook(engine, receiver.url)
+        stop = threading.Event()
+        found: list[notify.Tally] = []
+        worker = threading.Thread(
+            target=lambda: found.append(notify.run_worker(engine, settings, stop=stop))
+        )
+        worker.start()
+        ids = []
+        for _ in range(60):
+            ids += _emit(engine, 1)
+            time.sleep(0.02)
+        deadline = time.monotonic() + 20
+        while len(receiver.events) < len(ids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stop.set()
+        worker.join(timeout=20)
+    assert set(receiver.events) == set(ids) and found[0].delivered == len(ids)
+    rounds = found[0].rounds
+    if linger_s:
+        assert rounds <= 12, rounds  # 1.2 s / (0.3 s + a round) plus the last
+    else:
+        assert rounds >= 20, rounds
