@@ -279,3 +279,41 @@ def test_no_person_on_a_viewers_map_and_no_household_on_any(api: Api) -> None:
         assert not [p for p in pops if PHONE.search(p)]
     dispatcher = api.get("/maps/overview", "dispatcher").text
     assert not [p for p in households if p in dispatcher]
+
+
+def test_the_coverage_and_the_map_follow_a_reload_and_at_answers_then(
+    api: Api, tmp_path: Path
+) -> None:
+    """Last in the module: it replaces three registers with one row each."""
+    before = api.get("/v1/organisations/coverage", by="community").json()
+    moment = before["at"]
+    files = {
+        "branches": f"网格编码,支部名称,书记,书记电话\n{GRID},第1网格党支部,孟莉,15181021551\n",
+        "platforms": f"平台名称,类型,服务网格\n第1网格共治委员会,网格共治委员会,{GRID}\n",
+        "law-members": f"身份,姓名,联系电话,服务社区\n法官,陈梓,18698021470,{GRID[:12]}\n",
+    }
+    time.sleep(0.05)
+    engine = create_engine(api.url)
+    with engine.begin() as conn:
+        for register, content in files.items():
+            path = tmp_path / f"{register}.csv"
+            path.write_text(content, encoding="utf-8")
+            load_register(conn, register, path)
+    engine.dispose()
+    now = OrganisationsCoverage.model_validate(
+        api.get("/v1/organisations/coverage", by="community").json()
+    )
+    assert sum(a.grids_without_branch for a in now.areas) == 595
+    assert sum(a.resident_grids_without_platform for a in now.areas) == 519
+    assert sum(a.communities_without_law_member for a in now.areas) == 65
+    [own] = [a for a in now.areas if a.code == GRID[:12]]
+    assert own.communities_without_law_member == 0
+    then = api.get("/v1/organisations/coverage", by="community", at=moment).json()
+    assert then["areas"] == before["areas"]
+    html = api.get("/maps/overview", "viewer").text
+    assert (_styled(html, "branch"), _styled(html, "no_branch")) == (1, 595)
+    assert _styled(html, "p0_resident") == 519
+    assert _styled(html, "no_law") == 65
+    assert "无政法网格员的社区（65）" in _layer_names(html)
+    assert "孟莉" not in html and "15181021551" not in html
+    assert "孟莉" in api.get("/maps/overview", "dispatcher").text
