@@ -114,6 +114,32 @@ class CommunityCoverage:
 
 
 @dataclass(frozen=True)
+class GridOrganisationPlace:
+    """A grid's party branch (None: it has none) and the consultation platforms serving it,
+    as (name, kind) pairs; the secretary masked for viewers. No geometry: the map draws it
+    with the shape of the grid of the same code."""
+
+    code: str
+    name: str
+    kind: str
+    branch_name: str | None
+    secretary_name: str | None
+    secretary_phone: str | None
+    platforms: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class OrganisationLayers:
+    """What the overview's organisation layers draw: each grid's branch and platforms, the
+    compounds no 小巷管家 team covers and the communities no law member serves. Never a
+    party-member household."""
+
+    grids: tuple[GridOrganisationPlace, ...]
+    uncovered_compounds: tuple[CompoundPlace, ...]
+    communities_without_law_member: tuple[Area, ...]
+
+
+@dataclass(frozen=True)
 class Overview:
     """The district at a glance."""
 
@@ -130,6 +156,8 @@ class Overview:
     gap_area_m2: float
     hexes: tuple[HexCell, ...]
     personal_data: bool
+    #: The organisation layers (None: the map has none).
+    organisations: OrganisationLayers | None = None
 
 
 @dataclass(frozen=True)

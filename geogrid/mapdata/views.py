@@ -41,14 +41,17 @@ from geogrid.mapdata.types import (
     CommunityCoverage,
     CompoundPlace,
     CoverageView,
+    GridOrganisationPlace,
     GridPlace,
     GridView,
     HexCell,
     LocateView,
+    OrganisationLayers,
     Overview,
     ServiceArea,
     StationPlace,
 )
+from geogrid.organisations import organisation_coverage
 
 T = TypeVar("T")
 #: Latitude the map scale is taken at (Yaohai); tolerances change by <1 % across China's
@@ -291,6 +294,39 @@ def _hexes(conn: Connection, minutes: int | None, resolution: int) -> tuple[HexC
     return tuple(found)
 
 
+def _organisation_layers(
+    conn: Connection,
+    principal: Principal,
+    grids: Sequence[GridPlace],
+    compounds: Sequence[CompoundPlace],
+    communities: Sequence[Area],
+) -> OrganisationLayers:
+    """The registers as the overview draws them: branch secretaries masked unless the
+    principal may see personal data; drawn over the grids, compounds and communities the map
+    already holds (the same release, already simplified)."""
+    found = principal.visible(organisation_coverage(conn))
+    names = {g.code: g.name for g in grids}
+    uncovered = set(found.uncovered_compound_ids)
+    without_law = set(found.communities_without_law_member)
+    return OrganisationLayers(
+        grids=tuple(
+            GridOrganisationPlace(
+                g.code,
+                names.get(g.code, g.code),
+                g.kind,
+                None if g.branch is None else g.branch.name,
+                None if g.branch is None else g.branch.secretary.name,
+                None if g.branch is None else g.branch.secretary.phone,
+                g.platforms,
+            )
+            for g in found.grids
+            if g.code in names
+        ),
+        uncovered_compounds=tuple(c for c in compounds if c.id in uncovered),
+        communities_without_law_member=tuple(c for c in communities if c.code in without_law),
+    )
+
+
 # --- the maps ----------------------------------------------------------------------------
 
 
@@ -298,12 +334,16 @@ def overview(conn: Connection, principal: Principal, *, minutes: int | None = No
     """Everything the district overview draws; the gaps and heat cells are of tier ``minutes``
     (None: each station kind at its own tier, as coverage counts by default).
 
+    The organisation layers (party branches and platforms per grid, compounds without a
+    小巷管家 team, communities without a law member) are the registers as they serve now.
+
     Parameters
     ----------
     conn
         An open connection.
     principal
-        Who asks: grid leaders are masked unless they may see personal data.
+        Who asks: grid leaders and branch secretaries are masked unless they may see
+        personal data.
     minutes
         The tier whose coverage gaps and uncovered households are drawn (5, 10 or 15; None:
         each kind at its own tier).
@@ -318,19 +358,25 @@ def overview(conn: Connection, principal: Principal, *, minutes: int | None = No
         if report.units
         else shapely.GeometryCollection()
     )
+    communities = _communities(conn, tolerance)
+    grid_places = _grid_places(grids, compounds, principal, tolerance)
+    compound_places = _compound_places(compounds, tolerance)
     return Overview(
         release=release,
         district=district_area(conn, tolerance),
         streets=_streets(conn, tolerance),
-        communities=_communities(conn, tolerance),
-        grids=_grid_places(grids, compounds, principal, tolerance),
-        compounds=_compound_places(compounds, tolerance),
+        communities=communities,
+        grids=grid_places,
+        compounds=compound_places,
         stations=_stations(conn),
         gap_minutes=minutes,
         gap=simplify_one(gap, tolerance),
         gap_area_m2=sum(u.gap_area_m2 for u in report.units),
         hexes=_hexes(conn, minutes, HEX_RESOLUTION),
         personal_data=principal.sees_personal_data,
+        organisations=_organisation_layers(
+            conn, principal, grid_places, compound_places, communities
+        ),
     )
 
 

@@ -10,7 +10,8 @@ import shapely
 from geogrid.mapdata.types import DiffGrid, ReleaseDiffView
 from geogrid.maps import popups, styles
 from geogrid.maps.elements import DataLayer
-from geogrid.maps.render import _finish, _new_map, _offline_base, collection, feature
+from geogrid.maps.geojson import collection, feature
+from geogrid.maps.render import _finish, _new_map, _offline_base
 
 #: How the map and its legend name each kind of change.
 CHANGE_ZH = {

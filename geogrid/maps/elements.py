@@ -64,6 +64,10 @@ class DataLayer(FeatureGroup):
     tooltips and popups bound from ``tip``/``pop``, points drawn by ``geogrid[points]`` (a
     maps.js function such as "stationMarker").
 
+    ``shapes``: a DataLayer added before this one whose features carry a ``code``; a feature
+    here without a geometry is drawn with the shape of that layer's feature of the same
+    ``code`` (so a page writes the grids' shapes once, however many layers colour them).
+
     Leaner than folium.GeoJson for what geogrid draws: the data is written once as compact
     UTF-8 JSON, styles are shared tables, and no per-feature style map is generated.
     """
@@ -71,7 +75,8 @@ class DataLayer(FeatureGroup):
     _template = Template("""
         {% macro script(this, kwargs) %}
             var {{ this.get_name() }} = geogrid.geoJSON({{ this.json }},
-                                                         {{ this.layer_options|tojson }});
+                                                         {{ this.layer_options|tojson }}
+                {%- if this.shapes %}, {{ this.shapes.get_name() }}{% endif %});
         {% endmacro %}
     """)
 
@@ -87,9 +92,11 @@ class DataLayer(FeatureGroup):
         control: bool = True,
         points: str | None = None,
         interactive: bool = True,
+        shapes: DataLayer | None = None,
     ) -> None:
         super().__init__(name=name, overlay=overlay, control=control, show=show)
         self._name = "DataLayer"
+        self.shapes = shapes
         self.data = data
         self.json = script_json(data)
         self.layer_options = {

@@ -13,7 +13,8 @@ from folium.plugins import Draw
 from geogrid.mapdata.types import PlanGrid, PlanView
 from geogrid.maps import popups, styles
 from geogrid.maps.elements import DataLayer, PlanEditor
-from geogrid.maps.render import _finish, _new_map, _offline_base, collection, feature
+from geogrid.maps.geojson import collection, feature
+from geogrid.maps.render import _finish, _new_map, _offline_base
 
 
 def plan_grid_features(grids: Iterable[PlanGrid], style: str) -> dict[str, Any]:

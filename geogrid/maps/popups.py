@@ -58,7 +58,7 @@ def opening_hours_zh(hours: str) -> str:
     return text.replace("; ", "；").replace(";", "；").replace(",", "、").replace(" off", " 休息")
 
 
-def _table(title: str, rows: Iterable[tuple[str, str | None]], extra: str = "") -> str:
+def table(title: str, rows: Iterable[tuple[str, str | None]], extra: str = "") -> str:
     """A popup: escaped title, then a row per (label, already-escaped value) with a value."""
     body = "".join(
         f"<tr><th>{escape(label)}</th><td>{value}</td></tr>" for label, value in rows if value
@@ -86,7 +86,7 @@ def grid_popup(grid: GridPlace, link: str | None = None) -> str:
     if grid.kind == "dedicated" and grid.dedicated_unit_name:
         kind = f"{kind}（{grid.dedicated_unit_name}）"
     more = f'<a class="gg-link" href="{escape(link, quote=True)}">查看网格地图</a>' if link else ""
-    return _table(
+    return table(
         grid.name,
         [
             ("网格编码", _e(grid.code)),
@@ -107,7 +107,7 @@ def compound_tooltip(compound: CompoundPlace) -> str:
 def compound_popup(compound: CompoundPlace) -> str:
     yes = {True: "是", False: "否"}
     grid = " ".join(x for x in (compound.grid_code, compound.grid_name) if x) or "不在任何网格内"
-    return _table(
+    return table(
         compound.name,
         [
             ("类型", _e(styles.COMPOUND_KINDS.get(compound.kind, compound.kind))),
@@ -140,7 +140,7 @@ def station_popup(station: StationPlace) -> str:
     areas = "<br>".join(
         escape(area_text(a)) for a in sorted(station.areas, key=lambda a: a.minutes)
     )
-    return _table(
+    return table(
         station.name,
         [
             ("类型", _e(kind_name(station.kind))),
@@ -175,7 +175,7 @@ def community_tooltip(name: str, parent: str | None) -> str:
 
 
 def coverage_popup(row: CommunityCoverage, minutes: int | None) -> str:
-    return _table(
+    return table(
         row.name,
         [
             ("街道", _e(row.street_name) if row.street_name else None),
@@ -316,7 +316,7 @@ CASE_FILTERS = {
 def case_popup(case: CasePlace) -> str:
     """A case's popup: id, category, status, time, grid. Never the reporter or the text."""
     state = " · 超期" if case.overdue else ""
-    return _table(
+    return table(
         f"案件 {case.id}",
         [
             ("类别", f"{_e(case.category_name)}（{_e(case.category_major)}，{_e(case.category)}）"),
@@ -337,7 +337,7 @@ def grid_cases_tooltip(grid: GridCases) -> str:
 
 def grid_cases_popup(grid: GridCases, link: str | None = None) -> str:
     more = f'<a class="gg-link" href="{escape(link, quote=True)}">查看网格地图</a>' if link else ""
-    return _table(
+    return table(
         grid.name,
         [
             ("网格编码", _e(grid.code)),

@@ -3,7 +3,7 @@
 Every data layer is a GeoJSON FeatureCollection whose features carry only what the page
 needs: a style key ``s`` (see maps.styles), an escaped ``tip`` and ``pop`` (maps.popups), and
 for grids their ``code`` and the search text ``q``. Coordinates are rounded to 1e-6 degree
-(about 10 cm), far below a pixel at any zoom these maps are read at.
+(about 10 cm, maps.geojson), far below a pixel at any zoom these maps are read at.
 """
 
 from __future__ import annotations
@@ -13,12 +13,10 @@ from html import escape
 from typing import Any
 
 import folium
-import numpy as np
 import shapely
 from branca.element import Element
 from folium.map import CustomPane
 from folium.plugins import Fullscreen
-from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
 from geogrid.mapdata.types import (
@@ -47,8 +45,9 @@ from geogrid.maps.elements import (
     TileGroup,
     base_layers,
 )
+from geogrid.maps.geojson import DECIMALS, collection, feature
+from geogrid.maps.org_layers import add_organisation_layers, legend_rows
 
-DECIMALS = 6
 #: Panes, bottom to top (Leaflet's overlay pane is 400, markers 600).
 PANES = {
     "gg-base": 210,
@@ -63,24 +62,6 @@ PANES = {
     "gg-focus": 450,
     "gg-locate": 460,
 }
-
-
-def _round(xy: np.ndarray) -> np.ndarray:
-    return np.round(xy, DECIMALS)
-
-
-def geometry(shape: BaseGeometry) -> dict[str, Any]:
-    """A shapely geometry as a GeoJSON geometry, rounded to DECIMALS and wound as RFC 7946
-    says (exterior rings counter-clockwise, holes clockwise), as every answer's are."""
-    return dict(mapping(shapely.orient_polygons(shapely.transform(shape, _round))))
-
-
-def feature(shape: BaseGeometry, **properties: Any) -> dict[str, Any]:
-    return {"type": "Feature", "geometry": geometry(shape), "properties": properties}
-
-
-def collection(items: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    return {"type": "FeatureCollection", "features": list(items)}
 
 
 # --- features ----------------------------------------------------------------------------
@@ -254,8 +235,9 @@ def overview_map(
     data: Overview, *, grid_link: str | None = None, tianditu_key: str | None = None
 ) -> folium.Map:
     """The district overview: streets, communities, grids, compounds, stations, circles,
-    coverage gaps and the heat of uncovered households, with layer control, legend, search
-    by grid code or name, fullscreen and a scale bar."""
+    coverage gaps and the heat of uncovered households, the organisation layers (off until
+    switched on: maps.org_layers), with layer control, legend, search by grid code or name,
+    fullscreen and a scale bar."""
     m = _new_map(
         data.district.geometry,
         f"{data.district.name}网格总览 · 边界版本 {data.release}",
@@ -301,9 +283,12 @@ def overview_map(
         "gg-gaps",
         interactive=False,
     ).add_to(m)
+    if data.organisations is not None:
+        add_organisation_layers(m, data.organisations, grids)
     _circles(m, data.stations, shown=(15,))
     _stations_by_kind(m, data.stations)
     GridSearch(grids, "q", "搜索网格编码或名称").add_to(m)
+    organisations = [("组织覆盖（图层默认关闭）", legend_rows())] if data.organisations else []
     legend = popups.legend(
         f"{data.district.name}网格总览（边界版本 {data.release}）",
         [
@@ -312,8 +297,13 @@ def overview_map(
             ("服务站点", popups.station_rows()),
             ("生活圈", [*popups.circle_rows(), popups.gap_row(data.gap_minutes)]),
             ("未覆盖住户（H3）", popups.hex_rows()),
+            *organisations,
         ],
-        None if data.personal_data else "网格长姓名、电话已脱敏",
+        None
+        if data.personal_data
+        else "网格长、党支部书记姓名、电话已脱敏"
+        if data.organisations
+        else "网格长姓名、电话已脱敏",
     )
     return _finish(m, legend, tianditu_key)
 

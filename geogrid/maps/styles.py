@@ -258,6 +258,67 @@ SITING: dict[str, Style] = {
     "uncovered": {"color": "#c53030", "weight": 1, "fillColor": "#fc8181", "fillOpacity": 0.7},
 }
 
+#: Platforms per grid: upper bounds of the classes p1, p2, … (the last open-ended).
+PLATFORM_BREAKS = (1, 2)
+_PLATFORM_COLOURS = ("#c7e9c0", "#74c476", "#238b45")
+#: The overview's organisation layers: grids with and without a party branch, platforms per
+#: grid (a resident grid with none in the gaps' red), compounds no 小巷管家 team covers and
+#: communities no law member serves.
+ORGANISATIONS: dict[str, Style] = {
+    "branch": {
+        "color": "#c53030",
+        "weight": 0.8,
+        "opacity": 0.7,
+        "fillColor": "#feb2b2",
+        "fillOpacity": 0.15,
+    },
+    "no_branch": {
+        "color": "#1a202c",
+        "weight": 1.6,
+        "opacity": 0.9,
+        "dashArray": "4 3",
+        "fillColor": "#4a5568",
+        "fillOpacity": 0.45,
+    },
+    "p0": {
+        "color": "#a0aec0",
+        "weight": 0.6,
+        "opacity": 0.8,
+        "fillColor": "#e2e8f0",
+        "fillOpacity": 0.3,
+    },
+    "p0_resident": {
+        "color": MISSING,
+        "weight": 1.8,
+        "opacity": 1.0,
+        "fillColor": MISSING,
+        "fillOpacity": 0.5,
+    },
+    **{
+        f"p{i + 1}": {
+            "color": "#276749",
+            "weight": 0.6,
+            "opacity": 0.8,
+            "fillColor": c,
+            "fillOpacity": 0.6,
+        }
+        for i, c in enumerate(_PLATFORM_COLOURS)
+    },
+    "uncovered_compound": {
+        "color": "#9b2c2c",
+        "weight": 1.5,
+        "fillColor": "#f56565",
+        "fillOpacity": 0.75,
+    },
+    "no_law": {
+        "color": MISSING,
+        "weight": 2.5,
+        "dashArray": "6 4",
+        "fillColor": MISSING,
+        "fillOpacity": 0.2,
+    },
+}
+
 #: Everything the page needs, by table name (``geogrid.styles`` in maps.js).
 TABLES: dict[str, dict[str, Style]] = {
     "base": BASE,
@@ -275,6 +336,7 @@ TABLES: dict[str, dict[str, Style]] = {
     "caseHexes": CASE_HEXES,
     "casePoints": CASE_POINTS,
     "siting": SITING,
+    "organisations": ORGANISATIONS,
 }
 
 
@@ -389,3 +451,22 @@ def case_point_style(open_: bool, overdue: bool) -> str:
     ('overdue', 'open', 'done')
     """
     return "overdue" if overdue else "open" if open_ else "done"
+
+
+def platform_style(platforms: int, kind: str) -> str:
+    """Class of a grid by the platforms serving it: p0_resident for a resident grid with
+    none (it should have one), p0 for another grid with none, then p1, p2, p3 (3 or more).
+
+    Examples
+    --------
+    >>> [platform_style(n, "resident") for n in (0, 1, 2, 3, 9)]
+    ['p0_resident', 'p1', 'p2', 'p3', 'p3']
+    >>> platform_style(0, "dedicated")
+    'p0'
+    """
+    if platforms <= 0:
+        return "p0_resident" if kind == "resident" else "p0"
+    for i, bound in enumerate(PLATFORM_BREAKS):
+        if platforms <= bound:
+            return f"p{i + 1}"
+    return f"p{len(PLATFORM_BREAKS) + 1}"

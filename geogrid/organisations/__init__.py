@@ -5,9 +5,20 @@ served then.
 
 Modules: ``records`` (what a register holds), ``registers`` (their files' columns and row
 checks), ``files`` (loading a file, all or nothing), ``store`` (replacing a register, keeping
-history), ``queries`` (the summary with its coverage gaps; who serves a grid), ``demo``.
+history), ``queries`` (the summary with its coverage gaps; who serves a grid), ``coverage``
+(the coverage figures per street or community; what the overview map's layers draw),
+``demo``.
 """
 
+from geogrid.organisations.coverage import (
+    AREA_LEVELS,
+    AreaCoverage,
+    CoverageByArea,
+    GridCoverage,
+    OrganisationCoverage,
+    coverage_by_area,
+    organisation_coverage,
+)
 from geogrid.organisations.demo import load_demo_registers
 from geogrid.organisations.files import load_register, read_register, register_named
 from geogrid.organisations.queries import (
@@ -32,12 +43,17 @@ from geogrid.organisations.records import (
 from geogrid.organisations.registers import REGISTERS, check_phone
 
 __all__ = [
+    "AREA_LEVELS",
     "REGISTERS",
     "SUMMARY_FIGURES",
+    "AreaCoverage",
     "BuildingGroup",
+    "CoverageByArea",
+    "GridCoverage",
     "GridOrganisations",
     "LawMember",
     "MobileMember",
+    "OrganisationCoverage",
     "PartyBranch",
     "PartyHousehold",
     "Platform",
@@ -47,9 +63,11 @@ __all__ = [
     "VolunteerTeam",
     "area_code",
     "check_phone",
+    "coverage_by_area",
     "grid_organisations",
     "load_demo_registers",
     "load_register",
+    "organisation_coverage",
     "read_register",
     "register_named",
     "summary",

@@ -82,13 +82,15 @@ class Summary:
         return self.resident_grids - self.resident_grids_with_platform
 
 
-def _moment(conn: Connection, at: datetime | None) -> datetime:
+def reading_moment(conn: Connection, at: datetime | None) -> datetime:
+    """The moment the registers are read at: ``at``, or the database's now."""
     moment = conn.execute(text("SELECT now()")).scalar_one() if at is None else at
     assert isinstance(moment, datetime)
     return moment
 
 
-def _release(conn: Connection, at: datetime | None) -> int | None:
+def reading_release(conn: Connection, at: datetime | None) -> int | None:
+    """The boundary release whose grids are counted at ``at`` (None: none published then)."""
     found = current_release(conn) if at is None else release_at(conn, at)
     return None if found is None else found.id
 
@@ -136,7 +138,7 @@ def summary(
     Returns the full figures; callers show viewers ``principal.visible(summary)``.
     """
     area = area_code(conn, street, community)
-    moment, release = _moment(conn, at), _release(conn, at)
+    moment, release = reading_moment(conn, at), reading_release(conn, at)
     row = conn.execute(
         text(sql("organisations_summary")), {"area": area, "at": moment, "release": release}
     ).one()
@@ -193,7 +195,7 @@ def grid_organisations(
 
     Returns the full answer; callers show viewers ``principal.visible(answer)``.
     """
-    moment, release = _moment(conn, at), _release(conn, at)
+    moment, release = reading_moment(conn, at), reading_release(conn, at)
     grid = get_grid(conn, code, release)
     assert grid.release is not None
     at_grid = {"at": moment, "code": grid.code}

@@ -308,6 +308,24 @@ def test_dashboard_equals_the_performance_api(dispatcher: httpx.Client) -> None:
     assert table.count("<tr data-code=") == len(departments) > 0
 
 
+def test_dashboard_shows_the_organisations_coverage_per_street(dispatcher: httpx.Client) -> None:
+    html = dispatcher.get("/console/dashboard").text
+    block = re.search(r'<script type="application/json" id="dashboard-data">(.*?)</script>', html)
+    assert block is not None
+    *streets, district = json.loads(block.group(1))["organisations"]
+    answer = dispatcher.get("/v1/organisations/coverage", params={"by": "street"}).json()
+    assert streets == answer["areas"] and len(streets) == 13
+    summary = dispatcher.get("/v1/organisations/summary").json()
+    assert district["code"] is None
+    assert {k: v for k, v in district.items() if k not in ("code", "name")} == {
+        k: summary[k] for k in district if k not in ("code", "name")
+    }
+    table = html.split('id="table-organisations"', 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr data-code=") == 13 and 'class="total"' in table
+    assert f'data-label="无党支部网格">{district["grids_without_branch"]}</td>' in table
+    assert district["grids_without_branch"] == 122
+
+
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     yield from launched_chromium()

@@ -249,6 +249,47 @@ def test_a_gcj02_base_moves_the_data_by_the_gcj02_offset(
     assert unexpected == []
 
 
+STYLED = """(key) => {
+    const found = [];
+    geogrid.map.eachLayer((l) => {
+        if (l.feature && l.feature.properties.s === key && l.getLatLngs) found.push(l);
+    });
+    return found.map((l) => {
+        let ll = l.getLatLngs();
+        while (Array.isArray(ll[0])) ll = ll[0];
+        return [l.feature.properties.code || "", ll[0].lng, ll[0].lat];
+    });
+}"""
+
+
+def test_the_organisation_layers_switch_on_with_the_grids_shapes(
+    live_api: LiveServer, demo_engine: Engine, visit: Any
+) -> None:
+    page = visit(f"{live_api.base_url}/maps/overview")
+    assert page.page.evaluate(STYLED, "no_branch") == []  # off until chosen
+    page.page.hover(".leaflet-control-layers")
+    page.page.get_by_text(re.compile("^ ?网格党支部（")).click()
+    page.page.get_by_text(re.compile("^ ?无小巷管家队伍的小区（")).click()
+    without = page.page.evaluate(STYLED, "no_branch")
+    branches = scalar(demo_engine, "SELECT count(*) FROM org_party_branch WHERE valid_to IS NULL")
+    grids = scalar(demo_engine, f"SELECT count(*) FROM ({CURRENT}) g")
+    assert len(without) == grids - branches == 122
+    assert len(page.page.evaluate(STYLED, "branch")) == branches
+    # drawn with the shape of the grid of the same code (in the grid layer), vertex for vertex
+    code, lon, lat = without[0]
+    own = [
+        v
+        for v in page.page.evaluate(STYLED, "resident") + page.page.evaluate(STYLED, "dedicated")
+        if v[0] == code
+    ]
+    assert own == [[code, lon, lat]]
+    summary = live_api.client().get("/v1/organisations/summary").json()
+    uncovered = page.page.evaluate(STYLED, "uncovered_compound")
+    assert len(uncovered) == summary["compounds_without_volunteer_team"] > 0
+    page.screenshot("overview-organisations")
+    assert_clean(page)
+
+
 # --- the other maps -------------------------------------------------------------------------
 
 

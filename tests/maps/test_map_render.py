@@ -33,15 +33,17 @@ from geogrid.mapdata.types import (
     CommunityCoverage,
     CompoundPlace,
     CoverageView,
+    GridOrganisationPlace,
     GridPlace,
     GridView,
     HexCell,
     LocateView,
+    OrganisationLayers,
     Overview,
     ServiceArea,
     StationPlace,
 )
-from geogrid.maps import assets, popups, styles
+from geogrid.maps import assets, geojson, popups, styles
 from geogrid.maps.elements import script_json
 
 EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>&'
@@ -368,6 +370,48 @@ def test_the_page_carries_names_only_escaped() -> None:
     assert "textContent" in MAPS_JS.read_text()
 
 
+def test_organisation_layers_are_off_escaped_and_borrow_the_grids_shapes() -> None:
+    a, b = grid("340102001001001"), grid("340102001001002", "dedicated", x=117.304)
+    layers = OrganisationLayers(
+        grids=(
+            GridOrganisationPlace(a.code, a.name, "resident", EVIL, "孟*", "151****1551", ()),
+            GridOrganisationPlace(
+                b.code, b.name, "dedicated", None, None, None, ((EVIL, "other"),)
+            ),
+        ),
+        uncovered_compounds=(compound(name=EVIL),),
+        communities_without_law_member=(),
+    )
+    html = maps.page(
+        maps.overview_map(dataclasses.replace(overview(grids=[a, b]), organisations=layers)),
+        "/static",
+    )
+    found = {f["properties"]["s"]: f for f in features_of(html) if "s" in f["properties"]}
+    assert found["branch"]["geometry"] is None and found["branch"]["properties"]["code"] == a.code
+    assert found["no_branch"]["properties"]["code"] == b.code
+    # a resident grid without a platform stands out; a dedicated one with one does not
+    assert found["p0_resident"]["properties"]["code"] == a.code
+    assert found["p1"]["properties"]["code"] == b.code
+    assert found["uncovered_compound"]["geometry"]["type"] == "Polygon"
+    for f in features_of(html):
+        assert "<script" not in f["properties"].get("pop", "")
+    assert "孟*" in found["branch"]["properties"]["pop"]
+    assert "党支部书记姓名、电话已脱敏" in html
+    # in the layer control, not on the map until chosen
+    names = re.findall(r'"((?:[^"\\]|\\.)*)" : (data_layer_\w+)', html)
+    chosen = {json.loads(f'"{n}"'): v for n, v in names}
+    assert "网格党支部（1 个网格有，1 个无）" in chosen
+    assert "协商议事平台（每网格个数；1 个居民网格无平台）" in chosen
+    ours = [
+        v for n, v in chosen.items() if n.startswith(("网格党支部", "协商议事", "无小巷", "无政法"))
+    ]
+    assert len(ours) == 4 and not [v for v in ours if f"{v}.addTo(" in html]
+    assert f"{chosen['网格（2）']}.addTo(" in html
+    # the grid layers draw with the grid layer's shapes (maps.js borrowShapes)
+    borrowing = re.findall(r'"table": "organisations"\}, (data_layer_\w+)\);', html)
+    assert borrowing == [chosen["网格（2）"]] * 2
+
+
 def test_script_json_cannot_end_a_script_element() -> None:
     text = script_json({"a": "</script><!--", "b": "网格"})
     assert "</" not in text and "<!--" not in text and "网格" in text
@@ -544,7 +588,7 @@ def test_coverage_simplification_keeps_neighbours_meeting() -> None:
 
 def test_coordinates_are_rounded_to_about_ten_centimetres() -> None:
     shape = shapely.Point(117.123456789, 31.987654321)
-    assert maps.render.geometry(shape)["coordinates"] == (117.123457, 31.987654)
+    assert geojson.geometry(shape)["coordinates"] == (117.123457, 31.987654)
 
 
 @pytest.mark.parametrize(

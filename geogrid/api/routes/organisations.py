@@ -1,6 +1,7 @@
 """The people and organisations of every grid (geogrid.organisations): the summary with its
-coverage gaps, and who serves one grid — at any moment (``at``). Names and phones are masked
-for viewers, and party-member households never reach them."""
+coverage gaps, the coverage figures per street or community, and who serves one grid — at
+any moment (``at``). Names and phones are masked for viewers, and party-member households
+never reach them."""
 
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ from geogrid.api.deps import ConnDep, PrincipalDep
 from geogrid.api.openapi import problems
 from geogrid.api.schemas.lookup import Person
 from geogrid.api.schemas.organisations import (
+    AreaCoverageInfo,
     BranchInfo,
     BuildingGroupInfo,
     GridOrganisationsAnswer,
     HouseholdInfo,
     LawMemberInfo,
+    OrganisationsCoverage,
     OrganisationsSummary,
     PlatformInfo,
     StaffInfo,
@@ -62,6 +65,47 @@ def read_summary(
         compounds_without_volunteer_team=found.compounds_without_volunteer_team,
         communities_without_law_member=found.communities_without_law_member,
         resident_grids_without_platform=found.resident_grids_without_platform,
+    )
+    return Response(answer.model_dump_json(), media_type="application/json")
+
+
+@router.get(
+    "/organisations/coverage", response_model=OrganisationsCoverage, responses=problems(422)
+)
+def read_organisation_coverage(
+    conn: ConnDep,
+    by: Annotated[
+        Word,
+        Query(
+            description="street or community",
+            json_schema_extra={"enum": list(organisations.AREA_LEVELS)},
+        ),
+    ] = "street",
+    at: AtQuery = None,
+) -> Response:
+    """Per street or community: grids without a branch, resident grids without a platform,
+    compounds without a volunteer team, communities without a law member, and their totals."""
+    moment = None if at is None else parse_moment(at)
+    found = organisations.coverage_by_area(conn, by, moment)
+    answer = OrganisationsCoverage(
+        by=found.by,  # type: ignore[arg-type]
+        at=found.at,
+        release=found.release,
+        areas=[
+            AreaCoverageInfo(
+                code=a.code,
+                name=a.name,
+                grids=a.grids,
+                grids_without_branch=a.grids_without_branch,
+                resident_grids=a.resident_grids,
+                resident_grids_without_platform=a.resident_grids_without_platform,
+                compounds=a.compounds,
+                compounds_without_volunteer_team=a.compounds_without_volunteer_team,
+                communities=a.communities,
+                communities_without_law_member=a.communities_without_law_member,
+            )
+            for a in found.areas
+        ],
     )
     return Response(answer.model_dump_json(), media_type="application/json")
 

@@ -1,4 +1,5 @@
-"""Answers of /v1/organisations/summary and /v1/grids/{code}/organisations."""
+"""Answers of /v1/organisations/summary, /v1/organisations/coverage and
+/v1/grids/{code}/organisations."""
 
 from __future__ import annotations
 
@@ -41,6 +42,31 @@ class OrganisationsSummary(BaseModel):
     compounds_without_volunteer_team: int
     communities_without_law_member: int
     resident_grids_without_platform: int
+
+
+class AreaCoverageInfo(BaseModel):
+    """One street's or community's coverage figures: the units it holds and how many of
+    them no organisation of each kind serves (the summary's rules, so the areas add up)."""
+
+    code: str
+    name: str
+    grids: int
+    grids_without_branch: int
+    resident_grids: int
+    resident_grids_without_platform: int
+    compounds: int
+    compounds_without_volunteer_team: int
+    communities: int
+    communities_without_law_member: int
+
+
+class OrganisationsCoverage(BaseModel):
+    """The organisations' coverage figures of every street or every community."""
+
+    by: Literal["street", "community"]
+    at: datetime = Field(description="The moment the registers are read at")
+    release: int | None = Field(description="The boundary release whose grids are counted")
+    areas: list[AreaCoverageInfo]
 
 
 class StaffInfo(BaseModel):

@@ -1,7 +1,10 @@
-"""/console/dashboard: cases per street and community over a period, with charts and tables.
+"""/console/dashboard: cases per street and community over a period, with charts and tables,
+and the organisations' coverage per street.
 
 The figures are geogrid.cases.queries.performance and count_cases over the cases created in
-the period, so they equal GET /v1/cases/performance and /v1/cases/counts for the same period.
+the period, so they equal GET /v1/cases/performance and /v1/cases/counts for the same period;
+the organisations' are geogrid.organisations.coverage_by_area as the registers serve now, so
+they equal GET /v1/organisations/coverage?by=street.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from geogrid import organisations
 from geogrid.api.deps import ConnDep
 from geogrid.api.routes.console.pages import StaffDep, page
 from geogrid.cases import queries
@@ -35,6 +39,29 @@ def _units(units: list[queries.UnitPerformance]) -> list[dict[str, Any]]:
     return [asdict(u) for u in units]
 
 
+#: The organisations' coverage figures the dashboard tables, as /v1/organisations/coverage.
+COVERAGE_FIGURES = (
+    "grids",
+    "grids_without_branch",
+    "resident_grids",
+    "resident_grids_without_platform",
+    "compounds",
+    "compounds_without_volunteer_team",
+    "communities",
+    "communities_without_law_member",
+)
+
+
+def _coverage(areas: tuple[organisations.AreaCoverage, ...]) -> list[dict[str, Any]]:
+    """Each street's coverage figures, then the district's (their sums) as code None."""
+    rows = [
+        {"code": a.code, "name": a.name, **{f: getattr(a, f) for f in COVERAGE_FIGURES}}
+        for a in areas
+    ]
+    total = {f: sum(r[f] for r in rows) for f in COVERAGE_FIGURES}
+    return [*rows, {"code": None, "name": "全区", **total}]
+
+
 @router.get("/console/dashboard")
 def dashboard(
     request: Request,
@@ -44,7 +71,8 @@ def dashboard(
     created_to: Annotated[Word, Query(alias="to")] = "",
 ) -> HTMLResponse:
     """Cases per street, community and department in a period (this month by default), charted
-    and tabled; each unit is charged only the 处置 hours it held its cases."""
+    and tabled; each unit is charged only the 处置 hours it held its cases. Below them, the
+    organisations' coverage per street as the registers serve now."""
     first, last = this_month()
     start, end = created_from or first, created_to or last
     message = ""
@@ -58,6 +86,7 @@ def dashboard(
     communities, _ = queries.performance(conn, found, by="community")
     departments, _ = queries.performance(conn, found, by="department")
     statuses = queries.count_cases(conn, found, by="status")
+    coverage = _coverage(organisations.coverage_by_area(conn, "street").areas)
     figures = {
         "from": start,
         "to": end,
@@ -65,6 +94,7 @@ def dashboard(
         "streets": _units(streets),
         "communities": _units(communities),
         "statuses": [asdict(s) for s in statuses],
+        "organisations": coverage,
     }
     return page(
         request,
@@ -81,5 +111,6 @@ def dashboard(
         communities=communities,
         departments=departments,
         statuses=statuses,
+        coverage=coverage,
         figures=figures,
     )

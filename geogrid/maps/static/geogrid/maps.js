@@ -134,7 +134,8 @@
   };
 
   /** A GeoJSON layer of maps.elements.DataLayer. */
-  geogrid.geoJSON = function (data, options) {
+  geogrid.geoJSON = function (data, options, shapes) {
+    if (shapes) data = borrowShapes(data, shapes);
     var layerOptions = {
       pane: options.pane,
       interactive: options.interactive,
@@ -144,6 +145,22 @@
     if (options.points) layerOptions.pointToLayer = geogrid[options.points];
     return L.geoJSON(data, layerOptions);
   };
+
+  /** Features without a geometry take the one of the feature with the same code in the
+   *  layer ``shapes`` (drawn before): the grids' shapes are written once per page. */
+  function borrowShapes(data, shapes) {
+    var byCode = {};
+    shapes.eachLayer(function (layer) {
+      var f = layer.feature;
+      if (f && f.properties && f.properties.code) byCode[f.properties.code] = f.geometry;
+    });
+    var features = [];
+    data.features.forEach(function (f) {
+      var geometry = f.geometry || byCode[f.properties.code];
+      if (geometry) features.push(L.extend({}, f, {geometry: geometry}));
+    });
+    return L.extend({}, data, {features: features});
+  }
 
   geogrid.styler = function (table) {
     return function (feature) {
