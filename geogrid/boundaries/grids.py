@@ -148,3 +148,17 @@ def list_units(conn: Connection, level: str) -> list[Unit]:
         )
     rows = conn.execute(text(f"SELECT code, name FROM {_UNIT_TABLES[level]} ORDER BY code"))
     return [Unit(r.code.strip(), r.name) for r in rows]
+
+
+def grid_choices(conn: Connection) -> list[tuple[str, str]]:
+    """Every grid of the current release as (code, "community name grid name"), code order:
+    what a form offers to pick a grid by name rather than type its 15 digits."""
+    rows = conn.execute(
+        text(
+            "SELECT g.code, c.name AS community, g.name FROM grid g "
+            "JOIN grid_geometry_in((SELECT max(id) FROM boundary_release)) gg "
+            "ON gg.grid_code = g.code "
+            "JOIN community c ON c.code = g.community_code ORDER BY g.code"
+        )
+    )
+    return [(r.code.strip(), f"{r.community} {r.name}") for r in rows]

@@ -28,6 +28,8 @@ from geogrid.access.sessions import SignedIn
 from geogrid.api.deps import ConnDep
 from geogrid.api.routes.console.admin.forms import REFUSALS, done, done_message, refused
 from geogrid.api.routes.console.pages import need, page
+from geogrid.boundaries.grids import grid_choices
+from geogrid.cases.categories import list_categories
 from geogrid.errors import ConflictError, GeogridError, LoadError
 from geogrid.i18n import tr
 from geogrid.responsibility import Department
@@ -301,6 +303,8 @@ def _responsibility_page(
         departments=departments,
         department_names={d.code: d.name for d in departments},
         check=check,
+        grid_choices=grid_choices(conn),
+        categories=list_categories(conn),
         done=done_message(RDONE, params.get("done"), params.get("name")),
         error=error,
         bad_rows=bad_rows or [],
