@@ -150,6 +150,13 @@ class Principal:
         return self.owner or self.name or "anonymous"
 
     @property
+    def account(self) -> str | None:
+        """The account (user name) of the person asking: a signed-in user's, or a key's
+        owner's; None for a system's key and anonymous callers. Its person (display name and
+        phone) is how the registers know them (a mobile grid's member reporting a case)."""
+        return self.name if self.kind == "user" else self.owner
+
+    @property
     def permissions(self) -> frozenset[Permission]:
         return self.role.permissions
 
