@@ -5,11 +5,13 @@ served then.
 
 Modules: ``records`` (what a register holds), ``registers`` (their files' columns and row
 checks), ``files`` (loading a file, all or nothing), ``store`` (replacing a register, keeping
-history), ``queries`` (the summary with its coverage gaps; who serves a grid), ``demo``.
+history), ``queries`` (the summary with its coverage gaps; who serves a grid), ``mobile``
+(mobile grids and their members' reports), ``demo``.
 """
 
 from geogrid.organisations.demo import load_demo_registers
 from geogrid.organisations.files import load_register, read_register, register_named
+from geogrid.organisations.mobile import MobileGrid, MobileGrids, mobile_grids
 from geogrid.organisations.queries import (
     SUMMARY_FIGURES,
     GridOrganisations,
@@ -37,6 +39,8 @@ __all__ = [
     "BuildingGroup",
     "GridOrganisations",
     "LawMember",
+    "MobileGrid",
+    "MobileGrids",
     "MobileMember",
     "PartyBranch",
     "PartyHousehold",
@@ -50,6 +54,7 @@ __all__ = [
     "grid_organisations",
     "load_demo_registers",
     "load_register",
+    "mobile_grids",
     "read_register",
     "register_named",
     "summary",

@@ -82,7 +82,8 @@ class Summary:
         return self.resident_grids - self.resident_grids_with_platform
 
 
-def _moment(conn: Connection, at: datetime | None) -> datetime:
+def moment_of(conn: Connection, at: datetime | None) -> datetime:
+    """``at``, or the database's now."""
     moment = conn.execute(text("SELECT now()")).scalar_one() if at is None else at
     assert isinstance(moment, datetime)
     return moment
@@ -136,7 +137,7 @@ def summary(
     Returns the full figures; callers show viewers ``principal.visible(summary)``.
     """
     area = area_code(conn, street, community)
-    moment, release = _moment(conn, at), _release(conn, at)
+    moment, release = moment_of(conn, at), _release(conn, at)
     row = conn.execute(
         text(sql("organisations_summary")), {"area": area, "at": moment, "release": release}
     ).one()
@@ -193,7 +194,7 @@ def grid_organisations(
 
     Returns the full answer; callers show viewers ``principal.visible(answer)``.
     """
-    moment, release = _moment(conn, at), _release(conn, at)
+    moment, release = moment_of(conn, at), _release(conn, at)
     grid = get_grid(conn, code, release)
     assert grid.release is not None
     at_grid = {"at": moment, "code": grid.code}
