@@ -47,7 +47,8 @@ def _role(name: str) -> Role:
 def users_create(
     name: Annotated[str, typer.Argument(help="User name (what they type at sign-in).")],
     role: Annotated[
-        str, typer.Option(help="viewer, dispatcher, planner, handler, supervisor or admin.")
+        str,
+        typer.Option(help="viewer, dispatcher, planner, handler, supervisor, admin or reporter."),
     ],
     display_name: Annotated[str, typer.Option(help="Full name shown in the console.")] = "",
     department: Annotated[
@@ -133,7 +134,10 @@ def users_unlock(name: Annotated[str, typer.Argument(help="User name.")]) -> Non
 @users_app.command("set-role")
 def users_set_role(
     name: Annotated[str, typer.Argument(help="User name.")],
-    role: Annotated[str, typer.Option(help="viewer, dispatcher, planner or admin.")],
+    role: Annotated[
+        str,
+        typer.Option(help="viewer, dispatcher, planner, handler, supervisor, admin or reporter."),
+    ],
 ) -> None:
     """Give an account another role (effective from its next request)."""
     parsed = _role(role)

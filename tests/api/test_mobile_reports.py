@@ -102,21 +102,24 @@ def site(server: Any, demo_template: str) -> Iterator[Site]:
             "rider-a": (members["a"].name, members["a"].phone),
             "rider-b": (members["b"].name, members["b"].phone),
             "someone": ("王五", "13800000000"),  # in no register
+            "rider-c": ("", None),  # an admin says who it is later, in the console
         }
         tokens = {}
         for account, (name, phone) in people.items():
+            # couriers and riders report and do nothing else
             users.create_user(
                 conn,
                 account,
-                Role.dispatcher,
+                Role.reporter,
                 PASSWORD,
                 AuthSettings(),
                 display_name=name,
                 phone=phone,
             )
             tokens[account] = keys.create_key(
-                conn, f"{account}-phone", Role.dispatcher, owner=account
+                conn, f"{account}-phone", Role.reporter, owner=account
             )[1]
+        users.create_user(conn, "admin", Role.admin, PASSWORD, AuthSettings())
         # a system's key named as a member's account: it acts for no one
         tokens["system"] = keys.create_key(conn, "rider-a", Role.dispatcher)[1]
         tokens["desk"] = keys.create_key(conn, "desk", Role.dispatcher)[1]
@@ -149,9 +152,9 @@ def test_a_members_key_reports_a_case_with_the_mobile_grid_routed_by_location(
     made = _case(site, site.post("rider-a"))
     assert made.mobile_grid == member.mobile_grid
     assert made.grid.code == site.grid  # routed by the point, not by the mobile grid's street
-    assert made.created_by == "rider-a"
     read = CaseAnswer.model_validate(site.get(f"/v1/cases/{made.id}").json())
     assert (read.mobile_grid, read.grid.code) == (member.mobile_grid, site.grid)
+    assert read.created_by == "rider-a"  # the key's owner
     listed = site.get("/v1/cases", mobile_grid=member.mobile_grid).json()
     assert made.id in [c["id"] for c in listed["cases"]]
     assert {c["mobile_grid"] for c in listed["cases"]} == {member.mobile_grid}
@@ -287,6 +290,39 @@ def test_the_mobile_grids_list_masks_the_leader_for_viewers(site: Site) -> None:
     )
     refused = site.get("/v1/organisations/mobile-grids", street="340102999")
     assert refused.status_code == 422 and "340102999" in refused.json()["detail"]
+
+
+def test_a_reporter_reports_and_does_nothing_else(site: Site) -> None:
+    made = _case(site, site.post("rider-a"))
+    headers = {"Authorization": f"Bearer {site.tokens['rider-a']}"}
+    moved = httpx.post(
+        f"{site.base}/v1/cases/{made.id}/transitions",
+        json={"to": "accepted"},
+        headers=headers,
+        timeout=30,
+    )
+    assert moved.status_code == 403, moved.text
+    read = site.get(f"/v1/cases/{made.id}", "rider-a").json()
+    assert read["reporter"]["phone"] == "139****2222"  # no personal data for a reporter
+
+
+def test_an_admin_says_who_an_accounts_person_is_in_the_console(site: Site) -> None:
+    member = site.members["a"]
+    assert _case(site, site.post("rider-c")).mobile_grid is None
+    client, token = _signed_in(site, "admin")
+    with closing(client):
+        bad = client.post(
+            "/console/admin/users/rider-c/person",
+            data={"csrf_token": token, "display_name": member.name, "phone": "12345"},
+        )
+        assert bad.status_code == 422 and "12345" in bad.text
+        saved = client.post(
+            "/console/admin/users/rider-c/person",
+            data={"csrf_token": token, "display_name": member.name, "phone": member.phone},
+        )
+        assert saved.status_code == 303, saved.text[:300]
+        assert member.phone in client.get("/console/admin/users").text
+    assert _case(site, site.post("rider-c")).mobile_grid == member.mobile_grid
 
 
 def test_a_member_whose_register_row_was_closed_reports_with_none(

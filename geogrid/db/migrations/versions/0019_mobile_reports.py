@@ -9,7 +9,8 @@
   time; NULL for everyone else. It is written once, at creation (routing by location is
   unchanged), and shown by ``case_view``, extended from its current definition (as 0011 does).
 - an index on the register's people (phone, name), so finding a member is one indexed lookup
-  inside the case's insert.
+  inside the case's insert;
+- the key roles gain ``reporter``: reports cases and nothing else (a courier's or rider's key).
 
 Revision ID: 0019
 Revises: 0018
@@ -28,6 +29,7 @@ branch_labels = None
 depends_on = None
 
 PHONE = r"^(1[3-9][0-9]{9}|0[0-9]{2,3}-[0-9]{7,8})$"
+KEY_ROLES = "'viewer', 'dispatcher', 'planner', 'admin', 'handler', 'supervisor'"
 #: Where the select list of case_view ends, as pg_get_viewdef prints it.
 TOP_FROM = re.compile(r"\n\s*FROM\s+\(*civic_case c\b")
 
@@ -52,6 +54,9 @@ def upgrade() -> None:
         CREATE INDEX civic_case_mobile_grid ON civic_case (mobile_grid, created_at)
             WHERE mobile_grid IS NOT NULL;
         CREATE INDEX org_mobile_member_person ON org_mobile_member (phone, name, valid_from);
+        ALTER TABLE api_key DROP CONSTRAINT api_key_role_check;
+        ALTER TABLE api_key ADD CONSTRAINT api_key_role_check
+            CHECK (role IN ({KEY_ROLES}, 'reporter'));
         """
     )
     old = _view_definition()
@@ -69,7 +74,11 @@ def downgrade() -> None:
     op.execute("DROP VIEW case_view")
     op.execute(f"CREATE VIEW case_view AS {old[:start]}{old[end.start() :]}")
     op.execute(
-        """
+        f"""
+        DELETE FROM api_key WHERE role = 'reporter';
+        UPDATE app_user SET role = 'viewer' WHERE role = 'reporter';
+        ALTER TABLE api_key DROP CONSTRAINT api_key_role_check;
+        ALTER TABLE api_key ADD CONSTRAINT api_key_role_check CHECK (role IN ({KEY_ROLES}));
         DROP INDEX org_mobile_member_person;
         ALTER TABLE civic_case DROP COLUMN mobile_grid;
         ALTER TABLE app_user DROP COLUMN phone;
