@@ -322,7 +322,11 @@ def test_an_admin_says_who_an_accounts_person_is_in_the_console(site: Site) -> N
         )
         assert saved.status_code == 303, saved.text[:300]
         assert member.phone in client.get("/console/admin/users").text
-    assert _case(site, site.post("rider-c")).mobile_grid == member.mobile_grid
+        made = _case(site, site.post("rider-c"))
+        assert made.mobile_grid == member.mobile_grid
+        shown = client.get(f"/console/cases/{made.id}")
+        assert shown.status_code == 200 and "流动网格" in shown.text
+        assert member.mobile_grid in shown.text
 
 
 def test_a_member_whose_register_row_was_closed_reports_with_none(
