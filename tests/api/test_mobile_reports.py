@@ -304,6 +304,9 @@ def test_a_reporter_reports_and_does_nothing_else(site: Site) -> None:
     assert moved.status_code == 403, moved.text
     read = site.get(f"/v1/cases/{made.id}", "rider-a").json()
     assert read["reporter"]["phone"] == "139****2222"  # no personal data for a reporter
+    me = site.get("/v1/me", "rider-a")
+    assert me.status_code == 200, me.text
+    assert (me.json()["role"], me.json()["sees_personal_data"]) == ("reporter", False)
 
 
 def test_an_admin_says_who_an_accounts_person_is_in_the_console(site: Site) -> None:
