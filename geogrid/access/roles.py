@@ -71,6 +71,8 @@ class Role(enum.Enum):
     handler = "handler"
     supervisor = "supervisor"
     admin = "admin"
+    #: reports cases and nothing else: a mobile grid's courier or rider (随手拍)
+    reporter = "reporter"
 
     @classmethod
     def parse(cls, name: str) -> Role:
@@ -106,6 +108,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {Permission.see_personal_data, Permission.edit_plans, Permission.publish_plans}
     ),
     Role.admin: frozenset(Permission),
+    # reports what they see (a mobile grid's courier or rider) and handles nothing
+    Role.reporter: frozenset({Permission.report_cases}),
 }
 ROLE_ZH = {
     Role.viewer: "查看者",
@@ -114,6 +118,7 @@ ROLE_ZH = {
     Role.handler: "部门处置人员",
     Role.supervisor: "督办员",
     Role.admin: "管理员",
+    Role.reporter: "上报员",
 }
 
 
@@ -148,6 +153,13 @@ class Principal:
         """Who acts, as steps, events and the audit log record it: a signed-in user's name, a
         key's owner, else the key's own name ("anonymous" without either)."""
         return self.owner or self.name or "anonymous"
+
+    @property
+    def account(self) -> str | None:
+        """The account (user name) of the person asking: a signed-in user's, or a key's
+        owner's; None for a system's key and anonymous callers. Its person (display name and
+        phone) is how the registers know them (a mobile grid's member reporting a case)."""
+        return self.name if self.kind == "user" else self.owner
 
     @property
     def permissions(self) -> frozenset[Permission]:

@@ -24,7 +24,7 @@ from geogrid.access import audit
 from geogrid.access.keys import KEYS_CHANNEL
 from geogrid.access.passwords import check_password, hash_password, verify_password
 from geogrid.access.ratelimits import Budget, RateLimits
-from geogrid.access.roles import Role, check_handler_department
+from geogrid.access.roles import Role, check_handler_department, mask_phone
 from geogrid.errors import (
     AccountLockedError,
     AuthenticationError,
@@ -39,6 +39,9 @@ from geogrid.settings import AuthSettings
 
 #: Letters (any script), digits and . _ - @; 2 to 64 of them.
 USERNAME = re.compile(r"[\w.@-]{2,64}")
+#: A person's phone as the registers hold it: an 11-digit mainland mobile, or a landline with
+#: its area code (geogrid.organisations.records.PHONE).
+PHONE = re.compile(r"1[3-9][0-9]{9}|0[0-9]{2,3}-[0-9]{7,8}")
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,9 @@ class User:
     locked_until: datetime | None = None  # the latest lock-out still running, any address
     #: the department a handler acts for (geogrid.cases.duties)
     department: str | None = None
+    #: the phone of the person the account stands for; with the display name, how the
+    #: registers know them (a mobile grid's member: geogrid.organisations)
+    phone: str | None = None
 
     @property
     def active(self) -> bool:
@@ -63,7 +69,7 @@ class User:
 
 _USER_COLUMNS = (
     "u.id, u.username, u.display_name, u.role, u.created_at, u.disabled_at, u.last_sign_in_at, "
-    "u.department_code AS department, (SELECT max(f.locked_until) FROM sign_in_failure f "
+    "u.department_code AS department, u.phone, (SELECT max(f.locked_until) FROM sign_in_failure f "
     " WHERE f.user_id = u.id AND f.locked_until > now()) AS locked_until"
 )
 
@@ -96,19 +102,23 @@ def create_user(
     display_name: str = "",
     actor: str | None = None,
     department: str | None = None,
+    phone: str | None = None,
 ) -> User:
     """Create an account (user names are unique, whatever their case), tied to ``department``
-    when given (a handler acts only on that department's cases)."""
+    when given (a handler acts only on that department's cases). ``phone`` is its person's
+    phone: with ``display_name`` as the register spells the name, a mobile grid's member
+    reporting with this account is known as one (:func:`set_phone`)."""
     name = check_username(username)
     check_password(password, name, settings.password_min_length)
     department = check_handler_department(conn, role, department)
+    phone = _phone(phone)
     try:
         with conn.begin_nested():
             row = conn.execute(
                 text(
                     "INSERT INTO app_user (username, display_name, role, password_hash, "
-                    "department_code) VALUES (:name, :display, :role, :hash, :department) "
-                    "RETURNING id"
+                    "department_code, phone) "
+                    "VALUES (:name, :display, :role, :hash, :department, :phone) RETURNING id"
                 ),
                 {
                     "name": name,
@@ -116,6 +126,7 @@ def create_user(
                     "role": role.name,
                     "hash": hash_password(password),
                     "department": department,
+                    "phone": phone,
                 },
             ).one()
     except IntegrityError:
@@ -207,6 +218,55 @@ def set_department(
     )
     audit.record(
         conn, "department_changed", user.username, actor=actor, old=user.department, new=code
+    )
+    return get_user_by_id(conn, user.id)
+
+
+def _phone(phone: str | None) -> str | None:
+    """A person's phone as the registers hold it (None or blank: none)."""
+    if phone is None or not phone.strip():
+        return None
+    if not PHONE.fullmatch(phone.strip()):
+        raise InvalidInputError(
+            tr(
+                'phone was "{phone}" but must be an 11-digit mobile (1[3-9] and 9 digits) or a '
+                "landline with its area code such as 0551-62345678",
+                phone=phone.strip()[:30],
+            )
+        )
+    return phone.strip()
+
+
+def set_person(
+    conn: Connection,
+    username: str,
+    display_name: str | None,
+    phone: str | None,
+    *,
+    actor: str | None,
+) -> User:
+    """Say who the account's person is: their name (the display name; None keeps it) and
+    phone (None or blank: none).
+
+    The registers know a person by name and phone (geogrid.organisations), so an account
+    whose display name and phone are a mobile grid member's reports as that member: its
+    cases — and those of the keys it owns — carry the mobile grid the register gives the
+    person at each report's time. Nothing links to a register row, which a reload replaces.
+    """
+    user = get_user(conn, username)
+    name = user.display_name if display_name is None else display_name.strip()[:100]
+    number = _phone(phone)
+    conn.execute(
+        text("UPDATE app_user SET display_name = :n, phone = :p WHERE id = :id"),
+        {"n": name, "p": number, "id": user.id},
+    )
+    audit.record(
+        conn,
+        "person_changed",
+        user.username,
+        actor=actor,
+        display_name=name,
+        phone=mask_phone(number),
     )
     return get_user_by_id(conn, user.id)
 

@@ -117,6 +117,7 @@ COLUMNS: tuple[tuple[str, Callable[[Case, Any], Value]], ...] = (
     ("责任部门编码", lambda c, r: c.department.code if c.department else None),
     ("责任部门", lambda c, r: c.department.name if c.department else None),
     ("吹哨报到", lambda c, r: {"street": "街道", "district": "区级"}.get(c.escalation or "")),
+    ("流动网格", lambda c, r: c.mobile_grid),
     ("外部编号", lambda c, r: external_id(r.idempotency_key)),
 )
 HEADERS = tuple(header for header, _ in COLUMNS)

@@ -1,7 +1,8 @@
 """Questions asked of many cases at once: lists, counts per unit or H3 cell, performance.
 
 Every question takes a :class:`CaseFilter` — status, grid, community, street, category,
-creation period (Asia/Shanghai when a time has no offset), overdue, open, flags — which runs
+creation period (Asia/Shanghai when a time has no offset), overdue, open, flags, the
+reporter's mobile grid — which runs
 as one fixed SQL predicate over ``case_view`` (``geogrid/db/sql/case_filter.sql``) with every value
 a bound parameter. A period is half-open, ``[created_from, created_to)``; a date as
 ``created_to`` includes that whole day, so 2026-05-01 to 2026-05-31 is May in Shanghai.
@@ -33,7 +34,7 @@ from geogrid.moments import LOCAL, in_range, read_iso
 DEFAULT_LIMIT = 100
 #: Larger pages are clamped to this, not refused (a case is a large object).
 MAX_LIMIT = 1_000
-COUNT_BY = ("grid", "community", "street", "category", "major", "status")
+COUNT_BY = ("grid", "community", "street", "category", "major", "status", "mobile_grid")
 PERFORMANCE_BY = ("grid", "community", "street", "department")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _UNIT_DIGITS = {"community": 12, "street": 9}
@@ -47,6 +48,7 @@ class CaseFilter:
     ``category`` is a catalogue code (E0102), a major class (E01, C01), a major class name
     (市容环境) or a category name (暴露垃圾). ``created_from``/``created_to`` are dates or
     datetimes; naive ones are Asia/Shanghai. ``open`` means not closed or void.
+    ``mobile_grid`` is the name of the mobile grid (流动网格) whose member reported the case.
     """
 
     statuses: tuple[str, ...] = ()
@@ -59,6 +61,7 @@ class CaseFilter:
     overdue: bool | None = None
     open: bool | None = None
     flags: tuple[str, ...] = ()
+    mobile_grid: str | None = None
 
     def __post_init__(self) -> None:
         for status in self.statuses:
@@ -114,6 +117,7 @@ class CaseFilter:
         overdue: str | bool | None = None,
         open: str | bool | None = None,
         flags: str | Sequence[str] | None = None,
+        mobile_grid: str | None = None,
     ) -> CaseFilter:
         """A filter from text as a URL or a command line gives it; lists may be comma-separated.
 
@@ -134,6 +138,7 @@ class CaseFilter:
             overdue=_flag("overdue", overdue),
             open=_flag("open", open),
             flags=_words(flags),
+            mobile_grid=_blank(mobile_grid),
         )
 
     def period(self) -> tuple[datetime | None, datetime | None]:
@@ -154,6 +159,7 @@ class CaseFilter:
             "overdue": self.overdue,
             "open": self.open,
             "flags": list(self.flags) or None,
+            "mobile_grid": self.mobile_grid,
         }
 
 
@@ -262,6 +268,7 @@ def filter_params(conn: Connection, found: CaseFilter) -> dict[str, Any]:
         "overdue": found.overdue,
         "open": found.open,
         "flags": list(found.flags) or None,
+        "mobile_grid": found.mobile_grid,
     }
 
 
@@ -390,7 +397,9 @@ def count_cases(conn: Connection, found: CaseFilter, by: str = "grid") -> list[U
     """Cases per unit, by code; units without a selected case are left out.
 
     ``by`` is one of :data:`COUNT_BY` (``major`` is the category's class, such as E01 市容环境;
-    a status is named in Chinese). The counts add up to the number of selected cases.
+    a status is named in Chinese). The counts add up to the number of selected cases, except
+    by ``mobile_grid``: that counts the cases mobile-grid members reported, per mobile grid
+    (the others carry none and are left out; each counts for its grid as every case does).
     """
     _check_by(by, COUNT_BY)
     rows = conn.execute(text(_query("case_counts")), {**filter_params(conn, found), "by": by})
@@ -403,6 +412,7 @@ def count_cases(conn: Connection, found: CaseFilter, by: str = "grid") -> list[U
             r.overdue,
         )
         for r in rows
+        if r.unit_code is not None
     ]
 
 

@@ -106,6 +106,9 @@ class Case:
     department: Department | None = None
     #: 吹哨报到: the level the case was escalated to ("street" or "district"), if any
     escalation: str | None = None
+    #: the mobile grid (流动网格) its reporter was a member of when reporting (a signed-in
+    #: member or a member's key; geogrid.organisations), else None; routing is by location
+    mobile_grid: str | None = None
 
     def masked(self) -> Case:
         """The same case with reporter and grid people masked (for viewers)."""
@@ -185,6 +188,7 @@ def case_from_row(row: Any) -> Case:
             row.department_code, row.department_name, row.department_kind, row.department_contact
         ),
         escalation=row.escalation_level,
+        mobile_grid=row.mobile_grid,
     )
 
 
@@ -316,11 +320,19 @@ def create_case(
     actor: str,
     settings: CaseSettings,
     idempotency_key: str | None = None,
+    *,
+    account: str | None = None,
 ) -> tuple[Case, bool]:
     """Store a new case routed to one grid; returns (case, replayed).
 
     With an ``idempotency_key``, a retry of the same report by the same key answers with the
     case the first attempt created (``replayed`` True), however many retries race.
+
+    ``account`` is the user name of the person reporting — the signed-in user, or the owner of
+    the key used (:attr:`geogrid.access.roles.Principal.account`); None for a system's key.
+    When that account's person (its display name and phone) is a member of a mobile grid in
+    the register as it stood at the report's time, the case carries that mobile grid
+    (looked up inside the insert: no extra round trip). Routing is by location all the same.
 
     Raises
     ------
@@ -389,6 +401,7 @@ def create_case(
             "stage_yellow_at": accept.yellow_at,
             "stage_due_at": accept.due_at,
             "created_at": report.reported_at,
+            "account": account,
             "details": json.dumps(
                 {
                     **_routing_details(routing),
@@ -416,7 +429,7 @@ def create_case(
                 level,
                 accept,
             )
-            case = replace(case, department=department)
+            case = replace(case, department=department, mobile_grid=inserted.mobile_grid)
         announce(conn, "case.reported", case, actor=actor)
         return case, False
     existing = conn.execute(
@@ -445,6 +458,8 @@ def submit_case(
     settings: CaseSettings,
     idempotency_key: str | None = None,
     settle_s: float = 10.0,
+    *,
+    account: str | None = None,
 ) -> tuple[Case, bool]:
     """:func:`create_case` in its own transaction, answering only for a settled outcome.
 
@@ -458,7 +473,9 @@ def submit_case(
     with engine.connect() as conn:
         transaction = conn.begin()  # rolled back on close unless committed
         pid = _backend_pid(conn)
-        case, replayed = create_case(conn, snapshot, report, actor, settings, idempotency_key)
+        case, replayed = create_case(
+            conn, snapshot, report, actor, settings, idempotency_key, account=account
+        )
         try:
             transaction.commit()
         except DBAPIError:

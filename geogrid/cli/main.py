@@ -297,7 +297,8 @@ def validate(
 @keys_app.command("create")
 def keys_create(
     role: Annotated[
-        str, typer.Option(help="viewer, dispatcher, planner, handler, supervisor or admin.")
+        str,
+        typer.Option(help="viewer, dispatcher, planner, handler, supervisor, admin or reporter."),
     ],
     name: Annotated[str, typer.Option(help="Unique name, e.g. the person or system.")],
     department: Annotated[

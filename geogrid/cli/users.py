@@ -47,11 +47,16 @@ def _role(name: str) -> Role:
 def users_create(
     name: Annotated[str, typer.Argument(help="User name (what they type at sign-in).")],
     role: Annotated[
-        str, typer.Option(help="viewer, dispatcher, planner, handler, supervisor or admin.")
+        str,
+        typer.Option(help="viewer, dispatcher, planner, handler, supervisor, admin or reporter."),
     ],
     display_name: Annotated[str, typer.Option(help="Full name shown in the console.")] = "",
     department: Annotated[
         str | None, typer.Option(help="The department (code) a handler acts for.")
+    ] = None,
+    phone: Annotated[
+        str | None,
+        typer.Option(help="Their phone: with the display name, how the registers know them."),
     ] = None,
 ) -> None:
     """Create an account; the password comes from standard input (or is asked for)."""
@@ -67,6 +72,7 @@ def users_create(
             display_name=display_name,
             actor=ACTOR,
             department=department,
+            phone=phone,
         )
     err.print(f'user "{user.username}" ({ROLE_ZH[user.role]} {user.role.name}) created')
 
@@ -76,7 +82,7 @@ def users_list() -> None:
     """List accounts (never their passwords)."""
     with errors(), transaction() as conn:
         found = users.list_users(conn)
-    table = Table("name", "display name", "role", "status", "last sign-in")
+    table = Table("name", "display name", "phone", "role", "status", "last sign-in")
     for u in found:
         status = "disabled" if u.disabled_at else "active"
         if u.locked_until is not None:
@@ -84,6 +90,7 @@ def users_list() -> None:
         table.add_row(
             u.username,
             u.display_name,
+            u.phone or "",
             u.role.name,
             status,
             "" if u.last_sign_in_at is None else f"{u.last_sign_in_at:%Y-%m-%d %H:%M}",
@@ -127,10 +134,28 @@ def users_unlock(name: Annotated[str, typer.Argument(help="User name.")]) -> Non
 @users_app.command("set-role")
 def users_set_role(
     name: Annotated[str, typer.Argument(help="User name.")],
-    role: Annotated[str, typer.Option(help="viewer, dispatcher, planner or admin.")],
+    role: Annotated[
+        str,
+        typer.Option(help="viewer, dispatcher, planner, handler, supervisor, admin or reporter."),
+    ],
 ) -> None:
     """Give an account another role (effective from its next request)."""
     parsed = _role(role)
     with errors(), transaction() as conn:
         users.set_role(conn, name, parsed, actor=ACTOR)
     console.print(f'user "{name}" is now {parsed.name}')
+
+
+@users_app.command("set-person")
+def users_set_person(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    phone: Annotated[str, typer.Option(help="Their phone; empty for none.")],
+    display_name: Annotated[
+        str | None, typer.Option(help="Their name as the registers spell it.")
+    ] = None,
+) -> None:
+    """Say who an account's person is (name and phone): a mobile grid's member so named in
+    the register reports as one."""
+    with errors(), transaction() as conn:
+        user = users.set_person(conn, name, display_name, phone, actor=ACTOR)
+    console.print(f'user "{user.username}" is {user.display_name} {user.phone or ""}'.rstrip())

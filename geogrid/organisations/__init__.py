@@ -7,7 +7,8 @@ Modules: ``records`` (what a register holds), ``registers`` (their files' column
 checks), ``files`` (loading a file, all or nothing), ``store`` (replacing a register, keeping
 history), ``queries`` (the summary with its coverage gaps; who serves a grid), ``coverage``
 (the coverage figures per street or community; what the overview map's layers draw),
-``demo``.
+``mobile`` (mobile grids and their members' reports), ``serving`` (who serves each grid, in
+memory, for locate), ``demo``.
 """
 
 from geogrid.organisations.coverage import (
@@ -21,6 +22,7 @@ from geogrid.organisations.coverage import (
 )
 from geogrid.organisations.demo import load_demo_registers
 from geogrid.organisations.files import load_register, read_register, register_named
+from geogrid.organisations.mobile import MobileGrid, MobileGrids, mobile_grids
 from geogrid.organisations.queries import (
     SUMMARY_FIGURES,
     GridOrganisations,
@@ -52,6 +54,8 @@ __all__ = [
     "GridCoverage",
     "GridOrganisations",
     "LawMember",
+    "MobileGrid",
+    "MobileGrids",
     "MobileMember",
     "OrganisationCoverage",
     "PartyBranch",
@@ -68,6 +72,7 @@ __all__ = [
     "load_demo_registers",
     "load_register",
     "organisation_coverage",
+    "mobile_grids",
     "read_register",
     "register_named",
     "summary",

@@ -164,3 +164,29 @@ def test_sessions_expire_when_idle_and_when_old(engine: Engine) -> None:
 def test_bad_accounts_are_refused(engine: Engine, name: str, password: str, complaint: str) -> None:
     with engine.begin() as conn, pytest.raises(InvalidInputError, match=complaint):
         users.create_user(conn, name, Role.viewer, password, SETTINGS)
+
+
+def test_a_reporter_reports_cases_and_nothing_else() -> None:
+    assert ROLE_PERMISSIONS[Role.reporter] == frozenset({Permission.report_cases})
+
+
+def test_an_account_says_who_its_person_is(engine: Engine) -> None:
+    with engine.begin() as conn:
+        with pytest.raises(InvalidInputError) as bad:
+            users.create_user(conn, "li", Role.reporter, PASSWORD, SETTINGS, phone="12345")
+        assert "12345" in bad.value.message
+        rider = users.create_user(
+            conn, "li", Role.reporter, PASSWORD, SETTINGS, display_name="李四", phone="13912345678"
+        )
+        assert (rider.display_name, rider.phone) == ("李四", "13912345678")
+        changed = users.set_person(conn, "LI", "李小四", " 0551-62345678 ", actor="admin")
+        assert (changed.display_name, changed.phone) == ("李小四", "0551-62345678")
+        kept = users.set_person(conn, "li", None, "", actor="admin")  # no phone; the name kept
+        assert (kept.display_name, kept.phone) == ("李小四", None)
+        # the department change and the person change are both in the audit log
+        users.set_department(conn, "wang", None, actor="admin")
+    assert events(engine, "li")[-2:] == ["person_changed", "person_changed"]
+    assert events(engine, "wang")[-1] == "department_changed"
+    with engine.connect() as conn:
+        details = audit.list_events(conn, username="li")[1].details
+    assert details["phone"] == "055******5678"  # the log masks the phone it records

@@ -41,7 +41,7 @@ from geogrid.cases import queries as case_queries
 from geogrid.cases.lifecycle import STATUSES
 from geogrid.cases.queries import CaseFilter
 from geogrid.cases.routing import FLAGS
-from geogrid.limits import INT64_MAX, Int64, Word
+from geogrid.limits import INT64_MAX, Int64, Title, Word
 
 router = APIRouter(tags=["cases"])
 
@@ -82,6 +82,10 @@ def case_filter(
     flag: Annotated[
         list[Word] | None, Query(description=f"Any of {', '.join(FLAGS)}; repeat or comma-separate")
     ] = None,
+    mobile_grid: Annotated[
+        Title | None,
+        Query(description="The mobile grid (流动网格) whose member reported the case, by name"),
+    ] = None,
 ) -> CaseFilter:
     """The filters every case query takes, checked (422 naming the value and the choices)."""
     return CaseFilter.parse(
@@ -95,6 +99,7 @@ def case_filter(
         overdue=overdue,
         open=open,
         flags=flag,
+        mobile_grid=mobile_grid,
     )
 
 
@@ -149,7 +154,7 @@ def count_cases(
     found: FilterDep,
     by: Annotated[Word, Query(description=f"One of {', '.join(case_queries.COUNT_BY)}")] = "grid",
 ) -> Response:
-    """How many cases per grid, community, street, category, class or status."""
+    """How many cases per grid, community, street, category, class, status or mobile grid."""
     counts = case_queries.count_cases(conn, found, by)
     return json_response(
         {

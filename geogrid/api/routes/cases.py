@@ -146,6 +146,7 @@ def case_body(case: Case, principal: Principal) -> dict[str, Any]:
         "satisfaction": case.satisfaction,
         "department": department_body(case.department),
         "escalation": case.escalation,
+        "mobile_grid": case.mobile_grid,
     }
 
 
@@ -264,6 +265,7 @@ def create_case(
         _actor(principal),
         case_settings,
         idempotency_key,
+        account=principal.account,
     )
     headers = {"Location": f"/v1/cases/{case.id}"}
     if replayed:

@@ -235,6 +235,7 @@ def _submit(
         principal.actor if principal.name else "open311",
         case_settings,
         idempotency_key,
+        account=principal.account,
     )
 
 

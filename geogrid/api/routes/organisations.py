@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Response
 from geogrid import organisations
 from geogrid.api.deps import ConnDep, PrincipalDep
 from geogrid.api.openapi import problems
-from geogrid.api.schemas.lookup import Person
+from geogrid.api.schemas.lookup import Person, UnitRef
 from geogrid.api.schemas.organisations import (
     AreaCoverageInfo,
     BranchInfo,
@@ -21,6 +21,8 @@ from geogrid.api.schemas.organisations import (
     HouseholdInfo,
     LawMemberInfo,
     OrganisationsCoverage,
+    MobileGridInfo,
+    MobileGridsAnswer,
     OrganisationsSummary,
     PlatformInfo,
     StaffInfo,
@@ -180,6 +182,37 @@ def read_grid_organisations(
                 person=_person(m.person),
             )
             for m in found.law_members
+        ],
+    )
+    return Response(answer.model_dump_json(), media_type="application/json")
+
+
+@router.get(
+    "/organisations/mobile-grids", response_model=MobileGridsAnswer, responses=problems(422)
+)
+def read_mobile_grids(
+    conn: ConnDep,
+    principal: PrincipalDep,
+    street: Annotated[Word | None, Query(description="Street code (9 digits)")] = None,
+    at: AtQuery = None,
+) -> Response:
+    """The mobile grids (流动网格): street, leader, members and their members' reports."""
+    moment = None if at is None else parse_moment(at)
+    found = principal.visible(organisations.mobile_grids(conn, street=street, at=moment))
+    answer = MobileGridsAnswer(
+        street=found.street,
+        at=found.at,
+        mobile_grids=[
+            MobileGridInfo(
+                name=g.name,
+                street=UnitRef(code=g.street.code, name=g.street.name),
+                leader=_person(g.leader),
+                members=g.members,
+                party_members=g.party_members,
+                reports=g.reports,
+                open_reports=g.open_reports,
+            )
+            for g in found.grids
         ],
     )
     return Response(answer.model_dump_json(), media_type="application/json")

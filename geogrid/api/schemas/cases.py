@@ -195,6 +195,12 @@ class CaseAnswer(BaseModel):
     escalation: Literal["street", "district"] | None = Field(
         description="吹哨报到: the level it was escalated to"
     )
+    mobile_grid: str | None = Field(
+        default=None,
+        description="The mobile grid (流动网格) its reporter was a member of when reporting "
+        "(a signed-in member, or a member's key); null for everyone else. The case is routed "
+        "by its location all the same",
+    )
 
 
 class RoutingInfo(BaseModel):
@@ -325,6 +331,7 @@ class CaseFilterInfo(BaseModel):
     overdue: bool | None
     open: bool | None
     flags: list[str] | None
+    mobile_grid: str | None = None
 
 
 class CaseLink(BaseModel):

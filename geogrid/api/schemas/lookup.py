@@ -94,7 +94,7 @@ class GridFeature(BaseModel):
 
 class Me(BaseModel):
     name: str | None
-    role: Literal["viewer", "dispatcher", "planner", "handler", "supervisor", "admin"]
+    role: Literal["viewer", "reporter", "dispatcher", "planner", "handler", "supervisor", "admin"]
     sees_personal_data: bool
     #: the department a handler acts for
     department: str | None = None

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from geogrid.api.schemas.lookup import Person
+from geogrid.api.schemas.lookup import Person, UnitRef
 
 
 class OrganisationsSummary(BaseModel):
@@ -133,3 +133,24 @@ class GridOrganisationsAnswer(BaseModel):
     platforms: list[PlatformInfo]
     volunteer_teams: list[VolunteerTeamInfo]
     law_members: list[LawMemberInfo]
+
+
+class MobileGridInfo(BaseModel):
+    name: str
+    street: UnitRef
+    leader: Person = Field(description="Its leader (网格长), masked for viewers")
+    members: int = Field(description="Its members, the leader among them")
+    party_members: int
+    reports: int = Field(
+        description="Cases its members reported up to `at` (each carries the mobile grid the "
+        "register gave its reporter then, and counts for its grid as every case does)"
+    )
+    open_reports: int = Field(description="Of those, the ones not closed or void now")
+
+
+class MobileGridsAnswer(BaseModel):
+    """The mobile grids (流动网格) of the district or a street, with their members' reports."""
+
+    street: str | None
+    at: datetime
+    mobile_grids: list[MobileGridInfo]

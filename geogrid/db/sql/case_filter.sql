@@ -13,3 +13,4 @@ AND (CAST(:overdue AS boolean) IS NULL OR coalesce(overdue, false) = CAST(:overd
 AND (CAST(:open AS boolean) IS NULL
      OR (status NOT IN ('closed', 'void')) = CAST(:open AS boolean))
 AND (CAST(:flags AS text[]) IS NULL OR flags && CAST(:flags AS text[]))
+AND (CAST(:mobile_grid AS text) IS NULL OR mobile_grid = CAST(:mobile_grid AS text))

@@ -153,6 +153,7 @@ def take_call(
             user.username,
             case_settings,
             idempotency_key or None,
+            account=user.username,
         )
     except GeogridError as exc:
         return _form_page(

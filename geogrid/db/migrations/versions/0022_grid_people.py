@@ -17,7 +17,7 @@ beside the registers of migration 0016. This revision:
 - drops the five columns.
 
 Revision ID: 0022
-Revises: 0018
+Revises: 0019
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0022"
-down_revision = "0018"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 log = logging.getLogger("alembic.runtime.migration")

@@ -30,6 +30,7 @@ ROLES = [
     (r.name, ROLE_ZH[r])
     for r in (
         Role.viewer,
+        Role.reporter,
         Role.dispatcher,
         Role.handler,
         Role.supervisor,

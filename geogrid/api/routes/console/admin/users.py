@@ -37,6 +37,7 @@ DONE = {
     "unlocked": "已解除 {name} 的锁定。",
     "role": "已更改 {name} 的角色，下一次请求起生效。",
     "department": "已更改 {name} 的所属部门，下一次请求起生效。",
+    "person": "已更改 {name} 的姓名与电话。",
 }
 #: Roles in the order the form offers them.
 ROLES = [
@@ -47,6 +48,7 @@ ROLES = [
         Role.supervisor,
         Role.planner,
         Role.viewer,
+        Role.reporter,
         Role.admin,
     )
 ]
@@ -78,7 +80,13 @@ def _users_page(
         error=error,
         create_error=create_error,
         draft=draft
-        or {"username": "", "display_name": "", "role": Role.dispatcher.name, "department": ""},
+        or {
+            "username": "",
+            "display_name": "",
+            "phone": "",
+            "role": Role.dispatcher.name,
+            "department": "",
+        },
         may_read_audit=user.principal.may(Permission.read_audit),
     )
 
@@ -112,12 +120,14 @@ def create_user(
     password: Password = "",
     password2: Password = "",
     department: Annotated[str, Form(max_length=40)] = "",
+    phone: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """Create an account with a first password the admin chose (a handler's tied to a
     department)."""
     draft = {
         "username": username,
         "display_name": display_name,
+        "phone": phone,
         "role": role,
         "department": department,
     }
@@ -135,6 +145,7 @@ def create_user(
             display_name=display_name,
             actor=user.username,
             department=department.strip() or None,
+            phone=phone,
         )
     except REFUSALS as exc:
         status, text = refused(conn, exc)
@@ -153,9 +164,11 @@ def change_user(
     password: Password = "",
     password2: Password = "",
     department: Annotated[str, Form(max_length=40)] = "",
+    display_name: Annotated[str, Form(max_length=200)] = "",
+    phone: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """Disable, enable or unlock an account, give it a new password, another role or another
-    department."""
+    department, or say who its person is (name and phone: how the registers know them)."""
     actor = user.username
     try:
         if action == "disable":
@@ -173,6 +186,9 @@ def change_user(
         elif action == "department":
             changed = users.set_department(conn, username, department.strip() or None, actor=actor)
             what = "department"
+        elif action == "person":
+            changed = users.set_person(conn, username, display_name, phone, actor=actor)
+            what = "person"
         elif action == "password":
             if password != password2:
                 raise InvalidInputError(f"为 {username[:64]} 两次输入的新密码不一致。")
@@ -182,7 +198,8 @@ def change_user(
             what = "password"
         else:
             raise InvalidInputError(
-                f'action was "{action[:20]}" but must be disable, enable, unlock, role or password'
+                f'action was "{action[:20]}" but must be disable, enable, unlock, role, '
+                "department, person or password"
             )
     except REFUSALS as exc:
         status, text = refused(conn, exc)
@@ -206,6 +223,8 @@ DETAIL_ZH = {
     "file": "文件",
     "rows": "行数",
     "active": "启用",
+    "display_name": "姓名",
+    "phone": "电话",
 }
 REASON_ZH = {
     "password": "密码错误",
