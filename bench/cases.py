@@ -429,6 +429,9 @@ def _floor_rows(engine: Engine, work: Workload, token_actor: str) -> list[dict[s
                 "stage_yellow_at": None,
                 "stage_due_at": None,
                 "created_at": None,
+                # the reporter's account (issue 17: a mobile grid's member); the bench's
+                # reports come from a system key, as the route's do here
+                "account": None,
             }
         )
     return rows

@@ -46,7 +46,7 @@ from geogrid.geo.locator import OUTSIDE, GridIndex, Location
 from geogrid.i18n import tr
 from geogrid.lookup.service_areas import Station
 from geogrid.organisations.serving import EMPTY as EMPTY_SERVING
-from geogrid.organisations.serving import NOBODY, GridServing, load_serving
+from geogrid.organisations.serving import NOBODY, GridServing, load_serving, registers_version
 
 log = logging.getLogger("geogrid.lookup.snapshot")
 CHANNEL = "geogrid_release"
@@ -409,6 +409,9 @@ class SnapshotStore:
         """Read who serves each grid again (on ``NOTIFY geogrid_organisations``) and serve
         it from every snapshot held; the old snapshots keep answering meanwhile."""
         with self._engine.connect() as conn:
+            current = self._current
+            if current is not None and current.serving.version == registers_version(conn):
+                return  # nothing changed (a watcher reconnecting asks too)
             serving = load_serving(conn)
         with self._build_lock:
             if self._current is not None:

@@ -94,6 +94,8 @@ class GridServing:
     #: ``now`` in its JSON form, full and masked, worked out once per load
     now_json: dict[str, dict[str, Any]]
     now_json_masked: dict[str, dict[str, Any]]
+    #: what :func:`registers_version` said when these rows were read
+    version: str = ""
 
     def at(self, code: str, moment: datetime | None = None) -> Serving:
         """Who served grid ``code`` at ``moment`` (default: now, as last loaded)."""
@@ -137,8 +139,25 @@ def _person(name: str | None, phone: str | None) -> Person:
     return Person(name, phone)
 
 
+_VERSION = text(
+    "SELECT concat_ws('/', "
+    + ", ".join(
+        f"(SELECT concat_ws(':', count(*), max(id), count(valid_to)) FROM {table})"
+        for table in ("org_grid_staff", "org_party_branch", "org_platform")
+    )
+    + ")"
+)
+
+
+def registers_version(conn: Connection) -> str:
+    """A value that changes whenever a grid-tied register does (a row added or closed): a
+    reload can skip the read when it has not (three index-only counts)."""
+    return str(conn.execute(_VERSION).scalar_one())
+
+
 def load_serving(conn: Connection) -> GridServing:
     """Every grid-tied row of the registers (staff, branches, platforms) with its span."""
+    version = registers_version(conn)
     staff: dict[str, list[tuple[_Span, StaffMember]]] = {}
     for r in conn.execute(
         text(
@@ -184,6 +203,7 @@ def load_serving(conn: Connection) -> GridServing:
         now,
         {code: s.as_dict() for code, s in now.items()},
         {code: s.masked().as_dict() for code, s in now.items()},
+        version,
     )
 
 
