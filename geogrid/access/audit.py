@@ -39,6 +39,7 @@ EVENTS = (
     "responsibility_saved",
     "responsibility_deleted",
     "responsibility_loaded",
+    "register_loaded",
 )
 EVENT_ZH = {
     "sign_in": "登录",
@@ -63,6 +64,7 @@ EVENT_ZH = {
     "responsibility_saved": "保存责任清单条目",
     "responsibility_deleted": "删除责任清单条目",
     "responsibility_loaded": "导入责任清单",
+    "register_loaded": "导入人员与组织名册",
 }
 
 

@@ -42,6 +42,8 @@ class Permission(enum.Enum):
     supervise_cases = "supervise_cases"
     #: the departments and the responsibility list
     manage_departments = "manage_departments"
+    #: the registers of people and organisations (load a file, download one)
+    manage_organisations = "manage_organisations"
 
 
 PERMISSION_ZH = {
@@ -59,6 +61,7 @@ PERMISSION_ZH = {
     Permission.verify_cases: "核查案件",
     Permission.supervise_cases: "督办案件",
     Permission.manage_departments: "管理职能部门与责任清单",
+    Permission.manage_organisations: "管理人员与组织名册",
 }
 
 

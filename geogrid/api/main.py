@@ -49,6 +49,7 @@ from geogrid.api.routes import (
     open311,
     organisations,
     plans,
+    registers,
     signin,
     siting,
     tiles,
@@ -223,6 +224,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             case_supervision,
             departments,
             organisations,
+            registers,
             maps,
             open311,
             # before ogc: its /collections/plan-{id}/... are more specific than ogc's

@@ -21,6 +21,7 @@ from geogrid.organisations.coverage import (
     organisation_coverage,
 )
 from geogrid.organisations.demo import load_demo_registers
+from geogrid.organisations.export import register_table
 from geogrid.organisations.files import load_register, read_register, register_named
 from geogrid.organisations.mobile import MobileGrid, MobileGrids, mobile_grids
 from geogrid.organisations.queries import (
@@ -43,6 +44,7 @@ from geogrid.organisations.records import (
     VolunteerTeam,
 )
 from geogrid.organisations.registers import REGISTERS, check_phone
+from geogrid.organisations.store import current_rows
 
 __all__ = [
     "AREA_LEVELS",
@@ -68,6 +70,7 @@ __all__ = [
     "area_code",
     "check_phone",
     "coverage_by_area",
+    "current_rows",
     "grid_organisations",
     "load_demo_registers",
     "load_register",
@@ -75,5 +78,6 @@ __all__ = [
     "organisation_coverage",
     "read_register",
     "register_named",
+    "register_table",
     "summary",
 ]

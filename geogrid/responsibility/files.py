@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,16 @@ def table_field(row: dict[str, Any], headers: dict[str, tuple[str, ...]], name: 
     return ""
 
 
+#: A cell geogrid.io.spreadsheets.text_cell guarded (a CSV this tool wrote): an apostrophe
+#: before text a spreadsheet would run as a formula. That package sits above this one.
+_GUARDED = re.compile(r"'+[=+\-@]")
+
+
+def _unguarded(value: str) -> str:
+    """``value`` without the apostrophe text_cell added (its inverse, cell_text)."""
+    return value[1:] if _GUARDED.match(value) else value
+
+
 def read_table(path: Path) -> list[dict[str, Any]]:
     """Rows of a CSV (UTF-8, BOM or not) or of an XLSX's first sheet, keyed by header, empty
     cells left out; the first data row is line 2. Every register loaded from a table
@@ -67,7 +78,7 @@ def read_table(path: Path) -> list[dict[str, Any]]:
         if suffix in (".csv", ".txt"):
             content = path.read_text(encoding="utf-8-sig")
             return [
-                {k.strip(): v.strip() for k, v in row.items() if k and v and v.strip()}
+                {k.strip(): _unguarded(v.strip()) for k, v in row.items() if k and v and v.strip()}
                 for row in csv.DictReader(io.StringIO(content))
             ]
     except (OSError, UnicodeDecodeError, ValueError, KeyError) as exc:

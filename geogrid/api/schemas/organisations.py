@@ -154,3 +154,25 @@ class MobileGridsAnswer(BaseModel):
     street: str | None
     at: datetime
     mobile_grids: list[MobileGridInfo]
+
+
+class RegisterInfo(BaseModel):
+    """A register of people and organisations and how many rows serve now."""
+
+    name: Literal[
+        "staff",
+        "branches",
+        "building-groups",
+        "households",
+        "volunteers",
+        "law-members",
+        "platforms",
+        "mobile-grids",
+    ]
+    title: str = Field(description="Its Chinese name, e.g. 网格员")
+    rows: int
+
+
+class RegisterLoaded(BaseModel):
+    register: str
+    rows: int = Field(description="The rows that serve from now on")

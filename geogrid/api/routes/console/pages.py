@@ -38,6 +38,10 @@ MENU: tuple[tuple[Nav, Permission | None], ...] = (
         Nav("/console/admin/responsibility", "责任清单", "responsibility"),
         Permission.manage_departments,
     ),
+    (
+        Nav("/console/admin/organisations", "人员名册", "registers"),
+        Permission.manage_organisations,
+    ),
     (Nav("/", "地图", "map"), None),
 )
 #: Changes with the console's own CSS and JS, so browsers fetch them anew (?v=).

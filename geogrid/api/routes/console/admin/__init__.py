@@ -1,5 +1,5 @@
 """/console/admin: accounts and the audit log, API keys, the case category catalogue, the
-working calendar.
+working calendar, the registers of people and organisations.
 
 Every change is a POST form carrying the session's CSRF token (checked before the route
 runs), made through the same geogrid functions as the command line, which write the audit
@@ -12,8 +12,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from geogrid.api.routes.console.admin import calendar, categories, departments, keys, users
+from geogrid.api.routes.console.admin import (
+    calendar,
+    categories,
+    departments,
+    keys,
+    registers,
+    users,
+)
 
 router = APIRouter(prefix="/console/admin")
-for _module in (users, keys, categories, departments, calendar):
+for _module in (users, keys, categories, departments, registers, calendar):
     router.include_router(_module.router)

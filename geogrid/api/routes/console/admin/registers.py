@@ -1,0 +1,110 @@
+"""/console/admin/organisations: the registers of people and organisations — how many serve
+in each, each one's file to download (CSV or XLSX, Chinese headers) and a file to load back,
+all or nothing, as `geogrid organisations load` does."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
+from fastapi.responses import HTMLResponse
+from sqlalchemy import Connection
+
+from geogrid import organisations
+from geogrid.access import audit
+from geogrid.access.roles import Permission
+from geogrid.access.sessions import SignedIn
+from geogrid.api.deps import ConnDep
+from geogrid.api.routes.console.admin.departments import _file_error
+from geogrid.api.routes.console.admin.forms import REFUSALS, done, done_message
+from geogrid.api.routes.console.pages import need, page
+from geogrid.api.routes.registers import load_upload, table_file
+from geogrid.errors import LoadError
+from geogrid.limits import Word
+
+router = APIRouter()
+AdminDep = Annotated[SignedIn, Depends(need(Permission.manage_organisations))]
+DONE = {"loaded": "已用文件替换名册：{name}。"}
+
+
+def _page(
+    request: Request,
+    conn: Connection,
+    user: SignedIn,
+    *,
+    status: int = 200,
+    error: str = "",
+    failed: str = "",
+    bad_rows: list[str] | None = None,
+) -> HTMLResponse:
+    params = request.query_params
+    registers = [
+        {
+            "name": r.name,
+            "title": r.title,
+            "rows": organisations.current_rows(conn, r.name),
+            "columns": "、".join(aliases[1] for aliases in r.headers.values()),
+        }
+        for r in organisations.REGISTERS.values()
+    ]
+    return page(
+        request,
+        "admin_registers.html",
+        user,
+        title="人员与组织名册",
+        active="registers",
+        status=status,
+        registers=registers,
+        done=done_message(DONE, params.get("done"), params.get("name")),
+        error=error,
+        failed=failed,
+        bad_rows=bad_rows or [],
+    )
+
+
+@router.get("/organisations")
+def registers_page(request: Request, user: AdminDep, conn: ConnDep) -> HTMLResponse:
+    return _page(request, conn, user)
+
+
+@router.get("/organisations/{register}/file")
+def register_file(
+    user: AdminDep,
+    conn: ConnDep,
+    register: Word,
+    file_format: Annotated[str, Query(alias="format", pattern="^(csv|xlsx)$")] = "csv",
+) -> Response:
+    content, media_type, name = table_file(conn, register, file_format)
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.post("/organisations/{register}")
+def load_register_file(
+    request: Request,
+    user: AdminDep,
+    conn: ConnDep,
+    register: Word,
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    """Replace a register with a CSV/XLSX file's rows, all or nothing."""
+    try:
+        count = load_upload(conn, register, file)
+        audit.record(
+            conn,
+            "register_loaded",
+            None,
+            actor=user.username,
+            register=register,
+            file=file.filename,
+            rows=count,
+        )
+    except (*REFUSALS, LoadError) as exc:
+        conn.rollback()
+        message, rows = _file_error(exc)
+        return _page(request, conn, user, status=422, error=message, failed=register, bad_rows=rows)
+    title = organisations.register_named(register).title
+    return done(request, "/organisations", "loaded", f"{title}（{count} 条，{file.filename}）")
