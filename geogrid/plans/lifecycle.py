@@ -28,6 +28,7 @@ from geogrid.errors import ConflictError, InvalidInputError, NotFoundError
 from geogrid.geo.datum import STORAGE_SRID
 from geogrid.i18n import tr
 from geogrid.limits import COMMENT, check_json, check_text
+from geogrid.organisations.lineage import move_memberships
 from geogrid.organisations.store import assign_branch, assign_leader
 from geogrid.plans.geometry import MIN_AREA_M2
 from geogrid.plans.layer import (
@@ -447,7 +448,8 @@ def _publish_people(conn: Connection, plan: Plan, layer: Layer) -> None:
 
 def _record_lineage(conn: Connection, release_id: int, before: Layer, after: Layer) -> None:
     """For every new or changed grid, the old grids it came from with area shares; the
-    responsibility rows of grids follow them (geogrid.responsibility.lineage)."""
+    responsibility rows of grids follow them (geogrid.responsibility.lineage), and so do the
+    memberships of the registers tied to grids (geogrid.organisations.lineage)."""
     descents = lineage(before, after)
     if descents:
         conn.execute(
@@ -460,3 +462,6 @@ def _record_lineage(conn: Connection, release_id: int, before: Layer, after: Lay
     old, new = set(before.grids), set(after.grids)
     changes = follow_lineage(conn, old, new, [(d.code, d.source, d.share) for d in descents])
     apply_changes(conn, changes, old - new)
+    move_memberships(
+        conn, before.grids, after.grids, [(d.code, d.source, d.share) for d in descents]
+    )

@@ -13,6 +13,7 @@ from sqlalchemy import Connection, text
 from geogrid.boundaries.releases import GRID_FIELDS
 from geogrid.cases.rerouting import preview_reroutes
 from geogrid.geo.datum import to_metric
+from geogrid.organisations.lineage import follow_memberships
 from geogrid.plans.lifecycle import Layer, base_layer, build_layer, check_plan_layer, get_plan
 from geogrid.plans.lineage import lineage
 from geogrid.responsibility.lineage import follow_lineage
@@ -167,6 +168,7 @@ def preview(conn: Connection, plan_id: int) -> dict[str, Any]:
     violations = check_plan_layer(conn, after)
     descents = [(d.code, d.source, d.share) for d in lineage(before, after)]
     rows = follow_lineage(conn, set(before.grids), set(after.grids), descents)
+    memberships = follow_memberships(conn, before.grids, after.grids, descents)
     return {
         "plan": plan.id,
         "base_release": plan.base_release,
@@ -187,6 +189,19 @@ def preview(conn: Connection, plan_id: int) -> dict[str, Any]:
                 "share": r.share,
             }
             for r in rows
+        ],
+        "memberships_moved": [
+            {
+                "register": m.register,
+                "id": m.row_id,
+                "name": m.name,
+                "role": m.role,
+                "from": m.source,
+                "to": m.to,
+                "grids": list(m.grids),
+                "flag": m.flag,
+            }
+            for m in memberships
         ],
         "household_norm": list(HOUSEHOLD_NORM),
         "valid": not violations,

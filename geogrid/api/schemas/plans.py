@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -101,6 +101,29 @@ class ResponsibilityMove(BaseModel):
     share: float | None = Field(description="The share of the new grid's area that came from")
 
 
+class MembershipMove(BaseModel):
+    """A staff, party-branch or platform row of a retired grid, following the lineage on
+    publishing (docs/organisations.md, "When plans change grids")."""
+
+    model_config = {"populate_by_name": True}
+
+    register_: Literal["staff", "branches", "platforms"] = Field(alias="register")
+    id: int = Field(description="The row's id in its register")
+    name: str = Field(description="The staff member's, branch's or platform's name")
+    role: str | None = Field(description="The staff role, or the platform's kind")
+    from_: str = Field(alias="from", description="The retired grid it serves now")
+    to: str | None = Field(
+        description="The grid that takes it: of the grids holding the retired grid's area, "
+        "the one with most of its compounds (tie or none: the largest share of its area); "
+        "null: flagged for the planner, it stays on the retired code"
+    )
+    grids: list[str] = Field(description="The grids it serves after publishing")
+    flag: Literal["grid_has_branch", "no_heir"] | None = Field(
+        description="Why it does not move: its heir already has a party branch, or no grid "
+        "holds the retired grid's area"
+    )
+
+
 class PlanPreview(BaseModel):
     plan: int
     base_release: int
@@ -112,6 +135,10 @@ class PlanPreview(BaseModel):
     open_cases_rerouted: list[CaseReroute]
     responsibility_moved: list[ResponsibilityMove] = Field(
         description="Responsibility rows of grids that follow the grid lineage on publishing"
+    )
+    memberships_moved: list[MembershipMove] = Field(
+        description="Grid staff, party branches and platforms of retired grids that move "
+        "with the lineage on publishing, or are flagged for the planner"
     )
     household_norm: list[int]
     valid: bool
