@@ -1,6 +1,8 @@
 """/console/admin/organisations: the registers of people and organisations — how many serve
 in each, each one's file to download (CSV or XLSX, Chinese headers) and a file to load back,
-all or nothing, as `geogrid organisations load` does."""
+all or nothing, as `geogrid organisations load` does; and a page per register listing its
+current rows (admins see names and phones as they are) and the rows a plan left on retired
+grids for the admin to assign (geogrid.organisations.lineage)."""
 
 from __future__ import annotations
 
@@ -21,9 +23,12 @@ from geogrid.api.routes.console.pages import need, page
 from geogrid.api.routes.registers import load_upload, table_file
 from geogrid.errors import LoadError
 from geogrid.limits import Word
+from geogrid.organisations.lineage import stranded
 
 router = APIRouter()
 AdminDep = Annotated[SignedIn, Depends(need(Permission.manage_organisations))]
+#: The rows a register's page shows; its download has them all.
+SHOWN = 500
 DONE = {"loaded": "已用文件替换名册：{name}。"}
 
 
@@ -65,6 +70,25 @@ def _page(
 @router.get("/organisations")
 def registers_page(request: Request, user: AdminDep, conn: ConnDep) -> HTMLResponse:
     return _page(request, conn, user)
+
+
+@router.get("/organisations/{register}")
+def register_page(request: Request, user: AdminDep, conn: ConnDep, register: Word) -> HTMLResponse:
+    """One register's current rows, and those a plan left on retired grids."""
+    found = organisations.register_named(register)
+    headers, rows = organisations.register_table(conn, found.name)
+    return page(
+        request,
+        "admin_register.html",
+        user,
+        title=f"名册：{found.title}",
+        active="registers",
+        register={"name": found.name, "title": found.title},
+        headers=headers,
+        rows=rows[:SHOWN],
+        total=len(rows),
+        stranded=[m for m in stranded(conn) if m.register == found.name],
+    )
 
 
 @router.get("/organisations/{register}/file")
