@@ -238,7 +238,8 @@ def open311_error(
 
 
 def _extra(details: object) -> dict[str, object] | None:
-    """Violations travel as a GeoJSON FeatureCollection; other details as they are."""
+    """Violations travel as a GeoJSON FeatureCollection, a file's refused rows as
+    ``refused``; other details as they are."""
     if isinstance(details, list) and details and all(isinstance(v, Violation) for v in details):
         return {
             "violations": {
@@ -248,6 +249,10 @@ def _extra(details: object) -> dict[str, object] | None:
         }
     if isinstance(details, dict):
         return dict(details)
+    if isinstance(details, list) and details and all(isinstance(d, dict) for d in details):
+        # the rows an all-or-nothing file load refused ({"line", "reason"}): every one of
+        # them (the message lists the first 20), as the case import lists its refused rows
+        return {"refused": list(details)}
     return None
 
 

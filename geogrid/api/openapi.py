@@ -81,6 +81,11 @@ class Problem(BaseModel):
         description="For a rejected plan edit or load: where each broken rule "
         "is, as a GeoJSON FeatureCollection",
     )
+    refused: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="For a file refused whole (a register, the departments): every bad row, "
+        "each as {line, reason}; the header is line 1",
+    )
 
 
 class GeoReportError(BaseModel):

@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from geogrid import plans
+from geogrid.access import keys
 from geogrid.access.roles import Role
 from geogrid.organisations.lineage import stranded
 from tests.console import test_admin_pages as admin
@@ -85,3 +86,24 @@ def test_a_dispatcher_gets_403(site: Site) -> None:
     desk = site.sign_in(site.add_user(Role.dispatcher), "first-pass-123")
     assert desk.get("/console/admin/organisations/households").status_code == 403
     desk.close()
+
+
+def test_the_api_names_every_refused_row_not_only_the_first_20(site: Site) -> None:
+    engine = create_engine(site.database_url)
+    with engine.begin() as conn:
+        secret = keys.create_key(conn, "register-page-admin", Role.admin)[1]
+    engine.dispose()
+    (before,) = _first(site, "SELECT count(*) FROM org_grid_staff WHERE valid_to IS NULL")
+    lines = ["网格编码,职务,姓名,联系电话"] + [
+        f"340102999999{n:03d},兼职网格员,某{n},1390000{n:04d}" for n in range(30)
+    ]
+    answer = httpx.put(
+        f"{site.base}/v1/organisations/registers/staff",
+        files={"file": ("staff.csv", "\n".join(lines).encode())},
+        headers={"Authorization": f"Bearer {secret}"},
+        timeout=60,
+    )
+    assert answer.status_code == 422, answer.text
+    assert [r["line"] for r in answer.json()["refused"]] == list(range(2, 32))
+    assert "340102999999029" in answer.json()["refused"][-1]["reason"]
+    assert _first(site, "SELECT count(*) FROM org_grid_staff WHERE valid_to IS NULL") == (before,)
