@@ -107,3 +107,10 @@ def test_the_api_names_every_refused_row_not_only_the_first_20(site: Site) -> No
     assert [r["line"] for r in answer.json()["refused"]] == list(range(2, 32))
     assert "340102999999029" in answer.json()["refused"][-1]["reason"]
     assert _first(site, "SELECT count(*) FROM org_grid_staff WHERE valid_to IS NULL") == (before,)
+
+
+def test_the_openapi_document_requires_the_loaded_register(site: Site) -> None:
+    document = httpx.get(f"{site.base}/openapi.json", timeout=30).json()
+    loaded = document["components"]["schemas"]["RegisterLoaded"]
+    assert sorted(loaded["required"]) == ["register", "rows"]
+    assert "default" not in loaded["properties"]["register"]

@@ -174,5 +174,11 @@ class RegisterInfo(BaseModel):
 
 
 class RegisterLoaded(BaseModel):
-    register: str
+    """A register replaced by a file."""
+
+    model_config = {"populate_by_name": True}
+
+    # "register" itself would shadow BaseModel.register, which pydantic then takes for the
+    # field's default: the field would be optional and its schema wrong
+    register_: str = Field(alias="register", description="The register's name, e.g. staff")
     rows: int = Field(description="The rows that serve from now on")
