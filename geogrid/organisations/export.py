@@ -83,8 +83,7 @@ def register_table(conn: Connection, name: str) -> tuple[list[str], list[list[st
 
     Examples
     --------
-    >>> headers, rows = register_table(conn, "staff")  # doctest: +SKIP
-    >>> headers
+    >>> register_table(conn, "staff")[0]  # doctest: +SKIP
     ['网格编码', '职务', '姓名', '联系电话']
     """
     register = register_named(name)
