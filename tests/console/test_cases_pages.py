@@ -290,7 +290,11 @@ def test_dashboard_equals_the_performance_api(dispatcher: httpx.Client) -> None:
     assert block is not None
     figures = json.loads(block.group(1))
     assert (figures["from"], figures["to"]) == (start, end)
-    for by, key in (("street", "streets"), ("community", "communities")):
+    for by, key in (
+        ("street", "streets"),
+        ("community", "communities"),
+        ("department", "departments"),
+    ):
         answer = dispatcher.get(
             "/v1/cases/performance", params={"by": by, "from": start, "to": end}
         ).json()
@@ -306,6 +310,7 @@ def test_dashboard_equals_the_performance_api(dispatcher: httpx.Client) -> None:
     ).json()["units"]
     table = html.split('id="table-departments"', 1)[1].split("</table>", 1)[0]
     assert table.count("<tr data-code=") == len(departments) > 0
+    assert 'id="chart-departments"' in html  # charted as the streets and communities are
 
 
 def test_dashboard_shows_the_organisations_coverage_per_street(dispatcher: httpx.Client) -> None:
@@ -363,3 +368,28 @@ def test_phone_dispatcher_accepts_a_case(chromium: Any, api: str, dispatcher: ht
         context.close()
     assert dispatcher.get(f"/v1/cases/{case}").json()["status"] == "accepted"
     assert outside == []
+
+
+def test_the_dashboard_draws_its_three_charts(chromium: Any, api: str) -> None:
+    """Streets, communities and departments are charted in Chromium (Chart.js, vendored), with
+    no script error and nothing fetched from elsewhere."""
+    context = chromium.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    errors: list[str] = []
+    page = context.new_page()
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        page.goto(f"{api}/login?next=/console/dashboard")
+        page.fill("#username", "disp-t")
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#chart-departments")
+        page.wait_for_function("window.Chart && Chart.getChart('chart-departments')")
+        for chart in ("chart-streets", "chart-communities", "chart-departments"):
+            bars = page.evaluate(f"Chart.getChart('{chart}').data.datasets.map(d => d.data.length)")
+            assert bars and all(n > 0 for n in bars), (chart, bars)
+        departments = page.evaluate("Chart.getChart('chart-departments').data.labels.length")
+        table = page.locator("#table-departments tr[data-code]").count()
+        assert departments == table > 0
+    finally:
+        context.close()
+    assert errors == []

@@ -34,6 +34,7 @@
     var figures = JSON.parse(block.textContent);
     barChart(document.getElementById("chart-streets"), figures.streets, false);
     barChart(document.getElementById("chart-communities"), figures.communities, true);
+    barChart(document.getElementById("chart-departments"), figures.departments || [], true);
   }
 
   if (document.readyState === "loading") {

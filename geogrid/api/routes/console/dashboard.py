@@ -93,6 +93,7 @@ def dashboard(
         "total": asdict(total),
         "streets": _units(streets),
         "communities": _units(communities),
+        "departments": _units(departments),
         "statuses": [asdict(s) for s in statuses],
         "organisations": coverage,
     }
