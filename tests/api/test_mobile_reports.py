@@ -375,3 +375,25 @@ def test_a_member_whose_register_row_was_closed_reports_with_none(
     # a report entered late, dated while the row still served, carries the mobile grid then
     late = _case(site, site.post("rider-b", reported_at=before_closing.isoformat()))
     assert late.mobile_grid == gone.mobile_grid and late.grid.code == site.grid
+
+
+def test_the_console_queue_filters_by_mobile_grid(site: Site) -> None:
+    # a member still in the register (an earlier test drops one of them by a reload)
+    made = _case(site, site.post("rider-a"))
+    if made.mobile_grid is None:
+        made = _case(site, site.post("rider-b"))
+    assert made.mobile_grid is not None
+    member = next(m for m in site.members.values() if m.mobile_grid == made.mobile_grid)
+    client, _ = _signed_in(site, "admin")
+    try:
+        page = client.get("/console/cases")
+        assert page.status_code == 200 and 'id="f-mobile"' in page.text
+        assert f'<option value="{member.mobile_grid}"' in page.text
+        shown = client.get("/console/cases", params={"mobile_grid": member.mobile_grid})
+        assert shown.status_code == 200
+        ids = {int(i) for i in re.findall(r'<tr data-case="(\d+)"', shown.text)}
+        listed = site.get("/v1/cases", mobile_grid=member.mobile_grid, limit="100").json()
+        assert made.id in ids and ids == {c["id"] for c in listed["cases"]}
+        assert f'<strong id="matched">{listed["numberMatched"]}</strong>' in shown.text
+    finally:
+        client.close()

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import Connection
 
-from geogrid import cases
+from geogrid import cases, organisations
 from geogrid.access.roles import Permission, Principal
 from geogrid.access.sessions import SignedIn
 from geogrid.api.deps import CaseSettingsDep, ConnDep, PhotoSettingsDep, SnapshotsDep
@@ -82,6 +82,8 @@ class Queue:
     overdue: str = ""
     sort: str = "-created"
     page: int = 1
+    #: the mobile grid (流动网格) whose member reported the case
+    mobile_grid: str = ""
 
     def case_filter(self) -> queries.CaseFilter:
         return queries.CaseFilter.parse(
@@ -91,6 +93,7 @@ class Queue:
             grid=self.grid,
             category=self.category,
             overdue=self.overdue or None,
+            mobile_grid=self.mobile_grid or None,
         )
 
     def query(self, **changes: Any) -> str:
@@ -109,6 +112,7 @@ class Queue:
         """The same filters for GET /v1/cases/export."""
         filters = {k: getattr(self, k) for k in ("status", "street", "community", "grid")}
         filters |= {"category": self.category, "overdue": self.overdue, "format": fmt}
+        filters |= {"mobile_grid": self.mobile_grid}
         return urlencode({k: v for k, v in filters.items() if v})
 
 
@@ -166,6 +170,7 @@ def _queue_answer(
         streets=list_units(conn, "street"),
         communities=list_units(conn, "community"),
         categories=list_categories(conn),
+        mobile_grids=[g.name for g in organisations.mobile_grids(conn).grids],
         sorts=SORT_ZH,
         may_import=user.principal.may(Permission.report_cases),
         **context,
@@ -185,9 +190,10 @@ def case_queue(
     overdue: Annotated[Word, Query()] = "",
     sort: Annotated[Word, Query()] = "-created",
     page_no: Annotated[int, Query(alias="page", ge=1, le=1_000_000)] = 1,
+    mobile_grid: Annotated[str, Query(max_length=100)] = "",
 ) -> HTMLResponse:
     """The case queue: filters, counts per status, one page of cases (htmx: the table only)."""
-    shown = Queue(status, street, community, grid, category, overdue, sort, page_no)
+    shown = Queue(status, street, community, grid, category, overdue, sort, page_no, mobile_grid)
     return _queue_answer(request, conn, user, shown)
 
 
