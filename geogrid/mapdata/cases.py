@@ -38,7 +38,7 @@ MAX_CASE_MARKERS = 5_000
 _CASE_MARKERS = """
 SELECT id, lon, lat, status, category, category_name, category_major, created_at,
        grid_code, grid_name, status NOT IN ('closed', 'void') AS open,
-       coalesce(overdue, false) AS overdue
+       coalesce(overdue, false) AS overdue, mobile_grid
 FROM case_view
 WHERE {filter}
 ORDER BY created_at DESC, id DESC
@@ -80,6 +80,8 @@ def _case_filters(conn: Connection, found: CaseFilter) -> tuple[tuple[str, str],
         shown.append(("overdue", "是" if found.overdue else "否"))
     if found.flags:
         shown.append(("flags", "、".join(found.flags)))
+    if found.mobile_grid:
+        shown.append(("mobile_grid", found.mobile_grid))
     return tuple(shown)
 
 
@@ -159,6 +161,7 @@ def case_view(
             r.grid_name,
             bool(r.open),
             bool(r.overdue),
+            r.mobile_grid,
         )
         for r in rows
     )

@@ -220,6 +220,8 @@ class CasePlace:
     grid_name: str
     open: bool
     overdue: bool
+    #: the mobile grid (流动网格) whose member reported it, if one did
+    mobile_grid: str | None = None
 
 
 @dataclass(frozen=True)

@@ -310,6 +310,7 @@ CASE_FILTERS = {
     "open": "仅未结",
     "overdue": "仅超期",
     "flags": "标记",
+    "mobile_grid": "流动网格",
 }
 
 
@@ -323,6 +324,7 @@ def case_popup(case: CasePlace) -> str:
             ("状态", f"{_e(case.status_name)}{state}"),
             ("上报时间", _e(case.created_at.strftime("%Y-%m-%d %H:%M"))),
             ("网格", f"{_e(case.grid_code)} {_e(case.grid_name)}"),
+            *([("流动网格", _e(case.mobile_grid))] if case.mobile_grid else []),
         ],
     )
 

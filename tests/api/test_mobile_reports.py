@@ -397,3 +397,18 @@ def test_the_console_queue_filters_by_mobile_grid(site: Site) -> None:
         assert f'<strong id="matched">{listed["numberMatched"]}</strong>' in shown.text
     finally:
         client.close()
+
+
+def test_the_case_map_filters_by_mobile_grid_and_names_it(site: Site) -> None:
+    made = _case(site, site.post("rider-a"))
+    if made.mobile_grid is None:
+        made = _case(site, site.post("rider-b"))
+    assert made.mobile_grid is not None
+    page = httpx.get(
+        f"{site.base}/maps/cases", params={"mobile_grid": made.mobile_grid}, timeout=60
+    )
+    assert page.status_code == 200
+    # the filter is named on the page and each case's popup names its mobile grid
+    assert "流动网格" in page.text and page.text.count(made.mobile_grid) >= 2
+    everyone = httpx.get(f"{site.base}/maps/cases", timeout=60).text
+    assert everyone.count("流动网格") >= 1  # members' cases among all the cases
