@@ -102,7 +102,6 @@ class GridServing:
         if moment is None:
             return self.now.get(code, NO_ONE)
         return _pick(
-            code,
             moment,
             self.staff.get(code, ()),
             self.branches.get(code, ()),
@@ -120,7 +119,6 @@ class GridServing:
 
 
 def _pick(
-    code: str,
     moment: datetime,
     staff: Iterable[tuple[_Span, StaffMember]],
     branches: Iterable[tuple[_Span, PartyBranch]],
@@ -133,10 +131,6 @@ def _pick(
         branch,
         tuple(p for span, p in platforms if _served(span, moment)),
     )
-
-
-def _person(name: str | None, phone: str | None) -> Person:
-    return Person(name, phone)
 
 
 _VERSION = text(
@@ -166,7 +160,7 @@ def load_serving(conn: Connection) -> GridServing:
         )
     ):
         code = r.grid_code.strip()
-        member = StaffMember(code, r.role, _person(r.name, r.phone))
+        member = StaffMember(code, r.role, Person(r.name, r.phone))
         staff.setdefault(code, []).append(((r.valid_from, r.valid_to), member))
     branches: dict[str, list[tuple[_Span, PartyBranch]]] = {}
     for r in conn.execute(
@@ -176,7 +170,7 @@ def load_serving(conn: Connection) -> GridServing:
         )
     ):
         code = r.grid_code.strip()
-        branch = PartyBranch(code, r.name, _person(r.secretary_name, r.secretary_phone))
+        branch = PartyBranch(code, r.name, Person(r.secretary_name, r.secretary_phone))
         branches.setdefault(code, []).append(((r.valid_from, r.valid_to), branch))
     platforms: dict[str, list[tuple[_Span, Platform]]] = {}
     for r in conn.execute(
@@ -186,14 +180,12 @@ def load_serving(conn: Connection) -> GridServing:
         )
     ):
         codes = tuple(c.strip() for c in r.grid_codes)
-        platform = Platform(r.name, r.kind, codes, _person(r.convener_name, r.convener_phone))
+        platform = Platform(r.name, r.kind, codes, Person(r.convener_name, r.convener_phone))
         for code in codes:
             platforms.setdefault(code, []).append(((r.valid_from, r.valid_to), platform))
     moment = conn.execute(text("SELECT now()")).scalar_one()
     now = {
-        code: _pick(
-            code, moment, staff.get(code, ()), branches.get(code, ()), platforms.get(code, ())
-        )
+        code: _pick(moment, staff.get(code, ()), branches.get(code, ()), platforms.get(code, ()))
         for code in staff.keys() | branches.keys() | platforms.keys()
     }
     return GridServing(

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
-import tempfile
-from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Query, Response, UploadFile
@@ -22,7 +19,7 @@ from geogrid.api.deps import ConnDep, PrincipalDep, limited, require
 from geogrid.api.openapi import problems
 from geogrid.api.responses import json_response
 from geogrid.api.schemas.organisations import RegisterInfo, RegisterLoaded
-from geogrid.errors import LoadError
+from geogrid.api.uploads import saved_upload
 from geogrid.io.spreadsheets import text_cell, xlsx_table
 from geogrid.limits import Word
 
@@ -76,26 +73,35 @@ def download_register(
     ] = "csv",
 ) -> Response:
     """A register's serving rows as the file that loads it (Chinese headers)."""
+    return file_response(conn, register, file_format)
+
+
+def load_upload(conn: Connection, register: str, file: UploadFile, actor: str) -> int:
+    """Replace ``register`` with the uploaded file's rows (CSV or XLSX by its name), all or
+    nothing, and say so in the audit log; LoadError names every bad row."""
+    found = organisations.register_named(register)
+    with saved_upload(file, MAX_FILE_BYTES, "file.csv") as path:
+        count = organisations.load_register(conn, found.name, path)
+    audit.record(
+        conn,
+        "register_loaded",
+        None,
+        actor=actor,
+        register=found.name,
+        file=file.filename,
+        rows=count,
+    )
+    return count
+
+
+def file_response(conn: Connection, register: str, file_format: str) -> Response:
+    """A register's serving rows as an attachment (CSV or XLSX)."""
     content, media_type, name = table_file(conn, register, file_format)
     return Response(
         content,
         media_type=media_type,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-def load_upload(conn: Connection, register: str, file: UploadFile) -> int:
-    """Replace ``register`` with the uploaded file's rows (CSV or XLSX by its name), all or
-    nothing; LoadError names every bad row."""
-    found = organisations.register_named(register)
-    name = re.sub(r"[^\w.\-]", "_", Path(file.filename or "file.csv").name)[:100] or "file.csv"
-    content = file.file.read(MAX_FILE_BYTES + 1)
-    if len(content) > MAX_FILE_BYTES:
-        raise LoadError(f"{name} is larger than {MAX_FILE_BYTES} bytes")
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / name
-        path.write_bytes(content)
-        return organisations.load_register(conn, found.name, path)
 
 
 @router.put(
@@ -113,14 +119,5 @@ def load_register(
     ],
 ) -> Response:
     """Replace a register with a file's rows, all or nothing (every bad row named)."""
-    count = load_upload(conn, register, file)
-    audit.record(
-        conn,
-        "register_loaded",
-        None,
-        actor=principal.actor,
-        register=register,
-        file=file.filename,
-        rows=count,
-    )
+    count = load_upload(conn, register, file, principal.actor)
     return json_response({"register": register, "rows": count})

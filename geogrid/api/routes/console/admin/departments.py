@@ -13,8 +13,6 @@ re-routes its open cases first, so none waits on an office that no longer takes 
 from __future__ import annotations
 
 import re
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -28,6 +26,7 @@ from geogrid.access.sessions import SignedIn
 from geogrid.api.deps import ConnDep
 from geogrid.api.routes.console.admin.forms import REFUSALS, done, done_message, refused
 from geogrid.api.routes.console.pages import need, page
+from geogrid.api.uploads import saved_upload
 from geogrid.boundaries.grids import grid_choices
 from geogrid.cases.categories import list_categories
 from geogrid.errors import ConflictError, GeogridError, LoadError
@@ -65,15 +64,8 @@ def _file_error(exc: GeogridError) -> tuple[str, list[str]]:
 
 
 def _load(upload: UploadFile, conn: Connection, loader: Any) -> int:
-    """Run ``loader(conn, path)`` on the upload, saved under its own name (the loader's
-    messages name the file, and its suffix picks CSV or XLSX)."""
-    name = re.sub(r"[^\w.\-]", "_", Path(upload.filename or "file").name)[:100] or "file"
-    content = upload.file.read(MAX_FILE_BYTES + 1)
-    if len(content) > MAX_FILE_BYTES:
-        raise LoadError(f"{name} is larger than {MAX_FILE_BYTES} bytes")
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / name
-        path.write_bytes(content)
+    """Run ``loader(conn, path)`` on the upload."""
+    with saved_upload(upload, MAX_FILE_BYTES) as path:
         count: int = loader(conn, path)
         return count
 

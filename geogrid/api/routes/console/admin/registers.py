@@ -13,14 +13,13 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import Connection
 
 from geogrid import organisations
-from geogrid.access import audit
 from geogrid.access.roles import Permission
 from geogrid.access.sessions import SignedIn
 from geogrid.api.deps import ConnDep
 from geogrid.api.routes.console.admin.departments import _file_error
 from geogrid.api.routes.console.admin.forms import REFUSALS, done, done_message
 from geogrid.api.routes.console.pages import need, page
-from geogrid.api.routes.registers import load_upload, table_file
+from geogrid.api.routes.registers import file_response, load_upload
 from geogrid.errors import LoadError
 from geogrid.limits import Word
 from geogrid.organisations.lineage import stranded
@@ -98,12 +97,7 @@ def register_file(
     register: Word,
     file_format: Annotated[str, Query(alias="format", pattern="^(csv|xlsx)$")] = "csv",
 ) -> Response:
-    content, media_type, name = table_file(conn, register, file_format)
-    return Response(
-        content,
-        media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    return file_response(conn, register, file_format)
 
 
 @router.post("/organisations/{register}")
@@ -116,16 +110,7 @@ def load_register_file(
 ) -> Response:
     """Replace a register with a CSV/XLSX file's rows, all or nothing."""
     try:
-        count = load_upload(conn, register, file)
-        audit.record(
-            conn,
-            "register_loaded",
-            None,
-            actor=user.username,
-            register=register,
-            file=file.filename,
-            rows=count,
-        )
+        count = load_upload(conn, register, file, user.username)
     except (*REFUSALS, LoadError) as exc:
         conn.rollback()
         message, rows = _file_error(exc)
