@@ -29,7 +29,7 @@ case's event delivered once.
 Every case answer must be a 201 naming the grid ``GET /v1/locate`` names for that point, and
 ``civic_case`` must end up holding exactly one row per 201 (plus the floor's rows). Then, with
 the load off, ``submit_case`` is profiled in this process on core 0 (the app in a TestClient,
-each statement, pool pre-ping, commit and Python step timed): where the milliseconds go.
+each statement, commit and Python step timed): where the milliseconds go.
 
     python -m bench.cases                       # own demo database, ~2 min
     python -m bench.cases --rate 200 --seconds 10 --rounds 2
@@ -69,6 +69,7 @@ from bench.report import Figure, table
 from geogrid import db
 from geogrid.access import keys
 from geogrid.access.roles import Role
+from geogrid.db import deadlines, prepared
 from geogrid.db.sqlfiles import sql
 from geogrid.geo import datum
 
@@ -590,15 +591,23 @@ class _Phases:
 
 _STATEMENTS = (
     ("FROM api_key", "sql: key lookup (auth)"),
+    ("rate_limit_counter", "sql: write budget (one upsert)"),
+    ("SET statement_timeout", "sql: checkout's SET statement_timeout"),
     ("pg_backend_pid", "sql: SELECT pg_backend_pid()"),
-    ("FROM case_category", "sql: category"),
-    ("pg_advisory_xact_lock_shared", "sql: shared lock + current release"),
+    ("pg_advisory_xact_lock_shared", "sql: shared publish lock"),
+    ("AS current_release", "sql: intake (category, levels, department, calendar)"),
+    ("AS distance_m", "sql: similar open cases"),
     ("WITH new_case", "sql: INSERT case + event"),
+    ("notify_event", "sql: outbox emit"),
     ("FROM case_view", "sql: read back from case_view"),
 )
 
 
 def _statement_label(statement: str) -> str:
+    if statement.startswith("EXECUTE "):  # a prepared statement: label it by its text
+        name = statement.split()[1].split("(")[0]
+        known = [s.prepare for s in list(prepared._compiled.values()) if s.name == name]
+        statement = known[0] if known else statement
     return next((label for key, label in _STATEMENTS if key in statement), "sql: other")
 
 
@@ -619,7 +628,6 @@ def _hooks(engine: Engine, phases: _Phases) -> Iterator[None]:
         phases.wrap(geogrid.api.routes.cases, "json_response", "py: orjson + Response"),
         # the route calls the package's submit_case (geogrid.cases), so that is the one to wrap
         phases.wrap(geogrid.cases, "submit_case", "submit_case total", cpu=True),
-        phases.wrap(engine.dialect, "do_ping", "pool pre-ping (SELECT 1)"),
         phases.wrap(engine.dialect, "do_commit", "commit (WAL flush)"),
         phases.wrap(engine.dialect, "do_rollback", "rollback on return (auth conn)"),
     ]
@@ -643,13 +651,15 @@ def _hooks(engine: Engine, phases: _Phases) -> Iterator[None]:
 
 
 @contextmanager
-def _no_pre_ping(engine: Engine) -> Iterator[None]:
-    """What-if: the pool hands out connections without ``SELECT 1`` first."""
-    engine.pool._pre_ping = False
+def _set_on_every_checkout() -> Iterator[None]:
+    """What-if: every checkout sends its ``SET statement_timeout`` (a round trip), as it did
+    before a connection remembered its timeout and read its liveness off the socket."""
+    saved = deadlines._server_spoke
+    deadlines._server_spoke = lambda dbapi_connection: True
     try:
         yield
     finally:
-        engine.pool._pre_ping = True
+        deadlines._server_spoke = saved
 
 
 def _variant(
@@ -709,7 +719,7 @@ def profile(
 ) -> tuple[list[str], dict[str, float]]:
     """``n`` sequential case creations through the app in this process, on core 0.
 
-    Each statement, pre-ping, commit and Python step is timed (wall), then the same ``n``
+    Each statement, commit and Python step is timed (wall), then the same ``n``
     requests run as they are and under what-if patches (in this process only), with CPU
     per request. Returns printable lines and the mean ms per request of each phase.
     """
@@ -742,8 +752,8 @@ def profile(
                     client, engine, backends, work.bodies, n, headers, phases.next_request
                 )
             variants["as is"] = _variant(client, engine, backends, work.bodies, n, headers)
-            with _no_pre_ping(engine):
-                variants["no pool pre-ping"] = _variant(
+            with _set_on_every_checkout():
+                variants["SET on every checkout (before)"] = _variant(
                     client, engine, backends, work.bodies, n, headers
                 )
             variants["as is (again)"] = _variant(client, engine, backends, work.bodies, n, headers)
@@ -768,7 +778,6 @@ def profile(
     order = [
         "auth total (checkout .. return)",
         "auth total (checkout .. return), CPU of its thread",
-        "pool pre-ping (SELECT 1)",
         "sql: key lookup (auth)",
         "rollback on return (auth conn)",
         "submit_case total",

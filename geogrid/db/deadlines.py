@@ -9,9 +9,17 @@ connections' sockets down: the waiting call then fails at once with a disconnect
 SQLAlchemy invalidates the connection (and the pool's older ones), so nothing stale is reused.
 
 Outside a deadline (the command line, the release watcher, snapshot builds) connections run
-with no statement timeout. Either way every checkout starts with one ``SET statement_timeout``,
-which also serves as the liveness check a pre-ping would make: a dead pooled connection is
-replaced before anyone uses it.
+with no statement timeout. A checkout sends ``SET statement_timeout`` only when the connection
+does not hold that value yet (each connection remembers the last it set): in steady state a
+request's checkout costs no round trip.
+
+A checkout also checks, without a round trip, that the pooled connection is still alive: an
+idle connection has nothing to read, so a socket that polls readable means the server has
+spoken or hung up — a restart or ``pg_terminate_backend`` sends its FATAL message and closes.
+Then the ``SET`` is sent anyway and a dead connection fails it, so the pool replaces it (and
+every older one) before anyone uses it: what a pre-ping's ``SELECT 1`` would find, for a
+``poll()`` instead of a round trip. A peer that vanishes without closing (a frozen host) is
+seen by neither, only by the deadline's cut.
 
 Hand-written because neither psycopg2 nor SQLAlchemy offers a client-side timeout on a running
 statement; SQLAlchemy's documented way to test connections on checkout is the event used here.
@@ -22,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
+import select
 import socket
 import threading
 from collections.abc import Iterator
@@ -122,6 +131,8 @@ def install(engine: Engine) -> None:
             deadline.register(entry, dbapi_connection)
             entry.info[_KEY] = deadline
         timeout_ms = 0 if deadline is None else max(1, int(deadline.statement_timeout_s * 1000))
+        if entry.info.get(_TIMEOUT) == timeout_ms and not _server_spoke(dbapi_connection):
+            return
         autocommit = dbapi_connection.autocommit
         try:
             # Outside a transaction, so that a rollback cannot undo it.
@@ -129,7 +140,9 @@ def install(engine: Engine) -> None:
             with dbapi_connection.cursor() as cur:
                 cur.execute("SET statement_timeout = %s", (timeout_ms,))
             dbapi_connection.autocommit = autocommit
+            entry.info[_TIMEOUT] = timeout_ms
         except Exception as error:
+            entry.info.pop(_TIMEOUT, None)
             _forget(entry)
             if deadline is not None and deadline.expired:
                 raise deadline.passed() from error
@@ -148,6 +161,19 @@ def install(engine: Engine) -> None:
     event.listen(engine, "close", lambda _dbapi, entry: _forget(entry))
 
 
+def _server_spoke(dbapi_connection: Any) -> bool:
+    """Whether an idle pooled connection has something to read (or cannot say): the server
+    sent a message or closed the connection. Never blocks."""
+    try:
+        poller = select.poll()
+        poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLPRI)
+        return bool(poller.poll(0))
+    except Exception:  # closed (psycopg2 raises its own error), or no socket to ask
+        return True
+
+
 _KEY = "geogrid_deadline"
+#: The statement timeout (ms) a pooled connection was last given, in its ``info``
+_TIMEOUT = "geogrid_statement_timeout_ms"
 
 __all__ = ["Deadline", "activate", "bound", "deactivate", "install"]

@@ -64,9 +64,10 @@ def make_engine(
 ) -> Engine:
     """An engine whose pool checks each connection as it hands it out and honours deadlines.
 
-    ``pool_size`` connections are kept; as many again may open in a burst. Every checkout sets
-    the statement timeout of the current :class:`~geogrid.db.deadlines.Deadline` (none outside
-    one), which doubles as the liveness check (see :mod:`geogrid.db.deadlines`).
+    ``pool_size`` connections are kept; as many again may open in a burst. A checkout gives the
+    connection the statement timeout of the current :class:`~geogrid.db.deadlines.Deadline`
+    (none outside one) when it does not hold it yet, and replaces a connection the server has
+    closed (see :mod:`geogrid.db.deadlines`).
     ``prepared_statements`` lets :func:`geogrid.db.prepared.run` prepare statements on it.
     """
     engine = create_engine(
