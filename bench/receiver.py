@@ -58,6 +58,10 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            # keep-alive, as a webhook endpoint behind any real web server answers: the
+            # worker's next delivery reuses the connection (each answer says its length)
+            protocol_version = "HTTP/1.1"
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if receiver.delay_s:

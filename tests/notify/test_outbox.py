@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import Engine, text
@@ -225,3 +226,44 @@ def test_a_stream_of_events_goes_out_in_fewer_rounds_when_the_worker_lingers(
         assert rounds <= 12, rounds  # 1.2 s / (0.3 s + a round) plus the last
     else:
         assert rounds >= 20, rounds
+
+
+class _Elsewhere(BaseHTTPRequestHandler):
+    """A webhook address that answers every delivery with a redirect, or too late."""
+
+    protocol_version = "HTTP/1.1"
+    delay_s = 0.0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        time.sleep(self.delay_s)
+        self.send_response(307)
+        self.send_header("Location", self.server.forward_to)  # type: ignore[attr-defined]
+        self.send_header("Content-Length", "5")
+        self.end_headers()
+        self.wfile.write(b"moved")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("delay_s", [0.0, 2.0], ids=["redirect", "too-slow"])
+def test_a_redirect_or_a_slow_answer_is_a_failed_try(engine: Engine, delay_s: float) -> None:
+    """A delivery is answered by the address configured, in time, or tried again later: a
+    redirect is not followed (the secret's signature goes only where an admin sent it)."""
+    handler = type("Handler", (_Elsewhere,), {"delay_s": delay_s})
+    with Receiver(SECRET) as elsewhere, ThreadingHTTPServer(("127.0.0.1", 0), handler) as door:
+        door.forward_to = elsewhere.url  # type: ignore[attr-defined]
+        threading.Thread(target=door.serve_forever, daemon=True).start()
+        _webhook(engine, f"http://127.0.0.1:{door.server_address[1]}/hook")
+        _emit(engine, 1)
+        settings = FAST.model_copy(update={"notify_timeout_s": 0.5})
+        tally = notify.run_worker(engine, settings, max_seconds=1.0)
+        door.shutdown()
+    with engine.connect() as conn:
+        state = notify.outbox_status(conn)
+    assert tally.delivered == 0 and tally.failed >= 1
+    assert (state.pending, state.failing) == (1, 1)
+    assert elsewhere.requests == 0
+    error = state.webhooks[0].last_error or ""
+    assert ("HTTP 307: moved" in error) if delay_s == 0 else ("timed out" in error), error
