@@ -6,7 +6,11 @@ The peers answer the question of ``GET /v1/locate`` (or none at all, for the ech
 * ``/bench/echo``: FastAPI's default idiom, a plain ``def`` that echoes its query parameters;
 * ``/bench/echo-async``: the same as ``async def`` (no worker thread: the framework's ceiling);
 * ``/bench/strtree``: the grid code from an in-memory shapely STRtree of the current grids;
-* ``/bench/postgis``: the grid code from one ``ST_Covers`` query through the app's pool.
+* ``/bench/postgis``: the grid code from one ``ST_Covers`` query through the app's pool;
+* ``POST /bench/insert``: the ceiling of a durable write on this stack, for ``POST /v1/cases``
+  (bench.cases): the same body parsed into the same pydantic model, then the route's own
+  INSERT (case + event) and a commit through the app's pool, in a plain ``def`` — no key, no
+  write budget, no routing, no duplicates, no due time, no outbox.
 
 Every pooled PostgreSQL backend is pinned to the server's cores (``BENCH_CPUS``, default 0),
 so the server and the database it asks share the server's core budget.
@@ -26,6 +30,8 @@ from sqlalchemy import Engine, event, text
 from bench.database import pin_postgres
 from geogrid.api.deps import ConnDep
 from geogrid.api.main import create_app
+from geogrid.cases.report import CaseReport
+from geogrid.db.sqlfiles import sql
 
 peers = APIRouter(prefix="/bench", tags=["bench"])
 
@@ -60,6 +66,53 @@ def postgis(conn: ConnDep, lon: float, lat: float) -> dict[str, Any]:
     """The grid covering a WGS84 point, from one PostGIS ST_Covers query."""
     code = conn.execute(_COVERS, {"lon": lon, "lat": lat}).scalar()
     return {"code": None if code is None else code.strip()}
+
+
+_INSERT = text(sql("case_insert"))
+
+
+@peers.post("/insert", status_code=201)
+def insert(request: Request, report: CaseReport) -> dict[str, Any]:
+    """Store the report as a case with one INSERT and a commit (the grid from the peer tree)."""
+    tree, codes = request.app.state.peer_tree
+    lon, lat = float(report.lon or 0), float(report.lat or 0)
+    point = shapely.Point(lon, lat)
+    found = tree.query(point, predicate="covered_by")  # (a GCJ-02 point near an edge: nearest)
+    grid = codes[int(found.min())] if len(found) else codes[int(tree.nearest(point))]
+    with request.app.state.engine.begin() as conn:
+        row = conn.execute(
+            _INSERT,
+            {
+                "category": report.category,
+                "description": report.description,
+                "channel": report.channel,
+                "reporter_name": report.reporter_name,
+                "reporter_phone": report.reporter_phone,
+                "address": None,
+                "photos": [],
+                "input_lon": report.lon,
+                "input_lat": report.lat,
+                "input_crs": report.crs,
+                "x": lon,
+                "y": lat,
+                "compound_id": None,
+                "grid_code": grid,
+                "department": None,
+                "release_id": request.app.state.peer_release,
+                "flags": [],
+                "actor": "bench-insert",
+                "key": None,
+                "hash": report.fingerprint(),
+                "urgency": "normal",
+                "stage_started_at": None,
+                "stage_yellow_at": None,
+                "stage_due_at": None,
+                "created_at": None,
+                "account": None,
+                "details": "{}",
+            },
+        ).one()
+    return {"id": row.id}
 
 
 def grid_tree(engine: Engine) -> tuple[shapely.STRtree, list[str]]:
@@ -101,6 +154,9 @@ def create_bench_app() -> FastAPI:
         async with inner(app) as state:
             _pin_backends(app.state.engine, cpus)
             app.state.peer_tree = grid_tree(app.state.engine)
+            with app.state.engine.connect() as conn:
+                release = conn.execute(text("SELECT max(id) FROM boundary_release")).scalar()
+            app.state.peer_release = release
             yield state
 
     app.router.lifespan_context = lifespan

@@ -17,6 +17,10 @@ Peers, at the same rate, in rounds that alternate with the case runs:
   write, no database);
 * the same with the dispatcher's ``Authorization`` header: the read path plus the per-request
   key lookup (the difference is what authentication costs over HTTP);
+* ``POST /bench/insert`` (bench/app.py) with the same bodies: the ceiling of a durable write on
+  this stack — FastAPI, the same pydantic body model, the route's INSERT and a commit through
+  the app's pool — and none of what a case needs besides (key, budget, routing, duplicates, due
+  time, outbox): the strongest honest peer for creation's CPU and tail;
 * the database floor: the route's own ``case_insert`` statement (case + event) with the same
   values and a commit, from psycopg2 in this process on core 0 (backend pinned to core 0),
   paced the same way: what a durable write costs with no Python web stack at all.
@@ -148,10 +152,11 @@ def raw_requests(base: str, work: Workload, target: str, token: str) -> list[byt
     """Ready-to-send HTTP/1.1 requests for one target, in point order."""
     host = urlsplit(base).netloc
     auth = f"Authorization: Bearer {token}\r\n"
-    if target == "cases":
+    if target in ("cases", "insert"):
+        path = "/v1/cases" if target == "cases" else "/bench/insert"
         return [
             (
-                f"POST /v1/cases HTTP/1.1\r\nHost: {host}\r\n{auth}"
+                f"POST {path} HTTP/1.1\r\nHost: {host}\r\n{auth}"
                 f"Content-Type: application/json\r\nContent-Length: {len(b)}\r\n\r\n"
             ).encode()
             + b
@@ -181,6 +186,7 @@ class Run:
     connections: int = 0
     cpu_s: float = 0.0  # CPU seconds on the server side (process + its backends) over the run
     db_cpu_s: float = 0.0  # of which its PostgreSQL backends
+    shed: int = 0  # answered 503 database_busy: a saturated server refusing (nothing stored)
 
     @property
     def latency_ms(self) -> np.ndarray:
@@ -211,6 +217,7 @@ def pooled(runs: list[Run]) -> Run:
         max(r.connections for r in runs),
         sum(r.cpu_s for r in runs),
         sum(r.db_cpu_s for r in runs),
+        sum(r.shed for r in runs),
     )
     out.__dict__["_span"] = span
     return out
@@ -511,17 +518,25 @@ def floor(
 # --------------------------------------------------------------------------- checks
 
 
-def check_cases(run: Run, work: Workload, offset: int) -> None:
-    """Every answer a 201 with a case id, routed to the grid /v1/locate names for the point."""
-    bad = np.flatnonzero(run.status != 201)
-    if len(bad):
-        i = int(bad[0])
+def check_cases(run: Run, work: Workload, offset: int) -> int:
+    """Every answer a 201 with a case id, routed to the grid /v1/locate names for the point,
+    or a 503 ``database_busy`` (a saturated server shedding load: counted, nothing stored).
+    Returns the number of cases created."""
+    shed = {
+        i for i in np.flatnonzero(run.status == 503).tolist() if b'"database_busy"' in run.bodies[i]
+    }
+    bad = [i for i in np.flatnonzero(run.status != 201).tolist() if i not in shed]
+    if bad:
+        i = bad[0]
         raise AssertionError(
             f"{len(bad)} of {len(run.status)} case answers were not 201; "
             f"first: {run.status[i]} {run.bodies[i][:300]!r}"
         )
+    run.shed = len(shed)
     ids = set()
     for i, raw in enumerate(run.bodies):
+        if i in shed:
+            continue
         answer = orjson.loads(raw)
         expected = work.grids[(offset + i) % len(work.grids)]
         if answer["grid"]["code"] != expected or answer["status"] != "reported":
@@ -529,12 +544,13 @@ def check_cases(run: Run, work: Workload, offset: int) -> None:
                 f"case {answer['id']} went to {answer['grid']['code']}, /v1/locate says {expected}"
             )
         ids.add(answer["id"])
-    if len(ids) != len(run.bodies):
+    if len(ids) != len(run.bodies) - len(shed):
         raise AssertionError("two answers named the same case id")
+    return len(ids)
 
 
 def check_ok(run: Run) -> None:
-    bad = np.flatnonzero(run.status != (201 if run.name == "floor" else 200))
+    bad = np.flatnonzero(run.status != (201 if run.name in ("floor", "insert") else 200))
     if len(bad):
         raise AssertionError(
             f"{run.name}: {len(bad)} of {len(run.status)} answers failed "
@@ -832,6 +848,7 @@ def _line(run: Run) -> str:
         f"send lag p99 {np.percentile(run.lag_ms, 99):5.2f} ms; "
         f"server CPU {1e3 * run.cpu_s / len(lat):.2f} ms/req "
         f"(db {1e3 * run.db_cpu_s / len(lat):.2f}); {run.connections} conn"
+        + (f"; {run.shed} refused 503 database_busy (load shed)" if run.shed else "")
     )
 
 
@@ -855,7 +872,9 @@ def measure(
         f"GCJ-02) in {len(set(work.grids))} grids",
         flush=True,
     )
-    raws = {t: raw_requests(base, work, t, token) for t in ("cases", "locate", "locate-key")}
+    raws = {
+        t: raw_requests(base, work, t, token) for t in ("cases", "insert", "locate", "locate-key")
+    }
     raws["cases+outbox"] = raws["cases"]
     floor_rows = _floor_rows(engine, work, f"bench-floor-{os.getpid()}")
     pids = server_pids(base)
@@ -873,7 +892,7 @@ def measure(
 
     rows_before = case_rows(engine)
     created = 0
-    offset = {"cases": 0, "cases+outbox": 0, "locate": 0, "locate-key": 0, "floor": 0}
+    offset = {"cases": 0, "insert": 0, "locate": 0, "locate-key": 0, "floor": 0}
 
     def advance(name: str, n: int) -> int:
         key = "cases" if name == "cases+outbox" else name  # the same points, never repeated
@@ -881,40 +900,57 @@ def measure(
         offset[key] = (start + n) % len(work.bodies)
         return start
 
-    for name in ("cases", "locate", "locate-key"):
+    for name in ("cases", "insert", "locate", "locate-key"):
         start = advance(name, int(rate * warmup))
         run = served(name, start, warmup)
         if name == "cases":
-            check_cases(run, work, start)
-            created += len(run.status)
+            created += check_cases(run, work, start)
         else:
             check_ok(run)
+            created += len(run.status) if name == "insert" else 0
         print(f"  warm-up {_line(run)}", flush=True)
     runs: dict[str, list[Run]] = defaultdict(list)
-    targets = ["cases", *(["cases+outbox"] if box else []), "locate", "locate-key", "floor"]
+    targets = [
+        "cases",
+        *(["cases+outbox"] if box else []),
+        "insert",
+        "locate",
+        "locate-key",
+        "floor",
+    ]
     for round_ in range(rounds):
         shift = round_ % len(targets)
         for name in targets[shift:] + targets[:shift]:
             start = advance(name, int(rate * seconds))
+            waited = None
             if name == "floor":
                 run = floor(url, floor_rows, rate, seconds, start)
                 created += len(run.status)
+            elif name == "cases+outbox" and box is not None:
+                box.subscribe()
+                with (
+                    cpu_meter(box.worker_pids) as worker_cpu,
+                    cpu_meter(lambda: {box.receiver_pid}) as receiver_cpu,
+                ):
+                    run = served(name, start, seconds)
+                    made = check_cases(run, work, start)
+                    waited = box.drain_and_unsubscribe(made)
+                created += made
+                box.worker_cpu_s += worker_cpu[0]
+                box.receiver_cpu_s += receiver_cpu[0]
             else:
-                if name == "cases+outbox" and box is not None:
-                    box.subscribe()
                 run = served(name, start, seconds)
-            if name.startswith("cases"):
-                check_cases(run, work, start)
-                created += len(run.status)
-                run.bodies = []
-            else:
-                check_ok(run)
+                if name == "cases":
+                    created += check_cases(run, work, start)
+                else:
+                    check_ok(run)
+                    created += len(run.status) if name == "insert" else 0
+            run.bodies = []
             runs[name].append(run)
             print(f"  round {round_ + 1}/{rounds} {_line(run)}", flush=True)
-            if name == "cases+outbox" and box is not None:
-                waited = box.drain_and_unsubscribe(len(run.status))
+            if waited is not None:
                 print(
-                    f"  round {round_ + 1}/{rounds} outbox: {len(run.status)} case.reported "
+                    f"  round {round_ + 1}/{rounds} outbox: {made} case.reported "
                     f"events delivered, each at the first try; emptied {waited:.1f} s after "
                     "the run",
                     flush=True,
@@ -965,10 +1001,19 @@ def _figures(runs: dict[str, Run], rate: float, seconds: float) -> list[Figure]:
         Figure(
             f"{cases} achieved rate", achieved(runs["cases"]), "req/s", "offered", rate, note=note
         ),
+        Figure(
+            f"{cases} refused 503 database_busy (load shed)",
+            runs["cases"].shed,
+            "req",
+            "sent",
+            len(runs["cases"].status),
+            note=note,
+        ),
     ]
     peers = (
         ("locate", "GET /v1/locate (anonymous)"),
         ("locate-key", "GET /v1/locate with the dispatcher key"),
+        ("insert", "POST /bench/insert (pydantic body, INSERT + commit)"),
         ("floor", "psycopg2 INSERT case + event, commit"),
     )
     for q in (50, 99):
@@ -1000,7 +1045,7 @@ def _figures(runs: dict[str, Run], rate: float, seconds: float) -> list[Figure]:
             cpu(name),
             note="server + its backends",
         )
-        for name, peer in peers[:2]
+        for name, peer in peers[:3]
     ]
     out.append(
         Figure(
@@ -1048,6 +1093,32 @@ def _outbox_figures(runs: dict[str, Run], rate: float, seconds: float, box: Outb
             note=f"{box.events} events delivered, each once, worker on cores {http.SERVER_CPU}",
         )
     )
+
+    def cpu(name: str) -> float:
+        return 1e3 * runs[name].cpu_s / len(runs[name].done)
+
+    out += [
+        Figure(
+            "POST /v1/cases server CPU per request with the outbox",
+            cpu("cases+outbox"),
+            "ms",
+            "without",
+            cpu("cases"),
+            note="server + its backends",
+        ),
+        Figure(
+            "delivery worker CPU per event (worker + its backends)",
+            1e3 * box.worker_cpu_s / max(1, box.events),
+            "ms",
+            note=f"from each run's start until the outbox was empty; cores {http.SERVER_CPU}",
+        ),
+        Figure(
+            "webhook receiver CPU per event (bench.receiver: verify, keep)",
+            1e3 * box.receiver_cpu_s / max(1, box.events),
+            "ms",
+            note=f"core {http.CLIENT_CPU}, beside the load",
+        ),
+    ]
     return out
 
 

@@ -40,8 +40,22 @@ class Outbox:
     receiver_url: str
     receiver_log: Path
     engine: Engine
+    worker_pid: int = 0
+    receiver_pid: int = 0
     events: int = 0
     drain_s: float = 0.0
+    #: CPU seconds over the outbox runs (each from its start until the outbox was empty):
+    #: the delivery worker and its database backends; the receiver
+    worker_cpu_s: float = 0.0
+    receiver_cpu_s: float = 0.0
+
+    def worker_pids(self) -> set[int]:
+        """The delivery worker's process and its database backends."""
+        with self.engine.connect() as conn:
+            backends = conn.execute(
+                text("SELECT pid FROM pg_stat_activity WHERE application_name = :a"), {"a": APP}
+            ).scalars()
+            return {self.worker_pid, *backends}
 
     def subscribe(self) -> None:
         with self.engine.begin() as conn:
@@ -131,7 +145,9 @@ def outbox(url: str, engine: Engine, workdir: Path) -> Iterator[Outbox]:
             stderr=subprocess.STDOUT,
         )
         try:
-            yield Outbox(f"http://127.0.0.1:{port}/hook", receiver_log, engine)
+            yield Outbox(
+                f"http://127.0.0.1:{port}/hook", receiver_log, engine, worker.pid, receiver.pid
+            )
         finally:
             for process in (worker, receiver):
                 process.terminate()
