@@ -26,6 +26,8 @@ class Permission(enum.Enum):
 
     see_personal_data = "see_personal_data"
     report_cases = "report_cases"
+    #: import a file of cases (a case centre's back-entry or a migration), not one report
+    import_cases = "import_cases"
     handle_cases = "handle_cases"
     edit_plans = "edit_plans"
     publish_plans = "publish_plans"
@@ -49,6 +51,7 @@ class Permission(enum.Enum):
 PERMISSION_ZH = {
     Permission.see_personal_data: "查看个人信息",
     Permission.report_cases: "上报案件",
+    Permission.import_cases: "批量导入案件",
     Permission.handle_cases: "办理案件",
     Permission.edit_plans: "编辑规划",
     Permission.publish_plans: "发布规划",
@@ -98,6 +101,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {
             Permission.see_personal_data,
             Permission.report_cases,
+            Permission.import_cases,
             Permission.handle_cases,
             Permission.verify_cases,
         }

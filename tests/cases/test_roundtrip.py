@@ -223,6 +223,7 @@ def test_the_guard_comes_off_exactly(value: str) -> None:
 class Site:
     base: str
     key: str
+    reporter_key: str = ""
 
 
 @pytest.fixture
@@ -231,11 +232,13 @@ def console_site(target: str) -> Iterator[Site]:
     engine = create_engine(target)
     with engine.begin() as conn:
         users.create_user(conn, "intake", Role.dispatcher, "intake-pass-123", AuthSettings())
+        users.create_user(conn, "courier", Role.reporter, "courier-pass-123", AuthSettings())
         _, secret = keys.create_key(conn, "hotline-bridge", Role.dispatcher)
+        _, courier = keys.create_key(conn, "courier-app", Role.reporter)
     engine.dispose()
     process: subprocess.Popen[bytes]
     process, base = start_api(target)
-    yield Site(base, secret)
+    yield Site(base, secret, courier)
     process.terminate()
     process.wait(timeout=20)
 
@@ -265,6 +268,21 @@ def test_console_import_of_an_export_is_idempotent(
     assert [a.status_code for a in answers] == [200, 200], answers[0].text
     assert len(_cases(target)) == 3 + 3
     assert "Idempotency-Key" not in answers[1].text
+    assert 'action="/console/cases/import"' in page.text
+    # a courier (上报员) signed in reports cases but is offered no import, and is refused one
+    with httpx.Client(base_url=console_site.base, timeout=30) as client:
+        signed = client.post("/login", data={"username": "courier", "password": "courier-pass-123"})
+        assert signed.status_code == 303, signed.text
+        page = client.get("/console/cases/new")
+        token = re.search(r'<meta name="csrf-token" content="([^"]+)">', page.text)
+        assert token is not None
+        refused = client.post(
+            "/console/cases/import",
+            files={"file": (path.name, path.read_bytes(), "application/octet-stream")},
+            headers={"X-CSRF-Token": token[1]},
+        )
+    assert refused.status_code == 403, refused.text
+    assert len(_cases(target)) == 3 + 3
 
 
 def test_api_import_of_an_export_is_idempotent(
@@ -292,6 +310,13 @@ def test_api_import_of_an_export_is_idempotent(
             files={"file": ("x.csv", "category,description\nE0102,无处\n".encode(), "text/csv")},
         )
         wrong = client.post("/v1/cases/import", files={"file": ("x.pdf", b"%PDF", "x")})
+        # a reporter (a courier's key) reports one case at a time; a file of them is the
+        # case centre's
+        courier = httpx.post(
+            f"{console_site.base}/v1/cases/import",
+            files={"file": (path.name, path.read_bytes(), "text/csv")},
+            headers={"Authorization": f"Bearer {console_site.reporter_key}"},
+        )
     assert [a.status_code for a in answers] == [200, 200], answers[0].text
     first, again = (CaseImportAnswer.model_validate(a.json()) for a in answers)
     assert (len(first.created), first.already, first.refused) == (3, [], [])
@@ -300,4 +325,5 @@ def test_api_import_of_an_export_is_idempotent(
     assert anonymous.status_code in (401, 403)
     assert bad.status_code == 422 and "line 2" in bad.json()["detail"], bad.text
     assert wrong.status_code == 422 and "x.pdf" in wrong.json()["detail"], wrong.text
+    assert courier.status_code == 403 and "import_cases" in courier.json()["detail"]
     assert len(_cases(target)) == 6  # the refused files changed nothing

@@ -236,7 +236,7 @@ def export_cases(
 @router.post(
     "/v1/cases/import",
     response_model=CaseImportAnswer,
-    dependencies=[require(Permission.report_cases), limited(Budget.writes)],
+    dependencies=[require(Permission.import_cases), limited(Budget.writes)],
     responses=problems(413),
 )
 def import_cases(

@@ -2,7 +2,7 @@
 its photos, and importing cases from a file.
 
 Everyone signed in sees the queue and the cases, viewers with names and phones masked; moving
-and re-routing a case needs handle_cases, importing report_cases, adding a photo either. Every
+and re-routing a case needs handle_cases, importing import_cases, adding a photo either. Every
 change goes through the functions the JSON API calls (geogrid.cases.transition, reroute,
 import_cases, add_photo).
 """
@@ -61,7 +61,7 @@ Dispatcher = Annotated[SignedIn, Depends(need(Permission.handle_cases))]
 #: anyone who may make some move; geogrid.cases.duties says which
 Mover = Annotated[SignedIn, Depends(need(*duties.ANY_MOVE))]
 Escalator = Annotated[SignedIn, Depends(need(*duties.DUTIES["escalate"].permissions))]
-Reporter = Annotated[SignedIn, Depends(need(Permission.report_cases))]
+Importer = Annotated[SignedIn, Depends(need(Permission.import_cases))]
 Uploader = Annotated[
     SignedIn,
     Depends(
@@ -172,7 +172,7 @@ def _queue_answer(
         categories=list_categories(conn),
         mobile_grids=[g.name for g in organisations.mobile_grids(conn).grids],
         sorts=SORT_ZH,
-        may_import=user.principal.may(Permission.report_cases),
+        may_import=user.principal.may(Permission.import_cases),
         **context,
     )
 
@@ -201,7 +201,7 @@ def case_queue(
 def import_file(
     request: Request,
     conn: ConnDep,
-    user: Reporter,
+    user: Importer,
     snapshots: SnapshotsDep,
     case_settings: CaseSettingsDep,
     file: Annotated[UploadFile, File()],
