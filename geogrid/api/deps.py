@@ -161,10 +161,15 @@ def _read(engine: Engine) -> Connection:
 
 
 def _close_reading(conn: Connection) -> None:
-    """Back to the pool as it came: autocommit cleared; no transaction, so no ROLLBACK sent."""
-    dbapi = conn.connection.dbapi_connection
-    if dbapi is not None:
-        dbapi.autocommit = False
+    """Back to the pool as it came: autocommit cleared; no transaction, so no ROLLBACK sent.
+
+    A connection invalidated by a failure (a cut or lost connection) is only closed: asking
+    it for its DB-API connection would raise instead of the failure the caller is handling.
+    """
+    if not conn.invalidated:
+        dbapi = conn.connection.dbapi_connection
+        if dbapi is not None:
+            dbapi.autocommit = False
     conn.close()
 
 

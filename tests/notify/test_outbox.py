@@ -237,11 +237,14 @@ class _Elsewhere(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         time.sleep(self.delay_s)
-        self.send_response(307)
-        self.send_header("Location", self.server.forward_to)  # type: ignore[attr-defined]
-        self.send_header("Content-Length", "5")
-        self.end_headers()
-        self.wfile.write(b"moved")
+        try:
+            self.send_response(307)
+            self.send_header("Location", self.server.forward_to)  # type: ignore[attr-defined]
+            self.send_header("Content-Length", "5")
+            self.end_headers()
+            self.wfile.write(b"moved")
+        except (BrokenPipeError, ConnectionResetError):  # too late: the worker hung up
+            self.close_connection = True
 
     def log_message(self, *args: object) -> None:
         pass
