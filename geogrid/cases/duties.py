@@ -230,8 +230,8 @@ def _check_department(
 def _locked(conn: Connection, case_id: int) -> Any:
     row = conn.execute(
         text(
-            "SELECT id, status, held_from, department_code, escalation_level FROM civic_case "
-            "WHERE id = :id FOR UPDATE"
+            "SELECT id, status, held_from, department_code, escalation_level, created_by "
+            "FROM civic_case WHERE id = :id FOR UPDATE"
         ),
         {"id": case_id},
     ).one_or_none()
@@ -442,10 +442,33 @@ def waiting_for(conn: Connection, principal: Principal, limit: int = 200) -> lis
     return [case_from_row(r) for r in rows]
 
 
+def may_add_photo(principal: Principal, created_by: str, department: str | None) -> bool:
+    """Whether ``principal`` may add a photo to a case reported by ``created_by`` (an actor)
+    and with ``department``: whoever handles cases at the centre; whoever only reports cases
+    (a reporter: a courier), to the cases they reported — seeing more of another's case, they
+    report it, and the dispatcher merges the duplicate; a department's handler on its own
+    department's cases (the before and after photos of 处置)."""
+    if principal.may(Permission.handle_cases):
+        return True
+    if principal.may(Permission.report_cases) and created_by == principal.actor:
+        return True
+    return may(principal, "handle", department, None)
+
+
 def authorize_photo(conn: Connection, principal: Principal, case_id: int) -> None:
-    """Raise unless ``principal`` may add a photo to the case: whoever reports or handles cases
-    at the centre, and a department's handler on its own department's cases (the before and
-    after photos of 处置)."""
-    if principal.may(Permission.report_cases) or principal.may(Permission.handle_cases):
+    """Raise unless ``principal`` may add a photo to the case (:func:`may_add_photo`)."""
+    if principal.may(Permission.handle_cases):
         return
-    authorize(conn, principal, case_id, "handle")
+    row = _locked(conn, case_id)
+    if principal.may(Permission.report_cases) and row.created_by == principal.actor:
+        return
+    if principal.may(Permission.handle_department_cases):
+        authorize(conn, principal, case_id, "handle")
+        return
+    raise PermissionDeniedError(
+        tr(
+            "a reporter adds photos to the cases they reported; case {case_id} was reported "
+            "by someone else (report what you see as a new case)",
+            case_id=case_id,
+        )
+    )

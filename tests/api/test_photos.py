@@ -55,10 +55,11 @@ class Api:
             **kwargs,
         )
 
-    def new_case(self, category: str = "E0503") -> int:
+    def new_case(self, category: str = "E0503", role: Role = Role.dispatcher) -> int:
         answer = self.call(
             "POST",
             "/v1/cases",
+            role,
             json={
                 "category": category,
                 "description": "现场有问题",
@@ -82,7 +83,7 @@ def api(server: Any, demo_template: str) -> Iterator[Api]:
     with engine.begin() as conn:
         tokens = {
             role: keys.create_key(conn, f"photos-{role.name}", role)[1]
-            for role in (Role.viewer, Role.dispatcher, Role.admin)
+            for role in (Role.viewer, Role.dispatcher, Role.admin, Role.reporter)
         }
         users.create_user(conn, "photo-d", Role.dispatcher, PASSWORD, AuthSettings())
         users.create_user(conn, "photo-v", Role.viewer, PASSWORD, AuthSettings())
@@ -209,6 +210,20 @@ def test_viewers_cannot_upload_and_photos_stay_with_their_case(api: Api) -> None
         assert api.call("GET", f"{path}/thumbnail", role=None).status_code == 404
     assert api.call("GET", "/v1/cases/99999999/photos", role=None).status_code == 404
     assert api.upload(99999999, png()).status_code == 404
+
+
+def test_a_reporter_adds_photos_to_their_own_cases_only(api: Api) -> None:
+    """A courier's key (上报员) photographs what it reported; another's case is not theirs to
+    add to (they report what they see as a new case, and the dispatcher merges duplicates)."""
+    own, others = api.new_case(role=Role.reporter), api.new_case()
+    added = api.upload(own, png(), name="own.png", role=Role.reporter)
+    assert added.status_code == 201, added.text
+    refused = api.upload(others, png(), name="other.png", role=Role.reporter)
+    assert refused.status_code == 403, refused.text
+    assert "cases they reported" in refused.json()["detail"]
+    listed = api.call("GET", f"/v1/cases/{others}/photos").json()
+    assert listed == [], listed  # the refused upload stored nothing
+    assert api.upload(others, png(), name="other.png").status_code == 201  # the centre may
 
 
 def test_an_after_photo_is_needed_before_handled(api: Api) -> None:

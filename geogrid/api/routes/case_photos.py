@@ -1,5 +1,6 @@
-"""Photos of a case: upload one (report_cases or handle_cases), list them, get one or its
-thumbnail (open to viewers, like the case).
+"""Photos of a case: upload one (handle_cases; report_cases on the cases one reported;
+handle_department_cases on one's department's), list them, get one or its thumbnail (open to
+viewers, like the case).
 
 What anyone downloads is the served copy: orientation applied, no EXIF, XMP or location.
 ``?original=true`` gives the file as uploaded, with whatever its camera wrote (often where it

@@ -303,9 +303,7 @@ def _case_context(conn: Connection, user: SignedIn, case: cases.Case) -> dict[st
         "case_photos": [principal.visible(p) for p in cases.list_photos(conn, case.id)],
         "stage_zh": STAGE_ZH,
         "stages": STAGES,
-        "may_upload": principal.may(Permission.report_cases)
-        or principal.may(Permission.handle_cases)
-        or duties.may(principal, "handle", department, None),
+        "may_upload": duties.may_add_photo(principal, case.created_by, department),
         "case": shown,
         "status_zh": STATUS_ZH,
         "channel_zh": CHANNELS.get(shown.channel, shown.channel),
