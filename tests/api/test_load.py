@@ -43,8 +43,10 @@ def test_many_more_requests_than_connections_never_freeze(demo_url: str) -> None
             assert set(statuses) <= {200, 503}, statuses
             assert statuses.count(200) > len(statuses) / 2
             assert all(h["retry-after"] == "1" for s, _, h in answers if s == 503)
-            # Within the interactive deadline (5 s) and the time a request waits for a slot.
-            assert max(seconds for _, seconds, _ in answers) < 6.5
+            # Within the interactive deadline (5 s, counted from arrival: the wait for a slot
+            # is part of it), plus what 64 client threads on a busy 2-core machine add to it;
+            # the freeze this guards against held requests until the client's 30 s timeout.
+            assert max(seconds for _, seconds, _ in answers) < 10
             assert health.result()[0] in {200, 503}
     finally:
         process.terminate()

@@ -119,6 +119,9 @@ def revoke_key(request: Request, user: KeeperDep, conn: ConnDep, name: KeyName =
     """Revoke a key: requests that carry it are refused from now on."""
     try:
         revoked = keys.revoke_key(conn, name, actor=user.username)
+        # This process forgets it at once, not when the NOTIFY comes round (other processes
+        # do then): the admin's next request, and any after it, is refused.
+        request.app.state.key_cache.clear()
     except REFUSALS as exc:
         status, text = refused(conn, exc)
         return _keys_page(request, conn, user, status=status, error=text)
